@@ -1,0 +1,81 @@
+package cors
+
+import (
+	"net/http"
+	"time"
+)
+
+// Browser selects whose behaviour Evaluate models where browsers and the
+// Fetch standard differ.
+type Browser string
+
+// Supported browsers.
+const (
+	Chromium Browser = "chromium"
+	Firefox  Browser = "firefox"
+	Safari   Browser = "safari"
+	Spec     Browser = "spec"
+)
+
+// Header is one author request header as the page sets it.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Request is what a page asks fetch() to do, cross-origin, in "cors" mode.
+type Request struct {
+	// Origin is the page's serialized origin ("https://app.example.com",
+	// or "null").
+	Origin string
+	// Method as passed to fetch(); normalized as the Fetch standard does.
+	Method string
+	// Headers are the author request headers.
+	Headers []Header
+	// Credentials is true for credentials mode "include".
+	Credentials bool
+}
+
+// PreflightPlan says whether a browser sends a preflight for a Request and,
+// if so, exactly what it sends.
+type PreflightPlan struct {
+	Needed bool
+	// Why explains Needed in one phrase (e.g. `method "PUT" is not CORS-safelisted`).
+	Why string
+	// Method is the Access-Control-Request-Method value.
+	Method string
+	// Headers is the Access-Control-Request-Headers value: sorted,
+	// lower-cased, de-duplicated CORS-unsafe header names joined by ",".
+	// Empty means the header is not sent.
+	Headers string
+}
+
+// Response is a response as received: status and headers, repeated headers
+// kept as separate values.
+type Response struct {
+	Status int
+	Header http.Header
+}
+
+// Reason is a stable code for why a browser blocks a request.
+type Reason string
+
+// Verdict is what a browser decides for one Request given the preflight and
+// actual responses.
+type Verdict struct {
+	Allowed bool `json:"allowed"`
+	// Preflight reports whether the browser sends a preflight.
+	Preflight bool `json:"preflight"`
+	// Stage is "preflight" or "actual": where a block happened.
+	Stage   string `json:"stage,omitempty"`
+	Reason  Reason `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	// SpecNote is non-empty when the selected browser's outcome differs from
+	// the Fetch standard's; it says how.
+	SpecNote string `json:"spec_note,omitempty"`
+	// CacheLifetime is how long the selected browser caches a successful
+	// preflight (0: not cached).
+	CacheLifetime time.Duration `json:"cache_lifetime,omitempty"`
+	// Exposed lists the response header names (lower-case) the page can read.
+	Exposed []string `json:"exposed,omitempty"`
+}

@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// UserAgent is sent on every request so that all instances see identical
+// requests and operators can recognise corsaudit in their logs.
+const UserAgent = "corsaudit/1 (+https://github.com/corsaudit/corsaudit)"
+
+// MaxResponseHeaderBytes bounds the response header block read from a server.
+const MaxResponseHeaderBytes = 64 << 10
+
+// MaxBodyBytes bounds how much of a response body is read (and discarded) so
+// that keep-alive connections can be reused.
+const MaxBodyBytes = 64 << 10
+
+// TransportOptions configure NewClient.
+type TransportOptions struct {
+	// ConnectTo, when set, is the host:port every connection is dialled to,
+	// whatever the URL's host (like curl --connect-to). The request keeps the
+	// URL's Host header and TLS SNI.
+	ConnectTo string
+	// InsecureSkipVerify disables TLS certificate verification (direct
+	// access to instances whose certificate names only the public host is
+	// verified against that public host, so this is rarely needed).
+	InsecureSkipVerify bool
+	// Timeout bounds dialling and the TLS handshake; the per-request timeout
+	// is a context deadline set by the caller.
+	Timeout time.Duration
+	// MaxConnsPerHost bounds connections per dialled address (0 = unlimited).
+	MaxConnsPerHost int
+	// TLSConfig, when set, is the base TLS configuration (tests use it to
+	// trust a test CA).
+	TLSConfig *tls.Config
+}
+
+// NewClient returns an HTTP client that never follows redirects, sends no
+// cookies, bounds response headers, and optionally dials a fixed address
+// while keeping the URL's Host and SNI.
+func NewClient(o TransportOptions) *http.Client {
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	tlsConf := &tls.Config{InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // user's explicit choice
+	if o.TLSConfig != nil {
+		tlsConf = o.TLSConfig.Clone()
+		tlsConf.InsecureSkipVerify = tlsConf.InsecureSkipVerify || o.InsecureSkipVerify
+	}
+	tr := &http.Transport{
+		Proxy:                  nil, // a proxy would hide which instance answered
+		TLSClientConfig:        tlsConf,
+		TLSHandshakeTimeout:    timeout,
+		ResponseHeaderTimeout:  timeout,
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
+		MaxIdleConns:           0,
+		MaxIdleConnsPerHost:    16,
+		MaxConnsPerHost:        o.MaxConnsPerHost,
+		IdleConnTimeout:        30 * time.Second,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      true,
+	}
+	connectTo := o.ConnectTo
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if connectTo != "" {
+			addr = connectTo
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	return &http.Client{
+		Transport: tr,
+		Jar:       nil,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a 3xx is an observation, never a hop
+		},
+	}
+}
+
+// ErrorClass names why a request produced no response.
+type ErrorClass string
+
+// Error classes, stable names used in JSON.
+const (
+	ErrNone        ErrorClass = ""
+	ErrRefused     ErrorClass = "refused"
+	ErrTimeout     ErrorClass = "timeout"
+	ErrTLS         ErrorClass = "tls"
+	ErrReset       ErrorClass = "reset"
+	ErrDNS         ErrorClass = "dns"
+	ErrBadResponse ErrorClass = "bad-response"
+	ErrCanceled    ErrorClass = "canceled"
+	ErrOther       ErrorClass = "error"
+)
+
+// Classify maps a transport error to an ErrorClass.
+func Classify(err error) ErrorClass {
+	if err == nil {
+		return ErrNone
+	}
+	var (
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		recErr  tls.RecordHeaderError
+		alert   tls.AlertError
+		urlErr  *url.Error
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ErrCanceled
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ErrRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return ErrReset
+	case errors.As(err, &dnsErr):
+		return ErrDNS
+	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alert):
+		return ErrTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return ErrTimeout
+	}
+	if errors.As(err, &urlErr) {
+		msg := urlErr.Err.Error()
+		switch {
+		case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509:"):
+			return ErrTLS
+		case strings.Contains(msg, "malformed HTTP"), strings.Contains(msg, "header"), strings.Contains(msg, "EOF"):
+			return ErrBadResponse
+		}
+	}
+	return ErrOther
+}

@@ -1,0 +1,105 @@
+// Command corsaudit audits the CORS behaviour of a service running as many
+// instances behind a load balancer.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes (DESIGN.md).
+const (
+	exitClean      = 0 // no finding at or above --fail-on
+	exitFindings   = 1 // findings at or above --fail-on (check: blocked)
+	exitUsage      = 2 // usage or config error
+	exitIncomplete = 3 // discovery or audit could not complete
+)
+
+// exitError carries an exit code up to main. Commands return it; nothing
+// below main calls os.Exit.
+type exitError struct {
+	code int
+	err  error // nil: exit silently with code (the report said it all)
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks bad flags, arguments or config (exit 2).
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// incompleteError marks a run that could not complete (exit 3).
+func incompleteError(err error) error { return &exitError{code: exitIncomplete, err: err} }
+
+// iostreams are the standard streams, injectable for tests.
+type iostreams struct {
+	in            io.Reader
+	out, errOut   io.Writer
+	outIsTerminal bool
+	errIsTerminal bool
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ios := iostreams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr,
+		outIsTerminal: isTerminal(os.Stdout), errIsTerminal: isTerminal(os.Stderr)}
+	return execute(ctx, ios, os.Args[1:])
+}
+
+// execute runs the command line args and maps the outcome to an exit code,
+// in this one place.
+func execute(ctx context.Context, ios iostreams, args []string) int {
+	root := newRootCmd(ios)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitClean
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(ios.errOut, "corsaudit: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself rejects (unknown flag, bad args) is a usage error.
+	fmt.Fprintf(ios.errOut, "corsaudit: %v\n", err)
+	return exitUsage
+}
+
+func newRootCmd(ios iostreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "corsaudit",
+		Short:         "Audit the CORS behaviour of every instance behind a load balancer",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(ios.out)
+	root.SetErr(ios.errOut)
+	root.SetIn(ios.in)
+	root.AddCommand(
+	// Each command: newCmdX(ios, runF); runF nil means the real run.
+	)
+	return root
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,81 @@
+// Package discovery holds the model every provider fills in: a Target is one
+// public entry point (a URL served through a load balancer) and the Instances
+// behind it. Providers find instances; they never probe them.
+package discovery
+
+import (
+	"context"
+	"net"
+)
+
+// Health states used by providers. Cloud-specific states are mapped onto
+// these; the provider's own wording goes into Instance.HealthReason.
+const (
+	HealthHealthy     = "healthy"
+	HealthUnhealthy   = "unhealthy"
+	HealthDraining    = "draining"
+	HealthUnused      = "unused"
+	HealthUnavailable = "unavailable"
+	HealthInitial     = "initial"
+	HealthUnknown     = "unknown"
+)
+
+// Instance is one server behind a load balancer.
+type Instance struct {
+	// ID names the instance in findings: an EC2 instance id, ip:port, a VM name.
+	ID string `json:"id"`
+	// Addr is the host:port corsaudit dials to reach the instance directly.
+	// Empty when the instance cannot be dialled (see Skip).
+	Addr string `json:"addr,omitempty"`
+	// Scheme for direct access ("http" or "https"); empty means the target's
+	// configured direct scheme.
+	Scheme string `json:"scheme,omitempty"`
+	// Group is the target group, instance group or NEG (blue vs green).
+	Group string `json:"group,omitempty"`
+	// Weight is the group's forward weight at the load balancer, when known.
+	Weight int `json:"weight,omitempty"`
+	// Zone is the availability zone, when known.
+	Zone string `json:"zone,omitempty"`
+	// Health is one of the Health* constants; HealthReason is the provider's
+	// own explanation (e.g. "Target.ResponseCodeMismatch").
+	Health       string `json:"health,omitempty"`
+	HealthReason string `json:"health_reason,omitempty"`
+	// Skip, when set, says why this instance is listed but not probed
+	// (a lambda target, an unused target).
+	Skip string `json:"skip,omitempty"`
+	// Labels are free-form provider facts (instance type, NEG type...).
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Probeable reports whether corsaudit should send requests to the instance.
+func (i Instance) Probeable() bool { return i.Skip == "" && i.Addr != "" }
+
+// IsLoopback reports whether the instance's address is a loopback IP literal.
+// Tests use it to make sure nothing else is ever dialled.
+func (i Instance) IsLoopback() bool {
+	host, _, err := net.SplitHostPort(i.Addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Target is one public entry point and the instances behind it.
+type Target struct {
+	Name string `json:"name"`
+	// URL is the public URL, through the load balancer. Its path is probed.
+	URL       string     `json:"url"`
+	Instances []Instance `json:"instances"`
+}
+
+// Provider finds targets and their instances. Implementations are built from
+// their own config section by a factory in package providers.
+type Provider interface {
+	Discover(ctx context.Context) ([]Target, error)
+}
+
+// Helper is implemented by providers that can describe their config.
+type Helper interface {
+	Help() string
+}
