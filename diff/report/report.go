@@ -1,0 +1,44 @@
+// Package report renders a diff.Report. Every format is a Renderer; Lookup
+// maps the --format name to one.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+// Renderer writes a report in one format.
+type Renderer interface {
+	Render(w io.Writer, r *diff.Report) error
+}
+
+// RendererFunc adapts a function to Renderer.
+type RendererFunc func(w io.Writer, r *diff.Report) error
+
+// Render calls f.
+func (f RendererFunc) Render(w io.Writer, r *diff.Report) error { return f(w, r) }
+
+// formats maps --format names to renderers.
+var formats = map[string]Renderer{}
+
+// Lookup returns the renderer for a --format name.
+func Lookup(name string) (Renderer, error) {
+	r, ok := formats[name]
+	if !ok {
+		return nil, fmt.Errorf("report: unknown format %q (known: %v)", name, Formats())
+	}
+	return r, nil
+}
+
+// Formats lists the format names, sorted.
+func Formats() []string {
+	names := make([]string, 0, len(formats))
+	for n := range formats {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

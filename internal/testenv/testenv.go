@@ -1,0 +1,38 @@
+// Package testenv lets integration tests find the external tools they drive
+// (chromium, nginx, haproxy, moto_server). In CI (CI=true) a missing tool
+// fails the test; on a developer's machine it skips with a clear message.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+)
+
+// InCI reports whether the tests run in CI (CI=true).
+func InCI() bool {
+	ok, _ := strconv.ParseBool(os.Getenv("CI"))
+	return ok
+}
+
+// LookTool returns the path of the first of names found on PATH. When none
+// is found it fails the test in CI and skips it elsewhere.
+func LookTool(t testing.TB, why string, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	msg := why + ": none of " + strconv.Quote(names[0])
+	for _, n := range names[1:] {
+		msg += ", " + strconv.Quote(n)
+	}
+	msg += " is on PATH (bash .ci/run installs it)"
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
