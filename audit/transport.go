@@ -39,6 +39,12 @@ type TransportOptions struct {
 	Timeout time.Duration
 	// MaxConnsPerHost bounds connections per dialled address (0 = unlimited).
 	MaxConnsPerHost int
+	// ServerName, when set, is the TLS SNI and the name the certificate is
+	// verified against, whatever host the URL names (direct requests put the
+	// instance address in the URL).
+	ServerName string
+	// DisableKeepAlives opens a new connection per request.
+	DisableKeepAlives bool
 	// TLSConfig, when set, is the base TLS configuration (tests use it to
 	// trust a test CA).
 	TLSConfig *tls.Config
@@ -58,7 +64,11 @@ func NewClient(o TransportOptions) *http.Client {
 		tlsConf = o.TLSConfig.Clone()
 		tlsConf.InsecureSkipVerify = tlsConf.InsecureSkipVerify || o.InsecureSkipVerify
 	}
+	if o.ServerName != "" {
+		tlsConf.ServerName = o.ServerName
+	}
 	tr := &http.Transport{
+		DisableKeepAlives:      o.DisableKeepAlives,
 		Proxy:                  nil, // a proxy would hide which instance answered
 		TLSClientConfig:        tlsConf,
 		TLSHandshakeTimeout:    timeout,

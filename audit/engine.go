@@ -1,0 +1,475 @@
+// Package audit sends the same CORS requests to every instance of a target,
+// directly and through its load balancer, and records what came back as
+// Observations. It never follows redirects, never sends cookies, and only
+// ever preflights methods that could change server state.
+package audit
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/discovery"
+)
+
+// Direct says how instances are reached directly.
+type Direct struct {
+	// Scheme is "http" or "https"; empty means the public URL's scheme.
+	// An instance's own Scheme wins.
+	Scheme             string
+	InsecureSkipVerify bool
+}
+
+// LB says how the load balancer is sampled.
+type LB struct {
+	// Disabled skips requests through the load balancer.
+	Disabled bool
+	// Samples per probe; 0 picks SamplesFor(number of instances).
+	Samples int
+	// InstanceHeader names a response header carrying the id of the instance
+	// that served the request (e.g. X-Instance-Id).
+	InstanceHeader string
+}
+
+// TargetSpec is one target to audit: its instances, the probes, and how to
+// reach both.
+type TargetSpec struct {
+	Target discovery.Target
+	Probes []Probe
+	Direct Direct
+	LB     LB
+}
+
+// Options bound and tune a run.
+type Options struct {
+	// Concurrency bounds requests in flight across all instances.
+	Concurrency int
+	// PerInstance bounds requests in flight to one instance.
+	PerInstance int
+	// Timeout bounds one request (inside the caller's deadline).
+	Timeout time.Duration
+	// Browser selects whose CORS rules decide verdicts.
+	Browser cors.Browser
+	// Progress, when set, is called after each finished unit of work with
+	// the number done and the total. It is called from many goroutines.
+	Progress func(done, total int64)
+	// TLSConfig is the base TLS configuration (tests trust a test CA here).
+	TLSConfig *tls.Config
+}
+
+func (o *Options) defaults() {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 64
+	}
+	if o.PerInstance <= 0 {
+		o.PerInstance = 4
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Browser == "" {
+		o.Browser = cors.Chromium
+	}
+}
+
+// Exchange is one HTTP request and what came back.
+type Exchange struct {
+	Status int `json:"status,omitempty"`
+	// Header holds the CORS-relevant response headers exactly as received,
+	// repeated headers kept.
+	Header   http.Header `json:"header,omitempty"`
+	Location string      `json:"location,omitempty"`
+	// ServedBy is the value of the LB's instance header, when configured.
+	ServedBy string        `json:"served_by,omitempty"`
+	Err      ErrorClass    `json:"error,omitempty"`
+	ErrMsg   string        `json:"error_message,omitempty"`
+	Latency  time.Duration `json:"latency"`
+}
+
+// Failed reports whether no response was received.
+func (e *Exchange) Failed() bool { return e != nil && e.Err != ErrNone }
+
+// Response converts the exchange for the cors package.
+func (e *Exchange) Response() *cors.Response {
+	if e == nil || e.Failed() {
+		return nil
+	}
+	return &cors.Response{Status: e.Status, Header: e.Header}
+}
+
+// Observation is what one instance (or one LB sample) did for one probe.
+type Observation struct {
+	Probe    int    `json:"probe"` // index into TargetSpec.Probes
+	Instance string `json:"instance,omitempty"`
+	// Sample numbers the LB samples of a probe; -1 for direct observations.
+	Sample    int          `json:"sample"`
+	Preflight *Exchange    `json:"preflight,omitempty"`
+	Actual    *Exchange    `json:"actual,omitempty"`
+	Verdict   cors.Verdict `json:"verdict"`
+	// Done is false when the run ended before this observation was made.
+	Done bool `json:"done"`
+}
+
+// Err is the error class of the first failed exchange (ErrNone if none).
+func (o Observation) Err() ErrorClass {
+	if o.Preflight.Failed() {
+		return o.Preflight.Err
+	}
+	if o.Actual.Failed() {
+		return o.Actual.Err
+	}
+	return ErrNone
+}
+
+// ServedBy is the instance that served an LB sample, when known.
+func (o Observation) ServedBy() string {
+	if o.Preflight != nil && o.Preflight.ServedBy != "" {
+		return o.Preflight.ServedBy
+	}
+	if o.Actual != nil {
+		return o.Actual.ServedBy
+	}
+	return ""
+}
+
+// CachePair is a cache check through the LB: the same request from origin
+// First, then at once from origin Second. A shared cache that ignores the
+// Origin hands Second the answer made for First.
+type CachePair struct {
+	Probe        int       `json:"probe"`
+	Preflight    bool      `json:"preflight"`
+	First        string    `json:"first_origin"`
+	Second       string    `json:"second_origin"`
+	FirstAnswer  *Exchange `json:"first"`
+	SecondAnswer *Exchange `json:"second"`
+}
+
+// TargetResult holds everything observed for one target.
+type TargetResult struct {
+	Spec TargetSpec
+	// URL is the parsed public URL.
+	URL *url.URL
+	// Direct[i][p] is instance i's observation for probe p (instances in
+	// Spec.Target.Instances order; nil rows for instances not probed).
+	Direct [][]Observation
+	// LB[p] are the LB samples for probe p.
+	LB [][]Observation
+	// Cache are the cache checks through the LB.
+	Cache []CachePair
+	// Requests counts HTTP requests sent.
+	Requests int64
+}
+
+// SamplesFor is how many LB samples per probe give a high chance of reaching
+// every one of n instances when the LB picks uniformly at random: the
+// coupon-collector bound n*ln(n/eps) with eps = 1% (probability that some
+// instance is never reached), at least 8, capped at 256 so that large fleets
+// stay bounded (round-robin LBs need only n).
+func SamplesFor(n int) int {
+	if n <= 1 {
+		return 8
+	}
+	s := int(math.Ceil(float64(n) * math.Log(float64(n)/0.01)))
+	return min(max(s, 8), 256)
+}
+
+// Run audits every target. A failing instance is data, not an error: Run
+// returns an error only when ctx ends before the run completes, and then the
+// results hold everything observed so far.
+func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, error) {
+	opt.defaults()
+	results := make([]TargetResult, len(specs))
+	var jobs []func(context.Context)
+	for i := range specs {
+		jobs = append(jobs, planTarget(&results[i], specs[i], &opt)...)
+	}
+	total := int64(len(jobs))
+	var done atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opt.Concurrency)
+	for _, job := range jobs {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			job(gctx)
+			n := done.Add(1)
+			if opt.Progress != nil {
+				opt.Progress(n, total)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // jobs never return errors; only ctx ends a run early
+	if err := ctx.Err(); err != nil {
+		return results, fmt.Errorf("audit: run ended early: %w", err)
+	}
+	return results, nil
+}
+
+// planTarget prepares res and returns its jobs, probe-major so that
+// consecutive jobs hit different instances.
+func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []func(context.Context) {
+	res.Spec = spec
+	u, err := url.Parse(spec.Target.URL)
+	if err != nil || u.Host == "" {
+		// Validated by the config layer; an unparsable URL here yields an
+		// empty result rather than a panic.
+		return nil
+	}
+	res.URL = u
+	insts := spec.Target.Instances
+	res.Direct = make([][]Observation, len(insts))
+	sems := make([]chan struct{}, len(insts))
+	for i, in := range insts {
+		if !in.Probeable() {
+			continue
+		}
+		row := make([]Observation, len(spec.Probes))
+		for p := range row {
+			row[p] = Observation{Probe: p, Instance: in.ID, Sample: -1}
+		}
+		res.Direct[i] = row
+		sems[i] = make(chan struct{}, opt.PerInstance)
+	}
+	direct := NewClient(TransportOptions{ServerName: u.Hostname(), InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
+		Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: opt.TLSConfig})
+	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader}
+
+	var jobs []func(context.Context)
+	for p := range spec.Probes {
+		for i, in := range insts {
+			if res.Direct[i] == nil {
+				continue
+			}
+			target := directURL(u, in, spec.Direct.Scheme)
+			obs := &res.Direct[i][p]
+			sem := sems[i]
+			jobs = append(jobs, func(ctx context.Context) {
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				defer func() { <-sem }()
+				s.observe(ctx, direct, target, u.Host, spec.Probes[p], obs)
+			})
+		}
+	}
+	if spec.LB.Disabled {
+		return jobs
+	}
+	// Through the LB: a fresh connection per request, so that LBs that
+	// balance per connection (L4, keep-alive pinning) spread samples too.
+	lb := NewClient(TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: opt.TLSConfig})
+	samples := spec.LB.Samples
+	if samples <= 0 {
+		probeable := 0
+		for _, row := range res.Direct {
+			if row != nil {
+				probeable++
+			}
+		}
+		samples = SamplesFor(probeable)
+	}
+	res.LB = make([][]Observation, len(spec.Probes))
+	for p := range spec.Probes {
+		res.LB[p] = make([]Observation, samples)
+		for k := range samples {
+			obs := &res.LB[p][k]
+			*obs = Observation{Probe: p, Sample: k}
+			jobs = append(jobs, func(ctx context.Context) {
+				s.observe(ctx, lb, u.String(), u.Host, spec.Probes[p], obs)
+			})
+		}
+	}
+	jobs = append(jobs, cacheJobs(res, s, lb)...)
+	return jobs
+}
+
+// cacheJobs checks, for the first policy probe of each kind (simple GET and
+// preflighted), whether an answer made for one origin is served to another.
+// Each pair runs sequentially inside one job; a few pairs per kind give a
+// cache the chance to store the first answer.
+func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []func(context.Context) {
+	const rounds = 3
+	probes := res.Spec.Probes
+	pick := func(preflight bool) int {
+		for p, pr := range probes {
+			if pr.Class == ClassPolicy && pr.SendsActual() && cors.PlanPreflight(pr.Request()).Needed == preflight {
+				return p
+			}
+		}
+		for p, pr := range probes {
+			if pr.Class == ClassPolicy && cors.PlanPreflight(pr.Request()).Needed == preflight {
+				return p
+			}
+		}
+		return -1
+	}
+	var jobs []func(context.Context)
+	for _, preflight := range []bool{false, true} {
+		p := pick(preflight)
+		if p < 0 {
+			continue
+		}
+		for range rounds {
+			res.Cache = append(res.Cache, CachePair{Probe: p, Preflight: preflight,
+				First: probes[p].Origin, Second: DisallowedOrigin})
+		}
+	}
+	for i := range res.Cache {
+		pair := &res.Cache[i]
+		jobs = append(jobs, func(ctx context.Context) {
+			pr := probes[pair.Probe]
+			first, second := pr, pr
+			second.Origin = pair.Second
+			if pair.Preflight {
+				pair.FirstAnswer = s.preflight(ctx, lb, res.URL.String(), res.URL.Host, first)
+				pair.SecondAnswer = s.preflight(ctx, lb, res.URL.String(), res.URL.Host, second)
+				return
+			}
+			pair.FirstAnswer = s.actual(ctx, lb, res.URL.String(), res.URL.Host, first)
+			pair.SecondAnswer = s.actual(ctx, lb, res.URL.String(), res.URL.Host, second)
+		})
+	}
+	return jobs
+}
+
+// directURL is the public URL with the instance's address as host, and the
+// direct scheme.
+func directURL(public *url.URL, in discovery.Instance, scheme string) string {
+	u := *public
+	u.Host = in.Addr
+	switch {
+	case in.Scheme != "":
+		u.Scheme = in.Scheme
+	case scheme != "":
+		u.Scheme = scheme
+	}
+	return u.String()
+}
+
+// sender sends the requests of one target.
+type sender struct {
+	res            *TargetResult
+	opt            *Options
+	instanceHeader string
+}
+
+// observe sends the probe's preflight (when a browser would) and its actual
+// request (GET/HEAD only, and only after a passing preflight), then decides
+// the verdict.
+func (s *sender) observe(ctx context.Context, c *http.Client, target, host string, pr Probe, obs *Observation) {
+	req := pr.Request()
+	plan := cors.PlanPreflight(req)
+	if plan.Needed {
+		obs.Preflight = s.preflight(ctx, c, target, host, pr)
+		if obs.Preflight.Failed() {
+			obs.Done = obs.Preflight.Err != ErrCanceled
+			return
+		}
+	}
+	if pr.SendsActual() {
+		pre := cors.Verdict{Allowed: true}
+		if plan.Needed {
+			pre = cors.Evaluate(s.opt.Browser, req, obs.Preflight.Response(), nil)
+		}
+		// A browser sends the actual request only after a passing preflight.
+		if pre.Allowed {
+			obs.Actual = s.actual(ctx, c, target, host, pr)
+			if obs.Actual.Failed() {
+				obs.Done = obs.Actual.Err != ErrCanceled
+				return
+			}
+		}
+	}
+	obs.Verdict = cors.Evaluate(s.opt.Browser, req, obs.Preflight.Response(), obs.Actual.Response())
+	obs.Done = true
+}
+
+// preflight sends the OPTIONS request a browser would send for pr.
+func (s *sender) preflight(ctx context.Context, c *http.Client, target, host string, pr Probe) *Exchange {
+	plan := cors.PlanPreflight(pr.Request())
+	h := http.Header{}
+	h.Set("Origin", pr.Origin)
+	h.Set("Access-Control-Request-Method", plan.Method)
+	if plan.Headers != "" {
+		h.Set("Access-Control-Request-Headers", plan.Headers)
+	}
+	h.Set("Sec-Fetch-Mode", "cors")
+	return s.send(ctx, c, http.MethodOptions, target, host, h)
+}
+
+// actual sends the actual request for a GET or HEAD probe. Other methods
+// are never sent: corsaudit does not change server state.
+func (s *sender) actual(ctx context.Context, c *http.Client, target, host string, pr Probe) *Exchange {
+	if !pr.SendsActual() {
+		return &Exchange{Err: ErrOther, ErrMsg: "audit: refusing to send " + pr.Method}
+	}
+	h := http.Header{}
+	for _, hd := range pr.Headers {
+		h.Add(hd.Name, hd.Value)
+	}
+	h.Set("Origin", pr.Origin)
+	h.Set("Sec-Fetch-Mode", "cors")
+	return s.send(ctx, c, pr.Method, target, host, h)
+}
+
+func (s *sender) send(ctx context.Context, c *http.Client, method, target, host string, h http.Header) *Exchange {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	atomic.AddInt64(&s.res.Requests, 1)
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	if err != nil {
+		return &Exchange{Err: ErrOther, ErrMsg: err.Error()}
+	}
+	req.Host = host
+	req.Header = h
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set("Accept", "*/*")
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+	}
+	ex := &Exchange{Status: resp.StatusCode, Header: RelevantHeaders(resp.Header, s.instanceHeader),
+		Location: resp.Header.Get("Location"), Latency: time.Since(start)}
+	if s.instanceHeader != "" {
+		ex.ServedBy = resp.Header.Get(s.instanceHeader)
+	}
+	// Drain a bounded amount so the connection can be reused.
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBodyBytes))
+	resp.Body.Close()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		ex.ErrMsg = "body: " + err.Error()
+	}
+	return ex
+}
+
+// RelevantHeaders keeps the response headers that matter to CORS and caching,
+// exactly as received.
+func RelevantHeaders(h http.Header, instanceHeader string) http.Header {
+	out := http.Header{}
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		switch {
+		case strings.HasPrefix(lk, "access-control-"), lk == "vary", lk == "location", lk == "age",
+			lk == "cache-control", lk == "x-cache", lk == "x-cache-status",
+			instanceHeader != "" && strings.EqualFold(k, instanceHeader):
+			out[k] = append([]string(nil), v...)
+		}
+	}
+	return out
+}

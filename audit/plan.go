@@ -1,0 +1,150 @@
+package audit
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
+)
+
+// Expectation is what a policy says a browser should decide for a probe.
+type Expectation string
+
+// Expectations.
+const (
+	ExpectNone    Expectation = ""        // the policy says nothing (adversarial probes judge themselves)
+	ExpectAllowed Expectation = "allowed" // the policy allows this request
+	ExpectBlocked Expectation = "blocked" // the policy does not allow this request
+)
+
+// Probe classes.
+const (
+	ClassPolicy     = "policy"     // an origin x method x header set the policy allows
+	ClassDisallowed = "disallowed" // an origin the policy does not allow
+)
+
+// Probe is one browser scenario: a page on Origin calls fetch() on the
+// target's URL with Method, Headers and Credentials.
+type Probe struct {
+	ID          string        `json:"id"`
+	Origin      string        `json:"origin"`
+	Method      string        `json:"method"`
+	Headers     []cors.Header `json:"headers,omitempty"`
+	Credentials bool          `json:"credentials"`
+	// Class says why the probe is in the plan (ClassPolicy, ClassDisallowed,
+	// or an adversarial pattern class).
+	Class  string      `json:"class"`
+	Expect Expectation `json:"expect,omitempty"`
+}
+
+// Request is the probe as the cors package sees it.
+func (p Probe) Request() cors.Request {
+	return cors.Request{Origin: p.Origin, Method: p.Method, Headers: p.Headers, Credentials: p.Credentials}
+}
+
+// SendsActual reports whether corsaudit sends the actual request: only for
+// GET and HEAD, which cannot change server state. Everything else is only
+// preflighted.
+func (p Probe) SendsActual() bool {
+	return p.Method == http.MethodGet || p.Method == http.MethodHead
+}
+
+// HeaderStrings renders the headers as "Name: value".
+func (p Probe) HeaderStrings() []string {
+	out := make([]string, 0, len(p.Headers))
+	for _, h := range p.Headers {
+		out = append(out, h.Name+": "+h.Value)
+	}
+	return out
+}
+
+// String is a short human description: "PUT from https://app.example.com with X-Request-Id (credentials)".
+func (p Probe) String() string {
+	var b strings.Builder
+	b.WriteString(p.Method)
+	b.WriteString(" from ")
+	b.WriteString(p.Origin)
+	if len(p.Headers) > 0 {
+		names := make([]string, len(p.Headers))
+		for i, h := range p.Headers {
+			names[i] = h.Name
+		}
+		b.WriteString(" with ")
+		b.WriteString(strings.Join(names, ", "))
+	}
+	if p.Credentials {
+		b.WriteString(" (credentials)")
+	}
+	return b.String()
+}
+
+// Policy is what the service means to allow.
+type Policy struct {
+	Origins     []string `json:"origins"`
+	Methods     []string `json:"methods"`
+	Headers     []string `json:"headers"`
+	Credentials bool     `json:"credentials"`
+}
+
+// DisallowedOrigin is the origin probed to check that the service does not
+// allow what its policy does not list. The .invalid TLD never resolves.
+const DisallowedOrigin = "https://corsaudit-not-allowed.invalid"
+
+// headerValue picks a value for a request header such that the header is
+// what the page would really send (and is CORS-unsafe where it can be, so a
+// preflight lists it).
+func headerValue(name string) string {
+	switch strings.ToLower(name) {
+	case "content-type":
+		return "application/json"
+	case "authorization":
+		return "Bearer corsaudit"
+	case "accept", "accept-language", "content-language":
+		return "en"
+	}
+	return "corsaudit"
+}
+
+// Plan builds the probes for a policy: every policy origin x method x header
+// set (no headers, and all policy headers together), then the disallowed
+// origin for a simple GET and for the first non-simple method. Probe IDs are
+// stable for a given policy ("p1", "p2", ...).
+func Plan(pol Policy) []Probe {
+	methods := pol.Methods
+	if len(methods) == 0 {
+		methods = []string{http.MethodGet}
+	}
+	var headerSets [][]cors.Header
+	headerSets = append(headerSets, nil)
+	if len(pol.Headers) > 0 {
+		var all []cors.Header
+		for _, h := range pol.Headers {
+			all = append(all, cors.Header{Name: h, Value: headerValue(h)})
+		}
+		headerSets = append(headerSets, all)
+	}
+	var probes []Probe
+	add := func(p Probe) {
+		p.ID = fmt.Sprintf("p%d", len(probes)+1)
+		probes = append(probes, p)
+	}
+	for _, o := range pol.Origins {
+		for _, m := range methods {
+			for _, hs := range headerSets {
+				add(Probe{Origin: o, Method: m, Headers: hs, Credentials: pol.Credentials,
+					Class: ClassPolicy, Expect: ExpectAllowed})
+			}
+		}
+	}
+	add(Probe{Origin: DisallowedOrigin, Method: http.MethodGet, Credentials: pol.Credentials,
+		Class: ClassDisallowed, Expect: ExpectBlocked})
+	for _, m := range methods {
+		if m != http.MethodGet && m != http.MethodHead && m != http.MethodPost {
+			add(Probe{Origin: DisallowedOrigin, Method: m, Credentials: pol.Credentials,
+				Class: ClassDisallowed, Expect: ExpectBlocked})
+			break
+		}
+	}
+	return probes
+}

@@ -1,0 +1,122 @@
+package diff
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
+)
+
+// Signature is the canonical form of what one instance answered for one
+// probe: two instances with equal signatures behave the same for browsers.
+// Lists are compared with the cors package's list semantics: ACAM as a set
+// of case-sensitive methods, ACAH and ACEH as sets of case-insensitive
+// names.
+type Signature struct {
+	Verdict   string // "allowed" or "blocked:<reason>"
+	Preflight string // canonical preflight answer ("" when none was sent)
+	Actual    string // canonical actual answer ("" when none was sent)
+}
+
+// Key is a comparable form of the signature.
+func (s Signature) Key() string { return s.Verdict + "\x00" + s.Preflight + "\x00" + s.Actual }
+
+// VerdictString is "allowed" or "blocked (reason)".
+func VerdictString(v cors.Verdict) string {
+	if v.Allowed {
+		return OutcomeAllowed
+	}
+	return OutcomeBlocked + " (" + string(v.Reason) + ")"
+}
+
+// SignatureOf computes the signature of a completed observation.
+func SignatureOf(o audit.Observation) Signature {
+	s := Signature{Verdict: VerdictString(o.Verdict)}
+	if o.Preflight != nil {
+		s.Preflight = canonical(o.Preflight, true)
+	}
+	if o.Actual != nil {
+		s.Actual = canonical(o.Actual, false)
+	}
+	return s
+}
+
+// Describe is the human form of the signature: verdict, then the answers.
+func (s Signature) Describe() string {
+	parts := []string{s.Verdict}
+	if s.Preflight != "" {
+		parts = append(parts, "preflight: "+s.Preflight)
+	}
+	if s.Actual != "" {
+		parts = append(parts, "actual: "+s.Actual)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// canonical renders the CORS-relevant parts of an answer in a fixed order.
+func canonical(e *audit.Exchange, preflight bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d", e.Status)
+	if e.Location != "" {
+		fmt.Fprintf(&b, " Location=%s", e.Location)
+	}
+	h := e.Header
+	raw := func(name, short string) {
+		if v, ok := h[http.CanonicalHeaderKey(name)]; ok {
+			fmt.Fprintf(&b, " %s=%s", short, strings.Join(v, " | "))
+		}
+	}
+	set := func(name, short string, fold bool) {
+		v, ok := h[http.CanonicalHeaderKey(name)]
+		if !ok {
+			return
+		}
+		items, valid := cors.ParseList(v)
+		if !valid {
+			fmt.Fprintf(&b, " %s=invalid(%s)", short, strings.Join(v, " | "))
+			return
+		}
+		seen := map[string]bool{}
+		var out []string
+		for _, it := range items {
+			if fold {
+				it = strings.ToLower(it)
+			}
+			if !seen[it] {
+				seen[it] = true
+				out = append(out, it)
+			}
+		}
+		sort.Strings(out)
+		fmt.Fprintf(&b, " %s=%s", short, strings.Join(out, ","))
+	}
+	raw("Access-Control-Allow-Origin", "ACAO")
+	raw("Access-Control-Allow-Credentials", "ACAC")
+	if preflight {
+		set("Access-Control-Allow-Methods", "ACAM", false)
+		set("Access-Control-Allow-Headers", "ACAH", true)
+		raw("Access-Control-Max-Age", "ACMA")
+	} else {
+		set("Access-Control-Expose-Headers", "ACEH", true)
+	}
+	if VaryHasOrigin(h) {
+		b.WriteString(" Vary=Origin")
+	}
+	return b.String()
+}
+
+// VaryHasOrigin reports whether Vary names Origin (or is "*").
+func VaryHasOrigin(h http.Header) bool {
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if strings.EqualFold(f, "origin") || f == "*" {
+				return true
+			}
+		}
+	}
+	return false
+}
