@@ -66,7 +66,9 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	c.unreachable()
 	if opt.enabled(CheckDrift) {
 		for p := range res.Spec.Probes {
-			c.probe(p)
+			if !c.leftToMisconfig(p) {
+				c.probe(p)
+			}
 		}
 	}
 	c.invalidHeaders()
@@ -78,13 +80,35 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 		c.lb()
 	}
 	if opt.enabled(CheckMisconfig) {
-		c.findings = append(c.findings, Misconfig(res)...)
+		c.misconfig()
 	}
 	sortFindings(c.findings)
 	return c.targetReport(), c.findings
 }
 
 func (c *comparison) spec() *audit.TargetSpec { return &c.res.Spec }
+
+// leftToMisconfig reports whether probe p is judged by the misconfig check,
+// which also reports its drift across instances, so that the generic
+// comparisons skip it and one mistake is not reported once per probe: an
+// adversarial probe, or the disallowed-origin probe when the plan has
+// adversarial probes (their arbitrary origin covers it).
+func (c *comparison) leftToMisconfig(p int) bool {
+	if !c.opt.enabled(CheckMisconfig) {
+		return false
+	}
+	switch class := c.spec().Probes[p].Class; {
+	case audit.IsAdversarial(class):
+		return true
+	case class == audit.ClassDisallowed:
+		for _, pr := range c.spec().Probes {
+			if audit.IsAdversarial(pr.Class) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func (c *comparison) inst(i int) discovery.Instance { return c.res.Spec.Target.Instances[i] }
 
@@ -419,7 +443,7 @@ func (c *comparison) invalidHeaders() {
 	var order []string
 	for i, row := range c.res.Direct {
 		for p, o := range row {
-			if !reachable(o) {
+			if !reachable(o) || c.leftToMisconfig(p) {
 				continue
 			}
 			if d := invalidDetail(o); d != "" {
@@ -443,6 +467,9 @@ func (c *comparison) invalidHeaders() {
 	}
 	// Through the LB: only what the instances do not already explain.
 	for p, samples := range c.res.LB {
+		if c.leftToMisconfig(p) {
+			continue
+		}
 		n, bad := 0, 0
 		var detail string
 		var served []string
@@ -619,7 +646,7 @@ func (c *comparison) lb() {
 				nAnswer++
 			case invalidDetail(o) != "":
 				// reported as invalid-header
-			case majVerdict != "" && VerdictString(o.Verdict) != majVerdict:
+			case majVerdict != "" && VerdictString(o.Verdict) != majVerdict && !c.leftToMisconfig(p):
 				mism = append(mism, o)
 			}
 		}

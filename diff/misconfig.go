@@ -1,6 +1,413 @@
 package diff
 
-import "github.com/corsaudit/corsaudit/audit"
+import (
+	"fmt"
+	"sort"
+	"strings"
 
-// Misconfig reports classic origin-validation mistakes on every instance.
-func Misconfig(res *audit.TargetResult) []Finding { return nil }
+	"github.com/corsaudit/corsaudit/audit"
+)
+
+// Misconfig reports classic origin-validation mistakes on every instance of
+// a target: origin-reflection, null-origin, insecure-origin, bypass-origin
+// and wildcard-credentials, and, when the instances do not all make the
+// same mistake, a verdict-drift finding per kind (a fix rolled out to part
+// of the fleet is a drift too).
+func Misconfig(res *audit.TargetResult) []Finding {
+	if res == nil || res.URL == nil {
+		return nil
+	}
+	c := &comparison{res: res, drift: map[[2]int]bool{}, lbDrift: map[int]bool{}}
+	c.misconfig()
+	return c.findings
+}
+
+// misconfigKinds are the kinds the misconfig check reports, in report order.
+var misconfigKinds = []Kind{KindOriginReflection, KindNullOrigin, KindInsecureOrigin, KindBypassOrigin, KindWildcardCredentials}
+
+// classMistake says, per adversarial class, what kind of origin check
+// trusts such an origin.
+var classMistake = map[string]string{
+	audit.ClassArbitrary:       "the origin is reflected without a check",
+	audit.ClassNull:            "null is allowed",
+	audit.ClassSchemeDowngrade: "the scheme is not checked",
+	audit.ClassPostDomain:      "a prefix match, or a regex without a trailing anchor",
+	audit.ClassPreDomain:       "a suffix match without a dot boundary",
+	audit.ClassUnescapedDot:    "a regex with an unescaped dot",
+	audit.ClassSubstring:       "a substring match against the allowlist",
+	audit.ClassSubdomain:       "every subdomain of the site is trusted",
+	audit.ClassPort:            "the port is not checked",
+	audit.ClassSpecialChar:     "a host parser or regex that stops at special characters",
+	audit.ClassConcatenation:   "an origin list is accepted when one of its origins is allowed",
+	audit.ClassLocalhost:       "development origins are left in the allowlist",
+	audit.ClassThirdParty:      "a public hosting service's subdomains are trusted",
+}
+
+// trustHit is one adversarial origin an instance trusts.
+type trustHit struct {
+	p      int
+	class  string
+	origin string
+	// creds: the trusting answer carried Access-Control-Allow-Credentials: true.
+	creds bool
+	// preflight: the trust was seen on the preflight answer (else the
+	// actual answer).
+	preflight bool
+}
+
+// misconfigKind maps an adversarial class to its finding kind ("" for none:
+// a scheme downgrade only matters to an https service).
+func misconfigKind(class string, https bool) Kind {
+	switch class {
+	case audit.ClassArbitrary:
+		return KindOriginReflection
+	case audit.ClassNull:
+		return KindNullOrigin
+	case audit.ClassSchemeDowngrade:
+		if !https {
+			return ""
+		}
+		return KindInsecureOrigin
+	}
+	return KindBypassOrigin
+}
+
+// trusts reports whether an observation trusts the probe's origin: one
+// Access-Control-Allow-Origin equal to it, byte for byte as browsers
+// compare, on the actual answer or the preflight answer.
+func trusts(o audit.Observation, pr audit.Probe) (trustHit, bool) {
+	for _, e := range []struct {
+		ex        *audit.Exchange
+		preflight bool
+	}{{o.Actual, false}, {o.Preflight, true}} {
+		if e.ex == nil || e.ex.Failed() {
+			continue
+		}
+		acao := e.ex.Header.Values("Access-Control-Allow-Origin")
+		if len(acao) == 1 && acao[0] == pr.Origin {
+			return trustHit{class: pr.Class, origin: pr.Origin, creds: allowsCredentials(e.ex), preflight: e.preflight}, true
+		}
+	}
+	return trustHit{}, false
+}
+
+// wildcardWithCredentials reports whether an answer of the observation says
+// Access-Control-Allow-Origin: * together with credentials.
+func wildcardWithCredentials(o audit.Observation) (trustHit, bool) {
+	for _, e := range []struct {
+		ex        *audit.Exchange
+		preflight bool
+	}{{o.Actual, false}, {o.Preflight, true}} {
+		if e.ex == nil || e.ex.Failed() {
+			continue
+		}
+		acao := e.ex.Header.Values("Access-Control-Allow-Origin")
+		if len(acao) == 1 && acao[0] == "*" && allowsCredentials(e.ex) {
+			return trustHit{origin: "*", creds: true, preflight: e.preflight}, true
+		}
+	}
+	return trustHit{}, false
+}
+
+// allowsCredentials: Access-Control-Allow-Credentials is exactly "true",
+// the only value browsers accept.
+func allowsCredentials(e *audit.Exchange) bool {
+	v := e.Header.Values("Access-Control-Allow-Credentials")
+	return len(v) == 1 && v[0] == "true"
+}
+
+// instanceMistakes is what one instance trusts, per kind.
+type instanceMistakes struct {
+	hits map[Kind][]trustHit
+	// alsoTrusted lists, for a reflecting instance, the classes of the
+	// other adversarial origins it trusted (explained by the reflection).
+	alsoTrusted []string
+}
+
+// key identifies an instance's behaviour for one kind: the trusted classes
+// and whether credentials came with them ("" when it makes no such
+// mistake).
+func (m instanceMistakes) key(k Kind) string {
+	hs := m.hits[k]
+	if len(hs) == 0 {
+		return ""
+	}
+	creds := false
+	for _, h := range hs {
+		creds = creds || h.creds
+	}
+	return strings.Join(hitClasses(hs), ",") + fmt.Sprintf("|credentials=%t", creds)
+}
+
+// hitClasses are the distinct classes of hits, in first-seen order.
+func hitClasses(hs []trustHit) []string {
+	var out []string
+	for _, h := range hs {
+		if !contains(out, h.class) {
+			out = append(out, h.class)
+		}
+	}
+	return out
+}
+
+// misconfig fills c.findings with the misconfig findings of c.res.
+func (c *comparison) misconfig() {
+	probes := c.spec().Probes
+	https := c.res.URL != nil && c.res.URL.Scheme == "https"
+	mistakes := make([]instanceMistakes, len(c.res.Direct))
+	// answered[k] are the instances that answered a probe able to show
+	// mistake k: an adversarial probe, or any probe for wildcard-credentials.
+	answered := map[Kind][]int{}
+	for i, row := range c.res.Direct {
+		if row == nil {
+			continue
+		}
+		m := instanceMistakes{hits: map[Kind][]trustHit{}}
+		anyReachable, anyAdversarial := false, false
+		for p, o := range row {
+			if !reachable(o) {
+				continue
+			}
+			anyReachable = true
+			pr := probes[p]
+			if h, ok := wildcardWithCredentials(o); ok && len(m.hits[KindWildcardCredentials]) == 0 {
+				h.p, h.class = p, pr.Class
+				m.hits[KindWildcardCredentials] = append(m.hits[KindWildcardCredentials], h)
+			}
+			if !audit.IsAdversarial(pr.Class) {
+				continue
+			}
+			anyAdversarial = true
+			h, ok := trusts(o, pr)
+			if !ok {
+				continue
+			}
+			if k := misconfigKind(pr.Class, https); k != "" {
+				h.p = p
+				m.hits[k] = append(m.hits[k], h)
+			}
+		}
+		if len(m.hits[KindOriginReflection]) > 0 {
+			// Reflection explains every other trusted origin: one finding.
+			for _, k := range []Kind{KindNullOrigin, KindInsecureOrigin, KindBypassOrigin} {
+				for _, cl := range hitClasses(m.hits[k]) {
+					m.alsoTrusted = append(m.alsoTrusted, cl)
+				}
+				delete(m.hits, k)
+			}
+		}
+		mistakes[i] = m
+		if anyReachable {
+			answered[KindWildcardCredentials] = append(answered[KindWildcardCredentials], i)
+		}
+		if anyAdversarial {
+			for _, k := range misconfigKinds[:4] {
+				answered[k] = append(answered[k], i)
+			}
+		}
+	}
+	for _, k := range misconfigKinds {
+		c.misconfigKind(k, mistakes, answered[k])
+	}
+}
+
+// misconfigKind reports mistake k: one finding per distinct behaviour, then
+// the drift when the instances that answered do not all behave the same.
+func (c *comparison) misconfigKind(k Kind, mistakes []instanceMistakes, answered []int) {
+	byKey := map[string][]int{}
+	var keys []string
+	for _, i := range answered {
+		key := mistakes[i].key(k)
+		if _, ok := byKey[key]; !ok {
+			keys = append(keys, key)
+		}
+		byKey[key] = append(byKey[key], i)
+	}
+	worst := Severity("")
+	var firstHit *trustHit
+	var vulnerable []int
+	for _, key := range keys {
+		if key == "" {
+			continue
+		}
+		idx := byKey[key]
+		vulnerable = append(vulnerable, idx...)
+		f := c.misconfigFinding(k, mistakes, idx, answered)
+		if f.Severity.Rank() > worst.Rank() {
+			worst = f.Severity
+		}
+		if firstHit == nil {
+			h := mistakes[idx[0]].hits[k][0]
+			firstHit = &h
+		}
+		c.add(f)
+	}
+	if len(keys) < 2 || firstHit == nil {
+		return
+	}
+	c.misconfigDrift(k, mistakes, byKey, keys, answered, worst, vulnerable, *firstHit)
+}
+
+// misconfigFinding is the finding for the instances idx, which make the
+// same mistake k.
+func (c *comparison) misconfigFinding(k Kind, mistakes []instanceMistakes, idx, answered []int) Finding {
+	m := mistakes[idx[0]]
+	hs := m.hits[k]
+	h := hs[0]
+	creds := false
+	for _, x := range hs {
+		creds = creds || x.creds
+	}
+	sev := SeverityWarning
+	if creds && k != KindWildcardCredentials {
+		sev = SeverityError
+	}
+	which, plural := c.share(idx, answered)
+	verb := func(pl, sg string) string {
+		if plural {
+			return pl
+		}
+		return sg
+	}
+	var msg, expected string
+	switch k {
+	case KindOriginReflection:
+		expected = "Access-Control-Allow-Origin only for the policy's origins"
+		msg = fmt.Sprintf("%s %s any origin in Access-Control-Allow-Origin (%s was trusted)", which, verb("reflect", "reflects"), h.origin)
+		if len(m.alsoTrusted) > 0 {
+			msg += fmt.Sprintf("; the reflection also covers the %s probes", strings.Join(m.alsoTrusted, ", "))
+		}
+		msg += ": any website can read the responses"
+	case KindNullOrigin:
+		expected = "no Access-Control-Allow-Origin for the origin null"
+		msg = which + " " + verb("trust", "trusts") + " the origin null: any page can send requests from a sandboxed iframe (origin null) and read the responses"
+	case KindInsecureOrigin:
+		expected = "no Access-Control-Allow-Origin for http:// origins"
+		msg = fmt.Sprintf("%s %s %s on an https service: a network attacker who injects script into that http page can read the responses", which, verb("trust", "trusts"), h.origin)
+	case KindBypassOrigin:
+		expected = "no Access-Control-Allow-Origin for origins outside the policy"
+		var parts []string
+		for _, cl := range hitClasses(hs) {
+			var origins []string
+			for _, x := range hs {
+				if x.class == cl {
+					origins = append(origins, x.origin)
+				}
+			}
+			part := fmt.Sprintf("%s (%s", cl, origins[0])
+			if len(origins) > 1 {
+				part += fmt.Sprintf(" and %d more", len(origins)-1)
+			}
+			parts = append(parts, part+"; "+classMistake[cl]+")")
+		}
+		msg = fmt.Sprintf("%s %s origins outside the policy that an attacker can obtain: %s", which, verb("trust", "trusts"), strings.Join(parts, ", "))
+	case KindWildcardCredentials:
+		expected = "credentials only with an explicit origin"
+		msg = which + " " + verb("answer", "answers") + " Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true: browsers refuse credentialed reads with *, but the intent is to let every origin read with the user's credentials, one change away from reflecting the origin"
+	}
+	if creds && k != KindWildcardCredentials {
+		msg += ", with the user's credentials (Access-Control-Allow-Credentials: true)"
+	}
+	observed := "Access-Control-Allow-Origin: " + h.origin
+	if h.creds {
+		observed += ", Access-Control-Allow-Credentials: true"
+	}
+	if h.preflight {
+		observed += " (preflight)"
+	}
+	for _, i := range idx {
+		for _, x := range mistakes[i].hits[k] {
+			c.drift[[2]int{i, x.p}] = c.drift[[2]int{i, x.p}] || len(idx) < len(answered)
+		}
+	}
+	return Finding{Kind: k, Severity: sev, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(h.p),
+		Expected: expected, Observed: observed, Message: msg, Reproduce: c.reproduceHit(idx[0], h)}
+}
+
+// misconfigDrift reports that the instances do not all make mistake k the
+// same way: a half-rolled-out fix, or a regression on part of the fleet.
+// The instances listed are those outside the largest behaviour (all of them
+// when no behaviour has a strict majority); severity is the mistake's.
+func (c *comparison) misconfigDrift(k Kind, mistakes []instanceMistakes, byKey map[string][]int, keys []string,
+	answered []int, sev Severity, vulnerable []int, hit trustHit) {
+	sorted := append([]string(nil), keys...)
+	sort.SliceStable(sorted, func(a, b int) bool { return len(byKey[sorted[a]]) > len(byKey[sorted[b]]) })
+	describe := func(key string) string {
+		if key == "" {
+			return "not affected"
+		}
+		classes, creds, _ := strings.Cut(key, "|")
+		d := string(k) + " (" + classes + ")"
+		if creds == "credentials=true" {
+			d += " with credentials"
+		}
+		return d
+	}
+	var sides []string
+	for _, key := range sorted {
+		idx := byKey[key]
+		sides = append(sides, fmt.Sprintf("%s on %d (%s)", describe(key), len(idx), strings.Join(c.ids(idx), ", ")))
+	}
+	var listed []int
+	majorityKey := sorted[0]
+	hasMajority := 2*len(byKey[majorityKey]) > len(answered)
+	for _, i := range answered {
+		if !hasMajority || mistakes[i].key(k) != majorityKey {
+			listed = append(listed, i)
+		}
+	}
+	sort.Ints(listed)
+	for _, i := range listed {
+		for _, x := range mistakes[i].hits[k] {
+			c.drift[[2]int{i, x.p}] = true
+		}
+		if mistakes[i].key(k) == "" {
+			c.drift[[2]int{i, hit.p}] = true
+		}
+	}
+	expected := "every instance answers alike"
+	observed := strings.Join(sides, "; ")
+	if hasMajority {
+		expected = describe(majorityKey) + " (majority)"
+		var minority []string
+		for _, key := range sorted[1:] {
+			minority = append(minority, describe(key))
+		}
+		observed = strings.Join(minority, "; ")
+	}
+	reproduce := c.reproduceHit(vulnerable[0], hit)
+	for _, i := range answered {
+		if mistakes[i].key(k) == "" {
+			reproduce += " && " + c.reproduceHit(i, hit)
+			break
+		}
+	}
+	c.add(Finding{Kind: KindVerdictDrift, Severity: sev, Instances: c.ids(listed), Groups: c.groups(listed),
+		Probe: c.probeRef(hit.p), Expected: expected, Observed: observed,
+		Message: fmt.Sprintf("%s differs across the %d instances: %s; a fix rolled out to part of the fleet, or a regression on part of it (browsers on an attacker's origin get the answer from some instances only)",
+			k, len(answered), strings.Join(sides, "; ")),
+		Reproduce: reproduce})
+}
+
+// share names the instances idx out of those that answered: "2 of 3
+// instances (web-1, web-2)", "all 3 instances (...)", "instance web-1 (1 of
+// 3)"; plural says which verb form follows.
+func (c *comparison) share(idx, answered []int) (subject string, plural bool) {
+	ids := strings.Join(c.ids(idx), ", ")
+	switch {
+	case len(idx) == 1 && len(answered) == 1:
+		return "instance " + ids, false
+	case len(idx) == 1:
+		return fmt.Sprintf("instance %s (1 of %d)", ids, len(answered)), false
+	case len(idx) == len(answered):
+		return fmt.Sprintf("all %d instances (%s)", len(idx), ids), true
+	}
+	return fmt.Sprintf("%d of %d instances (%s)", len(idx), len(answered), ids), true
+}
+
+// reproduceHit is the curl command showing instance i trusting the hit's
+// origin: the preflight when that is where it showed, else the actual
+// request.
+func (c *comparison) reproduceHit(i int, h trustHit) string {
+	return Curl(c.res.URL, c.inst(i).Addr, c.directScheme(i), c.spec().Probes[h.p], h.preflight)
+}

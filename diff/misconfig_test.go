@@ -1,0 +1,441 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/discovery"
+)
+
+// instanceServer is one backend with an origin check, correct or wrong. It
+// fails the test on anything corsaudit must never send.
+type instanceServer struct {
+	t *testing.T
+	// trust decides whether an origin is echoed in Access-Control-Allow-Origin.
+	trust func(origin string) bool
+	// credentials adds Access-Control-Allow-Credentials: true to trusted answers.
+	credentials bool
+	// wildcard answers Access-Control-Allow-Origin: * (with credentials when set).
+	wildcard bool
+}
+
+func (s *instanceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		s.t.Errorf("unsafe actual request %s reached an instance", r.Method)
+	}
+	if r.Header.Get("Cookie") != "" || r.Header.Get("Authorization") != "" {
+		s.t.Errorf("credentials reached an instance: %v", r.Header)
+	}
+	w.Header().Set("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	switch {
+	case s.wildcard:
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if s.credentials {
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+		}
+	case origin != "" && s.trust(origin):
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		if s.credentials {
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+		}
+	}
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	_, _ = w.Write([]byte("ok"))
+}
+
+const appOrigin = "https://app.example.com"
+
+func exactly(origins ...string) func(string) bool {
+	return func(o string) bool { return slices.Contains(origins, o) }
+}
+
+// The classic mistakes, each behind the policy origin https://app.example.com.
+var (
+	correct      = exactly(appOrigin)
+	reflectAll   = func(string) bool { return true }
+	nullAllowed  = exactly(appOrigin, "null")
+	httpAllowed  = exactly(appOrigin, "http://app.example.com")
+	regexNoAnch  = regexp.MustCompile(`https://app\.example\.com`).MatchString
+	unescapedDot = regexp.MustCompile(`^https://app.example.com$`).MatchString
+	suffixMatch  = func(o string) bool { return strings.HasPrefix(o, "https://") && strings.HasSuffix(o, "example.com") }
+	prefixMatch  = func(o string) bool { return strings.HasPrefix(o, appOrigin) }
+	substring    = func(o string) bool { return strings.Contains("https://app.example.com https://admin.example.com", o) }
+	devLeftIn    = exactly(appOrigin, "http://localhost:3000")
+	githubPages  = func(o string) bool {
+		return o == appOrigin || regexp.MustCompile(`^https://[a-z0-9-]+\.github\.io$`).MatchString(o)
+	}
+)
+
+// fleet starts one loopback server per handler and audits them as the
+// instances web-1, web-2... of https://api.example.com/data (LB disabled).
+// It returns the result and the findings of the drift and misconfig checks
+// that are about adversarial or disallowed probes or are misconfig kinds
+// (policy probes are the cors package's and the majority's business).
+func fleet(t *testing.T, handlers ...http.Handler) (*audit.TargetResult, []Finding) {
+	t.Helper()
+	var insts []discovery.Instance
+	for i, h := range handlers {
+		in := discovery.Instance{ID: fmt.Sprintf("web-%d", i+1), Group: "blue"}
+		if h != nil {
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			in.Addr = srv.Listener.Addr().String()
+		} else {
+			// A dead instance: a loopback port nothing listens on.
+			srv := httptest.NewServer(http.NotFoundHandler())
+			in.Addr = srv.Listener.Addr().String()
+			srv.Close()
+		}
+		if !in.IsLoopback() {
+			t.Fatalf("instance %s at %s is not on loopback", in.ID, in.Addr)
+		}
+		insts = append(insts, in)
+	}
+	pol := audit.Policy{Origins: []string{appOrigin}, Methods: []string{"GET"}, Credentials: true}
+	probes := append(audit.Plan(pol), audit.AdversarialProbes(pol, "api.example.com", "r4nd")...)
+	for i := range probes {
+		probes[i].ID = fmt.Sprintf("p%d", i+1)
+	}
+	spec := audit.TargetSpec{
+		Target: discovery.Target{Name: "api", URL: "https://api.example.com/data", Instances: insts},
+		Probes: probes, Direct: audit.Direct{Scheme: "http"}, LB: audit.LB{Disabled: true},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	results, err := audit.Run(ctx, []audit.TargetSpec{spec}, audit.Options{Timeout: 10 * time.Second, PerInstance: 8})
+	if err != nil {
+		t.Fatalf("audit.Run: %v", err)
+	}
+	res := &results[0]
+	_, all := Compare(res, Options{Checks: []string{CheckDrift, CheckMisconfig}})
+	var out []Finding
+	for _, f := range all {
+		if f.Probe != nil && f.Probe.Class == audit.ClassPolicy && !slices.Contains(misconfigKinds, f.Kind) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return res, out
+}
+
+// want is one expected finding.
+type want struct {
+	kind      Kind
+	severity  Severity
+	instances []string
+	// classes must all appear in the message, and no other adversarial
+	// class may (checked for bypass-origin only).
+	classes []string
+}
+
+func checkFindings(t *testing.T, got []Finding, wants []want) {
+	t.Helper()
+	for _, f := range got {
+		t.Logf("%s %s %v: %s\n\texpected: %s\n\tobserved: %s\n\t%s", f.Severity, f.Kind, f.Instances, f.Message, f.Expected, f.Observed, f.Reproduce)
+	}
+	if len(got) != len(wants) {
+		for _, f := range got {
+			t.Logf("got %s %s %v: %s", f.Severity, f.Kind, f.Instances, f.Message)
+		}
+		t.Fatalf("got %d findings, want %d", len(got), len(wants))
+	}
+	for _, w := range wants {
+		i := slices.IndexFunc(got, func(f Finding) bool { return f.Kind == w.kind && slices.Equal(f.Instances, w.instances) })
+		if i < 0 {
+			for _, f := range got {
+				t.Logf("got %s %s %v: %s", f.Severity, f.Kind, f.Instances, f.Message)
+			}
+			t.Errorf("no %s finding on %v", w.kind, w.instances)
+			continue
+		}
+		f := got[i]
+		if f.Severity != w.severity {
+			t.Errorf("%s on %v: severity %s, want %s (%s)", f.Kind, f.Instances, f.Severity, w.severity, f.Message)
+		}
+		if f.Target != "api" || f.Probe == nil || !strings.HasPrefix(f.Reproduce, "curl ") || !strings.Contains(f.Reproduce, "--connect-to") {
+			t.Errorf("%s on %v: target %q probe %v reproduce %q, want target api, a probe and a direct curl", f.Kind, f.Instances, f.Target, f.Probe, f.Reproduce)
+		}
+		if !strings.Contains(f.Reproduce, "Origin: "+f.Probe.Origin) {
+			t.Errorf("%s: reproduce %q does not send the probe's origin %q", f.Kind, f.Reproduce, f.Probe.Origin)
+		}
+		for _, cl := range w.classes {
+			if !strings.Contains(f.Message, cl+" (") {
+				t.Errorf("%s on %v: message does not name class %s: %s", f.Kind, f.Instances, cl, f.Message)
+			}
+		}
+		if f.Kind == KindBypassOrigin {
+			for _, cl := range audit.AdversarialClasses {
+				if !slices.Contains(w.classes, cl) && strings.Contains(f.Message, " "+cl+" (") {
+					t.Errorf("%s on %v: message names unexpected class %s: %s", f.Kind, f.Instances, cl, f.Message)
+				}
+			}
+		}
+	}
+}
+
+func TestMisconfigClassicMistakes(t *testing.T) {
+	two := []string{"web-1", "web-2"}
+	cases := []struct {
+		desc  string
+		srv   instanceServer
+		wants []want
+	}{
+		{desc: "correct exact allowlist", srv: instanceServer{trust: correct, credentials: true}},
+		{desc: "correct wildcard without credentials", srv: instanceServer{wildcard: true}},
+		{desc: "reflection with credentials", srv: instanceServer{trust: reflectAll, credentials: true},
+			wants: []want{{kind: KindOriginReflection, severity: SeverityError, instances: two}}},
+		{desc: "reflection without credentials", srv: instanceServer{trust: reflectAll},
+			wants: []want{{kind: KindOriginReflection, severity: SeverityWarning, instances: two}}},
+		{desc: "null allowed", srv: instanceServer{trust: nullAllowed, credentials: true},
+			wants: []want{{kind: KindNullOrigin, severity: SeverityError, instances: two}}},
+		{desc: "http origin allowed", srv: instanceServer{trust: httpAllowed, credentials: true},
+			wants: []want{{kind: KindInsecureOrigin, severity: SeverityError, instances: two}}},
+		{desc: "http origin allowed without credentials", srv: instanceServer{trust: httpAllowed},
+			wants: []want{{kind: KindInsecureOrigin, severity: SeverityWarning, instances: two}}},
+		{desc: "regex without anchors", srv: instanceServer{trust: regexNoAnch, credentials: true},
+			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
+				classes: []string{audit.ClassPostDomain, audit.ClassPort, audit.ClassConcatenation, audit.ClassSpecialChar}}}},
+		{desc: "regex with unescaped dots", srv: instanceServer{trust: unescapedDot, credentials: true},
+			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
+				classes: []string{audit.ClassUnescapedDot}}}},
+		{desc: "suffix match", srv: instanceServer{trust: suffixMatch, credentials: true},
+			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
+				classes: []string{audit.ClassPreDomain, audit.ClassUnescapedDot, audit.ClassSubdomain, audit.ClassConcatenation}}}},
+		{desc: "prefix match without credentials", srv: instanceServer{trust: prefixMatch},
+			wants: []want{{kind: KindBypassOrigin, severity: SeverityWarning, instances: two,
+				classes: []string{audit.ClassPostDomain, audit.ClassPort, audit.ClassConcatenation, audit.ClassSpecialChar}}}},
+		{desc: "substring of the allowlist", srv: instanceServer{trust: substring, credentials: true},
+			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
+				classes: []string{audit.ClassSubstring}}}},
+		{desc: "development origin left in", srv: instanceServer{trust: devLeftIn, credentials: true},
+			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
+				classes: []string{audit.ClassLocalhost}}}},
+		{desc: "any github.io page", srv: instanceServer{trust: githubPages, credentials: true},
+			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
+				classes: []string{audit.ClassThirdParty}}}},
+		{desc: "wildcard with credentials", srv: instanceServer{wildcard: true, credentials: true},
+			wants: []want{{kind: KindWildcardCredentials, severity: SeverityWarning, instances: two}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			a, b := tc.srv, tc.srv
+			a.t, b.t = t, t
+			_, got := fleet(t, &a, &b)
+			checkFindings(t, got, tc.wants)
+		})
+	}
+}
+
+func TestMisconfigFleetDrift(t *testing.T) {
+	cases := []struct {
+		desc     string
+		handlers []instanceServer // nil trust and no wildcard: dead instance
+		wants    []want
+		// driftMessage must appear in the drift finding's message.
+		driftMessage string
+	}{
+		{
+			desc:     "one instance fixed, two still reflecting",
+			handlers: []instanceServer{{trust: reflectAll, credentials: true}, {trust: reflectAll, credentials: true}, {trust: correct, credentials: true}},
+			wants: []want{
+				{kind: KindOriginReflection, severity: SeverityError, instances: []string{"web-1", "web-2"}},
+				{kind: KindVerdictDrift, severity: SeverityError, instances: []string{"web-3"}},
+			},
+			driftMessage: "not affected on 1 (web-3)",
+		},
+		{
+			desc:     "one instance regressed to a suffix match",
+			handlers: []instanceServer{{trust: correct}, {trust: suffixMatch}, {trust: correct}},
+			wants: []want{
+				{kind: KindBypassOrigin, severity: SeverityWarning, instances: []string{"web-2"},
+					classes: []string{audit.ClassPreDomain, audit.ClassUnescapedDot, audit.ClassSubdomain, audit.ClassConcatenation}},
+				{kind: KindVerdictDrift, severity: SeverityWarning, instances: []string{"web-2"}},
+			},
+			driftMessage: "bypass-origin (pre-domain,unescaped-dot,subdomain,concatenation) on 1 (web-2)",
+		},
+		{
+			desc:     "two different bypasses and one fixed: no majority lists everyone",
+			handlers: []instanceServer{{trust: prefixMatch, credentials: true}, {trust: suffixMatch, credentials: true}, {trust: correct, credentials: true}},
+			wants: []want{
+				{kind: KindBypassOrigin, severity: SeverityError, instances: []string{"web-1"},
+					classes: []string{audit.ClassPostDomain, audit.ClassPort, audit.ClassConcatenation, audit.ClassSpecialChar}},
+				{kind: KindBypassOrigin, severity: SeverityError, instances: []string{"web-2"},
+					classes: []string{audit.ClassPreDomain, audit.ClassUnescapedDot, audit.ClassSubdomain, audit.ClassConcatenation}},
+				{kind: KindVerdictDrift, severity: SeverityError, instances: []string{"web-1", "web-2", "web-3"}},
+			},
+			driftMessage: "bypass-origin differs across the 3 instances",
+		},
+		{
+			desc:     "a dead instance is not counted as fixed",
+			handlers: []instanceServer{{trust: nullAllowed}, {}, {trust: nullAllowed}},
+			wants: []want{
+				{kind: KindNullOrigin, severity: SeverityWarning, instances: []string{"web-1", "web-3"}},
+				{kind: KindUnreachable, severity: SeverityError, instances: []string{"web-2"}},
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			var hs []http.Handler
+			for i := range tc.handlers {
+				s := tc.handlers[i]
+				s.t = t
+				if s.trust == nil && !s.wildcard {
+					hs = append(hs, nil)
+					continue
+				}
+				hs = append(hs, &s)
+			}
+			_, got := fleet(t, hs...)
+			for i := range got {
+				// The unreachable finding has no probe class and a probe-0 curl.
+				if got[i].Kind == KindUnreachable {
+					got[i].Probe = &ProbeRef{Origin: appOrigin}
+					got[i].Reproduce = "curl --connect-to Origin: " + appOrigin
+				}
+			}
+			checkFindings(t, got, tc.wants)
+			if tc.driftMessage != "" {
+				i := slices.IndexFunc(got, func(f Finding) bool { return f.Kind == KindVerdictDrift })
+				if !strings.Contains(got[i].Message, tc.driftMessage) {
+					t.Errorf("drift message %q does not contain %q", got[i].Message, tc.driftMessage)
+				}
+			}
+		})
+	}
+}
+
+// TestMisconfigObservations covers what the live servers cannot show
+// without a preflight: trust seen only on the preflight, ACAC values
+// browsers reject, several ACAO values, and the http service case.
+func TestMisconfigObservations(t *testing.T) {
+	probes := []audit.Probe{
+		{ID: "p1", Origin: appOrigin, Method: "GET", Class: audit.ClassPolicy},
+		{ID: "p2", Origin: "https://r4nd.example", Method: "PUT", Class: audit.ClassArbitrary},
+		{ID: "p3", Origin: "http://app.example.com", Method: "GET", Class: audit.ClassSchemeDowngrade},
+		{ID: "p4", Origin: "null", Method: "GET", Class: audit.ClassNull},
+	}
+	ex := func(kv ...string) *audit.Exchange {
+		h := http.Header{}
+		for i := 0; i < len(kv); i += 2 {
+			h.Add(kv[i], kv[i+1])
+		}
+		return &audit.Exchange{Status: 200, Header: h}
+	}
+	obs := func(p int, pre, act *audit.Exchange) audit.Observation {
+		return audit.Observation{Probe: p, Sample: -1, Preflight: pre, Actual: act, Done: true}
+	}
+	none := ex()
+	cases := []struct {
+		desc      string
+		url       string
+		row       []audit.Observation
+		wantKinds []Kind
+		check     func(t *testing.T, fs []Finding)
+	}{
+		{
+			desc: "reflection on the preflight only is found, with a preflight curl",
+			url:  "https://api.example.com/",
+			row: []audit.Observation{obs(0, nil, none),
+				obs(1, ex("Access-Control-Allow-Origin", "https://r4nd.example", "Access-Control-Allow-Credentials", "true"), nil),
+				obs(2, nil, none), obs(3, nil, none)},
+			wantKinds: []Kind{KindOriginReflection},
+			check: func(t *testing.T, fs []Finding) {
+				u, _ := url.Parse("https://api.example.com/")
+				wantCurl := Curl(u, "127.0.0.1:8080", "http", probes[1], true)
+				if fs[0].Severity != SeverityError || fs[0].Reproduce != wantCurl || !strings.Contains(fs[0].Observed, "(preflight)") {
+					t.Errorf("finding = %+v, want an error with a preflight reproduction", fs[0])
+				}
+			},
+		},
+		{
+			desc: "ACAC other than exactly true does not raise the severity",
+			url:  "https://api.example.com/",
+			row: []audit.Observation{obs(0, nil, none), obs(1, nil, nil),
+				obs(2, nil, none), obs(3, nil, ex("Access-Control-Allow-Origin", "null", "Access-Control-Allow-Credentials", "True"))},
+			wantKinds: []Kind{KindNullOrigin},
+			check: func(t *testing.T, fs []Finding) {
+				if fs[0].Severity != SeverityWarning {
+					t.Errorf("severity = %s, want warning", fs[0].Severity)
+				}
+			},
+		},
+		{
+			desc: "several ACAO values are not a trust (browsers reject them)",
+			url:  "https://api.example.com/",
+			row: []audit.Observation{obs(0, nil, none), obs(1, nil, nil), obs(2, nil, none),
+				obs(3, nil, ex("Access-Control-Allow-Origin", "null", "Access-Control-Allow-Origin", "null"))},
+		},
+		{
+			desc: "an http origin trusted by an http service is not insecure-origin",
+			url:  "http://api.example.com/",
+			row: []audit.Observation{obs(0, nil, none), obs(1, nil, nil),
+				obs(2, nil, ex("Access-Control-Allow-Origin", "http://app.example.com")), obs(3, nil, none)},
+		},
+		{
+			desc: "wildcard with credentials on a policy probe is found",
+			url:  "https://api.example.com/",
+			row: []audit.Observation{obs(0, nil, ex("Access-Control-Allow-Origin", "*", "Access-Control-Allow-Credentials", "true")),
+				obs(1, nil, nil), obs(2, nil, none), obs(3, nil, none)},
+			wantKinds: []Kind{KindWildcardCredentials},
+		},
+		{
+			desc: "unfinished and failed observations are ignored",
+			url:  "https://api.example.com/",
+			row: []audit.Observation{obs(0, nil, none), {Probe: 1, Sample: -1},
+				obs(2, nil, &audit.Exchange{Err: audit.ErrRefused}), obs(3, nil, none)},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.desc, func(t *testing.T) {
+			u, err := url.Parse(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := &audit.TargetResult{URL: u, Direct: [][]audit.Observation{tc.row},
+				Spec: audit.TargetSpec{Probes: probes, Direct: audit.Direct{Scheme: "http"},
+					Target: discovery.Target{Name: "api", URL: tc.url, Instances: []discovery.Instance{{ID: "web-1", Addr: "127.0.0.1:8080"}}}}}
+			fs := Misconfig(res)
+			var kinds []Kind
+			for _, f := range fs {
+				kinds = append(kinds, f.Kind)
+			}
+			if !slices.Equal(kinds, tc.wantKinds) {
+				for _, f := range fs {
+					t.Logf("got %s %s: %s", f.Severity, f.Kind, f.Message)
+				}
+				t.Fatalf("kinds = %v, want %v", kinds, tc.wantKinds)
+			}
+			if tc.check != nil {
+				tc.check(t, fs)
+			}
+		})
+	}
+}
+
+func TestMisconfigNil(t *testing.T) {
+	if fs := Misconfig(nil); fs != nil {
+		t.Errorf("Misconfig(nil) = %v, want nil", fs)
+	}
+	if fs := Misconfig(&audit.TargetResult{}); fs != nil {
+		t.Errorf("Misconfig(empty) = %v, want nil", fs)
+	}
+}
