@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,86 +13,58 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/internal/labserver"
 )
-
-// instanceServer is one backend with an origin check, correct or wrong. It
-// fails the test on anything corsaudit must never send.
-type instanceServer struct {
-	t *testing.T
-	// trust decides whether an origin is echoed in Access-Control-Allow-Origin.
-	trust func(origin string) bool
-	// credentials adds Access-Control-Allow-Credentials: true to trusted answers.
-	credentials bool
-	// wildcard answers Access-Control-Allow-Origin: * (with credentials when set).
-	wildcard bool
-}
-
-func (s *instanceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-	default:
-		s.t.Errorf("unsafe actual request %s reached an instance", r.Method)
-	}
-	if r.Header.Get("Cookie") != "" || r.Header.Get("Authorization") != "" {
-		s.t.Errorf("credentials reached an instance: %v", r.Header)
-	}
-	w.Header().Set("Vary", "Origin")
-	origin := r.Header.Get("Origin")
-	switch {
-	case s.wildcard:
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		if s.credentials {
-			w.Header().Set("Access-Control-Allow-Credentials", "true")
-		}
-	case origin != "" && s.trust(origin):
-		w.Header().Set("Access-Control-Allow-Origin", origin)
-		if s.credentials {
-			w.Header().Set("Access-Control-Allow-Credentials", "true")
-		}
-	}
-	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	_, _ = w.Write([]byte("ok"))
-}
 
 const appOrigin = "https://app.example.com"
 
-func exactly(origins ...string) func(string) bool {
-	return func(o string) bool { return slices.Contains(origins, o) }
-}
-
-// The classic mistakes, each behind the policy origin https://app.example.com.
+// The classic mistakes, each behind the policy origin https://app.example.com,
+// as labserver behaviours (credentials added per case).
 var (
-	correct      = exactly(appOrigin)
-	reflectAll   = func(string) bool { return true }
-	nullAllowed  = exactly(appOrigin, "null")
-	httpAllowed  = exactly(appOrigin, "http://app.example.com")
-	regexNoAnch  = regexp.MustCompile(`https://app\.example\.com`).MatchString
-	unescapedDot = regexp.MustCompile(`^https://app.example.com$`).MatchString
-	suffixMatch  = func(o string) bool { return strings.HasPrefix(o, "https://") && strings.HasSuffix(o, "example.com") }
-	prefixMatch  = func(o string) bool { return strings.HasPrefix(o, appOrigin) }
-	substring    = func(o string) bool { return strings.Contains("https://app.example.com https://admin.example.com", o) }
-	devLeftIn    = exactly(appOrigin, "http://localhost:3000")
-	githubPages  = func(o string) bool {
-		return o == appOrigin || regexp.MustCompile(`^https://[a-z0-9-]+\.github\.io$`).MatchString(o)
-	}
+	correct      = labserver.Behavior{AllowOrigins: []string{appOrigin}}
+	reflectAll   = labserver.Behavior{ReflectOrigin: true}
+	nullAllowed  = labserver.Behavior{AllowOrigins: []string{appOrigin}, AllowNull: true}
+	httpAllowed  = labserver.Behavior{AllowOrigins: []string{appOrigin, "http://app.example.com"}}
+	regexNoAnch  = labserver.Behavior{Match: `regexp:https://app\.example\.com`}
+	unescapedDot = labserver.Behavior{Match: `regexp:^https://app.example.com$`}
+	suffixMatch  = labserver.Behavior{OriginMatch: func(o string) bool {
+		return strings.HasPrefix(o, "https://") && strings.HasSuffix(o, "example.com")
+	}}
+	prefixMatch = labserver.Behavior{Match: "prefix:" + appOrigin}
+	substring   = labserver.Behavior{OriginMatch: func(o string) bool {
+		return strings.Contains("https://app.example.com https://admin.example.com", o)
+	}}
+	devLeftIn    = labserver.Behavior{AllowOrigins: []string{appOrigin, "http://localhost:3000"}}
+	githubPages  = labserver.Behavior{AllowOrigins: []string{appOrigin}, Match: `regexp:^https://[a-z0-9-]+\.github\.io$`}
+	wildcard     = labserver.Behavior{AllowAnyOrigin: true}
+	deadInstance = labserver.Behavior{ID: "dead"}
 )
 
-// fleet starts one loopback server per handler and audits them as the
-// instances web-1, web-2... of https://api.example.com/data (LB disabled).
+// withCredentials returns b answering Access-Control-Allow-Credentials: true.
+func withCredentials(b labserver.Behavior) labserver.Behavior {
+	b.Credentials = true
+	return b
+}
+
+// fleet starts one loopback labserver per behaviour and audits them as the
+// instances web-1, web-2... of https://api.example.com/data (LB disabled);
+// deadInstance is a loopback port nothing listens on. Every server must
+// receive requests, and never a cookie, an Authorization header or an
+// unsafe actual request.
 // It returns the result and the findings of the drift and misconfig checks
 // that are about adversarial or disallowed probes or are misconfig kinds
 // (policy probes are the cors package's and the majority's business).
-func fleet(t *testing.T, handlers ...http.Handler) (*audit.TargetResult, []Finding) {
+func fleet(t *testing.T, behaviors ...labserver.Behavior) (*audit.TargetResult, []Finding) {
 	t.Helper()
 	var insts []discovery.Instance
-	for i, h := range handlers {
+	var servers []*labserver.Server
+	for i, b := range behaviors {
 		in := discovery.Instance{ID: fmt.Sprintf("web-%d", i+1), Group: "blue"}
-		if h != nil {
-			srv := httptest.NewServer(h)
+		if b.ID != deadInstance.ID {
+			b.ID = in.ID
+			ls := labserver.New(b)
+			servers = append(servers, ls)
+			srv := httptest.NewServer(ls)
 			t.Cleanup(srv.Close)
 			in.Addr = srv.Listener.Addr().String()
 		} else {
@@ -123,6 +94,20 @@ func fleet(t *testing.T, handlers ...http.Handler) (*audit.TargetResult, []Findi
 		t.Fatalf("audit.Run: %v", err)
 	}
 	res := &results[0]
+	for _, ls := range servers {
+		st := ls.Stats()
+		if st.Cookies != 0 || st.Authorization != 0 || st.Unsafe != 0 {
+			t.Errorf("an instance received %d cookies, %d authorizations, %d unsafe requests; want none", st.Cookies, st.Authorization, st.Unsafe)
+		}
+		for m := range st.Actual {
+			if m != http.MethodGet && m != http.MethodHead {
+				t.Errorf("an instance received an actual %s request", m)
+			}
+		}
+		if st.Actual[http.MethodGet] < len(probes) {
+			t.Errorf("an instance received %d GET requests, want at least one per probe (%d)", st.Actual[http.MethodGet], len(probes))
+		}
+	}
 	_, all := Compare(res, Options{Checks: []string{CheckDrift, CheckMisconfig}})
 	var out []Finding
 	for _, f := range all {
@@ -168,6 +153,9 @@ func checkFindings(t *testing.T, got []Finding, wants []want) {
 		if f.Severity != w.severity {
 			t.Errorf("%s on %v: severity %s, want %s (%s)", f.Kind, f.Instances, f.Severity, w.severity, f.Message)
 		}
+		if f.Kind == KindUnreachable {
+			continue // the lead's finding, checked by its own tests
+		}
 		if f.Target != "api" || f.Probe == nil || !strings.HasPrefix(f.Reproduce, "curl ") || !strings.Contains(f.Reproduce, "--connect-to") {
 			t.Errorf("%s on %v: target %q probe %v reproduce %q, want target api, a probe and a direct curl", f.Kind, f.Instances, f.Target, f.Probe, f.Reproduce)
 		}
@@ -193,51 +181,49 @@ func TestMisconfigClassicMistakes(t *testing.T) {
 	two := []string{"web-1", "web-2"}
 	cases := []struct {
 		desc  string
-		srv   instanceServer
+		srv   labserver.Behavior
 		wants []want
 	}{
-		{desc: "correct exact allowlist", srv: instanceServer{trust: correct, credentials: true}},
-		{desc: "correct wildcard without credentials", srv: instanceServer{wildcard: true}},
-		{desc: "reflection with credentials", srv: instanceServer{trust: reflectAll, credentials: true},
+		{desc: "correct exact allowlist", srv: withCredentials(correct)},
+		{desc: "correct wildcard without credentials", srv: wildcard},
+		{desc: "reflection with credentials", srv: withCredentials(reflectAll),
 			wants: []want{{kind: KindOriginReflection, severity: SeverityError, instances: two}}},
-		{desc: "reflection without credentials", srv: instanceServer{trust: reflectAll},
+		{desc: "reflection without credentials", srv: reflectAll,
 			wants: []want{{kind: KindOriginReflection, severity: SeverityWarning, instances: two}}},
-		{desc: "null allowed", srv: instanceServer{trust: nullAllowed, credentials: true},
+		{desc: "null allowed", srv: withCredentials(nullAllowed),
 			wants: []want{{kind: KindNullOrigin, severity: SeverityError, instances: two}}},
-		{desc: "http origin allowed", srv: instanceServer{trust: httpAllowed, credentials: true},
+		{desc: "http origin allowed", srv: withCredentials(httpAllowed),
 			wants: []want{{kind: KindInsecureOrigin, severity: SeverityError, instances: two}}},
-		{desc: "http origin allowed without credentials", srv: instanceServer{trust: httpAllowed},
+		{desc: "http origin allowed without credentials", srv: httpAllowed,
 			wants: []want{{kind: KindInsecureOrigin, severity: SeverityWarning, instances: two}}},
-		{desc: "regex without anchors", srv: instanceServer{trust: regexNoAnch, credentials: true},
+		{desc: "regex without anchors", srv: withCredentials(regexNoAnch),
 			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
 				classes: []string{audit.ClassPostDomain, audit.ClassPort, audit.ClassConcatenation, audit.ClassSpecialChar}}}},
-		{desc: "regex with unescaped dots", srv: instanceServer{trust: unescapedDot, credentials: true},
+		{desc: "regex with unescaped dots", srv: withCredentials(unescapedDot),
 			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
 				classes: []string{audit.ClassUnescapedDot}}}},
-		{desc: "suffix match", srv: instanceServer{trust: suffixMatch, credentials: true},
+		{desc: "suffix match", srv: withCredentials(suffixMatch),
 			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
 				classes: []string{audit.ClassPreDomain, audit.ClassUnescapedDot, audit.ClassSubdomain, audit.ClassConcatenation}}}},
-		{desc: "prefix match without credentials", srv: instanceServer{trust: prefixMatch},
+		{desc: "prefix match without credentials", srv: prefixMatch,
 			wants: []want{{kind: KindBypassOrigin, severity: SeverityWarning, instances: two,
 				classes: []string{audit.ClassPostDomain, audit.ClassPort, audit.ClassConcatenation, audit.ClassSpecialChar}}}},
-		{desc: "substring of the allowlist", srv: instanceServer{trust: substring, credentials: true},
+		{desc: "substring of the allowlist", srv: withCredentials(substring),
 			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
 				classes: []string{audit.ClassSubstring}}}},
-		{desc: "development origin left in", srv: instanceServer{trust: devLeftIn, credentials: true},
+		{desc: "development origin left in", srv: withCredentials(devLeftIn),
 			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
 				classes: []string{audit.ClassLocalhost}}}},
-		{desc: "any github.io page", srv: instanceServer{trust: githubPages, credentials: true},
+		{desc: "any github.io page", srv: withCredentials(githubPages),
 			wants: []want{{kind: KindBypassOrigin, severity: SeverityError, instances: two,
 				classes: []string{audit.ClassThirdParty}}}},
-		{desc: "wildcard with credentials", srv: instanceServer{wildcard: true, credentials: true},
+		{desc: "wildcard with credentials", srv: withCredentials(wildcard),
 			wants: []want{{kind: KindWildcardCredentials, severity: SeverityWarning, instances: two}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			a, b := tc.srv, tc.srv
-			a.t, b.t = t, t
-			_, got := fleet(t, &a, &b)
+			_, got := fleet(t, tc.srv, tc.srv)
 			checkFindings(t, got, tc.wants)
 		})
 	}
@@ -246,14 +232,14 @@ func TestMisconfigClassicMistakes(t *testing.T) {
 func TestMisconfigFleetDrift(t *testing.T) {
 	cases := []struct {
 		desc     string
-		handlers []instanceServer // nil trust and no wildcard: dead instance
+		handlers []labserver.Behavior
 		wants    []want
 		// driftMessage must appear in the drift finding's message.
 		driftMessage string
 	}{
 		{
 			desc:     "one instance fixed, two still reflecting",
-			handlers: []instanceServer{{trust: reflectAll, credentials: true}, {trust: reflectAll, credentials: true}, {trust: correct, credentials: true}},
+			handlers: []labserver.Behavior{withCredentials(reflectAll), withCredentials(reflectAll), withCredentials(correct)},
 			wants: []want{
 				{kind: KindOriginReflection, severity: SeverityError, instances: []string{"web-1", "web-2"}},
 				{kind: KindVerdictDrift, severity: SeverityError, instances: []string{"web-3"}},
@@ -262,7 +248,7 @@ func TestMisconfigFleetDrift(t *testing.T) {
 		},
 		{
 			desc:     "one instance regressed to a suffix match",
-			handlers: []instanceServer{{trust: correct}, {trust: suffixMatch}, {trust: correct}},
+			handlers: []labserver.Behavior{correct, suffixMatch, correct},
 			wants: []want{
 				{kind: KindBypassOrigin, severity: SeverityWarning, instances: []string{"web-2"},
 					classes: []string{audit.ClassPreDomain, audit.ClassUnescapedDot, audit.ClassSubdomain, audit.ClassConcatenation}},
@@ -272,7 +258,7 @@ func TestMisconfigFleetDrift(t *testing.T) {
 		},
 		{
 			desc:     "two different bypasses and one fixed: no majority lists everyone",
-			handlers: []instanceServer{{trust: prefixMatch, credentials: true}, {trust: suffixMatch, credentials: true}, {trust: correct, credentials: true}},
+			handlers: []labserver.Behavior{withCredentials(prefixMatch), withCredentials(suffixMatch), withCredentials(correct)},
 			wants: []want{
 				{kind: KindBypassOrigin, severity: SeverityError, instances: []string{"web-1"},
 					classes: []string{audit.ClassPostDomain, audit.ClassPort, audit.ClassConcatenation, audit.ClassSpecialChar}},
@@ -284,7 +270,7 @@ func TestMisconfigFleetDrift(t *testing.T) {
 		},
 		{
 			desc:     "a dead instance is not counted as fixed",
-			handlers: []instanceServer{{trust: nullAllowed}, {}, {trust: nullAllowed}},
+			handlers: []labserver.Behavior{nullAllowed, deadInstance, nullAllowed},
 			wants: []want{
 				{kind: KindNullOrigin, severity: SeverityWarning, instances: []string{"web-1", "web-3"}},
 				{kind: KindUnreachable, severity: SeverityError, instances: []string{"web-2"}},
@@ -294,24 +280,7 @@ func TestMisconfigFleetDrift(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			var hs []http.Handler
-			for i := range tc.handlers {
-				s := tc.handlers[i]
-				s.t = t
-				if s.trust == nil && !s.wildcard {
-					hs = append(hs, nil)
-					continue
-				}
-				hs = append(hs, &s)
-			}
-			_, got := fleet(t, hs...)
-			for i := range got {
-				// The unreachable finding has no probe class and a probe-0 curl.
-				if got[i].Kind == KindUnreachable {
-					got[i].Probe = &ProbeRef{Origin: appOrigin}
-					got[i].Reproduce = "curl --connect-to Origin: " + appOrigin
-				}
-			}
+			_, got := fleet(t, tc.handlers...)
 			checkFindings(t, got, tc.wants)
 			if tc.driftMessage != "" {
 				i := slices.IndexFunc(got, func(f Finding) bool { return f.Kind == KindVerdictDrift })
