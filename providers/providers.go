@@ -8,6 +8,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/providers/dns"
+	"github.com/corsaudit/corsaudit/providers/gcp"
 	"github.com/corsaudit/corsaudit/providers/static"
 )
 
@@ -22,6 +23,7 @@ type Factory func(decode func(out any) error) (discovery.Provider, error)
 var registry = map[string]Factory{
 	"static": static.New,
 	"dns":    dns.New,
+	"gcp":    gcp.New,
 }
 
 // Lookup returns the factory registered under name.
