@@ -1,0 +1,279 @@
+// Package lab is the local load balancer lab: labserver backends on
+// loopback behind a real nginx or haproxy, in configurations that show each
+// load balancer pitfall corsaudit finds (redirected preflights, a balancer
+// answering OPTIONS itself, duplicated or stripped CORS headers, a cache
+// that ignores the Origin), plus clean ones. Start runs one scenario and
+// returns the corsaudit config that audits it.
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/corsaudit/corsaudit/internal/labserver"
+)
+
+// StartTimeout bounds how long Start waits for the load balancer to listen.
+const StartTimeout = 15 * time.Second
+
+// Instance is one running backend.
+type Instance struct {
+	ID    string
+	Addr  string // 127.0.0.1:port
+	Group string
+	// Server is the handler, for its request counters.
+	Server *labserver.Server
+}
+
+// Lab is a running scenario. Close stops it.
+type Lab struct {
+	Scenario Scenario
+	// URL is the public URL through the load balancer.
+	URL string
+	// Addr is the load balancer's listen address.
+	Addr      string
+	Instances []Instance
+	// Dir holds the proxy config, pid file, temp and cache directories.
+	Dir string
+	// ConfigPath is the written nginx.conf or haproxy.cfg.
+	ConfigPath string
+
+	servers []*http.Server
+	proc    *exec.Cmd
+	exited  chan struct{} // closed when proc has exited
+	stderr  *syncBuffer
+	once    sync.Once
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writer goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b.Len() > 64<<10 { // keep memory bounded; the start is what matters
+		return len(p), nil
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Start runs sc: its backends on 127.0.0.1 free ports, then the proxy with a
+// config written into dir (which must exist), and waits until the proxy
+// listens. ctx bounds the start only; Close stops everything.
+func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
+	bin, err := exec.LookPath(string(sc.Proxy))
+	if err != nil {
+		bin, err = lookSbin(string(sc.Proxy))
+		if err != nil {
+			return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
+		}
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
+	}
+	l := &Lab{Scenario: sc, Dir: dir, exited: make(chan struct{}), stderr: &syncBuffer{}}
+	for _, be := range sc.Backends {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("lab: %s: backend %s: %w", sc.Name, be.Behavior.ID, err)
+		}
+		h := labserver.New(be.Behavior)
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		l.servers = append(l.servers, srv)
+		go srv.Serve(ln)
+		l.Instances = append(l.Instances, Instance{ID: be.Behavior.ID, Addr: ln.Addr().String(), Group: be.Group, Server: h})
+	}
+	port, err := freePort()
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
+	}
+	l.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	l.URL = "http://" + l.Addr + Path
+
+	var conf string
+	var args []string
+	switch sc.Proxy {
+	case Nginx:
+		conf = nginxConfig(sc, dir, l.Addr, l.Instances)
+		l.ConfigPath = filepath.Join(dir, "nginx.conf")
+		args = []string{"-p", dir, "-c", l.ConfigPath, "-e", "stderr"}
+	case HAProxy:
+		conf = haproxyConfig(sc, l.Addr, l.Instances)
+		l.ConfigPath = filepath.Join(dir, "haproxy.cfg")
+		args = []string{"-f", l.ConfigPath, "-db"}
+	default:
+		l.Close()
+		return nil, fmt.Errorf("lab: %s: unknown proxy %q", sc.Name, sc.Proxy)
+	}
+	if err := os.WriteFile(l.ConfigPath, []byte(conf), 0o644); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout = l.stderr
+	cmd.Stderr = l.stderr
+	ownProcessGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("lab: %s: start %s: %w", sc.Name, sc.Proxy, err)
+	}
+	l.proc = cmd
+	go func() {
+		_ = cmd.Wait()
+		close(l.exited)
+	}()
+	if err := l.waitListening(ctx); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
+	}
+	return l, nil
+}
+
+// lookSbin finds a tool in the sbin directories that a user's PATH often
+// lacks.
+func lookSbin(name string) (string, error) {
+	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not on PATH nor in /usr/sbin (apt-get install %s)", name, name)
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitListening polls the proxy's port until it accepts a connection, the
+// process exits, ctx ends, or StartTimeout passes.
+func (l *Lab) waitListening(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", l.Addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-l.exited:
+			return fmt.Errorf("%s exited before listening on %s: %s", l.Scenario.Proxy, l.Addr, strings.TrimSpace(l.stderr.String()))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not listening on %s: %w; its output: %s", l.Scenario.Proxy, l.Addr, ctx.Err(), strings.TrimSpace(l.stderr.String()))
+		case <-tick.C:
+		}
+	}
+}
+
+// Output returns what the proxy printed so far (its error log).
+func (l *Lab) Output() string { return l.stderr.String() }
+
+// Exited is closed when the proxy process has exited.
+func (l *Lab) Exited() <-chan struct{} { return l.exited }
+
+// Close stops the proxy by its pid (TERM, then KILL after a few seconds) and
+// the backends. It is safe to call more than once.
+func (l *Lab) Close() error {
+	var errs []error
+	l.once.Do(func() {
+		if l.proc != nil && l.proc.Process != nil && !l.hasExited() {
+			pid := l.proc.Process.Pid
+			if err := terminate(pid); err != nil && !l.hasExited() {
+				errs = append(errs, fmt.Errorf("lab: stop %s pid %d: %w", l.Scenario.Proxy, pid, err))
+			}
+			select {
+			case <-l.exited:
+			case <-time.After(5 * time.Second):
+				if err := kill(pid); err != nil {
+					errs = append(errs, fmt.Errorf("lab: kill %s pid %d: %w", l.Scenario.Proxy, pid, err))
+				}
+				<-l.exited
+			}
+		}
+		for _, s := range l.servers {
+			if err := s.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("lab: stop backend: %w", err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (l *Lab) hasExited() bool {
+	select {
+	case <-l.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Config returns the corsaudit YAML config that audits the lab.
+func (l *Lab) Config() string {
+	var b strings.Builder
+	q := strconv.Quote
+	fmt.Fprintf(&b, "# corsaudit lab %s (%s)\n", l.Scenario.Name, l.Scenario.Proxy)
+	fmt.Fprintf(&b, "# %s\n", l.Scenario.Summary)
+	if len(l.Scenario.Findings) > 0 {
+		fmt.Fprintf(&b, "# built to show: %s\n", strings.Join(l.Scenario.Findings, ", "))
+	} else {
+		b.WriteString("# built to show: no finding\n")
+	}
+	b.WriteString("targets:\n")
+	fmt.Fprintf(&b, "  - name: %s\n", q(l.Scenario.Name))
+	fmt.Fprintf(&b, "    url: %s\n", q(l.URL))
+	b.WriteString("    discover:\n      static:\n        instances:\n")
+	for _, in := range l.Instances {
+		fmt.Fprintf(&b, "          - {id: %s, addr: %s, group: %s}\n", q(in.ID), q(in.Addr), q(in.Group))
+	}
+	b.WriteString("    direct: {scheme: http}\n")
+	fmt.Fprintf(&b, "    lb: {samples: 0, instance_header: %s}\n", labserver.InstanceHeader)
+	b.WriteString("    policy:\n")
+	fmt.Fprintf(&b, "      origins: [%s]\n", quoteAll(PolicyOrigins))
+	fmt.Fprintf(&b, "      methods: [%s]\n", quoteAll(PolicyMethods))
+	fmt.Fprintf(&b, "      headers: [%s]\n", quoteAll(PolicyHeaders))
+	b.WriteString("      credentials: true\n")
+	return b.String()
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,379 @@
+package lab
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/testenv"
+)
+
+const (
+	allowed = "https://app.example.com"
+	other   = "https://other.example.com"
+)
+
+// answer is the part of a response the tests look at.
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (a answer) instance() string { return a.header.Get(labserver.InstanceHeader) }
+
+// send makes one request, never following redirects, on a fresh connection.
+func send(t *testing.T, method, url, origin, acrm string) answer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	if acrm != "" {
+		req.Header.Set("Access-Control-Request-Method", acrm)
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+	}
+	client := &http.Client{
+		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+func direct(in Instance) string { return "http://" + in.Addr + Path }
+
+func startLab(t *testing.T, sc Scenario) *Lab {
+	t.Helper()
+	testenv.LookTool(t, string(sc.Proxy)+" lab", string(sc.Proxy))
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	l, err := Start(ctx, sc, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return l
+}
+
+// reachAll sends GETs through the load balancer until every instance has
+// answered, failing after 4 rounds.
+func reachAll(t *testing.T, l *Lab) {
+	t.Helper()
+	seen := map[string]bool{}
+	for i := 0; i < 4*len(l.Instances) && len(seen) < len(l.Instances); i++ {
+		a := send(t, "GET", l.URL, allowed, "")
+		if a.status != 200 {
+			t.Fatalf("GET via LB: status %d", a.status)
+		}
+		seen[a.instance()] = true
+	}
+	for _, in := range l.Instances {
+		if !seen[in.ID] {
+			t.Errorf("round-robin never reached %s (saw %v)", in.ID, seen)
+		}
+	}
+}
+
+// noPreflightReached checks that no backend saw a preflight.
+func noPreflightReached(t *testing.T, l *Lab) {
+	t.Helper()
+	for _, in := range l.Instances {
+		if n := in.Server.Stats().Preflights; n != 0 {
+			t.Errorf("%s saw %d preflights, want 0: the load balancer should not forward them", in.ID, n)
+		}
+	}
+}
+
+func corsOf(h http.Header) http.Header {
+	out := http.Header{}
+	for _, k := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+		"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age",
+		"Access-Control-Expose-Headers", "Vary"} {
+		if vs := h.Values(k); len(vs) > 0 {
+			out[k] = vs
+		}
+	}
+	return out
+}
+
+// checks holds, per scenario kind, what the load balancer must visibly do.
+var checks = map[string]func(t *testing.T, l *Lab){
+	"clean": func(t *testing.T, l *Lab) {
+		reachAll(t, l)
+		for range l.Instances {
+			via := send(t, "OPTIONS", l.URL, allowed, "PUT")
+			in := instanceByID(t, l, via.instance())
+			want := send(t, "OPTIONS", direct(in), allowed, "PUT")
+			if via.status != want.status || !reflect.DeepEqual(corsOf(via.header), corsOf(want.header)) {
+				t.Errorf("preflight via LB (%s) = %d %v, direct = %d %v", in.ID, via.status, corsOf(via.header), want.status, corsOf(want.header))
+			}
+		}
+		for _, in := range l.Instances {
+			if in.Server.Stats().Preflights == 0 {
+				t.Errorf("%s saw no preflight", in.ID)
+			}
+		}
+	},
+	"round-robin": func(t *testing.T, l *Lab) {
+		reachAll(t, l)
+		var putAllowed, putRefused int
+		for range l.Instances {
+			a := send(t, "OPTIONS", l.URL, allowed, "PUT")
+			if a.status != 204 {
+				t.Fatalf("preflight via LB: status %d", a.status)
+			}
+			acam := a.header.Get("Access-Control-Allow-Methods")
+			if strings.Contains(acam, "PUT") {
+				putAllowed++
+			} else {
+				putRefused++
+				if a.instance() != "web-3" {
+					t.Errorf("%s refused PUT (ACAM %q); only web-3 runs the old config", a.instance(), acam)
+				}
+			}
+		}
+		if putAllowed != 3 || putRefused != 1 {
+			t.Errorf("4 preflights via LB: %d allowed PUT, %d did not; want 3 and 1 (round-robin over 4, one old)", putAllowed, putRefused)
+		}
+	},
+	"redirect-options": func(t *testing.T, l *Lab) {
+		a := send(t, "OPTIONS", l.URL, allowed, "PUT")
+		if a.status != http.StatusMovedPermanently {
+			t.Errorf("preflight via LB: status %d, want 301", a.status)
+		}
+		if loc := a.header.Get("Location"); !strings.HasPrefix(loc, "https://127.0.0.1") || !strings.HasSuffix(loc, Path) {
+			t.Errorf("preflight via LB: Location %q, want https://127.0.0.1...%s", loc, Path)
+		}
+		if g := send(t, "GET", l.URL, allowed, ""); g.status != 200 || g.header.Get("Access-Control-Allow-Origin") != allowed {
+			t.Errorf("GET via LB: %d ACAO %q, want 200 %q", g.status, g.header.Get("Access-Control-Allow-Origin"), allowed)
+		}
+		noPreflightReached(t, l)
+	},
+	"answers-options": func(t *testing.T, l *Lab) {
+		a := send(t, "OPTIONS", l.URL, allowed, "PUT")
+		want := http.Header{
+			"Access-Control-Allow-Origin":  {"*"},
+			"Access-Control-Allow-Methods": {"GET, POST, OPTIONS"},
+			"Access-Control-Allow-Headers": {"Content-Type"},
+			"Access-Control-Max-Age":       {"86400"},
+		}
+		if a.status != 204 || !reflect.DeepEqual(corsOf(a.header), want) {
+			t.Errorf("preflight via LB = %d %v, want 204 %v", a.status, corsOf(a.header), want)
+		}
+		if id := a.instance(); id != "" {
+			t.Errorf("preflight via LB answered by %q, want the LB itself (no %s)", id, labserver.InstanceHeader)
+		}
+		noPreflightReached(t, l)
+		d := send(t, "OPTIONS", direct(l.Instances[0]), allowed, "PUT")
+		if reflect.DeepEqual(corsOf(d.header), want) {
+			t.Errorf("direct preflight equals the LB's own answer %v; the scenario needs them to differ", want)
+		}
+		if g := send(t, "GET", l.URL, allowed, ""); g.instance() == "" {
+			t.Error("GET via LB did not reach an instance")
+		}
+	},
+	"duplicate-header": func(t *testing.T, l *Lab) {
+		for _, m := range []struct{ method, acrm string }{{"GET", ""}, {"OPTIONS", "PUT"}} {
+			a := send(t, m.method, l.URL, allowed, m.acrm)
+			got := a.header.Values("Access-Control-Allow-Origin")
+			if want := []string{allowed, "*"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s via LB: ACAO %q, want two values %q", m.method, got, want)
+			}
+			d := send(t, m.method, direct(l.Instances[0]), allowed, m.acrm)
+			if got := d.header.Values("Access-Control-Allow-Origin"); len(got) != 1 {
+				t.Errorf("%s direct: ACAO %q, want one value", m.method, got)
+			}
+		}
+	},
+	"strip-header": func(t *testing.T, l *Lab) {
+		for _, m := range []struct{ method, acrm string }{{"GET", ""}, {"OPTIONS", "PUT"}} {
+			a := send(t, m.method, l.URL, allowed, m.acrm)
+			if v := a.header.Values("Access-Control-Allow-Credentials"); len(v) != 0 {
+				t.Errorf("%s via LB: ACAC %q, want it stripped", m.method, v)
+			}
+			if v := a.header.Get("Access-Control-Allow-Origin"); v != allowed {
+				t.Errorf("%s via LB: ACAO %q, want %q kept", m.method, v, allowed)
+			}
+			d := send(t, m.method, direct(l.Instances[0]), allowed, m.acrm)
+			if v := d.header.Get("Access-Control-Allow-Credentials"); v != "true" {
+				t.Errorf("%s direct: ACAC %q, want true", m.method, v)
+			}
+		}
+	},
+	"cache-leak": func(t *testing.T, l *Lab) {
+		gets := func() int {
+			n := 0
+			for _, in := range l.Instances {
+				n += in.Server.Stats().Actual["GET"]
+			}
+			return n
+		}
+		before := gets()
+		first := send(t, "GET", l.URL, allowed, "")
+		if got := first.header.Get("Access-Control-Allow-Origin"); first.status != 200 || got != allowed {
+			t.Fatalf("first GET via LB: %d ACAO %q, want 200 %q", first.status, got, allowed)
+		}
+		second := send(t, "GET", l.URL, other, "")
+		if got := second.header.Get("Access-Control-Allow-Origin"); got != allowed {
+			t.Errorf("GET via LB from %s: ACAO %q, want the cached %q", other, got, allowed)
+		}
+		if got := second.header.Get("X-Cache-Status"); got != "HIT" {
+			t.Errorf("GET via LB from %s: X-Cache-Status %q, want HIT", other, got)
+		}
+		if n := gets() - before; n != 1 {
+			t.Errorf("instances saw %d GETs through the LB, want 1: the second must come from the cache", n)
+		}
+		d := send(t, "GET", direct(l.Instances[0]), other, "")
+		if got := d.header.Values("Access-Control-Allow-Origin"); len(got) != 0 {
+			t.Errorf("GET direct from %s: ACAO %q, want none (not allowed)", other, got)
+		}
+	},
+}
+
+func instanceByID(t *testing.T, l *Lab, id string) Instance {
+	t.Helper()
+	for _, in := range l.Instances {
+		if in.ID == id {
+			return in
+		}
+	}
+	t.Fatalf("no instance %q (response without %s?)", id, labserver.InstanceHeader)
+	return Instance{}
+}
+
+func TestScenarios(t *testing.T) {
+	for _, sc := range Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			kind := strings.TrimPrefix(sc.Name, string(sc.Proxy)+"-")
+			check, ok := checks[kind]
+			if !ok {
+				t.Fatalf("no check for scenario kind %q", kind)
+			}
+			l := startLab(t, sc)
+			for _, in := range l.Instances {
+				if a := send(t, "GET", direct(in), allowed, ""); a.instance() != in.ID {
+					t.Errorf("direct GET to %s answered by %q", in.ID, a.instance())
+				}
+			}
+			check(t, l)
+			for _, in := range l.Instances {
+				st := in.Server.Stats()
+				if st.Cookies != 0 || st.Unsafe != 0 {
+					t.Errorf("%s saw %d cookies and %d unsafe requests, want none", in.ID, st.Cookies, st.Unsafe)
+				}
+			}
+		})
+	}
+}
+
+func TestCloseStopsProxy(t *testing.T) {
+	for _, p := range []Proxy{Nginx, HAProxy} {
+		t.Run(string(p), func(t *testing.T) {
+			sc, err := Lookup(string(p) + "-clean")
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := startLab(t, sc)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-l.Exited():
+			default:
+				t.Fatal("Close returned before the proxy exited")
+			}
+			if c, err := net.DialTimeout("tcp", l.Addr, time.Second); err == nil {
+				c.Close()
+				t.Errorf("%s still accepts connections after Close", l.Addr)
+			}
+			if err := l.Close(); err != nil {
+				t.Errorf("second Close: %v", err)
+			}
+		})
+	}
+}
+
+func TestStartReportsBadConfig(t *testing.T) {
+	testenv.LookTool(t, "nginx lab", "nginx")
+	sc, err := Lookup("nginx-clean")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.rules = "no_such_directive on;"
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	l, err := Start(ctx, sc, t.TempDir())
+	if err == nil {
+		l.Close()
+		t.Fatal("Start succeeded with an invalid nginx directive")
+	}
+	if !strings.Contains(err.Error(), "no_such_directive") || !strings.HasPrefix(err.Error(), "lab: nginx-clean: ") {
+		t.Errorf("err = %v, want the lab: prefix and nginx's complaint", err)
+	}
+}
+
+func TestLookupAndConfig(t *testing.T) {
+	tests := []struct {
+		desc    string
+		name    string
+		wantErr string
+	}{
+		{desc: "nginx cache scenario", name: "nginx-cache-leak"},
+		{desc: "haproxy redirect scenario", name: "haproxy-redirect-options"},
+		{desc: "haproxy has no proxy_cache scenario", name: "haproxy-cache-leak", wantErr: `lab: unknown scenario "haproxy-cache-leak"`},
+		{desc: "unknown", name: "nope", wantErr: "known: haproxy-answers-options"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			sc, err := Lookup(tc.name)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || sc.Name != tc.name {
+				t.Fatalf("Lookup(%q) = %q, %v", tc.name, sc.Name, err)
+			}
+		})
+	}
+	l := &Lab{Scenario: Scenarios()[0], URL: "http://127.0.0.1:8080" + Path,
+		Instances: []Instance{{ID: "web-1", Addr: "127.0.0.1:9001", Group: "blue"}, {ID: "web-2", Addr: "127.0.0.1:9002", Group: "blue"}}}
+	cfg := l.Config()
+	for _, want := range []string{
+		`url: "http://127.0.0.1:8080/v1/cart"`,
+		`- {id: "web-1", addr: "127.0.0.1:9001", group: "blue"}`,
+		`- {id: "web-2", addr: "127.0.0.1:9002", group: "blue"}`,
+		"lb: {samples: 0, instance_header: X-Instance-Id}",
+		`origins: ["https://app.example.com"]`,
+		"credentials: true",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %q:\n%s", want, cfg)
+		}
+	}
+}
