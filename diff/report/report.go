@@ -22,7 +22,13 @@ type RendererFunc func(w io.Writer, r *diff.Report) error
 func (f RendererFunc) Render(w io.Writer, r *diff.Report) error { return f(w, r) }
 
 // formats maps --format names to renderers.
-var formats = map[string]Renderer{}
+var formats = map[string]Renderer{
+	"json":  RendererFunc(JSON),
+	"table": RendererFunc(Table),
+	"sarif": RendererFunc(SARIF),
+	"junit": RendererFunc(JUnit),
+	"html":  RendererFunc(HTML),
+}
 
 // Lookup returns the renderer for a --format name.
 func Lookup(name string) (Renderer, error) {

@@ -1,0 +1,114 @@
+package report
+
+import (
+	"time"
+
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+// Hostile values a server or a provider could put in a report: they must
+// come out as inert text in every format.
+const (
+	hostileHeader = `<script>document.documentElement.setAttribute('data-pwned','1');alert(1)</script>`
+	hostileID     = `i-0b3"><img src=x onerror="document.title='pwned'">`
+)
+
+// fixture is a realistic report: two targets, eight instances in groups
+// blue and green (one unreachable, one skipped), findings of several kinds.
+func fixture() *diff.Report {
+	appGet := diff.ProbeRef{ID: "p1", Origin: "https://app.example.com", Method: "GET", Headers: []string{}, Class: "policy"}
+	appPut := diff.ProbeRef{ID: "p2", Origin: "https://app.example.com", Method: "PUT",
+		Headers: []string{"Content-Type: application/json", "X-Request-Id: 1"}, Credentials: true, Class: "policy"}
+	evil := diff.ProbeRef{ID: "p3", Origin: "https://evil.example", Method: "GET", Headers: []string{}, Class: "reflection"}
+	null := diff.ProbeRef{ID: "p4", Origin: "null", Method: "GET", Headers: []string{}, Class: "null"}
+	fontGet := diff.ProbeRef{ID: "p1", Origin: "https://app.example.com", Method: "GET", Headers: []string{}, Class: "policy"}
+	fontEvil := diff.ProbeRef{ID: "p2", Origin: "https://evil.example", Method: "GET", Headers: []string{}, Class: "reflection"}
+
+	apiInstances := []diff.InstanceInfo{
+		{ID: "i-0a1", Addr: "10.0.1.11:8443", Group: "blue", Zone: "eu-west-1a", Health: "healthy", Reachable: true},
+		{ID: "i-0a2", Addr: "10.0.1.12:8443", Group: "blue", Zone: "eu-west-1b", Health: "healthy", Reachable: true},
+		{ID: "i-0a3", Addr: "10.0.1.13:8443", Group: "blue", Zone: "eu-west-1c", Health: "healthy", Reachable: true},
+		{ID: "i-0b1", Addr: "10.0.2.11:8443", Group: "green", Zone: "eu-west-1a", Health: "healthy", Reachable: true},
+		{ID: hostileID, Addr: "10.0.2.12:8443", Group: "green", Zone: "eu-west-1b", Health: "healthy", Reachable: true},
+		{ID: "i-0c9", Addr: "10.0.2.19:8443", Group: "green", Zone: "eu-west-1c", Health: "unhealthy"},
+	}
+	var apiCells []diff.Cell
+	for _, in := range apiInstances {
+		for _, p := range []string{"p1", "p2", "p3", "p4"} {
+			c := diff.Cell{Instance: in.ID, Probe: p, Outcome: diff.OutcomeAllowed, Status: 200}
+			switch {
+			case in.ID == "i-0c9":
+				c = diff.Cell{Instance: in.ID, Probe: p, Outcome: diff.OutcomeError, Reason: "refused"}
+			case p == "p2" && (in.ID == "i-0b1" || in.ID == hostileID):
+				c.Outcome, c.Reason, c.Status, c.Drift = diff.OutcomeBlocked, "method-not-allowed", 204, true
+			case p == "p2":
+				c.Status = 204
+			case p == "p3" || p == "p4":
+				c.Outcome, c.Reason = diff.OutcomeBlocked, "origin-mismatch"
+			}
+			apiCells = append(apiCells, c)
+		}
+	}
+	apiCells = append(apiCells,
+		diff.Cell{Instance: "lb", Probe: "p1", Outcome: diff.OutcomeAllowed, Status: 200},
+		diff.Cell{Instance: "lb", Probe: "p2", Outcome: diff.OutcomeBlocked, Reason: "redirect", Status: 301, Drift: true},
+		diff.Cell{Instance: "lb", Probe: "p3", Outcome: diff.OutcomeBlocked, Reason: "origin-mismatch", Status: 200},
+		diff.Cell{Instance: "lb", Probe: "p4", Outcome: diff.OutcomeBlocked, Reason: "origin-mismatch", Status: 200},
+	)
+	staticInstances := []diff.InstanceInfo{
+		{ID: "s-blue-1", Addr: "10.0.3.21:80", Group: "blue", Reachable: true},
+		{ID: "s-green-1", Addr: "10.0.3.22:80", Group: "green", Reachable: true},
+		{ID: "arn:aws:lambda:eu-west-1:123456789012:function:fonts", Group: "green", Skip: "lambda target"},
+	}
+	staticCells := []diff.Cell{
+		{Instance: "s-blue-1", Probe: "p1", Outcome: diff.OutcomeAllowed, Status: 200},
+		{Instance: "s-blue-1", Probe: "p2", Outcome: diff.OutcomeAllowed, Status: 200},
+		{Instance: "s-green-1", Probe: "p1", Outcome: diff.OutcomeAllowed, Status: 200},
+		{Instance: "s-green-1", Probe: "p2", Outcome: diff.OutcomeAllowed, Status: 200},
+	}
+	putCurl := `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.2.11:8443 -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type,x-request-id'`
+	r := &diff.Report{
+		Tool: "corsaudit", Version: "0.4.0", Browser: "chromium",
+		StartedAt: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC), Duration: 4.215,
+		Targets: []diff.TargetReport{
+			{Name: "api", URL: "https://api.example.com/v1/cart", Instances: apiInstances,
+				Probes: []diff.ProbeRef{appGet, appPut, evil, null}, Cells: apiCells},
+			{Name: "static", URL: "https://static.example.com/fonts/inter.woff2", Instances: staticInstances,
+				Probes: []diff.ProbeRef{fontGet, fontEvil}, Cells: staticCells},
+		},
+		Findings: []diff.Finding{
+			{Kind: diff.KindLBRedirect, Severity: diff.SeverityError, Target: "api", Instances: []string{"lb"}, Probe: &appPut,
+				Expected: "a 2xx answer to the preflight", Observed: "301 Location=http://api.example.com/v1/cart",
+				Message: "the load balancer redirects 6 of 12 preflights for PUT from https://app.example.com; browsers reject every redirected preflight",
+				Share:   0.5, Reproduce: `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type,x-request-id'`},
+			{Kind: diff.KindUnreachable, Severity: diff.SeverityError, Target: "api", Instances: []string{"i-0c9"}, Groups: []string{"green"},
+				Expected: "an HTTP response", Observed: "refused: dial tcp 10.0.2.19:8443: connect: connection refused",
+				Message:   "instance i-0c9 (10.0.2.19:8443) answered none of 8 requests: refused",
+				Reproduce: `curl -sS -o /dev/null -D - https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.2.19:8443 -H 'Origin: https://app.example.com'`},
+			{Kind: diff.KindVerdictDrift, Severity: diff.SeverityError, Target: "api", Instances: []string{"i-0b1", hostileID}, Groups: []string{"green"}, Probe: &appPut,
+				Expected: "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACAH=content-type,x-request-id",
+				Observed: "blocked; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,POST ACAH=content-type,x-request-id",
+				Message: "2 of 5 instances block PUT from https://app.example.com with credentials where the majority allows it: " +
+					"Access to fetch at 'https://api.example.com/v1/cart' from origin 'https://app.example.com' has been blocked by CORS policy: Method PUT is not allowed by Access-Control-Allow-Methods in preflight response.",
+				Reproduce: putCurl},
+			{Kind: diff.KindHeaderDrift, Severity: diff.SeverityWarning, Target: "api", Instances: []string{"i-0a3"}, Groups: []string{"blue"}, Probe: &appPut,
+				Expected:  "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACMA=600",
+				Observed:  "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACMA=7200 ACEH=" + hostileHeader,
+				Message:   "1 of 5 instances answer PUT from https://app.example.com with credentials with different CORS headers (same verdict: allowed)",
+				Reproduce: `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.1.13:8443 -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT'`},
+			{Kind: diff.KindOriginReflection, Severity: diff.SeverityError, Target: "static", Instances: []string{"s-blue-1", "s-green-1"}, Groups: []string{"blue", "green"}, Probe: &fontEvil,
+				Expected: "no Access-Control-Allow-Origin for https://evil.example", Observed: "Access-Control-Allow-Origin: https://evil.example",
+				Message:   "2 instance(s) echo any Origin in Access-Control-Allow-Origin: every web site can read their responses",
+				Reproduce: `curl -sS -o /dev/null -D - -X GET https://static.example.com/fonts/inter.woff2 --connect-to static.example.com:443:10.0.3.21:80 -H 'Origin: https://evil.example'`},
+			{Kind: diff.KindVaryMissing, Severity: diff.SeverityWarning, Target: "static", Instances: []string{"s-blue-1", "s-green-1"}, Groups: []string{"blue", "green"},
+				Expected: "Vary: Origin", Observed: "no Vary: Origin on an origin-dependent Access-Control-Allow-Origin",
+				Message:   "2 instance(s) answer GET with an Access-Control-Allow-Origin that depends on the Origin but without Vary: Origin: a shared cache can serve one origin's answer to another",
+				Reproduce: `curl -sS -o /dev/null -D - -X GET https://static.example.com/fonts/inter.woff2 --connect-to static.example.com:443:10.0.3.21:80 -H 'Origin: https://app.example.com'`},
+			{Kind: diff.KindSkipped, Severity: diff.SeverityInfo, Target: "static", Instances: []string{"arn:aws:lambda:eu-west-1:123456789012:function:fonts"}, Groups: []string{"green"},
+				Message: "instance arn:aws:lambda:eu-west-1:123456789012:function:fonts is not probed: lambda target"},
+		},
+		Summary: diff.Summary{Requests: 212},
+	}
+	r.Summarize()
+	return r
+}

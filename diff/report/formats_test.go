@@ -1,0 +1,344 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gosarif "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+func TestSARIFValidatesAgainstSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile(filepath.Join("testdata", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	incomplete := fixture()
+	incomplete.Incomplete = "deadline exceeded after 30s"
+	for _, tc := range []struct {
+		desc string
+		r    *diff.Report
+	}{
+		{"fixture", fixture()},
+		{"incomplete run", incomplete},
+		{"no findings", &diff.Report{Tool: "corsaudit"}},
+		{"unknown kind from a newer version", &diff.Report{Findings: []diff.Finding{{Kind: "future-kind", Severity: "critical", Message: "m"}}}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			out := render(t, "sarif", tc.r)
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(doc); err != nil {
+				t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
+			}
+			lib, err := gosarif.FromBytes(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := lib.Validate(); err != nil {
+				t.Errorf("go-sarif validation: %v", err)
+			}
+		})
+	}
+}
+
+func TestSARIFResults(t *testing.T) {
+	r := fixture()
+	var log struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID   string `json:"id"`
+						Help struct {
+							Text string `json:"text"`
+						} `json:"help"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID     string         `json:"ruleId"`
+				RuleIndex  int            `json:"ruleIndex"`
+				Level      string         `json:"level"`
+				Properties map[string]any `json:"properties"`
+				Locations  []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+				PartialFingerprints map[string]string `json:"partialFingerprints"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(render(t, "sarif", r), &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 {
+		t.Fatalf("version %q with %d runs, want 2.1.0 with 1", log.Version, len(log.Runs))
+	}
+	run := log.Runs[0]
+	if len(run.Tool.Driver.Rules) != len(diff.DefaultSeverity) {
+		t.Errorf("%d rules, want one per kind (%d)", len(run.Tool.Driver.Rules), len(diff.DefaultSeverity))
+	}
+	if len(run.Results) != len(r.Findings) {
+		t.Fatalf("%d results, want %d", len(run.Results), len(r.Findings))
+	}
+	levels := map[diff.Severity]string{diff.SeverityError: "error", diff.SeverityWarning: "warning", diff.SeverityInfo: "note"}
+	seen := map[string]bool{}
+	for i, res := range run.Results {
+		f := r.Findings[i]
+		if res.RuleID != string(f.Kind) || run.Tool.Driver.Rules[res.RuleIndex].ID != res.RuleID {
+			t.Errorf("result %d: rule %q index %d, want %q", i, res.RuleID, res.RuleIndex, f.Kind)
+		}
+		if run.Tool.Driver.Rules[res.RuleIndex].Help.Text == "" {
+			t.Errorf("rule %s has no help text", res.RuleID)
+		}
+		if res.Level != levels[f.Severity] {
+			t.Errorf("result %d: level %q for severity %s", i, res.Level, f.Severity)
+		}
+		if f.Reproduce != "" && res.Properties["reproduce"] != f.Reproduce {
+			t.Errorf("result %d: reproduce property %v", i, res.Properties["reproduce"])
+		}
+		if len(res.Locations) != 1 || res.Locations[0].PhysicalLocation.ArtifactLocation.URI == "" {
+			t.Errorf("result %d: no target URL location", i)
+		}
+		fp := res.PartialFingerprints["corsauditFinding/v1"]
+		if fp == "" || seen[fp] {
+			t.Errorf("result %d: fingerprint %q missing or repeated", i, fp)
+		}
+		seen[fp] = true
+	}
+}
+
+func TestJUnitParses(t *testing.T) {
+	type testcase struct {
+		Name    string    `xml:"name,attr"`
+		Failure *struct{} `xml:"failure"`
+		Error   *struct{} `xml:"error"`
+		Skipped *struct{} `xml:"skipped"`
+	}
+	type suite struct {
+		Name     string     `xml:"name,attr"`
+		Tests    int        `xml:"tests,attr"`
+		Failures int        `xml:"failures,attr"`
+		Cases    []testcase `xml:"testcase"`
+	}
+	var doc struct {
+		XMLName  xml.Name `xml:"testsuites"`
+		Tests    int      `xml:"tests,attr"`
+		Failures int      `xml:"failures,attr"`
+		Errors   int      `xml:"errors,attr"`
+		Skipped  int      `xml:"skipped,attr"`
+		Suites   []suite  `xml:"testsuite"`
+	}
+	incomplete := fixture()
+	incomplete.Incomplete = "interrupted"
+	incomplete.Findings[0].Message = "control \x00\x1b[31m chars"
+	for _, tc := range []struct {
+		desc                                   string
+		r                                      *diff.Report
+		suites, tests, failures, errs, skipped int
+	}{
+		// api: 4 probes + unreachable; static: 2 probes + vary-missing + skipped.
+		{"fixture", fixture(), 2, 9, 4, 0, 1},
+		{"incomplete run with control characters", incomplete, 3, 10, 4, 1, 1},
+		{"no targets", &diff.Report{}, 0, 0, 0, 0, 0},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			out := render(t, "junit", tc.r)
+			doc.Suites = nil
+			if err := xml.Unmarshal(out, &doc); err != nil {
+				t.Fatalf("JUnit does not parse: %v\n%s", err, out)
+			}
+			if len(doc.Suites) != tc.suites || doc.Tests != tc.tests || doc.Failures != tc.failures ||
+				doc.Errors != tc.errs || doc.Skipped != tc.skipped {
+				t.Errorf("suites=%d tests=%d failures=%d errors=%d skipped=%d, want %d %d %d %d %d",
+					len(doc.Suites), doc.Tests, doc.Failures, doc.Errors, doc.Skipped,
+					tc.suites, tc.tests, tc.failures, tc.errs, tc.skipped)
+			}
+			tests, failures := 0, 0
+			for _, s := range doc.Suites {
+				if s.Tests != len(s.Cases) {
+					t.Errorf("suite %s: tests=%d but %d testcases", s.Name, s.Tests, len(s.Cases))
+				}
+				tests += len(s.Cases)
+				for _, c := range s.Cases {
+					if c.Failure != nil {
+						failures++
+					}
+				}
+			}
+			if tests != doc.Tests || failures != doc.Failures {
+				t.Errorf("counted %d tests %d failures, attributes say %d %d", tests, failures, doc.Tests, doc.Failures)
+			}
+		})
+	}
+}
+
+func TestMetricsParse(t *testing.T) {
+	success := time.Date(2026, 3, 14, 9, 27, 0, 0, time.UTC)
+	incomplete := fixture()
+	incomplete.Incomplete = "deadline"
+	for _, tc := range []struct {
+		desc        string
+		r           *diff.Report
+		lastSuccess time.Time
+		want        map[string]float64 // "name{label=value,...}" -> value
+		absent      []string
+	}{
+		{"complete run", fixture(), success, map[string]float64{
+			"corsaudit_findings{kind=verdict-drift,severity=error}": 1,
+			"corsaudit_findings{kind=skipped,severity=info}":        1,
+			"corsaudit_findings{kind=cache-leak,severity=error}":    0,
+			"corsaudit_instances{target=api}":                       6,
+			"corsaudit_instances{target=static}":                    2,
+			"corsaudit_instances_unreachable{target=api}":           1,
+			"corsaudit_instances_unreachable{target=static}":        0,
+			"corsaudit_targets":                                     2,
+			"corsaudit_probes":                                      6,
+			"corsaudit_requests":                                    212,
+			"corsaudit_run_duration_seconds":                        4.215,
+			"corsaudit_run_complete":                                1,
+			"corsaudit_last_run_timestamp_seconds":                  float64(time.Date(2026, 3, 14, 9, 26, 57, 215e6, time.UTC).UnixNano()) / 1e9,
+			"corsaudit_last_success_timestamp_seconds":              float64(success.Unix()),
+		}, nil},
+		{"partial run", incomplete, time.Time{}, map[string]float64{
+			"corsaudit_run_complete": 0,
+		}, []string{"corsaudit_last_success_timestamp_seconds"}},
+		{"empty report", &diff.Report{}, time.Time{}, map[string]float64{
+			"corsaudit_targets": 0,
+			"corsaudit_findings{kind=verdict-drift,severity=error}": 0,
+		}, []string{"corsaudit_instances", "corsaudit_last_run_timestamp_seconds"}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Metrics(&buf, tc.r, tc.lastSuccess); err != nil {
+				t.Fatal(err)
+			}
+			p := expfmt.NewTextParser(model.UTF8Validation)
+			fams, err := p.TextToMetricFamilies(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatalf("the Prometheus text parser rejects the metrics: %v\n%s", err, buf.String())
+			}
+			got := map[string]float64{}
+			for name, mf := range fams {
+				if mf.GetType() != dto.MetricType_GAUGE || mf.GetHelp() == "" {
+					t.Errorf("%s: type %v, help %q", name, mf.GetType(), mf.GetHelp())
+				}
+				for _, m := range mf.Metric {
+					var ls []string
+					for _, l := range m.Label {
+						ls = append(ls, l.GetName()+"="+l.GetValue())
+					}
+					key := name
+					if len(ls) > 0 {
+						key += "{" + strings.Join(ls, ",") + "}"
+					}
+					got[key] = m.GetGauge().GetValue()
+				}
+			}
+			for k, v := range tc.want {
+				g, ok := got[k]
+				if !ok || math.Abs(g-v) > 1e-3 {
+					t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+				}
+			}
+			for _, name := range tc.absent {
+				if _, ok := fams[name]; ok {
+					t.Errorf("%s present, want absent", name)
+				}
+			}
+		})
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	errBoom := errors.New("boom")
+	for _, tc := range []struct {
+		desc     string
+		old      *string // existing content, nil: no file
+		oldMode  os.FileMode
+		write    func(w *bytes.Buffer) error
+		want     string
+		wantMode os.FileMode
+		wantErr  error
+	}{
+		{"new file", nil, 0, func(w *bytes.Buffer) error { w.WriteString("new\n"); return nil }, "new\n", 0o644, nil},
+		{"replaces and keeps mode", ptr("old\n"), 0o640, func(w *bytes.Buffer) error { w.WriteString("new\n"); return nil }, "new\n", 0o640, nil},
+		{"failed write leaves old file", ptr("old\n"), 0o644, func(w *bytes.Buffer) error { w.WriteString("partial"); return errBoom }, "old\n", 0o644, errBoom},
+		{"failed write creates nothing", nil, 0, func(w *bytes.Buffer) error { return errBoom }, "", 0, errBoom},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "corsaudit.prom")
+			if tc.old != nil {
+				if err := os.WriteFile(path, []byte(*tc.old), tc.oldMode); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, tc.oldMode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := WriteFileAtomic(path, func(w io.Writer) error {
+				var buf bytes.Buffer
+				werr := tc.write(&buf)
+				if _, err := w.Write(buf.Bytes()); err != nil {
+					return err
+				}
+				return werr
+			})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "report: write "+path) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			entries, _ := os.ReadDir(dir)
+			if tc.want == "" {
+				if len(entries) != 0 {
+					t.Errorf("directory holds %d entries, want none", len(entries))
+				}
+				return
+			}
+			if len(entries) != 1 {
+				t.Errorf("directory holds %d entries, want only the file (temp file left?)", len(entries))
+			}
+			got, err := os.ReadFile(path)
+			if err != nil || string(got) != tc.want {
+				t.Errorf("content %q (%v), want %q", got, err, tc.want)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != tc.wantMode {
+				t.Errorf("mode %v (%v), want %v", fi.Mode().Perm(), err, tc.wantMode)
+			}
+		})
+	}
+}
+
+func TestWriteFileAtomicRefusesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteFileAtomic(dir, func(w io.Writer) error { return nil }); err == nil {
+		t.Fatal("writing over a directory succeeded")
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -1,0 +1,121 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+// Metrics writes the report's figures in the Prometheus text exposition
+// format, for node_exporter's textfile collector or a Pushgateway:
+//
+//	corsaudit_findings{kind,severity}            findings (every known kind, 0 included)
+//	corsaudit_instances{target}                  instances probed
+//	corsaudit_instances_unreachable{target}      probed instances that never answered
+//	corsaudit_targets                            targets audited
+//	corsaudit_probes                             probes (browser scenarios), all targets
+//	corsaudit_requests                           requests sent
+//	corsaudit_run_duration_seconds               wall-clock duration of the run
+//	corsaudit_run_complete                       1, or 0 for a partial report
+//	corsaudit_last_run_timestamp_seconds         when the run ended
+//	corsaudit_last_success_timestamp_seconds     lastSuccess, when not zero
+//
+// lastSuccess is the time of the last run that completed; a zero value
+// leaves the metric out, so alert on its age (or on its absence) to catch a
+// job that stopped succeeding.
+func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
+	var fams []*dto.MetricFamily
+	gauge := func(name, help string, samples ...*dto.Metric) {
+		fams = append(fams, &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help),
+			Type: dto.MetricType_GAUGE.Enum(), Metric: samples})
+	}
+	sample := func(v float64, labels ...string) *dto.Metric {
+		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}}
+		for i := 0; i+1 < len(labels); i += 2 {
+			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(labels[i]), Value: proto.String(labels[i+1])})
+		}
+		return m
+	}
+
+	// Findings: every known kind at its default severity (so alerts see
+	// zeros, not absent series), plus whatever the report holds.
+	type ks struct {
+		kind diff.Kind
+		sev  diff.Severity
+	}
+	counts := map[ks]int{}
+	for k, sev := range diff.DefaultSeverity {
+		counts[ks{k, sev}] += 0
+	}
+	for _, f := range r.Findings {
+		counts[ks{f.Kind, f.Severity}]++
+	}
+	keys := make([]ks, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		if keys[a].kind != keys[b].kind {
+			return keys[a].kind < keys[b].kind
+		}
+		return keys[a].sev < keys[b].sev
+	})
+	var findings []*dto.Metric
+	for _, k := range keys {
+		findings = append(findings, sample(float64(counts[k]), "kind", string(k.kind), "severity", string(k.sev)))
+	}
+	gauge("corsaudit_findings", "Findings of the last run by kind and severity.", findings...)
+
+	var probed, unreachable []*dto.Metric
+	probes := 0
+	for _, t := range r.Targets {
+		p, u := 0, 0
+		for _, in := range t.Instances {
+			if in.Skip == "" {
+				p++
+				if !in.Reachable {
+					u++
+				}
+			}
+		}
+		probes += len(t.Probes)
+		probed = append(probed, sample(float64(p), "target", t.Name))
+		unreachable = append(unreachable, sample(float64(u), "target", t.Name))
+	}
+	if len(probed) > 0 {
+		gauge("corsaudit_instances", "Instances probed in the last run, per target.", probed...)
+		gauge("corsaudit_instances_unreachable", "Probed instances that gave no HTTP answer in the last run, per target.", unreachable...)
+	}
+	gauge("corsaudit_targets", "Targets audited in the last run.", sample(float64(len(r.Targets))))
+	gauge("corsaudit_probes", "Browser scenarios probed in the last run, all targets.", sample(float64(probes)))
+	gauge("corsaudit_requests", "Requests sent in the last run.", sample(float64(r.Summary.Requests)))
+	gauge("corsaudit_run_duration_seconds", "Wall-clock duration of the last run.", sample(r.Duration))
+	complete := 1.0
+	if r.Incomplete != "" {
+		complete = 0
+	}
+	gauge("corsaudit_run_complete", "1 when the last run completed, 0 when its report is partial.", sample(complete))
+	if !r.StartedAt.IsZero() {
+		end := r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
+		gauge("corsaudit_last_run_timestamp_seconds", "Unix time the last run ended.", sample(unixSeconds(end)))
+	}
+	if !lastSuccess.IsZero() {
+		gauge("corsaudit_last_success_timestamp_seconds", "Unix time of the last run that completed.", sample(unixSeconds(lastSuccess)))
+	}
+
+	for _, mf := range fams {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return fmt.Errorf("report: metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

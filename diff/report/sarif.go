@@ -1,0 +1,161 @@
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+// informationURI is where the SARIF tool component points users.
+const informationURI = "https://github.com/corsaudit/corsaudit"
+
+// SARIF writes the report as a SARIF 2.1.0 log for code-scanning UIs: one
+// rule per finding kind (with its explanation as help), one result per
+// finding with its level from the severity. A finding has no source file:
+// its physical location is the target's public URL and its logical
+// locations are the target and the instances. The probe, the expected and
+// observed answers and the curl reproduction are result properties, and a
+// partial fingerprint lets a UI follow a finding from run to run.
+func SARIF(w io.Writer, r *diff.Report) error {
+	log := sarif.NewReport()
+	run := sarif.NewRunWithInformationURI(orDefault(r.Tool, "corsaudit"), informationURI)
+	if r.Version != "" {
+		run.Tool.Driver.WithVersion(r.Version)
+	}
+	kinds := make([]diff.Kind, 0, len(kindHelp))
+	for k := range kindHelp {
+		kinds = append(kinds, k)
+	}
+	for _, k := range sortedKinds(r.Findings) {
+		if _, ok := kindHelp[k]; !ok {
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Slice(kinds, func(a, b int) bool { return kinds[a] < kinds[b] })
+	for _, k := range kinds {
+		help := kindHelp[k].help
+		if help == "" {
+			help = "Finding kind " + string(k) + "."
+		}
+		run.AddRule(string(k)).
+			WithName(ruleName(k)).
+			WithDescription(title(k)).
+			WithFullDescription(sarif.NewMultiformatMessageString().WithText(help)).
+			WithHelp(sarif.NewMultiformatMessageString().WithText(help).
+				WithMarkdown(help + "\n\nSee the finding's `reproduce` property for a curl command that shows it.")).
+			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(diff.DefaultSeverity[k])))
+	}
+
+	inv := sarif.NewInvocation().WithExecutionSuccessful(r.Incomplete == "")
+	if !r.StartedAt.IsZero() {
+		inv.WithStartTimeUtc(r.StartedAt.UTC().Format(time.RFC3339Nano))
+		inv.WithEndTimeUtc(r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second))).UTC().Format(time.RFC3339Nano))
+	}
+	if r.Incomplete != "" {
+		inv.AddToolExecutionNotification(sarif.NewNotification().
+			WithLevel("error").WithMessage(sarif.NewTextMessage("incomplete run: " + r.Incomplete)))
+	}
+	run.AddInvocation(inv)
+
+	urls := map[string]string{}
+	for _, t := range r.Targets {
+		urls[t.Name] = t.URL
+	}
+	for _, f := range r.Findings {
+		res := run.CreateResultForRule(string(f.Kind)).
+			WithLevel(sarifLevel(f.Severity)).
+			WithMessage(sarif.NewTextMessage(f.Message)).
+			WithPartialFingerprints(map[string]string{"corsauditFinding/v1": fingerprint(f)})
+		loc := sarif.NewLocation()
+		if u := urls[f.Target]; u != "" {
+			loc.WithPhysicalLocation(sarif.NewPhysicalLocation().
+				WithArtifactLocation(sarif.NewSimpleArtifactLocation(u)))
+		}
+		loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(f.Target).
+			WithFullyQualifiedName(f.Target).WithKind("resource"))
+		for _, id := range f.Instances {
+			loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(id).
+				WithFullyQualifiedName(f.Target + "/" + id).WithKind("resource"))
+		}
+		res.AddLocation(loc)
+		props := sarif.NewPropertyBag().
+			Add("kind", string(f.Kind)).
+			Add("severity", string(f.Severity)).
+			Add("target", f.Target).
+			Add("instances", nonNil(f.Instances))
+		if len(f.Groups) > 0 {
+			props.Add("groups", f.Groups)
+		}
+		if f.Probe != nil {
+			props.Add("probe", map[string]any{"id": f.Probe.ID, "origin": f.Probe.Origin, "method": f.Probe.Method,
+				"headers": nonNil(f.Probe.Headers), "credentials": f.Probe.Credentials})
+		}
+		if f.Expected != "" {
+			props.Add("expected", f.Expected)
+		}
+		if f.Observed != "" {
+			props.Add("observed", f.Observed)
+		}
+		if f.Share > 0 {
+			props.Add("share", f.Share)
+		}
+		if f.Reproduce != "" {
+			props.Add("reproduce", f.Reproduce)
+		}
+		res.WithProperties(props)
+	}
+	log.AddRun(run)
+	if err := log.PrettyWrite(w); err != nil {
+		return fmt.Errorf("report: sarif: %w", err)
+	}
+	return nil
+}
+
+// sarifLevel maps a severity to a SARIF result level.
+func sarifLevel(s diff.Severity) string {
+	switch s {
+	case diff.SeverityError:
+		return "error"
+	case diff.SeverityWarning:
+		return "warning"
+	}
+	return "note"
+}
+
+// ruleName is a kind in the PascalCase SARIF suggests for rule names.
+func ruleName(k diff.Kind) string {
+	var b strings.Builder
+	for _, part := range strings.Split(string(k), "-") {
+		if part == "" {
+			continue
+		}
+		if part == "lb" {
+			b.WriteString("LB")
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+// fingerprint identifies a finding across runs: its kind, target, probe and
+// instances, not its wording or its share.
+func fingerprint(f diff.Finding) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", f.Kind, f.Target)
+	if p := f.Probe; p != nil {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%t\x00", p.Origin, p.Method, strings.Join(p.Headers, "\x01"), p.Credentials)
+	}
+	ids := append([]string(nil), f.Instances...)
+	sort.Strings(ids)
+	fmt.Fprintf(h, "%s", strings.Join(ids, "\x01"))
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
