@@ -298,7 +298,9 @@ func applyHealth(ms []member, hs []*computepb.HealthStatus) {
 			continue
 		}
 		m.inst.Health = mapHealth(h.GetHealthState())
-		m.inst.HealthReason = h.GetHealthState()
+		if !strings.EqualFold(m.inst.Health, h.GetHealthState()) {
+			m.inst.HealthReason = h.GetHealthState() // TIMEOUT, UNKNOWN...: say what GCP said
+		}
 	}
 }
 
