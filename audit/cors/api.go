@@ -39,6 +39,7 @@ type Request struct {
 // PreflightPlan says whether a browser sends a preflight for a Request and,
 // if so, exactly what it sends.
 type PreflightPlan struct {
+	// Needed reports whether the browser sends a preflight.
 	Needed bool
 	// Why explains Needed in one phrase (e.g. `method "PUT" is not CORS-safelisted`).
 	Why string
@@ -66,9 +67,13 @@ type Verdict struct {
 	Allowed bool `json:"allowed"`
 	// Preflight reports whether the browser sends a preflight.
 	Preflight bool `json:"preflight"`
-	// Stage is "preflight" or "actual": where a block happened.
-	Stage   string `json:"stage,omitempty"`
-	Reason  Reason `json:"reason,omitempty"`
+	// Stage is "preflight" or "actual" (StagePreflight, StageActual): where
+	// a block happened; empty when allowed.
+	Stage string `json:"stage,omitempty"`
+	// Reason is a stable code for a blocked verdict (the Reason* constants).
+	Reason Reason `json:"reason,omitempty"`
+	// Message is what Chromium prints after "has been blocked by CORS
+	// policy: " (see ConsoleMessage).
 	Message string `json:"message,omitempty"`
 	// SpecNote is non-empty when the selected browser's outcome differs from
 	// the Fetch standard's; it says how.
@@ -76,6 +81,11 @@ type Verdict struct {
 	// CacheLifetime is how long the selected browser caches a successful
 	// preflight (0: not cached).
 	CacheLifetime time.Duration `json:"cache_lifetime,omitempty"`
-	// Exposed lists the response header names (lower-case) the page can read.
+	// Exposed lists the response header names (lower-case, sorted) present
+	// in the actual response that the page can read.
 	Exposed []string `json:"exposed,omitempty"`
+	// Note says what the verdict could not cover (the actual request was
+	// not sent, or it was answered with a redirect whose target corsaudit
+	// did not check).
+	Note string `json:"note,omitempty"`
 }

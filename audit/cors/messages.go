@@ -1,0 +1,121 @@
+package cors
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Chromium's console wording, from
+// third_party/blink/renderer/platform/loader/cors/cors_error_string.cc
+// (GetErrorString), for a request made with fetch().
+const (
+	// preflightPrefix starts every message about a preflight response's
+	// CORS check, status or redirect (IsPreflightError there).
+	preflightPrefix = "Response to preflight request doesn't pass access control check: "
+	// noCORSHint follows the ACAO value messages for fetch().
+	noCORSHint = " Have the server send the header with a valid value, or, if an opaque " +
+		"response serves your needs, set the request's mode to 'no-cors' to fetch the resource with CORS disabled."
+	// opaqueHint follows the missing-ACAO message for fetch().
+	opaqueHint = " If an opaque response serves your needs, set the request's mode to 'no-cors' " +
+		"to fetch the resource with CORS disabled."
+)
+
+// isPreflightCORSError reports whether Chromium prefixes the message with
+// preflightPrefix when reason happens on a preflight: the CORS check
+// failures, the status and the redirect (not ACAM/ACAH problems).
+func isPreflightCORSError(reason Reason) bool {
+	switch reason {
+	case ReasonACAOMissing, ReasonACAOMismatch, ReasonACAOMultiple, ReasonACAOInvalid,
+		ReasonWildcardWithCredentials, ReasonACACMissing, ReasonPreflightStatus, ReasonPreflightRedirect:
+		return true
+	}
+	return false
+}
+
+// message returns Chromium's wording for reason, param being the header
+// value, method or header name it quotes. Reasons Chromium does not report
+// as a CORS error get a plain description.
+func message(reason Reason, param string) string {
+	switch reason {
+	case ReasonWildcardWithCredentials:
+		return "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' " +
+			"when the request's credentials mode is 'include'."
+	case ReasonACAOMissing:
+		return "No 'Access-Control-Allow-Origin' header is present on the requested resource." + opaqueHint
+	case ReasonACAOMultiple:
+		return "The 'Access-Control-Allow-Origin' header contains multiple values '" + param +
+			"', but only one is allowed." + noCORSHint
+	case ReasonACAOInvalid:
+		return "The 'Access-Control-Allow-Origin' header contains the invalid value '" + param + "'." + noCORSHint
+	case ReasonACAOMismatch:
+		return "The 'Access-Control-Allow-Origin' header has a value '" + param +
+			"' that is not equal to the supplied origin." + noCORSHint
+	case ReasonACACMissing:
+		return "The value of the 'Access-Control-Allow-Credentials' header in the response is '" + param +
+			"' which must be 'true' when the request's credentials mode is 'include'."
+	case ReasonPreflightStatus:
+		return "It does not have HTTP ok status."
+	case ReasonPreflightRedirect:
+		return "Redirect is not allowed for a preflight request."
+	case ReasonACAMInvalid:
+		return "Cannot parse Access-Control-Allow-Methods response header field in preflight response."
+	case ReasonACAHInvalid:
+		return "Cannot parse Access-Control-Allow-Headers response header field in preflight response."
+	case ReasonMethodNotAllowed:
+		return "Method " + param + " is not allowed by Access-Control-Allow-Methods in preflight response."
+	case ReasonHeaderNotAllowed:
+		return "Request header field " + param + " is not allowed by Access-Control-Allow-Headers in preflight response."
+	case ReasonNoResponse:
+		return "The preflight request got no response: the browser reports a network error (net::ERR_FAILED)."
+	case ReasonForbiddenMethod:
+		return fmt.Sprintf("fetch() rejects the method %q before sending anything (TypeError).", param)
+	}
+	return ""
+}
+
+// ConsoleMessage returns the whole line Chromium prints in the console for
+// a blocked verdict:
+//
+//	Access to fetch at '<url>' from origin '<origin>' has been blocked by CORS policy: <Message>
+//
+// with url in its canonical form (lower-case scheme and host, default port
+// dropped, "/" for an empty path), as Chromium prints it. It returns ""
+// when v is allowed or its reason is not a CORS error (no response,
+// forbidden method): Chromium prints no such line then.
+func ConsoleMessage(rawURL, origin string, v Verdict) string {
+	if v.Allowed || v.Message == "" || v.Reason == ReasonNoResponse || v.Reason == ReasonForbiddenMethod {
+		return ""
+	}
+	return "Access to fetch at '" + canonicalURL(rawURL) + "' from origin '" + origin +
+		"' has been blocked by CORS policy: " + v.Message
+}
+
+// canonicalURL approximates the URL standard's serialization of an http(s)
+// URL (https://url.spec.whatwg.org/#concept-url-serializer); other input
+// is returned unchanged.
+func canonicalURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return raw
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "80" && u.Scheme == "http" || port == "443" && u.Scheme == "https" {
+		port = ""
+	}
+	u.Host = host
+	if port != "" {
+		u.Host += ":" + port
+	}
+	if u.Path == "" && u.RawPath == "" {
+		u.Path = "/"
+	}
+	return u.String()
+}

@@ -1,0 +1,127 @@
+package cors
+
+import (
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// SerializeOrigin returns the ASCII serialization of the origin of rawURL
+// (https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin):
+// scheme "://" host [":" port], scheme and host lower-cased, the scheme's
+// default port dropped, no path. "null" serializes to "null". ok is false
+// when rawURL is not an absolute http, https, ws or wss URL with a host
+// (other schemes have opaque origins, which serialize to "null" and cannot
+// be told apart).
+func SerializeOrigin(rawURL string) (string, bool) {
+	if rawURL == "null" {
+		return "null", true
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	def := map[string]string{"http": "80", "https": "443", "ws": "80", "wss": "443"}[scheme]
+	if def == "" {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" || strings.ContainsAny(host, " %/\\?#@") {
+		return "", false
+	}
+	if strings.Contains(host, ":") {
+		if net.ParseIP(host) == nil {
+			return "", false
+		}
+		host = "[" + host + "]"
+	}
+	out := scheme + "://" + host
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 65535 {
+			return "", false
+		}
+		if ps := strconv.Itoa(n); ps != def {
+			out += ":" + ps
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		// "http://h:" has an empty port; the URL parser drops it.
+		return out, true
+	}
+	return out, true
+}
+
+// OriginMatches reports whether an ACAO value allows origin, as the CORS
+// check compares them: byte for byte, after the header value is trimmed
+// (https://fetch.spec.whatwg.org/#cors-check step 5). No case folding, no
+// default-port or trailing-slash tolerance: "http://A.example" does not
+// match "http://a.example". "null" matches the opaque origin "null".
+func OriginMatches(acao, origin string) bool {
+	return trimHTTPWhitespace(acao) == origin
+}
+
+// acaoValueValid approximates Chromium's GURL validity check on an ACAO
+// value that did not match (services/network/public/cpp/cors/cors.cc,
+// CheckAccess), which decides between the "invalid value" and the "not
+// equal to the supplied origin" messages: a scheme (a letter, then letters,
+// digits, "+", "-", "."), ":", then for special schemes a host after "//"
+// with an optional numeric port. "null" is valid (a mismatch).
+func acaoValueValid(v string) bool {
+	if v == "null" {
+		return true
+	}
+	colon := strings.IndexByte(v, ':')
+	if colon <= 0 {
+		return false
+	}
+	scheme := v[:colon]
+	for i := 0; i < len(scheme); i++ {
+		c := scheme[i]
+		alpha := 'a' <= c|0x20 && c|0x20 <= 'z'
+		if i == 0 && !alpha || !alpha && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x21 || v[i] >= 0x7f {
+			return false
+		}
+	}
+	switch strings.ToLower(scheme) {
+	case "http", "https", "ws", "wss", "ftp":
+	default:
+		return true
+	}
+	rest := strings.TrimLeft(v[colon+1:], "/\\")
+	if end := strings.IndexAny(rest, "/\\?#"); end >= 0 {
+		rest = rest[:end]
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		rest = rest[at+1:]
+	}
+	host, port := rest, ""
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 || net.ParseIP(rest[1:end]) == nil {
+			return false
+		}
+		host, port = rest[:end+1], strings.TrimPrefix(rest[end+1:], ":")
+		if rest[end+1:] != "" && !strings.HasPrefix(rest[end+1:], ":") {
+			return false
+		}
+	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		host, port = rest[:i], rest[i+1:]
+	}
+	if host == "" || strings.ContainsAny(host, "<>^|%\"`{}") {
+		return false
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 0 || n > 65535 || port[0] == '+' || port[0] == '-' {
+			return false
+		}
+	}
+	return true
+}
