@@ -94,6 +94,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 	root.SetErr(ios.errOut)
 	root.SetIn(ios.in)
 	root.AddCommand(
+		newCmdLab(ios, nil),
 	// Each command: newCmdX(ios, runF); runF nil means the real run.
 	)
 	return root
