@@ -11,9 +11,9 @@ import (
 // (https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin):
 // scheme "://" host [":" port], scheme and host lower-cased, the scheme's
 // default port dropped, no path. "null" serializes to "null". ok is false
-// when rawURL is not an absolute http, https, ws or wss URL with a host
-// (other schemes have opaque origins, which serialize to "null" and cannot
-// be told apart).
+// when rawURL is not an absolute http, https, ws or wss URL with an ASCII
+// host (other schemes have opaque origins, which serialize to "null" and
+// cannot be told apart).
 func SerializeOrigin(rawURL string) (string, bool) {
 	if rawURL == "null" {
 		return "null", true
@@ -28,7 +28,12 @@ func SerializeOrigin(rawURL string) (string, bool) {
 		return "", false
 	}
 	host := strings.ToLower(u.Hostname())
-	if host == "" || strings.ContainsAny(host, " %/\\?#@") {
+	if host == "" {
+		return "", false
+	}
+	if !strings.Contains(host, ":") && strings.Trim(host, "abcdefghijklmnopqrstuvwxyz0123456789-._") != "" {
+		// Only ASCII letters, digits, "-", "." and "_": IDNs must be given
+		// in their ASCII (punycode) form.
 		return "", false
 	}
 	if strings.Contains(host, ":") {
