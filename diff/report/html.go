@@ -17,7 +17,8 @@ import (
 // access, readable from file://): per target a matrix of instances x probes
 // coloured allowed / blocked / error with drift outlined, then the findings
 // with their curl reproductions and a copy button, and filters by severity,
-// kind, group and text. Every value from the report goes through
+// kind, group and text (presettable in the URL fragment:
+// report.html#severity=error&group=green). Every value from the report goes through
 // html/template's contextual escaping, and a Content-Security-Policy allows
 // only the page's own script (by hash): a hostile header value or instance
 // id is shown as text and can never run.
@@ -85,11 +86,17 @@ const pageScript = `(function () {
         (!g || (' ' + el.dataset.groups + ' ').indexOf(' ' + g + ' ') >= 0) &&
         (!t || el.textContent.toLowerCase().indexOf(t) >= 0));
     });
-    all('tr.inst').forEach(function (el) { el.hidden = !!g && el.dataset.group !== g; });
+    all('tr.inst').forEach(function (el) { el.hidden = !!g && !el.classList.contains('lb') && el.dataset.group !== g; });
     all('section.target').forEach(function (sec) {
       sec.querySelector('.shown').textContent = sec.querySelectorAll('.finding:not([hidden])').length;
     });
   }
+  // Filters can be preset in the URL: report.html#severity=error&group=green
+  var preset = new URLSearchParams(window.location.hash.slice(1));
+  [['severity', sev], ['kind', kind], ['group', grp], ['text', txt]].forEach(function (p) {
+    var v = preset.get(p[0]);
+    if (v !== null) { p[1].value = v; }
+  });
   [sev, kind, grp].forEach(function (e) { e.addEventListener('change', apply); });
   txt.addEventListener('input', apply);
   all('button.copy').forEach(function (b) {
@@ -209,6 +216,9 @@ func htmlCellOf(c diff.Cell, ok bool) htmlCell {
 	default:
 		hc.Class, hc.Symbol = "error", "!"
 	}
+	if c.Outcome == diff.OutcomeError && c.Reason != "" {
+		hc.Status = c.Reason
+	}
 	if c.Status != 0 {
 		hc.Status = fmt.Sprint(c.Status)
 		hc.Title += fmt.Sprintf(", HTTP %d", c.Status)
@@ -280,7 +290,7 @@ td.drift { outline: 3px solid var(--drift); outline-offset: -3px; }
 .finding dt { color: var(--muted); }
 .finding dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; white-space: pre-wrap; }
 .repro { position: relative; }
-.repro pre { background: #1d2433; color: #e6e9f2; padding: 8px 10px; border-radius: 6px; margin: 4px 0; white-space: pre-wrap; word-break: break-all; font-size: 12px; }
+.repro pre { background: #1d2433; color: #e6e9f2; padding: 8px 64px 8px 10px; border-radius: 6px; margin: 4px 0; white-space: pre-wrap; word-break: break-all; font-size: 12px; }
 button.copy { position: absolute; top: 4px; right: 4px; font-size: 11px; }
 .none-found { color: #176b2c; }
 </style>
