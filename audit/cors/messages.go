@@ -8,17 +8,16 @@ import (
 
 // Chromium's console wording, from
 // third_party/blink/renderer/platform/loader/cors/cors_error_string.cc
-// (GetErrorString), for a request made with fetch().
+// (GetErrorString), for a request made with fetch(), as Chromium 156
+// prints it (checked against /usr/bin/chromium 156.0.8078.108: older
+// versions added "If an opaque response serves your needs, set the
+// request's mode to 'no-cors'..." hints, which 156 no longer prints).
 const (
 	// preflightPrefix starts every message about a preflight response's
 	// CORS check, status or redirect (IsPreflightError there).
 	preflightPrefix = "Response to preflight request doesn't pass access control check: "
-	// noCORSHint follows the ACAO value messages for fetch().
-	noCORSHint = " Have the server send the header with a valid value, or, if an opaque " +
-		"response serves your needs, set the request's mode to 'no-cors' to fetch the resource with CORS disabled."
-	// opaqueHint follows the missing-ACAO message for fetch().
-	opaqueHint = " If an opaque response serves your needs, set the request's mode to 'no-cors' " +
-		"to fetch the resource with CORS disabled."
+	// valueHint follows the messages about an ACAO value.
+	valueHint = " Have the server send the header with a valid value."
 )
 
 // isPreflightCORSError reports whether Chromium prefixes the message with
@@ -42,15 +41,15 @@ func message(reason Reason, param string) string {
 		return "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' " +
 			"when the request's credentials mode is 'include'."
 	case ReasonACAOMissing:
-		return "No 'Access-Control-Allow-Origin' header is present on the requested resource." + opaqueHint
+		return "No 'Access-Control-Allow-Origin' header is present on the requested resource."
 	case ReasonACAOMultiple:
 		return "The 'Access-Control-Allow-Origin' header contains multiple values '" + param +
-			"', but only one is allowed." + noCORSHint
+			"', but only one is allowed." + valueHint
 	case ReasonACAOInvalid:
-		return "The 'Access-Control-Allow-Origin' header contains the invalid value '" + param + "'." + noCORSHint
+		return "The 'Access-Control-Allow-Origin' header contains the invalid value '" + param + "'." + valueHint
 	case ReasonACAOMismatch:
 		return "The 'Access-Control-Allow-Origin' header has a value '" + param +
-			"' that is not equal to the supplied origin." + noCORSHint
+			"' that is not equal to the supplied origin." + valueHint
 	case ReasonACACMissing:
 		return "The value of the 'Access-Control-Allow-Credentials' header in the response is '" + param +
 			"' which must be 'true' when the request's credentials mode is 'include'."
