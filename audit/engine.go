@@ -184,6 +184,17 @@ func SamplesFor(n int) int {
 	return min(max(s, 8), 256)
 }
 
+// LBProbes counts the probes that are also sampled through the LB.
+func LBProbes(probes []Probe) int {
+	n := 0
+	for _, p := range probes {
+		if !IsAdversarial(p.Class) {
+			n++
+		}
+	}
+	return n
+}
+
 // Run audits every target. A failing instance is data, not an error: Run
 // returns an error only when ctx ends before the run completes, and then the
 // results hold everything observed so far.
@@ -284,7 +295,10 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []func(context
 		samples = SamplesFor(probeable)
 	}
 	res.LB = make([][]Observation, len(spec.Probes))
-	for p := range spec.Probes {
+	for p, pr := range spec.Probes {
+		if IsAdversarial(pr.Class) {
+			continue // misconfig checks judge instances; the LB adds nothing
+		}
 		res.LB[p] = make([]Observation, samples)
 		for k := range samples {
 			obs := &res.LB[p][k]
@@ -420,11 +434,24 @@ func (s *sender) actual(ctx context.Context, c *http.Client, target, host string
 	}
 	h := http.Header{}
 	for _, hd := range pr.Headers {
+		if isCredentialHeader(hd.Name) {
+			// Listed in the preflight like a browser does, but no
+			// credential is ever sent, not even a dummy one.
+			continue
+		}
 		h.Add(hd.Name, hd.Value)
 	}
 	h.Set("Origin", pr.Origin)
 	h.Set("Sec-Fetch-Mode", "cors")
 	return s.send(ctx, c, pr.Method, target, host, h)
+}
+
+func isCredentialHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "authorization", "cookie", "proxy-authorization":
+		return true
+	}
+	return false
 }
 
 func (s *sender) send(ctx context.Context, c *http.Client, method, target, host string, h http.Header) *Exchange {

@@ -41,6 +41,9 @@ func Curl(public *url.URL, addr, scheme string, pr audit.Probe, preflight bool) 
 		}
 	} else {
 		for _, h := range pr.Headers {
+			if strings.EqualFold(h.Name, "Authorization") {
+				continue // corsaudit never sends credentials, not even dummy ones
+			}
 			args = append(args, "-H", shellQuote(h.Name+": "+h.Value))
 		}
 	}

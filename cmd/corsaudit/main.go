@@ -93,9 +93,16 @@ func newRootCmd(ios iostreams) *cobra.Command {
 	root.SetOut(ios.out)
 	root.SetErr(ios.errOut)
 	root.SetIn(ios.in)
-	root.AddCommand(
-		newCmdLab(ios, nil),
 	// Each command: newCmdX(ios, runF); runF nil means the real run.
+	root.AddCommand(
+		newCmdAudit(ios, nil),
+		newCmdDemo(ios, nil),
+		newCmdDiscover(ios, nil),
+		newCmdConfig(ios),
+		newCmdGate(ios, nil),
+		newCmdCheck(ios, nil),
+		newCmdLab(ios, nil),
+		newCmdMerge(ios, nil),
 	)
 	return root
 }

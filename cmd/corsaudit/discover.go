@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// discoverOptions are the flags of `corsaudit discover`.
+type discoverOptions struct {
+	audit  auditOptions
+	Format string
+}
+
+func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Command {
+	opts := &discoverOptions{}
+	cmd := &cobra.Command{
+		Use:   "discover",
+		Short: "List the instances of every target, as the providers find them (nothing is probed)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.audit.flags = cmd.Flags()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDiscover(cmd, ios, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config file (YAML)")
+	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table or json")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error {
+	if opts.Format != "table" && opts.Format != "json" {
+		return usageError(fmt.Errorf("discover: --format %q is not table or json", opts.Format))
+	}
+	cfg, built, err := opts.audit.prepare()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	specs, _, derr := discoverAll(ctx, built)
+	_ = cfg
+	if opts.Format == "json" {
+		type target struct {
+			Name      string `json:"name"`
+			URL       string `json:"url"`
+			Instances any    `json:"instances"`
+		}
+		var out []target
+		for _, s := range specs {
+			out = append(out, target{s.Target.Name, s.Target.URL, s.Target.Instances})
+		}
+		enc := json.NewEncoder(ios.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"targets": out}); err != nil {
+			return incompleteError(err)
+		}
+	} else {
+		for _, s := range specs {
+			fmt.Fprintf(ios.out, "%s  %s  (%d instances)\n", s.Target.Name, s.Target.URL, len(s.Target.Instances))
+			tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
+			for _, in := range s.Target.Instances {
+				weight := ""
+				if in.Weight != 0 {
+					weight = strconv.Itoa(in.Weight)
+				}
+				health := in.Health
+				if in.HealthReason != "" {
+					health += " (" + in.HealthReason + ")"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), in.Skip)
+			}
+			tw.Flush()
+		}
+	}
+	if derr != nil {
+		return incompleteError(derr)
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// newCmdConfig is `corsaudit config check`.
+func newCmdConfig(ios iostreams) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Work with config files"}
+	var file string
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Validate a config file without probing anything",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &auditOptions{ConfigFile: file, flags: cmd.Flags()}
+			cfg, _, err := o.prepare()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(ios.out, "config %s: ok (%d targets)\n", file, len(cfg.Targets))
+			return nil
+		},
+	}
+	check.Flags().StringVarP(&file, "config", "c", "", "config file (YAML)")
+	_ = check.MarkFlagRequired("config")
+	cmd.AddCommand(check)
+	return cmd
+}
