@@ -174,7 +174,7 @@ func checkPreflight(b Browser, r Request, method string, list []Header, unsafe [
 	if hasAuth && !containsFold(headers, "authorization") && wildcardHeaders {
 		if b == Chromium {
 			res.divergences = append(res.divergences, "Chromium lets the Authorization header through under "+
-				"`Access-Control-Allow-Headers: *`; the Fetch standard (and Firefox) require `authorization` to be listed explicitly")
+				"`Access-Control-Allow-Headers: *`; the Fetch standard requires `authorization` to be listed explicitly")
 		} else {
 			return preflightResult{fail: &failure{reason: ReasonHeaderNotAllowed, param: "authorization"}}
 		}
