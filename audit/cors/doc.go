@@ -47,8 +47,8 @@
 //     (confirmed against /usr/bin/chromium 156.0.8078.108: the request is
 //     sent with its Authorization header). SpecNote: "Chromium lets the
 //     Authorization header through under `Access-Control-Allow-Headers: *`;
-//     the Fetch standard (and Firefox) require `authorization` to be listed
-//     explicitly". Firefox and Safari are modelled as the standard.
+//     the Fetch standard requires `authorization` to be listed
+//     explicitly". Firefox and Safari are modelled as the standard (not checked against those browsers).
 //   - Negative Access-Control-Max-Age (Chromium, Firefox). The standard
 //     treats a value that is not delta-seconds as absent: 5 seconds.
 //     Chromium treats a negative number as "do not cache" (0); Firefox does
