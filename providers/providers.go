@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/providers/aws"
 	"github.com/corsaudit/corsaudit/providers/dns"
 	"github.com/corsaudit/corsaudit/providers/gcp"
 	"github.com/corsaudit/corsaudit/providers/static"
@@ -21,6 +22,7 @@ type Factory func(decode func(out any) error) (discovery.Provider, error)
 
 // registry maps the key under "discover:" to the provider's factory.
 var registry = map[string]Factory{
+	"aws":    aws.New,
 	"static": static.New,
 	"dns":    dns.New,
 	"gcp":    gcp.New,
