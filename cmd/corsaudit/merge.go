@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/report"
+)
+
+// mergeOptions are the flags and arguments of `corsaudit merge`.
+type mergeOptions struct {
+	Inputs      []string // JSON report files; "-" is standard input
+	Format      string   // empty: table on a terminal, json otherwise
+	Output      string
+	MetricsFile string
+	FailOn      string
+}
+
+func newCmdMerge(ios iostreams, runF func(*mergeOptions) error) *cobra.Command {
+	opts := &mergeOptions{}
+	cmd := &cobra.Command{
+		Use:   "merge REPORT.json...",
+		Short: "Combine JSON reports from several shards or accounts into one",
+		Long: `Combine the JSON reports of several runs (one per account, region or shard)
+into one report, rendered in any format: scheduled jobs each write JSON, one
+last step merges them for the dashboard, the metrics file or code scanning.
+
+Targets are concatenated. A target name may appear in several reports only
+with the same URL and disjoint instances (one target sharded across jobs);
+drift is then what each shard found among its own instances. The same
+instance in two reports is an error. Findings are concatenated and the
+summary recomputed; if any input is partial, so is the result.
+
+  corsaudit merge eu.json us.json --format sarif --output corsaudit.sarif
+  corsaudit merge shards/*.json --metrics-file /var/lib/node_exporter/textfile/corsaudit.prom
+
+A single input converts a report: corsaudit merge gate.json --format junit.
+
+Exit codes: 0 merged; 1 findings at or above --fail-on; 2 unreadable or
+conflicting input; 3 an input report is partial (the merged report is
+still written).`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError(errors.New("merge: give at least one JSON report"))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Inputs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runMerge(ios, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (default table on a terminal, json otherwise)")
+	f.StringVar(&opts.Output, "output", "", "write the report to this file (atomically) instead of stdout")
+	f.StringVar(&opts.MetricsFile, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
+	f.StringVar(&opts.FailOn, "fail-on", "never", "exit 1 when a finding is at or above this severity: error, warning, info or never")
+	return cmd
+}
+
+func runMerge(ios iostreams, o *mergeOptions) error {
+	switch o.FailOn {
+	case "never", string(diff.SeverityError), string(diff.SeverityWarning), string(diff.SeverityInfo):
+	default:
+		return usageError(fmt.Errorf("merge: --fail-on %q is not error, warning, info or never", o.FailOn))
+	}
+	format := o.Format
+	if format == "" {
+		format = "json"
+		if ios.outIsTerminal && o.Output == "" {
+			format = "table"
+		}
+	}
+	renderer, err := report.Lookup(format)
+	if err != nil {
+		return usageError(err)
+	}
+	reports := make([]*diff.Report, 0, len(o.Inputs))
+	for _, path := range o.Inputs {
+		r, err := readReport(ios.in, path)
+		if err != nil {
+			return usageError(err)
+		}
+		reports = append(reports, r)
+	}
+	merged, err := report.Merge(reports...)
+	if err != nil {
+		return usageError(err)
+	}
+	write := func(w io.Writer) error { return renderer.Render(w, merged) }
+	if o.Output == "" || o.Output == "-" {
+		err = write(ios.out)
+	} else {
+		err = report.WriteFileAtomic(o.Output, write)
+	}
+	if err != nil {
+		return incompleteError(fmt.Errorf("merge: %w", err))
+	}
+	if o.MetricsFile != "" {
+		var lastSuccess time.Time
+		if merged.Incomplete == "" {
+			// The merged runs succeeded as of the last one's end.
+			lastSuccess = merged.StartedAt.Add(time.Duration(merged.Duration * float64(time.Second)))
+			if merged.StartedAt.IsZero() {
+				lastSuccess = time.Now()
+			}
+		}
+		err := report.WriteFileAtomic(o.MetricsFile, func(w io.Writer) error { return report.Metrics(w, merged, lastSuccess) })
+		if err != nil {
+			return incompleteError(fmt.Errorf("merge: metrics: %w", err))
+		}
+	}
+	if merged.Incomplete != "" {
+		return incompleteError(fmt.Errorf("merge: partial report: %s", merged.Incomplete))
+	}
+	if o.FailOn != "never" {
+		if max := merged.MaxSeverity(); max != "" && max.Rank() >= diff.Severity(o.FailOn).Rank() {
+			return &exitError{code: exitFindings}
+		}
+	}
+	return nil
+}
+
+// readReport decodes one JSON report from path ("-": stdin).
+func readReport(stdin io.Reader, path string) (*diff.Report, error) {
+	var in io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("merge: read %s: %w", path, err)
+		}
+		defer f.Close()
+		in = f
+	}
+	var r diff.Report
+	dec := json.NewDecoder(in)
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("merge: read %s: not a JSON report: %w", path, err)
+	}
+	if r.Tool != "corsaudit" {
+		return nil, fmt.Errorf("merge: read %s: not a corsaudit report (tool %q)", path, r.Tool)
+	}
+	return &r, nil
+}
