@@ -321,12 +321,12 @@ func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []func(context.Con
 	probes := res.Spec.Probes
 	pick := func(preflight bool) int {
 		for p, pr := range probes {
-			if pr.Class == ClassPolicy && pr.SendsActual() && cors.PlanPreflight(pr.Request()).Needed == preflight {
+			if pr.Class == ClassPolicy && pr.SendsActual() && cors.PlanPreflightFor(s.opt.Browser, pr.Request()).Needed == preflight {
 				return p
 			}
 		}
 		for p, pr := range probes {
-			if pr.Class == ClassPolicy && cors.PlanPreflight(pr.Request()).Needed == preflight {
+			if pr.Class == ClassPolicy && cors.PlanPreflightFor(s.opt.Browser, pr.Request()).Needed == preflight {
 				return p
 			}
 		}
@@ -387,7 +387,7 @@ type sender struct {
 // the verdict.
 func (s *sender) observe(ctx context.Context, c *http.Client, target, host string, pr Probe, obs *Observation) {
 	req := pr.Request()
-	plan := cors.PlanPreflight(req)
+	plan := cors.PlanPreflightFor(s.opt.Browser, req)
 	if plan.Needed {
 		obs.Preflight = s.preflight(ctx, c, target, host, pr)
 		if obs.Preflight.Failed() {
@@ -415,7 +415,7 @@ func (s *sender) observe(ctx context.Context, c *http.Client, target, host strin
 
 // preflight sends the OPTIONS request a browser would send for pr.
 func (s *sender) preflight(ctx context.Context, c *http.Client, target, host string, pr Probe) *Exchange {
-	plan := cors.PlanPreflight(pr.Request())
+	plan := cors.PlanPreflightFor(s.opt.Browser, pr.Request())
 	h := http.Header{}
 	h.Set("Origin", pr.Origin)
 	h.Set("Access-Control-Request-Method", plan.Method)
