@@ -1,0 +1,77 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/corsaudit/corsaudit/internal/labserver"
+)
+
+// TestChecksAndMaxProbes: misconfig checks run by default, --checks turns
+// them off, the probe count is printed up front, and --max-probes bounds it.
+func TestChecksAndMaxProbes(t *testing.T) {
+	f := newFleet(t)
+	reflect := labserver.Behavior{ReflectOrigin: true, Credentials: true, AllowMethods: []string{"GET"}}
+	a, b := f.start("a", reflect), f.start("b", reflect)
+	base := []string{"audit", "http://api.example.com/", "--instance", "a=" + a, "--instance", "b=" + b,
+		"--origin", "https://app.example.com", "--credentials", "--no-lb", "--format", "json"}
+	for _, tc := range []struct {
+		desc       string
+		args       []string
+		wantCode   int
+		wantKind   string
+		noKind     string
+		wantStderr string
+	}{
+		{desc: "misconfig on by default", wantCode: exitFindings, wantKind: `"kind": "origin-reflection"`,
+			wantStderr: "api.example.com: 2 instances, "},
+		{desc: "--checks drift leaves misconfig out", args: []string{"--checks", "drift"}, wantCode: exitFindings,
+			noKind: `"origin-reflection"`, wantStderr: "2 instances, 2 probes"},
+		{desc: "--max-probes cuts adversarial origins", args: []string{"--max-probes", "4"}, wantCode: exitFindings,
+			wantKind: `"kind": "origin-reflection"`, wantStderr: "--max-probes 4 leaves room for 2 of"},
+		{desc: "--max-probes below the policy plan", args: []string{"--max-probes", "1"}, wantCode: exitUsage,
+			wantStderr: "the policy alone needs 2 probes, more than --max-probes 1"},
+		{desc: "unknown check", args: []string{"--checks", "speed"}, wantCode: exitUsage,
+			wantStderr: `checks[0]: "speed" is not one of drift, lb, cache, misconfig`},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, out, errOut := runCLI(append(base, tc.args...)...)
+			if code != tc.wantCode {
+				t.Errorf("exit code = %d, want %d\n%s", code, tc.wantCode, errOut)
+			}
+			if tc.wantKind != "" && !strings.Contains(out, tc.wantKind) {
+				t.Errorf("report lacks %s:\n%.2000s", tc.wantKind, out)
+			}
+			if tc.noKind != "" && strings.Contains(out, tc.noKind) {
+				t.Errorf("report has %s", tc.noKind)
+			}
+			if !strings.Contains(errOut, tc.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.wantStderr, errOut)
+			}
+		})
+	}
+}
+
+// TestDeadlineWritesPartialReport: when the run deadline passes, the report
+// of what was observed is still written, marked incomplete, with exit 3.
+func TestDeadlineWritesPartialReport(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	code, out, errOut := runCLI("audit", "http://api.example.com/", "--instance", "slow="+srv.Listener.Addr().String(),
+		"--origin", "https://app.example.com", "--no-lb", "--format", "json", "--timeout", "200ms", "--deadline", "300ms")
+	if code != exitIncomplete {
+		t.Errorf("exit code = %d, want %d\n%s", code, exitIncomplete, errOut)
+	}
+	if !strings.Contains(out, `"incomplete": "audit: run ended early: context deadline exceeded"`) || !strings.Contains(out, `"name": "api.example.com"`) {
+		t.Errorf("partial report missing or not marked incomplete:\n%.1500s", out)
+	}
+}
