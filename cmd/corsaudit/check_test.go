@@ -1,0 +1,407 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
+)
+
+const pageOrigin = "https://app.example.com"
+
+func TestCheckFlags(t *testing.T) {
+	tests := []struct {
+		desc string
+		args []string
+		want checkOptions
+	}{
+		{
+			desc: "defaults",
+			args: []string{"http://api.example.com/x", "--origin", pageOrigin},
+			want: checkOptions{URL: "http://api.example.com/x", Origin: pageOrigin, Method: "GET",
+				Browser: "chromium", Timeout: 5 * time.Second},
+		},
+		{
+			desc: "every flag",
+			args: []string{"https://api.example.com/v1", "--origin", "null", "--method", "put",
+				"--header", "Content-Type: application/json", "-H", "X-Request-Id: 7", "--credentials",
+				"--send-actual", "--connect-to", "10.0.0.5:8443", "--browser", "firefox", "--format", "json",
+				"--timeout", "750ms"},
+			want: checkOptions{URL: "https://api.example.com/v1", Origin: "null", Method: "put",
+				Headers: []string{"Content-Type: application/json", "X-Request-Id: 7"}, Credentials: true,
+				SendActual: true, ConnectTo: "10.0.0.5:8443", Browser: "firefox", Format: "json",
+				Timeout: 750 * time.Millisecond},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			var got *checkOptions
+			cmd := newCmdCheck(iostreams{out: &bytes.Buffer{}, errOut: &bytes.Buffer{}}, func(o *checkOptions) error {
+				got = o
+				return nil
+			})
+			cmd.SetArgs(tt.args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatalf("execute: %v", err)
+			}
+			if got == nil {
+				t.Fatal("runF was not called")
+			}
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("options:\n got %+v\nwant %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckUsageErrors(t *testing.T) {
+	tests := []struct {
+		desc string
+		args []string
+		want string // in stderr
+	}{
+		{"no URL", []string{"check", "--origin", pageOrigin}, "want exactly one URL"},
+		{"no origin", []string{"check", "http://127.0.0.1:1/"}, "origin: --origin is required"},
+		{"origin with a path", []string{"check", "http://127.0.0.1:1/", "--origin", "https://a.example/x"}, "is not scheme://host[:port] or null"},
+		{"relative URL", []string{"check", "/x", "--origin", pageOrigin}, "is not an absolute http or https URL"},
+		{"header without colon", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X-A"}, "is not 'Name: value'"},
+		{"bad header name", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X A: 1"}, "is not a valid header name"},
+		{"bad method", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "GE T"}, "is not a valid HTTP method"},
+		{"bad format", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--format", "xml"}, `format: "xml" is not text or json`},
+		{"bad connect-to", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--connect-to", "a:b:c"}, "connect-to:"},
+		{"unknown flag", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--nope"}, "unknown flag"},
+		{"simple POST without --send-actual", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "POST"}, "--send-actual"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr}, tt.args)
+			if code != exitUsage {
+				t.Errorf("exit code = %d, want %d; stderr: %s", code, exitUsage, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
+// scriptedCORS answers OPTIONS with pre and anything else with act, and
+// records what it receives.
+type scriptedCORS struct {
+	pre, act func(w http.ResponseWriter)
+
+	mu       sync.Mutex
+	requests []*http.Request
+}
+
+func (s *scriptedCORS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests = append(s.requests, r.Clone(context.Background()))
+	s.mu.Unlock()
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		s.pre(w)
+		return
+	}
+	s.act(w)
+}
+
+func (s *scriptedCORS) methods() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var m []string
+	for _, r := range s.requests {
+		m = append(m, r.Method)
+	}
+	return m
+}
+
+// answer writes status with headers given as name, value pairs.
+func answer(status int, kv ...string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Header().Add(kv[i], kv[i+1])
+		}
+		w.WriteHeader(status)
+	}
+}
+
+// startScripted serves s on loopback and asserts at cleanup that no cookie
+// ever arrived.
+func startScripted(t *testing.T, s *scriptedCORS) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() {
+		srv.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, r := range s.requests {
+			if c := r.Header.Get("Cookie"); c != "" {
+				t.Errorf("server: %s request carried Cookie %q", r.Method, c)
+			}
+		}
+	})
+	return srv
+}
+
+// TestCheckVerdicts runs `corsaudit check` against live loopback servers,
+// including the five cases of the issue's "done when".
+func TestCheckVerdicts(t *testing.T) {
+	const prefix = "Access to fetch at '%s' from origin '" + pageOrigin + "' has been blocked by CORS policy: "
+	tests := []struct {
+		desc      string
+		server    *scriptedCORS
+		args      []string
+		code      int
+		preflight bool
+		reason    cors.Reason
+		message   string // after the "Access to fetch at ..." prefix
+		methods   []string
+	}{
+		{
+			desc:      "preflight answered with a 301",
+			server:    &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/elsewhere", "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			args:      []string{"--method", "PUT"},
+			code:      exitFindings,
+			preflight: true,
+			reason:    cors.ReasonPreflightRedirect,
+			message:   "Response to preflight request doesn't pass access control check: Redirect is not allowed for a preflight request.",
+			methods:   []string{"OPTIONS"},
+		},
+		{
+			desc:      "preflight answered with a 405",
+			server:    &scriptedCORS{pre: answer(405, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			args:      []string{"--method", "PUT", "--header", "Content-Type: application/json"},
+			code:      exitFindings,
+			preflight: true,
+			reason:    cors.ReasonPreflightStatus,
+			message:   "Response to preflight request doesn't pass access control check: It does not have HTTP ok status.",
+			methods:   []string{"OPTIONS"},
+		},
+		{
+			desc:    "ACAO * with credentials",
+			server:  &scriptedCORS{pre: answer(204), act: answer(200, "Access-Control-Allow-Origin", "*", "Access-Control-Allow-Credentials", "true")},
+			args:    []string{"--credentials"},
+			code:    exitFindings,
+			reason:  cors.ReasonWildcardWithCredentials,
+			message: "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.",
+			methods: []string{"GET"},
+		},
+		{
+			desc:      "ACAM put for PUT",
+			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "put"), act: answer(200, "Access-Control-Allow-Origin", pageOrigin)},
+			args:      []string{"--method", "PUT"},
+			code:      exitFindings,
+			preflight: true,
+			reason:    cors.ReasonMethodNotAllowed,
+			message:   "Method PUT is not allowed by Access-Control-Allow-Methods in preflight response.",
+			methods:   []string{"OPTIONS"},
+		},
+		{
+			desc:    "simple GET without ACAO",
+			server:  &scriptedCORS{pre: answer(204), act: answer(200)},
+			code:    exitFindings,
+			reason:  cors.ReasonACAOMissing,
+			message: "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
+			methods: []string{"GET"},
+		},
+		{
+			desc:    "simple GET allowed",
+			server:  &scriptedCORS{pre: answer(204), act: answer(200, "Access-Control-Allow-Origin", pageOrigin, "Vary", "Origin")},
+			code:    exitClean,
+			methods: []string{"GET"},
+		},
+		{
+			desc:      "PUT allowed by its preflight is not sent without --send-actual",
+			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			args:      []string{"--method", "PUT"},
+			code:      exitClean,
+			preflight: true,
+			methods:   []string{"OPTIONS"},
+		},
+		{
+			desc:      "PUT with --send-actual is judged on its actual response",
+			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			args:      []string{"--method", "PUT", "--send-actual"},
+			code:      exitFindings,
+			preflight: true,
+			reason:    cors.ReasonACAOMissing,
+			message:   "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
+			methods:   []string{"OPTIONS", "PUT"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			srv := startScripted(t, tt.server)
+			target := srv.URL + "/v1/cart"
+			args := append([]string{"check", target, "--origin", pageOrigin, "--format", "json"}, tt.args...)
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr}, args)
+			if code != tt.code {
+				t.Errorf("exit code = %d, want %d; stderr: %s", code, tt.code, stderr.String())
+			}
+			var res checkResult
+			if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+			}
+			if res.Allowed != (tt.code == exitClean) {
+				t.Errorf("allowed = %v, want %v", res.Allowed, tt.code == exitClean)
+			}
+			if res.Preflight != tt.preflight {
+				t.Errorf("preflight = %v, want %v", res.Preflight, tt.preflight)
+			}
+			if res.Reason != string(tt.reason) {
+				t.Errorf("reason = %q, want %q", res.Reason, tt.reason)
+			}
+			wantMsg := ""
+			if tt.message != "" {
+				wantMsg = strings.Replace(prefix, "%s", target, 1) + tt.message
+			}
+			if res.Message != wantMsg {
+				t.Errorf("message:\n got %q\nwant %q", res.Message, wantMsg)
+			}
+			if got := tt.server.methods(); !reflect.DeepEqual(got, tt.methods) {
+				t.Errorf("server received %v, want %v", got, tt.methods)
+			}
+			if tt.preflight && (res.PreflightResponse == nil || res.PreflightResponse.Status == 0) {
+				t.Errorf("preflight_response missing: %+v", res.PreflightResponse)
+			}
+		})
+	}
+}
+
+func TestCheckTextOutput(t *testing.T) {
+	s := &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/x", "Access-Control-Allow-Origin", pageOrigin), act: answer(200)}
+	srv := startScripted(t, s)
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+		[]string{"check", srv.URL + "/x", "--origin", pageOrigin, "-X", "DELETE", "--format", "text"})
+	if code != exitFindings {
+		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitFindings, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"BLOCKED (preflight-redirect): Access to fetch at",
+		"preflight: sent, because",
+		"Access-Control-Request-Method: DELETE",
+		"  OPTIONS -> 301",
+		"    Location: https://api.example.com/x",
+		"actual request: not sent (the preflight failed)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCheckConnectTo sends the request to another address while keeping the
+// URL's Host, in both --connect-to forms.
+func TestCheckConnectTo(t *testing.T) {
+	var mu sync.Mutex
+	var hosts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hosts = append(hosts, r.Host)
+		mu.Unlock()
+		w.Header().Set("Access-Control-Allow-Origin", pageOrigin)
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	tests := []struct {
+		desc      string
+		url       string
+		connectTo string
+		code      int
+		host      string // Host header the server must see; "" when nothing arrives
+	}{
+		{"HOST:PORT", "http://api.example.com:8080/x", addr, exitClean, "api.example.com:8080"},
+		{"curl form matching the URL", "http://api.example.com:8080/x", "api.example.com:8080:127.0.0.1:" + port, exitClean, "api.example.com:8080"},
+		{"curl form with empty source host", "http://api.example.com/x", ":80:127.0.0.1:" + port, exitClean, "api.example.com"},
+		{"curl form not matching: dials the URL (unreachable)", "http://127.0.0.1:1/x", "other.example.com:1:127.0.0.1:" + port, exitIncomplete, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			mu.Lock()
+			hosts = nil
+			mu.Unlock()
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+				[]string{"check", tt.url, "--origin", pageOrigin, "--connect-to", tt.connectTo, "--format", "json", "--timeout", "2s"})
+			if code != tt.code {
+				t.Errorf("exit code = %d, want %d; stderr: %s", code, tt.code, stderr.String())
+			}
+			mu.Lock()
+			got := append([]string(nil), hosts...)
+			mu.Unlock()
+			var want []string
+			if tt.host != "" {
+				want = []string{tt.host}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("server saw Host %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestCheckUnreachable(t *testing.T) {
+	// A listener closed at once: its port refuses connections.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	u := url.URL{Scheme: "http", Host: addr, Path: "/x"}
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+		[]string{"check", u.String(), "--origin", pageOrigin, "-X", "PUT"})
+	if code != exitIncomplete {
+		t.Errorf("exit code = %d, want %d", code, exitIncomplete)
+	}
+	if !strings.Contains(stderr.String(), "check: OPTIONS "+u.String()+": refused") {
+		t.Errorf("stderr = %q, want the refused preflight named", stderr.String())
+	}
+}
+
+func TestResolveConnectTo(t *testing.T) {
+	tests := []struct {
+		desc, spec, url, want string
+		wantErr               bool
+	}{
+		{desc: "host:port", spec: "10.0.0.1:8080", url: "https://a.example/", want: "10.0.0.1:8080"},
+		{desc: "IPv6", spec: "[::1]:8443", url: "https://a.example/", want: "[::1]:8443"},
+		{desc: "curl form, default https port", spec: "a.example:443:10.0.0.2:8443", url: "https://a.example/", want: "10.0.0.2:8443"},
+		{desc: "curl form, other port does not apply", spec: "a.example:80:10.0.0.2:8443", url: "https://a.example/", want: ""},
+		{desc: "curl form, empty target port keeps the URL's", spec: "::10.0.0.2:", url: "https://a.example:9443/", want: "10.0.0.2:9443"},
+		{desc: "missing port", spec: "10.0.0.1", url: "https://a.example/", wantErr: true},
+		{desc: "three parts", spec: "a:1:b", url: "https://a.example/", wantErr: true},
+		{desc: "unclosed bracket", spec: "[::1:80", url: "https://a.example/", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := resolveConnectTo(tt.spec, u)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
