@@ -1,0 +1,267 @@
+package conformance
+
+import (
+	"fmt"
+	"strings"
+)
+
+// scenario is one fetch() from the page and the server's scripted answers.
+type scenario struct {
+	id          string // assigned in order: s001, s002, ...
+	desc        string
+	method      string      // as passed to fetch()
+	headers     [][2]string // author request headers, in order
+	credentials bool
+	preflight   scripted // answer to OPTIONS with Access-Control-Request-Method
+	actual      scripted // answer to everything else
+}
+
+// Shorthands for the table.
+func h(name, value string) field                { return field{name: name, value: value} }
+func rawLine(line string) field                 { return field{line: line} }
+func resp(status int, fields ...field) scripted { return scripted{status: status, fields: fields} }
+func hdr(name, value string) [2]string          { return [2]string{name, value} }
+
+const (
+	acao = "Access-Control-Allow-Origin"
+	acac = "Access-Control-Allow-Credentials"
+	acam = "Access-Control-Allow-Methods"
+	acah = "Access-Control-Allow-Headers"
+	aceh = "Access-Control-Expose-Headers"
+	acma = "Access-Control-Max-Age"
+)
+
+var (
+	okOrigin = h(acao, phOrigin)
+	okStar   = h(acao, "*")
+	okCreds  = h(acac, "true")
+	// actualOK is an actual response any non-credentialed request passes.
+	actualOK = resp(200, okOrigin)
+	// noAnswer is a response without any CORS header.
+	noAnswer = resp(200)
+)
+
+// permissive is a passing preflight for method and header names.
+func permissive(method, headers string, extra ...field) scripted {
+	f := []field{okOrigin, okCreds, h(acam, method)}
+	if headers != "" {
+		f = append(f, h(acah, headers))
+	}
+	return resp(204, append(f, extra...)...)
+}
+
+// simple is a request without preflight whose actual answer is a.
+func simple(desc, method string, a scripted, headers ...[2]string) *scenario {
+	return &scenario{desc: desc, method: method, headers: headers, preflight: permissive(method, ""), actual: a}
+}
+
+// credentialed marks a scenario fetch(..., {credentials: 'include'}).
+func credentialed(s *scenario) *scenario { s.credentials = true; return s }
+
+// preflighted is a request with preflight answer p and actual answer a.
+func preflighted(desc, method string, p, a scripted, headers ...[2]string) *scenario {
+	return &scenario{desc: desc, method: method, headers: headers, preflight: p, actual: a}
+}
+
+// safelistProbe checks only the preflight decision for one header: the
+// server allows everything, so the verdict is "allowed" whether or not a
+// preflight is sent, and the recorded OPTIONS tells what the browser did.
+func safelistProbe(desc string, headers ...[2]string) *scenario {
+	var names []string
+	for _, hd := range headers {
+		names = append(names, hd[0])
+	}
+	return &scenario{desc: desc, method: "GET", headers: headers,
+		preflight: permissive("GET", strings.Join(names, ", ")), actual: resp(200, okOrigin, okCreds)}
+}
+
+func scenarios() []*scenario {
+	long := func(prefix string, n int) string { return prefix + strings.Repeat("a", n-len(prefix)) }
+	all := []*scenario{
+		// ACAO on a simple request.
+		simple("simple GET without ACAO", "GET", noAnswer),
+		simple("simple GET, ACAO *", "GET", resp(200, okStar)),
+		simple("simple GET, ACAO exact origin", "GET", actualOK),
+		simple("simple GET, ACAO another origin", "GET", resp(200, h(acao, "http://example.com"))),
+		simple("simple GET, ACAO origin with trailing slash", "GET", resp(200, h(acao, phOrigin+"/"))),
+		simple("simple GET, ACAO origin upper-cased", "GET", resp(200, h(acao, phUpper))),
+		simple("simple GET, ACAO null", "GET", resp(200, h(acao, "null"))),
+		simple("simple GET, ACAO list of two origins in one header", "GET", resp(200, h(acao, phOrigin+", "+phOrigin))),
+		simple("simple GET, ACAO origin sent twice", "GET", resp(200, okOrigin, okOrigin)),
+		simple("simple GET, ACAO * sent twice", "GET", resp(200, okStar, okStar)),
+		simple("simple GET, ACAO * and origin", "GET", resp(200, okStar, okOrigin)),
+		simple("simple GET, ACAO *, origin in one header", "GET", resp(200, h(acao, "*, "+phOrigin))),
+		simple("simple GET, ACAO padded with spaces", "GET", resp(200, h(acao, "   "+phOrigin+"   "))),
+		simple("simple GET, ACAO padded with a tab", "GET", resp(200, h(acao, phOrigin+"\t"))),
+		simple("simple GET, ACAO empty", "GET", resp(200, h(acao, ""))),
+		simple("simple GET, ACAO origin with another port", "GET", resp(200, h(acao, "http://127.0.0.1:1"))),
+		simple("simple GET, ACAO lower-case header name", "GET", resp(200, h("access-control-allow-origin", phOrigin))),
+		simple("simple GET, ACAO origin without scheme", "GET", resp(200, h(acao, phHostPort))),
+		simple("simple GET, ACAO ** ", "GET", resp(200, h(acao, "**"))),
+		simple("simple GET, ACAO quoted *", "GET", resp(200, h(acao, `"*"`))),
+		simple("simple HEAD, ACAO *", "HEAD", resp(200, okStar)),
+		simple("simple HEAD without ACAO", "HEAD", noAnswer),
+		simple("simple POST text/plain, ACAO *", "POST", resp(200, okStar), hdr("Content-Type", "text/plain")),
+		simple("simple POST text/plain without ACAO", "POST", noAnswer, hdr("Content-Type", "text/plain")),
+		simple("simple GET answered 500 with ACAO *", "GET", resp(500, okStar)),
+		simple("simple GET answered 404 without ACAO", "GET", resp(404)),
+		simple("lower-case get is normalized and simple", "get", resp(200, okStar)),
+
+		// Credentials on a simple request.
+		credentialed(simple("credentials, ACAO *", "GET", resp(200, okStar, okCreds))),
+		credentialed(simple("credentials, ACAO origin without ACAC", "GET", actualOK)),
+		credentialed(simple("credentials, ACAO origin, ACAC true", "GET", resp(200, okOrigin, okCreds))),
+		credentialed(simple("credentials, ACAC True (case)", "GET", resp(200, okOrigin, h(acac, "True")))),
+		credentialed(simple("credentials, ACAC true padded", "GET", resp(200, okOrigin, h(acac, " true ")))),
+		credentialed(simple("credentials, ACAC false", "GET", resp(200, okOrigin, h(acac, "false")))),
+		credentialed(simple("credentials, ACAC true sent twice", "GET", resp(200, okOrigin, okCreds, okCreds))),
+		credentialed(simple("credentials, ACAC 1", "GET", resp(200, okOrigin, h(acac, "1")))),
+		simple("no credentials, ACAO origin, ACAC true", "GET", resp(200, okOrigin, okCreds)),
+		simple("no credentials, ACAO *, ACAC true", "GET", resp(200, okStar, okCreds)),
+		simple("no credentials, ACAO *, ACAC false", "GET", resp(200, okStar, h(acac, "false"))),
+
+		// Request headers: which are CORS-safelisted (no preflight).
+		safelistProbe("Accept application/json is safelisted", hdr("Accept", "application/json")),
+		safelistProbe("Accept with a quote is unsafe", hdr("Accept", `text/html"`)),
+		safelistProbe("Accept with a brace is unsafe", hdr("Accept", "text/{html}")),
+		safelistProbe("Accept with a colon is unsafe", hdr("Accept", "a:b")),
+		safelistProbe("Accept of 128 bytes is safelisted", hdr("Accept", long("text/", 128))),
+		safelistProbe("Accept of 129 bytes is unsafe", hdr("Accept", long("text/", 129))),
+		safelistProbe("Accept-Language en-US,en;q=0.9 is safelisted", hdr("Accept-Language", "en-US,en;q=0.9")),
+		safelistProbe("Accept-Language with * is safelisted", hdr("Accept-Language", "de-CH, *")),
+		safelistProbe("Accept-Language with _ is unsafe", hdr("Accept-Language", "en_US")),
+		safelistProbe("Accept-Language with ! is unsafe", hdr("Accept-Language", "en!")),
+		safelistProbe("Accept-Language of 129 bytes is unsafe", hdr("Accept-Language", long("en-", 129))),
+		safelistProbe("Content-Language de is safelisted", hdr("Content-Language", "de")),
+		safelistProbe("Content-Language with / is unsafe", hdr("Content-Language", "de/CH")),
+		safelistProbe("Content-Type text/plain is safelisted", hdr("Content-Type", "text/plain")),
+		safelistProbe("Content-Type form-urlencoded is safelisted", hdr("Content-Type", "application/x-www-form-urlencoded")),
+		safelistProbe("Content-Type multipart/form-data is safelisted", hdr("Content-Type", "multipart/form-data; boundary=x")),
+		safelistProbe("Content-Type essence is case-insensitive", hdr("Content-Type", "TEXT/Plain")),
+		safelistProbe("Content-Type with charset is safelisted", hdr("Content-Type", "text/plain; charset=utf-8")),
+		safelistProbe("Content-Type with quoted charset is unsafe", hdr("Content-Type", `text/plain; charset="utf-8"`)),
+		safelistProbe("Content-Type application/json is unsafe", hdr("Content-Type", "application/json")),
+		safelistProbe("Content-Type text/html is unsafe", hdr("Content-Type", "text/html")),
+		safelistProbe("Content-Type list is unsafe", hdr("Content-Type", "text/plain, application/json")),
+		safelistProbe("Content-Type with parenthesis is unsafe", hdr("Content-Type", "text/plain;a=b(")),
+		safelistProbe("Content-Type of 129 bytes is unsafe", hdr("Content-Type", long("text/plain; a=", 129))),
+		safelistProbe("Content-Type without subtype is unsafe", hdr("Content-Type", "text")),
+		safelistProbe("Range bytes=0-99 is safelisted", hdr("Range", "bytes=0-99")),
+		safelistProbe("Range bytes=5- is safelisted", hdr("Range", "bytes=5-")),
+		safelistProbe("Range suffix bytes=-5 is unsafe", hdr("Range", "bytes=-5")),
+		safelistProbe("Range with two ranges is unsafe", hdr("Range", "bytes=0-1,3-4")),
+		safelistProbe("Range with start after end is unsafe", hdr("Range", "bytes=5-2")),
+		safelistProbe("Range in other units is unsafe", hdr("Range", "items=0-1")),
+		safelistProbe("custom header is unsafe", hdr("X-Custom", "1")),
+		safelistProbe("Authorization is unsafe", hdr("Authorization", "Bearer x")),
+		safelistProbe("safelisted headers under 1024 bytes in total",
+			hdr("Accept", long("a/", 128)), hdr("Accept-Language", long("en", 128)),
+			hdr("Content-Language", long("de", 128)), hdr("Content-Type", "text/plain")),
+		safelistProbe("Accept appended nine times, over 1024 bytes in total",
+			hdr("Accept", long("a/", 120)), hdr("Accept", long("a/", 120)), hdr("Accept", long("a/", 120)),
+			hdr("Accept", long("a/", 120)), hdr("Accept", long("a/", 120)), hdr("Accept", long("a/", 120)),
+			hdr("Accept", long("a/", 120)), hdr("Accept", long("a/", 120)), hdr("Accept", long("a/", 120))),
+		safelistProbe("Accept appended twice combines past 128 bytes",
+			hdr("Accept", long("a/", 100)), hdr("Accept", long("b/", 100))),
+		safelistProbe("Accept-Language appended twice stays safelisted", hdr("Accept-Language", "en"), hdr("Accept-Language", "de")),
+		safelistProbe("two unsafe headers are listed sorted and lower-cased",
+			hdr("X-Zeta", "1"), hdr("X-Alpha", "1"), hdr("Content-Type", "application/json")),
+		safelistProbe("mixed-case custom header name", hdr("X-MiXeD-CaSe", "1")),
+		safelistProbe("safelisted and unsafe headers together", hdr("Accept", "application/json"), hdr("X-Custom", "1")),
+
+		// Methods and ACAM.
+		preflighted("PUT, ACAM PUT", "PUT", permissive("PUT", ""), actualOK),
+		preflighted("PUT, ACAM put", "PUT", permissive("put", ""), actualOK),
+		preflighted("put is normalized to PUT, ACAM PUT", "put", permissive("PUT", ""), actualOK),
+		preflighted("patch is not normalized, ACAM PATCH", "patch", permissive("PATCH", ""), actualOK),
+		preflighted("patch is not normalized, ACAM patch", "patch", permissive("patch", ""), actualOK),
+		preflighted("PATCH, ACAM PATCH", "PATCH", permissive("PATCH", ""), actualOK),
+		preflighted("DELETE, ACAM GET, POST", "DELETE", permissive("GET, POST", ""), actualOK),
+		preflighted("DELETE, ACAM *", "DELETE", resp(204, okOrigin, h(acam, "*")), actualOK),
+		credentialed(preflighted("credentials, DELETE, ACAM *", "DELETE", resp(204, okOrigin, okCreds, h(acam, "*")), resp(200, okOrigin, okCreds))),
+		credentialed(preflighted("credentials, DELETE, ACAM *, DELETE", "DELETE", resp(204, okOrigin, okCreds, h(acam, "*, DELETE")), resp(200, okOrigin, okCreds))),
+		preflighted("DELETE, ACAM without spaces", "DELETE", permissive("PUT,DELETE", ""), actualOK),
+		preflighted("PUT, ACAM with empty element", "PUT", permissive("PUT,,DELETE", ""), actualOK),
+		preflighted("PUT, ACAM with trailing comma", "PUT", permissive("PUT, ", ""), actualOK),
+		preflighted("PUT, ACAM space-separated", "PUT", permissive("PUT DELETE", ""), actualOK),
+		preflighted("PUT, ACAM with semicolon", "PUT", permissive("PUT;", ""), actualOK),
+		preflighted("PUT, ACAM empty", "PUT", permissive("", ""), actualOK),
+		preflighted("PUT, no ACAM", "PUT", resp(204, okOrigin), actualOK),
+		preflighted("DELETE, ACAM in two headers", "DELETE", resp(204, okOrigin, h(acam, "PUT"), h(acam, "DELETE")), actualOK),
+		preflighted("custom method FOO, ACAM FOO", "FOO", permissive("FOO", ""), actualOK),
+		preflighted("custom method FOO, ACAM foo", "FOO", permissive("foo", ""), actualOK),
+		preflighted("OPTIONS method, ACAM OPTIONS", "OPTIONS", permissive("OPTIONS", ""), actualOK),
+		preflighted("POST application/json, no ACAM", "POST", resp(204, okOrigin, h(acah, "Content-Type")), actualOK,
+			hdr("Content-Type", "application/json")),
+		preflighted("GET with custom header, ACAM absent", "GET", resp(204, okOrigin, h(acah, "X-Custom")), actualOK, hdr("X-Custom", "1")),
+
+		// ACAH.
+		preflighted("X-Custom, ACAH X-Custom", "GET", permissive("GET", "X-Custom"), actualOK, hdr("X-Custom", "1")),
+		preflighted("X-Custom, ACAH upper-case", "GET", permissive("GET", "X-CUSTOM"), actualOK, hdr("X-Custom", "1")),
+		preflighted("X-Custom, no ACAH", "GET", resp(204, okOrigin), actualOK, hdr("X-Custom", "1")),
+		preflighted("X-Custom, ACAH *", "GET", resp(204, okOrigin, h(acah, "*")), actualOK, hdr("X-Custom", "1")),
+		credentialed(preflighted("credentials, X-Custom, ACAH *", "GET", resp(204, okOrigin, okCreds, h(acah, "*")), resp(200, okOrigin, okCreds), hdr("X-Custom", "1"))),
+		preflighted("Authorization, ACAH *", "GET", resp(204, okOrigin, h(acah, "*")), actualOK, hdr("Authorization", "Bearer x")),
+		preflighted("Authorization, ACAH *, Authorization", "GET", resp(204, okOrigin, h(acah, "*, Authorization")), actualOK, hdr("Authorization", "Bearer x")),
+		preflighted("Authorization, ACAH Authorization", "GET", resp(204, okOrigin, h(acah, "authorization")), actualOK, hdr("Authorization", "Bearer x")),
+		preflighted("two headers, ACAH lists one", "GET", permissive("GET", "X-A"), actualOK, hdr("X-A", "1"), hdr("X-B", "1")),
+		preflighted("two headers, ACAH in two headers", "GET", resp(204, okOrigin, h(acah, "X-A"), h(acah, "X-B")), actualOK, hdr("X-A", "1"), hdr("X-B", "1")),
+		preflighted("two headers, ACAH padded", "GET", permissive("GET", "  X-A ,   X-B  "), actualOK, hdr("X-A", "1"), hdr("X-B", "1")),
+		preflighted("two headers, ACAH with empty element", "GET", permissive("GET", "X-A,,X-B"), actualOK, hdr("X-A", "1"), hdr("X-B", "1")),
+		preflighted("two headers, ACAH space-separated", "GET", permissive("GET", "X-A X-B"), actualOK, hdr("X-A", "1"), hdr("X-B", "1")),
+		preflighted("X-A, ACAH with semicolon", "GET", permissive("GET", "X-A;"), actualOK, hdr("X-A", "1")),
+		preflighted("X-A, ACAH with invalid entry besides", "GET", permissive("GET", "X-A, b@d"), actualOK, hdr("X-A", "1")),
+		preflighted("Content-Type json, no ACAH", "POST", permissive("POST", ""), actualOK, hdr("Content-Type", "application/json")),
+		preflighted("Content-Type json, ACAH content-type", "POST", permissive("POST", "content-type"), actualOK, hdr("Content-Type", "application/json")),
+
+		// Preflight status codes and redirects.
+		preflighted("preflight 200", "PUT", resp(200, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 206", "PUT", resp(206, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 299", "PUT", resp(299, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 301 with CORS headers", "PUT", resp(301, okOrigin, h(acam, "PUT"), h("Location", phSelf)), actualOK),
+		preflighted("preflight 302", "PUT", resp(302, okOrigin, h(acam, "PUT"), h("Location", phSelf)), actualOK),
+		preflighted("preflight 307", "PUT", resp(307, okOrigin, h(acam, "PUT"), h("Location", phSelf)), actualOK),
+		preflighted("preflight 308", "PUT", resp(308, okOrigin, h(acam, "PUT"), h("Location", phSelf)), actualOK),
+		preflighted("preflight 304", "PUT", resp(304, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 400", "PUT", resp(400, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 404 without CORS headers", "PUT", resp(404), actualOK),
+		preflighted("preflight 405 with CORS headers", "PUT", resp(405, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 405 without CORS headers", "PUT", resp(405), actualOK),
+		preflighted("preflight 500", "PUT", resp(500, okOrigin, h(acam, "PUT")), actualOK),
+
+		// ACAO and ACAC on the preflight and on the actual response.
+		preflighted("preflight without ACAO", "PUT", resp(204, h(acam, "PUT")), actualOK),
+		preflighted("preflight ACAO *", "PUT", resp(204, okStar, h(acam, "PUT")), resp(200, okStar)),
+		credentialed(preflighted("credentials, preflight ACAO * with ACAC", "PUT", resp(204, okStar, okCreds, h(acam, "PUT")), resp(200, okOrigin, okCreds))),
+		credentialed(preflighted("credentials, preflight without ACAC", "PUT", resp(204, okOrigin, h(acam, "PUT")), resp(200, okOrigin, okCreds))),
+		credentialed(preflighted("credentials, preflight and actual pass", "PUT", permissive("PUT", ""), resp(200, okOrigin, okCreds))),
+		credentialed(preflighted("credentials, actual ACAO *", "PUT", permissive("PUT", ""), resp(200, okStar, okCreds))),
+		credentialed(preflighted("credentials, actual without ACAC", "PUT", permissive("PUT", ""), actualOK)),
+		preflighted("preflight ACAO another origin", "PUT", resp(204, h(acao, "http://example.com"), h(acam, "PUT")), actualOK),
+		preflighted("preflight ACAO sent twice", "PUT", resp(204, okOrigin, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight passes, actual without ACAO", "PUT", permissive("PUT", ""), noAnswer),
+		preflighted("preflight passes, actual ACAO another origin", "PUT", permissive("PUT", ""), resp(200, h(acao, "http://example.com"))),
+
+		// ACMA does not change the verdict.
+		preflighted("ACMA not a number", "PUT", permissive("PUT", "", h(acma, "abc")), actualOK),
+		preflighted("ACMA negative", "PUT", permissive("PUT", "", h(acma, "-1")), actualOK),
+		preflighted("ACMA 600", "PUT", permissive("PUT", "", h(acma, "600")), actualOK),
+
+		// ACEH on the actual response (what the page can read).
+		simple("ACEH names a header", "GET", resp(200, okStar, h("X-Exposed", "1"), h("X-Hidden", "1"), h(aceh, "X-Exposed"))),
+		simple("ACEH *", "GET", resp(200, okStar, h("X-Exposed", "1"), h(aceh, "*"))),
+		credentialed(simple("credentials, ACEH * is a literal name", "GET", resp(200, okOrigin, okCreds, h("X-Exposed", "1"), h(aceh, "*")))),
+		simple("no ACEH", "GET", resp(200, okStar, h("X-Exposed", "1"))),
+		simple("ACEH invalid list", "GET", resp(200, okStar, h("X-Exposed", "1"), h(aceh, "X-Exposed X-Other"))),
+
+		// Malformed header lines.
+		simple("ACAO line with a space before the colon", "GET", resp(200, rawLine(acao+" : *"))),
+		simple("ACAO without a space after the colon", "GET", resp(200, rawLine(acao+":*"))),
+		simple("ACAO with an obsolete line fold", "GET", resp(200, rawLine(acao+": *\r\n\tfolded"))),
+		simple("ACAO with non-ASCII bytes", "GET", resp(200, h(acao, phOrigin+"\xe9"))),
+	}
+	for i, s := range all {
+		s.id = fmt.Sprintf("s%03d", i+1)
+	}
+	return all
+}
