@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/providers/gcp/gcptest"
+)
+
+// gcpFleet lays out a global backend service "shop-backend" with two zonal
+// GCE_VM_IP_PORT NEGs (blue: shop-1..3, green: shop-4..5) in the fake compute
+// API. Every endpoint is a labserver on 127.0.0.1; shop-5 runs an older CORS
+// config. It returns the config file path.
+func gcpFleet(t *testing.T) (string, *gcptest.Server) {
+	t.Helper()
+	current := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "PUT"},
+		AllowHeaders: []string{"Content-Type", "X-Request-Id"}, Credentials: true, MaxAge: 600}
+	older := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "POST"},
+		AllowHeaders: []string{"Content-Type"}, Credentials: true, MaxAge: 600}
+
+	const project = "shop-project"
+	f := gcptest.NewServer(t, project)
+	svcPath := "global/backendServices/shop-backend"
+	blue, green := "zones/europe-west1-b/networkEndpointGroups/shop-blue", "zones/europe-west1-c/networkEndpointGroups/shop-green"
+	svc := f.BackendService(svcPath, "HTTP", "http", blue, green)
+	for _, neg := range []string{blue, green} {
+		f.Put(neg, gcptest.Obj{"name": neg[strings.LastIndex(neg, "/")+1:], "networkEndpointType": "GCE_VM_IP_PORT", "defaultPort": 80})
+	}
+	servers := map[string]*labserver.Server{}
+	for i := 1; i <= 5; i++ {
+		id := fmt.Sprintf("shop-%d", i)
+		b := current
+		if i == 5 {
+			b = older
+		}
+		b.ID = id
+		s := labserver.New(b)
+		servers[id] = s
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		host, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := strconv.Atoi(port)
+		neg := blue
+		if i > 3 {
+			neg = green
+		}
+		f.Add(neg+"/listNetworkEndpoints", gcptest.Obj{"networkEndpoint": gcptest.Obj{"ipAddress": host, "port": p, "instance": id}})
+		state := "HEALTHY"
+		if i == 4 {
+			state = "UNHEALTHY"
+		}
+		f.Health(svcPath, neg, gcptest.Obj{"ipAddress": host, "port": p, "instance": f.SelfLink("zones/x/instances/" + id), "healthState": state})
+	}
+	// The public URL comes from the fake's forwarding rule; the LB is not
+	// sampled, so it is never dialled.
+	f.Frontend("global", svc, false, "127.0.0.1", "8080-8080")
+	t.Cleanup(func() {
+		for id, s := range servers {
+			if st := s.Stats(); st.Unsafe != 0 || st.Cookies != 0 || st.Authorization != 0 {
+				t.Errorf("instance %s received %d unsafe actual requests, %d cookies, %d Authorization headers",
+					id, st.Unsafe, st.Cookies, st.Authorization)
+			}
+		}
+	})
+
+	cfg := `targets:
+  - discover:
+      gcp:
+        project: ` + project + `
+        backend_service: shop-backend
+        endpoint: ` + f.URL() + `
+    lb: {disabled: true}
+    policy:
+      origins: [https://app.example.com]
+      methods: [GET, PUT]
+      headers: [X-Request-Id]
+      credentials: true
+`
+	path := filepath.Join(t.TempDir(), "corsaudit.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, f
+}
+
+func gcpExecute(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), iostreams{out: &out, errOut: &errOut, in: strings.NewReader("")}, args)
+	return out.String(), errOut.String(), code
+}
+
+// TestGCPDiscover: `corsaudit discover` against the fake lists every
+// backend with its group, zone, port and health.
+func TestGCPDiscover(t *testing.T) {
+	path, _ := gcpFleet(t)
+	out, stderr, code := gcpExecute(t, "discover", "--config", path, "--format", "json")
+	if code != exitClean {
+		t.Fatalf("discover: exit %d\nstderr: %s", code, stderr)
+	}
+	var got struct {
+		Targets []struct {
+			Name      string `json:"name"`
+			URL       string `json:"url"`
+			Instances []struct {
+				ID, Addr, Group, Zone, Health, Scheme string
+			} `json:"instances"`
+		} `json:"targets"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("discover output is not JSON: %v\n%s", err, out)
+	}
+	if len(got.Targets) != 1 || got.Targets[0].Name != "shop-backend" || got.Targets[0].URL != "http://127.0.0.1:8080/" {
+		t.Fatalf("targets = %+v, want shop-backend at http://127.0.0.1:8080/", got.Targets)
+	}
+	ins := got.Targets[0].Instances
+	if len(ins) != 5 {
+		t.Fatalf("instances = %+v, want 5", ins)
+	}
+	for i, in := range ins {
+		wantGroup, wantZone, wantHealth := "shop-blue", "europe-west1-b", "healthy"
+		if i >= 3 {
+			wantGroup, wantZone = "shop-green", "europe-west1-c"
+		}
+		if i == 3 {
+			wantHealth = "unhealthy"
+		}
+		_, port, err := net.SplitHostPort(in.Addr)
+		if in.ID != fmt.Sprintf("shop-%d", i+1) || err != nil || port == "" || !strings.HasPrefix(in.Addr, "127.0.0.1:") ||
+			in.Group != wantGroup || in.Zone != wantZone || in.Health != wantHealth || in.Scheme != "http" {
+			t.Errorf("instance %d = %+v, want shop-%d at 127.0.0.1:port in %s/%s, %s", i, in, i+1, wantGroup, wantZone, wantHealth)
+		}
+	}
+
+	table, stderr, code := gcpExecute(t, "discover", "--config", path)
+	if code != exitClean {
+		t.Fatalf("discover (table): exit %d\nstderr: %s", code, stderr)
+	}
+	for _, want := range []string{"shop-backend", "shop-green", "europe-west1-c", "unhealthy", ins[4].Addr} {
+		if !strings.Contains(table, want) {
+			t.Errorf("discover table lacks %q:\n%s", want, table)
+		}
+	}
+}
+
+// TestGCPAuditReportsDrift: `corsaudit audit` over the GCP-discovered fleet
+// reports the one instance on the older CORS config, and only it.
+func TestGCPAuditReportsDrift(t *testing.T) {
+	path, _ := gcpFleet(t)
+	out, stderr, code := gcpExecute(t, "audit", "--config", path, "--format", "json")
+	var rep diff.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)
+	}
+	if code != exitFindings {
+		t.Errorf("audit: exit %d, want %d (findings); stderr:\n%s", code, exitFindings, stderr)
+	}
+	drifts := 0
+	for _, fd := range rep.Findings {
+		if fd.Kind != "verdict-drift" {
+			continue
+		}
+		drifts++
+		if fd.Target != "shop-backend" || !slices.Equal(fd.Instances, []string{"shop-5"}) {
+			t.Errorf("verdict drift on %s %v, want shop-backend [shop-5]", fd.Target, fd.Instances)
+		}
+	}
+	if drifts == 0 {
+		t.Errorf("no verdict-drift finding; findings: %+v", rep.Findings)
+	}
+}
