@@ -1,9 +1,15 @@
 package aws
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"sync"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -92,4 +98,38 @@ func (c *CallCounter) Ops() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// httpDoer is the SDK's HTTP client interface.
+type httpDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// bufferedBodyClient hands the transport its own copy of the request body.
+// The SDK closes the body it built as soon as Do returns, while the
+// transport may still be finishing the write; the transport then closes
+// the connection and the response fails to decode with "use of closed
+// network connection" (aws/aws-sdk-go-v2#1825, #2737). Fast endpoints
+// (moto, VPC endpoints) hit it often. Describe* request bodies are small.
+type bufferedBodyClient struct{ next httpDoer }
+
+// newHTTPClient is the SDK's default client behind bufferedBodyClient (for
+// clients built without the config loader).
+func newHTTPClient() httpDoer { return bufferedBodyClient{next: awshttp.NewBuildableClient()} }
+
+// Do sends r with a body the SDK cannot close under the transport.
+func (c bufferedBodyClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return c.next.Do(r)
+	}
+	b, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("aws: buffer request body: %w", err)
+	}
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(b))
+	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r2.ContentLength = int64(len(b))
+	return c.next.Do(r2)
 }

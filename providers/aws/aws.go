@@ -180,6 +180,9 @@ func loadClients(ctx context.Context, c Config, calls *CallCounter) (Clients, st
 	if err != nil {
 		return Clients{}, "", fmt.Errorf("aws: load sdk config: %w", err)
 	}
+	// After loading, so the chain's transport settings (AWS_CA_BUNDLE...)
+	// apply to the client being wrapped.
+	sc.HTTPClient = bufferedBodyClient{next: sc.HTTPClient}
 	if sc.Region == "" {
 		return Clients{}, "", errors.New("aws: no region: set discover.aws.region, AWS_REGION or a profile's region")
 	}

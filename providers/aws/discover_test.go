@@ -235,9 +235,7 @@ func TestDiscoverSelection(t *testing.T) {
 
 // TestDiscoverAPIErrors drives the SDK's error decoding and retryer. A
 // fault served once (n: 1) and still reported proves the SDK did not retry
-// it. Attempt counts are lower bounds: against a loopback server the SDK
-// occasionally retries a response whose connection its transport closed
-// early (net.ErrClosed, aws/aws-sdk-go-v2#2737), which is harmless.
+// it.
 func TestDiscoverAPIErrors(t *testing.T) {
 	for _, tc := range []struct {
 		desc         string

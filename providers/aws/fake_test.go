@@ -131,9 +131,9 @@ func (f *fakeCloud) start(t *testing.T) string {
 func clientsFor(endpoint string, calls *CallCounter, retryer func() sdkaws.Retryer) Clients {
 	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")
 	elb := elbv2.New(elbv2.Options{Region: "us-east-1", BaseEndpoint: sdkaws.String(endpoint), Credentials: creds,
-		APIOptions: calls.APIOptions(), Retryer: retryer()})
+		APIOptions: calls.APIOptions(), Retryer: retryer(), HTTPClient: newHTTPClient()})
 	ec := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: sdkaws.String(endpoint), Credentials: creds,
-		APIOptions: calls.APIOptions(), Retryer: retryer()})
+		APIOptions: calls.APIOptions(), Retryer: retryer(), HTTPClient: newHTTPClient()})
 	return Clients{ELB: elb, EC2: ec}
 }
 
