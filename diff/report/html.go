@@ -259,8 +259,11 @@ section.target h2 { margin: 0 0 2px; font-size: 17px; }
 .matrix-wrap { overflow-x: auto; margin: 10px 0; }
 table.matrix { border-collapse: separate; border-spacing: 3px; }
 table.matrix th { font-weight: 600; font-size: 12px; text-align: left; vertical-align: bottom; padding: 2px 6px; }
-table.matrix th.probe { max-width: 150px; }
-table.matrix th.probe span { display: block; font-weight: 400; color: var(--muted); word-break: break-all; }
+table.matrix th.probe { text-align: center; cursor: help; }
+table.matrix th.probe span { display: block; font-weight: 400; color: var(--muted); }
+details.probes { font-size: 13px; margin-bottom: 8px; }
+details.probes summary { cursor: pointer; color: var(--muted); }
+details.probes ul { margin: 4px 0; padding-left: 20px; font-family: ui-monospace, monospace; font-size: 12px; }
 table.matrix th.inst { font-family: ui-monospace, monospace; white-space: nowrap; }
 table.matrix th.inst small { display: block; font-family: system-ui, sans-serif; font-weight: 400; color: var(--muted); }
 tr.unreachable th.inst { color: #a33; }
@@ -313,10 +316,11 @@ button.copy { position: absolute; top: 4px; right: 4px; font-size: 11px; }
 {{if .URL}}<div class="url">{{.URL}}</div>{{end}}
 {{if .Probes}}
 <div class="matrix-wrap"><table class="matrix">
-<thead><tr><th>instance</th>{{range .Probes}}<th class="probe" title="{{.Title}}">{{.ID}} {{.Method}}<span>{{.Origin}}</span></th>{{end}}</tr></thead>
+<thead><tr><th>instance</th>{{range .Probes}}<th class="probe" title="{{.Title}}">{{.ID}}<span>{{.Method}}</span></th>{{end}}</tr></thead>
 <tbody>
 {{range .Rows}}<tr class="inst{{if .LB}} lb{{end}}{{if .Unreachable}} unreachable{{end}}" data-group="{{.Group}}"><th class="inst">{{.ID}}{{if .Group}} <span class="group">{{.Group}}</span>{{end}}<small>{{.Addr}}{{if .Detail}} {{.Detail}}{{end}}{{if .Unreachable}} unreachable{{end}}</small></th>{{range .Cells}}<td class="cell {{.Class}}" title="{{.Title}}">{{.Symbol}}{{if .Status}}<small>{{.Status}}</small>{{end}}</td>{{end}}</tr>
 {{end}}</tbody></table></div>
+<details class="probes"><summary>{{len .Probes}} probes (browser scenarios)</summary><ul>{{range .Probes}}<li>{{.Title}}</li>{{end}}</ul></details>
 {{end}}
 <h3><span class="shown">{{len .Findings}}</span> of {{len .Findings}} findings shown</h3>
 {{range .Findings}}
