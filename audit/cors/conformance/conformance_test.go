@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -209,6 +211,9 @@ func assertCorsAgrees(t *testing.T, s *scenario, origin, url string, ob observed
 		if v.Reason != "" || v.Message != "" {
 			t.Errorf("Evaluate: allowed with reason %q, message %q; want both empty", v.Reason, v.Message)
 		}
+		if !reflect.DeepEqual(normalizeNames(v.Exposed), normalizeNames(ob.Readable)) {
+			t.Errorf("Evaluate: exposed %q, the page could read %q", v.Exposed, ob.Readable)
+		}
 		return
 	}
 	if v.Reason == "" {
@@ -233,6 +238,16 @@ func assertCorsAgrees(t *testing.T, s *scenario, origin, url string, ob observed
 // still agree; an entry that stops disagreeing fails the test.
 var knownMessageDiffs = map[string]string{
 	"s154": "Chromium decodes the non-ASCII byte 0xE9 of the header value as Latin-1 (é); ConsoleMessage copies the raw byte, which is invalid UTF-8",
+}
+
+// normalizeNames sorts lower-cased names; nil for none.
+func normalizeNames(names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, strings.ToLower(n))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // scriptedHeader is the header block the scripted server wrote, as a client

@@ -124,29 +124,31 @@ func (s *scriptServer) writeRaw(w http.ResponseWriter, r *http.Request, resp scr
 	if r.Method == http.MethodHead || resp.status == http.StatusNoContent || resp.status == http.StatusNotModified {
 		body = ""
 	}
-	writeResponse(bw.Writer, resp, s.expand, self, body, r.Method == http.MethodHead)
+	writeResponse(bw.Writer, resp, s.expand, self, body)
 	bw.Flush()
 }
 
-func writeResponse(w *bufio.Writer, resp scripted, expand func(string, string) string, self, body string, head bool) {
-	status := resp.status
-	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
-	for _, f := range resp.fields {
+func writeResponse(w *bufio.Writer, resp scripted, expand func(string, string) string, self, body string) {
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n", resp.status, http.StatusText(resp.status))
+	for _, f := range append(append([]field(nil), resp.fields...), framing(resp.status)...) {
 		if f.line != "" {
 			fmt.Fprintf(w, "%s\r\n", expand(f.line, self))
 			continue
 		}
 		fmt.Fprintf(w, "%s: %s\r\n", f.name, expand(f.value, self))
 	}
-	length := len(body)
-	if head {
-		length = 2
-	}
-	if status != http.StatusNoContent && status != http.StatusNotModified {
-		fmt.Fprintf(w, "Content-Type: text/plain\r\nContent-Length: %d\r\n", length)
-	}
-	w.WriteString("Connection: close\r\n\r\n")
+	w.WriteString("\r\n")
 	w.WriteString(body)
+}
+
+// framing is the header lines the scripted server adds after the scenario's:
+// every body is "ok" (none for 204 and 304; HEAD announces it but sends none).
+func framing(status int) []field {
+	var f []field
+	if status != http.StatusNoContent && status != http.StatusNotModified {
+		f = append(f, field{name: "Content-Type", value: "text/plain"}, field{name: "Content-Length", value: "2"})
+	}
+	return append(f, field{name: "Connection", value: "close"})
 }
 
 // expand replaces the placeholders in a scripted header value.
@@ -162,7 +164,7 @@ func (s *scriptServer) expand(v, self string) string {
 // repeated headers kept in order, values trimmed).
 func (s *scriptServer) responseFor(resp scripted, self string) http.Header {
 	h := http.Header{}
-	for _, f := range resp.fields {
+	for _, f := range append(append([]field(nil), resp.fields...), framing(resp.status)...) {
 		name, value := f.name, f.value
 		if f.line != "" {
 			name, value, _ = strings.Cut(f.line, ":")
