@@ -57,7 +57,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runAuditCmd(cmd, ios, opts, diff.Options{})
+			return runAudit(cmd, ios, opts)
 		},
 	}
 	f := cmd.Flags()
@@ -141,34 +141,40 @@ func indent(err error) error {
 	return errors.New("  " + strings.ReplaceAll(err.Error(), "\n", "\n  "))
 }
 
-// runAuditCmd runs an audit and writes its outputs; shared by audit and gate.
-func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, dopt diff.Options) error {
-	cfg, built, err := o.prepare()
-	if err != nil {
-		return err
-	}
-	format := o.Format
+// pickRenderer returns the renderer for --format; without one, a table when
+// table is true, else JSON.
+func pickRenderer(format string, table bool) (report.Renderer, error) {
 	if format == "" {
 		format = "json"
-		if ios.outIsTerminal && o.Output == "" {
+		if table {
 			format = "table"
 		}
 	}
-	renderer, err := report.Lookup(format)
+	r, err := report.Lookup(format)
 	if err != nil {
-		return usageError(err)
+		return nil, usageError(err)
 	}
-	dopt.Checks = cfg.Checks
+	return r, nil
+}
+
+// runAuditCmd runs an audit and writes its report and metrics; shared by
+// audit and gate. The report is nil only when nothing could run; the error
+// is an exitError (usage, or incomplete for a partial report).
+func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer report.Renderer,
+	cfg *Config, built []builtTarget, dopt diff.Options) (*diff.Report, error) {
+	if dopt.Checks == nil {
+		dopt.Checks = cfg.Checks
+	}
 	run := &auditRun{cfg: cfg, built: built, diffOpt: dopt, log: ios.errOut}
 	if ios.errIsTerminal {
 		run.progress = ios.errOut
 	}
 	rep, runErr := run.run(cmd.Context())
 	if rep == nil {
-		return runErr
+		return nil, runErr
 	}
 	if err := writeReport(ios.out, o.Output, renderer, rep); err != nil {
-		return incompleteError(err)
+		return rep, incompleteError(err)
 	}
 	if o.MetricsFile != "" {
 		var lastSuccess time.Time
@@ -177,13 +183,13 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, dopt diff.O
 		}
 		err := report.WriteFileAtomic(o.MetricsFile, func(w io.Writer) error { return report.Metrics(w, rep, lastSuccess) })
 		if err != nil {
-			return incompleteError(fmt.Errorf("metrics: %w", err))
+			return rep, incompleteError(fmt.Errorf("metrics: %w", err))
 		}
 	}
 	if runErr != nil {
-		return incompleteError(runErr)
+		return rep, incompleteError(runErr)
 	}
-	return failOn(cfg.FailOn, rep)
+	return rep, nil
 }
 
 func writeReport(stdout io.Writer, path string, r report.Renderer, rep *diff.Report) error {
@@ -191,6 +197,22 @@ func writeReport(stdout io.Writer, path string, r report.Renderer, rep *diff.Rep
 		return r.Render(stdout, rep)
 	}
 	return report.WriteFileAtomic(path, func(w io.Writer) error { return r.Render(w, rep) })
+}
+
+func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
+	cfg, built, err := o.prepare()
+	if err != nil {
+		return err
+	}
+	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "")
+	if err != nil {
+		return err
+	}
+	rep, err := runAuditCmd(cmd, ios, o, renderer, cfg, built, diff.Options{})
+	if err != nil {
+		return err
+	}
+	return failOn(cfg.FailOn, rep)
 }
 
 // failOn maps the findings to the exit code for --fail-on.

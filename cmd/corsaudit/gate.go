@@ -13,7 +13,6 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
 )
 
 // gateOptions are the flags of `corsaudit gate`.
@@ -86,29 +85,20 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 		}
 		dopt = diff.Options{Candidate: opts.Candidate, Policy: true, Checks: cfg.Checks}
 	}
-	format := opts.audit.Format
-	if format == "" {
-		format = "table"
-	}
-	renderer, err := report.Lookup(format)
+	// The gate is read in CI logs: a table unless asked otherwise.
+	renderer, err := pickRenderer(opts.audit.Format, opts.audit.Output == "")
 	if err != nil {
-		return usageError(err)
+		return err
 	}
-	run := &auditRun{cfg: cfg, built: built, diffOpt: dopt, log: ios.errOut}
-	if ios.errIsTerminal {
-		run.progress = ios.errOut
-	}
-	rep, runErr := run.run(cmd.Context())
+	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, cfg, built, dopt)
 	if rep == nil {
 		return runErr
 	}
-	if err := writeReport(ios.out, opts.audit.Output, renderer, rep); err != nil {
-		return incompleteError(err)
-	}
 	failures := gateFailures(rep, opts)
-	printGate(ios.out, rep, opts, failures)
+	// The verdict goes to stderr with the logs, so stdout stays the report.
+	printGate(ios.errOut, rep, opts, failures)
 	if runErr != nil {
-		return incompleteError(runErr)
+		return runErr
 	}
 	if len(failures) > 0 {
 		return &exitError{code: exitFindings}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,12 +76,15 @@ func TestGate(t *testing.T) {
 			if code != tc.wantCode {
 				t.Errorf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, out, errOut)
 			}
+			if tc.wantCode != exitUsage && !json.Valid([]byte(out)) {
+				t.Errorf("stdout is not the JSON report:\n%.500s", out)
+			}
 			for _, w := range tc.wantOut {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
 				}
 			}
-			gate := out[max(0, strings.Index(out, "\ngate: ")):]
+			gate := errOut[max(0, strings.Index(errOut, "\ngate: ")):]
 			for _, w := range tc.wantNotOut {
 				if strings.Contains(gate, w) {
 					t.Errorf("gate verdict mentions %q:\n%s", w, gate)

@@ -75,16 +75,9 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	default:
 		return usageError(fmt.Errorf("merge: --fail-on %q is not error, warning, info or never", o.FailOn))
 	}
-	format := o.Format
-	if format == "" {
-		format = "json"
-		if ios.outIsTerminal && o.Output == "" {
-			format = "table"
-		}
-	}
-	renderer, err := report.Lookup(format)
+	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "")
 	if err != nil {
-		return usageError(err)
+		return err
 	}
 	reports := make([]*diff.Report, 0, len(o.Inputs))
 	for _, path := range o.Inputs {
