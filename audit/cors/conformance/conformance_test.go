@@ -26,6 +26,7 @@ type browserOutcome struct {
 	preflight *received // the OPTIONS the browser sent, if any
 	actual    *received // the actual request the browser sent, if any
 	all       []received
+	message   string // the console line Chromium logged, when blocked
 }
 
 func outcomeOf(res browserResult, reqs []received) browserOutcome {
@@ -93,14 +94,18 @@ func TestChromiumConformance(t *testing.T) {
 
 	outcomes := map[string]browserOutcome{}
 	for _, s := range scs {
-		outcomes[s.id] = outcomeOf(results[s.id], script.requests("b", s.id))
+		o := outcomeOf(results[s.id], script.requests("b", s.id))
+		if !o.result.OK {
+			o.message = browserMessage(console, script.url("b", s.id))
+		}
+		outcomes[s.id] = o
 	}
 
 	var record []observed
 	t.Run("browser", func(t *testing.T) {
 		for _, s := range scs {
 			url := script.url("b", s.id)
-			ob := observe(s, outcomes[s.id], console, url)
+			ob := observe(s, outcomes[s.id])
 			record = append(record, ob.normalize(script.srv.URL, origin))
 			t.Run(s.id+" "+s.desc, func(t *testing.T) {
 				assertLiveBrowser(t, origin, outcomes[s.id])
@@ -135,15 +140,13 @@ type observed struct {
 }
 
 // observe turns a live browser outcome into an observed record.
-func observe(s *scenario, o browserOutcome, console []string, url string) observed {
+func observe(s *scenario, o browserOutcome) observed {
 	ob := observed{ID: s.id, Desc: s.desc, Allowed: o.result.OK, Preflight: o.preflight != nil,
 		ActualSent: o.actual != nil, Readable: o.result.Headers}
 	if o.preflight != nil {
 		ob.ACRM, ob.ACRH = o.preflight.acrm, o.preflight.acrh
 	}
-	if !o.result.OK {
-		ob.Message = browserMessage(console, url)
-	}
+	ob.Message = o.message
 	return ob
 }
 
@@ -436,8 +439,14 @@ func runChecks(t *testing.T, bin string, scs []*scenario, origin string, script 
 			} else if checkPre != nil {
 				t.Errorf("server: check sent a preflight chromium did not send")
 			}
-			if !d.out.Allowed && (d.out.Reason == "" || d.out.Message == "") {
-				t.Errorf("check: blocked without reason (%q) or message (%q)", d.out.Reason, d.out.Message)
+			if !d.out.Allowed && d.out.Reason == "" {
+				t.Errorf("check: blocked without a reason code")
+			}
+			// The browser's console line, for the URL check was given.
+			want := strings.Replace(o.message, "'"+script.url("b", j.s.id)+"'", "'"+script.url(j.ns, j.s.id)+"'", 1)
+			_, known := knownMessageDiffs[j.s.id]
+			if d.out.Message != want && !known {
+				t.Errorf("check: message\n got: %s\nwant: %s", d.out.Message, want)
 			}
 		})
 	}
