@@ -122,6 +122,16 @@ func corsOf(h http.Header) http.Header {
 
 // checks holds, per scenario kind, what the load balancer must visibly do.
 var checks = map[string]func(t *testing.T, l *Lab){
+	"vary-missing": func(t *testing.T, l *Lab) {
+		reachAll(t, l)
+		a := send(t, "GET", l.URL, allowed, "")
+		if got := a.header.Get("Access-Control-Allow-Origin"); got != allowed {
+			t.Errorf("GET via LB: ACAO %q, want the allowed origin echoed", got)
+		}
+		if v := a.header.Values("Vary"); len(v) != 0 {
+			t.Errorf("GET via LB: Vary %v, want none", v)
+		}
+	},
 	"clean": func(t *testing.T, l *Lab) {
 		reachAll(t, l)
 		for range l.Instances {

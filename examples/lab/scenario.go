@@ -157,6 +157,19 @@ var kinds = []kind{
 		haproxy:  `http-response del-header Access-Control-Allow-Credentials`,
 	},
 	{
+		name:     "vary-missing",
+		summary:  "the instances echo the allowed origin without Vary: Origin: harmless until a cache sits in front of them, then origins get each other's answers",
+		findings: []string{"vary-missing"},
+		backends: func() []Backend {
+			f := fleet(3, nil)
+			for i := range f {
+				f[i].Behavior.NoVary = true
+			}
+			return f
+		}(),
+		nginxPlain: true, haproxyPlain: true,
+	},
+	{
 		name:      "cache-leak",
 		summary:   "nginx proxy_cache keyed without the Origin and ignoring Vary: a response cached for one origin is served to another",
 		findings:  []string{"cache-leak"},
