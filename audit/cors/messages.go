@@ -87,7 +87,28 @@ func ConsoleMessage(rawURL, origin string, v Verdict) string {
 		return ""
 	}
 	return "Access to fetch at '" + canonicalURL(rawURL) + "' from origin '" + origin +
-		"' has been blocked by CORS policy: " + v.Message
+		"' has been blocked by CORS policy: " + latin1(v.Message)
+}
+
+// latin1 decodes s as Chromium decodes header bytes for its console: each
+// byte is one ISO-8859-1 character. The message's own words are ASCII, so
+// only bytes copied from header values change.
+func latin1(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	r := make([]rune, len(s))
+	for i := 0; i < len(s); i++ {
+		r[i] = rune(s[i])
+	}
+	return string(r)
 }
 
 // canonicalURL approximates the URL standard's serialization of an http(s)

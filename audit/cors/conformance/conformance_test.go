@@ -239,9 +239,7 @@ func assertCorsAgrees(t *testing.T, s *scenario, origin, url string, ob observed
 // knownMessageDiffs lists the scenarios where cors.ConsoleMessage is known
 // to word the message differently from Chromium, and how. The verdict must
 // still agree; an entry that stops disagreeing fails the test.
-var knownMessageDiffs = map[string]string{
-	"s154": "Chromium decodes the non-ASCII byte 0xE9 of the header value as Latin-1 (é); ConsoleMessage copies the raw byte, which is invalid UTF-8",
-}
+var knownMessageDiffs = map[string]string{}
 
 // normalizeNames sorts lower-cased names; nil for none.
 func normalizeNames(names []string) []string {
