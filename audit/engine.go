@@ -13,11 +13,14 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
@@ -195,30 +198,52 @@ func LBProbes(probes []Probe) int {
 	return n
 }
 
+// job is one unit of scheduled work: all probes of one instance, or one LB
+// sample, or one cache check. weight is how many request slots of the global
+// bound it holds while it runs.
+type job struct {
+	weight int64
+	units  int64
+	run    func(ctx context.Context, tick func())
+}
+
 // Run audits every target. A failing instance is data, not an error: Run
 // returns an error only when ctx ends before the run completes, and then the
 // results hold everything observed so far.
+//
+// Scheduling: each instance is one job that sends its probes with
+// PerInstance workers over its own keep-alive connections, closed when the
+// instance is done, so a run holds at most Concurrency connections however
+// large the fleet. A weighted semaphore bounds requests in flight across all
+// jobs to Concurrency.
 func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, error) {
 	opt.defaults()
 	results := make([]TargetResult, len(specs))
-	var jobs []func(context.Context)
+	var jobs []job
+	var total int64
 	for i := range specs {
-		jobs = append(jobs, planTarget(&results[i], specs[i], &opt)...)
+		for _, j := range planTarget(&results[i], specs[i], &opt) {
+			j.weight = min(j.weight, int64(opt.Concurrency))
+			total += j.units
+			jobs = append(jobs, j)
+		}
 	}
-	total := int64(len(jobs))
 	var done atomic.Int64
+	tick := func() {
+		n := done.Add(1)
+		if opt.Progress != nil {
+			opt.Progress(n, total)
+		}
+	}
+	slots := semaphore.NewWeighted(int64(opt.Concurrency))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opt.Concurrency)
-	for _, job := range jobs {
-		if gctx.Err() != nil {
-			break
+	for _, j := range jobs {
+		if err := slots.Acquire(gctx, j.weight); err != nil {
+			break // ctx ended: stop scheduling, keep what was observed
 		}
 		g.Go(func() error {
-			job(gctx)
-			n := done.Add(1)
-			if opt.Progress != nil {
-				opt.Progress(n, total)
-			}
+			defer slots.Release(j.weight)
+			j.run(gctx, tick)
 			return nil
 		})
 	}
@@ -229,9 +254,9 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 	return results, nil
 }
 
-// planTarget prepares res and returns its jobs, probe-major so that
-// consecutive jobs hit different instances.
-func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []func(context.Context) {
+// planTarget prepares res and returns its jobs: one per probeable instance,
+// then the LB samples and cache checks.
+func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	res.Spec = spec
 	u, err := url.Parse(spec.Target.URL)
 	if err != nil || u.Host == "" {
@@ -242,7 +267,8 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []func(context
 	res.URL = u
 	insts := spec.Target.Instances
 	res.Direct = make([][]Observation, len(insts))
-	sems := make([]chan struct{}, len(insts))
+	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, headers: map[string]http.Header{}}
+	var jobs []job
 	for i, in := range insts {
 		if !in.Probeable() {
 			continue
@@ -252,31 +278,33 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []func(context
 			row[p] = Observation{Probe: p, Instance: in.ID, Sample: -1}
 		}
 		res.Direct[i] = row
-		sems[i] = make(chan struct{}, opt.PerInstance)
-	}
-	direct := NewClient(TransportOptions{ServerName: u.Hostname(), InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
-		Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: opt.TLSConfig})
-	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader}
-
-	var jobs []func(context.Context)
-	for p := range spec.Probes {
-		for i, in := range insts {
-			if res.Direct[i] == nil {
-				continue
+		target := directURL(u, in, spec.Direct.Scheme)
+		workers := min(opt.PerInstance, len(spec.Probes))
+		jobs = append(jobs, job{weight: int64(workers), units: int64(len(row)), run: func(ctx context.Context, tick func()) {
+			client := NewClient(TransportOptions{ServerName: u.Hostname(), InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
+				Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: opt.TLSConfig})
+			defer client.CloseIdleConnections()
+			next := make(chan int)
+			var wg sync.WaitGroup
+			for range workers {
+				wg.Go(func() {
+					for p := range next {
+						s.observe(ctx, client, target, u.Host, spec.Probes[p], &row[p])
+						tick()
+					}
+				})
 			}
-			target := directURL(u, in, spec.Direct.Scheme)
-			obs := &res.Direct[i][p]
-			sem := sems[i]
-			jobs = append(jobs, func(ctx context.Context) {
+		feed:
+			for p := range row {
 				select {
-				case sem <- struct{}{}:
+				case next <- p:
 				case <-ctx.Done():
-					return
+					break feed
 				}
-				defer func() { <-sem }()
-				s.observe(ctx, direct, target, u.Host, spec.Probes[p], obs)
-			})
-		}
+			}
+			close(next)
+			wg.Wait()
+		}})
 	}
 	if spec.LB.Disabled {
 		return jobs
@@ -303,9 +331,10 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []func(context
 		for k := range samples {
 			obs := &res.LB[p][k]
 			*obs = Observation{Probe: p, Sample: k}
-			jobs = append(jobs, func(ctx context.Context) {
+			jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
 				s.observe(ctx, lb, u.String(), u.Host, spec.Probes[p], obs)
-			})
+				tick()
+			}})
 		}
 	}
 	jobs = append(jobs, cacheJobs(res, s, lb)...)
@@ -316,7 +345,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []func(context
 // preflighted), whether an answer made for one origin is served to another.
 // Each pair runs sequentially inside one job; a few pairs per kind give a
 // cache the chance to store the first answer.
-func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []func(context.Context) {
+func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []job {
 	const rounds = 3
 	probes := res.Spec.Probes
 	pick := func(preflight bool) int {
@@ -332,7 +361,7 @@ func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []func(context.Con
 		}
 		return -1
 	}
-	var jobs []func(context.Context)
+	var jobs []job
 	for _, preflight := range []bool{false, true} {
 		p := pick(preflight)
 		if p < 0 {
@@ -345,7 +374,8 @@ func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []func(context.Con
 	}
 	for i := range res.Cache {
 		pair := &res.Cache[i]
-		jobs = append(jobs, func(ctx context.Context) {
+		jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
+			defer tick()
 			pr := probes[pair.Probe]
 			first, second := pr, pr
 			second.Origin = pair.Second
@@ -356,7 +386,7 @@ func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []func(context.Con
 			}
 			pair.FirstAnswer = s.actual(ctx, lb, res.URL.String(), res.URL.Host, first)
 			pair.SecondAnswer = s.actual(ctx, lb, res.URL.String(), res.URL.Host, second)
-		})
+		}})
 	}
 	return jobs
 }
@@ -380,6 +410,37 @@ type sender struct {
 	res            *TargetResult
 	opt            *Options
 	instanceHeader string
+
+	mu sync.Mutex
+	// headers interns the relevant response headers: thousands of
+	// instances send the same few header sets, kept once (read-only).
+	headers map[string]http.Header
+}
+
+// intern returns a shared copy of h.
+func (s *sender) intern(h http.Header) http.Header {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		for _, v := range h[k] {
+			b.WriteByte(0)
+			b.WriteString(v)
+		}
+		b.WriteByte(1)
+	}
+	key := b.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if shared, ok := s.headers[key]; ok {
+		return shared
+	}
+	s.headers[key] = h
+	return h
 }
 
 // observe sends the probe's preflight (when a browser would) and its actual
@@ -471,7 +532,7 @@ func (s *sender) send(ctx context.Context, c *http.Client, method, target, host 
 	if err != nil {
 		return &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
 	}
-	ex := &Exchange{Status: resp.StatusCode, Header: RelevantHeaders(resp.Header, s.instanceHeader),
+	ex := &Exchange{Status: resp.StatusCode, Header: s.intern(RelevantHeaders(resp.Header, "")),
 		Location: resp.Header.Get("Location"), Latency: time.Since(start)}
 	if s.instanceHeader != "" {
 		ex.ServedBy = resp.Header.Get(s.instanceHeader)

@@ -235,3 +235,58 @@ func TestPlan(t *testing.T) {
 	}
 	_ = cors.Chromium
 }
+
+// TestRunBoundsConcurrency checks the global and per-instance bounds on
+// requests in flight, and that the run does use the parallelism it has.
+func TestRunBoundsConcurrency(t *testing.T) {
+	const global, perInstance, n = 6, 2, 10
+	var mu sync.Mutex
+	inFlight, maxInFlight := 0, 0
+	perInst := map[string]int{}
+	maxPerInst := 0
+	// Each request waits (bounded by a short timeout) for the run to fill
+	// its global bound, so that an engine ignoring a bound would exceed it.
+	full := make(chan struct{}, 1000)
+	handler := func(id string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			inFlight++
+			perInst[id]++
+			maxInFlight = max(maxInFlight, inFlight)
+			maxPerInst = max(maxPerInst, perInst[id])
+			if inFlight >= global {
+				for range global {
+					full <- struct{}{}
+				}
+			}
+			mu.Unlock()
+			select {
+			case <-full:
+			case <-time.After(20 * time.Millisecond):
+			}
+			mu.Lock()
+			inFlight--
+			perInst[id]--
+			mu.Unlock()
+			allowApp(w, r)
+		}
+	}
+	var insts []discovery.Instance
+	for i := range n {
+		id := string(rune('a' + i))
+		srv := httptest.NewServer(newRecorder(t, handler(id)))
+		defer srv.Close()
+		insts = append(insts, discovery.Instance{ID: id, Addr: srv.Listener.Addr().String()})
+	}
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/", Instances: insts},
+		Probes: Plan(testPolicy()), LB: LB{Disabled: true}}
+	if _, err := Run(context.Background(), []TargetSpec{spec}, Options{Concurrency: global, PerInstance: perInstance}); err != nil {
+		t.Fatal(err)
+	}
+	if maxInFlight > global || maxPerInst > perInstance {
+		t.Errorf("max in flight = %d (bound %d), per instance = %d (bound %d)", maxInFlight, global, maxPerInst, perInstance)
+	}
+	if maxInFlight < 2 {
+		t.Errorf("max in flight = %d: the run never sent requests in parallel", maxInFlight)
+	}
+}

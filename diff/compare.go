@@ -784,17 +784,19 @@ func (c *comparison) lbAnswered(o audit.Observation, direct map[string]bool) boo
 	if len(direct) == 0 {
 		return false
 	}
-	if h := c.spec().LB.InstanceHeader; h != "" && c.instancesSendHeader(h) {
-		return o.Preflight.Header.Get(h) == ""
+	if c.spec().LB.InstanceHeader != "" && c.instancesSendHeader() {
+		return o.Preflight.ServedBy == ""
 	}
 	return !direct[canonical(o.Preflight, true)]
 }
 
-func (c *comparison) instancesSendHeader(h string) bool {
+// instancesSendHeader reports whether the instances name themselves in the
+// configured instance header on preflight answers.
+func (c *comparison) instancesSendHeader() bool {
 	for _, row := range c.res.Direct {
 		for _, o := range row {
 			if reachable(o) && o.Preflight != nil {
-				return o.Preflight.Header.Get(h) != ""
+				return o.Preflight.ServedBy != ""
 			}
 		}
 	}

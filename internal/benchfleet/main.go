@@ -29,7 +29,7 @@ func main() {
 	flag.Parse()
 
 	current := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"},
-		AllowMethods: []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}, AllowHeaders: []string{"Content-Type", "X-Request-Id"},
+		AllowMethods: []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}, AllowHeaders: []string{"Content-Type", "X-Request-Id"},
 		Credentials: true, MaxAge: 600}
 	older := current
 	older.AllowMethods = []string{"GET", "POST"}
