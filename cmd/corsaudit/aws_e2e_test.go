@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -94,20 +92,13 @@ func awsFleet(t *testing.T) (path, drifted string) {
 	return path, drifted
 }
 
-func awsExecute(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := execute(context.Background(), iostreams{out: &out, errOut: &errOut, in: strings.NewReader("")}, args)
-	return out.String(), errOut.String(), code
-}
-
 // TestAWSDiscoverAndAudit: `corsaudit discover` against moto lists every
 // target with its group, weight and health; `corsaudit audit` reports the
 // drifted instance and its target group.
 func TestAWSDiscoverAndAudit(t *testing.T) {
 	path, drifted := awsFleet(t)
 
-	out, stderr, code := awsExecute(t, "discover", "--config", path, "--format", "json")
+	code, out, stderr := runCLI("discover", "--config", path, "--format", "json")
 	if code != exitClean {
 		t.Fatalf("discover: exit %d\nstderr: %s", code, stderr)
 	}
@@ -140,7 +131,7 @@ func TestAWSDiscoverAndAudit(t *testing.T) {
 			t.Errorf("instance %+v, want %s weight %d healthy at its loopback ip:port", in, wantGroup, wantWeight)
 		}
 	}
-	table, stderr, code := awsExecute(t, "discover", "--config", path)
+	code, table, stderr := runCLI("discover", "--config", path)
 	if code != exitClean {
 		t.Fatalf("discover (table): exit %d\nstderr: %s", code, stderr)
 	}
@@ -151,7 +142,7 @@ func TestAWSDiscoverAndAudit(t *testing.T) {
 	}
 	t.Logf("corsaudit discover against moto:\n%s", table)
 
-	out, stderr, code = awsExecute(t, "audit", "--config", path, "--format", "json")
+	code, out, stderr = runCLI("audit", "--config", path, "--format", "json")
 	var rep diff.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)

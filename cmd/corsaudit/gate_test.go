@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -35,12 +34,6 @@ func blueGreenConfig(t *testing.T, greenDrift int) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func runCLI(args ...string) (int, string, string) {
-	var out, errOut bytes.Buffer
-	code := execute(context.Background(), iostreams{out: &out, errOut: &errOut, in: strings.NewReader("")}, args)
-	return code, out.String(), errOut.String()
 }
 
 func TestGate(t *testing.T) {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -98,18 +96,11 @@ func gcpFleet(t *testing.T) (string, *gcptest.Server) {
 	return path, f
 }
 
-func gcpExecute(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := execute(context.Background(), iostreams{out: &out, errOut: &errOut, in: strings.NewReader("")}, args)
-	return out.String(), errOut.String(), code
-}
-
 // TestGCPDiscover: `corsaudit discover` against the fake lists every
 // backend with its group, zone, port and health.
 func TestGCPDiscover(t *testing.T) {
 	path, _ := gcpFleet(t)
-	out, stderr, code := gcpExecute(t, "discover", "--config", path, "--format", "json")
+	code, out, stderr := runCLI("discover", "--config", path, "--format", "json")
 	if code != exitClean {
 		t.Fatalf("discover: exit %d\nstderr: %s", code, stderr)
 	}
@@ -147,7 +138,7 @@ func TestGCPDiscover(t *testing.T) {
 		}
 	}
 
-	table, stderr, code := gcpExecute(t, "discover", "--config", path)
+	code, table, stderr := runCLI("discover", "--config", path)
 	if code != exitClean {
 		t.Fatalf("discover (table): exit %d\nstderr: %s", code, stderr)
 	}
@@ -162,7 +153,7 @@ func TestGCPDiscover(t *testing.T) {
 // reports the one instance on the older CORS config, and only it.
 func TestGCPAuditReportsDrift(t *testing.T) {
 	path, _ := gcpFleet(t)
-	out, stderr, code := gcpExecute(t, "audit", "--config", path, "--format", "json")
+	code, out, stderr := runCLI("audit", "--config", path, "--format", "json")
 	var rep diff.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// runCLI runs a command line in-process and returns its exit code, stdout
+// and stderr.
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = execute(context.Background(), iostreams{out: &out, errOut: &errOut, in: strings.NewReader("")}, args)
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		args []string
+		code int
+		err  string
+	}{
+		{"unknown command", []string{"bogus"}, exitUsage, `unknown command "bogus"`},
+		{"unknown flag", []string{"audit", "--bogus"}, exitUsage, "unknown flag: --bogus"},
+		{"audit without target", []string{"audit"}, exitUsage, "give --config FILE, or a URL with --instance and --origin"},
+		{"missing config file", []string{"audit", "--config", "testdata/nope.yaml"}, exitUsage, "config testdata/nope.yaml:"},
+		{"valid config", []string{"config", "check", "--config", "testdata/valid.yaml"}, exitClean, ""},
+		{"help", []string{"--help"}, exitClean, ""},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.err) {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tc.desc, code, stderr, tc.code, tc.err)
+		}
+	}
+}
