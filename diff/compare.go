@@ -101,8 +101,29 @@ func (c *comparison) leftToMisconfig(p int) bool {
 	case audit.IsAdversarial(class):
 		return true
 	case class == audit.ClassDisallowed:
+		// Access-Control-Allow-Origin: * is no misconfiguration the misconfig
+		// check reports, but it still breaks a policy that lists origins.
+		if c.answersWildcard(p) {
+			return false
+		}
 		for _, pr := range c.spec().Probes {
 			if audit.IsAdversarial(pr.Class) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// answersWildcard reports whether an instance answered probe p with
+// Access-Control-Allow-Origin: *.
+func (c *comparison) answersWildcard(p int) bool {
+	for _, row := range c.res.Direct {
+		if row == nil || !reachable(row[p]) {
+			continue
+		}
+		for _, e := range []*audit.Exchange{row[p].Preflight, row[p].Actual} {
+			if e != nil && e.Header.Get("Access-Control-Allow-Origin") == "*" {
 				return true
 			}
 		}

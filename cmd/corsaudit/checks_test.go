@@ -75,3 +75,20 @@ func TestDeadlineWritesPartialReport(t *testing.T) {
 		t.Errorf("partial report missing or not marked incomplete:\n%.1500s", out)
 	}
 }
+
+// TestWildcardBreaksPolicy: instances answering Access-Control-Allow-Origin:
+// * to every origin violate a policy that lists origins, also when the
+// misconfig check (which does not count * as a mistake) is on.
+func TestWildcardBreaksPolicy(t *testing.T) {
+	f := newFleet(t)
+	any := labserver.Behavior{AllowAnyOrigin: true, AllowMethods: []string{"GET"}}
+	a, b := f.start("a", any), f.start("b", any)
+	for _, checks := range []string{"drift", "drift,misconfig"} {
+		code, out, errOut := runCLI("audit", "http://api.example.com/", "--instance", "a="+a, "--instance", "b="+b,
+			"--origin", "https://app.example.com", "--no-lb", "--format", "json", "--checks", checks)
+		if code != exitFindings || !strings.Contains(out, `"kind": "policy-violation"`) ||
+			!strings.Contains(out, `"origin": "https://corsaudit-not-allowed.invalid"`) {
+			t.Errorf("--checks %s: exit %d, want a policy-violation for the disallowed origin\n%.1500s\n%s", checks, code, out, errOut)
+		}
+	}
+}
