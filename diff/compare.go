@@ -696,8 +696,8 @@ func (c *comparison) lb() {
 			c.add(Finding{Kind: KindLBMismatch, Instances: append([]string{"lb"}, served...), Probe: c.probeRef(p),
 				Expected: majVerdict + " (direct majority)", Observed: sig.Describe(),
 				Share: float64(len(mism)) / float64(n),
-				Message: fmt.Sprintf("%d of %d requests through the load balancer %s %s where the instances' majority %s (%.0f%% of users' requests fail or differ); %s",
-					len(mism), n, verb(sig.Verdict), c.spec().Probes[p], verb(majVerdict), 100*float64(len(mism))/float64(n), by),
+				Message: fmt.Sprintf("%d of %d requests through the load balancer %s %s where the instances' majority %s: users see it intermittently; %s",
+					len(mism), n, verb(sig.Verdict), c.spec().Probes[p], verb(majVerdict), by),
 				Reproduce: c.reproduceLB(p, true)})
 		}
 	}
