@@ -15,6 +15,10 @@ import (
 // in the same directory, which is synced to disk and renamed over path. The
 // file keeps the mode of the file it replaces, else 0644 (the collector
 // usually runs as another user). On error path is left untouched.
+//
+// A path that exists but is not a regular file (/dev/null, /dev/stdout, a
+// FIFO) is written directly: it cannot be replaced, and atomicity means
+// nothing there.
 func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -23,7 +27,7 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	mode := fs.FileMode(0o644)
 	if fi, statErr := os.Stat(path); statErr == nil {
 		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("report: write %s: not a regular file", path)
+			return writeDirect(path, write)
 		}
 		mode = fi.Mode().Perm()
 	}
@@ -65,4 +69,22 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// writeDirect writes to an existing non-regular file.
+func writeDirect(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	bw := bufio.NewWriter(f)
+	if err := write(bw); err != nil {
+		f.Close()
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	return f.Close()
 }

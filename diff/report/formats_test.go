@@ -342,3 +342,18 @@ func TestWriteFileAtomicRefusesDirectory(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestWriteFileAtomicDevice: a device such as /dev/null is written in
+// place, never replaced by a regular file.
+func TestWriteFileAtomicDevice(t *testing.T) {
+	if err := WriteFileAtomic(os.DevNull, func(w io.Writer) error {
+		_, err := io.WriteString(w, "report")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(os.DevNull)
+	if err != nil || fi.Mode()&os.ModeDevice == 0 {
+		t.Fatalf("%s is no longer a device: %v %v", os.DevNull, fi.Mode(), err)
+	}
+}
