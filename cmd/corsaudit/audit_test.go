@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -140,10 +138,7 @@ func TestAuditStaticFleet(t *testing.T) {
 		staticTarget("drift", "http://api.example.com/v1/cart", "{disabled: true}", drift) +
 		staticTarget("split", "http://api.example.com/v1/cart", "{disabled: true}", split) +
 		staticTarget("mixed", lb.URL+"/v1/cart", "{samples: 40, instance_header: X-Instance-Id}", mixed)
-	path := filepath.Join(t.TempDir(), "corsaudit.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, cfg)
 	rep, code, stderr := runJSON(t, "audit", "--config", path, "--format", "json")
 	if code != exitFindings {
 		t.Errorf("exit code = %d, want %d; stderr:\n%s", code, exitFindings, stderr)

@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -85,10 +83,7 @@ func awsFleet(t *testing.T) (path, drifted string) {
       headers: [X-Request-Id]
       credentials: true
 `
-	path = filepath.Join(t.TempDir(), "corsaudit.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path = writeConfig(t, cfg)
 	return path, drifted
 }
 

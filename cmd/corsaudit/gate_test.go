@@ -29,10 +29,7 @@ func blueGreenConfig(t *testing.T, greenDrift int) string {
 		fmt.Fprintf(&b, "          - {id: %s, addr: %s, group: green}\n", id, f.start(id, beh))
 	}
 	b.WriteString("    direct: {scheme: http}\n    lb: {disabled: true}" + testPolicyYAML + "\n")
-	path := filepath.Join(t.TempDir(), "gate.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, b.String())
 	return path
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,10 +87,7 @@ func gcpFleet(t *testing.T) (string, *gcptest.Server) {
       headers: [X-Request-Id]
       credentials: true
 `
-	path := filepath.Join(t.TempDir(), "corsaudit.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, cfg)
 	return path, f
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,6 +15,16 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	code = execute(context.Background(), iostreams{out: &out, errOut: &errOut, in: strings.NewReader("")}, args)
 	return code, out.String(), errOut.String()
+}
+
+// writeConfig writes a config file into a test's temporary directory.
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "corsaudit.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestExitCodes(t *testing.T) {
