@@ -72,10 +72,9 @@ func misconfigKind(class string, https bool) Kind {
 	return KindBypassOrigin
 }
 
-// trusts reports whether an observation trusts the probe's origin: one
-// Access-Control-Allow-Origin equal to it, byte for byte as browsers
-// compare, on the actual answer or the preflight answer.
-func trusts(o audit.Observation, pr audit.Probe) (trustHit, bool) {
+// singleACAO finds the first answer of the observation (actual, then
+// preflight) whose one Access-Control-Allow-Origin value satisfies match.
+func singleACAO(o audit.Observation, match func(acao string, ex *audit.Exchange) bool) (ex *audit.Exchange, preflight, ok bool) {
 	for _, e := range []struct {
 		ex        *audit.Exchange
 		preflight bool
@@ -83,30 +82,32 @@ func trusts(o audit.Observation, pr audit.Probe) (trustHit, bool) {
 		if e.ex == nil || e.ex.Failed() {
 			continue
 		}
-		acao := e.ex.Header.Values("Access-Control-Allow-Origin")
-		if len(acao) == 1 && acao[0] == pr.Origin {
-			return trustHit{class: pr.Class, origin: pr.Origin, creds: allowsCredentials(e.ex), preflight: e.preflight}, true
+		if acao := e.ex.Header.Values("Access-Control-Allow-Origin"); len(acao) == 1 && match(acao[0], e.ex) {
+			return e.ex, e.preflight, true
 		}
 	}
-	return trustHit{}, false
+	return nil, false, false
+}
+
+// trusts reports whether an observation trusts the probe's origin: one
+// Access-Control-Allow-Origin equal to it, byte for byte as browsers
+// compare, on the actual answer or the preflight answer.
+func trusts(o audit.Observation, pr audit.Probe) (trustHit, bool) {
+	ex, preflight, ok := singleACAO(o, func(acao string, _ *audit.Exchange) bool { return acao == pr.Origin })
+	if !ok {
+		return trustHit{}, false
+	}
+	return trustHit{class: pr.Class, origin: pr.Origin, creds: allowsCredentials(ex), preflight: preflight}, true
 }
 
 // wildcardWithCredentials reports whether an answer of the observation says
 // Access-Control-Allow-Origin: * together with credentials.
 func wildcardWithCredentials(o audit.Observation) (trustHit, bool) {
-	for _, e := range []struct {
-		ex        *audit.Exchange
-		preflight bool
-	}{{o.Actual, false}, {o.Preflight, true}} {
-		if e.ex == nil || e.ex.Failed() {
-			continue
-		}
-		acao := e.ex.Header.Values("Access-Control-Allow-Origin")
-		if len(acao) == 1 && acao[0] == "*" && allowsCredentials(e.ex) {
-			return trustHit{origin: "*", creds: true, preflight: e.preflight}, true
-		}
+	_, preflight, ok := singleACAO(o, func(acao string, ex *audit.Exchange) bool { return acao == "*" && allowsCredentials(ex) })
+	if !ok {
+		return trustHit{}, false
 	}
-	return trustHit{}, false
+	return trustHit{origin: "*", creds: true, preflight: preflight}, true
 }
 
 // allowsCredentials: Access-Control-Allow-Credentials is exactly "true",
