@@ -352,12 +352,8 @@ func (c *comparison) probe(p int) {
 			Reproduce: c.reproduceDirect(idx[0], p)})
 	}
 	// Header drift among instances sharing the majority verdict.
-	var sameRef []int
-	for _, i := range maj.idx {
-		sameRef = append(sameRef, i)
-	}
-	full := c.buckets(p, sameRef, Signature.Key)
-	hmaj := majority(full, len(sameRef))
+	full := c.buckets(p, maj.idx, Signature.Key)
+	hmaj := majority(full, len(maj.idx))
 	if hmaj == nil && len(full) > 1 {
 		var sides []string
 		var all []int
