@@ -93,27 +93,11 @@ func awsFleet(t *testing.T) (path, drifted string) {
 func TestAWSDiscoverAndAudit(t *testing.T) {
 	path, drifted := awsFleet(t)
 
-	code, out, stderr := runCLI("discover", "--config", path, "--format", "json")
-	if code != exitClean {
-		t.Fatalf("discover: exit %d\nstderr: %s", code, stderr)
+	targets := discoverJSON(t, path)
+	if len(targets) != 1 || targets[0].Name != "shop-alb" || !strings.HasPrefix(targets[0].URL, "https://shop-alb-") {
+		t.Fatalf("targets = %+v, want shop-alb at https://<its DNS name>", targets)
 	}
-	var got struct {
-		Targets []struct {
-			Name      string `json:"name"`
-			URL       string `json:"url"`
-			Instances []struct {
-				ID, Addr, Group, Health string
-				Weight                  int
-			} `json:"instances"`
-		} `json:"targets"`
-	}
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatalf("discover output is not JSON: %v\n%s", err, out)
-	}
-	if len(got.Targets) != 1 || got.Targets[0].Name != "shop-alb" || !strings.HasPrefix(got.Targets[0].URL, "https://shop-alb-") {
-		t.Fatalf("targets = %+v, want shop-alb at https://<its DNS name>", got.Targets)
-	}
-	ins := got.Targets[0].Instances
+	ins := targets[0].Instances
 	if len(ins) != 4 {
 		t.Fatalf("instances = %+v, want 4", ins)
 	}
@@ -137,7 +121,7 @@ func TestAWSDiscoverAndAudit(t *testing.T) {
 	}
 	t.Logf("corsaudit discover against moto:\n%s", table)
 
-	code, out, stderr = runCLI("audit", "--config", path, "--format", "json")
+	code, out, stderr := runCLI("audit", "--config", path, "--format", "json")
 	var rep diff.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)

@@ -95,26 +95,11 @@ func gcpFleet(t *testing.T) (string, *gcptest.Server) {
 // backend with its group, zone, port and health.
 func TestGCPDiscover(t *testing.T) {
 	path, _ := gcpFleet(t)
-	code, out, stderr := runCLI("discover", "--config", path, "--format", "json")
-	if code != exitClean {
-		t.Fatalf("discover: exit %d\nstderr: %s", code, stderr)
+	targets := discoverJSON(t, path)
+	if len(targets) != 1 || targets[0].Name != "shop-backend" || targets[0].URL != "http://127.0.0.1:8080/" {
+		t.Fatalf("targets = %+v, want shop-backend at http://127.0.0.1:8080/", targets)
 	}
-	var got struct {
-		Targets []struct {
-			Name      string `json:"name"`
-			URL       string `json:"url"`
-			Instances []struct {
-				ID, Addr, Group, Zone, Health, Scheme string
-			} `json:"instances"`
-		} `json:"targets"`
-	}
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatalf("discover output is not JSON: %v\n%s", err, out)
-	}
-	if len(got.Targets) != 1 || got.Targets[0].Name != "shop-backend" || got.Targets[0].URL != "http://127.0.0.1:8080/" {
-		t.Fatalf("targets = %+v, want shop-backend at http://127.0.0.1:8080/", got.Targets)
-	}
-	ins := got.Targets[0].Instances
+	ins := targets[0].Instances
 	if len(ins) != 5 {
 		t.Fatalf("instances = %+v, want 5", ins)
 	}

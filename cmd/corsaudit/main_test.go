@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/corsaudit/corsaudit/discovery"
 )
 
 // runCLI runs a command line in-process and returns its exit code, stdout
@@ -25,6 +28,23 @@ func writeConfig(t *testing.T, yaml string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// discoverJSON runs `corsaudit discover --format json` on a config and
+// decodes its targets.
+func discoverJSON(t *testing.T, path string) []discovery.Target {
+	t.Helper()
+	code, out, stderr := runCLI("discover", "--config", path, "--format", "json")
+	if code != exitClean {
+		t.Fatalf("discover: exit %d\nstderr: %s", code, stderr)
+	}
+	var got struct {
+		Targets []discovery.Target `json:"targets"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("discover output is not JSON: %v\n%s", err, out)
+	}
+	return got.Targets
 }
 
 func TestExitCodes(t *testing.T) {
