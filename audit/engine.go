@@ -86,8 +86,22 @@ func (o *Options) defaults() {
 	}
 }
 
+// SentRequest is a request exactly as corsaudit sent it: what a curl
+// command reproduces.
+type SentRequest struct {
+	Method string `json:"method"`
+	// URL is the URL requested; for direct requests its host is the
+	// public host and ConnectTo the instance address (like curl
+	// --connect-to), so Host header and TLS SNI are the public ones.
+	URL       string      `json:"url"`
+	ConnectTo string      `json:"connect_to,omitempty"`
+	Header    http.Header `json:"header,omitempty"`
+}
+
 // Exchange is one HTTP request and what came back.
 type Exchange struct {
+	// Request is what was sent (nil in reports written before it existed).
+	Request *SentRequest `json:"request,omitempty"`
 	Status int `json:"status,omitempty"`
 	// Header holds the CORS-relevant response headers exactly as received,
 	// repeated headers kept.
@@ -120,8 +134,15 @@ type Observation struct {
 	Preflight *Exchange    `json:"preflight,omitempty"`
 	Actual    *Exchange    `json:"actual,omitempty"`
 	Verdict   cors.Verdict `json:"verdict"`
-	// Done is false when the run ended before this observation was made.
+	// Done is true when at least one request was sent and the observation
+	// completed (with answers, or with a failure of the instance). A probe
+	// that sent nothing observed nothing: Done stays false.
 	Done bool `json:"done"`
+	// NotRun says in plain words why Done is false: no request a browser
+	// would send may be sent for this probe, the run's deadline passed or
+	// it was interrupted, or the instance was given up after consecutive
+	// failures. Empty when Done.
+	NotRun string `json:"not_run,omitempty"`
 }
 
 // Err is the error class of the first failed exchange (ErrNone if none).

@@ -20,7 +20,7 @@ func FuzzParseList(f *testing.F) {
 			return
 		}
 		for _, it := range items {
-			if !isToken(it) {
+			if !IsToken(it) {
 				t.Fatalf("ParseList(%q, %q) returned non-token %q", a, b, it)
 			}
 		}

@@ -22,7 +22,7 @@ func ParseList(values []string) ([]string, bool) {
 			if part == "" {
 				continue
 			}
-			if !isToken(part) {
+			if !IsToken(part) {
 				return nil, false
 			}
 			items = append(items, part)
@@ -42,7 +42,7 @@ func trimHTTPWhitespace(s string) string { return strings.Trim(s, " \t\r\n") }
 
 // isToken reports whether s is a non-empty RFC 9110 token
 // (https://httpwg.org/specs/rfc9110.html#tokens).
-func isToken(s string) bool {
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}

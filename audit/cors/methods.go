@@ -35,4 +35,13 @@ func IsForbiddenMethod(m string) bool {
 
 // isMethodToken reports whether m is a valid method (a token,
 // https://fetch.spec.whatwg.org/#concept-method); fetch() throws otherwise.
-func isMethodToken(m string) bool { return isToken(m) }
+func isMethodToken(m string) bool { return IsToken(m) }
+
+// NormalizeMethods applies NormalizeMethod to each method of ms.
+func NormalizeMethods(ms []string) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = NormalizeMethod(m)
+	}
+	return out
+}

@@ -18,7 +18,7 @@ func mimeEssence(s string) (string, bool) {
 		return "", false
 	}
 	typ := s[:slash]
-	if !isToken(typ) {
+	if !IsToken(typ) {
 		return "", false
 	}
 	// Steps 8-10: subtype is everything up to ";", with trailing HTTP
@@ -28,7 +28,7 @@ func mimeEssence(s string) (string, bool) {
 		rest = rest[:semi]
 	}
 	subtype := strings.TrimRight(rest, " \t\r\n")
-	if !isToken(subtype) {
+	if !IsToken(subtype) {
 		return "", false
 	}
 	return strings.ToLower(typ + "/" + subtype), true

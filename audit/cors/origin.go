@@ -1,6 +1,7 @@
 package cors
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strconv"
@@ -56,6 +57,32 @@ func SerializeOrigin(rawURL string) (string, bool) {
 		return out, true
 	}
 	return out, true
+}
+
+// ParseOrigin checks that o is a serialized origin a page can have and a
+// user can write in a policy: "null", or scheme://host[:port] with scheme
+// http or https and nothing after the host (no path, query, fragment,
+// user info or trailing slash). It returns o unchanged, or an error that
+// quotes o and says what is wrong. It is the one check of origin syntax
+// for the config, the gate's policy file and `corsaudit check`.
+func ParseOrigin(o string) (string, error) {
+	if o == "null" {
+		return o, nil
+	}
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || !strings.Contains(o, "://"):
+		return "", fmt.Errorf("%q has no scheme", o)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%q: scheme must be http or https", o)
+	case u.Host == "":
+		return "", fmt.Errorf("%q has no host", o)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "", fmt.Errorf("%q is not an origin (scheme://host[:port] only)", o)
+	case strings.HasSuffix(o, "/"):
+		return "", fmt.Errorf("%q: an origin has no trailing slash (browsers send %q)", o, strings.TrimSuffix(o, "/"))
+	}
+	return o, nil
 }
 
 // OriginMatches reports whether an ACAO value allows origin, as the CORS

@@ -100,7 +100,7 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	if err := validateOrigin(opts.Origin); err != nil {
 		errs = append(errs, err)
 	}
-	if !isToken(opts.Method) {
+	if !cors.IsToken(opts.Method) {
 		errs = append(errs, fmt.Errorf("method: %q is not a valid HTTP method", opts.Method))
 	}
 	var headers []cors.Header
@@ -141,7 +141,7 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	c := &checkRequest{
 		url:       u,
 		req:       cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
-		method:    normalizeMethod(opts.Method),
+		method:    cors.NormalizeMethod(opts.Method),
 		browser:   browser,
 		format:    format,
 		connectTo: connectTo,
@@ -154,21 +154,13 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	return c, nil
 }
 
-// validateOrigin accepts "null" or a serialized origin: scheme://host[:port]
-// with nothing after it.
+// validateOrigin checks --origin with the cors package's origin syntax.
 func validateOrigin(o string) error {
 	if o == "" {
 		return errors.New("origin: --origin is required")
 	}
-	if o == "null" {
-		return nil
-	}
-	u, err := url.Parse(o)
-	if err != nil {
+	if _, err := cors.ParseOrigin(o); err != nil {
 		return fmt.Errorf("origin: %w", err)
-	}
-	if u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("origin: %q is not scheme://host[:port] or null", o)
 	}
 	return nil
 }
@@ -181,7 +173,7 @@ func parseHeaderFlag(s string) (cors.Header, error) {
 		return cors.Header{}, fmt.Errorf("header: %q is not 'Name: value'", s)
 	}
 	name = strings.TrimSpace(name)
-	if !isToken(name) {
+	if !cors.IsToken(name) {
 		return cors.Header{}, fmt.Errorf("header: %q is not a valid header name", name)
 	}
 	value = strings.Trim(value, " \t")
@@ -189,30 +181,6 @@ func parseHeaderFlag(s string) (cors.Header, error) {
 		return cors.Header{}, fmt.Errorf("header: value of %s contains NUL, CR or LF", name)
 	}
 	return cors.Header{Name: name, Value: value}, nil
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// normalizeMethod upper-cases the six methods the Fetch standard normalizes
-// (DELETE, GET, HEAD, OPTIONS, POST, PUT); any other method is kept as is.
-func normalizeMethod(m string) string {
-	switch u := strings.ToUpper(m); u {
-	case "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT":
-		return u
-	}
-	return m
 }
 
 // resolveConnectTo turns --connect-to into the address to dial, or "" when

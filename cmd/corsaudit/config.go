@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -211,7 +212,7 @@ func (c *Config) Validate() ([]builtTarget, error) {
 		bad("fail_on: %q is not error, warning, info or never", c.FailOn)
 	}
 	for i, ch := range c.Checks {
-		if !containsString(diff.AllChecks, ch) {
+		if !slices.Contains(diff.AllChecks, ch) {
 			bad("checks[%d]: %q is not one of %s", i, ch, strings.Join(diff.AllChecks, ", "))
 		}
 	}
@@ -245,17 +246,17 @@ func (c *Config) Validate() ([]builtTarget, error) {
 			bad("%s.lb.samples: %d must not be negative", field, t.LB.Samples)
 		}
 		for j, o := range t.Policy.Origins {
-			if err := checkOrigin(o); err != nil {
+			if _, err := cors.ParseOrigin(o); err != nil {
 				bad("%s.policy.origins[%d]: %v", field, j, err)
 			}
 		}
 		for j, m := range t.Policy.Methods {
-			if !isToken(m) {
+			if !cors.IsToken(m) {
 				bad("%s.policy.methods[%d]: %q is not an HTTP method", field, j, m)
 			}
 		}
 		for j, h := range t.Policy.Headers {
-			if !isToken(h) {
+			if !cors.IsToken(h) {
 				bad("%s.policy.headers[%d]: %q is not a header name", field, j, h)
 			}
 		}
@@ -289,58 +290,13 @@ func (c *Config) Validate() ([]builtTarget, error) {
 			bad("%s.url: required with the static provider (the public URL through the load balancer)", field)
 		}
 		built = append(built, builtTarget{cfg: t, provider: prov, policy: audit.Policy{
-			Origins: t.Policy.Origins, Methods: normalizeMethods(t.Policy.Methods), Headers: t.Policy.Headers,
+			Origins: t.Policy.Origins, Methods: cors.NormalizeMethods(t.Policy.Methods), Headers: t.Policy.Headers,
 			Credentials: t.Policy.Credentials}})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return built, nil
-}
-
-// checkOrigin accepts a serialized origin: scheme://host[:port], or "null".
-func checkOrigin(o string) error {
-	if o == "null" {
-		return nil
-	}
-	u, err := url.Parse(o)
-	switch {
-	case err != nil || !strings.Contains(o, "://"):
-		return fmt.Errorf("%q has no scheme", o)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%q: scheme must be http or https", o)
-	case u.Host == "":
-		return fmt.Errorf("%q has no host", o)
-	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return fmt.Errorf("%q is not an origin (scheme://host[:port] only)", o)
-	case strings.HasSuffix(o, "/"):
-		return fmt.Errorf("%q: an origin has no trailing slash (browsers send %q)", o, strings.TrimSuffix(o, "/"))
-	}
-	return nil
-}
-
-// normalizeMethods upper-cases the methods fetch() normalizes (DELETE GET
-// HEAD OPTIONS POST PUT); others keep their case, as browsers send them.
-func normalizeMethods(ms []string) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		switch u := strings.ToUpper(m); u {
-		case "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT":
-			out[i] = u
-		default:
-			out[i] = m
-		}
-	}
-	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func providerNames() string { return strings.Join(providers.Names(), ", ") }

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/diff"
 )
 
@@ -125,14 +126,14 @@ func readPolicy(path string) (audit.Policy, error) {
 		errs = append(errs, errors.New("origins: at least one origin is required"))
 	}
 	for j, o := range pc.Origins {
-		if err := checkOrigin(o); err != nil {
+		if _, err := cors.ParseOrigin(o); err != nil {
 			errs = append(errs, fmt.Errorf("origins[%d]: %w", j, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return audit.Policy{}, fmt.Errorf("gate: policy %s:\n%w", path, indent(err))
 	}
-	return audit.Policy{Origins: pc.Origins, Methods: normalizeMethods(pc.Methods), Headers: pc.Headers, Credentials: pc.Credentials}, nil
+	return audit.Policy{Origins: pc.Origins, Methods: cors.NormalizeMethods(pc.Methods), Headers: pc.Headers, Credentials: pc.Credentials}, nil
 }
 
 // gateFailures lists why the gate fails: findings about candidate

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -163,7 +164,7 @@ func planProbes(pol audit.Policy, targetURL string, checks []string, maxProbes i
 	if len(probes) > maxProbes {
 		return nil, fmt.Errorf("the policy alone needs %d probes, more than --max-probes %d (fewer origins or methods, or raise the bound)", len(probes), maxProbes)
 	}
-	if containsString(checks, diff.CheckMisconfig) {
+	if slices.Contains(checks, diff.CheckMisconfig) {
 		host := ""
 		if u, err := url.Parse(targetURL); err == nil {
 			host = u.Host
