@@ -102,7 +102,7 @@ type SentRequest struct {
 type Exchange struct {
 	// Request is what was sent (nil in reports written before it existed).
 	Request *SentRequest `json:"request,omitempty"`
-	Status int `json:"status,omitempty"`
+	Status  int          `json:"status,omitempty"`
 	// Header holds the CORS-relevant response headers exactly as received,
 	// repeated headers kept.
 	Header   http.Header `json:"header,omitempty"`
