@@ -1,7 +1,9 @@
 package diff
 
 import (
+	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
@@ -73,4 +75,61 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Reproduce is the curl command for the step that decided o's outcome: the
+// exchange that failed, else the stage where the browser blocked, else the
+// last request sent. It is printed from the record of what was actually
+// sent (Exchange.Request); "" when nothing was recorded.
+func Reproduce(o audit.Observation) string {
+	if e := DecidingExchange(o); e != nil && e.Request != nil {
+		return CurlRequest(e.Request)
+	}
+	return ""
+}
+
+// DecidingExchange is the exchange that decided o's outcome (nil when no
+// request was sent).
+func DecidingExchange(o audit.Observation) *audit.Exchange {
+	switch {
+	case o.Preflight.Failed():
+		return o.Preflight
+	case o.Actual.Failed():
+		return o.Actual
+	case !o.Verdict.Allowed && o.Verdict.Stage == cors.StagePreflight && o.Preflight != nil:
+		return o.Preflight
+	case o.Actual != nil:
+		return o.Actual
+	}
+	return o.Preflight
+}
+
+// CurlRequest renders a sent request as a curl command: same method, URL,
+// headers (sorted by name), and --connect-to for a request dialled to
+// another address than the URL's host. curl prints the response headers
+// and never follows redirects.
+func CurlRequest(r *audit.SentRequest) string {
+	args := []string{"curl", "-sS", "-o", "/dev/null", "-D", "-"}
+	if r.Method == http.MethodHead {
+		args = append(args, "-I")
+	} else if r.Method != http.MethodGet {
+		args = append(args, "-X", r.Method)
+	}
+	args = append(args, shellQuote(r.URL))
+	if r.ConnectTo != "" {
+		if u, err := url.Parse(r.URL); err == nil {
+			args = append(args, "--connect-to", shellQuote(u.Hostname()+":"+portOf(u)+":"+r.ConnectTo))
+		}
+	}
+	names := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range r.Header[k] {
+			args = append(args, "-H", shellQuote(k+": "+v))
+		}
+	}
+	return strings.Join(args, " ")
 }
