@@ -88,10 +88,14 @@ func Reproduce(o audit.Observation) string {
 	return ""
 }
 
-// DecidingExchange is the exchange that decided o's outcome (nil when no
-// request was sent).
+// DecidingExchange is the exchange that decided o's outcome: the one that
+// got no response, else the preflight when the browser blocked there, else
+// the actual request when it was sent, else the preflight. It is nil when
+// nothing was observed (o not Done: nothing sent, or cut off).
 func DecidingExchange(o audit.Observation) *audit.Exchange {
 	switch {
+	case !o.Done:
+		return nil
 	case o.Preflight.Failed():
 		return o.Preflight
 	case o.Actual.Failed():
@@ -118,7 +122,11 @@ func CurlRequest(r *audit.SentRequest) string {
 	args = append(args, shellQuote(r.URL))
 	if r.ConnectTo != "" {
 		if u, err := url.Parse(r.URL); err == nil {
-			args = append(args, "--connect-to", shellQuote(u.Hostname()+":"+portOf(u)+":"+r.ConnectTo))
+			host := u.Hostname()
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]" // IPv6 literal, as curl wants it
+			}
+			args = append(args, "--connect-to", shellQuote(host+":"+portOf(u)+":"+r.ConnectTo))
 		}
 	}
 	names := make([]string, 0, len(r.Header))
