@@ -114,7 +114,7 @@ func (s *scriptedCORS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Clone(context.Background()))
 	s.mu.Unlock()
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if r.Method == http.MethodOptions && r.Header.Get(cors.ACRM) != "" {
 		s.pre(w)
 		return
 	}
@@ -175,7 +175,7 @@ func TestCheckVerdicts(t *testing.T) {
 	}{
 		{
 			desc:      "preflight answered with a 301",
-			server:    &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/elsewhere", "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/elsewhere", cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT"},
 			code:      exitFindings,
 			preflight: true,
@@ -185,7 +185,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:      "preflight answered with a 405",
-			server:    &scriptedCORS{pre: answer(405, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(405, cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT", "--header", "Content-Type: application/json"},
 			code:      exitFindings,
 			preflight: true,
@@ -195,7 +195,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:    "ACAO * with credentials",
-			server:  &scriptedCORS{pre: answer(204), act: answer(200, "Access-Control-Allow-Origin", "*", "Access-Control-Allow-Credentials", "true")},
+			server:  &scriptedCORS{pre: answer(204), act: answer(200, cors.ACAO, "*", cors.ACAC, "true")},
 			args:    []string{"--credentials"},
 			code:    exitFindings,
 			reason:  cors.ReasonWildcardWithCredentials,
@@ -204,7 +204,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:      "ACAM put for PUT",
-			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "put"), act: answer(200, "Access-Control-Allow-Origin", pageOrigin)},
+			server:    &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAM, "put"), act: answer(200, cors.ACAO, pageOrigin)},
 			args:      []string{"--method", "PUT"},
 			code:      exitFindings,
 			preflight: true,
@@ -222,13 +222,13 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:    "simple GET allowed",
-			server:  &scriptedCORS{pre: answer(204), act: answer(200, "Access-Control-Allow-Origin", pageOrigin, "Vary", "Origin")},
+			server:  &scriptedCORS{pre: answer(204), act: answer(200, cors.ACAO, pageOrigin, "Vary", cors.Origin)},
 			code:    exitClean,
 			methods: []string{"GET"},
 		},
 		{
 			desc:      "PUT allowed by its preflight is not sent without --send-actual",
-			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT"},
 			code:      exitClean,
 			preflight: true,
@@ -236,7 +236,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:      "PUT with --send-actual is judged on its actual response",
-			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT", "--send-actual"},
 			code:      exitFindings,
 			preflight: true,
@@ -286,7 +286,7 @@ func TestCheckVerdicts(t *testing.T) {
 }
 
 func TestCheckTextOutput(t *testing.T) {
-	s := &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/x", "Access-Control-Allow-Origin", pageOrigin), act: answer(200)}
+	s := &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/x", cors.ACAO, pageOrigin), act: answer(200)}
 	srv := startScripted(t, s)
 	var stdout, stderr bytes.Buffer
 	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
@@ -318,7 +318,7 @@ func TestCheckConnectTo(t *testing.T) {
 		mu.Lock()
 		hosts = append(hosts, r.Host)
 		mu.Unlock()
-		w.Header().Set("Access-Control-Allow-Origin", pageOrigin)
+		w.Header().Set(cors.ACAO, pageOrigin)
 	}))
 	defer srv.Close()
 	addr := srv.Listener.Addr().String()
