@@ -265,7 +265,7 @@ func readResponseHeader(h http.Header) http.Header {
 }
 
 // RelevantHeaders keeps the response headers that matter to CORS and caching,
-// exactly as received.
+// values as received.
 func RelevantHeaders(h http.Header, instanceHeader string) http.Header {
 	out := http.Header{}
 	for k, v := range h {
