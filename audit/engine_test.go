@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -289,5 +290,55 @@ func TestRunBoundsConcurrency(t *testing.T) {
 	}
 	if maxInFlight < 2 {
 		t.Errorf("max in flight = %d: the run never sent requests in parallel", maxInFlight)
+	}
+}
+
+// TestRunRecordsRequestsSent: each exchange records the request exactly as
+// sent: the public URL, the dialled instance for direct requests (none
+// through the LB), every header; LB exchanges keep the serving instance.
+func TestRunRecordsRequestsSent(t *testing.T) {
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Instance-Id", "i1")
+		allowApp(w, r)
+	})
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	probes := Plan(testPolicy())
+	spec := TargetSpec{
+		Target: discovery.Target{Name: "t", URL: "http://" + addr + "/v1/cart",
+			Instances: []discovery.Instance{{ID: "i1", Addr: addr}}},
+		Probes: probes,
+		LB:     LB{Samples: 1, InstanceHeader: "X-Instance-Id"},
+	}
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc      string
+		obs       Observation
+		connectTo string
+	}{
+		{desc: "direct, PUT with headers (preflight only)", obs: res[0].Direct[0][3], connectTo: addr},
+		{desc: "through the LB, PUT with headers", obs: res[0].LB[3][0]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			pre := tt.obs.Preflight
+			if pre == nil || pre.Request == nil || tt.obs.Actual != nil {
+				t.Fatalf("preflight = %+v, actual = %+v: want only a recorded preflight", pre, tt.obs.Actual)
+			}
+			want := &SentRequest{Method: http.MethodOptions, URL: spec.Target.URL, ConnectTo: tt.connectTo, Header: http.Header{
+				"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"PUT"},
+				"Access-Control-Request-Headers": {"x-request-id"}, "Sec-Fetch-Mode": {"cors"},
+				"User-Agent": {UserAgent}, "Accept": {"*/*"}}}
+			if !reflect.DeepEqual(pre.Request, want) {
+				t.Errorf("request:\n got %+v\nwant %+v", pre.Request, want)
+			}
+			if tt.connectTo == "" && pre.ServedBy != "i1" {
+				t.Errorf("served by %q, want i1", pre.ServedBy)
+			}
+		})
 	}
 }
