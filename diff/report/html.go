@@ -173,6 +173,9 @@ func newHTMLPage(r *diff.Report) htmlPage {
 				if in.Skip != "" {
 					detail = append(detail, "not probed: "+in.Skip)
 				}
+				for _, nr := range in.NotRun {
+					detail = append(detail, "not run: "+strings.Join(nr.Probes, " ")+" ("+nr.Reason+")")
+				}
 				ht.Rows = append(ht.Rows, htmlRow{ID: in.ID, Addr: in.Addr, Group: in.Group,
 					Detail: strings.Join(detail, ", "), Unreachable: in.Unreachable(), Cells: row(in.ID)})
 			}
