@@ -84,8 +84,8 @@ func (c *comparison) drift(p int) checked {
 	for _, g := range groupBy(other, func(i int) string { return sig(i).Key() }) {
 		idx := g.items
 		obs := c.res.Direct[idx[0]][p]
-		msg := fmt.Sprintf("%d of %d instances %s %s where the majority %s",
-			len(idx), len(ref), verb(sig(idx[0]).Outcome()), pr, verb(maj.key))
+		msg := fmt.Sprintf("%s %s %s where %s %s",
+			c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), pr, c.reference(), verb(maj.key))
 		if obs.Verdict.Message != "" {
 			msg += ": " + obs.Verdict.Message
 		}
@@ -94,7 +94,7 @@ func (c *comparison) drift(p int) checked {
 			Expected: majSig.Describe(), Observed: sig(idx[0]).Describe(), Message: msg,
 			Reproduce: Reproduce(obs)})
 	}
-	out.merge(c.headerDrift(p, maj.items, cmp, len(ref)))
+	out.merge(c.headerDrift(p, maj.items, cmp))
 	// The fleet agrees, but not with the declared policy.
 	if pr.Expect != audit.ExpectNone && maj.key != string(pr.Expect) {
 		var idx []int
@@ -113,7 +113,7 @@ func (c *comparison) drift(p int) checked {
 // headerDrift compares, among the instances sharing the majority verdict
 // (same), the full answers: instances of cmp that differ from the majority
 // answer are header drift; no majority answer is a split warning.
-func (c *comparison) headerDrift(p int, same, cmp []int, nRef int) checked {
+func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 	var out checked
 	pr := c.spec().Probes[p]
 	sig := func(i int) Signature { return c.sigs[i][p] }
@@ -145,11 +145,11 @@ func (c *comparison) headerDrift(p int, same, cmp []int, nRef int) checked {
 		idx := g.items
 		got := sig(idx[0])
 		obs := c.res.Direct[idx[0]][p]
-		msg := fmt.Sprintf("%d of %d instances answer %s with different CORS headers (same verdict: %s)",
-			len(idx), nRef, pr, got.Verdict)
+		msg := fmt.Sprintf("%s answer %s with different CORS headers (same verdict: %s)",
+			c.ofCompared(len(idx), len(cmp)), pr, got.Verdict)
 		if got.Verdict != want.Verdict {
-			msg = fmt.Sprintf("%d of %d instances block %s for another reason: %s instead of %s",
-				len(idx), nRef, pr, obs.Verdict.Reason, c.res.Direct[hmaj.items[0]][p].Verdict.Reason)
+			msg = fmt.Sprintf("%s block %s for another reason: %s instead of %s",
+				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict.Reason, c.res.Direct[hmaj.items[0]][p].Verdict.Reason)
 		}
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindHeaderDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
@@ -225,6 +225,23 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	return Finding{Kind: KindPolicyViolation, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 		Expected: string(pr.Expect) + " (policy)", Observed: sig.Describe(), Message: msg,
 		Reproduce: Reproduce(obs)}
+}
+
+// ofCompared is "n of m instances", naming the candidate group when one is
+// compared.
+func (c *comparison) ofCompared(n, m int) string {
+	if c.opt.Candidate != "" {
+		return fmt.Sprintf("%d of %d %s instances", n, m, c.opt.Candidate)
+	}
+	return fmt.Sprintf("%d of %d instances", n, m)
+}
+
+// reference names what instances are compared with.
+func (c *comparison) reference() string {
+	if c.opt.Baseline != "" {
+		return fmt.Sprintf("the baseline group %s's majority", c.opt.Baseline)
+	}
+	return "the majority"
 }
 
 // verb is the verb for an outcome: "allow" or "block".
