@@ -72,13 +72,13 @@ func servedBy(samples []audit.Observation) []string {
 
 // lbProbe is what the LB samples of one probe showed.
 type lbProbe struct {
-	p                    int
-	n                    int // samples answered
-	redirects, answers   []audit.Observation
-	mismatches           []audit.Observation
-	redirectLoc          string
-	mismatchSev          Severity
-	majVerdict, majOutcm string
+	p                      int
+	n                      int // samples answered
+	redirects, answers     []audit.Observation
+	mismatches             []audit.Observation
+	redirectLoc            string
+	mismatchSev            Severity
+	majVerdict, majOutcome string
 }
 
 // lb compares the samples taken through the load balancer with the
@@ -118,7 +118,7 @@ func (c *comparison) lb() checked {
 // answers the LB made itself, and verdicts that differ from the instances'.
 func (c *comparison) lbProbe(p int) lbProbe {
 	lp := lbProbe{p: p}
-	lp.majVerdict, lp.majOutcm = c.directMajority(p)
+	lp.majVerdict, lp.majOutcome = c.directMajority(p)
 	directPre := c.directPreflightAnswers(p)
 	for _, o := range c.res.LB[p] {
 		if !answered(o) {
@@ -133,7 +133,7 @@ func (c *comparison) lbProbe(p int) lbProbe {
 			lp.answers = append(lp.answers, o)
 		case invalidDetail(o) != "" || c.leftToMisconfig(p):
 			// reported as invalid-header, or judged by the misconfig check
-		case lp.majOutcm != "" && outcomeOf(o) != lp.majOutcm:
+		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome:
 			lp.mismatches = append(lp.mismatches, o)
 			lp.mismatchSev = SeverityError
 		case lp.majVerdict != "" && VerdictString(o.Verdict) != lp.majVerdict:
@@ -174,7 +174,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	}
 	first := lp.mismatches[0]
 	sig := SignatureOf(first)
-	what := fmt.Sprintf("%s %s where the instances' majority %s", verb(sig.Outcome()), c.spec().Probes[lp.p], verb(lp.majOutcm))
+	what := fmt.Sprintf("%s %s where the instances' majority %s", verb(sig.Outcome()), c.spec().Probes[lp.p], verb(lp.majOutcome))
 	if lp.mismatchSev == SeverityWarning {
 		what = fmt.Sprintf("block %s for another reason than the instances' majority (%s instead of %s)",
 			c.spec().Probes[lp.p], sig.Verdict, lp.majVerdict)

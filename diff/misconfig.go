@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 // Misconfig reports classic origin-validation mistakes on every instance of
@@ -206,7 +207,7 @@ func (c *comparison) misconfigFinding(k Kind, mistakes []instanceMistakes, idx, 
 	var msg, expected string
 	switch k {
 	case KindOriginReflection:
-		expected = "Access-Control-Allow-Origin only for the policy's origins"
+		expected = cors.ACAO + " only for the policy's origins"
 		msg = fmt.Sprintf("%s %s any origin in Access-Control-Allow-Origin (%s was trusted)", which, verb("reflect", "reflects"), h.origin)
 		if len(m.alsoTrusted) > 0 {
 			msg += fmt.Sprintf("; the reflection also covers the %s probes", strings.Join(m.alsoTrusted, ", "))
@@ -242,9 +243,9 @@ func (c *comparison) misconfigFinding(k Kind, mistakes []instanceMistakes, idx, 
 	if creds && k != KindWildcardCredentials {
 		msg += ", with the user's credentials (Access-Control-Allow-Credentials: true)"
 	}
-	observed := "Access-Control-Allow-Origin: " + h.origin
+	observed := cors.ACAO + ": " + h.origin
 	if h.creds {
-		observed += ", Access-Control-Allow-Credentials: true"
+		observed += ", " + cors.ACAC + ": true"
 	}
 	if h.preflight {
 		observed += " (preflight)"
