@@ -14,9 +14,9 @@ import (
 
 const reproOrigin = "https://app.example.com"
 
-// sent is a request as the engine records it, with only an Origin (and
+// sentReq is a request as the engine records it, with only an Origin (and
 // the preflight's ACRM) to keep the expected commands short.
-func sent(method, connectTo string) *audit.SentRequest {
+func sentReq(method, connectTo string) *audit.SentRequest {
 	h := http.Header{cors.Origin: {reproOrigin}}
 	if method == http.MethodOptions {
 		h.Set(cors.ACRM, "PUT")
@@ -29,7 +29,7 @@ func TestReproduce(t *testing.T) {
 		options = "curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.0.7:8443 -H 'Access-Control-Request-Method: PUT' -H 'Origin: https://app.example.com'"
 		get     = "curl -sS -o /dev/null -D - https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.0.7:8443 -H 'Origin: https://app.example.com'"
 	)
-	passed := &audit.Exchange{Request: sent(http.MethodOptions, "10.0.0.7:8443"), Status: 204}
+	passed := &audit.Exchange{Request: sentReq(http.MethodOptions, "10.0.0.7:8443"), Status: 204}
 	blockedAt := func(stage string) cors.Verdict {
 		return cors.Verdict{Stage: stage, Reason: cors.ReasonACAOMissing}
 	}
@@ -41,7 +41,7 @@ func TestReproduce(t *testing.T) {
 		{
 			desc: "preflight passed, actual GET 401 without ACAO: the GET",
 			obs: audit.Observation{Done: true, Preflight: passed, Verdict: blockedAt(cors.StageActual),
-				Actual: &audit.Exchange{Request: sent(http.MethodGet, "10.0.0.7:8443"), Status: 401}},
+				Actual: &audit.Exchange{Request: sentReq(http.MethodGet, "10.0.0.7:8443"), Status: 401}},
 			want: get,
 		},
 		{
@@ -51,13 +51,13 @@ func TestReproduce(t *testing.T) {
 		},
 		{
 			desc: "preflight refused: the OPTIONS",
-			obs:  audit.Observation{Done: true, Preflight: &audit.Exchange{Request: sent(http.MethodOptions, "10.0.0.7:8443"), Err: audit.ErrRefused}},
+			obs:  audit.Observation{Done: true, Preflight: &audit.Exchange{Request: sentReq(http.MethodOptions, "10.0.0.7:8443"), Err: audit.ErrRefused}},
 			want: options,
 		},
 		{
 			desc: "preflight passed, actual GET timed out: the GET",
 			obs: audit.Observation{Done: true, Preflight: passed,
-				Actual: &audit.Exchange{Request: sent(http.MethodGet, "10.0.0.7:8443"), Err: audit.ErrTimeout}},
+				Actual: &audit.Exchange{Request: sentReq(http.MethodGet, "10.0.0.7:8443"), Err: audit.ErrTimeout}},
 			want: get,
 		},
 		{
@@ -68,13 +68,13 @@ func TestReproduce(t *testing.T) {
 		{
 			desc: "through the load balancer: no --connect-to",
 			obs: audit.Observation{Done: true, Verdict: blockedAt(cors.StageActual),
-				Actual: &audit.Exchange{Request: sent(http.MethodGet, ""), Status: 200}},
+				Actual: &audit.Exchange{Request: sentReq(http.MethodGet, ""), Status: 200}},
 			want: "curl -sS -o /dev/null -D - https://api.example.com/v1/cart -H 'Origin: https://app.example.com'",
 		},
 		{
 			desc: "HEAD",
 			obs: audit.Observation{Done: true, Verdict: blockedAt(cors.StageActual),
-				Actual: &audit.Exchange{Request: sent(http.MethodHead, ""), Status: 200}},
+				Actual: &audit.Exchange{Request: sentReq(http.MethodHead, ""), Status: 200}},
 			want: "curl -sS -o /dev/null -D - -I https://api.example.com/v1/cart -H 'Origin: https://app.example.com'",
 		},
 		{
