@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -239,4 +240,58 @@ func decodeSection(section map[string]any) func(any) error {
 		}
 		return fmt.Errorf("%s", strings.Join(lines, "\n"))
 	}
+}
+
+// durationHook decodes provider durations with ParseDuration's rules.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.String:
+		return ParseDuration(data.(string))
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return nil, fmt.Errorf("%v has no unit: write \"%vs\" (or 500ms, 2m)", data, data)
+	}
+	return data, nil
+}
+
+func reflectType(out any) reflect.Type {
+	t := reflect.TypeOf(out)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// mapstructureNames lists the keys of a provider's config struct, nested
+// ones included, for suggestions.
+func mapstructureNames(t reflect.Type) []string {
+	seen := map[string]bool{}
+	var names []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+			if name == "" || name == "-" || !f.IsExported() {
+				continue
+			}
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+			walk(f.Type)
+		}
+	}
+	if t != nil {
+		walk(t)
+	}
+	return names
 }

@@ -93,24 +93,7 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	popt := pipeline.Options{Diff: gate.Options(cfg.Checks), Select: func(specs []audit.TargetSpec) ([]audit.TargetSpec, error) {
-		targets := make([]discovery.Target, len(specs))
-		for i, s := range specs {
-			targets[i] = s.Target
-		}
-		keep, notes, err := gate.Select(targets, opts.Targets)
-		for _, n := range notes {
-			fmt.Fprintln(ios.errOut, n)
-		}
-		if err != nil {
-			return nil, usageError(err)
-		}
-		out := make([]audit.TargetSpec, len(keep))
-		for i, k := range keep {
-			out[i] = specs[k]
-		}
-		return out, nil
-	}}
+	popt := pipeline.Options{Diff: gate.Options(cfg.Checks), Select: selectTargets(gate, opts.Targets, ios.errOut)}
 	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, cfg, popt)
 	if rep == nil {
 		return runErr
@@ -125,6 +108,29 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 		return &exitError{code: exitFindings}
 	}
 	return nil
+}
+
+// selectTargets keeps, before probing, the targets the gate compares
+// (diff.Gate.Select); its notes go to log, its errors are usage errors.
+func selectTargets(gate diff.Gate, names []string, log io.Writer) func([]audit.TargetSpec) ([]audit.TargetSpec, error) {
+	return func(specs []audit.TargetSpec) ([]audit.TargetSpec, error) {
+		targets := make([]discovery.Target, len(specs))
+		for i, s := range specs {
+			targets[i] = s.Target
+		}
+		keep, notes, err := gate.Select(targets, names)
+		for _, n := range notes {
+			fmt.Fprintln(log, n)
+		}
+		if err != nil {
+			return nil, usageError(err)
+		}
+		out := make([]audit.TargetSpec, len(keep))
+		for i, k := range keep {
+			out[i] = specs[k]
+		}
+		return out, nil
+	}
 }
 
 // readPolicy reads and validates a --policy file.
