@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	aopt.Progress = opt.Progress
 	results, err := audit.Run(ctx, specs, aopt)
 	if err != nil {
-		problems = append(problems, err.Error())
+		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
 	}
 	rep := &diff.Report{Tool: "corsaudit", Version: opt.Version, Browser: string(aopt.Browser), StartedAt: start.UTC()}
 	for i := range results {
@@ -111,6 +111,54 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 		return rep, fmt.Errorf("%w: %s", ErrIncomplete, rep.Incomplete)
 	}
 	return rep, nil
+}
+
+// cutOff says in plain words why the run stopped early and what it did
+// not run: per instance, how many probes; and how many load balancer
+// samples. Observations cut off are not run, never timeouts.
+func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
+	msg := "interrupted"
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		msg = fmt.Sprintf("the deadline (%s) passed", deadline)
+	}
+	msg += " before the audit finished: the report is partial"
+	isCut := func(o audit.Observation) bool {
+		return !o.Done && (o.NotRun == audit.NotRunDeadline || o.NotRun == audit.NotRunInterrupted)
+	}
+	var parts []string
+	lb := 0
+	for _, r := range results {
+		for i, row := range r.Direct {
+			n := 0
+			for _, o := range row {
+				if isCut(o) {
+					n++
+				}
+			}
+			if n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d of %d probes", r.Spec.Target.Instances[i].ID, n, len(row)))
+			}
+		}
+		for _, row := range r.LB {
+			for _, o := range row {
+				if isCut(o) {
+					lb++
+				}
+			}
+		}
+	}
+	if len(parts) > 0 {
+		const show = 10
+		list := strings.Join(parts[:min(len(parts), show)], ", ")
+		if len(parts) > show {
+			list += fmt.Sprintf(" and %d more", len(parts)-show)
+		}
+		msg += fmt.Sprintf("; not run on %d instance(s): %s", len(parts), list)
+	}
+	if lb > 0 {
+		msg += fmt.Sprintf("; %d load balancer samples not run", lb)
+	}
+	return msg
 }
 
 func hostOf(u string) string {

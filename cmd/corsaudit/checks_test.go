@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
 
@@ -55,24 +58,46 @@ func TestChecksAndMaxProbes(t *testing.T) {
 }
 
 // TestDeadlineWritesPartialReport: when the run deadline passes, the report
-// of what was observed is still written, marked incomplete, with exit 3.
+// of what was observed is still written, marked incomplete in plain words
+// naming what was not run, with exit 3. The instance is healthy but slow:
+// requests cut off by the deadline are not run, never timeouts, so it is
+// not reported unreachable.
 func TestDeadlineWritesPartialReport(t *testing.T) {
-	hang := make(chan struct{})
-	defer close(hang)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-hang:
+		case <-time.After(40 * time.Millisecond): // slow, well inside --timeout
 		case <-r.Context().Done():
+			return
 		}
+		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
 	code, out, errOut := runCLI("audit", "http://api.example.com/", "--instance", "slow="+srv.Listener.Addr().String(),
-		"--origin", "https://app.example.com", "--no-lb", "--format", "json", "--timeout", "200ms", "--deadline", "300ms")
+		"--origin", "https://app.example.com", "--no-lb", "--format", "json", "--per-instance", "1",
+		"--timeout", "300ms", "--deadline", "300ms")
 	if code != exitIncomplete {
 		t.Errorf("exit code = %d, want %d\n%s", code, exitIncomplete, errOut)
 	}
-	if !strings.Contains(out, `"incomplete": "audit: run ended early: context deadline exceeded"`) || !strings.Contains(out, `"name": "api.example.com"`) {
-		t.Errorf("partial report missing or not marked incomplete:\n%.1500s", out)
+	var rep diff.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report: %v\n%.1500s", err, out)
+	}
+	for _, want := range []string{"the deadline (300ms) passed before the audit finished: the report is partial", "not run on 1 instance(s): slow "} {
+		if !strings.Contains(rep.Incomplete, want) {
+			t.Errorf("incomplete = %q, want it to contain %q", rep.Incomplete, want)
+		}
+	}
+	if strings.Contains(rep.Incomplete, "context") {
+		t.Errorf("incomplete = %q speaks of contexts, not plain words", rep.Incomplete)
+	}
+	for _, f := range rep.Findings {
+		if f.Kind == diff.KindUnreachable {
+			t.Errorf("a slow instance cut off by the deadline is reported unreachable: %s", f.Message)
+		}
+	}
+	if len(rep.Targets) != 1 || !rep.Targets[0].Instances[0].Reachable || rep.Summary.Unreachable != 0 {
+		t.Errorf("instance not reachable in the partial report: %+v, summary %+v", rep.Targets, rep.Summary)
 	}
 }
 
