@@ -51,7 +51,7 @@ type FetchOptions struct {
 	// outcome: the engine gives up on an instance that keeps failing.
 	health *instanceHealth
 	// intern, when set, shares identical recorded header sets.
-	intern func(http.Header) http.Header
+	intern *interner
 }
 
 // Fetched is what ActAsBrowser did for one request.
@@ -205,7 +205,12 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	h.Set("User-Agent", UserAgent)
 	h.Set("Accept", "*/*")
 	h.Set("Sec-Fetch-Mode", "cors")
-	sent := &SentRequest{Method: method, URL: to.URL.String(), ConnectTo: to.ConnectTo, Header: h.Clone()}
+	// The transport does not change h and nothing does after: the record
+	// shares it (interned across instances when the engine sends).
+	sent := &SentRequest{Method: method, URL: to.URL.String(), ConnectTo: to.ConnectTo, Header: h}
+	if o.intern != nil {
+		sent.Header = o.intern.requestHeaders(h)
+	}
 	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, method, sent.URL, nil)
@@ -227,10 +232,11 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		return ex, nil, ""
 	}
 	header := readResponseHeader(r.Header)
-	ex = &Exchange{Request: sent, Status: r.StatusCode, Header: RelevantHeaders(header, ""),
-		Location: header.Get("Location"), Latency: time.Since(start)}
+	ex = &Exchange{Request: sent, Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
 	if o.intern != nil {
-		ex.Header = o.intern(ex.Header)
+		ex.Header = o.intern.responseHeaders(header)
+	} else {
+		ex.Header = RelevantHeaders(header, "")
 	}
 	if o.InstanceHeader != "" {
 		ex.ServedBy = header.Get(o.InstanceHeader)
@@ -251,6 +257,9 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 // merged in sorted order so the result does not depend on map order. Every
 // record (Exchange.Header) and every verdict uses this reading.
 func readResponseHeader(h http.Header) http.Header {
+	if !spacedName(h) {
+		return h // every name reads as Go read it: nothing to merge
+	}
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		keys = append(keys, k)
@@ -269,11 +278,7 @@ func readResponseHeader(h http.Header) http.Header {
 func RelevantHeaders(h http.Header, instanceHeader string) http.Header {
 	out := http.Header{}
 	for k, v := range h {
-		lk := strings.ToLower(k)
-		switch {
-		case strings.HasPrefix(lk, "access-control-"), lk == "vary", lk == "location", lk == "age",
-			lk == "cache-control", lk == "x-cache", lk == "x-cache-status",
-			instanceHeader != "" && strings.EqualFold(k, instanceHeader):
+		if isRelevantHeader(k, instanceHeader) {
 			out[k] = append([]string(nil), v...)
 		}
 	}

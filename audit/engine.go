@@ -11,8 +11,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,7 +178,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	res.URL = u
 	insts := spec.Target.Instances
 	res.Direct = make([][]Observation, len(insts))
-	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, headers: map[string]http.Header{}}
+	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newInterner()}
 	var jobs []job
 	for i, in := range insts {
 		if !in.Probeable() {
@@ -332,36 +330,9 @@ type sender struct {
 	opt            *Options
 	instanceHeader string
 
-	mu sync.Mutex
-	// headers interns the relevant response headers: thousands of
-	// instances send the same few header sets, kept once (read-only).
-	headers map[string]http.Header
-}
-
-// intern returns a shared copy of h.
-func (s *sender) intern(h http.Header) http.Header {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		for _, v := range h[k] {
-			b.WriteByte(0)
-			b.WriteString(v)
-		}
-		b.WriteByte(1)
-	}
-	key := b.String()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if shared, ok := s.headers[key]; ok {
-		return shared
-	}
-	s.headers[key] = h
-	return h
+	// intern shares the header sets that thousands of instances send and
+	// answer alike.
+	intern *interner
 }
 
 // fetchOptions are the options of every fetch of this target; health is

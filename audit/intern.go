@@ -1,0 +1,100 @@
+package audit
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// interner shares the header sets that thousands of instances send and
+// answer alike: a run keeps each distinct set once (read-only), so memory
+// follows the distinct answers, not instances x probes. Looking up a set
+// that was seen before allocates nothing.
+type interner struct {
+	mu       sync.Mutex
+	response map[string]http.Header
+	request  map[string]http.Header
+}
+
+func newInterner() *interner {
+	return &interner{response: map[string]http.Header{}, request: map[string]http.Header{}}
+}
+
+// maxInternKeys bounds the header names kept on the stack while a key is
+// built; a header with more names is still interned, through the heap.
+const maxInternKeys = 32
+
+// responseHeaders returns the shared copy of the relevant headers of h
+// (RelevantHeaders(h, "")).
+func (in *interner) responseHeaders(h http.Header) http.Header {
+	var buf [maxInternKeys]string
+	names := buf[:0]
+	for k := range h {
+		if isRelevantHeader(k, "") {
+			names = append(names, k)
+		}
+	}
+	return in.lookup(in.response, h, names, func() http.Header { return RelevantHeaders(h, "") })
+}
+
+// requestHeaders returns the shared copy of request header h, which the
+// caller must not change afterwards.
+func (in *interner) requestHeaders(h http.Header) http.Header {
+	var buf [maxInternKeys]string
+	names := buf[:0]
+	for k := range h {
+		names = append(names, k)
+	}
+	return in.lookup(in.request, h, names, func() http.Header { return h })
+}
+
+// lookup finds the set of names of h in m, storing make() under its key
+// when it is new.
+func (in *interner) lookup(m map[string]http.Header, h http.Header, names []string, make func() http.Header) http.Header {
+	slices.Sort(names)
+	var kb [512]byte
+	key := kb[:0]
+	for _, k := range names {
+		key = append(key, k...)
+		for _, v := range h[k] {
+			key = append(key, 0)
+			key = append(key, v...)
+		}
+		key = append(key, 1)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if shared, ok := m[string(key)]; ok { // no allocation for the lookup
+		return shared
+	}
+	shared := make()
+	m[string(key)] = shared
+	return shared
+}
+
+// isRelevantHeader reports whether response header name matters to CORS
+// and caching (the headers RelevantHeaders keeps), without allocating.
+func isRelevantHeader(name, instanceHeader string) bool {
+	const acPrefix = "access-control-"
+	if len(name) >= len(acPrefix) && strings.EqualFold(name[:len(acPrefix)], acPrefix) {
+		return true
+	}
+	for _, n := range [...]string{"vary", "location", "age", "cache-control", "x-cache", "x-cache-status"} {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return instanceHeader != "" && strings.EqualFold(name, instanceHeader)
+}
+
+// spacedName reports whether a name of h ends in whitespace (a name a
+// browser reads without it: readResponseHeader).
+func spacedName(h http.Header) bool {
+	for k := range h {
+		if k != "" && (k[len(k)-1] == ' ' || k[len(k)-1] == '\t') {
+			return true
+		}
+	}
+	return false
+}
