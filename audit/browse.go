@@ -52,6 +52,9 @@ type FetchOptions struct {
 	health *instanceHealth
 	// intern, when set, shares identical recorded header sets.
 	intern *interner
+	// memo, when set, is the probe's plan and verdicts, shared by every
+	// instance of the run (the engine sets it with intern).
+	memo *probeMemo
 }
 
 // Fetched is what ActAsBrowser did for one request.
@@ -93,7 +96,7 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
 	}
-	f := Fetched{Plan: cors.PlanPreflightFor(o.Browser, req)}
+	f := Fetched{Plan: o.planFor(req)}
 	method := cors.NormalizeMethod(req.Method)
 	sendsActual := method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual
 	switch {
@@ -113,7 +116,7 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 			f.Done = true
 			return f
 		}
-		f.Verdict = cors.Evaluate(o.Browser, req, pre, nil)
+		f.Verdict = o.evaluate(req, f.Preflight, pre, nil, nil)
 		switch {
 		case !f.Verdict.Allowed:
 			// A browser stops at a failed preflight.
@@ -136,7 +139,7 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 		f.Done = true
 		return f
 	}
-	f.Verdict = cors.Evaluate(o.Browser, req, pre, act)
+	f.Verdict = o.evaluate(req, f.Preflight, pre, f.Actual, act)
 	f.Done = true
 	return f
 }
@@ -234,7 +237,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	header := readResponseHeader(r.Header)
 	ex = &Exchange{Request: sent, Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
 	if o.intern != nil {
-		ex.Header = o.intern.responseHeaders(header)
+		ex.Header, ex.answer = o.intern.responseHeaders(header)
 	} else {
 		ex.Header = RelevantHeaders(header, "")
 	}

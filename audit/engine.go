@@ -178,7 +178,12 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	res.URL = u
 	insts := spec.Target.Instances
 	res.Direct = make([][]Observation, len(insts))
-	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newInterner()}
+	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newInterner(),
+		memos: make([]probeMemo, len(spec.Probes))}
+	verdicts := &verdictCache{m: map[verdictKey]cors.Verdict{}}
+	for p, pr := range spec.Probes {
+		s.memos[p] = probeMemo{plan: cors.PlanPreflightFor(opt.Browser, pr.Request()), verdicts: verdicts, probe: p}
+	}
 	var jobs []job
 	for i, in := range insts {
 		if !in.Probeable() {
@@ -333,6 +338,8 @@ type sender struct {
 	// intern shares the header sets that thousands of instances send and
 	// answer alike.
 	intern *interner
+	// memos[p] is probe p's plan and verdicts, shared by every instance.
+	memos []probeMemo
 }
 
 // fetchOptions are the options of every fetch of this target; health is
@@ -344,7 +351,9 @@ func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 
 // observe acts as the browser for pr and records what happened in obs.
 func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observation, health *instanceHealth) {
-	f := ActAsBrowser(ctx, to, pr.Request(), s.fetchOptions(health))
+	fo := s.fetchOptions(health)
+	fo.memo = &s.memos[obs.Probe]
+	f := ActAsBrowser(ctx, to, pr.Request(), fo)
 	obs.Preflight, obs.Actual, obs.Verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.Verdict, f.Done, f.NotRun
 }
 

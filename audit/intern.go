@@ -12,13 +12,18 @@ import (
 // follows the distinct answers, not instances x probes. Looking up a set
 // that was seen before allocates nothing.
 type interner struct {
-	mu       sync.Mutex
-	response map[string]http.Header
+	mu sync.Mutex
+	// answers numbers the distinct response header sets (from 1): the
+	// names of every header and the values of the relevant ones, which is
+	// all a verdict reads (see verdictCache); relevant[id-1] is the shared
+	// copy of set id's relevant headers.
+	answers  map[string]uint32
+	relevant []http.Header
 	request  map[string]http.Header
 }
 
 func newInterner() *interner {
-	return &interner{response: map[string]http.Header{}, request: map[string]http.Header{}}
+	return &interner{answers: map[string]uint32{}, request: map[string]http.Header{}}
 }
 
 // maxInternKeys bounds the header names kept on the stack while a key is
@@ -26,16 +31,36 @@ func newInterner() *interner {
 const maxInternKeys = 32
 
 // responseHeaders returns the shared copy of the relevant headers of h
-// (RelevantHeaders(h, "")).
-func (in *interner) responseHeaders(h http.Header) http.Header {
+// (RelevantHeaders(h, "")) and the number of h's answer: equal numbers,
+// equal header names and equal relevant values.
+func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
 	var buf [maxInternKeys]string
 	names := buf[:0]
 	for k := range h {
-		if isRelevantHeader(k, "") {
-			names = append(names, k)
-		}
+		names = append(names, k)
 	}
-	return in.lookup(in.response, h, names, func() http.Header { return RelevantHeaders(h, "") })
+	slices.Sort(names)
+	var kb [512]byte
+	key := kb[:0]
+	for _, k := range names {
+		key = append(key, k...)
+		if isRelevantHeader(k, "") {
+			for _, v := range h[k] {
+				key = append(key, 0)
+				key = append(key, v...)
+			}
+		}
+		key = append(key, 1)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if id, ok := in.answers[string(key)]; ok { // no allocation for the lookup
+		return in.relevant[id-1], id
+	}
+	in.relevant = append(in.relevant, RelevantHeaders(h, ""))
+	id := uint32(len(in.relevant))
+	in.answers[string(key)] = id
+	return in.relevant[id-1], id
 }
 
 // requestHeaders returns the shared copy of request header h, which the
@@ -46,12 +71,6 @@ func (in *interner) requestHeaders(h http.Header) http.Header {
 	for k := range h {
 		names = append(names, k)
 	}
-	return in.lookup(in.request, h, names, func() http.Header { return h })
-}
-
-// lookup finds the set of names of h in m, storing make() under its key
-// when it is new.
-func (in *interner) lookup(m map[string]http.Header, h http.Header, names []string, make func() http.Header) http.Header {
 	slices.Sort(names)
 	var kb [512]byte
 	key := kb[:0]
@@ -65,12 +84,11 @@ func (in *interner) lookup(m map[string]http.Header, h http.Header, names []stri
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if shared, ok := m[string(key)]; ok { // no allocation for the lookup
+	if shared, ok := in.request[string(key)]; ok {
 		return shared
 	}
-	shared := make()
-	m[string(key)] = shared
-	return shared
+	in.request[string(key)] = h
+	return h
 }
 
 // isRelevantHeader reports whether response header name matters to CORS

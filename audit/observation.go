@@ -36,6 +36,10 @@ type Exchange struct {
 	Err      ErrorClass    `json:"error,omitempty"`
 	ErrMsg   string        `json:"error_message,omitempty"`
 	Latency  time.Duration `json:"latency"`
+
+	// answer numbers the distinct response header sets of a run (0: not
+	// interned); equal numbers read alike to a browser (verdictCache).
+	answer uint32
 }
 
 // Failed reports whether no response was received.
