@@ -225,7 +225,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		atomic.AddInt64(o.Sent, 1)
 	}
 	start := time.Now()
-	r, err := to.Client.Do(req)
+	r, err := roundTrip(to.Client, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, cutOff(ctx) // the run ended, not the instance

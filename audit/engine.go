@@ -197,6 +197,11 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 		public := directURL(u, in, spec.Direct.Scheme)
 		workers := min(opt.PerInstance, len(spec.Probes))
 		jobs = append(jobs, job{weight: int64(workers), units: int64(len(row)), run: func(ctx context.Context, tick func()) {
+			// The instance's requests hang off its own context: thousands
+			// of them at a time as children of the run's context contend
+			// for its lock.
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
 			to := NewEndpoint(public, in.Addr, TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
 				Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: opt.TLSConfig})
 			defer to.Client.CloseIdleConnections()

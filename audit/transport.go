@@ -97,6 +97,23 @@ func NewClient(o TransportOptions) *http.Client {
 	}
 }
 
+// roundTrip sends req once and returns the response as received: what
+// c.Do does for a client of NewClient (no redirect ever followed, no
+// cookies, no client timeout), without the copy of the request's headers
+// that c.Do makes for redirects. Errors are wrapped as c.Do wraps them
+// (*url.Error), which Classify reads.
+func roundTrip(c *http.Client, req *http.Request) (*http.Response, error) {
+	if c.Jar != nil || c.Timeout != 0 || c.Transport == nil {
+		return c.Do(req)
+	}
+	resp, err := c.Transport.RoundTrip(req)
+	if err != nil {
+		op := req.Method[:1] + strings.ToLower(req.Method[1:])
+		return nil, &url.Error{Op: op, URL: req.URL.Redacted(), Err: err}
+	}
+	return resp, nil
+}
+
 // ErrorClass names why a request produced no response.
 type ErrorClass string
 
