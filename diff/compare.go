@@ -77,6 +77,7 @@ type comparison struct {
 
 func newComparison(res *audit.TargetResult, opt Options) *comparison {
 	c := &comparison{res: res, opt: opt, sigs: make([][]Signature, len(res.Direct))}
+	seen := canonicalMemo{}
 	for i, row := range res.Direct {
 		if row == nil {
 			continue
@@ -84,7 +85,7 @@ func newComparison(res *audit.TargetResult, opt Options) *comparison {
 		c.sigs[i] = make([]Signature, len(row))
 		for p, o := range row {
 			if answered(o) {
-				c.sigs[i][p] = SignatureOf(o)
+				c.sigs[i][p] = seen.signatureOf(o)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -51,6 +52,41 @@ func SignatureOf(o audit.Observation) Signature {
 	if o.Actual != nil {
 		s.Actual = canonical(o.Actual, false)
 	}
+	return s
+}
+
+// canonicalMemo remembers canonical answers by exchange content: the
+// audit interns header sets, so thousands of instances share a few, and
+// each distinct answer is rendered once. Headers are read-only once
+// recorded; a header set is known by its identity.
+type canonicalMemo map[canonicalKey]string
+
+type canonicalKey struct {
+	header    uintptr
+	status    int
+	location  string
+	preflight bool
+}
+
+// signatureOf is SignatureOf(o), rendering each distinct answer once.
+func (m canonicalMemo) signatureOf(o audit.Observation) Signature {
+	s := Signature{Verdict: VerdictString(o.Verdict)}
+	if o.Preflight != nil {
+		s.Preflight = m.canonical(o.Preflight, true)
+	}
+	if o.Actual != nil {
+		s.Actual = m.canonical(o.Actual, false)
+	}
+	return s
+}
+
+func (m canonicalMemo) canonical(e *audit.Exchange, preflight bool) string {
+	k := canonicalKey{reflect.ValueOf(e.Header).Pointer(), e.Status, e.Location, preflight}
+	if s, ok := m[k]; ok {
+		return s
+	}
+	s := canonical(e, preflight)
+	m[k] = s
 	return s
 }
 

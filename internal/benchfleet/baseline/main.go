@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +62,18 @@ type request struct {
 
 func main() {
 	path := flag.String("config", "fleet.yaml", "the benchfleet config to read")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatalf("baseline: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatalf("baseline: %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	data, err := os.ReadFile(*path)
 	if err != nil {
 		log.Fatalf("baseline: %v", err)
