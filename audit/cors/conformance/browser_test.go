@@ -166,6 +166,8 @@ type browserProc struct {
 	waited chan struct{}
 	// lines, when set, receives every output line as it arrives.
 	lines chan string
+	// console, when set, returns the console texts collected so far.
+	console func() []string
 }
 
 // startProc starts cmd in its own process group, collecting its output.

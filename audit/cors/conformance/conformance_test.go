@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -261,7 +262,13 @@ func assertCorsAgrees(t *testing.T, e *engine, s *scenario, pageOrigin, url stri
 	if v.Reason == "" {
 		t.Errorf("Evaluate: blocked without a reason code")
 	}
-	if e.console == nil {
+	switch {
+	case e.console == nil:
+		return
+	case e.model == cors.Firefox:
+		if keys := cors.FirefoxConsoleReasons(v.Reason); !slices.Contains(keys, ob.Message) {
+			t.Errorf("FirefoxConsoleReasons(%s) = %q, firefox's console gave %q", v.Reason, keys, ob.Message)
+		}
 		return
 	}
 	got := cors.ConsoleMessage(url, req.Origin, v)

@@ -27,9 +27,9 @@ type engine struct {
 	// launch starts the engine on pageURL with a fresh, throw-away profile
 	// and everything that would talk to the internet turned off.
 	launch func(t *testing.T, bin, pageURL string) *browserProc
-	// console returns the CORS console line the engine logged for url, in
-	// cors.ConsoleMessage's wording; nil when the engine's wording is not
-	// modelled.
+	// console returns the CORS console line the engine logged for url:
+	// Chromium's whole line (cors.ConsoleMessage's wording), Firefox's
+	// reason key (cors.FirefoxConsoleReasons); nil when not modelled.
 	console func(p *browserProc, url string) string
 	// cannot lists the scenarios (by description) the engine cannot run, and why.
 	cannot map[string]string
@@ -52,7 +52,7 @@ var spacedNameDiff = map[string]string{"ACAO line with a space before the colon"
 var engines = []*engine{
 	{name: "chromium", model: cors.Chromium, bins: []string{"chromium", "chromium-browser", "google-chrome"},
 		launch: launchChromium, console: chromiumConsole},
-	{name: "firefox", model: cors.Firefox, bins: []string{"firefox-esr", "firefox"}, launch: launchFirefox,
+	{name: "firefox", model: cors.Firefox, bins: []string{"firefox-esr", "firefox"}, launch: launchFirefox, console: firefoxConsole,
 		dropsSpacedNames: true, checkDiffs: spacedNameDiff},
 	{name: "webkit", model: cors.Webkit, bins: []string{"/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
 		"/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser", "MiniBrowser"}, launch: launchWebkit,
@@ -172,13 +172,37 @@ func writeFirefoxProfile(t *testing.T) string {
 	return dir
 }
 
-// launchFirefox starts headless Firefox on pageURL.
+// launchFirefox starts headless Firefox with its WebDriver BiDi server on
+// a free loopback port, subscribes to the console (log.entryAdded), then
+// navigates to pageURL.
 func launchFirefox(t *testing.T, bin, pageURL string) *browserProc {
 	t.Helper()
 	profile := writeFirefoxProfile(t)
-	cmd := exec.Command(bin, "--headless", "--no-remote", "--profile", profile, pageURL)
+	cmd := exec.Command(bin, "--headless", "--no-remote", "--profile", profile,
+		"--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1", "about:blank")
 	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1", "HOME="+profile)
-	return startProc(t, "firefox", cmd, nil)
+	lines := make(chan string, 256)
+	p := startProc(t, "firefox", cmd, lines)
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line := <-lines:
+			m := bidiListening.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			b := dialBiDi(t, m[1])
+			if err := b.open(pageURL); err != nil {
+				t.Fatalf("firefox: %v\n%s", err, tail(p.log(), 2000))
+			}
+			p.console = b.logged
+			return p
+		case <-p.waited:
+			t.Fatalf("firefox: exited before its BiDi server was up:\n%s", tail(p.log(), 2000))
+		case <-timeout:
+			t.Fatalf("firefox: no BiDi server after 30s:\n%s", tail(p.log(), 2000))
+		}
+	}
 }
 
 // launchWebkit starts WebKitGTK's MiniBrowser on pageURL, in private
