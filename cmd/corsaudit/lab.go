@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/corsaudit/corsaudit/examples/lab"
+	"github.com/corsaudit/corsaudit/internal/lab"
 )
 
 // labOptions are the flags of `corsaudit lab`.

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/examples/lab"
+	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
