@@ -32,7 +32,8 @@ type Instance struct {
 	ID    string
 	Addr  string // 127.0.0.1:port
 	Group string
-	// Server is the handler, for its request counters.
+	// Server is the handler, for its request counters; nil for a Down
+	// backend.
 	Server *labserver.Server
 }
 
@@ -93,17 +94,9 @@ func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
 		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
 	}
 	l := &Lab{Scenario: sc, Dir: dir, exited: make(chan struct{}), stderr: &syncBuffer{}}
-	for _, be := range sc.Backends {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			l.Close()
-			return nil, fmt.Errorf("lab: %s: backend %s: %w", sc.Name, be.Behavior.ID, err)
-		}
-		h := labserver.New(be.Behavior)
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		l.servers = append(l.servers, srv)
-		go srv.Serve(ln)
-		l.Instances = append(l.Instances, Instance{ID: be.Behavior.ID, Addr: ln.Addr().String(), Group: be.Group, Server: h})
+	if err := l.serveBackends(); err != nil {
+		l.Close()
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
@@ -151,6 +144,45 @@ func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
 		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
 	}
 	return l, nil
+}
+
+// serveBackends starts l.Scenario's backends on 127.0.0.1 free ports; a
+// Down backend gets a port that was free a moment ago and refuses
+// connections.
+func (l *Lab) serveBackends() error {
+	for _, be := range l.Scenario.Backends {
+		in := Instance{ID: be.Behavior.ID, Group: be.Group}
+		if be.Down {
+			port, err := freePort()
+			if err != nil {
+				return fmt.Errorf("lab: %s: backend %s: %w", l.Scenario.Name, in.ID, err)
+			}
+			in.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+			l.Instances = append(l.Instances, in)
+			continue
+		}
+		in.Server = labserver.New(be.Behavior)
+		addr, err := l.serve(in.Server)
+		if err != nil {
+			return fmt.Errorf("lab: %s: backend %s: %w", l.Scenario.Name, in.ID, err)
+		}
+		in.Addr = addr
+		l.Instances = append(l.Instances, in)
+	}
+	return nil
+}
+
+// serve serves h on a 127.0.0.1 free port until Close and returns its
+// address.
+func (l *Lab) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	l.servers = append(l.servers, srv)
+	go srv.Serve(ln)
+	return ln.Addr().String(), nil
 }
 
 // lookSbin finds a tool in the sbin directories that a user's PATH often
