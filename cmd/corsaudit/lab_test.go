@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/corsaudit/corsaudit/internal/syncbuf"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
@@ -91,7 +91,7 @@ func TestLabRun(t *testing.T) {
 	testenv.LookTool(t, "nginx lab", "nginx")
 	dir := t.TempDir()
 	outR, outW := io.Pipe()
-	var errOut labSyncBuffer
+	var errOut syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
@@ -169,22 +169,4 @@ func TestLabRun(t *testing.T) {
 		conn.Close()
 		t.Errorf("%s still accepts connections after the lab stopped", u.Host)
 	}
-}
-
-// labSyncBuffer is a bytes.Buffer the lab's goroutine writes while the test reads.
-type labSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *labSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *labSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

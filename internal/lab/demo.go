@@ -6,6 +6,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
+
+	"github.com/corsaudit/corsaudit/internal/syncbuf"
 )
 
 // GoLB is the load balancer written in Go that the demo runs in-process
@@ -30,7 +32,7 @@ func Demo() Scenario {
 
 // StartDemo starts the Demo scenario in-process. Close stops it.
 func StartDemo() (*Lab, error) {
-	l := &Lab{Scenario: Demo(), exited: make(chan struct{}), stderr: &syncBuffer{}}
+	l := &Lab{Scenario: Demo(), exited: make(chan struct{}), stderr: &syncbuf.Buffer{Limit: outputLimit}}
 	if err := l.serveBackends(); err != nil {
 		l.Close()
 		return nil, err

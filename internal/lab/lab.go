@@ -7,7 +7,6 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/syncbuf"
 )
 
 // StartTimeout bounds how long Start waits for the load balancer to listen.
@@ -53,30 +53,13 @@ type Lab struct {
 	servers []*http.Server
 	proc    *exec.Cmd
 	exited  chan struct{} // closed when proc has exited
-	stderr  *syncBuffer
+	stderr  *syncbuf.Buffer
 	once    sync.Once
 }
 
-// syncBuffer is a bytes.Buffer safe for the process's writer goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() > 64<<10 { // keep memory bounded; the start is what matters
-		return len(p), nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// outputLimit bounds what the lab keeps of the proxy's output; the start is
+// what explains a failure.
+const outputLimit = 64 << 10
 
 // Start runs sc: its backends on 127.0.0.1 free ports, then the proxy with a
 // config written into dir (which must exist), and waits until the proxy
@@ -93,7 +76,7 @@ func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
 	}
-	l := &Lab{Scenario: sc, Dir: dir, exited: make(chan struct{}), stderr: &syncBuffer{}}
+	l := &Lab{Scenario: sc, Dir: dir, exited: make(chan struct{}), stderr: &syncbuf.Buffer{Limit: outputLimit}}
 	if err := l.serveBackends(); err != nil {
 		l.Close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -262,7 +263,7 @@ func (f *fakeCloud) describeLoadBalancers(form url.Values) (string, *fakeFault) 
 	names, arns := listParam(form, "Names.member"), listParam(form, "LoadBalancerArns.member")
 	var sel []fakeLB
 	for _, lb := range f.lbs {
-		if (len(names) == 0 || contains(names, lb.Name)) && (len(arns) == 0 || contains(arns, lb.ARN)) {
+		if (len(names) == 0 || slices.Contains(names, lb.Name)) && (len(arns) == 0 || slices.Contains(arns, lb.ARN)) {
 			sel = append(sel, lb)
 		}
 	}
@@ -352,7 +353,7 @@ func (f *fakeCloud) describeTargetGroups(form url.Values) (string, *fakeFault) {
 	lbArn, arns := form.Get("LoadBalancerArn"), listParam(form, "TargetGroupArns.member")
 	var sel []fakeTG
 	for _, tg := range f.tgs {
-		if (lbArn == "" || contains(tg.LBArns, lbArn)) && (len(arns) == 0 || contains(arns, tg.ARN)) {
+		if (lbArn == "" || slices.Contains(tg.LBArns, lbArn)) && (len(arns) == 0 || slices.Contains(arns, tg.ARN)) {
 			sel = append(sel, tg)
 		}
 	}
@@ -442,13 +443,4 @@ func (f *fakeCloud) describeInstances(form url.Values) string {
 	}
 	b.WriteString("</reservationSet>" + marker("nextToken", next))
 	return b.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
