@@ -338,77 +338,33 @@ func TestStats(t *testing.T) {
 	}
 }
 
-func TestParseBehavior(t *testing.T) {
-	tests := []struct {
-		desc    string
-		in      map[string]any
-		want    Behavior
-		wantErr string
-	}{
-		{
-			desc: "full",
-			in: map[string]any{
-				"id": "web-07", "allow_origins": []any{"https://app.example.com"},
-				"allow_methods": []any{"GET", "POST"}, "allow_headers": []any{"Content-Type"},
-				"expose_headers": []any{"X-Request-Id"}, "credentials": true, "max_age": 60,
-				"no_vary": true, "preflight_status": 200, "redirect_preflight": "https://x.test/",
-				"allow_null": true, "reflect_origin": false, "allow_any_origin": false,
-				"match":         "suffix:.example.com",
-				"extra_headers": map[string]any{"Access-Control-Allow-Origin": []any{"*"}},
-			},
-			want: Behavior{
-				ID: "web-07", AllowOrigins: []string{"https://app.example.com"},
-				AllowMethods: []string{"GET", "POST"}, AllowHeaders: []string{"Content-Type"},
-				ExposeHeaders: []string{"X-Request-Id"}, Credentials: true, MaxAge: 60,
-				NoVary: true, PreflightStatus: 200, RedirectPreflight: "https://x.test/",
-				AllowNull: true, Match: "suffix:.example.com",
-				ExtraHeaders: http.Header{"Access-Control-Allow-Origin": {"*"}},
-			},
-		},
-		{desc: "unknown key", in: map[string]any{"allow_origin": "x"}, wantErr: "allow_origin"},
-		{desc: "bad match kind", in: map[string]any{"match": "glob:*.example.com"}, wantErr: `unknown kind "glob"`},
-		{desc: "bad regexp", in: map[string]any{"match": "regexp:("}, wantErr: "missing closing )"},
-		{desc: "match without argument", in: map[string]any{"match": "suffix:"}, wantErr: "want suffix:S"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			got, err := ParseBehavior(tc.in)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
-				if !strings.HasPrefix(err.Error(), "labserver: ") {
-					t.Errorf("err = %q, want the labserver: prefix", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestParseMatch(t *testing.T) {
 	tests := []struct {
-		desc   string
-		rule   string
-		origin string
-		want   bool
+		desc    string
+		rule    string
+		origin  string
+		want    bool
+		wantErr string
 	}{
-		{"suffix matches a look-alike domain", "suffix:example.com", "https://evilexample.com", true},
-		{"suffix refuses another domain", "suffix:.example.com", "https://example.org", false},
-		{"prefix matches a longer host", "prefix:https://app.example.com", "https://app.example.com.evil.test", true},
-		{"prefix refuses http", "prefix:https://app.example.com", "http://app.example.com", false},
-		{"unanchored regexp dot matches any char", `regexp:https://app.example.com`, "https://appXexample.com", true},
-		{"anchored regexp", `regexp:^https://app\.example\.com$`, "https://app.example.com.evil.test", false},
+		{"suffix matches a look-alike domain", "suffix:example.com", "https://evilexample.com", true, ""},
+		{"suffix refuses another domain", "suffix:.example.com", "https://example.org", false, ""},
+		{"prefix matches a longer host", "prefix:https://app.example.com", "https://app.example.com.evil.test", true, ""},
+		{"prefix refuses http", "prefix:https://app.example.com", "http://app.example.com", false, ""},
+		{"unanchored regexp dot matches any char", `regexp:https://app.example.com`, "https://appXexample.com", true, ""},
+		{"anchored regexp", `regexp:^https://app\.example\.com$`, "https://app.example.com.evil.test", false, ""},
+		{desc: "bad match kind", rule: "glob:*.example.com", wantErr: `unknown kind "glob"`},
+		{desc: "bad regexp", rule: "regexp:(", wantErr: "missing closing )"},
+		{desc: "match without argument", rule: "suffix:", wantErr: "want suffix:S"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			m, err := ParseMatch(tc.rule)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "labserver: ") {
+					t.Fatalf("err = %v, want one with the labserver: prefix containing %q", err, tc.wantErr)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

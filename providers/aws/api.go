@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"sync"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -74,29 +73,6 @@ func (c *CallCounter) Snapshot() map[string]int {
 	for k, v := range c.n {
 		out[k] = v
 	}
-	return out
-}
-
-// Total is the number of operations counted.
-func (c *CallCounter) Total() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := 0
-	for _, v := range c.n {
-		t += v
-	}
-	return t
-}
-
-// Ops lists the operation names counted, sorted.
-func (c *CallCounter) Ops() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.n))
-	for k := range c.n {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -127,25 +127,15 @@ func New(decode func(any) error) (discovery.Provider, error) {
 	return &Provider{cfg: c, calls: NewCallCounter()}, nil
 }
 
-// NewWithClients builds the provider on given clients (tests, or callers
-// that build their own SDK clients). region only labels errors.
-func NewWithClients(c Config, region string, cl Clients) *Provider {
+// newWithClients builds the provider on given clients (the tests' fakes).
+// region only labels errors.
+func newWithClients(c Config, region string, cl Clients) *Provider {
 	if c.Address == "" {
 		c.Address = AddressPrivate
 	}
 	p := &Provider{cfg: c, clients: cl, region: region}
 	p.once.Do(func() {})
 	return p
-}
-
-// Calls returns the number of API operations the provider has made, by
-// operation name (retries of one operation count once). It is nil for a
-// provider built with NewWithClients.
-func (p *Provider) Calls() map[string]int {
-	if p.calls == nil {
-		return nil
-	}
-	return p.calls.Snapshot()
 }
 
 // init loads the SDK config from the default chain, once.

@@ -79,7 +79,7 @@ func line(in discovery.Instance) string {
 func discoverWith(t *testing.T, f *fakeCloud, c Config) ([]discovery.Target, *CallCounter, error) {
 	t.Helper()
 	cl, calls := f.serve(t)
-	p := NewWithClients(c, "us-east-1", cl)
+	p := newWithClients(c, "us-east-1", cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	got, err := p.Discover(ctx)
@@ -303,7 +303,7 @@ func TestDiscoverDeadline(t *testing.T) {
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Hour, nil })
 		})
 	})
-	p := NewWithClients(Config{LoadBalancer: "shop-alb"}, "us-east-1", slow)
+	p := newWithClients(Config{LoadBalancer: "shop-alb"}, "us-east-1", slow)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
