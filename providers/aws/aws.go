@@ -183,9 +183,9 @@ func loadClients(ctx context.Context, c Config, calls *CallCounter) (Clients, st
 	return Clients{ELB: elbv2.NewFromConfig(sc), EC2: ec2.NewFromConfig(sc)}, sc.Region, nil
 }
 
-// Help describes the config section.
-func (p *Provider) Help() string {
-	return `aws: the targets behind an AWS Application Load Balancer
+// Help describes the `discover: aws:` section, every key of Config, for
+// `corsaudit providers`.
+const Help = `aws: the targets behind an AWS Application Load Balancer
   region: eu-west-1          # optional: default chain (AWS_REGION, profile)
   load_balancer: shop-alb    # name, ARN or DNS name (dualstack. and a trailing dot tolerated)
   listener_port: 443         # optional: only this listener
@@ -200,4 +200,3 @@ DescribeRules, DescribeTargetGroups, DescribeTargetHealth; ec2:DescribeInstances
 A target group reached by several rules is listed once; its weight is the one
 of the first weighted forward action seen (listeners by port, rules by
 priority, default rule last), 0 when no forward action splits traffic.`
-}
