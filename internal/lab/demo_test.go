@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 func TestFleet(t *testing.T) {
@@ -69,7 +71,7 @@ func TestStartDemo(t *testing.T) {
 			}
 		default:
 			a := send(t, "OPTIONS", direct(in), allowed, "PUT")
-			gotPUT := strings.Contains(a.header.Get("Access-Control-Allow-Methods"), "PUT")
+			gotPUT := strings.Contains(a.header.Get(cors.ACAM), "PUT")
 			if wantPUT := in.ID != "web-07"; gotPUT != wantPUT || a.instance() != in.ID {
 				t.Errorf("direct preflight PUT to %s: answered by %q, PUT allowed %v, want %v", in.ID, a.instance(), gotPUT, wantPUT)
 			}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 // InstanceHeader is the response header that names the instance that
@@ -159,9 +161,9 @@ func (s *Server) allowOrigin(origin string) string {
 
 // ServeHTTP answers preflights and actual requests following the Behavior.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
+	origin := r.Header.Get(cors.Origin)
 	preflight := r.Method == http.MethodOptions && origin != "" &&
-		r.Header.Get("Access-Control-Request-Method") != ""
+		r.Header.Get(cors.ACRM) != ""
 	s.record(r, preflight)
 
 	h := w.Header()
@@ -186,32 +188,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every answer depends on the Origin (allowed or not), so every answer
 	// says so, or a cache could serve a refusal to an allowed origin.
 	if !s.b.NoVary {
-		h.Add("Vary", "Origin")
+		h.Add("Vary", cors.Origin)
 	}
 	acao := s.allowOrigin(origin)
 	if acao != "" {
-		h.Set("Access-Control-Allow-Origin", acao)
+		h.Set(cors.ACAO, acao)
 		if s.b.Credentials {
-			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set(cors.ACAC, "true")
 		}
 	}
 	if preflight {
 		if acao != "" {
 			if len(s.b.AllowMethods) > 0 {
-				h.Set("Access-Control-Allow-Methods", strings.Join(s.b.AllowMethods, ", "))
+				h.Set(cors.ACAM, strings.Join(s.b.AllowMethods, ", "))
 			}
 			if len(s.b.AllowHeaders) > 0 {
-				h.Set("Access-Control-Allow-Headers", strings.Join(s.b.AllowHeaders, ", "))
+				h.Set(cors.ACAH, strings.Join(s.b.AllowHeaders, ", "))
 			}
 			if s.b.MaxAge != 0 {
-				h.Set("Access-Control-Max-Age", strconv.Itoa(s.b.MaxAge))
+				h.Set(cors.ACMA, strconv.Itoa(s.b.MaxAge))
 			}
 		}
 		writeHeader(s.b.PreflightStatus)
 		return
 	}
 	if acao != "" && len(s.b.ExposeHeaders) > 0 {
-		h.Set("Access-Control-Expose-Headers", strings.Join(s.b.ExposeHeaders, ", "))
+		h.Set(cors.ACEH, strings.Join(s.b.ExposeHeaders, ", "))
 	}
 	body := fmt.Sprintf("{\"instance\":%q}\n", s.b.ID)
 	h.Set("Content-Type", "application/json")
