@@ -3,40 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"reflect"
 	"strings"
 	"testing"
 )
-
-func TestProvidersArgs(t *testing.T) {
-	tests := []struct {
-		desc string
-		args []string
-		want providersOptions
-	}{
-		{desc: "all", args: nil, want: providersOptions{Names: []string{}}},
-		{desc: "some", args: []string{"aws", "gcp"}, want: providersOptions{Names: []string{"aws", "gcp"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.desc, func(t *testing.T) {
-			var got *providersOptions
-			cmd := newCmdProviders(iostreams{out: &bytes.Buffer{}, errOut: &bytes.Buffer{}}, func(o *providersOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(tt.args)
-			if err := cmd.Execute(); err != nil {
-				t.Fatalf("execute: %v", err)
-			}
-			if got == nil {
-				t.Fatal("runF was not called")
-			}
-			if len(got.Names) != len(tt.want.Names) || (len(got.Names) > 0 && !reflect.DeepEqual(*got, tt.want)) {
-				t.Errorf("options:\n got %+v\nwant %+v", *got, tt.want)
-			}
-		})
-	}
-}
 
 func TestProviders(t *testing.T) {
 	tests := []struct {

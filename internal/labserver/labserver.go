@@ -5,6 +5,7 @@ package labserver
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -125,10 +126,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Actual = make(map[string]int, len(s.stats.Actual))
-	for m, n := range s.stats.Actual {
-		st.Actual[m] = n
-	}
+	st.Actual = maps.Clone(s.stats.Actual)
 	return st
 }
 
