@@ -104,7 +104,7 @@ type Provider struct {
 	initErr error
 	clients Clients
 	region  string
-	calls   *CallCounter
+	calls   *callCounter
 }
 
 // Clients are the API seams the provider calls.
@@ -124,7 +124,7 @@ func New(decode func(any) error) (discovery.Provider, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Provider{cfg: c, calls: NewCallCounter()}, nil
+	return &Provider{cfg: c, calls: newCallCounter()}, nil
 }
 
 // newWithClients builds the provider on given clients (the tests' fakes).
@@ -149,7 +149,7 @@ func (p *Provider) init(ctx context.Context) error {
 // loadClients builds ELBv2 and EC2 clients from the default chain. The
 // SDK's standard retryer retries throttling with exponential backoff; every
 // wait respects ctx, so the run deadline still holds.
-func loadClients(ctx context.Context, c Config, calls *CallCounter) (Clients, string, error) {
+func loadClients(ctx context.Context, c Config, calls *callCounter) (Clients, string, error) {
 	region := c.Region
 	if region == "" && strings.HasPrefix(c.LoadBalancer, "arn:") {
 		if a, err := arn.Parse(c.LoadBalancer); err == nil {

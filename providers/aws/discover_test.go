@@ -76,7 +76,7 @@ func line(in discovery.Instance) string {
 		in.ID, in.Addr, in.Scheme, in.Group, in.Weight, in.Zone, in.Health, in.HealthReason, in.Skip, in.Labels["draining"])
 }
 
-func discoverWith(t *testing.T, f *fakeCloud, c Config) ([]discovery.Target, *CallCounter, error) {
+func discoverWith(t *testing.T, f *fakeCloud, c Config) ([]discovery.Target, *callCounter, error) {
 	t.Helper()
 	cl, calls := f.serve(t)
 	p := newWithClients(c, "us-east-1", cl)
@@ -297,7 +297,7 @@ func TestDiscoverAPIErrors(t *testing.T) {
 func TestDiscoverDeadline(t *testing.T) {
 	f := shopCloud()
 	f.fault("DescribeTargetHealth", "Throttling", 400, -1)
-	slow := clientsFor(f.start(t), NewCallCounter(), func() sdkaws.Retryer {
+	slow := clientsFor(f.start(t), newCallCounter(), func() sdkaws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 10
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Hour, nil })

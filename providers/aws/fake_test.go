@@ -110,9 +110,9 @@ func (f *fakeCloud) fault(action, code string, status, n int) {
 // serve starts the fake on loopback and returns SDK clients pointed at it
 // and the counter installed on them. Retries wait no time (the retryer
 // itself, attempts and throttling classification, stays the SDK's).
-func (f *fakeCloud) serve(t *testing.T) (Clients, *CallCounter) {
+func (f *fakeCloud) serve(t *testing.T) (Clients, *callCounter) {
 	t.Helper()
-	calls := NewCallCounter()
+	calls := newCallCounter()
 	return clientsFor(f.start(t), calls, func() sdkaws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
@@ -129,7 +129,7 @@ func (f *fakeCloud) start(t *testing.T) string {
 }
 
 // clientsFor builds real SDK clients for endpoint with static credentials.
-func clientsFor(endpoint string, calls *CallCounter, retryer func() sdkaws.Retryer) Clients {
+func clientsFor(endpoint string, calls *callCounter, retryer func() sdkaws.Retryer) Clients {
 	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")
 	elb := elbv2.New(elbv2.Options{Region: "us-east-1", BaseEndpoint: sdkaws.String(endpoint), Credentials: creds,
 		APIOptions: calls.APIOptions(), Retryer: retryer(), HTTPClient: newHTTPClient()})
