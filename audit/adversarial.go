@@ -1,10 +1,12 @@
 package audit
 
 import (
-	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -93,17 +95,52 @@ var localhostOrigins = []string{"http://localhost", "http://localhost:3000", "ht
 // under a subdomain.
 var thirdPartySuffixes = []string{"github.io", "herokuapp.com", "netlify.app", "vercel.app", "pages.dev"}
 
-// RandomLabel returns a short random DNS label (8 lower-case letters and
-// digits) for AdversarialProbes, so that the arbitrary origins cannot be on
-// any allowlist.
-func RandomLabel() string {
+// OriginLabel returns the DNS label (8 lower-case letters and digits) that
+// AdversarialProbes puts in its made-up origins, derived from the target
+// host and the policy: no allowlist holds it, and the same config gives the
+// same probes on every run and every shard (so reports merge, and SARIF
+// fingerprints and JUnit names stay stable).
+func OriginLabel(targetHost string, pol Policy) string {
+	h := sha256.New()
+	for _, s := range [][]string{{targetHost}, pol.Origins, pol.Methods, pol.Headers, {strconv.FormatBool(pol.Credentials)}} {
+		for _, x := range s {
+			h.Write([]byte(x))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	sum := h.Sum(nil)
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 8)
-	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
 	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+		b[i] = alphabet[int(sum[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// PlanTarget is a target's whole probe plan: Plan(pol), then, with
+// adversarial, AdversarialProbes labelled by OriginLabel, numbered after
+// the policy probes. The plan is bounded by maxProbes: the policy probes
+// are never cut (more of them than maxProbes is an error), the adversarial
+// ones are cut from the end (the least telling) and dropped says how many.
+func PlanTarget(pol Policy, targetHost string, adversarial bool, maxProbes int) (probes []Probe, dropped int, err error) {
+	probes = Plan(pol)
+	if len(probes) > maxProbes {
+		return nil, 0, fmt.Errorf("plan: the policy alone needs %d probes, more than the bound %d (fewer origins or methods, or raise max_probes)", len(probes), maxProbes)
+	}
+	if !adversarial {
+		return probes, 0, nil
+	}
+	adv := AdversarialProbes(pol, targetHost, OriginLabel(targetHost, pol))
+	if room := maxProbes - len(probes); len(adv) > room {
+		dropped = len(adv) - room
+		adv = adv[:room]
+	}
+	for i := range adv {
+		adv[i].ID = fmt.Sprintf("p%d", len(probes)+1)
+		probes = append(probes, adv[i])
+	}
+	return probes, dropped, nil
 }
 
 // AdversarialProbes returns the probes that look for origin-validation
@@ -117,8 +154,8 @@ func RandomLabel() string {
 // have Expect ExpectNone (they are judged by the misconfig check, not by the
 // policy or the majority), and Credentials as the policy says.
 //
-// rnd is a DNS label (RandomLabel, fixed in tests); it makes the arbitrary
-// origins unguessable. Origins are deduplicated and ordered from the most to
+// rnd is a DNS label (OriginLabel); no allowlist holds the arbitrary
+// origins made with it. Origins are deduplicated and ordered from the most to
 // the least telling, so that a caller bounding the plan keeps the best ones:
 // arbitrary, null, then per policy origin (and the target host) the
 // host-derived classes, concatenation, localhost, third-party hosting, and

@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -168,13 +170,61 @@ func TestAdversarialProbesCases(t *testing.T) {
 	}
 }
 
-func TestRandomLabel(t *testing.T) {
-	a, b := RandomLabel(), RandomLabel()
-	if len(a) != 8 || cleanLabel(a) != a {
-		t.Errorf("RandomLabel() = %q, want 8 lower-case letters and digits", a)
+func TestOriginLabel(t *testing.T) {
+	pol := Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"}}
+	other := pol
+	other.Credentials = true
+	for _, tc := range []struct {
+		desc     string
+		a, b     string
+		wantSame bool
+	}{
+		{"same host and policy", OriginLabel("api.example.com", pol), OriginLabel("api.example.com", pol), true},
+		{"another host", OriginLabel("api.example.com", pol), OriginLabel("api2.example.com", pol), false},
+		{"another policy", OriginLabel("api.example.com", pol), OriginLabel("api.example.com", other), false},
+	} {
+		if len(tc.a) != 8 || cleanLabel(tc.a) != tc.a {
+			t.Errorf("%s: OriginLabel = %q, want 8 lower-case letters and digits", tc.desc, tc.a)
+		}
+		if (tc.a == tc.b) != tc.wantSame {
+			t.Errorf("%s: labels %q and %q, want same=%v", tc.desc, tc.a, tc.b, tc.wantSame)
+		}
 	}
-	if a == b {
-		t.Errorf("two RandomLabel() calls both returned %q", a)
+}
+
+func TestPlanTarget(t *testing.T) {
+	pol := Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"}}
+	policyOnly := len(Plan(pol))
+	for _, tc := range []struct {
+		desc        string
+		adversarial bool
+		max         int
+		wantLen     int
+		wantDropped bool
+		wantErr     bool
+	}{
+		{desc: "policy only", adversarial: false, max: 200, wantLen: policyOnly},
+		{desc: "bounded adversarial", adversarial: true, max: policyOnly + 3, wantLen: policyOnly + 3, wantDropped: true},
+		{desc: "policy over the bound", adversarial: true, max: policyOnly - 1, wantErr: true},
+	} {
+		probes, dropped, err := PlanTarget(pol, "api.example.com", tc.adversarial, tc.max)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: err = %v, want error %v", tc.desc, err, tc.wantErr)
+			continue
+		}
+		if len(probes) != tc.wantLen || (dropped > 0) != tc.wantDropped {
+			t.Errorf("%s: %d probes, %d dropped; want %d, dropped %v", tc.desc, len(probes), dropped, tc.wantLen, tc.wantDropped)
+		}
+		for i, p := range probes {
+			if want := fmt.Sprintf("p%d", i+1); p.ID != want {
+				t.Errorf("%s: probe %d has id %q, want %q", tc.desc, i, p.ID, want)
+			}
+		}
+	}
+	a, _, _ := PlanTarget(pol, "api.example.com", true, 200)
+	b, _, _ := PlanTarget(pol, "api.example.com", true, 200)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("two plans of the same target differ:\n%v\n%v", a, b)
 	}
 }
 

@@ -7,9 +7,7 @@ package audit
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -84,115 +82,6 @@ func (o *Options) defaults() {
 	if o.Browser == "" {
 		o.Browser = cors.Chromium
 	}
-}
-
-// SentRequest is a request exactly as corsaudit sent it: what a curl
-// command reproduces.
-type SentRequest struct {
-	Method string `json:"method"`
-	// URL is the URL requested; for direct requests its host is the
-	// public host and ConnectTo the instance address (like curl
-	// --connect-to), so Host header and TLS SNI are the public ones.
-	URL       string      `json:"url"`
-	ConnectTo string      `json:"connect_to,omitempty"`
-	Header    http.Header `json:"header,omitempty"`
-}
-
-// Exchange is one HTTP request and what came back.
-type Exchange struct {
-	// Request is what was sent (nil in reports written before it existed).
-	Request *SentRequest `json:"request,omitempty"`
-	Status  int          `json:"status,omitempty"`
-	// Header holds the CORS-relevant response headers exactly as received,
-	// repeated headers kept.
-	Header   http.Header `json:"header,omitempty"`
-	Location string      `json:"location,omitempty"`
-	// ServedBy is the value of the LB's instance header, when configured.
-	ServedBy string        `json:"served_by,omitempty"`
-	Err      ErrorClass    `json:"error,omitempty"`
-	ErrMsg   string        `json:"error_message,omitempty"`
-	Latency  time.Duration `json:"latency"`
-}
-
-// Failed reports whether no response was received.
-func (e *Exchange) Failed() bool { return e != nil && e.Err != ErrNone }
-
-// Response converts the exchange for the cors package.
-func (e *Exchange) Response() *cors.Response {
-	if e == nil || e.Failed() {
-		return nil
-	}
-	return &cors.Response{Status: e.Status, Header: e.Header}
-}
-
-// Observation is what one instance (or one LB sample) did for one probe.
-type Observation struct {
-	Probe    int    `json:"probe"` // index into TargetSpec.Probes
-	Instance string `json:"instance,omitempty"`
-	// Sample numbers the LB samples of a probe; -1 for direct observations.
-	Sample    int          `json:"sample"`
-	Preflight *Exchange    `json:"preflight,omitempty"`
-	Actual    *Exchange    `json:"actual,omitempty"`
-	Verdict   cors.Verdict `json:"verdict"`
-	// Done is true when at least one request was sent and the observation
-	// completed (with answers, or with a failure of the instance). A probe
-	// that sent nothing observed nothing: Done stays false.
-	Done bool `json:"done"`
-	// NotRun says in plain words why Done is false: no request a browser
-	// would send may be sent for this probe, the run's deadline passed or
-	// it was interrupted, or the instance was given up after consecutive
-	// failures. Empty when Done.
-	NotRun string `json:"not_run,omitempty"`
-}
-
-// Err is the error class of the first failed exchange (ErrNone if none).
-func (o Observation) Err() ErrorClass {
-	if o.Preflight.Failed() {
-		return o.Preflight.Err
-	}
-	if o.Actual.Failed() {
-		return o.Actual.Err
-	}
-	return ErrNone
-}
-
-// ServedBy is the instance that served an LB sample, when known.
-func (o Observation) ServedBy() string {
-	if o.Preflight != nil && o.Preflight.ServedBy != "" {
-		return o.Preflight.ServedBy
-	}
-	if o.Actual != nil {
-		return o.Actual.ServedBy
-	}
-	return ""
-}
-
-// CachePair is a cache check through the LB: the same request from origin
-// First, then at once from origin Second. A shared cache that ignores the
-// Origin hands Second the answer made for First.
-type CachePair struct {
-	Probe        int       `json:"probe"`
-	Preflight    bool      `json:"preflight"`
-	First        string    `json:"first_origin"`
-	Second       string    `json:"second_origin"`
-	FirstAnswer  *Exchange `json:"first"`
-	SecondAnswer *Exchange `json:"second"`
-}
-
-// TargetResult holds everything observed for one target.
-type TargetResult struct {
-	Spec TargetSpec
-	// URL is the parsed public URL.
-	URL *url.URL
-	// Direct[i][p] is instance i's observation for probe p (instances in
-	// Spec.Target.Instances order; nil rows for instances not probed).
-	Direct [][]Observation
-	// LB[p] are the LB samples for probe p.
-	LB [][]Observation
-	// Cache are the cache checks through the LB.
-	Cache []CachePair
-	// Requests counts HTTP requests sent.
-	Requests int64
 }
 
 // SamplesFor is how many LB samples per probe give a high chance of reaching
@@ -270,6 +159,9 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 	}
 	_ = g.Wait() // jobs never return errors; only ctx ends a run early
 	if err := ctx.Err(); err != nil {
+		for i := range results {
+			markNotRun(ctx, &results[i])
+		}
 		return results, fmt.Errorf("audit: run ended early: %w", err)
 	}
 	return results, nil
@@ -299,18 +191,19 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 			row[p] = Observation{Probe: p, Instance: in.ID, Sample: -1}
 		}
 		res.Direct[i] = row
-		target := directURL(u, in, spec.Direct.Scheme)
+		public := directURL(u, in, spec.Direct.Scheme)
 		workers := min(opt.PerInstance, len(spec.Probes))
 		jobs = append(jobs, job{weight: int64(workers), units: int64(len(row)), run: func(ctx context.Context, tick func()) {
-			client := NewClient(TransportOptions{ServerName: u.Hostname(), InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
+			to := NewEndpoint(public, in.Addr, TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
 				Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: opt.TLSConfig})
-			defer client.CloseIdleConnections()
+			defer to.Client.CloseIdleConnections()
+			health := &instanceHealth{}
 			next := make(chan int)
 			var wg sync.WaitGroup
 			for range workers {
 				wg.Go(func() {
 					for p := range next {
-						s.observe(ctx, client, target, u.Host, spec.Probes[p], &row[p])
+						s.observe(ctx, to, spec.Probes[p], &row[p], health)
 						tick()
 					}
 				})
@@ -332,7 +225,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	}
 	// Through the LB: a fresh connection per request, so that LBs that
 	// balance per connection (L4, keep-alive pinning) spread samples too.
-	lb := NewClient(TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: opt.TLSConfig})
+	lb := NewEndpoint(u, "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: opt.TLSConfig})
 	samples := spec.LB.Samples
 	if samples <= 0 {
 		probeable := 0
@@ -353,7 +246,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 			obs := &res.LB[p][k]
 			*obs = Observation{Probe: p, Sample: k}
 			jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
-				s.observe(ctx, lb, u.String(), u.Host, spec.Probes[p], obs)
+				s.observe(ctx, lb, spec.Probes[p], obs, nil)
 				tick()
 			}})
 		}
@@ -366,7 +259,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 // preflighted), whether an answer made for one origin is served to another.
 // Each pair runs sequentially inside one job; a few pairs per kind give a
 // cache the chance to store the first answer.
-func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []job {
+func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 	const rounds = 3
 	probes := res.Spec.Probes
 	pick := func(preflight bool) int {
@@ -397,33 +290,40 @@ func cacheJobs(res *TargetResult, s *sender, lb *http.Client) []job {
 		pair := &res.Cache[i]
 		jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
 			defer tick()
-			pr := probes[pair.Probe]
-			first, second := pr, pr
+			first := probes[pair.Probe].Request()
+			second := first
 			second.Origin = pair.Second
-			if pair.Preflight {
-				pair.FirstAnswer = s.preflight(ctx, lb, res.URL.String(), res.URL.Host, first)
-				pair.SecondAnswer = s.preflight(ctx, lb, res.URL.String(), res.URL.Host, second)
-				return
+			fo := s.fetchOptions(nil)
+			// The same single step a browser sends for the probe, from
+			// two origins in turn.
+			step := func(req cors.Request) *Exchange {
+				var ex *Exchange
+				if pair.Preflight {
+					ex, _, _ = fo.send(ctx, lb, http.MethodOptions, preflightHeader(req, cors.PlanPreflightFor(fo.Browser, req)))
+				} else if m := cors.NormalizeMethod(req.Method); m == http.MethodGet || m == http.MethodHead {
+					ex, _, _ = fo.send(ctx, lb, m, actualHeader(req))
+				}
+				return ex
 			}
-			pair.FirstAnswer = s.actual(ctx, lb, res.URL.String(), res.URL.Host, first)
-			pair.SecondAnswer = s.actual(ctx, lb, res.URL.String(), res.URL.Host, second)
+			pair.FirstAnswer = step(first)
+			pair.SecondAnswer = step(second)
 		}})
 	}
 	return jobs
 }
 
-// directURL is the public URL with the instance's address as host, and the
-// direct scheme.
-func directURL(public *url.URL, in discovery.Instance, scheme string) string {
+// directURL is the public URL (its host gives the Host header and SNI)
+// with the direct scheme; the instance's address is dialled instead of its
+// host.
+func directURL(public *url.URL, in discovery.Instance, scheme string) *url.URL {
 	u := *public
-	u.Host = in.Addr
 	switch {
 	case in.Scheme != "":
 		u.Scheme = in.Scheme
 	case scheme != "":
 		u.Scheme = scheme
 	}
-	return u.String()
+	return &u
 }
 
 // sender sends the requests of one target.
@@ -464,121 +364,32 @@ func (s *sender) intern(h http.Header) http.Header {
 	return h
 }
 
-// observe sends the probe's preflight (when a browser would) and its actual
-// request (GET/HEAD only, and only after a passing preflight), then decides
-// the verdict.
-func (s *sender) observe(ctx context.Context, c *http.Client, target, host string, pr Probe, obs *Observation) {
-	req := pr.Request()
-	plan := cors.PlanPreflightFor(s.opt.Browser, req)
-	if plan.Needed {
-		obs.Preflight = s.preflight(ctx, c, target, host, pr)
-		if obs.Preflight.Failed() {
-			obs.Done = obs.Preflight.Err != ErrCanceled
-			return
-		}
-	}
-	if pr.SendsActual() {
-		pre := cors.Verdict{Allowed: true}
-		if plan.Needed {
-			pre = cors.Evaluate(s.opt.Browser, req, obs.Preflight.Response(), nil)
-		}
-		// A browser sends the actual request only after a passing preflight.
-		if pre.Allowed {
-			obs.Actual = s.actual(ctx, c, target, host, pr)
-			if obs.Actual.Failed() {
-				obs.Done = obs.Actual.Err != ErrCanceled
-				return
+// fetchOptions are the options of every fetch of this target; health is
+// the instance's (nil through the load balancer).
+func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
+	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
+		Sent: &s.res.Requests, health: health, intern: s.intern}
+}
+
+// observe acts as the browser for pr and records what happened in obs.
+func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observation, health *instanceHealth) {
+	f := ActAsBrowser(ctx, to, pr.Request(), s.fetchOptions(health))
+	obs.Preflight, obs.Actual, obs.Verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.Verdict, f.Done, f.NotRun
+}
+
+// markNotRun says why every observation of res that did not complete was
+// not run, once ctx ended the run before it got to them.
+func markNotRun(ctx context.Context, res *TargetResult) {
+	why := cutOff(ctx)
+	mark := func(rows [][]Observation) {
+		for _, row := range rows {
+			for i := range row {
+				if !row[i].Done && row[i].NotRun == "" {
+					row[i].NotRun = why
+				}
 			}
 		}
 	}
-	obs.Verdict = cors.Evaluate(s.opt.Browser, req, obs.Preflight.Response(), obs.Actual.Response())
-	obs.Done = true
-}
-
-// preflight sends the OPTIONS request a browser would send for pr.
-func (s *sender) preflight(ctx context.Context, c *http.Client, target, host string, pr Probe) *Exchange {
-	plan := cors.PlanPreflightFor(s.opt.Browser, pr.Request())
-	h := http.Header{}
-	h.Set("Origin", pr.Origin)
-	h.Set("Access-Control-Request-Method", plan.Method)
-	if plan.Headers != "" {
-		h.Set("Access-Control-Request-Headers", plan.Headers)
-	}
-	h.Set("Sec-Fetch-Mode", "cors")
-	return s.send(ctx, c, http.MethodOptions, target, host, h)
-}
-
-// actual sends the actual request for a GET or HEAD probe. Other methods
-// are never sent: corsaudit does not change server state.
-func (s *sender) actual(ctx context.Context, c *http.Client, target, host string, pr Probe) *Exchange {
-	if !pr.SendsActual() {
-		return &Exchange{Err: ErrOther, ErrMsg: "audit: refusing to send " + pr.Method}
-	}
-	h := http.Header{}
-	for _, hd := range pr.Headers {
-		if isCredentialHeader(hd.Name) {
-			// Listed in the preflight like a browser does, but no
-			// credential is ever sent, not even a dummy one.
-			continue
-		}
-		h.Add(hd.Name, hd.Value)
-	}
-	h.Set("Origin", pr.Origin)
-	h.Set("Sec-Fetch-Mode", "cors")
-	return s.send(ctx, c, pr.Method, target, host, h)
-}
-
-func isCredentialHeader(name string) bool {
-	switch strings.ToLower(name) {
-	case "authorization", "cookie", "proxy-authorization":
-		return true
-	}
-	return false
-}
-
-func (s *sender) send(ctx context.Context, c *http.Client, method, target, host string, h http.Header) *Exchange {
-	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
-	defer cancel()
-	atomic.AddInt64(&s.res.Requests, 1)
-	req, err := http.NewRequestWithContext(ctx, method, target, nil)
-	if err != nil {
-		return &Exchange{Err: ErrOther, ErrMsg: err.Error()}
-	}
-	req.Host = host
-	req.Header = h
-	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set("Accept", "*/*")
-	start := time.Now()
-	resp, err := c.Do(req)
-	if err != nil {
-		return &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
-	}
-	ex := &Exchange{Status: resp.StatusCode, Header: s.intern(RelevantHeaders(resp.Header, "")),
-		Location: resp.Header.Get("Location"), Latency: time.Since(start)}
-	if s.instanceHeader != "" {
-		ex.ServedBy = resp.Header.Get(s.instanceHeader)
-	}
-	// Drain a bounded amount so the connection can be reused.
-	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBodyBytes))
-	resp.Body.Close()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		ex.ErrMsg = "body: " + err.Error()
-	}
-	return ex
-}
-
-// RelevantHeaders keeps the response headers that matter to CORS and caching,
-// exactly as received.
-func RelevantHeaders(h http.Header, instanceHeader string) http.Header {
-	out := http.Header{}
-	for k, v := range h {
-		lk := strings.ToLower(k)
-		switch {
-		case strings.HasPrefix(lk, "access-control-"), lk == "vary", lk == "location", lk == "age",
-			lk == "cache-control", lk == "x-cache", lk == "x-cache-status",
-			instanceHeader != "" && strings.EqualFold(k, instanceHeader):
-			out[k] = append([]string(nil), v...)
-		}
-	}
-	return out
+	mark(res.Direct)
+	mark(res.LB)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -52,13 +53,13 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // allowApp is a correct CORS handler for https://app.example.com.
 func allowApp(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Vary", "Origin")
-	if r.Header.Get("Origin") == "https://app.example.com" {
-		w.Header().Set("Access-Control-Allow-Origin", "https://app.example.com")
-		w.Header().Set("Access-Control-Allow-Credentials", "true")
+	w.Header().Set("Vary", cors.Origin)
+	if r.Header.Get(cors.Origin) == "https://app.example.com" {
+		w.Header().Set(cors.ACAO, "https://app.example.com")
+		w.Header().Set(cors.ACAC, "true")
 		if r.Method == http.MethodOptions {
-			w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
-			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, X-Request-Id")
+			w.Header().Set(cors.ACAM, "GET, PUT")
+			w.Header().Set(cors.ACAH, "Content-Type, X-Request-Id")
 		}
 	}
 	if r.Method == http.MethodOptions {
@@ -165,8 +166,10 @@ func TestRunUnreachableIsData(t *testing.T) {
 		if e := res[0].Direct[0][p].Err(); e != ErrNone {
 			t.Errorf("up, probe %d: error %s", p, e)
 		}
-		if e := res[0].Direct[1][p].Err(); e != ErrRefused {
-			t.Errorf("down, probe %d: error %q, want refused", p, e)
+		// Refused while it was tried, then given up: never answered.
+		down := res[0].Direct[1][p]
+		if e := down.Err(); (down.Done && e != ErrRefused) || (!down.Done && down.NotRun == "") {
+			t.Errorf("down, probe %d: done %v, error %q, not run %q: want refused or not run", p, down.Done, e, down.NotRun)
 		}
 	}
 	if res[0].Direct[2] != nil {
@@ -233,7 +236,6 @@ func TestPlan(t *testing.T) {
 	if last.Origin != DisallowedOrigin || last.Method != "PUT" || last.Expect != ExpectBlocked {
 		t.Errorf("last probe = %+v, want the disallowed PUT", last)
 	}
-	_ = cors.Chromium
 }
 
 // TestRunBoundsConcurrency checks the global and per-instance bounds on
@@ -288,5 +290,55 @@ func TestRunBoundsConcurrency(t *testing.T) {
 	}
 	if maxInFlight < 2 {
 		t.Errorf("max in flight = %d: the run never sent requests in parallel", maxInFlight)
+	}
+}
+
+// TestRunRecordsRequestsSent: each exchange records the request exactly as
+// sent: the public URL, the dialled instance for direct requests (none
+// through the LB), every header; LB exchanges keep the serving instance.
+func TestRunRecordsRequestsSent(t *testing.T) {
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Instance-Id", "i1")
+		allowApp(w, r)
+	})
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	probes := Plan(testPolicy())
+	spec := TargetSpec{
+		Target: discovery.Target{Name: "t", URL: "http://" + addr + "/v1/cart",
+			Instances: []discovery.Instance{{ID: "i1", Addr: addr}}},
+		Probes: probes,
+		LB:     LB{Samples: 1, InstanceHeader: "X-Instance-Id"},
+	}
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc      string
+		obs       Observation
+		connectTo string
+	}{
+		{desc: "direct, PUT with headers (preflight only)", obs: res[0].Direct[0][3], connectTo: addr},
+		{desc: "through the LB, PUT with headers", obs: res[0].LB[3][0]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			pre := tt.obs.Preflight
+			if pre == nil || pre.Request == nil || tt.obs.Actual != nil {
+				t.Fatalf("preflight = %+v, actual = %+v: want only a recorded preflight", pre, tt.obs.Actual)
+			}
+			want := &SentRequest{Method: http.MethodOptions, URL: spec.Target.URL, ConnectTo: tt.connectTo, Header: http.Header{
+				"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"PUT"},
+				"Access-Control-Request-Headers": {"x-request-id"}, "Sec-Fetch-Mode": {"cors"},
+				"User-Agent": {UserAgent}, "Accept": {"*/*"}}}
+			if !reflect.DeepEqual(pre.Request, want) {
+				t.Errorf("request:\n got %+v\nwant %+v", pre.Request, want)
+			}
+			if tt.connectTo == "" && pre.ServedBy != "i1" {
+				t.Errorf("served by %q, want i1", pre.ServedBy)
+			}
+		})
 	}
 }

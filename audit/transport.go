@@ -145,7 +145,8 @@ func Classify(err error) ErrorClass {
 	if errors.As(err, &urlErr) {
 		msg := urlErr.Err.Error()
 		switch {
-		case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509:"):
+		case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509:"),
+			strings.Contains(msg, "server gave HTTP response to HTTPS client"):
 			return ErrTLS
 		case strings.Contains(msg, "malformed HTTP"), strings.Contains(msg, "header"), strings.Contains(msg, "EOF"):
 			return ErrBadResponse

@@ -2,8 +2,6 @@
 // turns the differences into Findings.
 package diff
 
-import "time"
-
 // Severity of a finding.
 type Severity string
 
@@ -25,53 +23,6 @@ func (s Severity) Rank() int {
 		return 3
 	}
 	return 0
-}
-
-// Kind is a finding's stable name, used in JSON and by scripts.
-type Kind string
-
-// Finding kinds (DESIGN.md). Each has a default severity in DefaultSeverity.
-const (
-	KindVerdictDrift        Kind = "verdict-drift"
-	KindHeaderDrift         Kind = "header-drift"
-	KindSplit               Kind = "split"
-	KindUnreachable         Kind = "unreachable"
-	KindLBRedirect          Kind = "lb-redirect"
-	KindLBAnswersOptions    Kind = "lb-answers-options"
-	KindLBMismatch          Kind = "lb-mismatch"
-	KindCacheLeak           Kind = "cache-leak"
-	KindVaryMissing         Kind = "vary-missing"
-	KindPolicyViolation     Kind = "policy-violation"
-	KindOriginReflection    Kind = "origin-reflection"
-	KindNullOrigin          Kind = "null-origin"
-	KindBypassOrigin        Kind = "bypass-origin"
-	KindInsecureOrigin      Kind = "insecure-origin"
-	KindWildcardCredentials Kind = "wildcard-credentials"
-	KindInvalidHeader       Kind = "invalid-header"
-	// KindSkipped: an instance the provider listed but corsaudit cannot
-	// probe (a lambda target, an unused target).
-	KindSkipped Kind = "skipped"
-)
-
-// DefaultSeverity is each kind's severity unless a check raises or lowers it.
-var DefaultSeverity = map[Kind]Severity{
-	KindVerdictDrift:        SeverityError,
-	KindHeaderDrift:         SeverityWarning,
-	KindSplit:               SeverityError,
-	KindUnreachable:         SeverityError,
-	KindLBRedirect:          SeverityError,
-	KindLBAnswersOptions:    SeverityWarning,
-	KindLBMismatch:          SeverityError,
-	KindCacheLeak:           SeverityError,
-	KindVaryMissing:         SeverityWarning,
-	KindPolicyViolation:     SeverityError,
-	KindOriginReflection:    SeverityError,
-	KindNullOrigin:          SeverityError,
-	KindBypassOrigin:        SeverityError,
-	KindInsecureOrigin:      SeverityWarning,
-	KindWildcardCredentials: SeverityWarning,
-	KindInvalidHeader:       SeverityError,
-	KindSkipped:             SeverityInfo,
 }
 
 // ProbeRef is the browser scenario a finding or a cell is about.
@@ -106,15 +57,33 @@ type Finding struct {
 
 // InstanceInfo is an instance as shown in reports.
 type InstanceInfo struct {
-	ID        string `json:"id"`
-	Addr      string `json:"addr,omitempty"`
-	Group     string `json:"group,omitempty"`
-	Zone      string `json:"zone,omitempty"`
-	Weight    int    `json:"weight,omitempty"`
-	Health    string `json:"health,omitempty"`
-	Skip      string `json:"skip,omitempty"`
-	Reachable bool   `json:"reachable"`
+	ID     string `json:"id"`
+	Addr   string `json:"addr,omitempty"`
+	Group  string `json:"group,omitempty"`
+	Zone   string `json:"zone,omitempty"`
+	Weight int    `json:"weight,omitempty"`
+	Health string `json:"health,omitempty"`
+	Skip   string `json:"skip,omitempty"`
+	// Reachable: the instance answered at least one request.
+	Reachable bool `json:"reachable"`
+	// NothingSent: no request was sent to the instance (every probe was
+	// not run), so it is neither reachable nor unreachable.
+	NothingSent bool `json:"nothing_sent,omitempty"`
+	// NotRun lists the probes not run on the instance, by reason.
+	NotRun []NotRun `json:"not_run,omitempty"`
 }
+
+// NotRun is a set of probes not run on an instance, and why in plain words
+// (no request a browser would send may be sent, the run's deadline passed,
+// the instance was given up after consecutive failures).
+type NotRun struct {
+	Reason string   `json:"reason"`
+	Probes []string `json:"probes"`
+}
+
+// Unreachable reports whether the instance was probed, sent requests, and
+// answered none of them.
+func (in InstanceInfo) Unreachable() bool { return in.Skip == "" && !in.Reachable && !in.NothingSent }
 
 // Outcome of one (instance, probe) cell.
 const (
@@ -141,69 +110,4 @@ type TargetReport struct {
 	Instances []InstanceInfo `json:"instances"`
 	Probes    []ProbeRef     `json:"probes"`
 	Cells     []Cell         `json:"cells,omitempty"`
-}
-
-// Summary counts what a run did and found.
-type Summary struct {
-	Targets     int              `json:"targets"`
-	Instances   int              `json:"instances"`
-	Probed      int              `json:"probed"`
-	Unreachable int              `json:"unreachable"`
-	Probes      int              `json:"probes"`
-	Requests    int              `json:"requests"`
-	Findings    int              `json:"findings"`
-	BySeverity  map[Severity]int `json:"by_severity"`
-	ByKind      map[Kind]int     `json:"by_kind"`
-}
-
-// Report is the whole result of a run: what renderers draw and what
-// `corsaudit merge` combines.
-type Report struct {
-	Tool      string         `json:"tool"`
-	Version   string         `json:"version"`
-	Browser   string         `json:"browser"`
-	StartedAt time.Time      `json:"started_at"`
-	Duration  float64        `json:"duration_seconds"`
-	Targets   []TargetReport `json:"targets"`
-	Findings  []Finding      `json:"findings"`
-	Summary   Summary        `json:"summary"`
-	// Incomplete, when set, says why the run did not finish (deadline,
-	// interrupt, discovery error): the report is partial.
-	Incomplete string `json:"incomplete,omitempty"`
-}
-
-// Summarize recomputes r.Summary from its targets and findings; unreachable
-// instances are counted from the unreachable findings.
-func (r *Report) Summarize() {
-	s := Summary{Targets: len(r.Targets), BySeverity: map[Severity]int{}, ByKind: map[Kind]int{},
-		Requests: r.Summary.Requests}
-	for _, t := range r.Targets {
-		s.Instances += len(t.Instances)
-		s.Probes += len(t.Probes)
-		for _, in := range t.Instances {
-			if in.Skip == "" {
-				s.Probed++
-			}
-			if in.Skip == "" && !in.Reachable {
-				s.Unreachable++
-			}
-		}
-	}
-	for _, f := range r.Findings {
-		s.Findings++
-		s.BySeverity[f.Severity]++
-		s.ByKind[f.Kind]++
-	}
-	r.Summary = s
-}
-
-// MaxSeverity is the highest severity among the findings ("" when none).
-func (r *Report) MaxSeverity() Severity {
-	var max Severity
-	for _, f := range r.Findings {
-		if f.Severity.Rank() > max.Rank() {
-			max = f.Severity
-		}
-	}
-	return max
 }

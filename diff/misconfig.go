@@ -2,10 +2,12 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 // Misconfig reports classic origin-validation mistakes on every instance of
@@ -17,43 +19,12 @@ func Misconfig(res *audit.TargetResult) []Finding {
 	if res == nil || res.URL == nil {
 		return nil
 	}
-	c := &comparison{res: res, drift: map[[2]int]bool{}, lbDrift: map[int]bool{}}
-	c.misconfig()
-	return c.findings
+	c := newComparison(res, Options{})
+	return c.finish(c.misconfig().findings)
 }
 
 // misconfigKinds are the kinds the misconfig check reports, in report order.
 var misconfigKinds = []Kind{KindOriginReflection, KindNullOrigin, KindInsecureOrigin, KindBypassOrigin, KindWildcardCredentials}
-
-// classMistake says, per adversarial class, what kind of origin check
-// trusts such an origin.
-var classMistake = map[string]string{
-	audit.ClassArbitrary:       "the origin is reflected without a check",
-	audit.ClassNull:            "null is allowed",
-	audit.ClassSchemeDowngrade: "the scheme is not checked",
-	audit.ClassPostDomain:      "a prefix match, or a regex without a trailing anchor",
-	audit.ClassPreDomain:       "a suffix match without a dot boundary",
-	audit.ClassUnescapedDot:    "a regex with an unescaped dot",
-	audit.ClassSubstring:       "a substring match against the allowlist",
-	audit.ClassSubdomain:       "every subdomain of the site is trusted",
-	audit.ClassPort:            "the port is not checked",
-	audit.ClassSpecialChar:     "a host parser or regex that stops at special characters",
-	audit.ClassConcatenation:   "an origin list is accepted when one of its origins is allowed",
-	audit.ClassLocalhost:       "development origins are left in the allowlist",
-	audit.ClassThirdParty:      "a public hosting service's subdomains are trusted",
-}
-
-// trustHit is one adversarial origin an instance trusts.
-type trustHit struct {
-	p      int
-	class  string
-	origin string
-	// creds: the trusting answer carried Access-Control-Allow-Credentials: true.
-	creds bool
-	// preflight: the trust was seen on the preflight answer (else the
-	// actual answer).
-	preflight bool
-}
 
 // misconfigKind maps an adversarial class to its finding kind ("" for none:
 // a scheme downgrade only matters to an https service).
@@ -70,51 +41,6 @@ func misconfigKind(class string, https bool) Kind {
 		return KindInsecureOrigin
 	}
 	return KindBypassOrigin
-}
-
-// singleACAO finds the first answer of the observation (actual, then
-// preflight) whose one Access-Control-Allow-Origin value satisfies match.
-func singleACAO(o audit.Observation, match func(acao string, ex *audit.Exchange) bool) (ex *audit.Exchange, preflight, ok bool) {
-	for _, e := range []struct {
-		ex        *audit.Exchange
-		preflight bool
-	}{{o.Actual, false}, {o.Preflight, true}} {
-		if e.ex == nil || e.ex.Failed() {
-			continue
-		}
-		if acao := e.ex.Header.Values("Access-Control-Allow-Origin"); len(acao) == 1 && match(acao[0], e.ex) {
-			return e.ex, e.preflight, true
-		}
-	}
-	return nil, false, false
-}
-
-// trusts reports whether an observation trusts the probe's origin: one
-// Access-Control-Allow-Origin equal to it, byte for byte as browsers
-// compare, on the actual answer or the preflight answer.
-func trusts(o audit.Observation, pr audit.Probe) (trustHit, bool) {
-	ex, preflight, ok := singleACAO(o, func(acao string, _ *audit.Exchange) bool { return acao == pr.Origin })
-	if !ok {
-		return trustHit{}, false
-	}
-	return trustHit{class: pr.Class, origin: pr.Origin, creds: allowsCredentials(ex), preflight: preflight}, true
-}
-
-// wildcardWithCredentials reports whether an answer of the observation says
-// Access-Control-Allow-Origin: * together with credentials.
-func wildcardWithCredentials(o audit.Observation) (trustHit, bool) {
-	_, preflight, ok := singleACAO(o, func(acao string, ex *audit.Exchange) bool { return acao == "*" && allowsCredentials(ex) })
-	if !ok {
-		return trustHit{}, false
-	}
-	return trustHit{origin: "*", creds: true, preflight: preflight}, true
-}
-
-// allowsCredentials: Access-Control-Allow-Credentials is exactly "true",
-// the only value browsers accept.
-func allowsCredentials(e *audit.Exchange) bool {
-	v := e.Header.Values("Access-Control-Allow-Credentials")
-	return len(v) == 1 && v[0] == "true"
 }
 
 // instanceMistakes is what one instance trusts, per kind.
@@ -144,21 +70,21 @@ func (m instanceMistakes) key(k Kind) string {
 func hitClasses(hs []trustHit) []string {
 	var out []string
 	for _, h := range hs {
-		if !contains(out, h.class) {
+		if !slices.Contains(out, h.class) {
 			out = append(out, h.class)
 		}
 	}
 	return out
 }
 
-// misconfig fills c.findings with the misconfig findings of c.res.
-func (c *comparison) misconfig() {
+// misconfig is the misconfig findings of c.res.
+func (c *comparison) misconfig() checked {
 	probes := c.spec().Probes
 	https := c.res.URL != nil && c.res.URL.Scheme == "https"
 	mistakes := make([]instanceMistakes, len(c.res.Direct))
-	// answered[k] are the instances that answered a probe able to show
+	// canShow[k] are the instances that answered a probe able to show
 	// mistake k: an adversarial probe, or any probe for wildcard-credentials.
-	answered := map[Kind][]int{}
+	canShow := map[Kind][]int{}
 	for i, row := range c.res.Direct {
 		if row == nil {
 			continue
@@ -166,7 +92,7 @@ func (c *comparison) misconfig() {
 		m := instanceMistakes{hits: map[Kind][]trustHit{}}
 		anyReachable, anyAdversarial := false, false
 		for p, o := range row {
-			if !reachable(o) {
+			if !answered(o) {
 				continue
 			}
 			anyReachable = true
@@ -199,30 +125,30 @@ func (c *comparison) misconfig() {
 		}
 		mistakes[i] = m
 		if anyReachable {
-			answered[KindWildcardCredentials] = append(answered[KindWildcardCredentials], i)
+			canShow[KindWildcardCredentials] = append(canShow[KindWildcardCredentials], i)
 		}
 		if anyAdversarial {
 			for _, k := range misconfigKinds[:4] {
-				answered[k] = append(answered[k], i)
+				canShow[k] = append(canShow[k], i)
 			}
 		}
 	}
+	var out checked
 	for _, k := range misconfigKinds {
-		c.misconfigKind(k, mistakes, answered[k])
+		out.merge(c.misconfigKind(k, mistakes, canShow[k]))
 	}
+	return out
 }
 
 // misconfigKind reports mistake k: one finding per distinct behaviour, then
 // the drift when the instances that answered do not all behave the same.
-func (c *comparison) misconfigKind(k Kind, mistakes []instanceMistakes, answered []int) {
+func (c *comparison) misconfigKind(k Kind, mistakes []instanceMistakes, answered []int) checked {
+	var out checked
 	byKey := map[string][]int{}
 	var keys []string
-	for _, i := range answered {
-		key := mistakes[i].key(k)
-		if _, ok := byKey[key]; !ok {
-			keys = append(keys, key)
-		}
-		byKey[key] = append(byKey[key], i)
+	for _, g := range groupBy(answered, func(i int) string { return mistakes[i].key(k) }) {
+		keys = append(keys, g.key)
+		byKey[g.key] = g.items
 	}
 	worst := Severity("")
 	var firstHit *trustHit
@@ -234,6 +160,13 @@ func (c *comparison) misconfigKind(k Kind, mistakes []instanceMistakes, answered
 		idx := byKey[key]
 		vulnerable = append(vulnerable, idx...)
 		f := c.misconfigFinding(k, mistakes, idx, answered)
+		if len(idx) < len(answered) {
+			for _, i := range idx {
+				for _, x := range mistakes[i].hits[k] {
+					out.mark(x.p, i)
+				}
+			}
+		}
 		if f.Severity.Rank() > worst.Rank() {
 			worst = f.Severity
 		}
@@ -241,12 +174,13 @@ func (c *comparison) misconfigKind(k Kind, mistakes []instanceMistakes, answered
 			h := mistakes[idx[0]].hits[k][0]
 			firstHit = &h
 		}
-		c.add(f)
+		out.add(f)
 	}
 	if len(keys) < 2 || firstHit == nil {
-		return
+		return out
 	}
-	c.misconfigDrift(k, mistakes, byKey, keys, answered, worst, vulnerable, *firstHit)
+	out.merge(c.misconfigDrift(k, mistakes, byKey, keys, answered, worst, vulnerable, *firstHit))
+	return out
 }
 
 // misconfigFinding is the finding for the instances idx, which make the
@@ -273,7 +207,7 @@ func (c *comparison) misconfigFinding(k Kind, mistakes []instanceMistakes, idx, 
 	var msg, expected string
 	switch k {
 	case KindOriginReflection:
-		expected = "Access-Control-Allow-Origin only for the policy's origins"
+		expected = cors.ACAO + " only for the policy's origins"
 		msg = fmt.Sprintf("%s %s any origin in Access-Control-Allow-Origin (%s was trusted)", which, verb("reflect", "reflects"), h.origin)
 		if len(m.alsoTrusted) > 0 {
 			msg += fmt.Sprintf("; the reflection also covers the %s probes", strings.Join(m.alsoTrusted, ", "))
@@ -309,17 +243,12 @@ func (c *comparison) misconfigFinding(k Kind, mistakes []instanceMistakes, idx, 
 	if creds && k != KindWildcardCredentials {
 		msg += ", with the user's credentials (Access-Control-Allow-Credentials: true)"
 	}
-	observed := "Access-Control-Allow-Origin: " + h.origin
+	observed := cors.ACAO + ": " + h.origin
 	if h.creds {
-		observed += ", Access-Control-Allow-Credentials: true"
+		observed += ", " + cors.ACAC + ": true"
 	}
 	if h.preflight {
 		observed += " (preflight)"
-	}
-	for _, i := range idx {
-		for _, x := range mistakes[i].hits[k] {
-			c.drift[[2]int{i, x.p}] = c.drift[[2]int{i, x.p}] || len(idx) < len(answered)
-		}
 	}
 	return Finding{Kind: k, Severity: sev, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(h.p),
 		Expected: expected, Observed: observed, Message: msg, Reproduce: c.reproduceHit(idx[0], h)}
@@ -330,7 +259,8 @@ func (c *comparison) misconfigFinding(k Kind, mistakes []instanceMistakes, idx, 
 // The instances listed are those outside the largest behaviour (all of them
 // when no behaviour has a strict majority); severity is the mistake's.
 func (c *comparison) misconfigDrift(k Kind, mistakes []instanceMistakes, byKey map[string][]int, keys []string,
-	answered []int, sev Severity, vulnerable []int, hit trustHit) {
+	answered []int, sev Severity, vulnerable []int, hit trustHit) checked {
+	var out checked
 	sorted := append([]string(nil), keys...)
 	sort.SliceStable(sorted, func(a, b int) bool { return len(byKey[sorted[a]]) > len(byKey[sorted[b]]) })
 	describe := func(key string) string {
@@ -360,10 +290,10 @@ func (c *comparison) misconfigDrift(k Kind, mistakes []instanceMistakes, byKey m
 	sort.Ints(listed)
 	for _, i := range listed {
 		for _, x := range mistakes[i].hits[k] {
-			c.drift[[2]int{i, x.p}] = true
+			out.mark(x.p, i)
 		}
 		if mistakes[i].key(k) == "" {
-			c.drift[[2]int{i, hit.p}] = true
+			out.mark(hit.p, i)
 		}
 	}
 	expected := "every instance answers alike"
@@ -383,11 +313,12 @@ func (c *comparison) misconfigDrift(k Kind, mistakes []instanceMistakes, byKey m
 			break
 		}
 	}
-	c.add(Finding{Kind: KindVerdictDrift, Severity: sev, Instances: c.ids(listed), Groups: c.groups(listed),
+	out.add(Finding{Kind: KindVerdictDrift, Severity: sev, Instances: c.ids(listed), Groups: c.groups(listed),
 		Probe: c.probeRef(hit.p), Expected: expected, Observed: observed,
 		Message: fmt.Sprintf("%s differs across the %d instances: %s; a fix rolled out to part of the fleet, or a regression on part of it (browsers on an attacker's origin get the answer from some instances only)",
 			k, len(answered), strings.Join(sides, "; ")),
 		Reproduce: reproduce})
+	return out
 }
 
 // share names the instances idx out of those that answered: "2 of 3
@@ -406,9 +337,17 @@ func (c *comparison) share(idx, answered []int) (subject string, plural bool) {
 	return fmt.Sprintf("%d of %d instances (%s)", len(idx), len(answered), ids), true
 }
 
-// reproduceHit is the curl command showing instance i trusting the hit's
-// origin: the preflight when that is where it showed, else the actual
-// request.
+// reproduceHit is the curl command of the request that shows instance i
+// trusting the hit's origin: the recorded preflight when that is where it
+// showed, else the recorded actual request.
 func (c *comparison) reproduceHit(i int, h trustHit) string {
-	return Curl(c.res.URL, c.inst(i).Addr, c.directScheme(i), c.spec().Probes[h.p], h.preflight)
+	o := c.res.Direct[i][h.p]
+	e := o.Actual
+	if h.preflight || e == nil {
+		e = o.Preflight
+	}
+	if e != nil && e.Request != nil {
+		return CurlRequest(e.Request)
+	}
+	return Reproduce(o)
 }

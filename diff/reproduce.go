@@ -10,48 +10,6 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
-// Curl returns a curl command that sends the request a browser sends for
-// the probe: the preflight when one is needed (and preflight is true), else
-// the actual request. With addr set it goes straight to that instance
-// address while keeping the public Host and SNI (--connect-to); scheme
-// replaces the URL's scheme for direct access. curl prints the response
-// headers and never follows redirects.
-func Curl(public *url.URL, addr, scheme string, pr audit.Probe, preflight bool) string {
-	u := *public
-	if scheme != "" {
-		u.Scheme = scheme
-	}
-	args := []string{"curl", "-sS", "-o", "/dev/null", "-D", "-"}
-	plan := cors.PlanPreflight(pr.Request())
-	if preflight && plan.Needed {
-		args = append(args, "-X", "OPTIONS", shellQuote(u.String()))
-	} else {
-		if pr.Method == "HEAD" {
-			args = append(args, "-I", shellQuote(u.String()))
-		} else {
-			args = append(args, "-X", pr.Method, shellQuote(u.String()))
-		}
-	}
-	if addr != "" {
-		args = append(args, "--connect-to", shellQuote(u.Hostname()+":"+portOf(&u)+":"+addr))
-	}
-	args = append(args, "-H", shellQuote("Origin: "+pr.Origin))
-	if preflight && plan.Needed {
-		args = append(args, "-H", shellQuote("Access-Control-Request-Method: "+plan.Method))
-		if plan.Headers != "" {
-			args = append(args, "-H", shellQuote("Access-Control-Request-Headers: "+plan.Headers))
-		}
-	} else {
-		for _, h := range pr.Headers {
-			if strings.EqualFold(h.Name, "Authorization") {
-				continue // corsaudit never sends credentials, not even dummy ones
-			}
-			args = append(args, "-H", shellQuote(h.Name+": "+h.Value))
-		}
-	}
-	return strings.Join(args, " ")
-}
-
 func portOf(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p
@@ -88,10 +46,14 @@ func Reproduce(o audit.Observation) string {
 	return ""
 }
 
-// DecidingExchange is the exchange that decided o's outcome (nil when no
-// request was sent).
+// DecidingExchange is the exchange that decided o's outcome: the one that
+// got no response, else the preflight when the browser blocked there, else
+// the actual request when it was sent, else the preflight. It is nil when
+// nothing was observed (o not Done: nothing sent, or cut off).
 func DecidingExchange(o audit.Observation) *audit.Exchange {
 	switch {
+	case !o.Done:
+		return nil
 	case o.Preflight.Failed():
 		return o.Preflight
 	case o.Actual.Failed():
@@ -118,7 +80,11 @@ func CurlRequest(r *audit.SentRequest) string {
 	args = append(args, shellQuote(r.URL))
 	if r.ConnectTo != "" {
 		if u, err := url.Parse(r.URL); err == nil {
-			args = append(args, "--connect-to", shellQuote(u.Hostname()+":"+portOf(u)+":"+r.ConnectTo))
+			host := u.Hostname()
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]" // IPv6 literal, as curl wants it
+			}
+			args = append(args, "--connect-to", shellQuote(host+":"+portOf(u)+":"+r.ConnectTo))
 		}
 	}
 	names := make([]string, 0, len(r.Header))

@@ -21,6 +21,16 @@ type Signature struct {
 	Actual    string // canonical actual answer ("" when none was sent)
 }
 
+// Outcome is the verdict without its reason: OutcomeAllowed or
+// OutcomeBlocked. Verdict drift is a different outcome; the same outcome for
+// another reason is header-level drift.
+func (s Signature) Outcome() string {
+	if s.Verdict == OutcomeAllowed {
+		return OutcomeAllowed
+	}
+	return OutcomeBlocked
+}
+
 // Key is a comparable form of the signature.
 func (s Signature) Key() string { return s.Verdict + "\x00" + s.Preflight + "\x00" + s.Actual }
 
@@ -93,14 +103,14 @@ func canonical(e *audit.Exchange, preflight bool) string {
 		sort.Strings(out)
 		fmt.Fprintf(&b, " %s=%s", short, strings.Join(out, ","))
 	}
-	raw("Access-Control-Allow-Origin", "ACAO")
-	raw("Access-Control-Allow-Credentials", "ACAC")
+	raw(cors.ACAO, "ACAO")
+	raw(cors.ACAC, "ACAC")
 	if preflight {
-		set("Access-Control-Allow-Methods", "ACAM", false)
-		set("Access-Control-Allow-Headers", "ACAH", true)
-		raw("Access-Control-Max-Age", "ACMA")
+		set(cors.ACAM, "ACAM", false)
+		set(cors.ACAH, "ACAH", true)
+		raw(cors.ACMA, "ACMA")
 	} else {
-		set("Access-Control-Expose-Headers", "ACEH", true)
+		set(cors.ACEH, "ACEH", true)
 	}
 	if VaryHasOrigin(h) {
 		b.WriteString(" Vary=Origin")

@@ -2,16 +2,16 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // auditOptions are the flags of `corsaudit audit`.
@@ -81,66 +81,6 @@ func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
 	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 }
 
-// commandLineConfig builds a one-target config from flags.
-func (o *auditOptions) commandLineConfig() (map[string]any, error) {
-	if o.URL == "" {
-		return nil, errors.New("give --config FILE, or a URL with --instance and --origin")
-	}
-	var insts []any
-	for _, s := range o.Instances {
-		id, addr, ok := strings.Cut(s, "=")
-		if !ok {
-			id, addr = "", s
-		}
-		insts = append(insts, map[string]any{"id": id, "addr": addr})
-	}
-	t := map[string]any{
-		"url":      o.URL,
-		"discover": map[string]any{"static": map[string]any{"instances": insts}},
-		"direct":   map[string]any{"scheme": o.DirectScheme},
-		"lb":       map[string]any{"instance_header": o.InstanceHeader, "disabled": o.NoLB},
-		"policy":   map[string]any{"origins": o.Origins, "methods": o.Methods, "headers": o.Headers, "credentials": o.Credentials},
-	}
-	return t, nil
-}
-
-// prepare loads and validates the config of an audit-like command.
-func (o *auditOptions) prepare() (*Config, []builtTarget, error) {
-	var cfg *Config
-	var err error
-	if o.ConfigFile != "" {
-		if len(o.Instances) > 0 || o.URL != "" {
-			return nil, nil, usageError(errors.New("give either --config or a URL with --instance, not both"))
-		}
-		cfg, err = loadConfig(o.ConfigFile, o.flags)
-	} else {
-		var t map[string]any
-		t, err = o.commandLineConfig()
-		if err != nil {
-			return nil, nil, usageError(err)
-		}
-		cfg, err = loadConfig("", o.flags)
-		if err == nil {
-			var tc TargetConfig
-			if err = decodeStrict(t)(&tc); err == nil {
-				cfg.Targets = []TargetConfig{tc}
-			}
-		}
-	}
-	if err != nil {
-		return nil, nil, usageError(err)
-	}
-	built, err := cfg.Validate()
-	if err != nil {
-		return nil, nil, usageError(fmt.Errorf("invalid config:\n%w", indent(err)))
-	}
-	return cfg, built, nil
-}
-
-func indent(err error) error {
-	return errors.New("  " + strings.ReplaceAll(err.Error(), "\n", "\n  "))
-}
-
 // pickRenderer returns the renderer for --format; without one, a table when
 // table is true, else JSON.
 func pickRenderer(format string, table bool) (report.Renderer, error) {
@@ -157,34 +97,41 @@ func pickRenderer(format string, table bool) (report.Renderer, error) {
 	return r, nil
 }
 
-// runAuditCmd runs an audit and writes its report and metrics; shared by
-// audit and gate. The report is nil only when nothing could run; the error
-// is an exitError (usage, or incomplete for a partial report).
+// runAuditCmd checks the outputs, runs the pipeline and writes the report
+// and metrics; shared by audit and gate. The report is nil only when
+// nothing could run; the error is an exitError (usage, or incomplete for a
+// partial report).
 func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer report.Renderer,
-	cfg *Config, built []builtTarget, dopt diff.Options) (*diff.Report, error) {
-	if dopt.Checks == nil {
-		dopt.Checks = cfg.Checks
+	cfg *config.Config, popt pipeline.Options) (*diff.Report, error) {
+	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
+		return nil, usageError(err)
 	}
-	run := &auditRun{cfg: cfg, built: built, diffOpt: dopt, log: ios.errOut}
+	popt.Log, popt.Version = ios.errOut, version
+	var bar *progressBar
 	if ios.errIsTerminal {
-		run.progress = ios.errOut
+		bar = newProgressBar(ios.errOut)
+		popt.Progress = bar.update
 	}
-	rep, runErr := run.run(cmd.Context())
+	rep, runErr := pipeline.Run(cmd.Context(), cfg, popt)
+	if bar != nil {
+		bar.finish()
+	}
 	if rep == nil {
-		return nil, runErr
+		var ee *exitError
+		if errors.As(runErr, &ee) {
+			return nil, runErr
+		}
+		return nil, usageError(runErr)
 	}
 	if err := writeReport(ios.out, o.Output, renderer, rep); err != nil {
 		return rep, incompleteError(err)
 	}
-	if o.MetricsFile != "" {
-		var lastSuccess time.Time
-		if runErr == nil {
-			lastSuccess = time.Now()
-		}
-		err := report.WriteFileAtomic(o.MetricsFile, func(w io.Writer) error { return report.Metrics(w, rep, lastSuccess) })
-		if err != nil {
-			return rep, incompleteError(fmt.Errorf("metrics: %w", err))
-		}
+	var lastSuccess time.Time
+	if runErr == nil {
+		lastSuccess = time.Now()
+	}
+	if err := writeMetrics(o.MetricsFile, rep, lastSuccess); err != nil {
+		return rep, incompleteError(err)
 	}
 	if runErr != nil {
 		return rep, incompleteError(runErr)
@@ -192,15 +139,8 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	return rep, nil
 }
 
-func writeReport(stdout io.Writer, path string, r report.Renderer, rep *diff.Report) error {
-	if path == "" || path == "-" {
-		return r.Render(stdout, rep)
-	}
-	return report.WriteFileAtomic(path, func(w io.Writer) error { return r.Render(w, rep) })
-}
-
 func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
-	cfg, built, err := o.prepare()
+	cfg, err := o.prepare()
 	if err != nil {
 		return err
 	}
@@ -208,19 +148,11 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := runAuditCmd(cmd, ios, o, renderer, cfg, built, diff.Options{})
+	rep, err := runAuditCmd(cmd, ios, o, renderer, cfg, pipeline.Options{})
 	if err != nil {
 		return err
 	}
-	return failOn(cfg.FailOn, rep)
-}
-
-// failOn maps the findings to the exit code for --fail-on.
-func failOn(level string, rep *diff.Report) error {
-	if level == "never" {
-		return nil
-	}
-	if max := rep.MaxSeverity(); max != "" && max.Rank() >= diff.Severity(level).Rank() {
+	if diff.FailOn(cfg.FailOn).Fails(rep) {
 		return &exitError{code: exitFindings}
 	}
 	return nil

@@ -158,8 +158,10 @@ func TestAuditStaticFleet(t *testing.T) {
 		// X-Request-Id) and X-Request-Id on GET.
 		{"drift", "verdict-drift", "d5"}: 3,
 		// Two instances on each config: the same three probes have no
-		// majority.
-		{"split", "split", "s1,s2,s3,s4"}: 3,
+		// majority (a warning: the policy decides), and the two on the
+		// older config contradict the policy, which allows those probes.
+		{"split", "split", "s1,s2,s3,s4"}:      3,
+		{"split", "policy-violation", "s3,s4"}: 3,
 		// Direct, m1-m3 agree; through the LB, a quarter of the requests
 		// land on old-1, which is not in the discovered fleet.
 		{"mixed", "lb-mismatch", "lb,old-1"}: 3,
@@ -178,7 +180,7 @@ func TestAuditStaticFleet(t *testing.T) {
 	if len(rep.Targets) != 3 || len(rep.Targets[0].Instances) != 5 || rep.Targets[0].Instances[0].Addr == "" {
 		t.Errorf("targets = %+v, want 3 targets with their instances and addresses", rep.Targets)
 	}
-	if rep.Summary.Findings != 9 || rep.Summary.Instances != 12 {
+	if rep.Summary.Findings != 12 || rep.Summary.Instances != 12 {
 		t.Errorf("summary = %+v", rep.Summary)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/diff"
 )
 
 // checkOptions are the flags of `corsaudit check`.
@@ -131,7 +131,7 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	}
 	var connectTo string
 	if opts.ConnectTo != "" && u != nil {
-		if connectTo, err = resolveConnectTo(opts.ConnectTo, u); err != nil {
+		if connectTo, err = audit.ResolveConnectTo(opts.ConnectTo, u); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -148,7 +148,10 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 		timeout:   opts.Timeout,
 	}
 	c.sendActual = c.method == http.MethodGet || c.method == http.MethodHead || opts.SendActual
-	if !c.sendActual && !cors.PlanPreflight(c.req).Needed {
+	if cors.IsForbiddenMethod(c.method) {
+		return nil, fmt.Errorf("method: fetch() rejects %s: a browser sends nothing", c.method)
+	}
+	if !c.sendActual && !cors.PlanPreflightFor(browser, c.req).Needed {
 		return nil, fmt.Errorf("method: a %s without preflight is judged only from its actual response, which check sends only with --send-actual", c.method)
 	}
 	return c, nil
@@ -183,74 +186,12 @@ func parseHeaderFlag(s string) (cors.Header, error) {
 	return cors.Header{Name: name, Value: value}, nil
 }
 
-// resolveConnectTo turns --connect-to into the address to dial, or "" when
-// the curl form HOST1:PORT1:HOST2:PORT2 does not match the URL.
-func resolveConnectTo(spec string, u *url.URL) (string, error) {
-	parts, err := splitConnectTo(spec)
-	if err != nil {
-		return "", err
-	}
-	switch len(parts) {
-	case 2:
-		if parts[0] == "" || parts[1] == "" {
-			return "", fmt.Errorf("connect-to: %q is not HOST:PORT", spec)
-		}
-		return net.JoinHostPort(parts[0], parts[1]), nil
-	case 4:
-		port := u.Port()
-		if port == "" {
-			port = "80"
-			if u.Scheme == "https" {
-				port = "443"
-			}
-		}
-		if (parts[0] != "" && !strings.EqualFold(parts[0], u.Hostname())) || (parts[1] != "" && parts[1] != port) {
-			return "", nil
-		}
-		host, p := parts[2], parts[3]
-		if host == "" {
-			host = u.Hostname()
-		}
-		if p == "" {
-			p = port
-		}
-		return net.JoinHostPort(host, p), nil
-	}
-	return "", fmt.Errorf("connect-to: %q is not HOST:PORT or HOST1:PORT1:HOST2:PORT2", spec)
-}
-
-// splitConnectTo splits on colons outside [brackets] (IPv6 literals) and
-// strips the brackets.
-func splitConnectTo(spec string) ([]string, error) {
-	var parts []string
-	var cur strings.Builder
-	inBracket := false
-	for _, r := range spec {
-		switch {
-		case r == '[' && !inBracket:
-			inBracket = true
-		case r == ']' && inBracket:
-			inBracket = false
-		case r == ':' && !inBracket:
-			parts = append(parts, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteRune(r)
-		}
-	}
-	if inBracket {
-		return nil, fmt.Errorf("connect-to: %q has an unclosed [", spec)
-	}
-	return append(parts, cur.String()), nil
-}
-
 // checkExchange is one request check sent and the response it got.
 type checkExchange struct {
 	Method string `json:"method"`
 	Status int    `json:"status,omitempty"`
 	// Header holds the CORS-relevant response headers exactly as received.
 	Header http.Header `json:"header,omitempty"`
-	Error  string      `json:"error,omitempty"`
 }
 
 // checkResult is the JSON output of `corsaudit check`.
@@ -278,6 +219,9 @@ type checkResult struct {
 	Exposed       []string `json:"exposed,omitempty"`
 	// ActualSkipped says why the actual request was not sent, when it was not.
 	ActualSkipped string `json:"actual_skipped,omitempty"`
+	// Reproduce is the curl command for the request that decided the
+	// verdict, as it was sent.
+	Reproduce string `json:"reproduce,omitempty"`
 
 	PreflightResponse *checkExchange `json:"preflight_response,omitempty"`
 	ActualResponse    *checkExchange `json:"actual_response,omitempty"`
@@ -308,110 +252,56 @@ func runCheck(ctx context.Context, ios iostreams, opts *checkOptions) error {
 	return nil
 }
 
-// run sends the preflight when needed, then the actual request when allowed
-// to, and evaluates what came back. An error means the server could not be
-// reached.
+// run acts as the browser (audit.ActAsBrowser: what is sent, how answers
+// are read, the verdict) and turns what happened into the result. An error
+// means the server could not be reached, or the run was interrupted.
 func (c *checkRequest) run(ctx context.Context) (*checkResult, error) {
-	client := audit.NewClient(audit.TransportOptions{ConnectTo: c.connectTo, Timeout: c.timeout})
-	defer client.CloseIdleConnections()
-	plan := cors.PlanPreflight(c.req)
+	to := audit.NewEndpoint(c.url, c.connectTo, audit.TransportOptions{Timeout: c.timeout})
+	defer to.Client.CloseIdleConnections()
+	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: c.browser, Timeout: c.timeout, SendUnsafeActual: c.sendActual})
+	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
+		if ex.Failed() {
+			return nil, fmt.Errorf("check: %s %s: %s: %s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg)
+		}
+	}
+	if !f.Done {
+		return nil, fmt.Errorf("check: %s", f.NotRun)
+	}
+	v := f.Verdict
 	res := &checkResult{
 		URL: c.url.String(), Origin: c.req.Origin, Method: c.method, Headers: c.req.Headers,
 		Credentials: c.req.Credentials, Browser: c.browser,
-		Preflight: plan.Needed, PreflightWhy: plan.Why,
+		Preflight: f.Plan.Needed, PreflightWhy: f.Plan.Why,
+		Allowed: v.Allowed, Stage: v.Stage, Reason: string(v.Reason), SpecNote: v.SpecNote, Exposed: v.Exposed,
+		ActualSkipped:     f.ActualSkipped,
+		PreflightResponse: exchangeOf(f.Preflight),
+		ActualResponse:    exchangeOf(f.Actual),
+		Reproduce:         diff.Reproduce(audit.Observation{Preflight: f.Preflight, Actual: f.Actual, Verdict: v, Done: true}),
 	}
-	var pre, act *cors.Response
-	if plan.Needed {
-		res.PreflightMethod, res.PreflightHeaders = plan.Method, plan.Headers
-		h := http.Header{}
-		h.Set("Origin", c.req.Origin)
-		h.Set("Access-Control-Request-Method", plan.Method)
-		if plan.Headers != "" {
-			h.Set("Access-Control-Request-Headers", plan.Headers)
-		}
-		ex, resp, err := c.send(ctx, client, http.MethodOptions, h)
-		res.PreflightResponse = ex
-		if err != nil {
-			return nil, err
-		}
-		pre = resp
+	if f.Plan.Needed {
+		res.PreflightMethod, res.PreflightHeaders = f.Plan.Method, f.Plan.Headers
 	}
-	verdict := cors.Evaluate(c.browser, c.req, pre, nil)
-	switch {
-	case plan.Needed && !verdict.Allowed:
-		// The browser stops at a failed preflight.
-		res.ActualSkipped = "the preflight failed"
-	case !c.sendActual:
-		res.ActualSkipped = fmt.Sprintf("%s can change server state; pass --send-actual to send it", c.method)
-	default:
-		h := http.Header{}
-		for _, hd := range c.req.Headers {
-			h.Add(hd.Name, hd.Value)
-		}
-		h.Set("Origin", c.req.Origin)
-		ex, resp, err := c.send(ctx, client, c.method, h)
-		res.ActualResponse = ex
-		if err != nil {
-			return nil, err
-		}
-		act = resp
-		verdict = cors.Evaluate(c.browser, c.req, pre, act)
+	if v.Allowed && f.ActualSkipped != "" {
+		res.ActualSkipped += "; pass --send-actual to send it"
 	}
-	res.Allowed = verdict.Allowed
-	res.Stage = verdict.Stage
-	res.Reason = string(verdict.Reason)
-	res.SpecNote = verdict.SpecNote
-	if !verdict.Allowed {
-		res.Message = cors.ConsoleMessage(res.URL, c.req.Origin, verdict)
+	if !v.Allowed {
+		res.Message = cors.ConsoleMessage(res.URL, c.req.Origin, v)
 		if res.Message == "" {
-			res.Message = verdict.Message
+			res.Message = v.Message
 		}
 	}
-	if verdict.CacheLifetime > 0 {
-		res.CacheLifetime = verdict.CacheLifetime.String()
+	if v.CacheLifetime > 0 {
+		res.CacheLifetime = v.CacheLifetime.String()
 	}
-	res.Exposed = verdict.Exposed
 	return res, nil
 }
 
-// send sends one request with a per-request timeout and records the response.
-func (c *checkRequest) send(ctx context.Context, client *http.Client, method string, h http.Header) (*checkExchange, *cors.Response, error) {
-	ex := &checkExchange{Method: method}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.url.String(), nil)
-	if err != nil {
-		ex.Error = err.Error()
-		return ex, nil, fmt.Errorf("check: %s %s: %w", method, c.url, err)
+// exchangeOf is the part of an exchange check prints (nil when not sent).
+func exchangeOf(ex *audit.Exchange) *checkExchange {
+	if ex == nil {
+		return nil
 	}
-	req.Header = h
-	req.Header.Set("User-Agent", audit.UserAgent)
-	req.Header.Set("Accept", "*/*")
-	req.Header.Set("Sec-Fetch-Mode", "cors")
-	resp, err := client.Do(req)
-	if err != nil {
-		ex.Error = string(audit.Classify(err)) + ": " + err.Error()
-		return ex, nil, fmt.Errorf("check: %s %s: %s: %w", method, c.url, audit.Classify(err), err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, audit.MaxBodyBytes))
-	ex.Status = resp.StatusCode
-	ex.Header = audit.RelevantHeaders(resp.Header, "")
-	// The verdict is computed on every header as received, not only the
-	// ones shown.
-	return ex, &cors.Response{Status: resp.StatusCode, Header: browserHeader(resp.Header)}, nil
-}
-
-// browserHeader reads header names as Chromium does: a name followed by
-// whitespace before its colon ("Access-Control-Allow-Origin : *"), which Go
-// keeps as a distinct key, still names the header.
-func browserHeader(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	for k, v := range h {
-		name := http.CanonicalHeaderKey(strings.TrimRight(k, " \t"))
-		out[name] = append(out[name], v...)
-	}
-	return out
+	return &checkExchange{Method: ex.Request.Method, Status: ex.Status, Header: ex.Header}
 }
 
 // writeCheckText prints the verdict for a person.
@@ -448,6 +338,9 @@ func writeCheckText(w io.Writer, r *checkResult) error {
 	}
 	if r.SpecNote != "" {
 		fmt.Fprintf(&b, "note: %s\n", r.SpecNote)
+	}
+	if r.Reproduce != "" {
+		fmt.Fprintf(&b, "reproduce: %s\n", r.Reproduce)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

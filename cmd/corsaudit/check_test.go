@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/discovery"
 )
 
 const pageOrigin = "https://app.example.com"
@@ -110,7 +114,7 @@ func (s *scriptedCORS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Clone(context.Background()))
 	s.mu.Unlock()
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if r.Method == http.MethodOptions && r.Header.Get(cors.ACRM) != "" {
 		s.pre(w)
 		return
 	}
@@ -171,7 +175,7 @@ func TestCheckVerdicts(t *testing.T) {
 	}{
 		{
 			desc:      "preflight answered with a 301",
-			server:    &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/elsewhere", "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/elsewhere", cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT"},
 			code:      exitFindings,
 			preflight: true,
@@ -181,7 +185,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:      "preflight answered with a 405",
-			server:    &scriptedCORS{pre: answer(405, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(405, cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT", "--header", "Content-Type: application/json"},
 			code:      exitFindings,
 			preflight: true,
@@ -191,7 +195,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:    "ACAO * with credentials",
-			server:  &scriptedCORS{pre: answer(204), act: answer(200, "Access-Control-Allow-Origin", "*", "Access-Control-Allow-Credentials", "true")},
+			server:  &scriptedCORS{pre: answer(204), act: answer(200, cors.ACAO, "*", cors.ACAC, "true")},
 			args:    []string{"--credentials"},
 			code:    exitFindings,
 			reason:  cors.ReasonWildcardWithCredentials,
@@ -200,7 +204,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:      "ACAM put for PUT",
-			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "put"), act: answer(200, "Access-Control-Allow-Origin", pageOrigin)},
+			server:    &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAM, "put"), act: answer(200, cors.ACAO, pageOrigin)},
 			args:      []string{"--method", "PUT"},
 			code:      exitFindings,
 			preflight: true,
@@ -218,13 +222,13 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:    "simple GET allowed",
-			server:  &scriptedCORS{pre: answer(204), act: answer(200, "Access-Control-Allow-Origin", pageOrigin, "Vary", "Origin")},
+			server:  &scriptedCORS{pre: answer(204), act: answer(200, cors.ACAO, pageOrigin, "Vary", cors.Origin)},
 			code:    exitClean,
 			methods: []string{"GET"},
 		},
 		{
 			desc:      "PUT allowed by its preflight is not sent without --send-actual",
-			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT"},
 			code:      exitClean,
 			preflight: true,
@@ -232,7 +236,7 @@ func TestCheckVerdicts(t *testing.T) {
 		},
 		{
 			desc:      "PUT with --send-actual is judged on its actual response",
-			server:    &scriptedCORS{pre: answer(204, "Access-Control-Allow-Origin", pageOrigin, "Access-Control-Allow-Methods", "PUT"), act: answer(200)},
+			server:    &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAM, "PUT"), act: answer(200)},
 			args:      []string{"--method", "PUT", "--send-actual"},
 			code:      exitFindings,
 			preflight: true,
@@ -282,7 +286,7 @@ func TestCheckVerdicts(t *testing.T) {
 }
 
 func TestCheckTextOutput(t *testing.T) {
-	s := &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/x", "Access-Control-Allow-Origin", pageOrigin), act: answer(200)}
+	s := &scriptedCORS{pre: answer(301, "Location", "https://api.example.com/x", cors.ACAO, pageOrigin), act: answer(200)}
 	srv := startScripted(t, s)
 	var stdout, stderr bytes.Buffer
 	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
@@ -314,7 +318,7 @@ func TestCheckConnectTo(t *testing.T) {
 		mu.Lock()
 		hosts = append(hosts, r.Host)
 		mu.Unlock()
-		w.Header().Set("Access-Control-Allow-Origin", pageOrigin)
+		w.Header().Set(cors.ACAO, pageOrigin)
 	}))
 	defer srv.Close()
 	addr := srv.Listener.Addr().String()
@@ -376,33 +380,128 @@ func TestCheckUnreachable(t *testing.T) {
 	}
 }
 
-func TestResolveConnectTo(t *testing.T) {
+// TestCheckPlansWithItsBrowser: what is sent follows --browser (Firefox
+// does not safelist DPR, Chromium does), and the verdict is that browser's.
+func TestCheckPlansWithItsBrowser(t *testing.T) {
 	tests := []struct {
-		desc, spec, url, want string
-		wantErr               bool
+		desc      string
+		browser   string
+		preflight bool
+		methods   []string
 	}{
-		{desc: "host:port", spec: "10.0.0.1:8080", url: "https://a.example/", want: "10.0.0.1:8080"},
-		{desc: "IPv6", spec: "[::1]:8443", url: "https://a.example/", want: "[::1]:8443"},
-		{desc: "curl form, default https port", spec: "a.example:443:10.0.0.2:8443", url: "https://a.example/", want: "10.0.0.2:8443"},
-		{desc: "curl form, other port does not apply", spec: "a.example:80:10.0.0.2:8443", url: "https://a.example/", want: ""},
-		{desc: "curl form, empty target port keeps the URL's", spec: "::10.0.0.2:", url: "https://a.example:9443/", want: "10.0.0.2:9443"},
-		{desc: "missing port", spec: "10.0.0.1", url: "https://a.example/", wantErr: true},
-		{desc: "three parts", spec: "a:1:b", url: "https://a.example/", wantErr: true},
-		{desc: "unclosed bracket", spec: "[::1:80", url: "https://a.example/", wantErr: true},
+		{desc: "chromium safelists DPR", browser: "chromium", methods: []string{"GET"}},
+		{desc: "firefox preflights DPR", browser: "firefox", preflight: true, methods: []string{"OPTIONS", "GET"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			u, err := url.Parse(tt.url)
-			if err != nil {
-				t.Fatal(err)
+			s := &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAH, "DPR"), act: answer(200, cors.ACAO, pageOrigin)}
+			srv := startScripted(t, s)
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+				[]string{"check", srv.URL + "/x", "--origin", pageOrigin, "--browser", tt.browser, "--header", "DPR: 2", "--format", "json"})
+			if code != exitClean {
+				t.Errorf("exit code = %d, want %d; stderr: %s\n%s", code, exitClean, stderr.String(), stdout.String())
 			}
-			got, err := resolveConnectTo(tt.spec, u)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			var res checkResult
+			if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
 			}
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
+			if res.Preflight != tt.preflight || !res.Allowed {
+				t.Errorf("preflight = %v, allowed = %v; want %v, true", res.Preflight, res.Allowed, tt.preflight)
+			}
+			if got := s.methods(); !reflect.DeepEqual(got, tt.methods) {
+				t.Errorf("server received %v, want %v", got, tt.methods)
+			}
+			if tt.preflight && res.PreflightHeaders != "dpr" {
+				t.Errorf("preflight_headers = %q, want dpr", res.PreflightHeaders)
 			}
 		})
+	}
+}
+
+// rawCORS is a raw TCP server (so that header lines go out byte for byte)
+// answering every request with head, an HTTP/1.1 status line and header
+// lines.
+func rawCORS(t *testing.T, head string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					if _, err := http.ReadRequest(r); err != nil {
+						return
+					}
+					if _, err := io.WriteString(c, head+"Content-Length: 0\r\n\r\n"); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestCheckAndAuditReadHeadersAlike: `check` and the audit read a header
+// name followed by a space before its colon the same way (as Chromium
+// does: it names the header), because both act through audit.ActAsBrowser.
+func TestCheckAndAuditReadHeadersAlike(t *testing.T) {
+	addr := rawCORS(t, "HTTP/1.1 200 OK\r\n"+cors.ACAO+" : "+pageOrigin+"\r\n")
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+		[]string{"check", "http://" + addr + "/x", "--origin", pageOrigin, "--format", "json"})
+	var res checkResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("check output is not JSON (exit %d): %v\n%s", code, err, stderr.String())
+	}
+	spec := audit.TargetSpec{
+		Target: discovery.Target{Name: "t", URL: "http://api.example.com/x",
+			Instances: []discovery.Instance{{ID: "i1", Addr: addr}}},
+		Probes: []audit.Probe{{ID: "p1", Origin: pageOrigin, Method: http.MethodGet}},
+		LB:     audit.LB{Disabled: true},
+	}
+	results, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := results[0].Direct[0][0]
+	if !res.Allowed || code != exitClean {
+		t.Errorf("check: allowed = %v (exit %d, reason %q), want allowed", res.Allowed, code, res.Reason)
+	}
+	if !obs.Done || obs.Verdict.Allowed != res.Allowed || string(obs.Verdict.Reason) != res.Reason {
+		t.Errorf("audit: done %v, allowed %v, reason %q; check: allowed %v, reason %q: want the same verdict",
+			obs.Done, obs.Verdict.Allowed, obs.Verdict.Reason, res.Allowed, res.Reason)
+	}
+}
+
+// TestCheckReproduce: check prints the curl command of the request that
+// decided the verdict (the actual GET after a passing preflight), with
+// --connect-to when it went to another address.
+func TestCheckReproduce(t *testing.T) {
+	s := &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAH, "x-request-id"), act: answer(401)}
+	srv := startScripted(t, s)
+	addr := srv.Listener.Addr().String()
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+		[]string{"check", "http://api.example.com:8080/x", "--connect-to", addr, "--origin", pageOrigin,
+			"-H", "X-Request-Id: 7", "--format", "text"})
+	if code != exitFindings {
+		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitFindings, stderr.String())
+	}
+	want := "reproduce: curl -sS -o /dev/null -D - http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
+		" -H 'Accept: */*' -H 'Origin: https://app.example.com' -H 'Sec-Fetch-Mode: cors' -H 'User-Agent: " + audit.UserAgent +
+		"' -H 'X-Request-Id: 7'\n"
+	if !strings.Contains(stdout.String(), want) {
+		t.Errorf("text output lacks\n%s\ngot:\n%s", want, stdout.String())
 	}
 }

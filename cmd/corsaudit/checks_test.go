@@ -30,11 +30,11 @@ func TestChecksAndMaxProbes(t *testing.T) {
 		{desc: "--checks drift leaves misconfig out", args: []string{"--checks", "drift"}, wantCode: exitFindings,
 			noKind: `"origin-reflection"`, wantStderr: "2 instances, 2 probes"},
 		{desc: "--max-probes cuts adversarial origins", args: []string{"--max-probes", "4"}, wantCode: exitFindings,
-			wantKind: `"kind": "origin-reflection"`, wantStderr: "--max-probes 4 leaves room for 2 of"},
+			wantKind: `"kind": "origin-reflection"`, wantStderr: "max_probes 4 leaves out 39 adversarial origins"},
 		{desc: "--max-probes below the policy plan", args: []string{"--max-probes", "1"}, wantCode: exitUsage,
-			wantStderr: "the policy alone needs 2 probes, more than --max-probes 1"},
+			wantStderr: "the policy alone needs 2 probes, more than the bound 1"},
 		{desc: "unknown check", args: []string{"--checks", "speed"}, wantCode: exitUsage,
-			wantStderr: `checks[0]: "speed" is not one of drift, lb, cache, misconfig`},
+			wantStderr: `--checks: "speed" is not one of drift, lb, cache, misconfig`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			code, out, errOut := runCLI(append(base, tc.args...)...)

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // discoverOptions are the flags of `corsaudit discover`.
@@ -39,13 +41,15 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 	if opts.Format != "table" && opts.Format != "json" {
 		return usageError(fmt.Errorf("discover: --format %q is not table or json", opts.Format))
 	}
-	cfg, built, err := opts.audit.prepare()
+	cfg, err := opts.audit.prepare()
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	specs, _, derr := discoverAll(ctx, built)
-	_ = cfg
+	built, err := cfg.Build()
+	if err != nil {
+		return usageError(err)
+	}
+	specs, derr := pipeline.Discover(cmd.Context(), built)
 	if opts.Format == "json" {
 		type target struct {
 			Name      string `json:"name"`
@@ -103,7 +107,7 @@ func newCmdConfig(ios iostreams) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := &auditOptions{ConfigFile: file, flags: cmd.Flags()}
-			cfg, _, err := o.prepare()
+			cfg, err := o.prepare()
 			if err != nil {
 				return err
 			}

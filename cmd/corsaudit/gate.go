@@ -5,15 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/corsaudit/corsaudit/audit"
-	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // gateOptions are the flags of `corsaudit gate`.
@@ -23,6 +22,7 @@ type gateOptions struct {
 	Candidate    string
 	PolicyFile   string
 	MinInstances int
+	Targets      []string
 }
 
 func newCmdGate(ios iostreams, runF func(*gateOptions) error) *cobra.Command {
@@ -32,9 +32,15 @@ func newCmdGate(ios iostreams, runF func(*gateOptions) error) *cobra.Command {
 		Short: "Pre-deploy gate: fail when a candidate group's CORS verdicts differ from the baseline group or a policy",
 		Long: `Audit the targets of the config and compare the candidate group (the new
 target group, instance group or static group) with the majority of the
-baseline group, or with a declared policy. Exit 1 when any candidate instance
-decides any probe differently, is unreachable, or when the candidate group has
-fewer than --min-instances instances; exit 0 when it matches.`,
+baseline group, or with a declared policy.
+
+Exit 1 when any candidate instance decides any probe differently or is
+unreachable, when the candidate group has fewer than --min-instances
+reachable instances, or when the baseline group has no reachable instance
+or no majority. Exit 2 when a group is not found: with --target, each named
+target must have both groups; without it, targets with neither group are
+skipped (a note on stderr), and one with only one of them is an error.
+Exit 0 when the candidate matches.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.audit.flags = cmd.Flags()
@@ -50,16 +56,12 @@ fewer than --min-instances instances; exit 0 when it matches.`,
 	f.StringVar(&opts.Candidate, "candidate", "", "group that must match (e.g. green)")
 	f.StringVar(&opts.PolicyFile, "policy", "", "YAML policy (origins, methods, headers, credentials) to compare with instead of a baseline")
 	f.IntVar(&opts.MinInstances, "min-instances", 1, "fail when the candidate group has fewer reachable instances in a target")
+	f.StringArrayVar(&opts.Targets, "target", nil, "gate only this target (repeatable; default: every target with the groups)")
 	addOutputFlags(f, &opts.audit.Format, &opts.audit.Output, &opts.audit.MetricsFile)
 	addSettingFlags(f)
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("candidate")
 	return cmd
-}
-
-// gateKinds are the findings that say a candidate decides differently.
-var gateKinds = map[diff.Kind]bool{
-	diff.KindVerdictDrift: true, diff.KindSplit: true, diff.KindPolicyViolation: true, diff.KindUnreachable: true,
 }
 
 func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
@@ -71,33 +73,34 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 	case opts.Baseline == opts.Candidate:
 		return usageError(fmt.Errorf("gate: baseline and candidate are both %q", opts.Candidate))
 	}
-	cfg, built, err := opts.audit.prepare()
+	cfg, err := opts.audit.prepare()
 	if err != nil {
 		return err
 	}
-	dopt := diff.Options{Baseline: opts.Baseline, Candidate: opts.Candidate, Checks: cfg.Checks}
+	gate := diff.Gate{Baseline: opts.Baseline, Candidate: opts.Candidate, MinInstances: opts.MinInstances}
 	if opts.PolicyFile != "" {
 		pol, err := readPolicy(opts.PolicyFile)
 		if err != nil {
 			return usageError(err)
 		}
-		for i := range built {
-			built[i].policy = pol
+		for i := range cfg.Targets {
+			cfg.Targets[i].Policy = pol
 		}
-		dopt = diff.Options{Candidate: opts.Candidate, Policy: true, Checks: cfg.Checks}
+		gate = diff.Gate{Candidate: opts.Candidate, Policy: true, MinInstances: opts.MinInstances}
 	}
 	// The gate is read in CI logs: a table unless asked otherwise.
 	renderer, err := pickRenderer(opts.audit.Format, opts.audit.Output == "")
 	if err != nil {
 		return err
 	}
-	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, cfg, built, dopt)
+	popt := pipeline.Options{Diff: gate.Options(cfg.Checks), Select: selectTargets(gate, opts.Targets, ios.errOut)}
+	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, cfg, popt)
 	if rep == nil {
 		return runErr
 	}
-	failures := gateFailures(rep, opts)
+	failures := gate.Failures(rep)
 	// The verdict goes to stderr with the logs, so stdout stays the report.
-	printGate(ios.errOut, rep, opts, failures)
+	printGate(ios.errOut, opts, failures)
 	if runErr != nil {
 		return runErr
 	}
@@ -107,90 +110,44 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 	return nil
 }
 
-// readPolicy reads a policy file: origins, methods, headers, credentials.
-func readPolicy(path string) (audit.Policy, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return audit.Policy{}, fmt.Errorf("gate: policy: %w", err)
-	}
-	var raw map[string]any
-	if err := yaml.Unmarshal(data, &raw); err != nil {
-		return audit.Policy{}, fmt.Errorf("gate: policy %s: %w", path, err)
-	}
-	var pc PolicyConfig
-	if err := decodeStrict(raw)(&pc); err != nil {
-		return audit.Policy{}, fmt.Errorf("gate: policy %s: %w", path, err)
-	}
-	var errs []error
-	if len(pc.Origins) == 0 {
-		errs = append(errs, errors.New("origins: at least one origin is required"))
-	}
-	for j, o := range pc.Origins {
-		if _, err := cors.ParseOrigin(o); err != nil {
-			errs = append(errs, fmt.Errorf("origins[%d]: %w", j, err))
+// selectTargets keeps, before probing, the targets the gate compares
+// (diff.Gate.Select); its notes go to log, its errors are usage errors.
+func selectTargets(gate diff.Gate, names []string, log io.Writer) func([]audit.TargetSpec) ([]audit.TargetSpec, error) {
+	return func(specs []audit.TargetSpec) ([]audit.TargetSpec, error) {
+		targets := make([]discovery.Target, len(specs))
+		for i, s := range specs {
+			targets[i] = s.Target
 		}
+		keep, notes, err := gate.Select(targets, names)
+		for _, n := range notes {
+			fmt.Fprintln(log, n)
+		}
+		if err != nil {
+			return nil, usageError(err)
+		}
+		out := make([]audit.TargetSpec, len(keep))
+		for i, k := range keep {
+			out[i] = specs[k]
+		}
+		return out, nil
 	}
-	if err := errors.Join(errs...); err != nil {
-		return audit.Policy{}, fmt.Errorf("gate: policy %s:\n%w", path, indent(err))
-	}
-	return audit.Policy{Origins: pc.Origins, Methods: cors.NormalizeMethods(pc.Methods), Headers: pc.Headers, Credentials: pc.Credentials}, nil
 }
 
-// gateFailures lists why the gate fails: findings about candidate
-// instances, and targets with too few candidate instances.
-func gateFailures(rep *diff.Report, opts *gateOptions) []string {
-	var out []string
-	candidates := map[string]map[string]bool{} // target -> instance ids
-	for _, t := range rep.Targets {
-		ids := map[string]bool{}
-		n := 0
-		for _, in := range t.Instances {
-			if in.Group == opts.Candidate {
-				ids[in.ID] = true
-				if in.Reachable {
-					n++
-				}
-			}
-		}
-		candidates[t.Name] = ids
-		if n < opts.MinInstances {
-			out = append(out, fmt.Sprintf("%s: candidate group %q has %d reachable instances, fewer than --min-instances %d", t.Name, opts.Candidate, n, opts.MinInstances))
-		}
+// readPolicy reads and validates a --policy file.
+func readPolicy(path string) (config.Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return config.Policy{}, fmt.Errorf("gate: policy: %w", err)
 	}
-	for _, f := range rep.Findings {
-		if !gateKinds[f.Kind] {
-			continue
-		}
-		var hit []string
-		for _, id := range f.Instances {
-			if candidates[f.Target][id] {
-				hit = append(hit, id)
-			}
-		}
-		baselineSplit := f.Kind == diff.KindSplit && len(hit) == 0 && opts.Baseline != ""
-		if len(hit) == 0 && !baselineSplit {
-			continue
-		}
-		probe := ""
-		if f.Probe != nil {
-			probe = fmt.Sprintf("%s from %s", f.Probe.Method, f.Probe.Origin)
-			if len(f.Probe.Headers) > 0 {
-				probe += " with " + strings.Join(f.Probe.Headers, ", ")
-			}
-		}
-		if baselineSplit {
-			out = append(out, fmt.Sprintf("%s: %s: the baseline group has no majority (%s): nothing to compare with", f.Target, probe, f.Observed))
-			continue
-		}
-		sort.Strings(hit)
-		out = append(out, fmt.Sprintf("%s: %s: %s\n      reference: %s\n      candidate: %s\n      %s",
-			f.Target, probe, strings.Join(hit, ", "), f.Expected, f.Observed, f.Reproduce))
+	pol, err := config.ParsePolicy(data, path)
+	if err != nil {
+		return config.Policy{}, fmt.Errorf("gate: invalid policy:\n%w", indent(err))
 	}
-	return out
+	return pol, nil
 }
 
 // printGate prints the gate's verdict in a form a reviewer reads in a CI log.
-func printGate(w io.Writer, rep *diff.Report, opts *gateOptions, failures []string) {
+func printGate(w io.Writer, opts *gateOptions, failures []string) {
 	ref := "baseline group " + opts.Baseline
 	if opts.PolicyFile != "" {
 		ref = "policy " + opts.PolicyFile

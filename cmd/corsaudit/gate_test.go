@@ -56,8 +56,8 @@ func TestGate(t *testing.T) {
 			wantCode: exitFindings, wantOut: []string{"gate: FAIL: candidate group green differs from the policy", "green-1, green-2"}},
 		{desc: "green matches the policy", greenDrift: 0, args: []string{"--policy", policy, "--candidate", "green"},
 			wantCode: exitClean, wantOut: []string{"gate: PASS"}},
-		{desc: "empty candidate group", greenDrift: 0, args: []string{"--baseline", "blue", "--candidate", "purple"},
-			wantCode: exitFindings, wantOut: []string{`candidate group "purple" has 0 reachable instances, fewer than --min-instances 1`}},
+		{desc: "too few candidate instances", greenDrift: 0, args: []string{"--baseline", "blue", "--candidate", "green", "--min-instances", "4"},
+			wantCode: exitFindings, wantOut: []string{`candidate group "green" has 3 reachable instances, fewer than --min-instances 4`}},
 		{desc: "neither baseline nor policy", greenDrift: 0, args: []string{"--candidate", "green"}, wantCode: exitUsage},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestAuditCommandLineTarget(t *testing.T) {
 		t.Errorf("table lacks the drift of c:\n%s", out)
 	}
 	if code, _, errOut := runCLI("audit", "http://api.example.com/", "--origin", "app.example.com", "--instance", a); code != exitUsage ||
-		!strings.Contains(errOut, `targets[0].policy.origins[0]: "app.example.com" has no scheme`) {
+		!strings.Contains(errOut, `--origin: "app.example.com" has no scheme`) {
 		t.Errorf("bad origin: exit %d, stderr %q", code, errOut)
 	}
 }

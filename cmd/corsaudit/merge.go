@@ -70,14 +70,16 @@ still written).`,
 }
 
 func runMerge(ios iostreams, o *mergeOptions) error {
-	switch o.FailOn {
-	case "never", string(diff.SeverityError), string(diff.SeverityWarning), string(diff.SeverityInfo):
-	default:
-		return usageError(fmt.Errorf("merge: --fail-on %q is not error, warning, info or never", o.FailOn))
+	failOn, err := diff.ParseFailOn(o.FailOn)
+	if err != nil {
+		return usageError(fmt.Errorf("merge: --%w", err))
 	}
 	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "")
 	if err != nil {
 		return err
+	}
+	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
+		return usageError(fmt.Errorf("merge: %w", err))
 	}
 	reports := make([]*diff.Report, 0, len(o.Inputs))
 	for _, path := range o.Inputs {
@@ -91,36 +93,25 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	write := func(w io.Writer) error { return renderer.Render(w, merged) }
-	if o.Output == "" || o.Output == "-" {
-		err = write(ios.out)
-	} else {
-		err = report.WriteFileAtomic(o.Output, write)
-	}
-	if err != nil {
+	if err := writeReport(ios.out, o.Output, renderer, merged); err != nil {
 		return incompleteError(fmt.Errorf("merge: %w", err))
 	}
-	if o.MetricsFile != "" {
-		var lastSuccess time.Time
-		if merged.Incomplete == "" {
-			// The merged runs succeeded as of the last one's end.
-			lastSuccess = merged.StartedAt.Add(time.Duration(merged.Duration * float64(time.Second)))
-			if merged.StartedAt.IsZero() {
-				lastSuccess = time.Now()
-			}
+	var lastSuccess time.Time
+	if merged.Incomplete == "" {
+		// The merged runs succeeded as of the last one's end.
+		lastSuccess = merged.StartedAt.Add(time.Duration(merged.Duration * float64(time.Second)))
+		if merged.StartedAt.IsZero() {
+			lastSuccess = time.Now()
 		}
-		err := report.WriteFileAtomic(o.MetricsFile, func(w io.Writer) error { return report.Metrics(w, merged, lastSuccess) })
-		if err != nil {
-			return incompleteError(fmt.Errorf("merge: metrics: %w", err))
-		}
+	}
+	if err := writeMetrics(o.MetricsFile, merged, lastSuccess); err != nil {
+		return incompleteError(fmt.Errorf("merge: %w", err))
 	}
 	if merged.Incomplete != "" {
 		return incompleteError(fmt.Errorf("merge: partial report: %s", merged.Incomplete))
 	}
-	if o.FailOn != "never" {
-		if max := merged.MaxSeverity(); max != "" && max.Rank() >= diff.Severity(o.FailOn).Rank() {
-			return &exitError{code: exitFindings}
-		}
+	if failOn.Fails(merged) {
+		return &exitError{code: exitFindings}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,4 +60,123 @@ func TestOutputsAndProgress(t *testing.T) {
 			t.Error("metrics file has no metric family")
 		}
 	}
+}
+
+// TestOutputsCheckedBeforeProbing: --output or --metrics-file into a
+// missing or unwritable directory is a usage error (exit 2) naming the
+// path, before anything is probed, for audit, gate and merge.
+func TestOutputsCheckedBeforeProbing(t *testing.T) {
+	f := newFleet(t)
+	a := f.start("a", currentCORS)
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "r.json")
+	if err := os.WriteFile(report, []byte(`{"tool":"corsaudit","targets":[],"findings":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := gateConfig(t, gateTarget{"shop", append(group("blue", 1, currentCORS, false), group("green", 1, currentCORS, false)...)})
+	auditArgs := []string{"audit", "http://api.example.com/", "--instance", "a=" + a, "--origin", "https://app.example.com", "--no-lb"}
+	gateArgs := []string{"gate", "--config", cfg, "--baseline", "blue", "--candidate", "green"}
+	missing := filepath.Join(dir, "nope", "out")
+	unwritable := filepath.Join(notDir, "out")
+	for _, tc := range []struct {
+		desc string
+		args []string
+		path string
+	}{
+		{"audit --output in a missing directory", append(auditArgs, "--output", missing), missing},
+		{"audit --metrics-file in a missing directory", append(auditArgs, "--metrics-file", missing), missing},
+		{"audit --output under a file", append(auditArgs, "--output", unwritable), unwritable},
+		{"gate --output in a missing directory", append(gateArgs, "--output", missing), missing},
+		{"gate --metrics-file under a file", append(gateArgs, "--metrics-file", unwritable), unwritable},
+		{"merge --output in a missing directory", []string{"merge", report, "--output", missing}, missing},
+		{"merge --metrics-file under a file", []string{"merge", report, "--metrics-file", unwritable}, unwritable},
+	} {
+		code, _, errOut := runCLI(tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.path) {
+			t.Errorf("%s: exit %d, stderr %q; want %d naming %s", tc.desc, code, errOut, exitUsage, tc.path)
+		}
+		if strings.Contains(errOut, "auditing") {
+			t.Errorf("%s: probing started before the output was checked:\n%s", tc.desc, errOut)
+		}
+	}
+	if st := f.servers["a"].Stats(); st.Preflights != 0 || len(st.Actual) != 0 {
+		t.Errorf("instance a received %d preflights and %v; want nothing", st.Preflights, st.Actual)
+	}
+}
+
+// hangingAddr accepts connections and never answers.
+func hangingAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done); ln.Close() })
+	return ln.Addr().String()
+}
+
+// TestMetricsKeepLastSuccess: a failed run's metrics file keeps the last
+// success of the file it replaces, so that a staleness alert fires.
+func TestMetricsKeepLastSuccess(t *testing.T) {
+	f := newFleet(t)
+	a := f.start("a", currentCORS)
+	metrics := filepath.Join(t.TempDir(), "m.prom")
+	base := []string{"audit", "http://api.example.com/", "--origin", "https://app.example.com", "--no-lb", "--metrics-file", metrics, "--output", filepath.Join(t.TempDir(), "r.json")}
+	if code, _, errOut := runCLI(append(base, "--instance", "a="+a)...); code != exitClean {
+		t.Fatalf("first run: exit %d\n%s", code, errOut)
+	}
+	first := lastSuccessIn(t, metrics)
+	if first == "" {
+		t.Fatal("the successful run wrote no last success")
+	}
+	code, _, errOut := runCLI(append(base, "--instance", "h="+hangingAddr(t), "--timeout", "300ms", "--deadline", "300ms")...)
+	if code != exitIncomplete {
+		t.Fatalf("second run: exit %d, want %d (deadline)\n%s", code, exitIncomplete, errOut)
+	}
+	data, _ := os.ReadFile(metrics)
+	if !strings.Contains(string(data), "corsaudit_run_complete 0") {
+		t.Fatalf("the failed run did not rewrite the metrics file:\n%s", data)
+	}
+	if got := lastSuccessIn(t, metrics); got != first {
+		t.Errorf("last success after a failed run = %q, want the first run's %q", got, first)
+	}
+}
+
+func lastSuccessIn(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, lastSuccessMetric+" "); ok {
+			return v
+		}
+	}
+	return ""
 }

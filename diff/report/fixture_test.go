@@ -57,14 +57,14 @@ func fixture() *diff.Report {
 	)
 	staticInstances := []diff.InstanceInfo{
 		{ID: "s-blue-1", Addr: "10.0.3.21:80", Group: "blue", Reachable: true},
-		{ID: "s-green-1", Addr: "10.0.3.22:80", Group: "green", Reachable: true},
+		{ID: "s-green-1", Addr: "10.0.3.22:80", Group: "green", Reachable: true,
+			NotRun: []diff.NotRun{{Reason: "the run's deadline passed", Probes: []string{"p2"}}}},
 		{ID: "arn:aws:lambda:eu-west-1:123456789012:function:fonts", Group: "green", Skip: "lambda target"},
 	}
 	staticCells := []diff.Cell{
 		{Instance: "s-blue-1", Probe: "p1", Outcome: diff.OutcomeAllowed, Status: 200},
 		{Instance: "s-blue-1", Probe: "p2", Outcome: diff.OutcomeAllowed, Status: 200},
 		{Instance: "s-green-1", Probe: "p1", Outcome: diff.OutcomeAllowed, Status: 200},
-		{Instance: "s-green-1", Probe: "p2", Outcome: diff.OutcomeAllowed, Status: 200},
 	}
 	putCurl := `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.2.11:8443 -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type,x-request-id'`
 	r := &diff.Report{

@@ -97,8 +97,8 @@ func TestSARIFResults(t *testing.T) {
 		t.Fatalf("version %q with %d runs, want 2.1.0 with 1", log.Version, len(log.Runs))
 	}
 	run := log.Runs[0]
-	if len(run.Tool.Driver.Rules) != len(diff.DefaultSeverity) {
-		t.Errorf("%d rules, want one per kind (%d)", len(run.Tool.Driver.Rules), len(diff.DefaultSeverity))
+	if len(run.Tool.Driver.Rules) != len(diff.Kinds) {
+		t.Errorf("%d rules, want one per kind (%d)", len(run.Tool.Driver.Rules), len(diff.Kinds))
 	}
 	if len(run.Results) != len(r.Findings) {
 		t.Fatalf("%d results, want %d", len(run.Results), len(r.Findings))

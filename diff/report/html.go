@@ -173,8 +173,11 @@ func newHTMLPage(r *diff.Report) htmlPage {
 				if in.Skip != "" {
 					detail = append(detail, "not probed: "+in.Skip)
 				}
+				for _, nr := range in.NotRun {
+					detail = append(detail, "not run: "+strings.Join(nr.Probes, " ")+" ("+nr.Reason+")")
+				}
 				ht.Rows = append(ht.Rows, htmlRow{ID: in.ID, Addr: in.Addr, Group: in.Group,
-					Detail: strings.Join(detail, ", "), Unreachable: in.Skip == "" && !in.Reachable, Cells: row(in.ID)})
+					Detail: strings.Join(detail, ", "), Unreachable: in.Unreachable(), Cells: row(in.ID)})
 			}
 			lb := false
 			for _, c := range t.Cells {
@@ -185,7 +188,7 @@ func newHTMLPage(r *diff.Report) htmlPage {
 			}
 		}
 		for _, f := range byTarget[name] {
-			hf := htmlFinding{Finding: f, Title: title(f.Kind), Groups: strings.Join(f.Groups, " ")}
+			hf := htmlFinding{Finding: f, Title: f.Kind.Title(), Groups: strings.Join(f.Groups, " ")}
 			if f.Probe != nil {
 				hf.Probe = probeString(*f.Probe)
 			}

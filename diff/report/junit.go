@@ -109,7 +109,7 @@ func JUnit(w io.Writer, r *diff.Report) error {
 			rest[f.Kind] = append(rest[f.Kind], f)
 		}
 		for _, k := range kinds {
-			suite.Cases = append(suite.Cases, junitCaseOf(string(k)+": "+title(k), class, rest[k]))
+			suite.Cases = append(suite.Cases, junitCaseOf(string(k)+": "+k.Title(), class, rest[k]))
 		}
 		out.Suites = append(out.Suites, suite)
 	}

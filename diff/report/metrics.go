@@ -51,8 +51,8 @@ func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
 		sev  diff.Severity
 	}
 	counts := map[ks]int{}
-	for k, sev := range diff.DefaultSeverity {
-		counts[ks{k, sev}] += 0
+	for _, ki := range diff.Kinds {
+		counts[ks{ki.Kind, ki.Severity}] += 0
 	}
 	for _, f := range r.Findings {
 		counts[ks{f.Kind, f.Severity}]++
@@ -80,9 +80,9 @@ func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
 		for _, in := range t.Instances {
 			if in.Skip == "" {
 				p++
-				if !in.Reachable {
-					u++
-				}
+			}
+			if in.Unreachable() {
+				u++
 			}
 		}
 		probes += len(t.Probes)

@@ -30,28 +30,29 @@ func SARIF(w io.Writer, r *diff.Report) error {
 	if r.Version != "" {
 		run.Tool.Driver.WithVersion(r.Version)
 	}
-	kinds := make([]diff.Kind, 0, len(kindHelp))
-	for k := range kindHelp {
-		kinds = append(kinds, k)
+	kinds := make([]diff.Kind, 0, len(diff.Kinds))
+	for _, ki := range diff.Kinds {
+		kinds = append(kinds, ki.Kind)
 	}
 	for _, k := range sortedKinds(r.Findings) {
-		if _, ok := kindHelp[k]; !ok {
+		if _, ok := k.Info(); !ok {
 			kinds = append(kinds, k)
 		}
 	}
 	sort.Slice(kinds, func(a, b int) bool { return kinds[a] < kinds[b] })
 	for _, k := range kinds {
-		help := kindHelp[k].help
+		ki, _ := k.Info()
+		help := ki.Help
 		if help == "" {
 			help = "Finding kind " + string(k) + "."
 		}
 		run.AddRule(string(k)).
 			WithName(ruleName(k)).
-			WithDescription(title(k)).
+			WithDescription(k.Title()).
 			WithFullDescription(sarif.NewMultiformatMessageString().WithText(help)).
 			WithHelp(sarif.NewMultiformatMessageString().WithText(help).
 				WithMarkdown(help + "\n\nSee the finding's `reproduce` property for a curl command that shows it.")).
-			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(diff.DefaultSeverity[k])))
+			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(ki.Severity)))
 	}
 
 	inv := sarif.NewInvocation().WithExecutionSuccessful(r.Incomplete == "")

@@ -44,6 +44,12 @@ func Table(w io.Writer, r *diff.Report) error {
 			}
 			tw.printf("%s  %s  (%d instances, %d of %d probed reachable, %d probes)\n",
 				clean(name), clean(t.URL), len(t.Instances), reach, probed, len(t.Probes))
+			if dead := unreachableIDs(t); len(dead) > 0 {
+				tw.printf("  unreachable (answered none of the requests sent): %s\n", clean(strings.Join(dead, ", ")))
+			}
+			for _, line := range notRunLines(t) {
+				tw.printf("  not run: %s\n", clean(line))
+			}
 		} else {
 			tw.printf("%s\n", clean(name))
 		}
@@ -82,6 +88,41 @@ func Table(w io.Writer, r *diff.Report) error {
 	}
 	tw.printf("\n%s\n", summaryLine(r))
 	return tw.err
+}
+
+// unreachableIDs is the target's instances that were sent requests and
+// answered none.
+func unreachableIDs(t *diff.TargetReport) []string {
+	var out []string
+	for _, in := range t.Instances {
+		if in.Unreachable() {
+			out = append(out, in.ID)
+		}
+	}
+	return out
+}
+
+// notRunLines says which probes were not run where and why, one line per
+// (reason, probes) with the instances it applies to: "p5 on web-1, web-2:
+// no request is sent for this probe".
+func notRunLines(t *diff.TargetReport) []string {
+	var keys []string
+	on := map[string][]string{}
+	for _, in := range t.Instances {
+		for _, nr := range in.NotRun {
+			k := strings.Join(nr.Probes, ", ") + "\x00" + nr.Reason
+			if _, ok := on[k]; !ok {
+				keys = append(keys, k)
+			}
+			on[k] = append(on[k], in.ID)
+		}
+	}
+	lines := make([]string, 0, len(keys))
+	for _, k := range keys {
+		probes, reason, _ := strings.Cut(k, "\x00")
+		lines = append(lines, fmt.Sprintf("%s on %s: %s", probes, strings.Join(on[k], ", "), reason))
+	}
+	return lines
 }
 
 // summaryLine is the one-line summary of a report.

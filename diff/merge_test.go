@@ -1,26 +1,24 @@
-package report
+package diff
 
 import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/corsaudit/corsaudit/diff"
 )
 
-func shard(target, url string, start time.Time, dur float64, ids ...string) *diff.Report {
-	t := diff.TargetReport{Name: target, URL: url,
-		Probes: []diff.ProbeRef{{ID: "p1", Origin: "https://app.example.com", Method: "GET"}}}
-	r := &diff.Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium", StartedAt: start, Duration: dur,
-		Summary: diff.Summary{Requests: 10}}
+func shard(target, url string, start time.Time, dur float64, ids ...string) *Report {
+	t := TargetReport{Name: target, URL: url,
+		Probes: []ProbeRef{{ID: "p1", Origin: "https://app.example.com", Method: "GET"}}}
+	r := &Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium", StartedAt: start, Duration: dur,
+		Summary: Summary{Requests: 10}}
 	for _, id := range ids {
-		t.Instances = append(t.Instances, diff.InstanceInfo{ID: id, Reachable: id != "dead"})
-		t.Cells = append(t.Cells, diff.Cell{Instance: id, Probe: "p1", Outcome: diff.OutcomeAllowed})
+		t.Instances = append(t.Instances, InstanceInfo{ID: id, Reachable: id != "dead"})
+		t.Cells = append(t.Cells, Cell{Instance: id, Probe: "p1", Outcome: OutcomeAllowed})
 		if id == "dead" {
-			r.Findings = append(r.Findings, diff.Finding{Kind: diff.KindUnreachable, Severity: diff.SeverityError, Target: target, Instances: []string{id}})
+			r.Findings = append(r.Findings, Finding{Kind: KindUnreachable, Severity: SeverityError, Target: target, Instances: []string{id}})
 		}
 	}
-	r.Targets = []diff.TargetReport{t}
+	r.Targets = []TargetReport{t}
 	r.Summarize()
 	return r
 }
@@ -29,7 +27,7 @@ func TestMerge(t *testing.T) {
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		desc      string
-		in        []*diff.Report
+		in        []*Report
 		wantErr   string
 		targets   int
 		instances int
@@ -38,38 +36,38 @@ func TestMerge(t *testing.T) {
 		duration  float64
 		incompl   string
 	}{
-		{desc: "two accounts", in: []*diff.Report{
+		{desc: "two accounts", in: []*Report{
 			shard("api", "https://api.example.com/", t0, 5, "a", "b"),
 			shard("web", "https://www.example.com/", t0.Add(10*time.Second), 5, "c", "dead"),
 		}, targets: 2, instances: 4, findings: 1, requests: 20, duration: 15},
-		{desc: "one target sharded, disjoint instances", in: []*diff.Report{
+		{desc: "one target sharded, disjoint instances", in: []*Report{
 			shard("api", "https://api.example.com/", t0.Add(time.Second), 3, "a", "b"),
 			shard("api", "https://api.example.com/", t0, 2, "c", "dead"),
 		}, targets: 1, instances: 4, findings: 1, requests: 20, duration: 4},
-		{desc: "one partial shard makes the merge partial", in: func() []*diff.Report {
+		{desc: "one partial shard makes the merge partial", in: func() []*Report {
 			a := shard("api", "https://api.example.com/", t0, 1, "a")
 			b := shard("web", "https://www.example.com/", t0, 1, "b")
 			b.Incomplete = "deadline exceeded"
-			return []*diff.Report{a, b}
+			return []*Report{a, b}
 		}(), targets: 2, instances: 2, requests: 20, duration: 1, incompl: "deadline exceeded"},
-		{desc: "single report", in: []*diff.Report{shard("api", "https://api.example.com/", t0, 1, "a")},
+		{desc: "single report", in: []*Report{shard("api", "https://api.example.com/", t0, 1, "a")},
 			targets: 1, instances: 1, requests: 10, duration: 1},
-		{desc: "same instance twice", in: []*diff.Report{
+		{desc: "same instance twice", in: []*Report{
 			shard("api", "https://api.example.com/", t0, 1, "a", "b"),
 			shard("api", "https://api.example.com/", t0, 1, "b"),
 		}, wantErr: `merge: target "api": instance "b" is in report 1 and report 2`},
-		{desc: "same target name, different URL", in: []*diff.Report{
+		{desc: "same target name, different URL", in: []*Report{
 			shard("api", "https://api.example.com/", t0, 1, "a"),
 			shard("api", "https://api.example.org/", t0, 1, "b"),
 		}, wantErr: `merge: target "api" has URL https://api.example.org/ in report 2`},
-		{desc: "same probe id, different scenario", in: func() []*diff.Report {
+		{desc: "same probe id, different scenario", in: func() []*Report {
 			a := shard("api", "https://api.example.com/", t0, 1, "a")
 			b := shard("api", "https://api.example.com/", t0, 1, "b")
 			b.Targets[0].Probes[0].Method = "PUT"
-			return []*diff.Report{a, b}
+			return []*Report{a, b}
 		}(), wantErr: `merge: target "api": probe p1 differs`},
-		{desc: "not a corsaudit report", in: []*diff.Report{{Tool: "trivy"}}, wantErr: `merge: report 1 was written by "trivy"`},
-		{desc: "nil report", in: []*diff.Report{nil}, wantErr: "merge: report 1 is nil"},
+		{desc: "not a corsaudit report", in: []*Report{{Tool: "trivy"}}, wantErr: `merge: report 1 was written by "trivy"`},
+		{desc: "nil report", in: []*Report{nil}, wantErr: "merge: report 1 is nil"},
 		{desc: "no reports", in: nil, wantErr: "merge: no reports"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {

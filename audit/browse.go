@@ -1,0 +1,281 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
+)
+
+// Endpoint is where the requests of one fetch go.
+type Endpoint struct {
+	// URL is the public URL: the Host header and TLS SNI come from it.
+	URL *url.URL
+	// ConnectTo is the address Client dials whatever URL's host (an
+	// instance, like curl --connect-to); empty through the load balancer.
+	ConnectTo string
+	Client    *http.Client
+}
+
+// NewEndpoint returns the endpoint for u whose client dials connectTo when
+// it is set.
+func NewEndpoint(u *url.URL, connectTo string, o TransportOptions) Endpoint {
+	o.ConnectTo = connectTo
+	return Endpoint{URL: u, ConnectTo: connectTo, Client: NewClient(o)}
+}
+
+// FetchOptions tune ActAsBrowser.
+type FetchOptions struct {
+	// Browser selects whose rules decide what is sent and the verdict.
+	Browser cors.Browser
+	// Timeout bounds each request (inside ctx).
+	Timeout time.Duration
+	// InstanceHeader names a response header carrying the id of the
+	// instance that served the request (load balancer samples).
+	InstanceHeader string
+	// SendUnsafeActual sends the actual request for methods other than GET
+	// and HEAD (`corsaudit check --send-actual`). The audit never sets it.
+	SendUnsafeActual bool
+	// Sent, when set, counts the requests sent.
+	Sent *int64
+
+	// health, when set, is asked before each request and told each
+	// outcome: the engine gives up on an instance that keeps failing.
+	health *instanceHealth
+	// intern, when set, shares identical recorded header sets.
+	intern func(http.Header) http.Header
+}
+
+// Fetched is what ActAsBrowser did for one request.
+type Fetched struct {
+	// Plan is whether the browser sends a preflight, and what it sends.
+	Plan      cors.PreflightPlan
+	Preflight *Exchange
+	Actual    *Exchange
+	// ActualSkipped says why the actual request was not sent after a
+	// preflight that was answered.
+	ActualSkipped string
+	// Verdict is the browser's decision; zero unless Done and every
+	// request sent was answered.
+	Verdict cors.Verdict
+	// Done and NotRun have the meaning of Observation's.
+	Done   bool
+	NotRun string
+}
+
+// ActAsBrowser is the one place that acts as browser o.Browser for a page
+// on req.Origin calling fetch() on to.URL: it decides what is sent
+// (cors.PlanPreflightFor), sends the preflight when the browser would, then
+// the actual request only for GET and HEAD (or any method with
+// SendUnsafeActual) and only after a passing preflight, reads the response
+// headers as the browser reads them (readResponseHeader), and decides the
+// verdict (cors.Evaluate). Each exchange records the request exactly as sent.
+//
+// Nothing sent means nothing observed: when no request may be sent (a simple
+// POST is sent by a browser without preflight, and corsaudit never sends
+// it), when ctx ended (the run's deadline or an interrupt, as opposed to the
+// per-request Timeout), or when the instance was given up, Done is false and
+// NotRun says why in plain words. A request that got no response for
+// another reason is an observation of the instance: Done, with the
+// exchange's error class and a zero verdict.
+func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
+	if o.Browser == "" {
+		o.Browser = cors.Chromium
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	f := Fetched{Plan: cors.PlanPreflightFor(o.Browser, req)}
+	method := cors.NormalizeMethod(req.Method)
+	sendsActual := method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual
+	switch {
+	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
+		f.NotRun = "not run: " + f.Plan.Why
+		return f
+	case !f.Plan.Needed && !sendsActual:
+		f.NotRun = fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
+		return f
+	}
+	var pre *cors.Response
+	if f.Plan.Needed {
+		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan)); f.NotRun != "" {
+			return f
+		}
+		if f.Preflight.Failed() {
+			f.Done = true
+			return f
+		}
+		f.Verdict = cors.Evaluate(o.Browser, req, pre, nil)
+		switch {
+		case !f.Verdict.Allowed:
+			// A browser stops at a failed preflight.
+			f.ActualSkipped = "the preflight failed"
+			f.Done = true
+			return f
+		case !sendsActual:
+			f.ActualSkipped = method + " can change server state"
+			f.Done = true
+			return f
+		}
+	}
+	var act *cors.Response
+	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req)); f.NotRun != "" {
+		f.Verdict = cors.Verdict{}
+		return f
+	}
+	if f.Actual.Failed() {
+		f.Verdict = cors.Verdict{}
+		f.Done = true
+		return f
+	}
+	f.Verdict = cors.Evaluate(o.Browser, req, pre, act)
+	f.Done = true
+	return f
+}
+
+// preflightHeader is the header of the OPTIONS request a browser sends for
+// req under plan (https://fetch.spec.whatwg.org/#cors-preflight-fetch).
+func preflightHeader(req cors.Request, plan cors.PreflightPlan) http.Header {
+	h := http.Header{}
+	h.Set(cors.Origin, req.Origin)
+	h.Set(cors.ACRM, plan.Method)
+	if plan.Headers != "" {
+		h.Set(cors.ACRH, plan.Headers)
+	}
+	return h
+}
+
+// actualHeader is the header of the actual request: the page's headers,
+// except credentials, which corsaudit never sends, not even dummy ones (a
+// preflight still lists them, as a browser does).
+func actualHeader(req cors.Request) http.Header {
+	h := http.Header{}
+	for _, hd := range req.Headers {
+		if isCredentialHeader(hd.Name) {
+			continue
+		}
+		h.Add(hd.Name, hd.Value)
+	}
+	h.Set(cors.Origin, req.Origin)
+	return h
+}
+
+func isCredentialHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "authorization", "cookie", "proxy-authorization":
+		return true
+	}
+	return false
+}
+
+// cutOff says in plain words why ctx ended a run.
+func cutOff(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return NotRunDeadline
+	}
+	return NotRunInterrupted
+}
+
+// Reasons a request was not sent (Observation.NotRun).
+const (
+	NotRunDeadline    = "not run: the run's deadline passed"
+	NotRunInterrupted = "not run: interrupted"
+)
+
+// send sends one request with the per-request timeout and records it; resp
+// is the response as the browser reads it, with every header (the record
+// keeps only the relevant ones), nil when none came. It returns a non-empty
+// reason instead of an exchange when the request was not sent, or was cut
+// off by ctx ending: that is no observation.
+func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h http.Header) (ex *Exchange, resp *cors.Response, notRun string) {
+	if why := o.health.admit(); why != "" {
+		return nil, nil, why
+	}
+	if ctx.Err() != nil {
+		return nil, nil, cutOff(ctx)
+	}
+	h.Set("User-Agent", UserAgent)
+	h.Set("Accept", "*/*")
+	h.Set("Sec-Fetch-Mode", "cors")
+	sent := &SentRequest{Method: method, URL: to.URL.String(), ConnectTo: to.ConnectTo, Header: h.Clone()}
+	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, method, sent.URL, nil)
+	if err != nil {
+		return &Exchange{Request: sent, Err: ErrOther, ErrMsg: err.Error()}, nil, ""
+	}
+	req.Header = h
+	if o.Sent != nil {
+		atomic.AddInt64(o.Sent, 1)
+	}
+	start := time.Now()
+	r, err := to.Client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, cutOff(ctx) // the run ended, not the instance
+		}
+		ex = &Exchange{Request: sent, Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+		o.health.record(ex)
+		return ex, nil, ""
+	}
+	header := readResponseHeader(r.Header)
+	ex = &Exchange{Request: sent, Status: r.StatusCode, Header: RelevantHeaders(header, ""),
+		Location: header.Get("Location"), Latency: time.Since(start)}
+	if o.intern != nil {
+		ex.Header = o.intern(ex.Header)
+	}
+	if o.InstanceHeader != "" {
+		ex.ServedBy = header.Get(o.InstanceHeader)
+	}
+	// Drain a bounded amount so the connection can be reused.
+	_, err = io.Copy(io.Discard, io.LimitReader(r.Body, MaxBodyBytes))
+	r.Body.Close()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		ex.ErrMsg = "body: " + err.Error()
+	}
+	o.health.record(ex)
+	return ex, &cors.Response{Status: r.StatusCode, Header: header}, ""
+}
+
+// readResponseHeader reads header names as browsers do: a name followed by
+// whitespace before its colon ("Access-Control-Allow-Origin : *"), which Go
+// keeps as a distinct, non-canonical key, still names the header. Keys are
+// merged in sorted order so the result does not depend on map order. Every
+// record (Exchange.Header) and every verdict uses this reading.
+func readResponseHeader(h http.Header) http.Header {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(http.Header, len(h))
+	for _, k := range keys {
+		name := http.CanonicalHeaderKey(strings.TrimRight(k, " \t"))
+		out[name] = append(out[name], h[k]...)
+	}
+	return out
+}
+
+// RelevantHeaders keeps the response headers that matter to CORS and caching,
+// values as received.
+func RelevantHeaders(h http.Header, instanceHeader string) http.Header {
+	out := http.Header{}
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		switch {
+		case strings.HasPrefix(lk, "access-control-"), lk == "vary", lk == "location", lk == "age",
+			lk == "cache-control", lk == "x-cache", lk == "x-cache-status",
+			instanceHeader != "" && strings.EqualFold(k, instanceHeader):
+			out[k] = append([]string(nil), v...)
+		}
+	}
+	return out
+}

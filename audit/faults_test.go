@@ -1,0 +1,289 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/corsaudit/corsaudit/discovery"
+)
+
+// faultServer is a raw TCP listener on loopback that serves each connection
+// with serve and counts the connections it accepted.
+type faultServer struct {
+	ln       net.Listener
+	accepted atomic.Int64
+	mu       sync.Mutex
+	conns    []net.Conn
+}
+
+func startFault(t *testing.T, serve func(net.Conn)) *faultServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faultServer{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f.accepted.Add(1)
+			f.mu.Lock()
+			f.conns = append(f.conns, c)
+			f.mu.Unlock()
+			go serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, c := range f.conns {
+			c.Close()
+		}
+	})
+	return f
+}
+
+func (f *faultServer) addr() string { return f.ln.Addr().String() }
+
+// refusedAddr is a loopback port nothing listens on.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// hang accepts and never answers.
+func hang(net.Conn) {}
+
+// reset closes at once with SO_LINGER 0: the peer gets a TCP RST.
+func reset(c net.Conn) {
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+}
+
+// garbage reads the request and answers bytes that are not HTTP.
+func garbage(c net.Conn) {
+	if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+		return
+	}
+	io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n\r\n")
+	c.(*net.TCPConn).CloseWrite()
+}
+
+// tlsOnly is a TLS server: a plain HTTP request fails its handshake and
+// it closes its side without an HTTP answer.
+func tlsOnly(t *testing.T) func(net.Conn) {
+	cert := httptest.NewTLSServer(http.NotFoundHandler())
+	conf := cert.TLS.Clone()
+	cert.Close()
+	return func(c net.Conn) {
+		if err := tls.Server(c, conf).Handshake(); err == nil {
+			return
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c) // until the client closes
+	}
+}
+
+// faultPolicy has many probes, among them a simple POST for which no
+// request may be sent.
+func faultPolicy() Policy {
+	return Policy{Origins: []string{"https://a.example.com", "https://b.example.com", "https://c.example.com", "https://d.example.com"},
+		Methods: []string{"GET", "PUT", "POST"}, Headers: []string{"X-Request-Id"}}
+}
+
+// TestRunFaultFleet: every failure of an instance is recorded with its
+// class on the observations that sent something; the simple POST probe is
+// not run anywhere; a dead instance is given up after GiveUpAfter
+// consecutive failures, so it receives a bounded number of requests.
+func TestRunFaultFleet(t *testing.T) {
+	const perInstance = 3
+	healthy := httptest.NewServer(newRecorder(t, allowApp))
+	defer healthy.Close()
+	plain := httptest.NewServer(http.HandlerFunc(allowApp))
+	defer plain.Close()
+	faults := map[string]*faultServer{
+		"hang":    startFault(t, hang),
+		"reset":   startFault(t, reset),
+		"garbage": startFault(t, garbage),
+		"tls":     startFault(t, tlsOnly(t)),
+	}
+	tests := []struct {
+		desc   string
+		inst   discovery.Instance
+		class  ErrorClass // of every observation that sent something
+		giveUp string     // NotRun of the probes left once given up ("" never given up)
+	}{
+		{"healthy", discovery.Instance{ID: "healthy", Addr: healthy.Listener.Addr().String()}, ErrNone, ""},
+		{"refuse (closed port)", discovery.Instance{ID: "refuse", Addr: refusedAddr(t)}, ErrRefused, "connection failures"},
+		{"hang (accepts, never answers)", discovery.Instance{ID: "hang", Addr: faults["hang"].addr()}, ErrTimeout, "timeouts"},
+		{"reset (SO_LINGER 0)", discovery.Instance{ID: "reset", Addr: faults["reset"].addr()}, ErrReset, "connection failures"},
+		{"garbage (not HTTP)", discovery.Instance{ID: "garbage", Addr: faults["garbage"].addr()}, ErrBadResponse, "connection failures"},
+		{"TLS server, scheme http", discovery.Instance{ID: "tls", Addr: faults["tls"].addr()}, ErrBadResponse, "connection failures"},
+		{"plain server, scheme https", discovery.Instance{ID: "plain", Addr: plain.Listener.Addr().String(), Scheme: "https"}, ErrTLS, "connection failures"},
+	}
+	var insts []discovery.Instance
+	for _, tt := range tests {
+		insts = append(insts, tt.inst)
+	}
+	probes := Plan(faultPolicy())
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/", Instances: insts},
+		Probes: probes, LB: LB{Disabled: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, []TargetSpec{spec}, Options{PerInstance: perInstance, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			sent := 0
+			for _, o := range res[0].Direct[i] {
+				pr := probes[o.Probe]
+				switch {
+				case pr.Method == http.MethodPost && len(pr.Headers) == 0:
+					if o.Done || !strings.Contains(o.NotRun, "no request may be sent") || o.Verdict.Allowed || o.Preflight != nil || o.Actual != nil {
+						t.Errorf("%s (simple POST): done %v, not run %q, allowed %v: want not run, nothing sent", pr.ID, o.Done, o.NotRun, o.Verdict.Allowed)
+					}
+				case o.Done:
+					sent++
+					if o.Err() != tt.class {
+						t.Errorf("%s: error %q, want %q (%s)", pr.ID, o.Err(), tt.class, errMsg(o))
+					}
+				default:
+					want := "not run: instance given up after 2 consecutive " + tt.giveUp
+					if tt.giveUp == "" || o.NotRun != want {
+						t.Errorf("%s: not done, not run %q, want %q", pr.ID, o.NotRun, want)
+					}
+					if o.Verdict.Allowed {
+						t.Errorf("%s: not run but allowed", pr.ID)
+					}
+				}
+			}
+			if tt.giveUp == "" {
+				return
+			}
+			// Item 11: a dead instance costs about GiveUpAfter failures,
+			// whatever the number of probes.
+			if sent < GiveUpAfter || sent > perInstance+1 {
+				t.Errorf("%d observations sent requests, want %d to %d (of %d probes)", sent, GiveUpAfter, perInstance+1, len(probes))
+			}
+			if f := faults[tt.inst.ID]; f != nil && f.accepted.Load() > perInstance+1 {
+				t.Errorf("instance accepted %d connections, want at most %d", f.accepted.Load(), perInstance+1)
+			}
+		})
+	}
+}
+
+// TestRunLBNotGivenUp: the load balancer samples are all sent, whatever
+// fails (giving up is per instance).
+func TestRunLBNotGivenUp(t *testing.T) {
+	healthy := httptest.NewServer(newRecorder(t, allowApp))
+	defer healthy.Close()
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://" + refusedAddr(t) + "/",
+		Instances: []discovery.Instance{{ID: "up", Addr: healthy.Listener.Addr().String()}}},
+		Probes: Plan(testPolicy()), LB: LB{Samples: 4}}
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, samples := range res[0].LB {
+		for k, o := range samples {
+			if !o.Done || o.Err() != ErrRefused {
+				t.Errorf("probe %d sample %d: done %v, error %q, not run %q: want every sample sent and refused", p, k, o.Done, o.Err(), o.NotRun)
+			}
+		}
+	}
+}
+
+// TestRunCutOffIsNotRun: requests cut off by the run's deadline or by an
+// interrupt are not observations: not done, NotRun in plain words, never
+// a timeout, although the instance is only slow.
+func TestRunCutOffIsNotRun(t *testing.T) {
+	tests := []struct {
+		desc      string
+		interrupt bool
+		want      string
+	}{
+		{desc: "deadline", want: NotRunDeadline},
+		{desc: "interrupt", interrupt: true, want: NotRunInterrupted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			release := make(chan struct{})
+			received := make(chan struct{}, 100)
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				received <- struct{}{}
+				select { // answers later than the run's deadline
+				case <-release:
+				case <-r.Context().Done():
+				}
+				allowApp(w, r)
+			}))
+			defer slow.Close()
+			defer close(release)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			if tt.interrupt {
+				ctx, cancel = context.WithCancel(context.Background())
+				defer cancel()
+				go func() {
+					<-received
+					cancel()
+				}()
+			}
+			spec := TargetSpec{Target: discovery.Target{Name: "t", URL: slow.URL,
+				Instances: []discovery.Instance{{ID: "slow", Addr: slow.Listener.Addr().String()}}},
+				Probes: Plan(faultPolicy()), LB: LB{Samples: 2}}
+			res, err := Run(ctx, []TargetSpec{spec}, Options{Timeout: time.Minute})
+			if err == nil {
+				t.Fatal("Run returned no error although it was cut off")
+			}
+			check := func(where string, o Observation) {
+				if o.Done || o.Err() == ErrTimeout || o.Err() == ErrCanceled || o.Preflight != nil || o.Actual != nil {
+					t.Errorf("%s: done %v, error %q: want not run, no exchange", where, o.Done, o.Err())
+				}
+				if pr := spec.Probes[o.Probe]; (pr.Method != http.MethodPost || len(pr.Headers) > 0) && o.NotRun != tt.want {
+					t.Errorf("%s: not run %q, want %q", where, o.NotRun, tt.want)
+				}
+			}
+			for _, o := range res[0].Direct[0] {
+				check("direct "+spec.Probes[o.Probe].ID, o)
+			}
+			for _, samples := range res[0].LB {
+				for _, o := range samples {
+					check("lb "+spec.Probes[o.Probe].ID, o)
+				}
+			}
+		})
+	}
+}
+
+// errMsg is the message of o's failed exchange.
+func errMsg(o Observation) string {
+	for _, e := range []*Exchange{o.Preflight, o.Actual} {
+		if e.Failed() {
+			return e.ErrMsg
+		}
+	}
+	return ""
+}

@@ -1,0 +1,122 @@
+package audit
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
+)
+
+// SentRequest is a request exactly as corsaudit sent it: what a curl
+// command reproduces.
+type SentRequest struct {
+	Method string `json:"method"`
+	// URL is the URL requested; for direct requests its host is the
+	// public host and ConnectTo the instance address (like curl
+	// --connect-to), so Host header and TLS SNI are the public ones.
+	URL       string      `json:"url"`
+	ConnectTo string      `json:"connect_to,omitempty"`
+	Header    http.Header `json:"header,omitempty"`
+}
+
+// Exchange is one HTTP request and what came back.
+type Exchange struct {
+	// Request is what was sent (nil in reports written before it existed).
+	Request *SentRequest `json:"request,omitempty"`
+	Status  int          `json:"status,omitempty"`
+	// Header holds the CORS-relevant response headers as received,
+	// repeated headers kept, with names read as a browser reads them (a
+	// name with whitespace before its colon names the header): the
+	// verdict and every check read the same headers.
+	Header   http.Header `json:"header,omitempty"`
+	Location string      `json:"location,omitempty"`
+	// ServedBy is the value of the LB's instance header, when configured.
+	ServedBy string        `json:"served_by,omitempty"`
+	Err      ErrorClass    `json:"error,omitempty"`
+	ErrMsg   string        `json:"error_message,omitempty"`
+	Latency  time.Duration `json:"latency"`
+}
+
+// Failed reports whether no response was received.
+func (e *Exchange) Failed() bool { return e != nil && e.Err != ErrNone }
+
+// Response converts the exchange for the cors package.
+func (e *Exchange) Response() *cors.Response {
+	if e == nil || e.Failed() {
+		return nil
+	}
+	return &cors.Response{Status: e.Status, Header: e.Header}
+}
+
+// Observation is what one instance (or one LB sample) did for one probe.
+type Observation struct {
+	Probe    int    `json:"probe"` // index into TargetSpec.Probes
+	Instance string `json:"instance,omitempty"`
+	// Sample numbers the LB samples of a probe; -1 for direct observations.
+	Sample    int       `json:"sample"`
+	Preflight *Exchange `json:"preflight,omitempty"`
+	Actual    *Exchange `json:"actual,omitempty"`
+	// Verdict is the browser's decision; zero (never allowed) when not
+	// Done, and when a request got no response (see Err).
+	Verdict cors.Verdict `json:"verdict"`
+	// Done is true when at least one request was sent and the observation
+	// completed (with answers, or with a failure of the instance). A probe
+	// that sent nothing observed nothing: Done stays false.
+	Done bool `json:"done"`
+	// NotRun says in plain words why Done is false: no request a browser
+	// would send may be sent for this probe, the run's deadline passed or
+	// it was interrupted, or the instance was given up after consecutive
+	// failures. Empty when Done.
+	NotRun string `json:"not_run,omitempty"`
+}
+
+// Err is the error class of the first failed exchange (ErrNone if none).
+func (o Observation) Err() ErrorClass {
+	if o.Preflight.Failed() {
+		return o.Preflight.Err
+	}
+	if o.Actual.Failed() {
+		return o.Actual.Err
+	}
+	return ErrNone
+}
+
+// ServedBy is the instance that served an LB sample, when known.
+func (o Observation) ServedBy() string {
+	if o.Preflight != nil && o.Preflight.ServedBy != "" {
+		return o.Preflight.ServedBy
+	}
+	if o.Actual != nil {
+		return o.Actual.ServedBy
+	}
+	return ""
+}
+
+// CachePair is a cache check through the LB: the same request from origin
+// First, then at once from origin Second. A shared cache that ignores the
+// Origin hands Second the answer made for First.
+type CachePair struct {
+	Probe        int       `json:"probe"`
+	Preflight    bool      `json:"preflight"`
+	First        string    `json:"first_origin"`
+	Second       string    `json:"second_origin"`
+	FirstAnswer  *Exchange `json:"first"`
+	SecondAnswer *Exchange `json:"second"`
+}
+
+// TargetResult holds everything observed for one target.
+type TargetResult struct {
+	Spec TargetSpec
+	// URL is the parsed public URL.
+	URL *url.URL
+	// Direct[i][p] is instance i's observation for probe p (instances in
+	// Spec.Target.Instances order; nil rows for instances not probed).
+	Direct [][]Observation
+	// LB[p] are the LB samples for probe p.
+	LB [][]Observation
+	// Cache are the cache checks through the LB.
+	Cache []CachePair
+	// Requests counts HTTP requests sent.
+	Requests int64
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/report"
+)
+
+// checkOutputs fails, before anything is probed, when an output file could
+// not be written: its directory is missing or not writable, or it is a
+// directory. "" and "-" (stdout) are always fine.
+func checkOutputs(paths ...string) error {
+	for _, p := range paths {
+		if p == "" || p == "-" {
+			continue
+		}
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && fi.IsDir():
+			return fmt.Errorf("output %s: is a directory", p)
+		case err == nil && !fi.Mode().IsRegular():
+			// A device or FIFO (/dev/null, /dev/stdout) is written in place.
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return fmt.Errorf("output %s: %w", p, err)
+			}
+			f.Close()
+			continue
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("output %s: %w", p, err)
+		}
+		// Files are replaced atomically through a temporary file beside them.
+		f, err := os.CreateTemp(filepath.Dir(p), ".corsaudit-check-*")
+		if err != nil {
+			return fmt.Errorf("output %s: cannot write in %s: %w", p, filepath.Dir(p), errors.Unwrap(err))
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return nil
+}
+
+// writeReport renders rep to path, or to stdout when path is "" or "-".
+func writeReport(stdout io.Writer, path string, r report.Renderer, rep *diff.Report) error {
+	if path == "" || path == "-" {
+		return r.Render(stdout, rep)
+	}
+	return report.WriteFileAtomic(path, func(w io.Writer) error { return r.Render(w, rep) })
+}
+
+// writeMetrics writes the metrics file. lastSuccess is when the run
+// succeeded; zero for a failed run, which keeps the last success of the
+// file it replaces, so that an alert on its age fires.
+func writeMetrics(path string, rep *diff.Report, lastSuccess time.Time) error {
+	if path == "" {
+		return nil
+	}
+	if lastSuccess.IsZero() {
+		lastSuccess = previousSuccess(path)
+	}
+	err := report.WriteFileAtomic(path, func(w io.Writer) error { return report.Metrics(w, rep, lastSuccess) })
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// lastSuccessMetric is the metric writeMetrics carries over.
+const lastSuccessMetric = "corsaudit_last_success_timestamp_seconds"
+
+// previousSuccess reads the last success from an existing metrics file;
+// zero when there is none.
+func previousSuccess(path string) time.Time {
+	f, err := os.Open(path)
+	if err != nil {
+		return time.Time{}
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		return time.Time{}
+	}
+	mf := fams[lastSuccessMetric]
+	if mf == nil || len(mf.GetMetric()) == 0 || mf.GetMetric()[0].GetGauge() == nil {
+		return time.Time{}
+	}
+	v := mf.GetMetric()[0].GetGauge().GetValue()
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return time.Time{}
+	}
+	sec, frac := math.Modf(v)
+	return time.Unix(int64(sec), int64(frac*1e9))
+}

@@ -1,0 +1,122 @@
+// Package config is corsaudit's typed configuration: the YAML schema, its
+// defaults (in Default, once), strict parsing with line numbers, Validate
+// listing every problem with its field path, and Build turning a valid
+// config into what the audit needs. It knows no flags and no environment:
+// cmd/corsaudit maps those onto Set.
+package config
+
+import (
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Concurrency int           `yaml:"concurrency"`
+	PerInstance int           `yaml:"per_instance"`
+	Timeout     time.Duration `yaml:"timeout"`
+	Deadline    time.Duration `yaml:"deadline"`
+	Browser     string        `yaml:"browser"`
+	FailOn      string        `yaml:"fail_on"`
+	Checks      []string      `yaml:"checks"`
+	MaxProbes   int           `yaml:"max_probes"`
+	Targets     []Target      `yaml:"targets"`
+
+	// problems found while parsing or setting values; Validate reports
+	// them with the others.
+	problems []Problem
+	// pos maps a field path to where its value was written ("file:line",
+	// or a variable or flag name in names).
+	pos   map[string]string
+	names map[string]string
+}
+
+// Target is one entry of targets:.
+type Target struct {
+	Name string `yaml:"name,omitempty"`
+	// URL is the public URL through the load balancer; its path is probed.
+	URL string `yaml:"url,omitempty"`
+	// Discover holds exactly one provider section, keyed by provider name;
+	// the provider decodes it.
+	Discover map[string]map[string]any `yaml:"discover"`
+	Direct   Direct                    `yaml:"direct,omitempty"`
+	LB       LB                        `yaml:"lb,omitempty"`
+	Policy   Policy                    `yaml:"policy"`
+}
+
+// Direct says how instances are reached directly.
+type Direct struct {
+	Scheme             string `yaml:"scheme,omitempty"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
+}
+
+// LB says how the load balancer is sampled.
+type LB struct {
+	Samples        int    `yaml:"samples,omitempty"`
+	InstanceHeader string `yaml:"instance_header,omitempty"`
+	Disabled       bool   `yaml:"disabled,omitempty"`
+}
+
+// Policy is what the service means to allow (also the gate's --policy file).
+type Policy struct {
+	Origins     []string `yaml:"origins"`
+	Methods     []string `yaml:"methods,omitempty"`
+	Headers     []string `yaml:"headers,omitempty"`
+	Credentials bool     `yaml:"credentials,omitempty"`
+}
+
+// Default returns the configuration with every default applied and no
+// targets. It is the one place defaults are written.
+func Default() Config {
+	return Config{
+		Concurrency: 64,
+		PerInstance: 4,
+		Timeout:     5 * time.Second,
+		Deadline:    2 * time.Minute,
+		Browser:     string(cors.Chromium),
+		FailOn:      string(diff.FailOn(diff.SeverityError)),
+		Checks:      append([]string(nil), diff.AllChecks...),
+		MaxProbes:   200,
+	}
+}
+
+// Settings are the top-level keys that Set accepts (from CORSAUDIT_*
+// variables and flags), in the order of Config.
+var Settings = []string{"concurrency", "per_instance", "timeout", "deadline", "browser", "fail_on", "checks", "max_probes"}
+
+// AuditPolicy is p as the audit plans it (methods normalised).
+func (p Policy) AuditPolicy() audit.Policy {
+	return audit.Policy{Origins: p.Origins, Methods: cors.NormalizeMethods(p.Methods), Headers: p.Headers,
+		Credentials: p.Credentials}
+}
+
+// AuditOptions are the engine's options from the settings. Call it on a
+// valid config.
+func (c *Config) AuditOptions() audit.Options {
+	browser, _ := cors.ParseBrowser(c.Browser)
+	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser}
+}
+
+// yamlConfig is Config as written in YAML: durations as "5s".
+type yamlConfig struct {
+	Concurrency int      `yaml:"concurrency"`
+	PerInstance int      `yaml:"per_instance"`
+	Timeout     string   `yaml:"timeout"`
+	Deadline    string   `yaml:"deadline"`
+	Browser     string   `yaml:"browser"`
+	FailOn      string   `yaml:"fail_on"`
+	Checks      []string `yaml:"checks,flow"`
+	MaxProbes   int      `yaml:"max_probes"`
+	Targets     []Target `yaml:"targets"`
+}
+
+// MarshalYAML writes durations with their unit, so that the YAML of a
+// Config parses back into the same Config.
+func (c Config) MarshalYAML() (any, error) {
+	return yamlConfig{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout.String(),
+		Deadline: c.Deadline.String(), Browser: c.Browser, FailOn: c.FailOn, Checks: c.Checks,
+		MaxProbes: c.MaxProbes, Targets: c.Targets}, nil
+}

@@ -1,0 +1,205 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func parseFile(t *testing.T, file string) (*Config, error) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Parse(data, file)
+}
+
+func TestParseValid(t *testing.T) {
+	c, err := parseFile(t, "testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		desc      string
+		got, want any
+	}{
+		{"concurrency from the file", c.Concurrency, 32},
+		{"timeout from the file", c.Timeout, 3 * time.Second},
+		{"deadline from the file", c.Deadline, time.Minute},
+		{"browser default", c.Browser, "chromium"},
+		{"fail_on default", c.FailOn, "error"},
+		{"max_probes default", c.MaxProbes, 200},
+		{"one target built", len(built), 1},
+		{"methods normalised", built[0].Policy.Methods[2], "PUT"},
+		{"credentials", built[0].Policy.Credentials, true},
+		{"instance header", built[0].LB.InstanceHeader, "X-Instance-Id"},
+		{"direct scheme", built[0].Direct.Scheme, "http"},
+		{"label", built[0].Label, "shop-api"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.desc, tc.got, tc.want)
+		}
+	}
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		file string
+		want []string
+	}{
+		{"unknown key in a target", "invalid-unknown-key.yaml", []string{
+			`testdata/invalid-unknown-key.yaml:8: targets[0]: unknown key "polcy", did you mean "policy"?`}},
+		{"unknown key in lb", "invalid-lb-key.yaml", []string{
+			`testdata/invalid-lb-key.yaml:8: targets[0].lb: unknown key "instance_hedaer", did you mean "instance_header"?`}},
+		{"unknown key in a provider section", "invalid-provider-key.yaml", []string{
+			`testdata/invalid-provider-key.yaml:7: targets[0].discover.static: unknown key "region" (known: instances, id, addr, group, zone, scheme, labels)`}},
+		{"no targets", "invalid-no-targets.yaml", []string{"targets: at least one target is required"}},
+		{"bad duration", "invalid-duration.yaml", []string{
+			`testdata/invalid-duration.yaml:1: timeout: "fast" is not a duration (like 500ms, 5s, 2m)`,
+			`testdata/invalid-duration.yaml:2: targets: at least one target is required`}},
+		{"duration without a unit", "invalid-duration-unit.yaml", []string{
+			`testdata/invalid-duration-unit.yaml:1: timeout: "5" has no unit: write "5s" (or 500ms, 2m)`}},
+		{"values of the wrong type", "invalid-type.yaml", []string{
+			`testdata/invalid-type.yaml:1: concurrency: "lots" is not a whole number`,
+			`testdata/invalid-type.yaml:2: checks: not a list`,
+			`testdata/invalid-type.yaml:8: targets[0].lb.disabled: "maybe" is not true or false`}},
+		{"an unknown key does not hide the other problems", "invalid-unknown-and-more.yaml", []string{
+			`testdata/invalid-unknown-and-more.yaml:1: unknown key "concurency", did you mean "concurrency"?`,
+			`testdata/invalid-unknown-and-more.yaml:2: per_instance: 0 must be at least 1`,
+			`testdata/invalid-unknown-and-more.yaml:10: targets[0].policy.methods[1]: "P UT" is not an HTTP method`,
+			`testdata/invalid-unknown-and-more.yaml:11: targets[0].policy.headers[0]: "X Request" is not a header name`,
+			`testdata/invalid-unknown-and-more.yaml:7: targets[0].discover.static.instances[0]: unknown key "adr", did you mean "addr"?`}},
+		{"many problems", "invalid-many.yaml", []string{
+			`testdata/invalid-many.yaml:1: concurrency: 0 must be at least 1`,
+			`testdata/invalid-many.yaml:3: deadline: 5s is shorter than timeout 10s`,
+			`testdata/invalid-many.yaml:4: fail_on: "sometimes" is not error, warning, info or never`,
+			`testdata/invalid-many.yaml:7: targets[0].url: "api.example.com" is not an absolute http(s) URL`,
+			`testdata/invalid-many.yaml:11: targets[0].direct.scheme: "ftp" is not http or https`,
+			`testdata/invalid-many.yaml:13: targets[0].policy.origins[0]: "app.example.com" has no scheme`,
+			`testdata/invalid-many.yaml:13: targets[0].policy.origins[1]: "https://app.example.com/": an origin has no trailing slash (browsers send "https://app.example.com")`,
+			`testdata/invalid-many.yaml:13: targets[0].policy.origins[2]: "https://app.example.com/path" is not an origin (scheme://host[:port] only)`,
+			`testdata/invalid-many.yaml:14: targets[0].policy.methods[0]: "GE T" is not an HTTP method`,
+			`testdata/invalid-many.yaml:10: targets[0].discover.static.instances[0].addr: "nope" is not host:port`,
+			`testdata/invalid-many.yaml:15: targets[1].name: "a" already used by targets[0]`,
+			`testdata/invalid-many.yaml:17: targets[1].discover.consul: unknown provider (known: aws, dns, gcp, static)`}},
+	} {
+		c, err := parseFile(t, filepath.Join("testdata", tc.file))
+		if err == nil {
+			err = c.Validate()
+		}
+		want := strings.Join(tc.want, "\n")
+		if err == nil {
+			t.Errorf("%s: no error, want %q", tc.desc, want)
+			continue
+		}
+		if err.Error() != want {
+			t.Errorf("%s:\n got: %s\nwant: %s", tc.desc, err, want)
+		}
+	}
+}
+
+func TestParseUnreadableYAML(t *testing.T) {
+	_, err := parseFile(t, "testdata/invalid-yaml.yaml")
+	if want := "config testdata/invalid-yaml.yaml: line 3: did not find expected ',' or ']'"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want it to contain %q", err, want)
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	for _, tc := range []struct {
+		desc, yaml, want string
+	}{
+		{"valid", "origins: [https://app.example.com]\nmethods: [get, PUT]\n", ""},
+		{"methods, headers and keys checked like a target's policy",
+			"origins: [https://app.example.com, \"app2.example.com\"]\nmethods: [\"GE T\"]\nheaders: [\"X Request-Id\"]\ncredentals: true\n",
+			strings.Join([]string{
+				`p.yaml:4: unknown key "credentals", did you mean "credentials"?`,
+				`p.yaml:1: origins[1]: "app2.example.com" has no scheme`,
+				`p.yaml:2: methods[0]: "GE T" is not an HTTP method`,
+				`p.yaml:3: headers[0]: "X Request-Id" is not a header name`}, "\n")},
+		{"no origin", "methods: [GET]\n", "origins: at least one origin is required (the page origins that call this service)"},
+	} {
+		_, err := ParsePolicy([]byte(tc.yaml), "p.yaml")
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s:\n got: %s\nwant: %s", tc.desc, got, tc.want)
+		}
+	}
+}
+
+func TestSet(t *testing.T) {
+	for _, tc := range []struct {
+		desc, key, value, name string
+		want                   string // the problem, or "" when valid
+	}{
+		{"duration", "timeout", "3s", "CORSAUDIT_TIMEOUT", ""},
+		{"duration without a unit from a variable", "timeout", "5", "CORSAUDIT_TIMEOUT", `CORSAUDIT_TIMEOUT: "5" has no unit: write "5s" (or 500ms, 2m)`},
+		{"number from a flag", "concurrency", "many", "--concurrency", `--concurrency: "many" is not a whole number`},
+		{"invalid value from a variable", "per_instance", "0", "CORSAUDIT_PER_INSTANCE", "CORSAUDIT_PER_INSTANCE: 0 must be at least 1"},
+		{"list", "checks", "drift, lb", "--checks", ""},
+	} {
+		c, err := parseFile(t, "testdata/valid.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Set(tc.key, tc.value, tc.name)
+		got := ""
+		if err := c.Validate(); err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s:\n got: %s\nwant: %s", tc.desc, got, tc.want)
+		}
+	}
+}
+
+// TestMarshalRoundTrip: a Config written as YAML parses back into the same
+// Config (what the lab and demo rely on to write their configs).
+func TestMarshalRoundTrip(t *testing.T) {
+	c := Default()
+	c.Timeout = 1500 * time.Millisecond
+	c.Checks = []string{"drift", "lb"}
+	c.Targets = []Target{{
+		Name: "shop-api", URL: "http://127.0.0.1:8080/v1/cart",
+		Discover: map[string]map[string]any{"static": {"instances": []any{
+			map[string]any{"id": "web-1", "addr": "127.0.0.1:8081", "group": "blue"}}}},
+		Direct: Direct{Scheme: "http"},
+		LB:     LB{InstanceHeader: "X-Instance-Id", Samples: 4},
+		Policy: Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"},
+			Headers: []string{"X-Request-Id"}, Credentials: true},
+	}}
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(data, "marshalled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Validate(); err != nil {
+		t.Fatalf("marshalled config is invalid: %v\n%s", err, data)
+	}
+	again, err := yaml.Marshal(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(data) {
+		t.Errorf("round trip changed the config:\n%s\nvs\n%s", data, again)
+	}
+	if back.Timeout != c.Timeout || back.Targets[0].LB.Samples != 4 || !back.Targets[0].Policy.Credentials {
+		t.Errorf("round trip: %+v", back)
+	}
+}

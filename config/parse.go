@@ -1,0 +1,319 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Problem is one thing wrong with a config.
+type Problem struct {
+	// Path is the field path ("targets[0].policy.origins[1]").
+	Path string
+	// Pos is where the value was written ("corsaudit.yaml:12"), or empty.
+	Pos string
+	// Name is what the user wrote it as: the path, or a CORSAUDIT_*
+	// variable or a flag when the value came from one.
+	Name string
+	Msg  string
+}
+
+func (p Problem) String() string {
+	name := p.Name
+	if name == "" {
+		name = p.Path
+	}
+	var parts []string
+	for _, s := range []string{p.Pos, name, p.Msg} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ": ")
+}
+
+// Problems is every problem of a config, in the order of the file; it is
+// the error Validate returns.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Parse reads a YAML config over the defaults. file names the source in
+// messages. Only unreadable YAML is an error here: unknown keys and values
+// of the wrong type are recorded and reported by Validate with every other
+// problem.
+func Parse(data []byte, file string) (*Config, error) {
+	c := Default()
+	root, err := parseYAML(data, file)
+	if err != nil {
+		return nil, err
+	}
+	if root != nil {
+		d := decoder{file: file, c: &c}
+		d.value(root, reflect.ValueOf(&c).Elem(), "")
+	}
+	return &c, nil
+}
+
+func parseYAML(data []byte, file string) (*yaml.Node, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("config %s: %s", file, yamlLine(strings.TrimPrefix(err.Error(), "yaml: ")))
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+// parserError matches the messages of yaml.v3's parser (not its scanner),
+// which print a 0-based line number.
+var parserError = regexp.MustCompile(`^line (\d+): (did not find expected (<document start>|node content|key|'-' indicator|',' or '\]'|',' or '\}'))$`)
+
+// yamlLine corrects the line number of a yaml.v3 parser error.
+func yamlLine(msg string) string {
+	m := parserError.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	n, _ := strconv.Atoi(m[1])
+	return fmt.Sprintf("line %d: %s", n+1, m[2])
+}
+
+// problem records a problem found at path.
+func (c *Config) problem(path, msg string) {
+	c.problems = append(c.problems, c.at(path, msg))
+}
+
+// at is a Problem at path, with where the value at path (or its nearest
+// parent) came from.
+func (c *Config) at(path, msg string) Problem {
+	p := Problem{Path: path, Msg: msg}
+	for q := path; ; {
+		if n, ok := c.names[q]; ok {
+			p.Name = n
+			return p
+		}
+		if pos, ok := c.pos[q]; ok {
+			p.Pos = pos
+			return p
+		}
+		i := strings.LastIndexAny(q, ".[")
+		if i < 0 {
+			return p
+		}
+		q = q[:i]
+	}
+}
+
+func (c *Config) setPos(path, pos string) {
+	if c.pos == nil {
+		c.pos = map[string]string{}
+	}
+	c.pos[path] = pos
+}
+
+// decoder walks a YAML node tree onto Go values, strictly.
+type decoder struct {
+	file string
+	c    *Config
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if path != "" {
+		d.c.setPos(path, fmt.Sprintf("%s:%d", d.file, n.Line))
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	if v.Type() == durationType {
+		if n.Kind != yaml.ScalarNode {
+			d.c.problem(path, "not a duration (like 500ms, 5s, 2m)")
+			return
+		}
+		dur, err := ParseDuration(n.Value)
+		if err != nil {
+			d.c.problem(path, err.Error())
+			return
+		}
+		v.SetInt(int64(dur))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			d.c.problem(path, "not a mapping of keys to values")
+			return
+		}
+		fields := yamlFields(v.Type())
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i].Value, n.Content[i+1]
+			f, ok := fields[key]
+			if !ok {
+				d.c.problems = append(d.c.problems, Problem{Path: path,
+					Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
+				continue
+			}
+			d.value(val, v.Field(f), join(path, key))
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.c.problem(path, "not a list")
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, e := range n.Content {
+			d.value(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		// Provider sections: decoded by the provider from plain values.
+		d.positions(n, path)
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.c.problem(path, "not a mapping of provider names to their settings")
+		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			d.c.problem(path, "not a single value")
+			return
+		}
+		if err := setScalar(v, n.Value, n.Tag); err != nil {
+			d.c.problem(path, err.Error())
+		}
+	}
+}
+
+// setScalar sets a string, int or bool from its text. tag is the YAML
+// tag, or "" for text from a variable or a flag.
+func setScalar(v reflect.Value, s, tag string) error {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil || (tag != "" && tag != "!!int") {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		v.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil || (tag != "" && tag != "!!bool") {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		v.SetBool(b)
+	default:
+		return fmt.Errorf("config: cannot set a %s", v.Kind())
+	}
+	return nil
+}
+
+// yamlFields maps YAML key to field index.
+func yamlFields(t reflect.Type) map[string]int {
+	m := map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if f.IsExported() && name != "" && name != "-" {
+			m[name] = i
+		}
+	}
+	return m
+}
+
+func fieldNames(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if t.Field(i).IsExported() && name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// unknownKey says that key is not one of known, suggesting the closest.
+func unknownKey(key string, known []string) string {
+	msg := fmt.Sprintf("unknown key %q", key)
+	best, dist := "", 3
+	for _, k := range known {
+		if d := editDistance(key, k); d < dist {
+			best, dist = k, d
+		}
+	}
+	if best != "" {
+		return msg + fmt.Sprintf(", did you mean %q?", best)
+	}
+	return msg + " (known: " + strings.Join(known, ", ") + ")"
+}
+
+// editDistance is the Damerau (optimal string alignment) distance, so a
+// swap of two letters counts as one edit.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+// positions records where each key and item below n was written.
+func (d *decoder) positions(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := join(path, n.Content[i].Value)
+			d.c.setPos(p, fmt.Sprintf("%s:%d", d.file, n.Content[i].Line))
+			d.positions(n.Content[i+1], p)
+		}
+	case yaml.SequenceNode:
+		for i, e := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			d.c.setPos(p, fmt.Sprintf("%s:%d", d.file, e.Line))
+			d.positions(e, p)
+		}
+	}
+}

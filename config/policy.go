@@ -1,0 +1,26 @@
+package config
+
+import "reflect"
+
+// ParsePolicy reads a policy file (the gate's --policy: origins, methods,
+// headers, credentials) and validates it with the same rules as a target's
+// policy:. file names the source in messages; the error lists every
+// problem.
+func ParsePolicy(data []byte, file string) (Policy, error) {
+	var scratch Config
+	var p Policy
+	root, err := parseYAML(data, file)
+	if err != nil {
+		return Policy{}, err
+	}
+	if root != nil {
+		d := decoder{file: file, c: &scratch}
+		d.value(root, reflect.ValueOf(&p).Elem(), "")
+	}
+	v := &validation{c: &scratch, problems: scratch.problems}
+	v.policy(p, "")
+	if len(v.problems) > 0 {
+		return Policy{}, v.problems
+	}
+	return p, nil
+}

@@ -1,0 +1,297 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/providers"
+)
+
+// BuiltTarget is a valid target with its provider, ready to discover and
+// audit.
+type BuiltTarget struct {
+	// Index is the target's place in targets:.
+	Index int
+	// Name is the configured name (empty: named from what is discovered).
+	Name string
+	// URL is the configured public URL (empty: the provider's).
+	URL      string
+	Label    string // Name, else the URL's host, else "target-N"
+	Provider discovery.Provider
+	Policy   audit.Policy
+	Direct   audit.Direct
+	LB       audit.LB
+}
+
+// Validate checks the whole config (and builds its providers, which
+// validate their own sections), listing every problem at once in a
+// Problems error.
+func (c *Config) Validate() error {
+	_, err := c.Build()
+	return err
+}
+
+// Build validates the config and returns its targets with their providers.
+// The error, if any, is Problems.
+func (c *Config) Build() ([]BuiltTarget, error) {
+	v := &validation{c: c, problems: append(Problems(nil), c.problems...)}
+	if c.Concurrency < 1 {
+		v.bad("concurrency", "%d must be at least 1", c.Concurrency)
+	}
+	if c.PerInstance < 1 {
+		v.bad("per_instance", "%d must be at least 1", c.PerInstance)
+	}
+	if c.Timeout <= 0 {
+		v.bad("timeout", "%s must be positive", c.Timeout)
+	}
+	if c.Deadline < c.Timeout {
+		v.bad("deadline", "%s is shorter than timeout %s", c.Deadline, c.Timeout)
+	}
+	if _, err := cors.ParseBrowser(c.Browser); err != nil {
+		v.bad("browser", "%s", strings.TrimPrefix(err.Error(), "browser: "))
+	}
+	if _, err := diff.ParseFailOn(c.FailOn); err != nil {
+		v.bad("fail_on", "%s", strings.TrimPrefix(err.Error(), "fail-on: "))
+	}
+	for i, ch := range c.Checks {
+		if !slices.Contains(diff.AllChecks, ch) {
+			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(diff.AllChecks, ", "))
+		}
+	}
+	if c.MaxProbes < 1 {
+		v.bad("max_probes", "%d must be at least 1", c.MaxProbes)
+	}
+	if len(c.Targets) == 0 {
+		v.bad("targets", "at least one target is required")
+	}
+	var built []BuiltTarget
+	names := map[string]int{}
+	for i, t := range c.Targets {
+		field := fmt.Sprintf("targets[%d]", i)
+		if t.Name != "" {
+			if j, dup := names[t.Name]; dup {
+				v.bad(field+".name", "%q already used by targets[%d]", t.Name, j)
+			}
+			names[t.Name] = i
+		}
+		if t.URL != "" {
+			if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.bad(field+".url", "%q is not an absolute http(s) URL", t.URL)
+			}
+		}
+		switch t.Direct.Scheme {
+		case "", "http", "https":
+		default:
+			v.bad(field+".direct.scheme", "%q is not http or https", t.Direct.Scheme)
+		}
+		if t.LB.Samples < 0 {
+			v.bad(field+".lb.samples", "%d must not be negative", t.LB.Samples)
+		}
+		v.policy(t.Policy, field+".policy")
+		prov := v.provider(t, field)
+		if t.URL == "" && t.Discover["static"] != nil {
+			v.bad(field+".url", "required with the static provider (the public URL through the load balancer)")
+		}
+		built = append(built, BuiltTarget{Index: i, Name: t.Name, URL: t.URL, Label: label(t, i), Provider: prov,
+			Policy: t.Policy.AuditPolicy(),
+			Direct: audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
+			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled}})
+	}
+	if len(v.problems) > 0 {
+		return nil, v.problems
+	}
+	return built, nil
+}
+
+func label(t Target, i int) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	if u, err := url.Parse(t.URL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return fmt.Sprintf("target-%d", i+1)
+}
+
+// validation collects the problems of one Build.
+type validation struct {
+	c        *Config
+	problems Problems
+}
+
+func (v *validation) bad(path, format string, a ...any) {
+	v.problems = append(v.problems, v.c.at(path, fmt.Sprintf(format, a...)))
+}
+
+// policy checks a policy (of a target, or the gate's policy file) at path.
+func (v *validation) policy(p Policy, path string) {
+	for j, o := range p.Origins {
+		if _, err := cors.ParseOrigin(o); err != nil {
+			v.bad(fmt.Sprintf("%s[%d]", join(path, "origins"), j), "%s", err)
+		}
+	}
+	for j, m := range p.Methods {
+		if !cors.IsToken(m) {
+			v.bad(fmt.Sprintf("%s[%d]", join(path, "methods"), j), "%q is not an HTTP method", m)
+		}
+	}
+	for j, h := range p.Headers {
+		if !cors.IsToken(h) {
+			v.bad(fmt.Sprintf("%s[%d]", join(path, "headers"), j), "%q is not a header name", h)
+		}
+	}
+	if len(p.Origins) == 0 {
+		v.bad(join(path, "origins"), "at least one origin is required (the page origins that call this service)")
+	}
+}
+
+// subPath matches the field path a provider puts before its messages.
+var subPath = regexp.MustCompile(`^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*$`)
+
+// unknownKeyMsg matches unknownKey's message.
+var unknownKeyMsg = regexp.MustCompile(`^unknown key "([^"]+)"`)
+
+// provider builds a target's provider; its problems are recorded.
+func (v *validation) provider(t Target, field string) discovery.Provider {
+	switch len(t.Discover) {
+	case 0:
+		v.bad(field+".discover", "one provider is required (one of %s)", strings.Join(providers.Names(), ", "))
+		return nil
+	case 1:
+	default:
+		v.bad(field+".discover", "exactly one provider per target, got %d", len(t.Discover))
+		return nil
+	}
+	for name, section := range t.Discover {
+		path := field + ".discover." + name
+		f, err := providers.Lookup(name)
+		if err != nil {
+			v.bad(path, "unknown provider (known: %s)", strings.Join(providers.Names(), ", "))
+			return nil
+		}
+		p, err := f(decodeSection(section))
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
+					v.bad(path+"."+sub, "%s", msg)
+				} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
+					// Placed at the key's own line, named by its parent.
+					p := v.c.at(path, line)
+					if p.Name == "" {
+						p.Pos = v.c.at(path+"."+m[1], "").Pos
+					}
+					v.problems = append(v.problems, p)
+				} else {
+					v.bad(path, "%s", line)
+				}
+			}
+			return nil
+		}
+		return p
+	}
+	return nil
+}
+
+// decodeSection is the decode func given to a provider's factory: it fills
+// the provider's config from its section, naming each unknown key.
+func decodeSection(section map[string]any) func(any) error {
+	return func(out any) error {
+		var md mapstructure.Metadata
+		dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+			Result:           out,
+			Metadata:         &md,
+			WeaklyTypedInput: true,
+			DecodeHook:       durationHook,
+		})
+		if err != nil {
+			return err
+		}
+		if err := dec.Decode(section); err != nil {
+			return fmt.Errorf("%s", strings.TrimSpace(strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):")))
+		}
+		if len(md.Unused) == 0 {
+			return nil
+		}
+		sort.Strings(md.Unused)
+		known := mapstructureNames(reflectType(out))
+		var lines []string
+		for _, u := range md.Unused {
+			i := strings.LastIndexAny(u, ".")
+			parent, key := "", u
+			if i >= 0 {
+				parent, key = u[:i], u[i+1:]
+			}
+			msg := unknownKey(key, known)
+			if parent != "" {
+				msg = parent + ": " + msg
+			}
+			lines = append(lines, msg)
+		}
+		return fmt.Errorf("%s", strings.Join(lines, "\n"))
+	}
+}
+
+// durationHook decodes provider durations with ParseDuration's rules.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.String:
+		return ParseDuration(data.(string))
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return nil, fmt.Errorf("%v has no unit: write \"%vs\" (or 500ms, 2m)", data, data)
+	}
+	return data, nil
+}
+
+func reflectType(out any) reflect.Type {
+	t := reflect.TypeOf(out)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// mapstructureNames lists the keys of a provider's config struct, nested
+// ones included, for suggestions.
+func mapstructureNames(t reflect.Type) []string {
+	seen := map[string]bool{}
+	var names []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+			if name == "" || name == "-" || !f.IsExported() {
+				continue
+			}
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+			walk(f.Type)
+		}
+	}
+	if t != nil {
+		walk(t)
+	}
+	return names
+}

@@ -1,0 +1,173 @@
+package diff
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/corsaudit/corsaudit/discovery"
+)
+
+// Gate is a pre-deploy gate: the Candidate group's instances compared with
+// the majority of the Baseline group, or with the declared policy.
+type Gate struct {
+	Baseline  string // empty when Policy
+	Candidate string
+	Policy    bool
+	// MinInstances is the fewest reachable candidate instances per target.
+	MinInstances int
+}
+
+// Options are the comparison options of the gate.
+func (g Gate) Options(checks []string) Options {
+	if g.Policy {
+		return Options{Candidate: g.Candidate, Policy: true, Checks: checks}
+	}
+	return Options{Baseline: g.Baseline, Candidate: g.Candidate, Checks: checks}
+}
+
+// Select chooses, before probing, the discovered targets the gate
+// compares. names (--target) selects targets by name; each must exist and
+// have the gate's groups. Without names, a target with neither group is
+// skipped (a note says so), one with only one of them is an error, and so
+// is having no target left. Errors list the groups that exist.
+func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, notes []string, err error) {
+	needs := []string{g.Candidate}
+	if !g.Policy {
+		needs = append(needs, g.Baseline)
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(targets, func(t discovery.Target) bool { return t.Name == n }) {
+			var have []string
+			for _, t := range targets {
+				have = append(have, t.Name)
+			}
+			return nil, nil, fmt.Errorf("gate: no target named %q (targets: %s)", n, strings.Join(have, ", "))
+		}
+	}
+	for i, t := range targets {
+		if len(names) > 0 && !slices.Contains(names, t.Name) {
+			continue
+		}
+		groups := Groups(t)
+		var missing []string
+		for _, g := range needs {
+			if !slices.Contains(groups, g) {
+				missing = append(missing, g)
+			}
+		}
+		switch {
+		case len(missing) == 0:
+			keep = append(keep, i)
+		case len(names) == 0 && len(missing) == len(needs):
+			notes = append(notes, fmt.Sprintf("gate: skipping target %s: it has no %s group (groups: %s)",
+				t.Name, strings.Join(quoteAll(needs), " or "), listOrNone(groups)))
+		default:
+			return nil, nil, fmt.Errorf("gate: target %s has no %s group (groups: %s)",
+				t.Name, strings.Join(quoteAll(missing), " or "), listOrNone(groups))
+		}
+	}
+	if len(keep) == 0 {
+		var all []string
+		for _, t := range targets {
+			all = append(all, t.Name+": "+listOrNone(Groups(t)))
+		}
+		return nil, notes, fmt.Errorf("gate: no target has the %s group (groups: %s)",
+			strings.Join(quoteAll(needs), " and "), listOrNone(all))
+	}
+	return keep, notes, nil
+}
+
+// Groups lists the groups of a target's instances, sorted.
+func Groups(t discovery.Target) []string {
+	var gs []string
+	for _, in := range t.Instances {
+		if in.Group != "" && !slices.Contains(gs, in.Group) {
+			gs = append(gs, in.Group)
+		}
+	}
+	sort.Strings(gs)
+	return gs
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func listOrNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ", ")
+}
+
+// gateKinds are the findings that say a candidate decides differently.
+var gateKinds = map[Kind]bool{
+	KindVerdictDrift: true, KindSplit: true, KindPolicyViolation: true, KindUnreachable: true,
+}
+
+// Failures lists why the gate fails on r: a target with fewer reachable
+// candidate instances than MinInstances, a baseline group with no
+// reachable instance or no majority, and every finding about a candidate
+// instance that decides differently or is unreachable. None: it passes.
+func (g Gate) Failures(r *Report) []string {
+	var out []string
+	candidates := map[string]map[string]bool{} // target -> candidate instance ids
+	for _, t := range r.Targets {
+		ids := map[string]bool{}
+		cand, base := 0, 0
+		for _, in := range t.Instances {
+			if in.Group == g.Candidate {
+				ids[in.ID] = true
+				if in.Reachable {
+					cand++
+				}
+			}
+			if !g.Policy && in.Group == g.Baseline && in.Reachable {
+				base++
+			}
+		}
+		candidates[t.Name] = ids
+		if cand < g.MinInstances {
+			out = append(out, fmt.Sprintf("%s: candidate group %q has %d reachable instances, fewer than --min-instances %d", t.Name, g.Candidate, cand, g.MinInstances))
+		}
+		if !g.Policy && base == 0 {
+			out = append(out, fmt.Sprintf("%s: baseline group %q has no reachable instance: nothing to compare with", t.Name, g.Baseline))
+		}
+	}
+	for _, f := range r.Findings {
+		if !gateKinds[f.Kind] {
+			continue
+		}
+		var hit []string
+		for _, id := range f.Instances {
+			if candidates[f.Target][id] {
+				hit = append(hit, id)
+			}
+		}
+		baselineSplit := f.Kind == KindSplit && len(hit) == 0 && !g.Policy
+		if len(hit) == 0 && !baselineSplit {
+			continue
+		}
+		probe := ""
+		if f.Probe != nil {
+			probe = fmt.Sprintf("%s from %s", f.Probe.Method, f.Probe.Origin)
+			if len(f.Probe.Headers) > 0 {
+				probe += " with " + strings.Join(f.Probe.Headers, ", ")
+			}
+		}
+		if baselineSplit {
+			out = append(out, fmt.Sprintf("%s: %s: the baseline group has no majority (%s): nothing to compare with", f.Target, probe, f.Observed))
+			continue
+		}
+		sort.Strings(hit)
+		out = append(out, fmt.Sprintf("%s: %s: %s\n      reference: %s\n      candidate: %s\n      %s",
+			f.Target, probe, strings.Join(hit, ", "), f.Expected, f.Observed, f.Reproduce))
+	}
+	return out
+}

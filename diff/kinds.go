@@ -1,0 +1,102 @@
+package diff
+
+// Kind is a finding's stable name, used in JSON and by scripts.
+type Kind string
+
+// Finding kinds (DESIGN.md). Each has a row in Kinds.
+const (
+	KindVerdictDrift        Kind = "verdict-drift"
+	KindHeaderDrift         Kind = "header-drift"
+	KindSplit               Kind = "split"
+	KindUnreachable         Kind = "unreachable"
+	KindLBRedirect          Kind = "lb-redirect"
+	KindLBAnswersOptions    Kind = "lb-answers-options"
+	KindLBMismatch          Kind = "lb-mismatch"
+	KindCacheLeak           Kind = "cache-leak"
+	KindVaryMissing         Kind = "vary-missing"
+	KindPolicyViolation     Kind = "policy-violation"
+	KindOriginReflection    Kind = "origin-reflection"
+	KindNullOrigin          Kind = "null-origin"
+	KindBypassOrigin        Kind = "bypass-origin"
+	KindInsecureOrigin      Kind = "insecure-origin"
+	KindWildcardCredentials Kind = "wildcard-credentials"
+	KindInvalidHeader       Kind = "invalid-header"
+	// KindSkipped: an instance the provider listed but corsaudit cannot
+	// probe (a lambda target, an unused target).
+	KindSkipped Kind = "skipped"
+)
+
+// KindInfo is what corsaudit says about a finding kind: its default
+// severity (a check may raise or lower it for one finding), a one-line
+// title and a one-paragraph explanation (SARIF rules, HTML tooltips, the
+// README's table of finding kinds).
+type KindInfo struct {
+	Kind     Kind
+	Severity Severity
+	Title    string
+	Help     string
+}
+
+// Kinds is the one table of finding kinds, sorted by name.
+var Kinds = []KindInfo{
+	{KindBypassOrigin, SeverityError, "Look-alike origin trusted",
+		"An instance trusts an origin that only resembles an allowed one (app.example.com.evil.example, evilapp.example.com): its origin check is a prefix, suffix or unanchored regex match."},
+	{KindCacheLeak, SeverityError, "Cache serves one origin's answer to another",
+		"A cache in front of the instances served the answer made for one origin to another origin: it ignores Vary: Origin or keys without the Origin."},
+	{KindHeaderDrift, SeverityWarning, "Instances send different CORS headers",
+		"Instances agree on the verdict but send different CORS headers (e.g. Access-Control-Max-Age, an extra allowed method) or block for different reasons. Harmless today, usually the first sign of config drift."},
+	{KindInsecureOrigin, SeverityWarning, "http:// origin trusted by an https service",
+		"An https service trusts an http:// origin, which any network attacker can impersonate."},
+	{KindInvalidHeader, SeverityError, "CORS header browsers cannot parse",
+		"A CORS header browsers cannot parse: several Access-Control-Allow-Origin values (often a load balancer adding its own on top of the instance's), an unparsable list."},
+	{KindLBAnswersOptions, SeverityWarning, "Load balancer answers preflights itself",
+		"The load balancer answers preflights itself, with CORS headers no instance sends: the instances' CORS config is not what browsers see. An error when its answer changes the browser's verdict (blocks what the instances allow, or allows what they block), a warning when the verdict stays the same."},
+	{KindLBMismatch, SeverityError, "Load balancer answers differ from the instances",
+		"Answers through the load balancer differ from the instances' majority; the finding gives the share of requests affected (the intermittency users see) and which instance served the step that decided. An error when the verdict differs, a warning when only the reason does."},
+	{KindLBRedirect, SeverityError, "Load balancer redirects preflights",
+		"The load balancer answers OPTIONS with a 3xx (an http-to-https or canonical-host rule). Browsers reject every redirected preflight, so every non-simple request fails."},
+	{KindNullOrigin, SeverityError, "The null origin is trusted",
+		"An instance trusts the null origin, which sandboxed iframes and data: pages of any site can send."},
+	{KindOriginReflection, SeverityError, "Arbitrary origin reflected",
+		"An instance echoes any Origin in Access-Control-Allow-Origin: every web site can read its responses."},
+	{KindPolicyViolation, SeverityError, "Instances contradict the declared policy",
+		"Instances decide otherwise than the declared policy: they block an allowed origin, method or header, or allow one the policy does not list."},
+	{KindSkipped, SeverityInfo, "Instance not probed",
+		"The provider listed an instance corsaudit cannot probe (a Lambda target, an unused target)."},
+	{KindSplit, SeverityError, "No majority answer among instances",
+		"No strict majority: an exact 2-2 split, or three different answers. Without a policy expectation or a baseline corsaudit does not pick a winner; someone must decide which answer is right."},
+	{KindUnreachable, SeverityError, "Instance or load balancer unreachable",
+		"An instance (or the load balancer) gave no HTTP answer to any request it was sent: refused, timeout, TLS, reset. It is left out of every majority. An instance that failed only some requests is a warning."},
+	{KindVaryMissing, SeverityWarning, "Origin-dependent answer without Vary: Origin",
+		"An instance's Access-Control-Allow-Origin depends on the request's Origin but the answer lacks Vary: Origin, so any shared cache can mix origins up."},
+	{KindVerdictDrift, SeverityError, "Instances disagree on the CORS verdict",
+		"A browser would allow the request on some instances and block it on others. These are the intermittent CORS failures users report: whether a request works depends on which instance the load balancer picks."},
+	{KindWildcardCredentials, SeverityWarning, "Wildcard origin with credentials",
+		"Access-Control-Allow-Origin: * together with Access-Control-Allow-Credentials: true. Browsers refuse it, but it shows the intent to allow every origin with credentials."},
+}
+
+// Info is the kind's row in Kinds (false for a kind this version does not
+// know, e.g. from a report written by a newer corsaudit).
+func (k Kind) Info() (KindInfo, bool) {
+	for _, ki := range Kinds {
+		if ki.Kind == k {
+			return ki, true
+		}
+	}
+	return KindInfo{Kind: k}, false
+}
+
+// DefaultSeverity is the kind's severity unless a check raises or lowers it
+// ("" for an unknown kind).
+func (k Kind) DefaultSeverity() Severity {
+	ki, _ := k.Info()
+	return ki.Severity
+}
+
+// Title is the kind's one-line title, or the kind itself when unknown.
+func (k Kind) Title() string {
+	if ki, ok := k.Info(); ok {
+		return ki.Title
+	}
+	return string(k)
+}

@@ -1,0 +1,117 @@
+package diff
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Merge combines reports from several runs (shards, accounts, regions) into
+// one:
+//
+//   - targets are concatenated in input order. A target name may appear in
+//     several inputs only when it has the same URL and disjoint instance
+//     ids (one target sharded across jobs); its instances, probes (by id,
+//     which must then describe the same scenario) and cells are combined.
+//     Majorities are not recomputed: drift is what each shard found among
+//     its own instances. The same instance in two inputs is an error, since
+//     no one can tell which answer is current;
+//   - findings are concatenated;
+//   - StartedAt is the earliest start, Duration spans to the latest end;
+//     Browser and Version list the distinct values;
+//   - Incomplete joins the inputs' reasons, so one partial shard makes the
+//     merged report partial;
+//   - the summary is recomputed, requests summed.
+func Merge(reports ...*Report) (*Report, error) {
+	if len(reports) == 0 {
+		return nil, errors.New("merge: no reports")
+	}
+	out := &Report{Tool: "corsaudit", Targets: []TargetReport{}, Findings: []Finding{}}
+	var versions, browsers, incomplete []string
+	var end time.Time
+	where := map[string]int{}    // target name -> index in out.Targets
+	owner := map[[2]string]int{} // (target, instance id) -> input index
+	requests := 0
+	for n, r := range reports {
+		if r == nil {
+			return nil, fmt.Errorf("merge: report %d is nil", n+1)
+		}
+		if r.Tool != "" && r.Tool != "corsaudit" {
+			return nil, fmt.Errorf("merge: report %d was written by %q, not corsaudit", n+1, r.Tool)
+		}
+		versions = appendNew(versions, r.Version)
+		browsers = appendNew(browsers, r.Browser)
+		if r.Incomplete != "" {
+			incomplete = append(incomplete, r.Incomplete)
+		}
+		if !r.StartedAt.IsZero() {
+			if out.StartedAt.IsZero() || r.StartedAt.Before(out.StartedAt) {
+				out.StartedAt = r.StartedAt
+			}
+			if e := r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second))); e.After(end) {
+				end = e
+			}
+		}
+		requests += r.Summary.Requests
+		for _, t := range r.Targets {
+			i, seen := where[t.Name]
+			if !seen {
+				where[t.Name] = len(out.Targets)
+				t.Instances = slices.Clone(t.Instances)
+				t.Probes = slices.Clone(t.Probes)
+				t.Cells = slices.Clone(t.Cells)
+				for _, in := range t.Instances {
+					owner[[2]string{t.Name, in.ID}] = n
+				}
+				out.Targets = append(out.Targets, t)
+				continue
+			}
+			m := &out.Targets[i]
+			if m.URL != t.URL {
+				return nil, fmt.Errorf("merge: target %q has URL %s in report %d and %s in an earlier one", t.Name, t.URL, n+1, m.URL)
+			}
+			for _, in := range t.Instances {
+				if prev, dup := owner[[2]string{t.Name, in.ID}]; dup {
+					return nil, fmt.Errorf("merge: target %q: instance %q is in report %d and report %d", t.Name, in.ID, prev+1, n+1)
+				}
+				owner[[2]string{t.Name, in.ID}] = n
+				m.Instances = append(m.Instances, in)
+			}
+			for _, p := range t.Probes {
+				k := slices.IndexFunc(m.Probes, func(q ProbeRef) bool { return q.ID == p.ID })
+				if k < 0 {
+					m.Probes = append(m.Probes, p)
+					continue
+				}
+				if !sameScenario(m.Probes[k], p) {
+					return nil, fmt.Errorf("merge: target %q: probe %s differs between report %d and an earlier one (different policies?)", t.Name, p.ID, n+1)
+				}
+			}
+			m.Cells = append(m.Cells, t.Cells...)
+		}
+		out.Findings = append(out.Findings, r.Findings...)
+	}
+	out.Version = strings.Join(versions, ", ")
+	out.Browser = strings.Join(browsers, ", ")
+	out.Incomplete = strings.Join(incomplete, "; ")
+	if !out.StartedAt.IsZero() {
+		out.Duration = end.Sub(out.StartedAt).Seconds()
+	}
+	out.Summary.Requests = requests
+	out.Summarize()
+	return out, nil
+}
+
+func sameScenario(a, b ProbeRef) bool {
+	return a.Origin == b.Origin && a.Method == b.Method && a.Credentials == b.Credentials &&
+		slices.Equal(a.Headers, b.Headers)
+}
+
+func appendNew(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/config"
+)
+
+// Discover runs every target's provider and applies the config's name and
+// URL, returning one spec (without probes) per discovered target. A
+// provider error is joined into the error; the other targets go on.
+func Discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSpec, error) {
+	specs, _, err := discover(ctx, built)
+	return specs, err
+}
+
+// discover is Discover, also returning each spec's policy.
+func discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSpec, []audit.Policy, error) {
+	var specs []audit.TargetSpec
+	var policies []audit.Policy
+	var errs []error
+	for _, b := range built {
+		found, err := b.Provider.Discover(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("targets[%d] (%s): %w", b.Index, b.Label, err))
+			continue
+		}
+		for _, t := range found {
+			if b.Name != "" {
+				t.Name = b.Name
+				if len(found) > 1 {
+					t.Name = b.Name + "/" + t.Name
+				}
+			}
+			if b.URL != "" {
+				t.URL = b.URL
+			}
+			if t.Name == "" {
+				t.Name = b.Label
+			}
+			if t.URL == "" {
+				errs = append(errs, fmt.Errorf("targets[%d] (%s): no url given and the provider found none", b.Index, t.Name))
+				continue
+			}
+			specs = append(specs, audit.TargetSpec{Target: t, Direct: b.Direct, LB: b.LB})
+			policies = append(policies, b.Policy)
+		}
+	}
+	return specs, policies, errors.Join(errs...)
+}

@@ -1,0 +1,121 @@
+// Package pipeline is one corsaudit run as a library: discover the
+// instances of every target, plan the probes, probe, and compare, returning
+// the *diff.Report that renderers draw. cmd/corsaudit adds flags, output
+// files and exit codes around it.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+// ErrIncomplete is wrapped by the error of a run whose report is partial
+// (discovery failed for a target, the deadline passed, interrupted).
+var ErrIncomplete = errors.New("run incomplete")
+
+// Options are what a run needs besides the config.
+type Options struct {
+	// Diff says how to compare (Checks nil: the config's checks).
+	Diff diff.Options
+	// Log receives discovery errors, plan notes and the request estimate.
+	Log io.Writer
+	// Progress, when set, is called as requests complete.
+	Progress func(done, total int64)
+	// Version is written in the report.
+	Version string
+	// Select, when set, is called after discovery and before any probe:
+	// it may narrow the targets, or stop the run by returning an error
+	// (Run returns that error as is, and no report).
+	Select func([]audit.TargetSpec) ([]audit.TargetSpec, error)
+}
+
+// Run discovers, plans, probes and compares, within cfg.Deadline. The
+// report is nil only when nothing could run: cfg is invalid, a plan is
+// over cfg.MaxProbes, or Select refused. Otherwise the report is returned,
+// with an error wrapping ErrIncomplete when it is partial.
+func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, error) {
+	start := time.Now()
+	built, err := cfg.Build()
+	if err != nil {
+		return nil, err
+	}
+	log := opt.Log
+	if log == nil {
+		log = io.Discard
+	}
+	if opt.Diff.Checks == nil {
+		opt.Diff.Checks = cfg.Checks
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+	defer cancel()
+
+	var problems []string
+	specs, policies, err := discover(ctx, built)
+	if err != nil {
+		problems = append(problems, "discovery: "+err.Error())
+		fmt.Fprintf(log, "corsaudit: discovery: %v\n", err)
+	}
+	for i := range specs {
+		probes, dropped, err := audit.PlanTarget(policies[i], hostOf(specs[i].Target.URL),
+			slices.Contains(opt.Diff.Checks, diff.CheckMisconfig), cfg.MaxProbes)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
+		}
+		if dropped > 0 {
+			fmt.Fprintf(log, "corsaudit: %s: max_probes %d leaves out %d adversarial origins\n", specs[i].Target.Name, cfg.MaxProbes, dropped)
+		}
+		specs[i].Probes = probes
+	}
+	if opt.Select != nil {
+		if specs, err = opt.Select(specs); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range specs {
+		n, _ := audit.Estimate([]audit.TargetSpec{s})
+		fmt.Fprintf(log, "corsaudit: %s: %d instances, %d probes\n", s.Target.Name, n, len(s.Probes))
+	}
+	instances, requests := audit.Estimate(specs)
+	fmt.Fprintf(log, "corsaudit: auditing %d targets, %d instances, up to %d requests\n", len(specs), instances, requests)
+
+	aopt := cfg.AuditOptions()
+	aopt.Progress = opt.Progress
+	results, err := audit.Run(ctx, specs, aopt)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	rep := &diff.Report{Tool: "corsaudit", Version: opt.Version, Browser: string(aopt.Browser), StartedAt: start.UTC()}
+	for i := range results {
+		if results[i].URL == nil {
+			continue
+		}
+		tr, fs := diff.Compare(&results[i], opt.Diff)
+		rep.Targets = append(rep.Targets, tr)
+		rep.Findings = append(rep.Findings, fs...)
+		rep.Summary.Requests += int(results[i].Requests)
+	}
+	rep.Duration = time.Since(start).Seconds()
+	rep.Incomplete = strings.Join(problems, "; ")
+	rep.Summarize()
+	if rep.Incomplete != "" {
+		return rep, fmt.Errorf("%w: %s", ErrIncomplete, rep.Incomplete)
+	}
+	return rep, nil
+}
+
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Host
+	}
+	return ""
+}

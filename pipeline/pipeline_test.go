@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/internal/labserver"
+)
+
+// testConfig is a config for a loopback fleet: a reflecting instance (so
+// adversarial origins give findings) and two that follow the policy.
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	good := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "PUT"}, Credentials: true}
+	reflecting := good
+	reflecting.ReflectOrigin = true
+	var insts []any
+	for _, in := range []struct {
+		id  string
+		beh labserver.Behavior
+	}{{"a", good}, {"b", good}, {"c", reflecting}} {
+		in.beh.ID = in.id
+		srv := httptest.NewServer(labserver.New(in.beh))
+		t.Cleanup(srv.Close)
+		insts = append(insts, map[string]any{"id": in.id, "addr": srv.Listener.Addr().String()})
+	}
+	c := config.Default()
+	c.Timeout = 2 * time.Second
+	c.Targets = []config.Target{{
+		Name: "shop", URL: "http://api.example.com/v1/cart",
+		Discover: map[string]map[string]any{"static": {"instances": insts}},
+		Direct:   config.Direct{Scheme: "http"},
+		LB:       config.LB{Disabled: true},
+		Policy:   config.Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"}, Credentials: true},
+	}}
+	return &c
+}
+
+// TestRunIsDeterministic: two runs of the same config plan the same probes
+// (adversarial origins included) and give the same SARIF fingerprints.
+func TestRunIsDeterministic(t *testing.T) {
+	cfg := testConfig(t)
+	var probes [2][]string
+	var prints [2][]string
+	for i := range 2 {
+		rep, err := Run(context.Background(), cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range rep.Targets[0].Probes {
+			probes[i] = append(probes[i], p.ID+" "+p.Method+" "+p.Origin)
+		}
+		var sarif bytes.Buffer
+		if err := report.SARIF(&sarif, rep); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Runs []struct {
+				Results []struct {
+					PartialFingerprints map[string]string `json:"partialFingerprints"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal(sarif.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range doc.Runs[0].Results {
+			for _, fp := range r.PartialFingerprints {
+				prints[i] = append(prints[i], fp)
+			}
+		}
+		sort.Strings(prints[i])
+	}
+	adversarial := 0
+	for _, p := range probes[0] {
+		if strings.Contains(p, ".example ") || strings.HasSuffix(p, ".example") {
+			adversarial++
+		}
+	}
+	if adversarial == 0 {
+		t.Fatalf("no adversarial probe with a made-up origin in %v", probes[0])
+	}
+	if !reflect.DeepEqual(probes[0], probes[1]) {
+		t.Errorf("probe lists differ:\n%v\n%v", probes[0], probes[1])
+	}
+	if len(prints[0]) == 0 {
+		t.Fatal("no SARIF result to compare (the reflecting instance should give findings)")
+	}
+	if !reflect.DeepEqual(prints[0], prints[1]) {
+		t.Errorf("SARIF fingerprints differ:\n%v\n%v", prints[0], prints[1])
+	}
+}
+
+func TestRunStopsBeforeProbing(t *testing.T) {
+	for _, tc := range []struct {
+		desc    string
+		edit    func(*config.Config)
+		sel     func([]audit.TargetSpec) ([]audit.TargetSpec, error)
+		wantErr string
+	}{
+		{desc: "invalid config", edit: func(c *config.Config) { c.Concurrency = 0 }, wantErr: "concurrency: 0 must be at least 1"},
+		{desc: "plan over max_probes", edit: func(c *config.Config) { c.MaxProbes = 1 }, wantErr: "target shop: plan: the policy alone needs"},
+		{desc: "select refuses", sel: func([]audit.TargetSpec) ([]audit.TargetSpec, error) { return nil, errors.New("no") }, wantErr: "no"},
+	} {
+		cfg := testConfig(t)
+		if tc.edit != nil {
+			tc.edit(cfg)
+		}
+		var log bytes.Buffer
+		rep, err := Run(context.Background(), cfg, Options{Log: &log, Select: tc.sel})
+		if rep != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) || errors.Is(err, ErrIncomplete) {
+			t.Errorf("%s: report %v, err %v; want no report and %q", tc.desc, rep != nil, err, tc.wantErr)
+		}
+		if strings.Contains(log.String(), "auditing") {
+			t.Errorf("%s: probing started:\n%s", tc.desc, log.String())
+		}
+	}
+}
