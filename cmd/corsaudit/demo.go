@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // demoOptions are the flags of `corsaudit demo`.
@@ -51,33 +51,22 @@ func joinFormats() string {
 // audits it.
 type demoFleet struct {
 	lab    *lab.Lab
-	config *Config
+	config *config.Config
 }
 
 func (f *demoFleet) Close() { f.lab.Close() }
 
-// startDemoFleet starts lab.Demo in-process and builds its config.
+// startDemoFleet starts lab.Demo in-process and takes its config, with
+// short timeouts: every instance is on loopback.
 func startDemoFleet() (*demoFleet, error) {
 	l, err := lab.StartDemo()
 	if err != nil {
 		return nil, err
 	}
-	var instances []any
-	for _, in := range l.Instances {
-		instances = append(instances, map[string]any{"id": in.ID, "addr": in.Addr, "group": in.Group})
-	}
-	cfg := DefaultConfig
+	cfg := l.Config()
 	cfg.Timeout = 2 * time.Second
 	cfg.Deadline = time.Minute
-	cfg.Targets = []TargetConfig{{
-		Name:     "shop-api",
-		URL:      l.URL,
-		Discover: map[string]map[string]any{"static": {"instances": instances}},
-		Direct:   DirectConfig{Scheme: "http"},
-		LB:       LBConfig{InstanceHeader: labserver.InstanceHeader},
-		Policy: PolicyConfig{Origins: lab.PolicyOrigins, Methods: lab.PolicyMethods,
-			Headers: lab.PolicyHeaders, Credentials: true},
-	}}
+	cfg.Targets[0].Name = "shop-api"
 	return &demoFleet{lab: l, config: &cfg}, nil
 }
 
@@ -91,18 +80,10 @@ func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
 		return incompleteError(fmt.Errorf("demo: start fleet: %w", err))
 	}
 	defer fleet.Close()
-	built, err := fleet.config.Validate()
-	if err != nil {
-		return incompleteError(fmt.Errorf("demo: %w", err))
-	}
 	fmt.Fprintf(ios.errOut, "corsaudit demo: %s at %s\n", fleet.lab.Scenario.Summary, fleet.lab.URL)
-	run := &auditRun{cfg: fleet.config, built: built, log: ios.errOut}
-	rep, err := run.run(ctx)
-	if err != nil && !errors.Is(err, errIncomplete) {
-		return err
-	}
+	rep, err := pipeline.Run(ctx, fleet.config, pipeline.Options{Log: ios.errOut, Version: version})
 	if rep == nil {
-		return incompleteError(err)
+		return incompleteError(fmt.Errorf("demo: %w", err))
 	}
 	if err := renderer.Render(ios.out, rep); err != nil {
 		return incompleteError(err)

@@ -128,11 +128,11 @@ func TestLabRun(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := loadConfig(path, nil)
+	c, err := loadSettings(path, nil)
 	if err != nil {
 		t.Fatalf("printed config does not load: %v\n%s", err, cfg.String())
 	}
-	if _, err := c.Validate(); err != nil {
+	if _, err := c.Build(); err != nil {
 		t.Fatalf("printed config is invalid: %v\n%s", err, cfg.String())
 	}
 	if len(c.Targets) != 1 || c.Targets[0].Name != "nginx-clean" {

@@ -17,9 +17,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
@@ -27,11 +30,10 @@ import (
 func main() {
 	n := flag.Int("n", 1000, "instances")
 	port := flag.Int("port", 18080, "port every instance listens on (each on its own 127.0.x.y)")
-	config := flag.String("config", "fleet.yaml", "where to write the corsaudit config")
+	path := flag.String("config", "fleet.yaml", "where to write the corsaudit config")
 	flag.Parse()
 
-	var cfg strings.Builder
-	cfg.WriteString("concurrency: 256\nper_instance: 2\ntimeout: 5s\ndeadline: 30m\nchecks: [drift]\ntargets:\n  - name: fleet\n    url: http://api.example.com" + lab.Path + "\n    discover:\n      static:\n        instances:\n")
+	var ins []lab.Instance
 	for i, be := range lab.Fleet(*n, func(i int) bool { return i%10 == 0 }) {
 		ip := net.IPv4(127, 0, byte(1+i/250), byte(1+i%250)) // 127.0.1.1 ...
 		addr := net.JoinHostPort(ip.String(), fmt.Sprint(*port))
@@ -41,14 +43,23 @@ func main() {
 		}
 		srv := &http.Server{Handler: labserver.New(be.Behavior), ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
-		fmt.Fprintf(&cfg, "          - {id: %s, addr: %s, group: %s}\n", be.Behavior.ID, addr, be.Group)
+		ins = append(ins, lab.Instance{ID: be.Behavior.ID, Addr: addr, Group: be.Group})
 	}
-	fmt.Fprintf(&cfg, "    direct: {scheme: http}\n    lb: {disabled: true}\n    policy:\n      origins: [%s]\n      methods: [%s]\n      headers: [%s]\n      credentials: true\n",
-		strings.Join(lab.PolicyOrigins, ", "), strings.Join(lab.PolicyMethods, ", "), strings.Join(lab.PolicyHeaders, ", "))
-	if err := os.WriteFile(*config, []byte(cfg.String()), 0o644); err != nil {
+	cfg := config.Default()
+	cfg.Concurrency, cfg.PerInstance = 256, 2
+	cfg.Timeout, cfg.Deadline = 5*time.Second, 30*time.Minute
+	cfg.Checks = []string{diff.CheckDrift}
+	target := lab.Target("fleet", "http://api.example.com"+lab.Path, ins)
+	target.LB = config.LB{Disabled: true}
+	cfg.Targets = []config.Target{target}
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		log.Fatalf("benchfleet: config: %v", err)
+	}
+	if err := os.WriteFile(*path, data, 0o644); err != nil {
 		log.Fatalf("benchfleet: %v", err)
 	}
-	log.Printf("benchfleet: %d instances on 127.0.x.y:%d; config in %s; Ctrl-C to stop", *n, *port, *config)
+	log.Printf("benchfleet: %d instances on 127.0.x.y:%d; config in %s; Ctrl-C to stop", *n, *port, *path)
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt)
 	<-ch

@@ -256,39 +256,3 @@ func (l *Lab) hasExited() bool {
 		return false
 	}
 }
-
-// Config returns the corsaudit YAML config that audits the lab.
-func (l *Lab) Config() string {
-	var b strings.Builder
-	q := strconv.Quote
-	fmt.Fprintf(&b, "# corsaudit lab %s (%s)\n", l.Scenario.Name, l.Scenario.Proxy)
-	fmt.Fprintf(&b, "# %s\n", l.Scenario.Summary)
-	if len(l.Scenario.Findings) > 0 {
-		fmt.Fprintf(&b, "# built to show: %s\n", strings.Join(l.Scenario.Findings, ", "))
-	} else {
-		b.WriteString("# built to show: no finding\n")
-	}
-	b.WriteString("targets:\n")
-	fmt.Fprintf(&b, "  - name: %s\n", q(l.Scenario.Name))
-	fmt.Fprintf(&b, "    url: %s\n", q(l.URL))
-	b.WriteString("    discover:\n      static:\n        instances:\n")
-	for _, in := range l.Instances {
-		fmt.Fprintf(&b, "          - {id: %s, addr: %s, group: %s}\n", q(in.ID), q(in.Addr), q(in.Group))
-	}
-	b.WriteString("    direct: {scheme: http}\n")
-	fmt.Fprintf(&b, "    lb: {samples: 0, instance_header: %s}\n", labserver.InstanceHeader)
-	b.WriteString("    policy:\n")
-	fmt.Fprintf(&b, "      origins: [%s]\n", quoteAll(PolicyOrigins))
-	fmt.Fprintf(&b, "      methods: [%s]\n", quoteAll(PolicyMethods))
-	fmt.Fprintf(&b, "      headers: [%s]\n", quoteAll(PolicyHeaders))
-	b.WriteString("      credentials: true\n")
-	return b.String()
-}
-
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = strconv.Quote(s)
-	}
-	return strings.Join(q, ", ")
-}

@@ -347,7 +347,7 @@ func TestStartReportsBadConfig(t *testing.T) {
 	}
 }
 
-func TestLookupAndConfig(t *testing.T) {
+func TestLookup(t *testing.T) {
 	tests := []struct {
 		desc    string
 		name    string
@@ -371,20 +371,5 @@ func TestLookupAndConfig(t *testing.T) {
 				t.Fatalf("Lookup(%q) = %q, %v", tc.name, sc.Name, err)
 			}
 		})
-	}
-	l := &Lab{Scenario: Scenarios()[0], URL: "http://127.0.0.1:8080" + Path,
-		Instances: []Instance{{ID: "web-1", Addr: "127.0.0.1:9001", Group: "blue"}, {ID: "web-2", Addr: "127.0.0.1:9002", Group: "blue"}}}
-	cfg := l.Config()
-	for _, want := range []string{
-		`url: "http://127.0.0.1:8080/v1/cart"`,
-		`- {id: "web-1", addr: "127.0.0.1:9001", group: "blue"}`,
-		`- {id: "web-2", addr: "127.0.0.1:9002", group: "blue"}`,
-		"lb: {samples: 0, instance_header: X-Instance-Id}",
-		`origins: ["https://app.example.com"]`,
-		"credentials: true",
-	} {
-		if !strings.Contains(cfg, want) {
-			t.Errorf("config lacks %q:\n%s", want, cfg)
-		}
 	}
 }
