@@ -52,19 +52,28 @@ func TestLabFlags(t *testing.T) {
 }
 
 func TestLabWithoutProxy(t *testing.T) {
-	tests := []struct {
-		desc     string
-		args     []string
-		wantCode int
-		wantOut  []string
-		wantErr  string
-	}{
+	runCLICases(t, []cliCase{
 		{desc: "unknown scenario", args: []string{"lab", "--scenario", "nope"}, wantCode: exitUsage,
 			wantErr: `corsaudit: lab: unknown scenario "nope" (known: haproxy-answers-options`},
 		{desc: "stray argument", args: []string{"lab", "nginx-clean"}, wantCode: exitUsage, wantErr: "unknown command"},
 		{desc: "list", args: []string{"lab", "--list"}, wantCode: exitClean,
 			wantOut: []string{"nginx-cache-leak ", "haproxy-redirect-options ", "(shows: lb-redirect)", "nginx-clean ", "(shows: no finding)"}},
-	}
+	})
+}
+
+// cliCase is one command line run in-process: its exit code, what stdout
+// must (wantOut) and must not (wantNotOut) contain, and what stderr must.
+type cliCase struct {
+	desc       string
+	args       []string
+	wantCode   int
+	wantOut    []string
+	wantNotOut []string
+	wantErr    string
+}
+
+func runCLICases(t *testing.T, tests []cliCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -75,6 +84,11 @@ func TestLabWithoutProxy(t *testing.T) {
 			for _, w := range tt.wantOut {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("stdout lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tt.wantNotOut {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("stdout has %q:\n%s", w, out.String())
 				}
 			}
 			if !strings.Contains(errOut.String(), tt.wantErr) {
