@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // TestDemoFindingsReproduce audits the demo fleet and runs each finding's
@@ -21,12 +25,8 @@ func TestDemoFindingsReproduce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	built, err := fleet.config.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var log bytes.Buffer
-	rep, err := (&auditRun{cfg: fleet.config, built: built, log: &log}).run(context.Background())
+	rep, err := pipeline.Run(context.Background(), fleet.config, pipeline.Options{Log: &log})
 	if err != nil {
 		t.Fatalf("demo run: %v\n%s", err, log.String())
 	}
@@ -71,4 +71,13 @@ func TestDemoFindingsReproduce(t *testing.T) {
 			t.Errorf("unexpected %s finding in the demo: %+v", kind, byKind[kind])
 		}
 	}
+}
+
+// newDemoLB is the round-robin load balancer of internal/lab, optionally
+// redirecting OPTIONS, for the end-to-end tests.
+func newDemoLB(backends []*url.URL, redirectOptions bool) http.Handler {
+	if redirectOptions {
+		return lab.RedirectOptions(lab.RoundRobin(backends))
+	}
+	return lab.RoundRobin(backends)
 }
