@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
 
@@ -45,21 +46,10 @@ func (f *fleet) start(id string, b labserver.Behavior) string {
 	return srv.Listener.Addr().String()
 }
 
+// currentCORS and olderCORS are the lab's current/older fleet configs.
 var (
-	currentCORS = labserver.Behavior{
-		AllowOrigins: []string{"https://app.example.com"},
-		AllowMethods: []string{"GET", "PUT"},
-		AllowHeaders: []string{"Content-Type", "X-Request-Id"},
-		Credentials:  true,
-		MaxAge:       600,
-	}
-	olderCORS = labserver.Behavior{
-		AllowOrigins: []string{"https://app.example.com"},
-		AllowMethods: []string{"GET", "POST"},
-		AllowHeaders: []string{"Content-Type"},
-		Credentials:  true,
-		MaxAge:       600,
-	}
+	currentCORS = lab.Fleet(1, nil)[0].Behavior
+	olderCORS   = lab.Fleet(1, func(int) bool { return true })[0].Behavior
 )
 
 const testPolicyYAML = `
@@ -131,7 +121,7 @@ func TestAuditStaticFleet(t *testing.T) {
 	// A forgotten instance on the old config, still in the LB's rotation
 	// but not in the discovered fleet.
 	backends = append(backends, &url.URL{Scheme: "http", Host: f.start("old-1", olderCORS)})
-	lb := httptest.NewServer(newDemoLB(backends, false))
+	lb := httptest.NewServer(lab.RoundRobin(backends))
 	defer lb.Close()
 
 	cfg := "targets:\n" +

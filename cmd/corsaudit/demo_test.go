@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
@@ -71,13 +68,4 @@ func TestDemoFindingsReproduce(t *testing.T) {
 			t.Errorf("unexpected %s finding in the demo: %+v", kind, byKind[kind])
 		}
 	}
-}
-
-// newDemoLB is the round-robin load balancer of internal/lab, optionally
-// redirecting OPTIONS, for the end-to-end tests.
-func newDemoLB(backends []*url.URL, redirectOptions bool) http.Handler {
-	if redirectOptions {
-		return lab.RedirectOptions(lab.RoundRobin(backends))
-	}
-	return lab.RoundRobin(backends)
 }
