@@ -79,7 +79,7 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 type checkRequest struct {
 	url        *url.URL
 	req        cors.Request
-	method     string // normalized method of the actual request
+	method     string         // normalized method of the actual request
 	browsers   []cors.Browser // the engines to act as, in cors.Engines() order
 	onlyNote   string         // why fewer engines than asked are run
 	format     string
