@@ -2,6 +2,7 @@ package cors
 
 import (
 	"fmt"
+	"slices"
 	"net/http"
 	"strings"
 )
@@ -103,16 +104,6 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// contains reports whether list has an item equal to s byte for byte.
-func contains(list []string, s string) bool {
-	for _, item := range list {
-		if item == s {
-			return true
-		}
-	}
-	return false
-}
-
 // preflightResult is the outcome of checking one preflight response.
 type preflightResult struct {
 	fail  *failure
@@ -160,12 +151,12 @@ func checkPreflight(b Browser, r Request, method string, list []Header, unsafe [
 	if !ok {
 		return preflightResult{fail: &failure{reason: ReasonACAHInvalid}}
 	}
-	wildcardMethods := !r.Credentials && contains(methods, "*")
-	if !contains(methods, method) && !IsSafelistedMethod(method) && !wildcardMethods {
+	wildcardMethods := !r.Credentials && slices.Contains(methods, "*")
+	if !slices.Contains(methods, method) && !IsSafelistedMethod(method) && !wildcardMethods {
 		return preflightResult{fail: &failure{reason: ReasonMethodNotAllowed, param: method}}
 	}
 	var res preflightResult
-	wildcardHeaders := !r.Credentials && contains(headers, "*")
+	wildcardHeaders := !r.Credentials && slices.Contains(headers, "*")
 	hasAuth := false
 	for _, h := range list {
 		if strings.EqualFold(h.Name, "authorization") {
