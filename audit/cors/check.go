@@ -2,8 +2,8 @@ package cors
 
 import (
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 )
 
