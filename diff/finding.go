@@ -42,11 +42,11 @@ type ProbeRef struct {
 
 // Finding is one problem corsaudit reports.
 type Finding struct {
-	Kind      Kind      `json:"kind"`
-	Severity  Severity  `json:"severity"`
-	Target    string    `json:"target"`
-	Instances []string  `json:"instances"` // instance ids; "lb" for the load balancer
-	Groups    []string  `json:"groups,omitempty"`
+	Kind      Kind     `json:"kind"`
+	Severity  Severity `json:"severity"`
+	Target    string   `json:"target"`
+	Instances []string `json:"instances"` // instance ids; "lb" for the load balancer
+	Groups    []string `json:"groups,omitempty"`
 	// Probe is the first of Probes, kept for readers of older reports.
 	Probe *ProbeRef `json:"probe,omitempty"`
 	// Probes is every probe the finding covers: one cause (one kind, the
