@@ -49,6 +49,12 @@ func headline(r *diff.Report) (word, sentence string) {
 	return word, sentence
 }
 
+// verdictLine is the verdict sentence in one line: "FAIL: ...".
+func verdictLine(r *diff.Report) string {
+	word, sentence := headline(r)
+	return word + ": " + sentence
+}
+
 // findingPhrase says what a finding means for users, in a few words.
 func findingPhrase(r *diff.Report, f diff.Finding) string {
 	n := 0
