@@ -234,7 +234,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		o.health.record(ex)
 		return ex, nil, ""
 	}
-	header := readResponseHeader(r.Header)
+	header := readResponseHeader(o.Browser, r.Header)
 	ex = &Exchange{Request: sent, Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
 	if o.intern != nil {
 		ex.Header, ex.answer = o.intern.responseHeaders(header)
@@ -254,14 +254,16 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	return ex, &cors.Response{Status: r.StatusCode, Header: header}, ""
 }
 
-// readResponseHeader reads header names as browsers do: a name followed by
-// whitespace before its colon ("Access-Control-Allow-Origin : *"), which Go
-// keeps as a distinct, non-canonical key, still names the header. Keys are
-// merged in sorted order so the result does not depend on map order. Every
-// record (Exchange.Header) and every verdict uses this reading.
-func readResponseHeader(h http.Header) http.Header {
+// readResponseHeader reads header names as browser b does
+// (cors.ResponseHeaderName): a name followed by whitespace before its colon
+// ("Access-Control-Allow-Origin : *"), which Go keeps as a distinct,
+// non-canonical key, still names the header for Chromium and is dropped by
+// Firefox and WebKit. Keys are merged in sorted order so the result does
+// not depend on map order. Every record (Exchange.Header) and every verdict
+// uses this reading.
+func readResponseHeader(b cors.Browser, h http.Header) http.Header {
 	if !spacedName(h) {
-		return h // every name reads as Go read it: nothing to merge
+		return h // every name reads as Go read it (ResponseHeaderName keeps it)
 	}
 	keys := make([]string, 0, len(h))
 	for k := range h {
@@ -270,7 +272,11 @@ func readResponseHeader(h http.Header) http.Header {
 	sort.Strings(keys)
 	out := make(http.Header, len(h))
 	for _, k := range keys {
-		name := http.CanonicalHeaderKey(strings.TrimRight(k, " \t"))
+		name, ok := cors.ResponseHeaderName(b, k)
+		if !ok {
+			continue
+		}
+		name = http.CanonicalHeaderKey(name)
 		out[name] = append(out[name], h[k]...)
 	}
 	return out

@@ -129,7 +129,8 @@ func (c *comparison) finish(fs []Finding) []Finding {
 			fs[k].Severity = fs[k].Kind.DefaultSeverity()
 		}
 	}
-	sortFindings(fs)
+	fs = groupFindings(fs)
+	SortFindings(fs)
 	return fs
 }
 
@@ -161,7 +162,7 @@ func (c *comparison) answering(p int, group string) []int {
 func (c *comparison) probeRef(p int) *ProbeRef {
 	pr := c.spec().Probes[p]
 	return &ProbeRef{ID: pr.ID, Origin: pr.Origin, Method: pr.Method, Headers: pr.HeaderStrings(),
-		Credentials: pr.Credentials, Class: pr.Class}
+		Credentials: pr.Credentials, Class: pr.Class, Expect: string(pr.Expect)}
 }
 
 func (c *comparison) ids(idx []int) []string {
@@ -221,15 +222,4 @@ func majority[T any](gs []group[T], n int) *group[T] {
 		}
 	}
 	return nil
-}
-
-// sortFindings orders findings by severity (highest first), then kind,
-// keeping the differ's order otherwise.
-func sortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(a, b int) bool {
-		if ra, rb := fs[a].Severity.Rank(), fs[b].Severity.Rank(); ra != rb {
-			return ra > rb
-		}
-		return fs[a].Kind < fs[b].Kind
-	})
 }

@@ -51,8 +51,7 @@ func TestCompareFindings(t *testing.T) {
 			desc: "one instance blocks what the majority allows: verdict-drift naming it",
 			res:  fleetOf(probes, append(same(3, allowing), blocksPUT)...),
 			want: []wantFinding{
-				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"1 of 4 instances block PUT from https://app.example.com (credentials) where the majority allow"}},
-				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"PUT from https://admin.example.com"}},
+				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"1 of 4 instances block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the majority allows them: Access-Control-Allow-Methods lacks PUT"}},
 			},
 			absent: []Kind{KindHeaderDrift, KindSplit, KindPolicyViolation},
 		},
@@ -71,8 +70,7 @@ func TestCompareFindings(t *testing.T) {
 			desc: "same verdict, other headers: header-drift",
 			res:  fleetOf(probes, append(same(3, allowing), policyAnswers(allowedOnly(on("PUT", setPre(cors.ACMA, "600")))))...),
 			want: []wantFinding{
-				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"1 of 4 instances answer PUT from https://app.example.com (credentials) with different CORS headers (same verdict: allowed)"}},
-				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"PUT from https://admin.example.com"}},
+				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"1 of 4 instances answer 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) with other CORS headers", "Access-Control-Max-Age is 600 (expected none)"}},
 			},
 			absent: []Kind{KindVerdictDrift},
 		},
@@ -80,10 +78,8 @@ func TestCompareFindings(t *testing.T) {
 			desc: "2-2 split with a policy: the instances contradicting it are policy violations",
 			res:  fleetOf(probes, allowing, allowing, blocksPUT, blocksPUT),
 			want: []wantFinding{
-				{KindPolicyViolation, SeverityError, []string{"web-3", "web-4"}, []string{"2 instances (web-3, web-4) block PUT from https://app.example.com (credentials), which the policy allows"}},
-				{KindPolicyViolation, SeverityError, []string{"web-3", "web-4"}, []string{"PUT from https://admin.example.com"}},
-				{KindSplit, SeverityWarning, []string{"web-1", "web-2", "web-3", "web-4"}, []string{"no majority for PUT from https://app.example.com (credentials)", "the policy expects allowed"}},
-				{KindSplit, SeverityWarning, []string{"web-1", "web-2", "web-3", "web-4"}, []string{"PUT from https://admin.example.com"}},
+				{KindPolicyViolation, SeverityError, []string{"web-3", "web-4"}, []string{"2 instances (web-3, web-4) block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com), which the policy allows: Access-Control-Allow-Methods lacks PUT"}},
+				{KindSplit, SeverityWarning, []string{"web-1", "web-2", "web-3", "web-4"}, []string{"no majority for 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com): 2 allowed (web-1, web-2) vs 2 blocked (web-3, web-4)"}},
 			},
 			absent: []Kind{KindVerdictDrift},
 		},
@@ -97,8 +93,7 @@ func TestCompareFindings(t *testing.T) {
 				return fleetOf(ps, allowing, allowing, blocksPUT, blocksPUT)
 			}(),
 			want: []wantFinding{
-				{KindSplit, SeverityError, []string{"web-1", "web-2", "web-3", "web-4"}, []string{"no majority for PUT from https://app.example.com (credentials): 2 allowed (web-1, web-2) vs 2 blocked (web-3, web-4)"}},
-				{KindSplit, SeverityError, []string{"web-1", "web-2", "web-3", "web-4"}, []string{"PUT from https://admin.example.com"}},
+				{KindSplit, SeverityError, []string{"web-1", "web-2", "web-3", "web-4"}, []string{"no majority for 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com): 2 allowed (web-1, web-2) vs 2 blocked (web-3, web-4)"}},
 			},
 			absent: []Kind{KindPolicyViolation, KindVerdictDrift},
 		},
@@ -106,8 +101,7 @@ func TestCompareFindings(t *testing.T) {
 			desc: "the fleet agrees against the policy: policy-violation on all",
 			res:  fleetOf(probes, same(3, blocksPUT)...),
 			want: []wantFinding{
-				{KindPolicyViolation, SeverityError, []string{"web-1", "web-2", "web-3"}, []string{"3 instances (web-1, web-2, web-3) block PUT from https://app.example.com (credentials), which the policy allows"}},
-				{KindPolicyViolation, SeverityError, []string{"web-1", "web-2", "web-3"}, []string{"PUT from https://admin.example.com"}},
+				{KindPolicyViolation, SeverityError, []string{"web-1", "web-2", "web-3"}, []string{"3 instances (web-1, web-2, web-3) block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com), which the policy allows: Method PUT is not allowed"}},
 			},
 			absent: []Kind{KindVerdictDrift, KindSplit},
 		},
@@ -116,8 +110,7 @@ func TestCompareFindings(t *testing.T) {
 			res:  fleetOf(probes, allowing, blocksPUT, allowing),
 			opt:  Options{Policy: true},
 			want: []wantFinding{
-				{KindPolicyViolation, SeverityError, []string{"web-2"}, []string{"instance web-2 block PUT from https://app.example.com"}},
-				{KindPolicyViolation, SeverityError, []string{"web-2"}, []string{"PUT from https://admin.example.com"}},
+				{KindPolicyViolation, SeverityError, []string{"web-2"}, []string{"instance web-2 blocks 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com), which the policy allows: Access-Control-Allow-Methods lacks PUT"}},
 			},
 			absent: []Kind{KindVerdictDrift, KindSplit},
 		},
@@ -132,8 +125,7 @@ func TestCompareFindings(t *testing.T) {
 			}(),
 			opt: Options{Baseline: "blue", Candidate: "green"},
 			want: []wantFinding{
-				{KindVerdictDrift, SeverityError, []string{"web-3", "web-4", "web-5"}, []string{"3 of 3 green instances block PUT from https://app.example.com (credentials) where the baseline group blue's majority allow"}},
-				{KindVerdictDrift, SeverityError, []string{"web-3", "web-4", "web-5"}, []string{"PUT from https://admin.example.com"}},
+				{KindVerdictDrift, SeverityError, []string{"web-3", "web-4", "web-5"}, []string{"3 of 3 green instances block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the baseline group blue's majority allows them"}},
 			},
 			absent: []Kind{KindSplit, KindPolicyViolation},
 		},
@@ -293,6 +285,9 @@ func checkWanted(t *testing.T, got []Finding, want []wantFinding, absent []Kind)
 			n++
 			if f.Target != "api" {
 				t.Errorf("%s: target %q, want api", f.Kind, f.Target)
+			}
+			if f.Probe != nil && (len(f.Probes) == 0 || f.Probes[0].ID != f.Probe.ID) {
+				t.Errorf("%s: probe %s is not the first of probes %v", f.Kind, f.Probe.ID, f.Probes)
 			}
 			if !strings.HasPrefix(f.Reproduce, "curl ") && f.Kind != KindSkipped {
 				t.Errorf("%s: reproduce %q, want a curl command from the recorded request", f.Kind, f.Reproduce)

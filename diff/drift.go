@@ -81,18 +81,24 @@ func (c *comparison) drift(p int) checked {
 		}
 	}
 	majSig := sig(maj.items[0])
+	majObs := c.res.Direct[maj.items[0]][p]
 	for _, g := range groupBy(other, func(i int) string { return sig(i).Key() }) {
 		idx := g.items
 		obs := c.res.Direct[idx[0]][p]
-		msg := fmt.Sprintf("%s %s %s where %s %s",
-			c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), pr, c.reference(), verb(maj.key))
+		who, got, ref := c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), verb(maj.key)
+		msg := fmt.Sprintf("%s %s %s where %s %s", who, got, pr, c.reference(), ref)
 		if obs.Verdict.Message != "" {
 			msg += ": " + obs.Verdict.Message
 		}
+		ds := Differences(majObs, obs)
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindVerdictDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
-			Expected: majSig.Describe(), Observed: sig(idx[0]).Describe(), Message: msg,
-			Reproduce: Reproduce(obs)})
+			Expected: majSig.Describe(), Observed: sig(idx[0]).Describe(), Difference: ds, Message: msg,
+			Reproduce: Reproduce(obs),
+			cause: &cause{key: causeKey(got, ds, sig(idx[0]).Verdict), message: func(ps []ProbeRef) string {
+				return fmt.Sprintf("%s %s %s where %s %ss them%s", who, got, requestsPhrase(ps), c.reference(), ref,
+					because(ds, obs.Verdict.Message))
+			}}})
 	}
 	out.merge(c.headerDrift(p, maj.items, cmp))
 	// The fleet agrees, but not with the declared policy.
@@ -135,6 +141,7 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 		return out
 	}
 	want := sig(hmaj.items[0])
+	wantObs := c.res.Direct[hmaj.items[0]][p]
 	var differ []int
 	for _, i := range cmp {
 		if sig(i).Outcome() == want.Outcome() && sig(i).Key() != hmaj.key {
@@ -151,9 +158,15 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 			msg = fmt.Sprintf("%s block %s for another reason: %s instead of %s",
 				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict.Reason, c.res.Direct[hmaj.items[0]][p].Verdict.Reason)
 		}
+		ds := Differences(wantObs, obs)
+		who := c.ofCompared(len(idx), len(cmp))
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindHeaderDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
-			Expected: want.Describe(), Observed: got.Describe(), Message: msg, Reproduce: Reproduce(obs)})
+			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: Reproduce(obs),
+			cause: &cause{key: causeKey("same", ds, got.Verdict), message: func(ps []ProbeRef) string {
+				return fmt.Sprintf("%s answer %s with other CORS headers than the majority, browsers deciding the same%s",
+					who, requestsPhrase(ps), because(ds, ""))
+			}}})
 	}
 	return out
 }
@@ -174,7 +187,10 @@ func (c *comparison) split(p int, sides []group[int], cmp []int) checked {
 	f := Finding{Kind: KindSplit, Instances: c.ids(all), Groups: c.groups(all), Probe: c.probeRef(p),
 		Expected: "a strict majority verdict", Observed: strings.Join(words, " vs "),
 		Message:   fmt.Sprintf("no majority for %s: %s", pr, strings.Join(words, " vs ")),
-		Reproduce: Reproduce(c.res.Direct[sides[1].items[0]][p])}
+		Reproduce: Reproduce(c.res.Direct[sides[1].items[0]][p]),
+		cause: &cause{key: strings.Join(words, " vs "), message: func(ps []ProbeRef) string {
+			return fmt.Sprintf("no majority for %s: %s", requestsPhrase(ps), strings.Join(words, " vs "))
+		}}}
 	if pr.Expect == audit.ExpectNone {
 		out.mark(p, all...)
 		out.add(f)
@@ -217,14 +233,41 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	if len(idx) > 1 {
 		which = fmt.Sprintf("%d instances (%s)", len(idx), strings.Join(c.ids(idx), ", "))
 	}
-	msg := fmt.Sprintf("%s %s %s, which the policy %s", which, verb(sig.Outcome()), pr,
-		map[audit.Expectation]string{audit.ExpectAllowed: "allows", audit.ExpectBlocked: "does not allow"}[pr.Expect])
+	policy := map[audit.Expectation]string{audit.ExpectAllowed: "allows", audit.ExpectBlocked: "does not allow"}[pr.Expect]
+	v := verb(sig.Outcome())
+	if len(idx) == 1 {
+		v += "s"
+	}
+	msg := fmt.Sprintf("%s %s %s, which the policy %s", which, v, pr, policy)
 	if obs.Verdict.Message != "" {
 		msg += ": " + obs.Verdict.Message
 	}
+	// The difference is with an instance that answers as the policy says,
+	// when one does.
+	var ds []HeaderDifference
+	for _, i := range c.answering(p, "") {
+		if c.sigs[i][p].Outcome() == string(pr.Expect) {
+			ds = Differences(c.res.Direct[i][p], obs)
+			break
+		}
+	}
 	return Finding{Kind: KindPolicyViolation, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
-		Expected: string(pr.Expect) + " (policy)", Observed: sig.Describe(), Message: msg,
-		Reproduce: Reproduce(obs)}
+		Expected: string(pr.Expect) + " (policy)", Observed: sig.Describe(), Difference: ds, Message: msg,
+		Reproduce: Reproduce(obs),
+		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict), message: func(ps []ProbeRef) string {
+			return fmt.Sprintf("%s %s %s, which the policy %s%s", which, v, requestsPhrase(ps), policy,
+				because(ds, obs.Verdict.Message))
+		}}}
+}
+
+// causeKey is what findings of one kind on the same instances must share
+// to be one finding: the outcome and the header difference, or, when no
+// answer was compared, the verdict with its reason.
+func causeKey(outcome string, ds []HeaderDifference, verdict string) string {
+	if len(ds) == 0 {
+		return outcome + "\x00verdict\x00" + verdict
+	}
+	return outcome + "\x00" + differenceKey(ds)
 }
 
 // ofCompared is "n of m instances", naming the candidate group when one is

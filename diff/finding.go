@@ -35,24 +35,37 @@ type ProbeRef struct {
 	// Class says why the probe is in the plan: "policy", "disallowed", or an
 	// adversarial pattern class ("reflection", "null", "post-domain"...).
 	Class string `json:"class,omitempty"`
+	// Expect is what the policy says a browser decides: "allowed",
+	// "blocked", or "" (adversarial probes judge themselves).
+	Expect string `json:"expect,omitempty"`
 }
 
 // Finding is one problem corsaudit reports.
 type Finding struct {
-	Kind      Kind      `json:"kind"`
-	Severity  Severity  `json:"severity"`
-	Target    string    `json:"target"`
-	Instances []string  `json:"instances"` // instance ids; "lb" for the load balancer
-	Groups    []string  `json:"groups,omitempty"`
-	Probe     *ProbeRef `json:"probe,omitempty"`
-	Expected  string    `json:"expected,omitempty"`
-	Observed  string    `json:"observed,omitempty"`
-	Message   string    `json:"message"`
+	Kind      Kind     `json:"kind"`
+	Severity  Severity `json:"severity"`
+	Target    string   `json:"target"`
+	Instances []string `json:"instances"` // instance ids; "lb" for the load balancer
+	Groups    []string `json:"groups,omitempty"`
+	// Probe is the first of Probes, kept for readers of older reports.
+	Probe *ProbeRef `json:"probe,omitempty"`
+	// Probes is every probe the finding covers: one cause (one kind, the
+	// same instances, the same header difference) is one finding.
+	Probes   []ProbeRef `json:"probes"`
+	Expected string     `json:"expected,omitempty"`
+	Observed string     `json:"observed,omitempty"`
+	// Difference is, header by header, how the observed answer differs
+	// from the expected one (empty when no answer is compared).
+	Difference []HeaderDifference `json:"difference,omitempty"`
+	Message    string             `json:"message"`
 	// Share is, for LB findings, the fraction of LB samples affected (the
 	// intermittency users see).
 	Share float64 `json:"share,omitempty"`
 	// Reproduce is a curl command that shows the problem.
 	Reproduce string `json:"reproduce,omitempty"`
+
+	// cause, set by the check, says which findings share one cause.
+	cause *cause
 }
 
 // InstanceInfo is an instance as shown in reports.

@@ -154,20 +154,54 @@ func (g Gate) Failures(r *Report) []string {
 		if len(hit) == 0 && !baselineSplit {
 			continue
 		}
-		probe := ""
-		if f.Probe != nil {
-			probe = fmt.Sprintf("%s from %s", f.Probe.Method, f.Probe.Origin)
-			if len(f.Probe.Headers) > 0 {
-				probe += " with " + strings.Join(f.Probe.Headers, ", ")
+		// A finding stands for one cause over every probe it lists; the
+		// reference and candidate answers shown are its first probe's.
+		var requests []string
+		probes := f.Probes
+		if len(probes) == 0 && f.Probe != nil {
+			probes = []ProbeRef{*f.Probe}
+		}
+		for _, p := range probes {
+			r := fmt.Sprintf("%s from %s", p.Method, p.Origin)
+			if len(p.Headers) > 0 {
+				r += " with " + strings.Join(p.Headers, ", ")
 			}
+			requests = append(requests, r)
 		}
 		if baselineSplit {
-			out = append(out, fmt.Sprintf("%s: %s: the baseline group has no majority (%s): nothing to compare with", f.Target, probe, f.Observed))
+			out = append(out, fmt.Sprintf("%s: %s: the baseline group has no majority (%s): nothing to compare with",
+				f.Target, strings.Join(requests, "; "), f.Observed))
 			continue
 		}
 		sort.Strings(hit)
-		out = append(out, fmt.Sprintf("%s: %s: %s\n      reference: %s\n      candidate: %s\n      %s",
-			f.Target, probe, strings.Join(hit, ", "), f.Expected, f.Observed, f.Reproduce))
+		var b strings.Builder
+		if len(requests) == 0 {
+			// Not about a request: an unreachable or skipped instance.
+			fmt.Fprintf(&b, "%s: %s: %s", f.Target, strings.Join(hit, ", "), f.Message)
+			if f.Reproduce != "" {
+				fmt.Fprintf(&b, "\n      %s", f.Reproduce)
+			}
+			out = append(out, b.String())
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s decide %s differently:", f.Target, strings.Join(hit, ", "), plural(len(requests), "request"))
+		for _, r := range requests {
+			fmt.Fprintf(&b, "\n      %s", r)
+		}
+		first := ""
+		if len(requests) > 1 {
+			first = " (first request)"
+		}
+		fmt.Fprintf(&b, "\n      reference%s: %s\n      candidate%s: %s\n      %s", first, f.Expected, first, f.Observed, f.Reproduce)
+		out = append(out, b.String())
 	}
 	return out
+}
+
+// plural is "1 request" or "3 requests".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

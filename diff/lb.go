@@ -179,12 +179,24 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 		what = fmt.Sprintf("block %s for another reason than the instances' majority (%s instead of %s)",
 			c.spec().Probes[lp.p], sig.Verdict, lp.majVerdict)
 	}
+	// The difference is with an instance answering as the majority does.
+	var ds []HeaderDifference
+	for _, i := range c.answering(lp.p, "") {
+		if c.sigs[i][lp.p].Verdict == lp.majVerdict {
+			ds = Differences(c.res.Direct[i][lp.p], first)
+			break
+		}
+	}
 	return Finding{Kind: KindLBMismatch, Severity: lp.mismatchSev, Instances: append([]string{"lb"}, names...),
 		Probe: c.probeRef(lp.p), Expected: lp.majVerdict + " (direct majority)", Observed: sig.Describe(),
-		Share: float64(len(lp.mismatches)) / float64(lp.n),
+		Difference: ds, Share: float64(len(lp.mismatches)) / float64(lp.n),
 		Message: fmt.Sprintf("%d of %d requests through the load balancer %s: users see it intermittently; %s",
 			len(lp.mismatches), lp.n, what, by),
-		Reproduce: Reproduce(first)}
+		Reproduce: Reproduce(first),
+		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict) + "\x00" + by, message: func(ps []ProbeRef) string {
+			return fmt.Sprintf("requests through the load balancer for %s are %s on some samples where the instances' majority %s them (users see it intermittently)%s; %s",
+				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", because(ds, first.Verdict.Message), by)
+		}}}
 }
 
 // lbAggregate is the one finding of kind (lb-redirect or
@@ -219,8 +231,11 @@ func (c *comparison) lbAggregate(kind Kind, probes []lbProbe) (Finding, []int) {
 	if len(ps) == 0 {
 		return Finding{}, nil
 	}
-	f := Finding{Kind: kind, Severity: sev, Instances: []string{"lb"}, Probe: c.probeRef(ps[0]), Share: share,
-		Reproduce: Reproduce(first)}
+	f := Finding{Kind: kind, Severity: sev, Instances: []string{"lb"}, Share: share, Reproduce: Reproduce(first)}
+	for _, p := range ps {
+		f.Probes = append(f.Probes, *c.probeRef(p))
+	}
+	f.Probe = &f.Probes[0]
 	if kind == KindLBRedirect {
 		f.Expected, f.Observed = "a 2xx answer to the preflight", "3xx redirect to "+loc
 		f.Message = fmt.Sprintf("the load balancer redirects OPTIONS preflights (%d of %d preflighted probes, Location: %s): browsers reject every redirected preflight",

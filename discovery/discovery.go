@@ -74,8 +74,3 @@ type Target struct {
 type Provider interface {
 	Discover(ctx context.Context) ([]Target, error)
 }
-
-// Helper is implemented by providers that can describe their config.
-type Helper interface {
-	Help() string
-}

@@ -1,5 +1,6 @@
 // Package providers is the registry of discovery providers: an explicit map
-// from the config key under "discover:" to a factory.
+// from the config key under "discover:" to how the provider is built and
+// what its keys are.
 package providers
 
 import (
@@ -20,21 +21,39 @@ import (
 // is a plain func type.
 type Factory func(decode func(out any) error) (discovery.Provider, error)
 
-// registry maps the key under "discover:" to the provider's factory.
-var registry = map[string]Factory{
-	"aws":    aws.New,
-	"static": static.New,
-	"dns":    dns.New,
-	"gcp":    gcp.New,
+// Provider is one registered provider.
+type Provider struct {
+	// New builds the provider from its config section.
+	New Factory
+	// Help describes the config section: a summary line, then every key
+	// with an example value, so no config is needed to read it.
+	Help string
+}
+
+// registry maps the key under "discover:" to its provider.
+var registry = map[string]Provider{
+	"aws":    {New: aws.New, Help: aws.Help},
+	"dns":    {New: dns.New, Help: dns.Help},
+	"gcp":    {New: gcp.New, Help: gcp.Help},
+	"static": {New: static.New, Help: static.Help},
 }
 
 // Lookup returns the factory registered under name.
 func Lookup(name string) (Factory, error) {
-	f, ok := registry[name]
-	if !ok {
-		return nil, fmt.Errorf("providers: unknown provider %q (known: %v)", name, Names())
+	p, err := Get(name)
+	if err != nil {
+		return nil, err
 	}
-	return f, nil
+	return p.New, nil
+}
+
+// Get returns the provider registered under name.
+func Get(name string) (Provider, error) {
+	p, ok := registry[name]
+	if !ok {
+		return Provider{}, fmt.Errorf("providers: unknown provider %q (known: %v)", name, Names())
+	}
+	return p, nil
 }
 
 // Names lists the registered providers, sorted.

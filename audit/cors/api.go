@@ -9,12 +9,16 @@ import (
 // Fetch standard differ.
 type Browser string
 
-// Supported browsers.
+// Supported browsers. Webkit is WebKit's WebCore, which Safari and
+// WebKitGTK share; "safari" is accepted as its alias.
 const (
 	Chromium Browser = "chromium"
 	Firefox  Browser = "firefox"
-	Safari   Browser = "safari"
+	Webkit   Browser = "webkit"
 	Spec     Browser = "spec"
+	// Safari is WebKit: Safari's CORS code is WebCore's (the conformance
+	// suite checks it in WebKitGTK).
+	Safari = Webkit
 )
 
 // Header is one author request header as the page sets it.

@@ -3,6 +3,7 @@ package cors
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -103,16 +104,6 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// contains reports whether list has an item equal to s byte for byte.
-func contains(list []string, s string) bool {
-	for _, item := range list {
-		if item == s {
-			return true
-		}
-	}
-	return false
-}
-
 // preflightResult is the outcome of checking one preflight response.
 type preflightResult struct {
 	fail  *failure
@@ -138,9 +129,10 @@ type preflightResult struct {
 //     must be in ACAH case-insensitively, unless ACAH contains `*` and
 //     credentials are off; `Authorization`, the one CORS non-wildcard
 //     request-header name (https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name),
-//     must be listed explicitly even under `*`. Chromium 156 does not
-//     enforce that last rule (feature CorsNonWildcardRequestHeadersSupport
-//     is disabled by default): under `*` it lets Authorization through.
+//     must be listed explicitly even under `*`. No engine enforces that
+//     last rule: Chromium 156 (feature CorsNonWildcardRequestHeadersSupport
+//     is disabled by default), Firefox ESR 153 and WebKitGTK 2.50 (checked
+//     by the conformance suite) let Authorization through under `*`.
 func checkPreflight(b Browser, r Request, method string, list []Header, unsafe []string, p *Response) preflightResult {
 	if _, ok := redirectLocation(p); ok {
 		return preflightResult{fail: &failure{reason: ReasonPreflightRedirect}}
@@ -159,12 +151,12 @@ func checkPreflight(b Browser, r Request, method string, list []Header, unsafe [
 	if !ok {
 		return preflightResult{fail: &failure{reason: ReasonACAHInvalid}}
 	}
-	wildcardMethods := !r.Credentials && contains(methods, "*")
-	if !contains(methods, method) && !IsSafelistedMethod(method) && !wildcardMethods {
+	wildcardMethods := !r.Credentials && slices.Contains(methods, "*")
+	if !slices.Contains(methods, method) && !IsSafelistedMethod(method) && !wildcardMethods {
 		return preflightResult{fail: &failure{reason: ReasonMethodNotAllowed, param: method}}
 	}
 	var res preflightResult
-	wildcardHeaders := !r.Credentials && contains(headers, "*")
+	wildcardHeaders := !r.Credentials && slices.Contains(headers, "*")
 	hasAuth := false
 	for _, h := range list {
 		if strings.EqualFold(h.Name, "authorization") {
@@ -172,12 +164,11 @@ func checkPreflight(b Browser, r Request, method string, list []Header, unsafe [
 		}
 	}
 	if hasAuth && !containsFold(headers, "authorization") && wildcardHeaders {
-		if b == Chromium {
-			res.divergences = append(res.divergences, "Chromium lets the Authorization header through under "+
-				"`Access-Control-Allow-Headers: *`; the Fetch standard requires `authorization` to be listed explicitly")
-		} else {
+		if b == Spec {
 			return preflightResult{fail: &failure{reason: ReasonHeaderNotAllowed, param: "authorization"}}
 		}
+		res.divergences = append(res.divergences, browserName(b)+" lets the Authorization header through under "+
+			"`Access-Control-Allow-Headers: *`; the Fetch standard requires `authorization` to be listed explicitly")
 	}
 	if !wildcardHeaders {
 		for _, n := range unsafe {
@@ -271,9 +262,7 @@ func evaluate(b Browser, r Request, preflight, actual *Response) (Verdict, []str
 	list := authorHeaders(b, r.Headers)
 	unsafe := unsafeNames(b, list)
 	plan := PlanPreflightFor(b, r)
-	if b == Chromium {
-		divergences = append(divergences, chromiumHeaderDivergences(r)...)
-	}
+	divergences = append(divergences, headerDivergences(b, r)...)
 	v := Verdict{Preflight: plan.Needed}
 	block := func(stage string, f *failure) (Verdict, []string) {
 		v.Allowed, v.Stage, v.Reason = false, stage, f.reason
@@ -317,11 +306,28 @@ func evaluate(b Browser, r Request, preflight, actual *Response) (Verdict, []str
 	return v, divergences
 }
 
-// chromiumHeaderDivergences explains where Chromium's request header list
-// and safelist differ from the standard's for r.
-func chromiumHeaderDivergences(r Request) []string {
+// browserName is b's name as the notes print it.
+func browserName(b Browser) string {
+	switch b {
+	case Chromium:
+		return "Chromium"
+	case Firefox:
+		return "Firefox"
+	case Webkit:
+		return "WebKit"
+	}
+	return "the Fetch standard"
+}
+
+// headerDivergences explains where browser b's request header list and
+// safelist differ from the standard's for r.
+func headerDivergences(b Browser, r Request) []string {
+	if b == Spec {
+		return nil
+	}
 	var out []string
 	seen := map[string]int{}
+	total := 0
 	for _, h := range r.Headers {
 		v := trimHTTPWhitespace(h.Value)
 		if IsForbiddenRequestHeader(h.Name, v) {
@@ -329,12 +335,21 @@ func chromiumHeaderDivergences(r Request) []string {
 		}
 		n := strings.ToLower(h.Name)
 		seen[n]++
-		if seen[n] == 1 && chromiumOnlySafelisted(n) && isSafelistedFor(Chromium, n, v) {
+		if IsSafelistedRequestHeader(n, v) {
+			total += len(v)
+		}
+		if seen[n] == 1 && b == Chromium && chromiumOnlySafelisted(n) && isSafelistedFor(Chromium, n, v) {
 			out = append(out, fmt.Sprintf("Chromium treats %q as a CORS-safelisted request header; the Fetch standard does not", n))
 		}
-		if seen[n] == 2 {
-			out = append(out, fmt.Sprintf("Chromium checks the %q headers combined into one value; the Fetch standard checks each value on its own", n))
+		if seen[n] == 1 && b == Webkit && n == "range" && isSimpleRange(v, true) && !isSimpleRange(v, false) {
+			out = append(out, "WebKit accepts a Range unit in any case; the Fetch standard requires `bytes=`")
 		}
+		if seen[n] == 2 && combinesRepeated(b) {
+			out = append(out, fmt.Sprintf("%s checks the %q headers combined into one value; the Fetch standard checks each value on its own", browserName(b), n))
+		}
+	}
+	if b == Firefox && total > maxSafelistedTotal {
+		out = append(out, "Firefox does not apply the Fetch standard's 1024-byte limit on the safelisted request header values together")
 	}
 	return out
 }

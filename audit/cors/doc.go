@@ -28,9 +28,13 @@
 // Chromium behaviour modelled is Chromium 156's
 // (services/network/public/cpp/cors/cors.cc, services/network/cors/
 // preflight_result.cc and preflight_controller.cc,
-// third_party/blink/renderer/platform/loader/cors/cors_error_string.cc);
-// the conformance suite in ./conformance checks it against a real headless
-// Chromium.
+// third_party/blink/renderer/platform/loader/cors/cors_error_string.cc),
+// Firefox's is Firefox ESR 153's (netwerk/protocol/http/nsCORSListenerProxy.cpp,
+// dom/fetch/InternalHeaders.cpp) and WebKit's is WebKitGTK 2.50's (WebCore's
+// CrossOriginAccessControl.cpp and CrossOriginPreflightResultCache.cpp,
+// which Safari shares; "safari" is an alias of Webkit). The conformance
+// suite in ./conformance checks every model against its real engine, each
+// difference below included.
 //
 // # Where browsers differ from the spec
 //
@@ -38,39 +42,31 @@
 // standard's, Verdict.SpecNote says how, and ends with the spec's verdict
 // ("spec verdict: blocked at preflight, header-not-allowed (preflight)").
 //
-//   - Authorization under `Access-Control-Allow-Headers: *` (Chromium). The
-//     standard never lets `*` cover Authorization
+//   - Authorization under `Access-Control-Allow-Headers: *` (every engine).
+//     The standard never lets `*` cover Authorization
 //     (https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name).
-//     Chromium 156 still lets it through: the check exists in
-//     PreflightResult::EnsureAllowedCrossOriginHeaders but sits behind the
-//     feature CorsNonWildcardRequestHeadersSupport, disabled by default
-//     (confirmed against /usr/bin/chromium 156.0.8078.108: the request is
-//     sent with its Authorization header). SpecNote: "Chromium lets the
+//     Chromium 156 lets it through (the check in
+//     PreflightResult::EnsureAllowedCrossOriginHeaders sits behind the
+//     feature CorsNonWildcardRequestHeadersSupport, disabled by default), and
+//     so do Firefox ESR 153 and WebKitGTK 2.50. SpecNote: "Firefox lets the
 //     Authorization header through under `Access-Control-Allow-Headers: *`;
-//     the Fetch standard requires `authorization` to be listed
-//     explicitly". Firefox and Safari are modelled as the standard (not checked against those browsers).
-//   - Negative Access-Control-Max-Age (Chromium, Firefox). The standard
-//     treats a value that is not delta-seconds as absent: 5 seconds.
-//     Chromium treats a negative number as "do not cache" (0); Firefox does
-//     not cache when the value has any non-digit. SpecNote: "...is negative:
-//     Chromium does not cache the preflight; the Fetch standard caches it for
-//     5s". Caps (Chromium 2h, Firefox 24h, Safari 10min) are allowed by the
-//     standard and get no SpecNote; MaxAge's note mentions them.
-//   - Extra safelisted request headers (Chromium). Chromium also safelists
-//     Intervention, Device-Memory, DPR, Downlink, Width, Viewport-Width, RTT,
-//     ECT and Save-Data with valid values (confirmed on Chromium 156: no
-//     preflight for DPR, Width, Save-Data, Intervention). SpecNote: "Chromium
-//     treats "dpr" as a CORS-safelisted request header; the Fetch standard
-//     does not".
-//   - Repeated request headers (every browser but Spec). The page's headers
-//     of one name are combined into one "a, b" value before the safelist
-//     check, so two Accept values of 100 bytes make one 202-byte, unsafe
-//     value; the standard checks each value on its own. SpecNote: "Chromium
-//     checks the "accept" headers combined into one value; ...".
-//   - A Range unit in upper case ("BYTES=0-1") is safelisted by Chromium,
-//     which lower-cases the value first; not by the standard.
-//
-// Firefox and Safari are modelled from their source as far as the cache
-// lifetime goes; for everything else they follow the standard here, which
-// has not been checked against those browsers.
+//     the Fetch standard requires `authorization` to be listed explicitly".
+//   - Access-Control-Max-Age (MaxAge). The standard treats a value that is
+//     not delta-seconds as absent: 5 seconds. Chromium and WebKit do not
+//     cache a negative value; Firefox does not cache any value with a
+//     non-digit. Caps (Chromium 2h, Firefox 24h, WebKit 10min) are allowed by
+//     the standard and get no SpecNote.
+//   - The preflight cache and fetch()'s cache mode (PreflightsSent).
+//     Chromium bypasses the preflight cache for "no-store", "reload" and
+//     "no-cache", Firefox for "no-store" and "reload"; WebKit, like the
+//     standard, always uses it.
+//   - Extra safelisted request headers (Chromium only). Intervention,
+//     Device-Memory, DPR, Downlink, Width, Viewport-Width, RTT, ECT and
+//     Save-Data with valid values send no preflight.
+//   - Repeated request headers (Chromium, WebKit). The page's headers of
+//     one name are combined into one "a, b" value before the safelist
+//     check; the standard and Firefox check each value on its own. Firefox
+//     also has no 1024-byte total and lists a repeated unsafe name twice in
+//     Access-Control-Request-Headers.
+//   - A Range unit in upper case ("BYTES=0-1") is safelisted by WebKit only.
 package cors

@@ -2,6 +2,7 @@ package cors
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -38,7 +39,7 @@ func ExposedHeaderNames(aceh []string, credentials bool) (names []string, all bo
 	if !ok {
 		return nil, false
 	}
-	return items, !credentials && contains(items, "*")
+	return items, !credentials && slices.Contains(items, "*")
 }
 
 // exposedHeaders returns the lower-cased, sorted names of the headers in h

@@ -17,15 +17,15 @@ const DefaultMaxAge = 5 * time.Second
 // (0: no cap). The standard lets each user agent impose a limit
 // (https://fetch.spec.whatwg.org/#cors-preflight-fetch step 7.7):
 // Chromium caps at 2 hours (services/network/cors/preflight_result.cc,
-// kMaxTimeout), Firefox at 24 hours (nsCORSListenerProxy.cpp), Safari at
-// 10 minutes (WebKit CrossOriginPreflightResultCache).
+// kMaxTimeout), Firefox at 24 hours (nsCORSListenerProxy.cpp), WebKit at
+// 10 minutes (WebCore CrossOriginPreflightResultCache).
 func MaxAgeCap(b Browser) time.Duration {
 	switch b.known() {
 	case Chromium:
 		return 2 * time.Hour
 	case Firefox:
 		return 24 * time.Hour
-	case Safari:
+	case Webkit:
 		return 10 * time.Minute
 	}
 	return 0
@@ -46,8 +46,9 @@ func MaxAgeCap(b Browser) time.Duration {
 //     negative gives 0 ("cannot be cached"), more than 7200s gives 7200s.
 //   - Firefox: absent (or empty) gives 5s; any non-digit makes the result
 //     uncacheable (0); capped at 86400s.
-//   - Safari: unsigned digits (optional "+"); absent or invalid gives 5s;
-//     capped at 600s.
+//   - WebKit: unsigned digits (optional "+"); absent or invalid gives 5s;
+//     negative ("-" then digits) gives 0: WebKitGTK 2.50 sends a preflight
+//     for every request (checked by the conformance suite); capped at 600s.
 func MaxAge(b Browser, values []string) (time.Duration, string) {
 	b = b.known()
 	v, present := combined(values)
@@ -79,7 +80,10 @@ func MaxAge(b Browser, values []string) (time.Duration, string) {
 			return 0, fmt.Sprintf("%s %q is not a number of seconds: Firefox does not cache the preflight", ACMA, v)
 		}
 		secs = saturatingDecimal(v)
-	case Safari:
+	case Webkit:
+		if strings.HasPrefix(v, "-") && allDigits(v[1:]) {
+			return 0, fmt.Sprintf("%s %q is negative: WebKit does not cache the preflight", ACMA, v)
+		}
 		d := strings.TrimPrefix(v, "+")
 		if !allDigits(d) || compareDecimal(d, "4294967295") > 0 {
 			return DefaultMaxAge, invalid

@@ -32,8 +32,9 @@ func TestMaxAge(t *testing.T) {
 		{desc: "Firefox negative", browser: Firefox, values: []string{"-1"}, want: 0, note: "does not cache"},
 		{desc: "Firefox abc", browser: Firefox, values: []string{"abc"}, want: 0, note: "does not cache"},
 		{desc: "Firefox absent", browser: Firefox, want: 5 * time.Second, note: "default 5s"},
-		{desc: "Safari cap", browser: Safari, values: []string{"99999999"}, want: 10 * time.Minute, note: "capped"},
-		{desc: "Safari negative", browser: Safari, values: []string{"-1"}, want: 5 * time.Second, note: "not a number"},
+		{desc: "WebKit cap", browser: Webkit, values: []string{"99999999"}, want: 10 * time.Minute, note: "capped"},
+		{desc: "WebKit negative", browser: Webkit, values: []string{"-1"}, want: 0, note: "WebKit does not cache"},
+		{desc: "WebKit garbage", browser: Webkit, values: []string{"abc"}, want: 5 * time.Second, note: "not a number"},
 		{desc: "spec has no cap", browser: Spec, values: []string{"99999999"}, want: 99999999 * time.Second},
 		{desc: "spec saturates", browser: Spec, values: []string{"999999999999999999999999"}, want: time.Duration(math.MaxInt64)},
 		{desc: "spec negative is invalid", browser: Spec, values: []string{"-1"}, want: 5 * time.Second, note: "not a number"},
@@ -62,7 +63,7 @@ func TestMaxAgeInVerdict(t *testing.T) {
 		{desc: "Chromium 600", browser: Chromium, acma: "600", want: 600 * time.Second},
 		{desc: "Chromium abc", browser: Chromium, acma: "abc", want: 5 * time.Second},
 		{desc: "Chromium -1", browser: Chromium, acma: "-1", want: 0},
-		{desc: "Safari 3600", browser: Safari, acma: "3600", want: 10 * time.Minute},
+		{desc: "WebKit 3600", browser: Webkit, acma: "3600", want: 10 * time.Minute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

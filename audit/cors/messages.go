@@ -139,3 +139,41 @@ func canonicalURL(raw string) string {
 	}
 	return u.String()
 }
+
+// FirefoxConsoleReasons returns the keys of the reasons Firefox's console
+// may give for a request blocked with reason r ("Cross-Origin Request
+// Blocked: ... (Reason: CORS header ‘Access-Control-Allow-Origin’
+// missing)" is CORSMissingAllowOrigin2; the keys and texts are those of
+// dom/locales/en-US/chrome/security/security.properties). Checked against
+// Firefox ESR 153 by the conformance suite. Where Firefox's classes are
+// finer than Reason's, several keys are returned: an Access-Control-Allow-Origin
+// list in one header does not match, the header sent twice is "Multiple".
+func FirefoxConsoleReasons(r Reason) []string {
+	switch r {
+	case ReasonACAOMissing:
+		return []string{"CORSMissingAllowOrigin2"}
+	case ReasonACAOMismatch, ReasonACAOInvalid:
+		return []string{"CORSAllowOriginNotMatchingOrigin"}
+	case ReasonACAOMultiple:
+		return []string{"CORSMultipleAllowOriginNotAllowed", "CORSAllowOriginNotMatchingOrigin"}
+	case ReasonWildcardWithCredentials:
+		return []string{"CORSNotSupportingCredentials"}
+	case ReasonACACMissing:
+		return []string{"CORSMissingAllowCredentials"}
+	case ReasonPreflightStatus:
+		return []string{"CORSPreflightDidNotSucceed3"}
+	case ReasonPreflightRedirect:
+		return []string{"CORSExternalRedirectNotAllowed", "CORSPreflightDidNotSucceed3"}
+	case ReasonACAMInvalid:
+		return []string{"CORSInvalidAllowMethod"}
+	case ReasonACAHInvalid:
+		return []string{"CORSInvalidAllowHeader"}
+	case ReasonMethodNotAllowed:
+		return []string{"CORSMethodNotFound"}
+	case ReasonHeaderNotAllowed:
+		return []string{"CORSMissingAllowHeaderFromPreflight2"}
+	case ReasonNoResponse:
+		return []string{"CORSDidNotSucceed2"}
+	}
+	return nil
+}

@@ -26,3 +26,25 @@ func TestParseOrigin(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseHeaderName(t *testing.T) {
+	tests := []struct {
+		desc   string
+		b      Browser
+		raw    string
+		want   string
+		wantOK bool
+	}{
+		{"plain name", Firefox, "Access-Control-Allow-Origin", "Access-Control-Allow-Origin", true},
+		{"Chromium trims a space before the colon", Chromium, "Access-Control-Allow-Origin ", "Access-Control-Allow-Origin", true},
+		{"spec follows Chromium", Spec, "Access-Control-Allow-Origin\t", "Access-Control-Allow-Origin", true},
+		{"Firefox drops the line", Firefox, "Access-Control-Allow-Origin ", "", false},
+		{"WebKit drops the line", Webkit, "Access-Control-Allow-Origin ", "", false},
+	}
+	for _, tc := range tests {
+		got, ok := ResponseHeaderName(tc.b, tc.raw)
+		if got != tc.want || ok != tc.wantOK {
+			t.Errorf("%s: ResponseHeaderName(%s, %q) = %q, %v; want %q, %v", tc.desc, tc.b, tc.raw, got, ok, tc.want, tc.wantOK)
+		}
+	}
+}

@@ -103,6 +103,66 @@ func TestPlanPreflight(t *testing.T) {
 	}
 }
 
+func TestPlanPreflightHeadersPerBrowser(t *testing.T) {
+	nine := make([]Header, 9)
+	for i := range nine {
+		nine[i] = hd("Accept", strings.Repeat("a", 120))
+	}
+	twice := []Header{hd("X-Custom", "1"), hd("X-Custom", "2")}
+	tests := []struct {
+		desc    string
+		browser Browser
+		headers []Header
+		needed  bool
+		acrh    string
+	}{
+		{desc: "spec: nine Accept values over 1024 bytes", browser: Spec, headers: nine, needed: true, acrh: "accept"},
+		{desc: "Firefox: no 1024-byte total", browser: Firefox, headers: nine},
+		{desc: "Firefox lists a repeated name twice", browser: Firefox, headers: twice, needed: true, acrh: "x-custom,x-custom"},
+		{desc: "Chromium lists a repeated name once", browser: Chromium, headers: twice, needed: true, acrh: "x-custom"},
+		{desc: "WebKit lists a repeated name once", browser: Webkit, headers: twice, needed: true, acrh: "x-custom"},
+		{desc: "spec lists a repeated name once", browser: Spec, headers: twice, needed: true, acrh: "x-custom"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			p := PlanPreflightFor(tc.browser, Request{Origin: "https://a.example", Method: "GET", Headers: tc.headers})
+			if p.Needed != tc.needed || p.Headers != tc.acrh && tc.needed {
+				t.Errorf("PlanPreflightFor(%s) = needed %v, ACRH %q; want %v, %q", tc.browser, p.Needed, p.Headers, tc.needed, tc.acrh)
+			}
+		})
+	}
+}
+
+func TestPreflightsSent(t *testing.T) {
+	ok := Verdict{Allowed: true, Preflight: true, CacheLifetime: DefaultMaxAge}
+	tests := []struct {
+		desc    string
+		browser Browser
+		v       Verdict
+		mode    string
+		want    int
+	}{
+		{desc: "no preflight", browser: Chromium, v: Verdict{Allowed: true}, want: 0},
+		{desc: "cached", browser: Chromium, v: ok, want: 1},
+		{desc: "not cached (lifetime 0)", browser: Webkit, v: Verdict{Allowed: true, Preflight: true}, want: 3},
+		{desc: "blocked is never cached", browser: Spec, v: Verdict{Preflight: true, CacheLifetime: DefaultMaxAge}, want: 3},
+		{desc: "Chromium no-store bypasses", browser: Chromium, v: ok, mode: "no-store", want: 3},
+		{desc: "Chromium no-cache bypasses", browser: Chromium, v: ok, mode: "no-cache", want: 3},
+		{desc: "Chromium force-cache uses the cache", browser: Chromium, v: ok, mode: "force-cache", want: 1},
+		{desc: "Firefox reload bypasses", browser: Firefox, v: ok, mode: "reload", want: 3},
+		{desc: "Firefox no-cache uses the cache", browser: Firefox, v: ok, mode: "no-cache", want: 1},
+		{desc: "WebKit no-store uses the cache", browser: Webkit, v: ok, mode: "no-store", want: 1},
+		{desc: "spec reload uses the cache", browser: Spec, v: ok, mode: "reload", want: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := PreflightsSent(tc.browser, tc.v, tc.mode, 3); got != tc.want {
+				t.Errorf("PreflightsSent(%s, %+v, %q, 3) = %d, want %d", tc.browser, tc.v, tc.mode, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestPlanPreflightForBrowser(t *testing.T) {
 	tests := []struct {
 		desc    string
@@ -115,7 +175,10 @@ func TestPlanPreflightForBrowser(t *testing.T) {
 		{desc: "Firefox does not safelist Width", browser: Firefox, headers: []Header{hd("Width", "2")}, needed: true},
 		{desc: "spec checks repeated Accept values one by one", browser: Spec, headers: []Header{hd("Accept", strings.Repeat("a", 100)), hd("Accept", strings.Repeat("b", 100))}},
 		{desc: "Chromium combines repeated Accept values", browser: Chromium, headers: []Header{hd("Accept", strings.Repeat("a", 100)), hd("Accept", strings.Repeat("b", 100))}, needed: true},
-		{desc: "Chromium accepts an upper-case Range unit", browser: Chromium, headers: []Header{hd("Range", "BYTES=0-1")}},
+		{desc: "Chromium wants a lower-case Range unit", browser: Chromium, headers: []Header{hd("Range", "BYTES=0-1")}, needed: true},
+		{desc: "WebKit accepts an upper-case Range unit", browser: Webkit, headers: []Header{hd("Range", "BYTES=0-1")}},
+		{desc: "Firefox checks repeated Accept values one by one", browser: Firefox, headers: []Header{hd("Accept", strings.Repeat("a", 100)), hd("Accept", strings.Repeat("b", 100))}},
+		{desc: "WebKit combines repeated Accept values", browser: Webkit, headers: []Header{hd("Accept", strings.Repeat("a", 100)), hd("Accept", strings.Repeat("b", 100))}, needed: true},
 		{desc: "spec wants a lower-case Range unit", browser: Spec, headers: []Header{hd("Range", "BYTES=0-1")}, needed: true},
 	}
 	for _, tc := range tests {
@@ -192,7 +255,8 @@ func TestParseBrowser(t *testing.T) {
 		{desc: "empty is chromium", in: "", want: Chromium},
 		{desc: "chromium", in: "chromium", want: Chromium},
 		{desc: "case-insensitive", in: "Firefox", want: Firefox},
-		{desc: "safari", in: "safari", want: Safari},
+		{desc: "webkit", in: "webkit", want: Webkit},
+		{desc: "safari is an alias of webkit", in: " Safari ", want: Webkit},
 		{desc: "spec", in: "spec", want: Spec},
 		{desc: "unknown", in: "netscape", wantErr: true},
 	}
@@ -200,7 +264,7 @@ func TestParseBrowser(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			got, err := ParseBrowser(tc.in)
 			if tc.wantErr {
-				if err == nil || !strings.Contains(err.Error(), "chromium, firefox, safari, spec") || !strings.HasPrefix(err.Error(), "browser: ") {
+				if err == nil || !strings.Contains(err.Error(), "chromium, firefox, webkit, spec, safari (webkit)") || !strings.HasPrefix(err.Error(), "browser: ") {
 					t.Errorf("ParseBrowser(%q) error = %v, want one listing the valid names", tc.in, err)
 				}
 				return

@@ -72,8 +72,10 @@ func isSafelistedContentType(v string) bool {
 // https://fetch.spec.whatwg.org/#simple-range-header-value: "bytes=" then
 // a start, "-", and an optional end, digits only, no whitespace, one range,
 // start <= end when both are given. The unit is case-sensitive in the
-// standard; caseFoldUnit accepts "BYTES=" as Chromium does (it lower-cases
-// the value before parsing).
+// standard and in Chromium 156 and Firefox ESR 153 ("BYTES=0-1" is
+// preflighted); caseFoldUnit accepts "BYTES=" as WebKit does (WebCore's
+// isSimpleRangeHeaderValue compares the unit ignoring ASCII case;
+// confirmed on WebKitGTK 2.50: no preflight).
 func isSimpleRange(v string, caseFoldUnit bool) bool {
 	unit := v
 	if len(unit) >= 6 {
@@ -132,7 +134,8 @@ func IsSafelistedRequestHeader(name, value string) bool {
 // safelists headers it sets itself for interventions and client hints that
 // pages may set too: Intervention, Device-Memory, DPR, Downlink (numbers),
 // Width, Viewport-Width, RTT (integers), ECT (an effective connection type)
-// and Save-Data ("on"); it accepts a Range unit in any case.
+// and Save-Data ("on"); Firefox ESR 153 and WebKitGTK 2.50 do not (they
+// preflight every one of them). WebKit accepts a Range unit in any case.
 func isSafelistedFor(b Browser, name, value string) bool {
 	if len(value) > maxSafelistedValueLen {
 		return false
@@ -145,7 +148,7 @@ func isSafelistedFor(b Browser, name, value string) bool {
 	case "content-type":
 		return isSafelistedContentType(value)
 	case "range":
-		return isSimpleRange(value, b == Chromium)
+		return isSimpleRange(value, b == Webkit)
 	}
 	if b != Chromium {
 		return false
@@ -215,11 +218,12 @@ func IsForbiddenRequestHeader(name, value string) bool {
 // authorHeaders returns the request's header list as browser b builds it
 // from the page's headers: values normalized (leading and trailing HTTP
 // whitespace removed, https://fetch.spec.whatwg.org/#concept-header-value-normalize),
-// forbidden request-headers dropped, and, except for Spec, headers of the
-// same name combined into one "a, b" value in first-seen order, as
-// Chromium's request header map holds them (the standard keeps separate
-// entries, https://fetch.spec.whatwg.org/#concept-header-list-append, and
-// checks each one).
+// forbidden request-headers dropped, and, for Chromium and WebKit, headers
+// of the same name combined into one "a, b" value in first-seen order, as
+// Chromium's HttpRequestHeaders and WebCore's HTTPHeaderMap hold them. The
+// standard keeps separate entries
+// (https://fetch.spec.whatwg.org/#concept-header-list-append) and checks
+// each one; so does Firefox (InternalHeaders keeps one entry per append).
 func authorHeaders(b Browser, hs []Header) []Header {
 	var out []Header
 	index := map[string]int{}
@@ -229,7 +233,7 @@ func authorHeaders(b Browser, hs []Header) []Header {
 			continue
 		}
 		key := strings.ToLower(h.Name)
-		if i, seen := index[key]; seen && b != Spec {
+		if i, seen := index[key]; seen && combinesRepeated(b) {
 			out[i].Value += ", " + v
 			continue
 		}
@@ -239,14 +243,23 @@ func authorHeaders(b Browser, hs []Header) []Header {
 	return out
 }
 
+// combinesRepeated reports whether browser b combines the page's headers
+// of one name into one value before its CORS checks (see authorHeaders).
+func combinesRepeated(b Browser) bool { return b == Chromium || b == Webkit }
+
 // unsafeNames implements https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names
 // for browser b over an already built header list: the lower-cased names
 // of headers that are not safelisted, plus every safelisted name when the
 // safelisted values add up to more than 1024 bytes; sorted and
 // de-duplicated ("convert header names to a sorted-lowercase set").
+//
+// Firefox (InternalHeaders::GetUnsafeHeaders, checked on Firefox ESR 153)
+// departs twice: it has no 1024-byte total (nine 120-byte Accept values
+// send no preflight), and it does not de-duplicate, so a header appended
+// twice is listed twice ("x-custom,x-custom").
 func unsafeNames(b Browser, list []Header) []string {
 	set := map[string]bool{}
-	var safe []string
+	var names, safe []string
 	total := 0
 	for _, h := range list {
 		n := strings.ToLower(h.Name)
@@ -255,19 +268,23 @@ func unsafeNames(b Browser, list []Header) []string {
 			total += len(h.Value)
 			continue
 		}
-		set[n] = true
-	}
-	if total > maxSafelistedTotal {
-		for _, n := range safe {
-			set[n] = true
-		}
-	}
-	names := make([]string, 0, len(set))
-	for n := range set {
 		names = append(names, n)
 	}
+	if total > maxSafelistedTotal && b != Firefox {
+		names = append(names, safe...)
+	}
 	sort.Strings(names)
-	return names
+	if b == Firefox {
+		return names
+	}
+	out := names[:0]
+	for _, n := range names {
+		if !set[n] {
+			set[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // UnsafeRequestHeaderNames returns the CORS-unsafe request-header names of

@@ -79,14 +79,25 @@ const (
 )
 
 // Browsers lists the supported browsers in a stable order.
-var Browsers = []Browser{Chromium, Firefox, Safari, Spec}
+var Browsers = []Browser{Chromium, Firefox, Webkit, Spec}
+
+// Engines lists the browser engines the conformance suite checks the model
+// against, in a stable order: every Browser but Spec. A caller showing
+// "each engine's verdict" iterates over it.
+func Engines() []Browser { return []Browser{Chromium, Firefox, Webkit} }
+
+// browserAliases maps other accepted --browser names to a Browser.
+var browserAliases = map[string]Browser{"safari": Webkit}
 
 // ParseBrowser maps a --browser value to a Browser; "" means Chromium.
-// Matching ignores case and surrounding spaces.
+// Matching ignores case and surrounding spaces; "safari" means Webkit.
 func ParseBrowser(s string) (Browser, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
 	if name == "" {
 		return Chromium, nil
+	}
+	if b, ok := browserAliases[name]; ok {
+		return b, nil
 	}
 	for _, b := range Browsers {
 		if string(b) == name {
@@ -97,6 +108,7 @@ func ParseBrowser(s string) (Browser, error) {
 	for i, b := range Browsers {
 		valid[i] = string(b)
 	}
+	valid = append(valid, "safari (webkit)")
 	return "", fmt.Errorf("browser: unknown browser %q (valid: %s)", s, strings.Join(valid, ", "))
 }
 
@@ -106,7 +118,7 @@ func (b Browser) String() string { return string(b) }
 // known maps an unset or unknown Browser to Chromium, the default.
 func (b Browser) known() Browser {
 	switch b {
-	case Chromium, Firefox, Safari, Spec:
+	case Chromium, Firefox, Webkit, Spec:
 		return b
 	}
 	return Chromium

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
 
@@ -45,21 +46,10 @@ func (f *fleet) start(id string, b labserver.Behavior) string {
 	return srv.Listener.Addr().String()
 }
 
+// currentCORS and olderCORS are the lab's current/older fleet configs.
 var (
-	currentCORS = labserver.Behavior{
-		AllowOrigins: []string{"https://app.example.com"},
-		AllowMethods: []string{"GET", "PUT"},
-		AllowHeaders: []string{"Content-Type", "X-Request-Id"},
-		Credentials:  true,
-		MaxAge:       600,
-	}
-	olderCORS = labserver.Behavior{
-		AllowOrigins: []string{"https://app.example.com"},
-		AllowMethods: []string{"GET", "POST"},
-		AllowHeaders: []string{"Content-Type"},
-		Credentials:  true,
-		MaxAge:       600,
-	}
+	currentCORS = lab.Fleet(1, nil)[0].Behavior
+	olderCORS   = lab.Fleet(1, func(int) bool { return true })[0].Behavior
 )
 
 const testPolicyYAML = `
@@ -131,7 +121,7 @@ func TestAuditStaticFleet(t *testing.T) {
 	// A forgotten instance on the old config, still in the LB's rotation
 	// but not in the discovered fleet.
 	backends = append(backends, &url.URL{Scheme: "http", Host: f.start("old-1", olderCORS)})
-	lb := httptest.NewServer(newDemoLB(backends, false))
+	lb := httptest.NewServer(lab.RoundRobin(backends))
 	defer lb.Close()
 
 	cfg := "targets:\n" +
@@ -156,15 +146,15 @@ func TestAuditStaticFleet(t *testing.T) {
 	want := map[findingKey]int{
 		// d5 runs the older config: it blocks PUT (with and without
 		// X-Request-Id) and X-Request-Id on GET.
-		{"drift", "verdict-drift", "d5"}: 3,
+		{"drift", "verdict-drift", "d5"}: 1,
 		// Two instances on each config: the same three probes have no
 		// majority (a warning: the policy decides), and the two on the
 		// older config contradict the policy, which allows those probes.
-		{"split", "split", "s1,s2,s3,s4"}:      3,
-		{"split", "policy-violation", "s3,s4"}: 3,
+		{"split", "split", "s1,s2,s3,s4"}:      1,
+		{"split", "policy-violation", "s3,s4"}: 1,
 		// Direct, m1-m3 agree; through the LB, a quarter of the requests
 		// land on old-1, which is not in the discovered fleet.
-		{"mixed", "lb-mismatch", "lb,old-1"}: 3,
+		{"mixed", "lb-mismatch", "lb,old-1"}: 1,
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("findings (target, kind, instances) = %v\nwant %v", got, want)
@@ -180,7 +170,7 @@ func TestAuditStaticFleet(t *testing.T) {
 	if len(rep.Targets) != 3 || len(rep.Targets[0].Instances) != 5 || rep.Targets[0].Instances[0].Addr == "" {
 		t.Errorf("targets = %+v, want 3 targets with their instances and addresses", rep.Targets)
 	}
-	if rep.Summary.Findings != 12 || rep.Summary.Instances != 12 {
+	if rep.Summary.Findings != 4 || rep.Summary.Instances != 12 {
 		t.Errorf("summary = %+v", rep.Summary)
 	}
 }

@@ -69,7 +69,7 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 	f.BoolVar(&opts.Credentials, "credentials", false, "fetch() with credentials: 'include' (no cookie is ever sent)")
 	f.BoolVar(&opts.SendActual, "send-actual", false, "also send the actual request for methods other than GET and HEAD (may change server state)")
 	f.StringVar(&opts.ConnectTo, "connect-to", "", "send the requests to HOST:PORT (or HOST1:PORT1:HOST2:PORT2, like curl) keeping the URL's Host and TLS SNI")
-	f.StringVar(&opts.Browser, "browser", string(cors.Chromium), "browser whose behaviour to model: chromium, firefox, safari or spec")
+	f.StringVar(&opts.Browser, "browser", "", "browser whose behaviour to model: chromium, firefox, webkit (alias safari) or spec (default: each of chromium, firefox and webkit)")
 	f.StringVarP(&opts.Format, "format", "o", "", "output format: text or json (default text on a terminal, json otherwise)")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "timeout of each request")
 	return cmd
@@ -79,8 +79,9 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 type checkRequest struct {
 	url        *url.URL
 	req        cors.Request
-	method     string // normalized method of the actual request
-	browser    cors.Browser
+	method     string         // normalized method of the actual request
+	browsers   []cors.Browser // the engines to act as, in cors.Engines() order
+	onlyNote   string         // why fewer engines than asked are run
 	format     string
 	connectTo  string
 	timeout    time.Duration
@@ -112,9 +113,13 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 		}
 		headers = append(headers, hd)
 	}
-	browser, err := cors.ParseBrowser(opts.Browser)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("browser: %w", err))
+	browsers := cors.Engines()
+	if opts.Browser != "" {
+		b, err := cors.ParseBrowser(opts.Browser)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("browser: %w", err))
+		}
+		browsers = []cors.Browser{b}
 	}
 	format := opts.Format
 	if format == "" {
@@ -142,17 +147,26 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 		url:       u,
 		req:       cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
 		method:    cors.NormalizeMethod(opts.Method),
-		browser:   browser,
+		browsers:  browsers,
 		format:    format,
 		connectTo: connectTo,
 		timeout:   opts.Timeout,
 	}
-	c.sendActual = c.method == http.MethodGet || c.method == http.MethodHead || opts.SendActual
+	safe := c.method == http.MethodGet || c.method == http.MethodHead
+	c.sendActual = safe || opts.SendActual
 	if cors.IsForbiddenMethod(c.method) {
 		return nil, fmt.Errorf("method: fetch() rejects %s: a browser sends nothing", c.method)
 	}
-	if !c.sendActual && !cors.PlanPreflightFor(browser, c.req).Needed {
-		return nil, fmt.Errorf("method: a %s without preflight is judged only from its actual response, which check sends only with --send-actual", c.method)
+	if !safe && opts.SendActual && len(c.browsers) > 1 {
+		// One engine, so that a request that may change server state is
+		// sent once.
+		c.browsers = c.browsers[:1]
+		c.onlyNote = fmt.Sprintf("only %s is checked with --send-actual (the %s is sent once); give --browser to choose", c.browsers[0], c.method)
+	}
+	for _, b := range c.browsers {
+		if !c.sendActual && !cors.PlanPreflightFor(b, c.req).Needed {
+			return nil, fmt.Errorf("method: a %s without preflight (%s) is judged only from its actual response, which check sends only with --send-actual", c.method, b)
+		}
 	}
 	return c, nil
 }
@@ -225,6 +239,24 @@ type checkResult struct {
 
 	PreflightResponse *checkExchange `json:"preflight_response,omitempty"`
 	ActualResponse    *checkExchange `json:"actual_response,omitempty"`
+
+	// Engines holds every engine's verdict when check acted as several
+	// (no --browser); the fields above are the first engine's. Differ
+	// says whether they disagree.
+	Engines []engineVerdict `json:"engines,omitempty"`
+	Differ  bool            `json:"engines_differ,omitempty"`
+	// Note says why fewer engines were checked than asked.
+	Note string `json:"note,omitempty"`
+}
+
+// engineVerdict is one engine's verdict in a multi-engine check.
+type engineVerdict struct {
+	Browser   cors.Browser `json:"browser"`
+	Allowed   bool         `json:"allowed"`
+	Preflight bool         `json:"preflight"`
+	Reason    string       `json:"reason,omitempty"`
+	Message   string       `json:"message,omitempty"`
+	SpecNote  string       `json:"spec_note,omitempty"`
 }
 
 // runCheck sends what a browser would and prints the verdict.
@@ -233,7 +265,7 @@ func runCheck(ctx context.Context, ios iostreams, opts *checkOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("check: %w", err))
 	}
-	res, err := c.run(ctx)
+	res, err := c.runEngines(ctx)
 	if err != nil {
 		return incompleteError(err)
 	}
@@ -246,19 +278,53 @@ func runCheck(ctx context.Context, ios iostreams, opts *checkOptions) error {
 	} else if err := writeCheckText(ios.out, res); err != nil {
 		return incompleteError(fmt.Errorf("check: write output: %w", err))
 	}
+	for _, e := range res.Engines {
+		if !e.Allowed {
+			return &exitError{code: exitFindings} // users of that engine are blocked
+		}
+	}
 	if !res.Allowed {
 		return &exitError{code: exitFindings}
 	}
 	return nil
 }
 
+// runEngines acts as each engine of c.browsers in turn (each sends what
+// that engine sends) and returns the first engine's result with every
+// engine's verdict.
+func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
+	var first *checkResult
+	var verdicts []engineVerdict
+	for _, b := range c.browsers {
+		res, err := c.run(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		if first == nil {
+			first = res
+		}
+		verdicts = append(verdicts, engineVerdict{Browser: b, Allowed: res.Allowed, Preflight: res.Preflight,
+			Reason: res.Reason, Message: res.Message, SpecNote: res.SpecNote})
+	}
+	first.Note = c.onlyNote
+	if len(verdicts) > 1 {
+		first.Engines = verdicts
+		for _, v := range verdicts[1:] {
+			if v.Allowed != verdicts[0].Allowed || v.Reason != verdicts[0].Reason || v.Preflight != verdicts[0].Preflight {
+				first.Differ = true
+			}
+		}
+	}
+	return first, nil
+}
+
 // run acts as the browser (audit.ActAsBrowser: what is sent, how answers
 // are read, the verdict) and turns what happened into the result. An error
 // means the server could not be reached, or the run was interrupted.
-func (c *checkRequest) run(ctx context.Context) (*checkResult, error) {
+func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkResult, error) {
 	to := audit.NewEndpoint(c.url, c.connectTo, audit.TransportOptions{Timeout: c.timeout})
 	defer to.Client.CloseIdleConnections()
-	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: c.browser, Timeout: c.timeout, SendUnsafeActual: c.sendActual})
+	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: browser, Timeout: c.timeout, SendUnsafeActual: c.sendActual})
 	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
 		if ex.Failed() {
 			return nil, fmt.Errorf("check: %s %s: %s: %s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg)
@@ -270,7 +336,7 @@ func (c *checkRequest) run(ctx context.Context) (*checkResult, error) {
 	v := f.Verdict
 	res := &checkResult{
 		URL: c.url.String(), Origin: c.req.Origin, Method: c.method, Headers: c.req.Headers,
-		Credentials: c.req.Credentials, Browser: c.browser,
+		Credentials: c.req.Credentials, Browser: browser,
 		Preflight: f.Plan.Needed, PreflightWhy: f.Plan.Why,
 		Allowed: v.Allowed, Stage: v.Stage, Reason: string(v.Reason), SpecNote: v.SpecNote, Exposed: v.Exposed,
 		ActualSkipped:     f.ActualSkipped,
@@ -307,6 +373,23 @@ func exchangeOf(ex *audit.Exchange) *checkExchange {
 // writeCheckText prints the verdict for a person.
 func writeCheckText(w io.Writer, r *checkResult) error {
 	var b strings.Builder
+	if len(r.Engines) > 1 {
+		for _, e := range r.Engines {
+			if e.Allowed {
+				fmt.Fprintf(&b, "%-9s allowed\n", string(e.Browser)+":")
+			} else {
+				fmt.Fprintf(&b, "%-9s BLOCKED (%s): %s\n", string(e.Browser)+":", e.Reason, e.Message)
+			}
+		}
+		if r.Differ {
+			b.WriteString("the engines differ: users of some browsers see another outcome (details below are " + string(r.Browser) + "'s; --browser shows another's)\n")
+		} else {
+			b.WriteString("the engines agree; details below are " + string(r.Browser) + "'s\n")
+		}
+	}
+	if r.Note != "" {
+		fmt.Fprintf(&b, "note: %s\n", r.Note)
+	}
 	if r.Allowed {
 		fmt.Fprintf(&b, "ALLOWED: %s would let a page on %s read the response to %s %s\n", r.Browser, r.Origin, r.Method, r.URL)
 	} else {

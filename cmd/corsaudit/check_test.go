@@ -33,7 +33,7 @@ func TestCheckFlags(t *testing.T) {
 			desc: "defaults",
 			args: []string{"http://api.example.com/x", "--origin", pageOrigin},
 			want: checkOptions{URL: "http://api.example.com/x", Origin: pageOrigin, Method: "GET",
-				Browser: "chromium", Timeout: 5 * time.Second},
+				Browser: "", Timeout: 5 * time.Second},
 		},
 		{
 			desc: "every flag",
@@ -249,7 +249,7 @@ func TestCheckVerdicts(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			srv := startScripted(t, tt.server)
 			target := srv.URL + "/v1/cart"
-			args := append([]string{"check", target, "--origin", pageOrigin, "--format", "json"}, tt.args...)
+			args := append([]string{"check", target, "--origin", pageOrigin, "--format", "json", "--browser", "chromium"}, tt.args...)
 			var stdout, stderr bytes.Buffer
 			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr}, args)
 			if code != tt.code {
@@ -342,7 +342,7 @@ func TestCheckConnectTo(t *testing.T) {
 			mu.Unlock()
 			var stdout, stderr bytes.Buffer
 			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
-				[]string{"check", tt.url, "--origin", pageOrigin, "--connect-to", tt.connectTo, "--format", "json", "--timeout", "2s"})
+				[]string{"check", tt.url, "--origin", pageOrigin, "--connect-to", tt.connectTo, "--format", "json", "--timeout", "2s", "--browser", "chromium"})
 			if code != tt.code {
 				t.Errorf("exit code = %d, want %d; stderr: %s", code, tt.code, stderr.String())
 			}
@@ -459,7 +459,7 @@ func TestCheckAndAuditReadHeadersAlike(t *testing.T) {
 	addr := rawCORS(t, "HTTP/1.1 200 OK\r\n"+cors.ACAO+" : "+pageOrigin+"\r\n")
 	var stdout, stderr bytes.Buffer
 	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
-		[]string{"check", "http://" + addr + "/x", "--origin", pageOrigin, "--format", "json"})
+		[]string{"check", "http://" + addr + "/x", "--origin", pageOrigin, "--format", "json", "--browser", "chromium"})
 	var res checkResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		t.Fatalf("check output is not JSON (exit %d): %v\n%s", code, err, stderr.String())
@@ -503,5 +503,61 @@ func TestCheckReproduce(t *testing.T) {
 		"' -H 'X-Request-Id: 7'\n"
 	if !strings.Contains(stdout.String(), want) {
 		t.Errorf("text output lacks\n%s\ngot:\n%s", want, stdout.String())
+	}
+}
+
+// TestCheckEveryEngine: without --browser, check acts as Chromium, Firefox
+// and WebKit in turn, prints each verdict, says when they differ, and exits
+// 1 when any of them blocks (that engine's users are blocked).
+func TestCheckEveryEngine(t *testing.T) {
+	tests := []struct {
+		desc       string
+		pre, act   func(http.ResponseWriter)
+		header     string
+		wantCode   int
+		wantDiffer bool
+		wantAllow  map[cors.Browser]bool
+		wantNote   bool // spec note on every engine
+	}{
+		{desc: "Authorization under Access-Control-Allow-Headers: * is allowed by all three, with the spec note",
+			pre: answer(204, cors.ACAO, pageOrigin, cors.ACAH, "*"), act: answer(200, cors.ACAO, pageOrigin),
+			header: "Authorization: Bearer x", wantCode: exitClean,
+			wantAllow: map[cors.Browser]bool{cors.Chromium: true, cors.Firefox: true, cors.Webkit: true}, wantNote: true},
+		{desc: "DPR: Chromium sends no preflight, Firefox and WebKit do and the preflight does not allow it",
+			pre: answer(204, cors.ACAO, pageOrigin), act: answer(200, cors.ACAO, pageOrigin),
+			header: "DPR: 2", wantCode: exitFindings, wantDiffer: true,
+			wantAllow: map[cors.Browser]bool{cors.Chromium: true, cors.Firefox: false, cors.Webkit: false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			srv := startScripted(t, &scriptedCORS{pre: tt.pre, act: tt.act})
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+				[]string{"check", srv.URL + "/x", "--origin", pageOrigin, "--method", "GET", "--header", tt.header, "--format", "json"})
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d; stderr: %s", code, tt.wantCode, stderr.String())
+			}
+			var res checkResult
+			if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+			}
+			if len(res.Engines) != 3 || res.Differ != tt.wantDiffer {
+				t.Fatalf("engines = %+v, differ = %v; want 3 engines, differ %v", res.Engines, res.Differ, tt.wantDiffer)
+			}
+			for _, e := range res.Engines {
+				if e.Allowed != tt.wantAllow[e.Browser] {
+					t.Errorf("%s: allowed = %v, want %v (%s)", e.Browser, e.Allowed, tt.wantAllow[e.Browser], e.Message)
+				}
+				if tt.wantNote && e.SpecNote == "" {
+					t.Errorf("%s: no spec note", e.Browser)
+				}
+			}
+			stdout.Reset()
+			execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
+				[]string{"check", srv.URL + "/x", "--origin", pageOrigin, "--header", tt.header, "--format", "text"})
+			if got := strings.Contains(stdout.String(), "the engines differ"); got != tt.wantDiffer {
+				t.Errorf("text output says the engines differ = %v, want %v:\n%s", got, tt.wantDiffer, stdout.String())
+			}
+		})
 	}
 }

@@ -40,7 +40,7 @@ func addSettingFlags(fs *pflag.FlagSet) {
 	timeout, deadline := durationFlag(d.Timeout.String()), durationFlag(d.Deadline.String())
 	fs.Var(&timeout, "timeout", "timeout of one request (with a unit: 5s)")
 	fs.Var(&deadline, "deadline", "deadline of the whole run (a partial report is written when it passes)")
-	fs.String("browser", d.Browser, "whose CORS rules decide verdicts: chromium, firefox, safari or spec")
+	fs.String("browser", d.Browser, "whose CORS rules decide verdicts: chromium, firefox, webkit (alias safari) or spec")
 	fs.String("fail-on", d.FailOn, "exit 1 when a finding is at or above this severity: error, warning, info or never")
 	fs.StringSlice("checks", d.Checks, "check groups: drift, lb, cache, misconfig")
 	fs.Int("max-probes", d.MaxProbes, "refuse plans with more probes than this per target")

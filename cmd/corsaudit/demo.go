@@ -2,20 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab"
+	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // demoOptions are the flags of `corsaudit demo`.
@@ -51,117 +47,27 @@ func joinFormats() string {
 	return s
 }
 
-// demoFleet is the demo's fleet: instances, a dead one, and a load balancer.
+// demoFleet is the demo's running fleet (lab.Demo) and the config that
+// audits it.
 type demoFleet struct {
-	servers []*http.Server
-	lbURL   string
-	config  *Config
+	lab    *lab.Lab
+	config *config.Config
 }
 
-func (f *demoFleet) Close() {
-	for _, s := range f.servers {
-		s.Close()
-	}
-}
+func (f *demoFleet) Close() { f.lab.Close() }
 
-// startDemoFleet starts 11 live instances and reserves a port for a 12th
-// that refuses connections, behind a load balancer that redirects OPTIONS
-// to https (a common misconfigured listener rule) and round-robins the rest
-// over the live instances.
+// startDemoFleet starts lab.Demo in-process and takes its config, with
+// short timeouts: every instance is on loopback.
 func startDemoFleet() (*demoFleet, error) {
-	f := &demoFleet{}
-	current := labserver.Behavior{
-		AllowOrigins:  []string{"https://app.example.com"},
-		AllowMethods:  []string{"GET", "POST", "PUT", "DELETE"},
-		AllowHeaders:  []string{"Content-Type", "X-Request-Id"},
-		ExposeHeaders: []string{"X-Request-Id"},
-		Credentials:   true,
-		MaxAge:        600,
-	}
-	older := current
-	older.AllowMethods = []string{"GET", "POST"} // before PUT and DELETE were added
-	older.AllowHeaders = []string{"Content-Type"}
-	older.MaxAge = 60
-
-	serve := func(h http.Handler) (string, error) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", err
-		}
-		s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		f.servers = append(f.servers, s)
-		go s.Serve(ln)
-		return ln.Addr().String(), nil
-	}
-	var instances []any
-	var live []*url.URL
-	for i := 1; i <= 12; i++ {
-		id := fmt.Sprintf("web-%02d", i)
-		var addr string
-		switch i {
-		case 12:
-			// Down: a port that was just free and now refuses connections.
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				f.Close()
-				return nil, err
-			}
-			addr = ln.Addr().String()
-			ln.Close()
-		default:
-			b := current
-			if i == 7 {
-				b = older
-			}
-			b.ID = id
-			var err error
-			if addr, err = serve(labserver.New(b)); err != nil {
-				f.Close()
-				return nil, err
-			}
-			live = append(live, &url.URL{Scheme: "http", Host: addr})
-		}
-		instances = append(instances, map[string]any{"id": id, "addr": addr, "group": "blue"})
-	}
-	lb := newDemoLB(live, true)
-	lbAddr, err := serve(lb)
+	l, err := lab.StartDemo()
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
-	f.lbURL = "http://" + lbAddr + "/v1/cart"
-	cfg := DefaultConfig
+	cfg := l.Config()
 	cfg.Timeout = 2 * time.Second
 	cfg.Deadline = time.Minute
-	cfg.Targets = []TargetConfig{{
-		Name:     "shop-api",
-		URL:      f.lbURL,
-		Discover: map[string]map[string]any{"static": {"instances": instances}},
-		Direct:   DirectConfig{Scheme: "http"},
-		LB:       LBConfig{InstanceHeader: "X-Instance-Id"},
-		Policy: PolicyConfig{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"},
-			Headers: []string{"Content-Type", "X-Request-Id"}, Credentials: true},
-	}}
-	f.config = &cfg
-	return f, nil
-}
-
-// newDemoLB is a small load balancer: round-robin over backends, keeping the
-// Host header; with redirectOptions it answers every OPTIONS with a 301 to
-// https, as a misconfigured http->https listener rule does.
-func newDemoLB(backends []*url.URL, redirectOptions bool) http.Handler {
-	var next atomic.Uint64
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(backends[next.Add(1)%uint64(len(backends))])
-		r.Out.Host = r.In.Host
-	}}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if redirectOptions && r.Method == http.MethodOptions {
-			http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	})
+	cfg.Targets[0].Name = "shop-api"
+	return &demoFleet{lab: l, config: &cfg}, nil
 }
 
 func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
@@ -174,18 +80,10 @@ func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
 		return incompleteError(fmt.Errorf("demo: start fleet: %w", err))
 	}
 	defer fleet.Close()
-	built, err := fleet.config.Validate()
-	if err != nil {
-		return incompleteError(fmt.Errorf("demo: %w", err))
-	}
-	fmt.Fprintf(ios.errOut, "corsaudit demo: 12 instances on 127.0.0.1 (web-07 runs an older CORS config, web-12 is down) behind a load balancer at %s\n", fleet.lbURL)
-	run := &auditRun{cfg: fleet.config, built: built, log: ios.errOut}
-	rep, err := run.run(ctx)
-	if err != nil && !errors.Is(err, errIncomplete) {
-		return err
-	}
+	fmt.Fprintf(ios.errOut, "corsaudit demo: %s at %s\n", fleet.lab.Scenario.Summary, fleet.lab.URL)
+	rep, err := pipeline.Run(ctx, fleet.config, pipeline.Options{Log: ios.errOut, Version: version})
 	if rep == nil {
-		return incompleteError(err)
+		return incompleteError(fmt.Errorf("demo: %w", err))
 	}
 	if err := renderer.Render(ios.out, rep); err != nil {
 		return incompleteError(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // TestDemoFindingsReproduce audits the demo fleet and runs each finding's
@@ -21,12 +22,8 @@ func TestDemoFindingsReproduce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	built, err := fleet.config.Validate()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var log bytes.Buffer
-	rep, err := (&auditRun{cfg: fleet.config, built: built, log: &log}).run(context.Background())
+	rep, err := pipeline.Run(context.Background(), fleet.config, pipeline.Options{Log: &log})
 	if err != nil {
 		t.Fatalf("demo run: %v\n%s", err, log.String())
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/corsaudit/corsaudit/examples/lab"
+	"github.com/corsaudit/corsaudit/internal/lab"
 )
 
 // labOptions are the flags of `corsaudit lab`.
@@ -78,7 +78,13 @@ func runLab(ctx context.Context, ios iostreams, opts *labOptions) error {
 		return incompleteError(err)
 	}
 	defer l.Close()
-	fmt.Fprint(ios.out, l.Config())
+	cfg, err := l.ConfigYAML()
+	if err != nil {
+		return incompleteError(err)
+	}
+	if _, err := ios.out.Write(cfg); err != nil {
+		return incompleteError(fmt.Errorf("lab: %w", err))
+	}
 	fmt.Fprintf(ios.errOut, "corsaudit lab: %s on %s (%d instances, %s in %s); save the config above and run `corsaudit audit --config FILE`; Ctrl-C stops\n",
 		sc.Proxy, l.URL, len(l.Instances), l.ConfigPath, dir)
 	select {

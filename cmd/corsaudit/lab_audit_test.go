@@ -10,7 +10,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/examples/lab"
+	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
@@ -34,7 +34,11 @@ func TestLabFindings(t *testing.T) {
 				}
 			}()
 			path := filepath.Join(dir, "corsaudit.yaml")
-			if err := os.WriteFile(path, []byte(l.Config()), 0o644); err != nil {
+			cfg, err := l.ConfigYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, cfg, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			var out, errOut bytes.Buffer

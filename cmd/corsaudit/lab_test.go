@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/corsaudit/corsaudit/internal/syncbuf"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
@@ -52,19 +52,28 @@ func TestLabFlags(t *testing.T) {
 }
 
 func TestLabWithoutProxy(t *testing.T) {
-	tests := []struct {
-		desc     string
-		args     []string
-		wantCode int
-		wantOut  []string
-		wantErr  string
-	}{
+	runCLICases(t, []cliCase{
 		{desc: "unknown scenario", args: []string{"lab", "--scenario", "nope"}, wantCode: exitUsage,
 			wantErr: `corsaudit: lab: unknown scenario "nope" (known: haproxy-answers-options`},
 		{desc: "stray argument", args: []string{"lab", "nginx-clean"}, wantCode: exitUsage, wantErr: "unknown command"},
 		{desc: "list", args: []string{"lab", "--list"}, wantCode: exitClean,
 			wantOut: []string{"nginx-cache-leak ", "haproxy-redirect-options ", "(shows: lb-redirect)", "nginx-clean ", "(shows: no finding)"}},
-	}
+	})
+}
+
+// cliCase is one command line run in-process: its exit code, what stdout
+// must (wantOut) and must not (wantNotOut) contain, and what stderr must.
+type cliCase struct {
+	desc       string
+	args       []string
+	wantCode   int
+	wantOut    []string
+	wantNotOut []string
+	wantErr    string
+}
+
+func runCLICases(t *testing.T, tests []cliCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -75,6 +84,11 @@ func TestLabWithoutProxy(t *testing.T) {
 			for _, w := range tt.wantOut {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("stdout lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tt.wantNotOut {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("stdout has %q:\n%s", w, out.String())
 				}
 			}
 			if !strings.Contains(errOut.String(), tt.wantErr) {
@@ -91,7 +105,7 @@ func TestLabRun(t *testing.T) {
 	testenv.LookTool(t, "nginx lab", "nginx")
 	dir := t.TempDir()
 	outR, outW := io.Pipe()
-	var errOut labSyncBuffer
+	var errOut syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
@@ -128,11 +142,11 @@ func TestLabRun(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := loadConfig(path, nil)
+	c, err := loadSettings(path, nil)
 	if err != nil {
 		t.Fatalf("printed config does not load: %v\n%s", err, cfg.String())
 	}
-	if _, err := c.Validate(); err != nil {
+	if _, err := c.Build(); err != nil {
 		t.Fatalf("printed config is invalid: %v\n%s", err, cfg.String())
 	}
 	if len(c.Targets) != 1 || c.Targets[0].Name != "nginx-clean" {
@@ -169,22 +183,4 @@ func TestLabRun(t *testing.T) {
 		conn.Close()
 		t.Errorf("%s still accepts connections after the lab stopped", u.Host)
 	}
-}
-
-// labSyncBuffer is a bytes.Buffer the lab's goroutine writes while the test reads.
-type labSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *labSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *labSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -103,6 +103,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdCheck(ios, nil),
 		newCmdLab(ios, nil),
 		newCmdMerge(ios, nil),
+		newCmdProviders(ios, nil),
 	)
 	return root
 }

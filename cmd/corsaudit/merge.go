@@ -89,7 +89,7 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 		}
 		reports = append(reports, r)
 	}
-	merged, err := report.Merge(reports...)
+	merged, err := diff.Merge(reports...)
 	if err != nil {
 		return usageError(err)
 	}

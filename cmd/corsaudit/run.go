@@ -1,64 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/spf13/pflag"
-
-	"github.com/corsaudit/corsaudit/config"
-	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/pipeline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-// The names below keep demo.go and lab_test.go building until they use
-// config.Config and pipeline.Run directly (helper D's move of the lab).
-type (
-	// Config is config.Config with the two-result Validate demo.go calls.
-	Config       struct{ config.Config }
-	TargetConfig = config.Target
-	DirectConfig = config.Direct
-	LBConfig     = config.LB
-	PolicyConfig = config.Policy
-	builtTarget  = config.BuiltTarget
-)
-
-// DefaultConfig is config.Default, for demo.go.
-var DefaultConfig = Config{config.Default()}
-
-// Validate validates and builds the config.
-func (c *Config) Validate() ([]builtTarget, error) { return c.Config.Build() }
-
-// loadConfig is loadSettings for lab_test.go.
-func loadConfig(path string, fs *pflag.FlagSet) (*Config, error) {
-	c, err := loadSettings(path, fs)
-	if err != nil {
-		return nil, err
-	}
-	return &Config{*c}, nil
-}
-
-// errIncomplete is pipeline.ErrIncomplete, for demo.go.
-var errIncomplete = pipeline.ErrIncomplete
-
-// auditRun is pipeline.Run with its options, for demo.go.
-type auditRun struct {
-	cfg     *Config
-	built   []builtTarget // unused: pipeline.Run builds the config
-	diffOpt diff.Options
-	log     io.Writer
-}
-
-func (a *auditRun) run(ctx context.Context) (*diff.Report, error) {
-	return pipeline.Run(ctx, &a.cfg.Config, pipeline.Options{Diff: a.diffOpt, Log: a.log, Version: version})
-}
 
 // progressBar draws "probing [=====>    ] 1234/5000" on a terminal.
 type progressBar struct {

@@ -14,15 +14,20 @@ const (
 )
 
 // fixture is a realistic report: two targets, eight instances in groups
-// blue and green (one unreachable, one skipped), findings of several kinds.
+// blue and green (one unreachable, one skipped), findings of several kinds,
+// one cause over two probes (verdict-drift, lb-redirect), differences per
+// header. Findings are in the differ's order: severity, share of LB
+// requests, instances.
 func fixture() *diff.Report {
-	appGet := diff.ProbeRef{ID: "p1", Origin: "https://app.example.com", Method: "GET", Headers: []string{}, Class: "policy"}
+	appGet := diff.ProbeRef{ID: "p1", Origin: "https://app.example.com", Method: "GET", Headers: []string{}, Class: "policy", Expect: "allowed"}
 	appPut := diff.ProbeRef{ID: "p2", Origin: "https://app.example.com", Method: "PUT",
-		Headers: []string{"Content-Type: application/json", "X-Request-Id: 1"}, Credentials: true, Class: "policy"}
-	evil := diff.ProbeRef{ID: "p3", Origin: "https://evil.example", Method: "GET", Headers: []string{}, Class: "reflection"}
+		Headers: []string{"Content-Type: application/json", "X-Request-Id: 1"}, Credentials: true, Class: "policy", Expect: "allowed"}
+	appDelete := diff.ProbeRef{ID: "p5", Origin: "https://app.example.com", Method: "DELETE", Headers: []string{}, Credentials: true,
+		Class: "policy", Expect: "allowed"}
+	evil := diff.ProbeRef{ID: "p3", Origin: "https://evil.example", Method: "GET", Headers: []string{}, Class: "arbitrary"}
 	null := diff.ProbeRef{ID: "p4", Origin: "null", Method: "GET", Headers: []string{}, Class: "null"}
-	fontGet := diff.ProbeRef{ID: "p1", Origin: "https://app.example.com", Method: "GET", Headers: []string{}, Class: "policy"}
-	fontEvil := diff.ProbeRef{ID: "p2", Origin: "https://evil.example", Method: "GET", Headers: []string{}, Class: "reflection"}
+	fontGet := diff.ProbeRef{ID: "p1", Origin: "https://app.example.com", Method: "GET", Headers: []string{}, Class: "policy", Expect: "allowed"}
+	fontEvil := diff.ProbeRef{ID: "p2", Origin: "https://evil.example", Method: "GET", Headers: []string{}, Class: "arbitrary"}
 
 	apiInstances := []diff.InstanceInfo{
 		{ID: "i-0a1", Addr: "10.0.1.11:8443", Group: "blue", Zone: "eu-west-1a", Health: "healthy", Reachable: true},
@@ -34,14 +39,14 @@ func fixture() *diff.Report {
 	}
 	var apiCells []diff.Cell
 	for _, in := range apiInstances {
-		for _, p := range []string{"p1", "p2", "p3", "p4"} {
+		for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
 			c := diff.Cell{Instance: in.ID, Probe: p, Outcome: diff.OutcomeAllowed, Status: 200}
 			switch {
 			case in.ID == "i-0c9":
 				c = diff.Cell{Instance: in.ID, Probe: p, Outcome: diff.OutcomeError, Reason: "refused"}
-			case p == "p2" && (in.ID == "i-0b1" || in.ID == hostileID):
+			case (p == "p2" || p == "p5") && (in.ID == "i-0b1" || in.ID == hostileID):
 				c.Outcome, c.Reason, c.Status, c.Drift = diff.OutcomeBlocked, "method-not-allowed", 204, true
-			case p == "p2":
+			case p == "p2" || p == "p5":
 				c.Status = 204
 			case p == "p3" || p == "p4":
 				c.Outcome, c.Reason = diff.OutcomeBlocked, "origin-mismatch"
@@ -54,6 +59,7 @@ func fixture() *diff.Report {
 		diff.Cell{Instance: "lb", Probe: "p2", Outcome: diff.OutcomeBlocked, Reason: "redirect", Status: 301, Drift: true},
 		diff.Cell{Instance: "lb", Probe: "p3", Outcome: diff.OutcomeBlocked, Reason: "origin-mismatch", Status: 200},
 		diff.Cell{Instance: "lb", Probe: "p4", Outcome: diff.OutcomeBlocked, Reason: "origin-mismatch", Status: 200},
+		diff.Cell{Instance: "lb", Probe: "p5", Outcome: diff.OutcomeBlocked, Reason: "redirect", Status: 301, Drift: true},
 	)
 	staticInstances := []diff.InstanceInfo{
 		{ID: "s-blue-1", Addr: "10.0.3.21:80", Group: "blue", Reachable: true},
@@ -72,31 +78,38 @@ func fixture() *diff.Report {
 		StartedAt: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC), Duration: 4.215,
 		Targets: []diff.TargetReport{
 			{Name: "api", URL: "https://api.example.com/v1/cart", Instances: apiInstances,
-				Probes: []diff.ProbeRef{appGet, appPut, evil, null}, Cells: apiCells},
+				Probes: []diff.ProbeRef{appGet, appPut, evil, null, appDelete}, Cells: apiCells},
 			{Name: "static", URL: "https://static.example.com/fonts/inter.woff2", Instances: staticInstances,
 				Probes: []diff.ProbeRef{fontGet, fontEvil}, Cells: staticCells},
 		},
 		Findings: []diff.Finding{
 			{Kind: diff.KindLBRedirect, Severity: diff.SeverityError, Target: "api", Instances: []string{"lb"}, Probe: &appPut,
+				Probes:   []diff.ProbeRef{appPut, appDelete},
 				Expected: "a 2xx answer to the preflight", Observed: "301 Location=http://api.example.com/v1/cart",
-				Message: "the load balancer redirects 6 of 12 preflights for PUT from https://app.example.com; browsers reject every redirected preflight",
+				Message: "the load balancer redirects OPTIONS preflights (2 of 2 preflighted probes, Location: http://api.example.com/v1/cart): browsers reject every redirected preflight",
 				Share:   0.5, Reproduce: `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type,x-request-id'`},
+			{Kind: diff.KindVerdictDrift, Severity: diff.SeverityError, Target: "api", Instances: []string{"i-0b1", hostileID}, Groups: []string{"green"}, Probe: &appPut,
+				Probes: []diff.ProbeRef{appPut, appDelete},
+				Difference: []diff.HeaderDifference{{Step: "preflight", Header: "Access-Control-Allow-Methods", Missing: []string{"DELETE", "PUT"}},
+					{Step: "preflight", Header: "Access-Control-Max-Age", Expected: "600", Observed: "60"}},
+				Expected:  "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACAH=content-type,x-request-id",
+				Observed:  "blocked; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,POST ACAH=content-type,x-request-id",
+				Message:   "2 of 5 instances block 2 requests (p2, p5: PUT, DELETE from https://app.example.com) where the majority allows them: Access-Control-Allow-Methods lacks DELETE, PUT; Access-Control-Max-Age is 60 instead of 600",
+				Reproduce: putCurl},
 			{Kind: diff.KindUnreachable, Severity: diff.SeverityError, Target: "api", Instances: []string{"i-0c9"}, Groups: []string{"green"},
 				Expected: "an HTTP response", Observed: "refused: dial tcp 10.0.2.19:8443: connect: connection refused",
 				Message:   "instance i-0c9 (10.0.2.19:8443) answered none of 8 requests: refused",
 				Reproduce: `curl -sS -o /dev/null -D - https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.2.19:8443 -H 'Origin: https://app.example.com'`},
-			{Kind: diff.KindVerdictDrift, Severity: diff.SeverityError, Target: "api", Instances: []string{"i-0b1", hostileID}, Groups: []string{"green"}, Probe: &appPut,
-				Expected: "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACAH=content-type,x-request-id",
-				Observed: "blocked; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,POST ACAH=content-type,x-request-id",
-				Message: "2 of 5 instances block PUT from https://app.example.com with credentials where the majority allows it: " +
-					"Access to fetch at 'https://api.example.com/v1/cart' from origin 'https://app.example.com' has been blocked by CORS policy: Method PUT is not allowed by Access-Control-Allow-Methods in preflight response.",
-				Reproduce: putCurl},
 			{Kind: diff.KindHeaderDrift, Severity: diff.SeverityWarning, Target: "api", Instances: []string{"i-0a3"}, Groups: []string{"blue"}, Probe: &appPut,
+				Probes: []diff.ProbeRef{appPut},
+				Difference: []diff.HeaderDifference{{Step: "preflight", Header: "Access-Control-Max-Age", Expected: "600", Observed: "7200"},
+					{Step: "preflight", Header: "Access-Control-Expose-Headers", Extra: []string{hostileHeader}}},
 				Expected:  "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACMA=600",
 				Observed:  "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACMA=7200 ACEH=" + hostileHeader,
 				Message:   "1 of 5 instances answer PUT from https://app.example.com with credentials with different CORS headers (same verdict: allowed)",
 				Reproduce: `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.1.13:8443 -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT'`},
 			{Kind: diff.KindOriginReflection, Severity: diff.SeverityError, Target: "static", Instances: []string{"s-blue-1", "s-green-1"}, Groups: []string{"blue", "green"}, Probe: &fontEvil,
+				Probes:   []diff.ProbeRef{fontEvil},
 				Expected: "no Access-Control-Allow-Origin for https://evil.example", Observed: "Access-Control-Allow-Origin: https://evil.example",
 				Message:   "2 instance(s) echo any Origin in Access-Control-Allow-Origin: every web site can read their responses",
 				Reproduce: `curl -sS -o /dev/null -D - -X GET https://static.example.com/fonts/inter.woff2 --connect-to static.example.com:443:10.0.3.21:80 -H 'Origin: https://evil.example'`},

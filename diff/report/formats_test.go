@@ -159,9 +159,11 @@ func TestJUnitParses(t *testing.T) {
 		r                                      *diff.Report
 		suites, tests, failures, errs, skipped int
 	}{
-		// api: 4 probes + unreachable; static: 2 probes + vary-missing + skipped.
-		{"fixture", fixture(), 2, 9, 4, 0, 1},
-		{"incomplete run with control characters", incomplete, 3, 10, 4, 1, 1},
+		// api: 5 probes (p2 and p5 fail: one verdict-drift and one
+		// lb-redirect each covering both) + unreachable; static: 2 probes +
+		// vary-missing + skipped.
+		{"fixture", fixture(), 2, 10, 5, 0, 1},
+		{"incomplete run with control characters", incomplete, 3, 11, 5, 1, 1},
 		{"no targets", &diff.Report{}, 0, 0, 0, 0, 0},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -215,7 +217,7 @@ func TestMetricsParse(t *testing.T) {
 			"corsaudit_instances_unreachable{target=api}":           1,
 			"corsaudit_instances_unreachable{target=static}":        0,
 			"corsaudit_targets":                                     2,
-			"corsaudit_probes":                                      6,
+			"corsaudit_probes":                                      7,
 			"corsaudit_requests":                                    212,
 			"corsaudit_run_duration_seconds":                        4.215,
 			"corsaudit_run_complete":                                1,

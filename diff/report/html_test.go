@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"html"
 	"image"
 	"image/png"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
@@ -54,7 +56,9 @@ func TestHTMLEscapesServerValues(t *testing.T) {
 	if want := "script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.HasSuffix(html.UnescapeString(csp[1]), want) {
 		t.Errorf("CSP %q does not end with the script's hash %s", html.UnescapeString(csp[1]), want)
 	}
-	for _, want := range []string{`class="cell blocked drift"`, `class="cell error"`, `class="cell allowed"`, `<option>green</option>`, `<option>verdict-drift</option>`, `>copy</button>`} {
+	for _, want := range []string{`class="cell unexpected drift"`, `class="cell error"`, `class="cell ok-allowed"`, `class="cell ok-blocked"`,
+		`<details class="adversarial"><summary>2 adversarial probes`, `<span class="origin">app.example.com</span>`,
+		`<span class="minus">-DELETE</span>`, `Symbols: ✓`, `<option>green</option>`, `<option>verdict-drift</option>`, `>copy</button>`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %s", want)
 		}
@@ -90,21 +94,49 @@ func TestHTMLInChromium(t *testing.T) {
 		return stdout.Bytes()
 	}
 
-	shot := filepath.Join(dir, "shot.png")
-	run("", "--screenshot="+shot)
-	if keep := os.Getenv("CORSAUDIT_KEEP_SCREENSHOT"); keep != "" {
-		if b, err := os.ReadFile(shot); err == nil {
-			os.WriteFile(keep, b, 0o644)
+	screenshot := func(fragment string) image.Image {
+		t.Helper()
+		shot := filepath.Join(dir, "shot.png")
+		run(fragment, "--screenshot="+shot)
+		if keep := os.Getenv("CORSAUDIT_KEEP_SCREENSHOT"); keep != "" && fragment != "" {
+			if b, err := os.ReadFile(shot); err == nil {
+				os.WriteFile(keep, b, 0o644)
+			}
+		}
+		f, err := os.Open(shot)
+		if err != nil {
+			t.Fatalf("no screenshot: %v", err)
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			t.Fatalf("screenshot is not a PNG: %v", err)
+		}
+		return img
+	}
+	// The adversarial section opened: its correctly blocked probes are
+	// neutral grey (not red), drift is outlined. The legend shows each
+	// colour once; the page with an empty report gives the legend's share.
+	img := screenshot("#adversarial=open")
+	if err := WriteFileAtomic(page, func(w io.Writer) error { return HTML(w, &diff.Report{Tool: "corsaudit"}) }); err != nil {
+		t.Fatal(err)
+	}
+	legendOnly := screenshot("")
+	for _, tc := range []struct {
+		desc   string
+		colour [3]uint8
+		min    int
+	}{
+		{"blocked as expected (neutral)", [3]uint8{0xe4, 0xe7, 0xee}, 8 * 1000},
+		{"drift outline", [3]uint8{0x6f, 0x2d, 0xbd}, 4 * 200},
+	} {
+		got, legend := countColour(img, tc.colour), countColour(legendOnly, tc.colour)
+		if got-legend < tc.min {
+			t.Errorf("%s: %d pixels in the matrices (%d in all, %d in the legend), want at least %d", tc.desc, got-legend, got, legend, tc.min)
 		}
 	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	img, err := png.Decode(f)
-	f.Close()
-	if err != nil {
-		t.Fatalf("screenshot is not a PNG: %v", err)
+	if err := WriteFileAtomic(page, func(w io.Writer) error { return HTML(w, fixture()) }); err != nil {
+		t.Fatal(err)
 	}
 	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 700 {
 		t.Errorf("screenshot is %v, want about 1400x1000", b)
@@ -124,7 +156,9 @@ func TestHTMLInChromium(t *testing.T) {
 		{"no script from data ran", "data-pwned", false},
 		{"no element injected", "<img", false},
 		{"title unchanged", "<title>corsaudit report</title>", true},
-		{"matrix drawn", `class="cell blocked drift"`, true},
+		{"matrix drawn", `class="cell unexpected drift"`, true},
+		{"correctly blocked adversarial probes neutral", `class="cell ok-blocked" title="blocked, HTTP 200: origin-mismatch (as expected)"`, true},
+		{"adversarial probes collapsed", `<details class="adversarial">`, true},
 		{"nothing hidden without a filter", ` hidden=""`, false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -144,9 +178,15 @@ func TestHTMLInChromium(t *testing.T) {
 		desc, fragment             string
 		hiddenFindings, hiddenRows int
 	}{
+		// Rows are per matrix: api has its policy and adversarial matrices
+		// (6 instances + the LB each), static too (3 instances each).
 		{"warnings only", "#severity=warning", 5, 0},
-		{"green group", "#group=green", 2, 4},
-		{"text and group", "#text=refused&group=blue", 7, 5},
+		{"green group", "#group=green", 2, 8},
+		{"text and group", "#text=refused&group=blue", 7, 10},
+		// Rows with no drift, no unexpected answer and no failure: api
+		// i-0a1..3 (policy), all but i-0c9 (adversarial), static's three
+		// (policy), s-green-1 and the lambda (adversarial).
+		{"drift only", "#drift=1", 0, 14},
 	} {
 		t.Run("filter "+tc.desc, func(t *testing.T) {
 			dom := string(run(tc.fragment, "--dump-dom", "--virtual-time-budget=3000"))
@@ -176,4 +216,46 @@ func distinctColours(img image.Image, limit int) int {
 		}
 	}
 	return len(seen)
+}
+
+// countColour counts the pixels of exactly one colour.
+func countColour(img image.Image, c [3]uint8) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if uint8(r>>8) == c[0] && uint8(g>>8) == c[1] && uint8(bl>>8) == c[2] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestHTMLDriftOnlyDefault: the page opens on the drift-only view above
+// 200 instances, and not below.
+func TestHTMLDriftOnlyDefault(t *testing.T) {
+	fleet := func(n int) *diff.Report {
+		tr := diff.TargetReport{Name: "api", URL: "https://api.example.com/"}
+		for i := 0; i < n; i++ {
+			tr.Instances = append(tr.Instances, diff.InstanceInfo{ID: fmt.Sprintf("i-%d", i), Reachable: true})
+		}
+		return &diff.Report{Targets: []diff.TargetReport{tr}}
+	}
+	for _, tc := range []struct {
+		desc      string
+		instances int
+		checked   bool
+	}{
+		{"200 instances", 200, false},
+		{"201 instances", 201, true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			out := string(render(t, "html", fleet(tc.instances)))
+			if got := strings.Contains(out, `id="f-drift" type="checkbox" checked`); got != tc.checked {
+				t.Errorf("drift only checked %v, want %v", got, tc.checked)
+			}
+		})
+	}
 }

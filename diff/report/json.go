@@ -10,7 +10,9 @@ import (
 
 // JSON writes the report as indented JSON (the diff.Report field tags),
 // with every list present ([] rather than null) so scripts can iterate
-// without checks. It is the format `corsaudit merge` reads back.
+// without checks. Every finding has "probes" (the probes it covers, [] for
+// a finding about no probe, such as an unreachable instance) and, when it
+// has one, "probe" (the first of them, for readers of older reports). It is the format `corsaudit merge` reads back.
 func JSON(w io.Writer, r *diff.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -36,10 +38,17 @@ func normalize(r *diff.Report) *diff.Report {
 	out.Findings = make([]diff.Finding, len(r.Findings))
 	for i, f := range r.Findings {
 		f.Instances = nonNil(f.Instances)
-		if f.Probe != nil {
-			p := *f.Probe
+		if len(f.Probes) == 0 && f.Probe != nil {
+			f.Probes = []diff.ProbeRef{*f.Probe}
+		}
+		probes := make([]diff.ProbeRef, len(f.Probes))
+		for j, p := range f.Probes {
 			p.Headers = nonNil(p.Headers)
-			f.Probe = &p
+			probes[j] = p
+		}
+		f.Probes = probes
+		if len(probes) > 0 {
+			f.Probe = &probes[0]
 		}
 		out.Findings[i] = f
 	}

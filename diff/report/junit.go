@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -13,7 +14,9 @@ import (
 // JUnit XML, as read by CI test reports (GitLab, Jenkins, GitHub actions
 // that publish test results): one testsuite per target, one testcase per
 // target x probe that fails when a finding of warning or error severity
-// concerns that probe, and one testcase per kind of target-level finding
+// concerns that probe (a finding covering several probes, one cause, fails
+// the testcase of each probe it lists, so test names stay stable whatever
+// the grouping), and one testcase per kind of target-level finding
 // (unreachable instances, vary-missing...). Each failing testcase carries
 // a single failure element (strict consumers accept only one) whose text
 // lists every finding with its curl reproduction. Info findings are
@@ -87,7 +90,7 @@ func JUnit(w io.Writer, r *diff.Report) error {
 			for _, p := range t.Probes {
 				var mine []diff.Finding
 				for i, f := range fs {
-					if !used[i] && f.Probe != nil && sameProbe(*f.Probe, p) {
+					if slices.ContainsFunc(findingProbes(f), func(q diff.ProbeRef) bool { return sameProbe(q, p) }) {
 						used[i] = true
 						mine = append(mine, f)
 					}

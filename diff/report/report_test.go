@@ -31,15 +31,25 @@ func render(t *testing.T, format string, r *diff.Report) []byte {
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		desc, format, file string
+		color              bool
 	}{
-		{"json report", "json", "report.json.golden"},
-		{"terminal table", "table", "report.table.golden"},
-		{"junit xml", "junit", "report.junit.golden"},
-		{"sarif log", "sarif", "report.sarif.golden"},
-		{"html page", "html", "report.html.golden"},
+		{"json report", "json", "report.json.golden", false},
+		{"terminal table", "table", "report.table.golden", false},
+		{"terminal table in colour", "table", "report.table-color.golden", true},
+		{"junit xml", "junit", "report.junit.golden", false},
+		{"sarif log", "sarif", "report.sarif.golden", false},
+		{"html page", "html", "report.html.golden", false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			got := render(t, tc.format, fixture())
+			rd, err := LookupWith(tc.format, Options{Color: tc.color})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := rd.Render(&buf, fixture()); err != nil {
+				t.Fatal(err)
+			}
+			got := buf.Bytes()
 			path := filepath.Join("testdata", tc.file)
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -123,6 +133,25 @@ func TestJSONFields(t *testing.T) {
 	if len(doc.Targets) != 2 || len(doc.Findings) != 7 {
 		t.Fatalf("got %d targets and %d findings, want 2 and 7", len(doc.Targets), len(doc.Findings))
 	}
+	for i, f := range doc.Findings {
+		var probes []json.RawMessage
+		if err := json.Unmarshal(f["probes"], &probes); err != nil {
+			t.Errorf("finding %d: probes is not an array: %s (%v)", i, f["probes"], err)
+		}
+		if _, ok := f["probe"]; ok && (len(probes) == 0 || compact(t, probes[0]) != compact(t, f["probe"])) {
+			t.Errorf("finding %d: probe %s is not the first of probes", i, f["probe"])
+		}
+	}
+	// The verdict-drift finding covers two probes and says how its answer
+	// differs, header by header.
+	var difference []struct {
+		Step, Header string
+		Missing      []string
+	}
+	if err := json.Unmarshal(doc.Findings[1]["difference"], &difference); err != nil || len(difference) != 2 ||
+		difference[0].Header != "Access-Control-Allow-Methods" || strings.Join(difference[0].Missing, ",") != "DELETE,PUT" {
+		t.Errorf("verdict-drift difference %s (%v)", doc.Findings[1]["difference"], err)
+	}
 	for _, tg := range doc.Targets {
 		if tg.Name == nil || tg.URL == nil || len(tg.Instances) == 0 {
 			t.Errorf("target %+v lacks name, url or instances", tg)
@@ -133,13 +162,13 @@ func TestJSONFields(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{"kind", "severity", "target", "instances", "probe", "expected", "observed", "message", "reproduce"} {
-		if _, ok := doc.Findings[2][key]; !ok {
+	for _, key := range []string{"kind", "severity", "target", "instances", "probe", "probes", "difference", "expected", "observed", "message", "reproduce"} {
+		if _, ok := doc.Findings[1][key]; !ok {
 			t.Errorf("finding lacks %q: %s", key, out)
 		}
 	}
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(doc.Findings[2]["probe"], &probe); err != nil {
+	if err := json.Unmarshal(doc.Findings[1]["probe"], &probe); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"origin", "method", "headers", "credentials"} {
@@ -152,6 +181,15 @@ func TestJSONFields(t *testing.T) {
 			t.Errorf("summary lacks %q", key)
 		}
 	}
+}
+
+func compact(t *testing.T, m json.RawMessage) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func TestJSONRoundTrip(t *testing.T) {
@@ -181,16 +219,47 @@ func TestJSONEmptyListsAreArrays(t *testing.T) {
 
 func TestTable(t *testing.T) {
 	out := string(render(t, "table", fixture()))
+	if !strings.HasPrefix(out, "FAIL: ") {
+		t.Errorf("the table does not open with the verdict:\n%s", out)
+	}
 	for _, tc := range []struct{ desc, want string }{
-		{"target header", "api  https://api.example.com/v1/cart  (6 instances, 5 of 6 probed reachable, 4 probes)"},
+		{"verdict sentence first", "FAIL: the load balancer redirects preflights; " +
+			"2 instances of 6 block PUT, DELETE for https://app.example.com; i-0c9 is unreachable; and 1 more\n"},
+		{"target header with probes per kind", "api  https://api.example.com/v1/cart  (6 instances, 5 of 6 probed reachable; 5 probes: 3 policy, 2 adversarial)"},
 		{"finding line", "error    verdict-drift"},
+		{"every probe of a finding", "           probes:   p2: PUT from https://app.example.com with Content-Type: application/json, X-Request-Id: 1, credentials\n" +
+			"                     p5: DELETE from https://app.example.com, credentials\n"},
+		{"only the headers that differ, tokens marked", "           differs:  preflight Access-Control-Allow-Methods: -DELETE -PUT\n" +
+			"                     preflight Access-Control-Max-Age: -600 +60\n"},
 		{"share", "[50% of load balancer requests]"},
 		{"reproduce indented", "           $ curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.2.11:8443"},
-		{"summary", "summary: 2 targets, 9 instances (8 probed, 1 unreachable), 6 probes, 212 requests; 7 findings (4 error, 2 warning, 1 info)"},
+		{"summary", "summary: 2 targets, 9 instances (8 probed, 1 unreachable), 7 probes, 212 requests; 7 findings (4 error, 2 warning, 1 info)"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			if !strings.Contains(out, tc.want) {
 				t.Errorf("table lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}
+
+// TestTableLegend: short header names in expected and observed answers
+// come with a one-line legend, and only then.
+func TestTableLegend(t *testing.T) {
+	short := fixture()
+	short.Findings[0].Observed = "blocked; preflight: 204 ACAO=https://app.example.com ACAM=GET"
+	for _, tc := range []struct {
+		desc string
+		r    *diff.Report
+		want bool
+	}{
+		{"short names", short, true},
+		{"full names only", fixture(), false},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			out := string(render(t, "table", tc.r))
+			if got := strings.Contains(out, "\nlegend: ACAO Access-Control-Allow-Origin, ACAC -Allow-Credentials"); got != tc.want {
+				t.Errorf("legend %v, want %v:\n%s", got, tc.want, out)
 			}
 		})
 	}
@@ -221,5 +290,76 @@ func TestTableNoFindings(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestTableColour: colour only on a terminal without NO_COLOR; the colours
+// never let a server-supplied escape through.
+func TestTableColour(t *testing.T) {
+	hostile := fixture()
+	hostile.Findings[1].Difference[0].Missing[0] = "\x1b]0;owned\x07PUT"
+	for _, tc := range []struct {
+		desc       string
+		terminal   bool
+		noColor    string
+		wantEscape bool
+	}{
+		{"terminal", true, "", true},
+		{"terminal with NO_COLOR=1", true, "1", false},
+		{"not a terminal (pipe, file)", false, "", false},
+		{"not a terminal with NO_COLOR=1", false, "1", false},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			getenv := func(k string) string {
+				if k == "NO_COLOR" {
+					return tc.noColor
+				}
+				return ""
+			}
+			rd, err := LookupWith("table", Options{Color: UseColor(tc.terminal, getenv)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := rd.Render(&buf, hostile); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if got := strings.Contains(out, "\x1b"); got != tc.wantEscape {
+				t.Errorf("escape codes present %v, want %v:\n%q", got, tc.wantEscape, out)
+			}
+			// Only the renderer's own SGR sequences may remain.
+			for _, sgr := range []string{sgrReset, sgrRed, sgrBold, sgrGreen, sgrYellow, sgrBlue, sgrDim} {
+				out = strings.ReplaceAll(out, sgr, "")
+			}
+			if strings.Contains(out, "\x1b") {
+				t.Errorf("an escape from the report's values reached the terminal:\n%q", out)
+			}
+			if !strings.Contains(out, `-\x1b]0;owned\x07PUT`) {
+				t.Errorf("the hostile token is not shown escaped")
+			}
+		})
+	}
+}
+
+func TestHeadline(t *testing.T) {
+	warnOnly := fixture()
+	warnOnly.Findings = []diff.Finding{warnOnly.Findings[3]}
+	for _, tc := range []struct {
+		desc string
+		r    *diff.Report
+		want string
+	}{
+		{"errors: the worst causes, for users", fixture(), "FAIL: the load balancer redirects preflights; 2 instances of 6 block PUT, DELETE for https://app.example.com; i-0c9 is unreachable; and 1 more"},
+		{"warnings only", warnOnly, "WARN: 1 instance of 6 sends other CORS headers for PUT for https://app.example.com"},
+		{"nothing found", &diff.Report{}, "PASS: no findings"},
+		{"partial run", &diff.Report{Incomplete: "deadline"}, "PASS: no findings (incomplete run)"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			word, sentence := headline(tc.r)
+			if got := word + ": " + sentence; got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -21,9 +21,12 @@ const informationURI = "https://github.com/corsaudit/corsaudit"
 // rule per finding kind (with its explanation as help), one result per
 // finding with its level from the severity. A finding has no source file:
 // its physical location is the target's public URL and its logical
-// locations are the target and the instances. The probe, the expected and
-// observed answers and the curl reproduction are result properties, and a
-// partial fingerprint lets a UI follow a finding from run to run.
+// locations are the target and the instances. One result per finding means
+// one per cause: a finding covering several probes is one result listing
+// them. The probes (and "probe", the first), the expected and observed
+// answers, the header difference and the curl reproduction are result
+// properties, and a partial fingerprint lets a UI follow a finding from
+// run to run.
 func SARIF(w io.Writer, r *diff.Report) error {
 	log := sarif.NewReport()
 	run := sarif.NewRunWithInformationURI(orDefault(r.Tool, "corsaudit"), informationURI)
@@ -95,9 +98,17 @@ func SARIF(w io.Writer, r *diff.Report) error {
 		if len(f.Groups) > 0 {
 			props.Add("groups", f.Groups)
 		}
-		if f.Probe != nil {
-			props.Add("probe", map[string]any{"id": f.Probe.ID, "origin": f.Probe.Origin, "method": f.Probe.Method,
-				"headers": nonNil(f.Probe.Headers), "credentials": f.Probe.Credentials})
+		if ps := findingProbes(f); len(ps) > 0 {
+			var all []map[string]any
+			for _, p := range ps {
+				all = append(all, map[string]any{"id": p.ID, "origin": p.Origin, "method": p.Method,
+					"headers": nonNil(p.Headers), "credentials": p.Credentials})
+			}
+			props.Add("probe", all[0])
+			props.Add("probes", all)
+		}
+		if len(f.Difference) > 0 {
+			props.Add("difference", f.Difference)
 		}
 		if f.Expected != "" {
 			props.Add("expected", f.Expected)
@@ -147,16 +158,32 @@ func ruleName(k diff.Kind) string {
 	return b.String()
 }
 
-// fingerprint identifies a finding across runs: its kind, target, probe and
-// instances, not its wording or its share.
+// fingerprint identifies a finding across runs: its kind, target, probes
+// (as scenarios, in a fixed order, so the same grouped finding keeps its
+// fingerprint whatever order the probes came in) and instances, not its
+// wording or its share.
 func fingerprint(f diff.Finding) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", f.Kind, f.Target)
-	if p := f.Probe; p != nil {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%t\x00", p.Origin, p.Method, strings.Join(p.Headers, "\x01"), p.Credentials)
+	var scenarios []string
+	for _, p := range findingProbes(f) {
+		scenarios = append(scenarios, fmt.Sprintf("%s\x00%s\x00%s\x00%t\x00", p.Origin, p.Method, strings.Join(p.Headers, "\x01"), p.Credentials))
+	}
+	sort.Strings(scenarios)
+	for _, s := range scenarios {
+		fmt.Fprint(h, s)
 	}
 	ids := append([]string(nil), f.Instances...)
 	sort.Strings(ids)
 	fmt.Fprintf(h, "%s", strings.Join(ids, "\x01"))
 	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// findingProbes is the probes a finding covers (its Probe alone in a report
+// written before findings listed several).
+func findingProbes(f diff.Finding) []diff.ProbeRef {
+	if len(f.Probes) == 0 && f.Probe != nil {
+		return []diff.ProbeRef{*f.Probe}
+	}
+	return f.Probes
 }

@@ -12,13 +12,28 @@ import (
 	"github.com/corsaudit/corsaudit/diff"
 )
 
-// Table writes the report for a terminal: a header line, then per target
-// one line per finding (severity, kind, instances, message) with its
-// expected and observed answers and its curl reproduction indented below,
-// then a summary line. Control characters in server-supplied values are
-// escaped so a hostile header cannot drive the terminal.
-func Table(w io.Writer, r *diff.Report) error {
+// Table writes the report for a terminal, without colour (see
+// TableRenderer): the verdict sentence first, a header line, then per
+// target one line per finding (severity, kind, instances, message) with
+// the probes it covers, how the observed answer differs from the expected
+// one (only the headers that differ, missing tokens as -PUT, extra as
+// +PATCH) and its curl reproduction indented below, then the summary
+// counts. Control characters in server-supplied values are escaped so a
+// hostile header cannot drive the terminal.
+func Table(w io.Writer, r *diff.Report) error { return table(w, r, painter(false)) }
+
+func table(w io.Writer, r *diff.Report, p painter) error {
 	tw := &errWriter{w: w}
+	word, sentence := headline(r)
+	switch word {
+	case "FAIL":
+		word = p.paint(sgrBold, word)
+	case "WARN":
+		word = p.paint(sgrYellow, word)
+	default:
+		word = p.paint(sgrGreen, word)
+	}
+	tw.printf("%s: %s\n", word, clean(sentence))
 	when := ""
 	if !r.StartedAt.IsZero() {
 		when = " at " + r.StartedAt.UTC().Format(time.RFC3339)
@@ -28,28 +43,12 @@ func Table(w io.Writer, r *diff.Report) error {
 	if r.Incomplete != "" {
 		tw.printf("INCOMPLETE: %s\n", clean(r.Incomplete))
 	}
+	legend := false
 	byTarget, order := findingsByTarget(r)
 	for _, name := range order {
 		tw.printf("\n")
-		t := targetByName(r, name)
-		if t != nil {
-			reach, probed := 0, 0
-			for _, in := range t.Instances {
-				if in.Skip == "" {
-					probed++
-					if in.Reachable {
-						reach++
-					}
-				}
-			}
-			tw.printf("%s  %s  (%d instances, %d of %d probed reachable, %d probes)\n",
-				clean(name), clean(t.URL), len(t.Instances), reach, probed, len(t.Probes))
-			if dead := unreachableIDs(t); len(dead) > 0 {
-				tw.printf("  unreachable (answered none of the requests sent): %s\n", clean(strings.Join(dead, ", ")))
-			}
-			for _, line := range notRunLines(t) {
-				tw.printf("  not run: %s\n", clean(line))
-			}
+		if t := targetByName(r, name); t != nil {
+			targetHeader(tw, t)
 		} else {
 			tw.printf("%s\n", clean(name))
 		}
@@ -59,35 +58,135 @@ func Table(w io.Writer, r *diff.Report) error {
 			continue
 		}
 		var kw, iw int
-		rows := make([][3]string, len(fs))
+		rows := make([][2]string, len(fs))
 		for i, f := range fs {
-			rows[i] = [3]string{string(f.Severity), string(f.Kind), instanceList(f, 4)}
-			kw = max(kw, utf8.RuneCountInString(rows[i][1]))
+			rows[i] = [2]string{string(f.Kind), instanceList(f, 4)}
+			kw = max(kw, utf8.RuneCountInString(rows[i][0]))
 			// Long ids (ARNs) overflow rather than push every message right.
-			iw = min(max(iw, utf8.RuneCountInString(rows[i][2])), 30)
+			iw = min(max(iw, utf8.RuneCountInString(rows[i][1])), 30)
 		}
 		for i, f := range fs {
 			msg := clean(f.Message)
 			if f.Share > 0 {
 				msg += fmt.Sprintf(" [%.0f%% of load balancer requests]", f.Share*100)
 			}
-			tw.printf("  %-7s  %s  %s  %s\n", rows[i][0], pad(rows[i][1], kw), pad(rows[i][2], iw), msg)
-			if f.Probe != nil {
-				tw.printf("           probe:    %s\n", clean(probeString(*f.Probe)))
-			}
-			if f.Expected != "" {
-				tw.printf("           expected: %s\n", clean(f.Expected))
-			}
-			if f.Observed != "" {
-				tw.printf("           observed: %s\n", clean(f.Observed))
-			}
-			if f.Reproduce != "" {
-				tw.printf("           $ %s\n", clean(f.Reproduce))
-			}
+			tw.printf("  %s  %s  %s  %s\n", p.severity(f.Severity, 7), pad(rows[i][0], kw), pad(rows[i][1], iw), msg)
+			legend = findingDetail(tw, f, p) || legend
 		}
+	}
+	if legend {
+		tw.printf("\n%s\n", shortNamesLegend)
 	}
 	tw.printf("\n%s\n", summaryLine(r))
 	return tw.err
+}
+
+// targetHeader is a target's heading: URL, instances, probes of each kind,
+// unreachable instances and probes not run.
+func targetHeader(tw *errWriter, t *diff.TargetReport) {
+	reach, probed := 0, 0
+	for _, in := range t.Instances {
+		if in.Skip == "" {
+			probed++
+			if in.Reachable {
+				reach++
+			}
+		}
+	}
+	probes := fmt.Sprintf("%d probes", len(t.Probes))
+	if k := probeKinds(t.Probes); k != "" {
+		probes += ": " + k
+	}
+	tw.printf("%s  %s  (%d instances, %d of %d probed reachable; %s)\n",
+		clean(t.Name), clean(t.URL), len(t.Instances), reach, probed, probes)
+	if dead := unreachableIDs(t); len(dead) > 0 {
+		tw.printf("  unreachable (answered none of the requests sent): %s\n", clean(strings.Join(dead, ", ")))
+	}
+	for _, line := range notRunLines(t) {
+		tw.printf("  not run: %s\n", clean(line))
+	}
+}
+
+// shortNamesLegend explains the short header names of expected and
+// observed answers.
+const shortNamesLegend = "legend: ACAO Access-Control-Allow-Origin, ACAC -Allow-Credentials, ACAM -Allow-Methods, " +
+	"ACAH -Allow-Headers, ACMA -Max-Age, ACEH -Expose-Headers"
+
+// findingDetail writes the lines under a finding: its probes, the
+// difference (or expected and observed when no answer was compared), the
+// reproduction. It reports whether it printed short header names.
+func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
+	const indent = "           "
+	probes := f.Probes
+	if len(probes) == 0 && f.Probe != nil {
+		probes = []diff.ProbeRef{*f.Probe}
+	}
+	for k, pr := range probes {
+		label := "probes:  "
+		if len(probes) == 1 {
+			label = "probe:   "
+		}
+		if k > 0 {
+			label = "         "
+		}
+		tw.printf("%s%s %s\n", indent, label, clean(probeString(pr)))
+	}
+	if len(f.Difference) > 0 {
+		for k, d := range f.Difference {
+			label := "differs: "
+			if k > 0 {
+				label = "         "
+			}
+			tw.printf("%s%s %s\n", indent, label, differenceString(d, p))
+		}
+	} else {
+		if f.Expected != "" {
+			tw.printf("%sexpected: %s\n", indent, clean(f.Expected))
+		}
+		if f.Observed != "" {
+			tw.printf("%sobserved: %s\n", indent, clean(f.Observed))
+		}
+		short = hasShortNames(f.Expected) || hasShortNames(f.Observed)
+	}
+	if f.Reproduce != "" {
+		tw.printf("%s$ %s\n", indent, clean(f.Reproduce))
+	}
+	return short
+}
+
+// hasShortNames reports whether a described answer uses the short header
+// names (ACAO=...).
+func hasShortNames(s string) bool {
+	for _, n := range []string{"ACAO=", "ACAC=", "ACAM=", "ACAH=", "ACMA=", "ACEH="} {
+		if strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// differenceString is one header difference in one line: "preflight
+// Access-Control-Allow-Methods: -DELETE -PUT", missing tokens red and extra
+// green on a terminal.
+func differenceString(d diff.HeaderDifference, p painter) string {
+	var parts []string
+	for _, t := range d.Missing {
+		parts = append(parts, p.paint(sgrRed, "-"+clean(t)))
+	}
+	for _, t := range d.Extra {
+		parts = append(parts, p.paint(sgrGreen, "+"+clean(t)))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, p.paint(sgrRed, "-"+orDash(clean(d.Expected))), p.paint(sgrGreen, "+"+orDash(clean(d.Observed))))
+	}
+	return fmt.Sprintf("%s %s: %s", clean(d.Step), clean(d.Header), strings.Join(parts, " "))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 // unreachableIDs is the target's instances that were sent requests and

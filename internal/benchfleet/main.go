@@ -5,7 +5,8 @@
 //	go run ./internal/benchfleet -n 10000 -config /tmp/fleet.yaml &
 //	/usr/bin/time -v go run ./cmd/corsaudit audit --config /tmp/fleet.yaml --format json --output /dev/null
 //
-// Every tenth instance runs an older CORS config, so the differ has work.
+// The fleet is lab.Fleet: every tenth instance runs the older CORS config,
+// so the differ has work.
 package main
 
 import (
@@ -16,47 +17,49 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
 
 func main() {
 	n := flag.Int("n", 1000, "instances")
 	port := flag.Int("port", 18080, "port every instance listens on (each on its own 127.0.x.y)")
-	config := flag.String("config", "fleet.yaml", "where to write the corsaudit config")
+	path := flag.String("config", "fleet.yaml", "where to write the corsaudit config")
 	flag.Parse()
 
-	current := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"},
-		AllowMethods: []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}, AllowHeaders: []string{"Content-Type", "X-Request-Id"},
-		Credentials: true, MaxAge: 600}
-	older := current
-	older.AllowMethods = []string{"GET", "POST"}
-
-	var cfg strings.Builder
-	cfg.WriteString("concurrency: 256\nper_instance: 2\ntimeout: 5s\ndeadline: 30m\nchecks: [drift]\ntargets:\n  - name: fleet\n    url: http://api.example.com/v1/cart\n    discover:\n      static:\n        instances:\n")
-	for i := range *n {
+	var ins []lab.Instance
+	for i, be := range lab.Fleet(*n, func(i int) bool { return i%10 == 0 }) {
 		ip := net.IPv4(127, 0, byte(1+i/250), byte(1+i%250)) // 127.0.1.1 ...
 		addr := net.JoinHostPort(ip.String(), fmt.Sprint(*port))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			log.Fatalf("benchfleet: listen %s: %v", addr, err)
 		}
-		b := current
-		if i%10 == 9 {
-			b = older
-		}
-		b.ID = fmt.Sprintf("i%05d", i)
-		srv := &http.Server{Handler: labserver.New(b), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: labserver.New(be.Behavior), ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
-		fmt.Fprintf(&cfg, "          - {id: %s, addr: %s}\n", b.ID, addr)
+		ins = append(ins, lab.Instance{ID: be.Behavior.ID, Addr: addr, Group: be.Group})
 	}
-	cfg.WriteString("    direct: {scheme: http}\n    lb: {disabled: true}\n    policy:\n      origins: [https://app.example.com]\n      methods: [GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS]\n      headers: [X-Request-Id]\n      credentials: true\n")
-	if err := os.WriteFile(*config, []byte(cfg.String()), 0o644); err != nil {
+	cfg := config.Default()
+	cfg.Concurrency, cfg.PerInstance = 256, 2
+	cfg.Timeout, cfg.Deadline = 5*time.Second, 30*time.Minute
+	cfg.Checks = []string{diff.CheckDrift}
+	target := lab.Target("fleet", "http://api.example.com"+lab.Path, ins)
+	target.LB = config.LB{Disabled: true}
+	cfg.Targets = []config.Target{target}
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		log.Fatalf("benchfleet: config: %v", err)
+	}
+	if err := os.WriteFile(*path, data, 0o644); err != nil {
 		log.Fatalf("benchfleet: %v", err)
 	}
-	log.Printf("benchfleet: %d instances on 127.0.x.y:%d; config in %s; Ctrl-C to stop", *n, *port, *config)
+	log.Printf("benchfleet: %d instances on 127.0.x.y:%d; config in %s; Ctrl-C to stop", *n, *port, *path)
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt)
 	<-ch

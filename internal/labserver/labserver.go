@@ -5,13 +5,14 @@ package labserver
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/go-viper/mapstructure/v2"
+	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 // InstanceHeader is the response header that names the instance that
@@ -20,69 +21,43 @@ import (
 const InstanceHeader = "X-Instance-Id"
 
 // Behavior is the CORS policy of one instance, including the common mistakes.
-// It can be written in config (see ParseBehavior); OriginMatch is code only,
-// Match is its YAML spelling.
 type Behavior struct {
 	// ID is sent as the X-Instance-Id response header on every response.
-	ID string `yaml:"id" mapstructure:"id"`
+	ID string
 	// AllowOrigins is the exact-match allow list.
-	AllowOrigins []string `yaml:"allow_origins" mapstructure:"allow_origins"`
+	AllowOrigins []string
 	// AllowAnyOrigin answers Access-Control-Allow-Origin: * (no reflection).
-	AllowAnyOrigin bool `yaml:"allow_any_origin" mapstructure:"allow_any_origin"`
+	AllowAnyOrigin bool
 	// ReflectOrigin is a mistake: echo any Origin.
-	ReflectOrigin bool `yaml:"reflect_origin" mapstructure:"reflect_origin"`
+	ReflectOrigin bool
 	// AllowNull is a mistake: allow the "null" origin.
-	AllowNull bool `yaml:"allow_null" mapstructure:"allow_null"`
+	AllowNull bool
 	// OriginMatch is a custom matcher (unanchored regexp, suffix or prefix
 	// mistakes). Allowed origins are echoed.
-	OriginMatch func(origin string) bool `yaml:"-" mapstructure:"-"`
+	OriginMatch func(origin string) bool
 	// Match is OriginMatch written as text: "suffix:S", "prefix:P" or
-	// "regexp:R" (R unanchored, as the mistake usually is). ParseBehavior and
-	// New turn it into a matcher when OriginMatch is nil.
-	Match string `yaml:"match" mapstructure:"match"`
+	// "regexp:R" (R unanchored, as the mistake usually is). New turns it into a
+	// matcher when OriginMatch is nil.
+	Match string
 	// AllowMethods is sent as Access-Control-Allow-Methods on preflights,
 	// joined with ", " verbatim.
-	AllowMethods []string `yaml:"allow_methods" mapstructure:"allow_methods"`
+	AllowMethods []string
 	// AllowHeaders is sent as Access-Control-Allow-Headers on preflights.
-	AllowHeaders []string `yaml:"allow_headers" mapstructure:"allow_headers"`
+	AllowHeaders []string
 	// ExposeHeaders is sent as Access-Control-Expose-Headers on actual responses.
-	ExposeHeaders []string `yaml:"expose_headers" mapstructure:"expose_headers"`
+	ExposeHeaders []string
 	// Credentials sends Access-Control-Allow-Credentials: true.
-	Credentials bool `yaml:"credentials" mapstructure:"credentials"`
+	Credentials bool
 	// MaxAge is Access-Control-Max-Age in seconds; 0 omits the header.
-	MaxAge int `yaml:"max_age" mapstructure:"max_age"`
+	MaxAge int
 	// NoVary is a mistake: omit Vary: Origin.
-	NoVary bool `yaml:"no_vary" mapstructure:"no_vary"`
+	NoVary bool
 	// PreflightStatus is the status of preflight answers; 0 means 204.
-	PreflightStatus int `yaml:"preflight_status" mapstructure:"preflight_status"`
+	PreflightStatus int
 	// RedirectPreflight, when set, answers every OPTIONS with a 301 to it.
-	RedirectPreflight string `yaml:"redirect_preflight" mapstructure:"redirect_preflight"`
+	RedirectPreflight string
 	// ExtraHeaders are added to every response (e.g. a second ACAO value).
-	ExtraHeaders http.Header `yaml:"extra_headers" mapstructure:"extra_headers"`
-}
-
-// ParseBehavior reads a Behavior from a decoded config section (the map a
-// YAML or JSON decoder or viper yields), keyed by the yaml tag names. Unknown
-// keys and a bad match rule are errors.
-func ParseBehavior(section map[string]any) (Behavior, error) {
-	var b Behavior
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		Result:           &b,
-		ErrorUnused:      true,
-		WeaklyTypedInput: true,
-	})
-	if err != nil {
-		return Behavior{}, fmt.Errorf("labserver: behavior: %w", err)
-	}
-	if err := dec.Decode(section); err != nil {
-		return Behavior{}, fmt.Errorf("labserver: behavior: %w", err)
-	}
-	if b.Match != "" {
-		if _, err := ParseMatch(b.Match); err != nil {
-			return Behavior{}, err
-		}
-	}
-	return b, nil
+	ExtraHeaders http.Header
 }
 
 // ParseMatch turns "suffix:S", "prefix:P" or "regexp:R" into an origin
@@ -151,10 +126,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Actual = make(map[string]int, len(s.stats.Actual))
-	for m, n := range s.stats.Actual {
-		st.Actual[m] = n
-	}
+	st.Actual = maps.Clone(s.stats.Actual)
 	return st
 }
 
@@ -187,9 +159,9 @@ func (s *Server) allowOrigin(origin string) string {
 
 // ServeHTTP answers preflights and actual requests following the Behavior.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
+	origin := r.Header.Get(cors.Origin)
 	preflight := r.Method == http.MethodOptions && origin != "" &&
-		r.Header.Get("Access-Control-Request-Method") != ""
+		r.Header.Get(cors.ACRM) != ""
 	s.record(r, preflight)
 
 	h := w.Header()
@@ -214,32 +186,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every answer depends on the Origin (allowed or not), so every answer
 	// says so, or a cache could serve a refusal to an allowed origin.
 	if !s.b.NoVary {
-		h.Add("Vary", "Origin")
+		h.Add("Vary", cors.Origin)
 	}
 	acao := s.allowOrigin(origin)
 	if acao != "" {
-		h.Set("Access-Control-Allow-Origin", acao)
+		h.Set(cors.ACAO, acao)
 		if s.b.Credentials {
-			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set(cors.ACAC, "true")
 		}
 	}
 	if preflight {
 		if acao != "" {
 			if len(s.b.AllowMethods) > 0 {
-				h.Set("Access-Control-Allow-Methods", strings.Join(s.b.AllowMethods, ", "))
+				h.Set(cors.ACAM, strings.Join(s.b.AllowMethods, ", "))
 			}
 			if len(s.b.AllowHeaders) > 0 {
-				h.Set("Access-Control-Allow-Headers", strings.Join(s.b.AllowHeaders, ", "))
+				h.Set(cors.ACAH, strings.Join(s.b.AllowHeaders, ", "))
 			}
 			if s.b.MaxAge != 0 {
-				h.Set("Access-Control-Max-Age", strconv.Itoa(s.b.MaxAge))
+				h.Set(cors.ACMA, strconv.Itoa(s.b.MaxAge))
 			}
 		}
 		writeHeader(s.b.PreflightStatus)
 		return
 	}
 	if acao != "" && len(s.b.ExposeHeaders) > 0 {
-		h.Set("Access-Control-Expose-Headers", strings.Join(s.b.ExposeHeaders, ", "))
+		h.Set(cors.ACEH, strings.Join(s.b.ExposeHeaders, ", "))
 	}
 	body := fmt.Sprintf("{\"instance\":%q}\n", s.b.ID)
 	h.Set("Content-Type", "application/json")

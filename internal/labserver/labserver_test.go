@@ -7,15 +7,17 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 var corsHeaders = []string{
-	"Access-Control-Allow-Origin",
-	"Access-Control-Allow-Credentials",
-	"Access-Control-Allow-Methods",
-	"Access-Control-Allow-Headers",
-	"Access-Control-Expose-Headers",
-	"Access-Control-Max-Age",
+	cors.ACAO,
+	cors.ACAC,
+	cors.ACAM,
+	cors.ACAH,
+	cors.ACEH,
+	cors.ACMA,
 	"Vary",
 	"Location",
 	InstanceHeader,
@@ -51,13 +53,13 @@ func TestServeHTTP(t *testing.T) {
 			method: "OPTIONS", origin: "https://app.example.com", acrm: "PUT",
 			wantCode: 204,
 			want: http.Header{
-				"Access-Control-Allow-Origin":      {"https://app.example.com"},
-				"Access-Control-Allow-Credentials": {"true"},
-				"Access-Control-Allow-Methods":     {"GET, PUT, DELETE"},
-				"Access-Control-Allow-Headers":     {"Content-Type, X-Request-Id"},
-				"Access-Control-Max-Age":           {"600"},
-				"Vary":                             {"Origin"},
-				InstanceHeader:                     {"web-01"},
+				cors.ACAO:      {"https://app.example.com"},
+				cors.ACAC:      {"true"},
+				cors.ACAM:      {"GET, PUT, DELETE"},
+				cors.ACAH:      {"Content-Type, X-Request-Id"},
+				cors.ACMA:      {"600"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 		},
 		{
@@ -77,10 +79,10 @@ func TestServeHTTP(t *testing.T) {
 			method: "OPTIONS", origin: "https://app.example.com", acrm: "GET",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin":  {"https://app.example.com"},
-				"Access-Control-Allow-Methods": {"GET, PUT, DELETE"},
-				"Vary":                         {"Origin"},
-				InstanceHeader:                 {"web-01"},
+				cors.ACAO:      {"https://app.example.com"},
+				cors.ACAM:      {"GET, PUT, DELETE"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 		},
 		{
@@ -88,11 +90,11 @@ func TestServeHTTP(t *testing.T) {
 			method: "GET", origin: "https://app.example.com",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin":      {"https://app.example.com"},
-				"Access-Control-Allow-Credentials": {"true"},
-				"Access-Control-Expose-Headers":    {"X-Request-Id"},
-				"Vary":                             {"Origin"},
-				InstanceHeader:                     {"web-01"},
+				cors.ACAO:      {"https://app.example.com"},
+				cors.ACAC:      {"true"},
+				cors.ACEH:      {"X-Request-Id"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -108,11 +110,11 @@ func TestServeHTTP(t *testing.T) {
 			method: "OPTIONS", origin: "https://app.example.com",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin":      {"https://app.example.com"},
-				"Access-Control-Allow-Credentials": {"true"},
-				"Access-Control-Expose-Headers":    {"X-Request-Id"},
-				"Vary":                             {"Origin"},
-				InstanceHeader:                     {"web-01"},
+				cors.ACAO:      {"https://app.example.com"},
+				cors.ACAC:      {"true"},
+				cors.ACEH:      {"X-Request-Id"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -122,9 +124,9 @@ func TestServeHTTP(t *testing.T) {
 			method: "GET", origin: "https://whoever.test",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin": {"*"},
-				"Vary":                        {"Origin"},
-				InstanceHeader:                {"web-01"},
+				cors.ACAO:      {"*"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -134,10 +136,10 @@ func TestServeHTTP(t *testing.T) {
 			method: "GET", origin: "https://evil.test",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin":      {"https://evil.test"},
-				"Access-Control-Allow-Credentials": {"true"},
-				"Vary":                             {"Origin"},
-				InstanceHeader:                     {"web-01"},
+				cors.ACAO:      {"https://evil.test"},
+				cors.ACAC:      {"true"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -153,13 +155,13 @@ func TestServeHTTP(t *testing.T) {
 			method: "OPTIONS", origin: "null", acrm: "DELETE",
 			wantCode: 204,
 			want: http.Header{
-				"Access-Control-Allow-Origin":      {"null"},
-				"Access-Control-Allow-Credentials": {"true"},
-				"Access-Control-Allow-Methods":     {"GET, PUT, DELETE"},
-				"Access-Control-Allow-Headers":     {"Content-Type, X-Request-Id"},
-				"Access-Control-Max-Age":           {"600"},
-				"Vary":                             {"Origin"},
-				InstanceHeader:                     {"web-01"},
+				cors.ACAO:      {"null"},
+				cors.ACAC:      {"true"},
+				cors.ACAM:      {"GET, PUT, DELETE"},
+				cors.ACAH:      {"Content-Type, X-Request-Id"},
+				cors.ACMA:      {"600"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 		},
 		{
@@ -171,10 +173,10 @@ func TestServeHTTP(t *testing.T) {
 			method: "GET", origin: "https://evilexample.com",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin":      {"https://evilexample.com"},
-				"Access-Control-Allow-Credentials": {"true"},
-				"Vary":                             {"Origin"},
-				InstanceHeader:                     {"web-01"},
+				cors.ACAO:      {"https://evilexample.com"},
+				cors.ACAC:      {"true"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -189,9 +191,9 @@ func TestServeHTTP(t *testing.T) {
 			method: "GET", origin: "https://app.example.com.evil.test",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin": {"https://app.example.com.evil.test"},
-				"Vary":                        {"Origin"},
-				InstanceHeader:                {"web-01"},
+				cors.ACAO:      {"https://app.example.com.evil.test"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -201,8 +203,8 @@ func TestServeHTTP(t *testing.T) {
 			method: "GET", origin: "https://app.example.com",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin": {"https://app.example.com"},
-				InstanceHeader:                {"web-01"},
+				cors.ACAO:      {"https://app.example.com"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -219,16 +221,16 @@ func TestServeHTTP(t *testing.T) {
 		{
 			desc: "extra header duplicates ACAO",
 			b: with(func(b *Behavior) {
-				b.ExtraHeaders = http.Header{"Access-Control-Allow-Origin": {"*"}}
+				b.ExtraHeaders = http.Header{cors.ACAO: {"*"}}
 				b.ExposeHeaders = nil
 				b.Credentials = false
 			}),
 			method: "GET", origin: "https://app.example.com",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin": {"https://app.example.com", "*"},
-				"Vary":                        {"Origin"},
-				InstanceHeader:                {"web-01"},
+				cors.ACAO:      {"https://app.example.com", "*"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 			wantBody: `{"instance":"web-01"}` + "\n",
 		},
@@ -237,9 +239,9 @@ func TestServeHTTP(t *testing.T) {
 			method: "HEAD", origin: "https://app.example.com",
 			wantCode: 200,
 			want: http.Header{
-				"Access-Control-Allow-Origin": {"https://app.example.com"},
-				"Vary":                        {"Origin"},
-				InstanceHeader:                {"web-01"},
+				cors.ACAO:      {"https://app.example.com"},
+				"Vary":         {"Origin"},
+				InstanceHeader: {"web-01"},
 			},
 		},
 	}
@@ -252,10 +254,10 @@ func TestServeHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.origin != "" {
-				req.Header.Set("Origin", tc.origin)
+				req.Header.Set(cors.Origin, tc.origin)
 			}
 			if tc.acrm != "" {
-				req.Header.Set("Access-Control-Request-Method", tc.acrm)
+				req.Header.Set(cors.ACRM, tc.acrm)
 			}
 			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			resp, err := client.Do(req)
@@ -309,7 +311,7 @@ func TestStats(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	pre := map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "PUT"}
+	pre := map[string]string{cors.Origin: "https://app.example.com", cors.ACRM: "PUT"}
 	send("OPTIONS", "", pre)
 	send("OPTIONS", "", pre)
 	send("OPTIONS", "", nil) // not a preflight
@@ -338,77 +340,33 @@ func TestStats(t *testing.T) {
 	}
 }
 
-func TestParseBehavior(t *testing.T) {
-	tests := []struct {
-		desc    string
-		in      map[string]any
-		want    Behavior
-		wantErr string
-	}{
-		{
-			desc: "full",
-			in: map[string]any{
-				"id": "web-07", "allow_origins": []any{"https://app.example.com"},
-				"allow_methods": []any{"GET", "POST"}, "allow_headers": []any{"Content-Type"},
-				"expose_headers": []any{"X-Request-Id"}, "credentials": true, "max_age": 60,
-				"no_vary": true, "preflight_status": 200, "redirect_preflight": "https://x.test/",
-				"allow_null": true, "reflect_origin": false, "allow_any_origin": false,
-				"match":         "suffix:.example.com",
-				"extra_headers": map[string]any{"Access-Control-Allow-Origin": []any{"*"}},
-			},
-			want: Behavior{
-				ID: "web-07", AllowOrigins: []string{"https://app.example.com"},
-				AllowMethods: []string{"GET", "POST"}, AllowHeaders: []string{"Content-Type"},
-				ExposeHeaders: []string{"X-Request-Id"}, Credentials: true, MaxAge: 60,
-				NoVary: true, PreflightStatus: 200, RedirectPreflight: "https://x.test/",
-				AllowNull: true, Match: "suffix:.example.com",
-				ExtraHeaders: http.Header{"Access-Control-Allow-Origin": {"*"}},
-			},
-		},
-		{desc: "unknown key", in: map[string]any{"allow_origin": "x"}, wantErr: "allow_origin"},
-		{desc: "bad match kind", in: map[string]any{"match": "glob:*.example.com"}, wantErr: `unknown kind "glob"`},
-		{desc: "bad regexp", in: map[string]any{"match": "regexp:("}, wantErr: "missing closing )"},
-		{desc: "match without argument", in: map[string]any{"match": "suffix:"}, wantErr: "want suffix:S"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			got, err := ParseBehavior(tc.in)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
-				if !strings.HasPrefix(err.Error(), "labserver: ") {
-					t.Errorf("err = %q, want the labserver: prefix", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestParseMatch(t *testing.T) {
 	tests := []struct {
-		desc   string
-		rule   string
-		origin string
-		want   bool
+		desc    string
+		rule    string
+		origin  string
+		want    bool
+		wantErr string
 	}{
-		{"suffix matches a look-alike domain", "suffix:example.com", "https://evilexample.com", true},
-		{"suffix refuses another domain", "suffix:.example.com", "https://example.org", false},
-		{"prefix matches a longer host", "prefix:https://app.example.com", "https://app.example.com.evil.test", true},
-		{"prefix refuses http", "prefix:https://app.example.com", "http://app.example.com", false},
-		{"unanchored regexp dot matches any char", `regexp:https://app.example.com`, "https://appXexample.com", true},
-		{"anchored regexp", `regexp:^https://app\.example\.com$`, "https://app.example.com.evil.test", false},
+		{"suffix matches a look-alike domain", "suffix:example.com", "https://evilexample.com", true, ""},
+		{"suffix refuses another domain", "suffix:.example.com", "https://example.org", false, ""},
+		{"prefix matches a longer host", "prefix:https://app.example.com", "https://app.example.com.evil.test", true, ""},
+		{"prefix refuses http", "prefix:https://app.example.com", "http://app.example.com", false, ""},
+		{"unanchored regexp dot matches any char", `regexp:https://app.example.com`, "https://appXexample.com", true, ""},
+		{"anchored regexp", `regexp:^https://app\.example\.com$`, "https://app.example.com.evil.test", false, ""},
+		{desc: "bad match kind", rule: "glob:*.example.com", wantErr: `unknown kind "glob"`},
+		{desc: "bad regexp", rule: "regexp:(", wantErr: "missing closing )"},
+		{desc: "match without argument", rule: "suffix:", wantErr: "want suffix:S"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			m, err := ParseMatch(tc.rule)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "labserver: ") {
+					t.Fatalf("err = %v, want one with the labserver: prefix containing %q", err, tc.wantErr)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
 	"sync"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -38,19 +38,19 @@ var (
 	_ EC2 = (*ec2.Client)(nil)
 )
 
-// CallCounter counts API operations by name. It is a middleware added to
+// callCounter counts API operations by name. It is a middleware added to
 // the SDK clients; retries of one operation count once.
-type CallCounter struct {
+type callCounter struct {
 	mu sync.Mutex
 	n  map[string]int
 }
 
-// NewCallCounter returns an empty counter.
-func NewCallCounter() *CallCounter { return &CallCounter{n: map[string]int{}} }
+// newCallCounter returns an empty counter.
+func newCallCounter() *callCounter { return &callCounter{n: map[string]int{}} }
 
 // APIOptions returns the option that installs the counter on a client
 // (config.WithAPIOptions, or Options.APIOptions of one client).
-func (c *CallCounter) APIOptions() []func(*middleware.Stack) error {
+func (c *callCounter) APIOptions() []func(*middleware.Stack) error {
 	return []func(*middleware.Stack) error{func(s *middleware.Stack) error {
 		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("corsauditCallCounter",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
@@ -60,44 +60,17 @@ func (c *CallCounter) APIOptions() []func(*middleware.Stack) error {
 	}}
 }
 
-func (c *CallCounter) add(op string) {
+func (c *callCounter) add(op string) {
 	c.mu.Lock()
 	c.n[op]++
 	c.mu.Unlock()
 }
 
-// Snapshot returns a copy of the counts.
-func (c *CallCounter) Snapshot() map[string]int {
+// snapshot returns a copy of the counts.
+func (c *callCounter) snapshot() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.n))
-	for k, v := range c.n {
-		out[k] = v
-	}
-	return out
-}
-
-// Total is the number of operations counted.
-func (c *CallCounter) Total() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := 0
-	for _, v := range c.n {
-		t += v
-	}
-	return t
-}
-
-// Ops lists the operation names counted, sorted.
-func (c *CallCounter) Ops() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.n))
-	for k := range c.n {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return maps.Clone(c.n)
 }
 
 // httpDoer is the SDK's HTTP client interface.

@@ -104,7 +104,7 @@ type Provider struct {
 	initErr error
 	clients Clients
 	region  string
-	calls   *CallCounter
+	calls   *callCounter
 }
 
 // Clients are the API seams the provider calls.
@@ -124,28 +124,18 @@ func New(decode func(any) error) (discovery.Provider, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Provider{cfg: c, calls: NewCallCounter()}, nil
+	return &Provider{cfg: c, calls: newCallCounter()}, nil
 }
 
-// NewWithClients builds the provider on given clients (tests, or callers
-// that build their own SDK clients). region only labels errors.
-func NewWithClients(c Config, region string, cl Clients) *Provider {
+// newWithClients builds the provider on given clients (the tests' fakes).
+// region only labels errors.
+func newWithClients(c Config, region string, cl Clients) *Provider {
 	if c.Address == "" {
 		c.Address = AddressPrivate
 	}
 	p := &Provider{cfg: c, clients: cl, region: region}
 	p.once.Do(func() {})
 	return p
-}
-
-// Calls returns the number of API operations the provider has made, by
-// operation name (retries of one operation count once). It is nil for a
-// provider built with NewWithClients.
-func (p *Provider) Calls() map[string]int {
-	if p.calls == nil {
-		return nil
-	}
-	return p.calls.Snapshot()
 }
 
 // init loads the SDK config from the default chain, once.
@@ -159,7 +149,7 @@ func (p *Provider) init(ctx context.Context) error {
 // loadClients builds ELBv2 and EC2 clients from the default chain. The
 // SDK's standard retryer retries throttling with exponential backoff; every
 // wait respects ctx, so the run deadline still holds.
-func loadClients(ctx context.Context, c Config, calls *CallCounter) (Clients, string, error) {
+func loadClients(ctx context.Context, c Config, calls *callCounter) (Clients, string, error) {
 	region := c.Region
 	if region == "" && strings.HasPrefix(c.LoadBalancer, "arn:") {
 		if a, err := arn.Parse(c.LoadBalancer); err == nil {
@@ -193,9 +183,9 @@ func loadClients(ctx context.Context, c Config, calls *CallCounter) (Clients, st
 	return Clients{ELB: elbv2.NewFromConfig(sc), EC2: ec2.NewFromConfig(sc)}, sc.Region, nil
 }
 
-// Help describes the config section.
-func (p *Provider) Help() string {
-	return `aws: the targets behind an AWS Application Load Balancer
+// Help describes the `discover: aws:` section, every key of Config, for
+// `corsaudit providers`.
+const Help = `aws: the targets behind an AWS Application Load Balancer
   region: eu-west-1          # optional: default chain (AWS_REGION, profile)
   load_balancer: shop-alb    # name, ARN or DNS name (dualstack. and a trailing dot tolerated)
   listener_port: 443         # optional: only this listener
@@ -210,4 +200,3 @@ DescribeRules, DescribeTargetGroups, DescribeTargetHealth; ec2:DescribeInstances
 A target group reached by several rules is listed once; its weight is the one
 of the first weighted forward action seen (listeners by port, rules by
 priority, default rule last), 0 when no forward action splits traffic.`
-}

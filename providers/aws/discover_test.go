@@ -76,10 +76,10 @@ func line(in discovery.Instance) string {
 		in.ID, in.Addr, in.Scheme, in.Group, in.Weight, in.Zone, in.Health, in.HealthReason, in.Skip, in.Labels["draining"])
 }
 
-func discoverWith(t *testing.T, f *fakeCloud, c Config) ([]discovery.Target, *CallCounter, error) {
+func discoverWith(t *testing.T, f *fakeCloud, c Config) ([]discovery.Target, *callCounter, error) {
 	t.Helper()
 	cl, calls := f.serve(t)
-	p := NewWithClients(c, "us-east-1", cl)
+	p := newWithClients(c, "us-east-1", cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	got, err := p.Discover(ctx)
@@ -297,13 +297,13 @@ func TestDiscoverAPIErrors(t *testing.T) {
 func TestDiscoverDeadline(t *testing.T) {
 	f := shopCloud()
 	f.fault("DescribeTargetHealth", "Throttling", 400, -1)
-	slow := clientsFor(f.start(t), NewCallCounter(), func() sdkaws.Retryer {
+	slow := clientsFor(f.start(t), newCallCounter(), func() sdkaws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 10
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Hour, nil })
 		})
 	})
-	p := NewWithClients(Config{LoadBalancer: "shop-alb"}, "us-east-1", slow)
+	p := newWithClients(Config{LoadBalancer: "shop-alb"}, "us-east-1", slow)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,9 +110,9 @@ func (f *fakeCloud) fault(action, code string, status, n int) {
 // serve starts the fake on loopback and returns SDK clients pointed at it
 // and the counter installed on them. Retries wait no time (the retryer
 // itself, attempts and throttling classification, stays the SDK's).
-func (f *fakeCloud) serve(t *testing.T) (Clients, *CallCounter) {
+func (f *fakeCloud) serve(t *testing.T) (Clients, *callCounter) {
 	t.Helper()
-	calls := NewCallCounter()
+	calls := newCallCounter()
 	return clientsFor(f.start(t), calls, func() sdkaws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
@@ -128,7 +129,7 @@ func (f *fakeCloud) start(t *testing.T) string {
 }
 
 // clientsFor builds real SDK clients for endpoint with static credentials.
-func clientsFor(endpoint string, calls *CallCounter, retryer func() sdkaws.Retryer) Clients {
+func clientsFor(endpoint string, calls *callCounter, retryer func() sdkaws.Retryer) Clients {
 	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")
 	elb := elbv2.New(elbv2.Options{Region: "us-east-1", BaseEndpoint: sdkaws.String(endpoint), Credentials: creds,
 		APIOptions: calls.APIOptions(), Retryer: retryer(), HTTPClient: newHTTPClient()})
@@ -262,7 +263,7 @@ func (f *fakeCloud) describeLoadBalancers(form url.Values) (string, *fakeFault) 
 	names, arns := listParam(form, "Names.member"), listParam(form, "LoadBalancerArns.member")
 	var sel []fakeLB
 	for _, lb := range f.lbs {
-		if (len(names) == 0 || contains(names, lb.Name)) && (len(arns) == 0 || contains(arns, lb.ARN)) {
+		if (len(names) == 0 || slices.Contains(names, lb.Name)) && (len(arns) == 0 || slices.Contains(arns, lb.ARN)) {
 			sel = append(sel, lb)
 		}
 	}
@@ -352,7 +353,7 @@ func (f *fakeCloud) describeTargetGroups(form url.Values) (string, *fakeFault) {
 	lbArn, arns := form.Get("LoadBalancerArn"), listParam(form, "TargetGroupArns.member")
 	var sel []fakeTG
 	for _, tg := range f.tgs {
-		if (lbArn == "" || contains(tg.LBArns, lbArn)) && (len(arns) == 0 || contains(arns, tg.ARN)) {
+		if (lbArn == "" || slices.Contains(tg.LBArns, lbArn)) && (len(arns) == 0 || slices.Contains(arns, tg.ARN)) {
 			sel = append(sel, tg)
 		}
 	}
@@ -442,13 +443,4 @@ func (f *fakeCloud) describeInstances(form url.Values) string {
 	}
 	b.WriteString("</reservationSet>" + marker("nextToken", next))
 	return b.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -201,11 +201,8 @@ address: "elastic" is not private or public`},
 			}
 			p, err := New(decode)
 			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("New: %v", err)
-				}
-				if _, ok := p.(discovery.Helper); !ok {
-					t.Error("provider does not implement discovery.Helper")
+				if err != nil || p == nil {
+					t.Fatalf("New: %v, %v", p, err)
 				}
 				return
 			}

@@ -79,7 +79,7 @@ func TestMotoDiscover(t *testing.T) {
 					}
 				}
 			}
-			calls := p.(*Provider).Calls()
+			calls := p.(*Provider).calls.snapshot()
 			if calls["DescribeTargetHealth"] != len(weights) && tc.cfg.TargetGroups == nil {
 				t.Errorf("calls %v, want one DescribeTargetHealth per group", calls)
 			}

@@ -98,11 +98,10 @@ func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {
 	return []discovery.Target{{Instances: out}}, nil
 }
 
-// Help describes the config section.
-func (p *Provider) Help() string {
-	return `dns: one instance per A/AAAA record of a name
+// Help describes the `discover: dns:` section, every key of Config, for
+// `corsaudit providers`.
+const Help = `dns: one instance per A/AAAA record of a name
   name: web.internal   # e.g. a headless Kubernetes service
   port: 8080
   group: blue          # optional
   network: ip          # ip | ip4 | ip6`
-}

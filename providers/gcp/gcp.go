@@ -123,9 +123,9 @@ func newProvider(c Config, api computeAPI) *Provider {
 	return &Provider{cfg: c, api: api}
 }
 
-// Help describes the config section.
-func (p *Provider) Help() string {
-	return `gcp: the instances behind a Google Cloud backend service
+// Help describes the `discover: gcp:` section, every key of Config, for
+// `corsaudit providers`.
+const Help = `gcp: the instances behind a Google Cloud backend service
   project: my-project
   backend_service: shop-backend
   region: ""          # empty: global backend service; else its region
@@ -135,7 +135,6 @@ func (p *Provider) Help() string {
 Credentials: Application Default Credentials. Permissions: see
 examples/gcp/role.yaml. The target's URL defaults to the address of the
 forwarding rule whose proxy's URL map routes to the backend service.`
-}
 
 // Discover returns one target: the backend service and its instances.
 func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {

@@ -95,17 +95,6 @@ func TestNewPassesDecodeError(t *testing.T) {
 	}
 }
 
-func TestHelp(t *testing.T) {
-	p, err := New(func(out any) error { *(out.(*Config)) = Config{Project: "my-project", BackendService: "b"}; return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, ok := p.(discovery.Helper)
-	if !ok || !strings.Contains(h.Help(), "backend_service:") {
-		t.Errorf("provider does not describe its config: %v", ok)
-	}
-}
-
 func TestDiscoverGlobalTwoZonalGroups(t *testing.T) {
 	f := gcptest.NewServer(t, project)
 	blue, green := "zones/europe-west1-b/instanceGroups/shop-blue", "zones/europe-west1-c/instanceGroups/shop-green"

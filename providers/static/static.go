@@ -82,9 +82,13 @@ func (p *Provider) Discover(context.Context) ([]discovery.Target, error) {
 	return []discovery.Target{{Instances: out}}, nil
 }
 
-// Help describes the config section.
-func (p *Provider) Help() string {
-	return `static: instances listed in the config
+// Help describes the `discover: static:` section, every key of Config, for
+// `corsaudit providers`.
+const Help = `static: instances listed in the config
   instances:
-    - {id: web-1, addr: 10.0.1.5:8080, group: blue, zone: eu-west-1a, scheme: http}`
-}
+    - id: web-1            # optional: defaults to addr
+      addr: 10.0.1.5:8080  # host:port dialled
+      group: blue          # optional: blue, green, canary...
+      zone: eu-west-1a     # optional
+      scheme: https        # optional: http | https, else the target's direct scheme
+      labels: {rack: r1}   # optional: free-form`

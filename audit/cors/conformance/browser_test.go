@@ -10,17 +10,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// browserResult is what the page reports for one scenario's fetch().
+// browserResult is what the page reports for one scenario's fetch() (the
+// last one when the scenario repeats it).
 type browserResult struct {
 	ID      string   `json:"id"`
 	OK      bool     `json:"ok"`
@@ -36,31 +35,62 @@ type pageScenario struct {
 	Method      string      `json:"method"`
 	Headers     [][2]string `json:"headers"`
 	Credentials bool        `json:"credentials"`
+	// Repeat is how many times fetch() runs, one after the other (0: once).
+	Repeat int `json:"repeat,omitempty"`
+	// Cache is fetch()'s cache mode ("": default).
+	Cache string `json:"cache,omitempty"`
+	// Sandboxed runs the fetch() from a sandboxed iframe (origin "null").
+	Sandboxed bool `json:"sandboxed,omitempty"`
 }
 
 // pageHTML runs every scenario's fetch() in turn and posts each outcome
-// back to its own origin, then posts /done.
+// back to its own origin, then posts /done. A sandboxed scenario runs in an
+// <iframe sandbox="allow-scripts">, whose origin is opaque ("null"), and
+// hands its outcome to the page with postMessage.
 const pageHTML = `<!doctype html>
 <meta charset="utf-8">
 <title>corsaudit conformance</title>
 <script>
+const run = async (s) => {
+  const r = {id: s.id, ok: false, status: 0, error: '', headers: []};
+  for (let i = 0; i < (s.repeat || 1); i++) {
+    r.ok = false; r.status = 0; r.error = ''; r.headers = [];
+    try {
+      const opts = {method: s.method, headers: s.headers,
+        credentials: s.credentials ? 'include' : 'same-origin', mode: 'cors'};
+      if (s.cache) opts.cache = s.cache;
+      const resp = await fetch(s.url, opts);
+      r.ok = true;
+      r.status = resp.status;
+      r.headers = [...resp.headers.keys()];
+      await resp.text();
+    } catch (e) {
+      r.error = String(e);
+    }
+  }
+  return r;
+};
+const sandboxed = (s) => new Promise((resolve) => {
+  const f = document.createElement('iframe');
+  f.sandbox = 'allow-scripts';
+  f.srcdoc = '<script>const run = ' + run.toString() +
+    ';\nwindow.onmessage = async (e) => parent.postMessage(await run(e.data), "*");<\/script>';
+  const onResult = (e) => {
+    if (e.source !== f.contentWindow) return;
+    window.removeEventListener('message', onResult);
+    f.remove();
+    resolve(e.data);
+  };
+  window.addEventListener('message', onResult);
+  f.onload = () => f.contentWindow.postMessage(s, '*');
+  document.documentElement.appendChild(f);
+});
 (async () => {
   const post = (path, v) => fetch(path, {method: 'POST', body: JSON.stringify(v)});
   try {
     const list = await (await fetch('/scenarios')).json();
     for (const s of list) {
-      const r = {id: s.id, ok: false, status: 0, error: '', headers: []};
-      try {
-        const resp = await fetch(s.url, {method: s.method, headers: s.headers,
-          credentials: s.credentials ? 'include' : 'same-origin', mode: 'cors'});
-        r.ok = true;
-        r.status = resp.status;
-        r.headers = [...resp.headers.keys()];
-        await resp.text();
-      } catch (e) {
-        r.error = String(e);
-      }
-      await post('/result', r);
+      await post('/result', s.sandboxed ? await sandboxed(s) : await run(s));
     }
     await post('/done', {});
   } catch (e) {
@@ -125,99 +155,77 @@ func (p *pageServer) add(s ...pageScenario) {
 	p.scenarios = append(p.scenarios, s...)
 }
 
-// consoleLine matches Chromium's stderr log of a console message:
-// [...:INFO:CONSOLE:0] "Access to fetch at ...", source: http://... (0)
-var consoleLine = regexp.MustCompile(`CONSOLE[:(]\d+\)?\] "(.*)", source: `)
-
-// chromium is a running headless Chromium.
-type chromium struct {
+// browserProc is a running browser (and its helpers, such as Xvfb): its
+// stderr (and stdout) collected, killed with its whole process group when
+// the test ends.
+type browserProc struct {
+	name   string
 	cmd    *exec.Cmd
 	mu     sync.Mutex
-	stderr bytes.Buffer
+	out    bytes.Buffer
 	waited chan struct{}
+	// lines, when set, receives every output line as it arrives.
+	lines chan string
+	// console, when set, returns the console texts collected so far.
+	console func() []string
 }
 
-// startChromium launches headless Chromium on pageURL with a fresh profile
-// and everything that would talk to the internet turned off. It is killed
-// (with its whole process group) when the test ends.
-func startChromium(t *testing.T, bin, pageURL string) *chromium {
+// startProc starts cmd in its own process group, collecting its output.
+func startProc(t *testing.T, name string, cmd *exec.Cmd, lines chan string) *browserProc {
 	t.Helper()
-	profile := t.TempDir()
-	c := &chromium{waited: make(chan struct{})}
-	c.cmd = exec.Command(bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
-		"--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0",
-		"--user-data-dir="+profile, pageURL)
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.cmd.Stdout = io.Discard
-	pipe, err := c.cmd.StderrPipe()
+	p := &browserProc{name: name, cmd: cmd, waited: make(chan struct{}), lines: lines}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pr, pw, err := os.Pipe()
 	if err != nil {
-		t.Fatalf("chromium: stderr pipe: %v", err)
+		t.Fatalf("%s: pipe: %v", name, err)
 	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("chromium: start: %v", err)
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		t.Fatalf("%s: start: %v", name, err)
 	}
+	pw.Close()
 	go func() {
-		sc := bufio.NewScanner(pipe)
+		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			c.mu.Lock()
-			c.stderr.Write(sc.Bytes())
-			c.stderr.WriteByte('\n')
-			c.mu.Unlock()
+			p.mu.Lock()
+			p.out.Write(sc.Bytes())
+			p.out.WriteByte('\n')
+			p.mu.Unlock()
+			if p.lines != nil {
+				select {
+				case p.lines <- sc.Text():
+				default:
+				}
+			}
 		}
-		c.cmd.Wait()
-		close(c.waited)
+		pr.Close()
+		cmd.Wait()
+		close(p.waited)
 	}()
-	// Cleanups run last-in first-out: the browser is gone before the
+	// Cleanups run last-in first-out: the browser is gone before its
 	// profile directory is removed.
 	t.Cleanup(func() {
-		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-		<-c.waited
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-p.waited
 	})
-	return c
+	return p
 }
 
-// log returns what Chromium printed on stderr so far.
-func (c *chromium) log() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.String()
+// log returns what the process printed so far.
+func (p *browserProc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
 }
 
-// consoleMessages returns the console messages Chromium logged, in order.
-func (c *chromium) consoleMessages() []string {
-	var out []string
-	for _, line := range strings.Split(c.log(), "\n") {
-		if m := consoleLine.FindStringSubmatch(line); m != nil {
-			out = append(out, unescapeLog(m[1]))
-		}
-	}
-	return out
-}
-
-// logEscape matches the \uXXXX escapes Chromium's log uses for non-ASCII.
-var logEscape = regexp.MustCompile(`\\u[0-9A-Fa-f]{4}`)
-
-// unescapeLog undoes the log's escaping so that the message reads as the
-// console shows it.
-func unescapeLog(s string) string {
-	return logEscape.ReplaceAllStringFunc(s, func(e string) string {
-		n, err := strconv.ParseUint(e[2:], 16, 32)
-		if err != nil {
-			return e
-		}
-		return string(rune(n))
-	})
-}
-
-// runInBrowser runs every scenario in one Chromium launch and returns the
+// runInBrowser runs every scenario in one launch of engine e and returns the
 // results by scenario id.
-func runInBrowser(ctx context.Context, t *testing.T, bin string, page *pageServer, n int) (map[string]browserResult, *chromium, error) {
+func runInBrowser(ctx context.Context, t *testing.T, e *engine, bin string, page *pageServer, n int) (map[string]browserResult, *browserProc, error) {
 	t.Helper()
-	c := startChromium(t, bin, page.srv.URL+"/")
+	c := e.launch(t, bin, page.srv.URL+"/")
 	results := map[string]browserResult{}
 	for {
 		select {
@@ -238,9 +246,9 @@ func runInBrowser(ctx context.Context, t *testing.T, bin string, page *pageServe
 			}
 			return results, c, nil
 		case <-c.waited:
-			return results, c, errors.New("chromium: exited before the page finished:\n" + tail(c.log(), 4000))
+			return results, c, errors.New(e.name + ": exited before the page finished:\n" + tail(c.log(), 4000))
 		case <-ctx.Done():
-			return results, c, fmt.Errorf("chromium: %d of %d scenarios done: %w\n%s", len(results), n, ctx.Err(), tail(c.log(), 4000))
+			return results, c, fmt.Errorf("%s: %d of %d scenarios done: %w\n%s", e.name, len(results), n, ctx.Err(), tail(c.log(), 4000))
 		}
 	}
 }
@@ -252,5 +260,5 @@ func tail(s string, n int) string {
 	return s
 }
 
-// deadline is how long the whole browser run may take.
+// deadline is how long one engine's browser run may take.
 const deadline = 90 * time.Second

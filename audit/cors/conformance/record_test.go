@@ -11,45 +11,46 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/chromium.json from the live Chromium run")
+var update = flag.Bool("update", false, "rewrite testdata/<engine>.json from the live browser runs")
 
-// recordFile holds what Chromium did for every scenario, so that the cors
-// package is checked against the browser even where no browser is installed.
-var recordFile = filepath.Join("testdata", "chromium.json")
+// recordFile holds what engine e did for every scenario it runs, so that
+// the cors package is checked against the browser even where no browser is
+// installed.
+func recordFile(e *engine) string { return filepath.Join("testdata", e.name+".json") }
 
-// Origins used when replaying the record without a browser.
+// Origins used when replaying a record without a browser.
 const (
 	replayOrigin = "http://127.0.0.1:8001"
 	replayServer = "http://127.0.0.1:8002"
 )
 
-func loadRecord(t *testing.T) []observed {
+func loadRecord(t *testing.T, e *engine) []observed {
 	t.Helper()
-	data, err := os.ReadFile(recordFile)
+	data, err := os.ReadFile(recordFile(e))
 	if err != nil {
 		t.Fatalf("record: %v", err)
 	}
 	var rec []observed
 	if err := json.Unmarshal(data, &rec); err != nil {
-		t.Fatalf("record: %s: %v", recordFile, err)
+		t.Fatalf("record: %s: %v", recordFile(e), err)
 	}
 	return rec
 }
 
-// compareRecord asserts that the live run matches testdata/chromium.json, or
-// rewrites it with -update.
-func compareRecord(t *testing.T, live []observed) {
+// compareRecord asserts that the live run matches testdata/<engine>.json,
+// or rewrites it with -update.
+func compareRecord(t *testing.T, e *engine, live []observed) {
 	if *update {
 		data, err := json.MarshalIndent(live, "", "  ")
 		if err != nil {
 			t.Fatalf("record: %v", err)
 		}
-		if err := os.WriteFile(recordFile, append(data, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(recordFile(e), append(data, '\n'), 0o644); err != nil {
 			t.Fatalf("record: %v", err)
 		}
 		return
 	}
-	rec := loadRecord(t)
+	rec := loadRecord(t, e)
 	byID := map[string]observed{}
 	for _, r := range rec {
 		byID[r.ID] = r
@@ -57,15 +58,15 @@ func compareRecord(t *testing.T, live []observed) {
 	for _, l := range live {
 		r, ok := byID[l.ID]
 		if !ok {
-			t.Errorf("record: %s %q is missing from %s (run with -update)", l.ID, l.Desc, recordFile)
+			t.Errorf("record: %s %q is missing from %s (run with -update)", l.ID, l.Desc, recordFile(e))
 			continue
 		}
 		if !reflect.DeepEqual(normalizeEmpty(r), normalizeEmpty(l)) {
-			t.Errorf("record: chromium now does something else for %s %q (review, then run with -update):\nrecorded: %+v\n    live: %+v", l.ID, l.Desc, r, l)
+			t.Errorf("record: %s now does something else for %s %q (review, then run with -update):\nrecorded: %+v\n    live: %+v", e.name, l.ID, l.Desc, r, l)
 		}
 	}
 	if len(rec) != len(live) {
-		t.Errorf("record: %d entries in %s, %d scenarios (run with -update)", len(rec), recordFile, len(live))
+		t.Errorf("record: %d entries in %s, %d scenarios run (run with -update)", len(rec), recordFile(e), len(live))
 	}
 }
 
@@ -76,23 +77,37 @@ func normalizeEmpty(o observed) observed {
 	return o
 }
 
-// TestRecordedChromium replays testdata/chromium.json: it needs no browser,
-// so the cors package is held to Chromium's behaviour on every machine.
-func TestRecordedChromium(t *testing.T) {
-	rec := loadRecord(t)
+// TestRecorded replays testdata/<engine>.json for every engine: it needs no
+// browser, so the cors package is held to each engine's behaviour on every
+// machine.
+func TestRecorded(t *testing.T) {
 	scs := scenarios()
-	if len(rec) != len(scs) {
-		t.Fatalf("record: %d entries, %d scenarios (run the live suite with -update)", len(rec), len(scs))
-	}
-	for i, s := range scs {
-		ob := rec[i]
-		if ob.ID != s.id || ob.Desc != s.desc {
-			t.Fatalf("record: entry %d is %s %q, scenario is %s %q (run the live suite with -update)", i, ob.ID, ob.Desc, s.id, s.desc)
-		}
-		url := fmt.Sprintf("%s/b/%s", replayServer, s.id)
-		ob.Message = expandRecord(ob.Message)
-		t.Run(s.id+" "+s.desc, func(t *testing.T) {
-			assertCorsAgrees(t, s, replayOrigin, url, ob)
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			rec := loadRecord(t, e)
+			byID := map[string]observed{}
+			for _, ob := range rec {
+				byID[ob.ID] = ob
+			}
+			n := 0
+			for _, s := range scs {
+				if _, cannot := e.cannot[s.desc]; cannot {
+					continue
+				}
+				n++
+				ob, ok := byID[s.id]
+				if !ok || ob.Desc != s.desc {
+					t.Fatalf("record: %s has no entry for %s %q (run the live suite with -update)", recordFile(e), s.id, s.desc)
+				}
+				url := fmt.Sprintf("%s/b/%s", replayServer, s.id)
+				ob.Message = expandRecord(ob.Message)
+				t.Run(s.id+" "+s.desc, func(t *testing.T) {
+					assertCorsAgrees(t, e, s, replayOrigin, url, ob)
+				})
+			}
+			if len(rec) != n {
+				t.Errorf("record: %d entries in %s, %d scenarios for %s (run the live suite with -update)", len(rec), recordFile(e), n, e.name)
+			}
 		})
 	}
 }

@@ -14,7 +14,34 @@ type scenario struct {
 	credentials bool
 	preflight   scripted // answer to OPTIONS with Access-Control-Request-Method
 	actual      scripted // answer to everything else
+	// repeat is how many times the page runs the fetch(), one after the
+	// other (0: once); the number of preflights shows the preflight cache.
+	repeat int
+	// cache is the fetch() cache mode ("": default).
+	cache string
+	// sandboxed runs the fetch() from a sandboxed iframe: origin "null".
+	sandboxed bool
 }
+
+// origin is the origin the scenario's fetch() comes from.
+func (s *scenario) origin(pageOrigin string) string {
+	if s.sandboxed {
+		return "null"
+	}
+	return pageOrigin
+}
+
+// page is the scenario as the page runs it against url.
+func (s *scenario) page(url string) pageScenario {
+	return pageScenario{ID: s.id, URL: url, Method: s.method, Headers: append([][2]string{}, s.headers...),
+		Credentials: s.credentials, Repeat: s.repeat, Cache: s.cache, Sandboxed: s.sandboxed}
+}
+
+// repeated makes the page run s n times with fetch() cache mode mode.
+func repeated(n int, mode string, s *scenario) *scenario { s.repeat, s.cache = n, mode; return s }
+
+// fromSandbox runs s from a sandboxed iframe, whose origin is "null".
+func fromSandbox(s *scenario) *scenario { s.sandboxed = true; return s }
 
 // Shorthands for the table.
 func h(name, value string) field                { return field{name: name, value: value} }
@@ -259,6 +286,60 @@ func scenarios() []*scenario {
 		simple("ACAO without a space after the colon", "GET", resp(200, rawLine(acao+":*"))),
 		simple("ACAO with an obsolete line fold", "GET", resp(200, rawLine(acao+": *\r\n\tfolded"))),
 		simple("ACAO with non-ASCII bytes", "GET", resp(200, h(acao, phOrigin+"\xe9"))),
+
+		// Where engines might part: extra safelisted request headers.
+		safelistProbe("DPR 2 is safelisted by Chromium", hdr("DPR", "2")),
+		safelistProbe("Width 100 is safelisted by Chromium", hdr("Width", "100")),
+		safelistProbe("Viewport-Width 100 is safelisted by Chromium", hdr("Viewport-Width", "100")),
+		safelistProbe("Device-Memory 8 is safelisted by Chromium", hdr("Device-Memory", "8")),
+		safelistProbe("Downlink 1.5 is safelisted by Chromium", hdr("Downlink", "1.5")),
+		safelistProbe("RTT 50 is safelisted by Chromium", hdr("RTT", "50")),
+		safelistProbe("ECT 4g is safelisted by Chromium", hdr("ECT", "4g")),
+		safelistProbe("Save-Data on is safelisted by Chromium", hdr("Save-Data", "on")),
+		safelistProbe("Intervention is safelisted by Chromium", hdr("Intervention", "x")),
+		safelistProbe("Range unit in upper case", hdr("Range", "BYTES=0-1")),
+
+		// Request header value whitespace and duplicates.
+		safelistProbe("Accept padded with spaces is safelisted", hdr("Accept", "  application/json  ")),
+		safelistProbe("Content-Type padded with a tab is safelisted", hdr("Content-Type", "\ttext/plain\t")),
+		safelistProbe("Accept with an inner tab is safelisted", hdr("Accept", "text/plain,\ttext/html")),
+		safelistProbe("Content-Language with an inner space is safelisted", hdr("Content-Language", "de, en")),
+		safelistProbe("Content-Type appended twice", hdr("Content-Type", "text/plain"), hdr("Content-Type", "text/plain")),
+		safelistProbe("X-Custom appended twice is listed once", hdr("X-Custom", "1"), hdr("X-Custom", "2")),
+		safelistProbe("Accept appended twice, 64 bytes each", hdr("Accept", long("a/", 64)), hdr("Accept", long("b/", 64))),
+
+		// More preflight statuses.
+		preflighted("preflight 201", "PUT", resp(201, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 203", "PUT", resp(203, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 300 without Location", "PUT", resp(300, okOrigin, h(acam, "PUT")), actualOK),
+		preflighted("preflight 303", "PUT", resp(303, okOrigin, h(acam, "PUT"), h("Location", phSelf)), actualOK),
+		preflighted("preflight 302 without Location", "PUT", resp(302, okOrigin, h(acam, "PUT")), actualOK),
+
+		// The origin "null" of a sandboxed iframe.
+		fromSandbox(simple("sandboxed, ACAO null", "GET", resp(200, h(acao, "null")))),
+		fromSandbox(simple("sandboxed, ACAO *", "GET", resp(200, okStar))),
+		fromSandbox(simple("sandboxed, ACAO page origin", "GET", actualOK)),
+		fromSandbox(simple("sandboxed, no ACAO", "GET", noAnswer)),
+		fromSandbox(preflighted("sandboxed, PUT, preflight ACAO null", "PUT",
+			resp(204, h(acao, "null"), h(acam, "PUT")), resp(200, h(acao, "null")))),
+
+		// The preflight cache: how many preflights three requests cause.
+		repeated(3, "", preflighted("cache: three PUTs, no ACMA", "PUT", permissive("PUT", ""), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA 600", "PUT", permissive("PUT", "", h(acma, "600")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA 0", "PUT", permissive("PUT", "", h(acma, "0")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA -1", "PUT", permissive("PUT", "", h(acma, "-1")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA abc", "PUT", permissive("PUT", "", h(acma, "abc")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA 60abc", "PUT", permissive("PUT", "", h(acma, "60abc")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA +60", "PUT", permissive("PUT", "", h(acma, "+60")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA 1.5", "PUT", permissive("PUT", "", h(acma, "1.5")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA in two headers", "PUT", permissive("PUT", "", h(acma, "60"), h(acma, "60")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, ACMA empty", "PUT", permissive("PUT", "", h(acma, "")), actualOK)),
+		repeated(3, "no-store", preflighted("cache: three PUTs, ACMA 600, cache no-store", "PUT", permissive("PUT", "", h(acma, "600")), actualOK)),
+		repeated(3, "reload", preflighted("cache: three PUTs, ACMA 600, cache reload", "PUT", permissive("PUT", "", h(acma, "600")), actualOK)),
+		repeated(3, "no-cache", preflighted("cache: three PUTs, ACMA 600, cache no-cache", "PUT", permissive("PUT", "", h(acma, "600")), actualOK)),
+		repeated(3, "force-cache", preflighted("cache: three PUTs, ACMA 600, cache force-cache", "PUT", permissive("PUT", "", h(acma, "600")), actualOK)),
+		repeated(3, "", preflighted("cache: three PUTs, preflight fails", "PUT", resp(204, okOrigin, h(acma, "600")), actualOK)),
+		repeated(3, "", preflighted("cache: three X-Custom GETs, ACMA 600", "GET", permissive("GET", "X-Custom", h(acma, "600")), actualOK, hdr("X-Custom", "1"))),
 	}
 	for i, s := range all {
 		s.id = fmt.Sprintf("s%03d", i+1)

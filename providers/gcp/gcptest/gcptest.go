@@ -7,6 +7,7 @@ package gcptest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -97,11 +98,7 @@ func (f *Server) SetError(path string, e Error) {
 func (f *Server) Calls() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int, len(f.calls))
-	for k, v := range f.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.calls)
 }
 
 // SelfLink is the resource URL of path, as the API spells it.

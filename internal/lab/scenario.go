@@ -21,6 +21,8 @@ const (
 type Backend struct {
 	Group    string
 	Behavior labserver.Behavior
+	// Down leaves the instance's port closed: it refuses connections.
+	Down bool
 }
 
 // Scenario is one load balancer configuration in front of a few backends.
@@ -53,42 +55,6 @@ var (
 // Path is the path the lab's URL points at.
 const Path = "/v1/cart"
 
-// current is the CORS config every healthy backend runs; it follows the
-// policy exactly.
-func current(id string) labserver.Behavior {
-	return labserver.Behavior{
-		ID:            id,
-		AllowOrigins:  PolicyOrigins,
-		AllowMethods:  []string{"GET", "POST", "PUT", "DELETE"},
-		AllowHeaders:  PolicyHeaders,
-		ExposeHeaders: []string{"X-Request-Id"},
-		Credentials:   true,
-		MaxAge:        600,
-	}
-}
-
-// older is the CORS config from before PUT and X-Request-Id were allowed.
-func older(id string) labserver.Behavior {
-	b := current(id)
-	b.AllowMethods = []string{"GET", "POST"}
-	b.AllowHeaders = []string{"Content-Type"}
-	b.MaxAge = 60
-	return b
-}
-
-func fleet(n int, old map[int]bool) []Backend {
-	out := make([]Backend, n)
-	for i := range out {
-		id := fmt.Sprintf("web-%d", i+1)
-		b := current(id)
-		if old[i+1] {
-			b = older(id)
-		}
-		out[i] = Backend{Group: "blue", Behavior: b}
-	}
-	return out
-}
-
 // kinds are the scenario kinds; each becomes "<proxy>-<kind>" for the
 // proxies that can express it.
 type kind struct {
@@ -106,21 +72,21 @@ var kinds = []kind{
 	{
 		name:       "clean",
 		summary:    "round-robin over three instances that all follow the policy; the load balancer changes nothing",
-		backends:   fleet(3, nil),
+		backends:   Fleet(3, nil),
 		nginxPlain: true, haproxyPlain: true,
 	},
 	{
 		name:       "round-robin",
 		summary:    "round-robin over four instances, web-3 still on the old CORS config (no PUT, no X-Request-Id, max-age 60)",
 		findings:   []string{"lb-mismatch", "verdict-drift"},
-		backends:   fleet(4, map[int]bool{3: true}),
+		backends:   Fleet(4, func(i int) bool { return i == 3 }),
 		nginxPlain: true, haproxyPlain: true,
 	},
 	{
 		name:     "redirect-options",
 		summary:  "the load balancer redirects every OPTIONS to https, as a misconfigured listener rule does; browsers reject redirected preflights",
 		findings: []string{"lb-redirect"},
-		backends: fleet(3, nil),
+		backends: Fleet(3, nil),
 		nginx: `if ($request_method = OPTIONS) {
                 return 301 https://$host$request_uri;
             }`,
@@ -130,7 +96,7 @@ var kinds = []kind{
 		name:     "answers-options",
 		summary:  "the load balancer answers OPTIONS itself with its own CORS headers (ACAO *, no PUT, no credentials) instead of the instances' answer",
 		findings: []string{"lb-answers-options"},
-		backends: fleet(3, nil),
+		backends: Fleet(3, nil),
 		nginx: `if ($request_method = OPTIONS) {
                 add_header Access-Control-Allow-Origin "*";
                 add_header Access-Control-Allow-Methods "GET, POST, OPTIONS";
@@ -144,7 +110,7 @@ var kinds = []kind{
 		name:     "duplicate-header",
 		summary:  "the load balancer adds Access-Control-Allow-Origin: * on top of the instances' own, so every allowed answer carries two values and browsers reject it",
 		findings: []string{"invalid-header"},
-		backends: fleet(3, nil),
+		backends: Fleet(3, nil),
 		nginx:    `add_header Access-Control-Allow-Origin "*" always;`,
 		haproxy:  `http-response add-header Access-Control-Allow-Origin "*"`,
 	},
@@ -152,7 +118,7 @@ var kinds = []kind{
 		name:     "strip-header",
 		summary:  "the load balancer strips Access-Control-Allow-Credentials from the instances' answers, so credentialed requests fail only through it",
 		findings: []string{"lb-mismatch"},
-		backends: fleet(3, nil),
+		backends: Fleet(3, nil),
 		nginx:    `proxy_hide_header Access-Control-Allow-Credentials;`,
 		haproxy:  `http-response del-header Access-Control-Allow-Credentials`,
 	},
@@ -161,7 +127,7 @@ var kinds = []kind{
 		summary:  "the instances echo the allowed origin without Vary: Origin: harmless until a cache sits in front of them, then origins get each other's answers",
 		findings: []string{"vary-missing"},
 		backends: func() []Backend {
-			f := fleet(3, nil)
+			f := Fleet(3, nil)
 			for i := range f {
 				f[i].Behavior.NoVary = true
 			}
@@ -173,7 +139,7 @@ var kinds = []kind{
 		name:      "cache-leak",
 		summary:   "nginx proxy_cache keyed without the Origin and ignoring Vary: a response cached for one origin is served to another",
 		findings:  []string{"cache-leak"},
-		backends:  fleet(3, nil),
+		backends:  Fleet(3, nil),
 		nginxHTTP: `proxy_cache_path {{dir}}/cache levels=1 keys_zone=lab:1m max_size=10m inactive=10m use_temp_path=off;`,
 		nginx: `proxy_cache lab;
             proxy_cache_key $scheme$proxy_host$request_uri;

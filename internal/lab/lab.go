@@ -7,7 +7,6 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/syncbuf"
 )
 
 // StartTimeout bounds how long Start waits for the load balancer to listen.
@@ -32,7 +32,8 @@ type Instance struct {
 	ID    string
 	Addr  string // 127.0.0.1:port
 	Group string
-	// Server is the handler, for its request counters.
+	// Server is the handler, for its request counters; nil for a Down
+	// backend.
 	Server *labserver.Server
 }
 
@@ -52,30 +53,13 @@ type Lab struct {
 	servers []*http.Server
 	proc    *exec.Cmd
 	exited  chan struct{} // closed when proc has exited
-	stderr  *syncBuffer
+	stderr  *syncbuf.Buffer
 	once    sync.Once
 }
 
-// syncBuffer is a bytes.Buffer safe for the process's writer goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() > 64<<10 { // keep memory bounded; the start is what matters
-		return len(p), nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// outputLimit bounds what the lab keeps of the proxy's output; the start is
+// what explains a failure.
+const outputLimit = 64 << 10
 
 // Start runs sc: its backends on 127.0.0.1 free ports, then the proxy with a
 // config written into dir (which must exist), and waits until the proxy
@@ -92,18 +76,10 @@ func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
 	}
-	l := &Lab{Scenario: sc, Dir: dir, exited: make(chan struct{}), stderr: &syncBuffer{}}
-	for _, be := range sc.Backends {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			l.Close()
-			return nil, fmt.Errorf("lab: %s: backend %s: %w", sc.Name, be.Behavior.ID, err)
-		}
-		h := labserver.New(be.Behavior)
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		l.servers = append(l.servers, srv)
-		go srv.Serve(ln)
-		l.Instances = append(l.Instances, Instance{ID: be.Behavior.ID, Addr: ln.Addr().String(), Group: be.Group, Server: h})
+	l := &Lab{Scenario: sc, Dir: dir, exited: make(chan struct{}), stderr: &syncbuf.Buffer{Limit: outputLimit}}
+	if err := l.serveBackends(); err != nil {
+		l.Close()
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
@@ -151,6 +127,45 @@ func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
 		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
 	}
 	return l, nil
+}
+
+// serveBackends starts l.Scenario's backends on 127.0.0.1 free ports; a
+// Down backend gets a port that was free a moment ago and refuses
+// connections.
+func (l *Lab) serveBackends() error {
+	for _, be := range l.Scenario.Backends {
+		in := Instance{ID: be.Behavior.ID, Group: be.Group}
+		if be.Down {
+			port, err := freePort()
+			if err != nil {
+				return fmt.Errorf("lab: %s: backend %s: %w", l.Scenario.Name, in.ID, err)
+			}
+			in.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+			l.Instances = append(l.Instances, in)
+			continue
+		}
+		in.Server = labserver.New(be.Behavior)
+		addr, err := l.serve(in.Server)
+		if err != nil {
+			return fmt.Errorf("lab: %s: backend %s: %w", l.Scenario.Name, in.ID, err)
+		}
+		in.Addr = addr
+		l.Instances = append(l.Instances, in)
+	}
+	return nil
+}
+
+// serve serves h on a 127.0.0.1 free port until Close and returns its
+// address.
+func (l *Lab) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	l.servers = append(l.servers, srv)
+	go srv.Serve(ln)
+	return ln.Addr().String(), nil
 }
 
 // lookSbin finds a tool in the sbin directories that a user's PATH often
@@ -240,40 +255,4 @@ func (l *Lab) hasExited() bool {
 	default:
 		return false
 	}
-}
-
-// Config returns the corsaudit YAML config that audits the lab.
-func (l *Lab) Config() string {
-	var b strings.Builder
-	q := strconv.Quote
-	fmt.Fprintf(&b, "# corsaudit lab %s (%s)\n", l.Scenario.Name, l.Scenario.Proxy)
-	fmt.Fprintf(&b, "# %s\n", l.Scenario.Summary)
-	if len(l.Scenario.Findings) > 0 {
-		fmt.Fprintf(&b, "# built to show: %s\n", strings.Join(l.Scenario.Findings, ", "))
-	} else {
-		b.WriteString("# built to show: no finding\n")
-	}
-	b.WriteString("targets:\n")
-	fmt.Fprintf(&b, "  - name: %s\n", q(l.Scenario.Name))
-	fmt.Fprintf(&b, "    url: %s\n", q(l.URL))
-	b.WriteString("    discover:\n      static:\n        instances:\n")
-	for _, in := range l.Instances {
-		fmt.Fprintf(&b, "          - {id: %s, addr: %s, group: %s}\n", q(in.ID), q(in.Addr), q(in.Group))
-	}
-	b.WriteString("    direct: {scheme: http}\n")
-	fmt.Fprintf(&b, "    lb: {samples: 0, instance_header: %s}\n", labserver.InstanceHeader)
-	b.WriteString("    policy:\n")
-	fmt.Fprintf(&b, "      origins: [%s]\n", quoteAll(PolicyOrigins))
-	fmt.Fprintf(&b, "      methods: [%s]\n", quoteAll(PolicyMethods))
-	fmt.Fprintf(&b, "      headers: [%s]\n", quoteAll(PolicyHeaders))
-	b.WriteString("      credentials: true\n")
-	return b.String()
-}
-
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = strconv.Quote(s)
-	}
-	return strings.Join(q, ", ")
 }

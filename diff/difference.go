@@ -1,0 +1,200 @@
+package diff
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
+)
+
+// HeaderDifference is how one header (or the status) of one answer differs
+// between the expected answer and the observed one: the tokens a list
+// header lacks or adds, or the changed value of any other header.
+type HeaderDifference struct {
+	// Step is the answer: "preflight" or "actual".
+	Step string `json:"step"`
+	// Header is the full header name, or "status".
+	Header string `json:"header"`
+	// Missing and Extra are, for a list header (Access-Control-Allow-Methods,
+	// -Headers, -Expose-Headers), the tokens the observed answer lacks or
+	// adds, sorted.
+	Missing []string `json:"missing,omitempty"`
+	Extra   []string `json:"extra,omitempty"`
+	// Expected and Observed are, for any other header, the two values (""
+	// when the header is absent).
+	Expected string `json:"expected,omitempty"`
+	Observed string `json:"observed,omitempty"`
+}
+
+// String is the difference in one short phrase: "Access-Control-Allow-Methods
+// -DELETE -PUT", "Access-Control-Max-Age 600 -> 60".
+func (d HeaderDifference) String() string {
+	var parts []string
+	for _, t := range d.Missing {
+		parts = append(parts, "-"+t)
+	}
+	for _, t := range d.Extra {
+		parts = append(parts, "+"+t)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, orNone(d.Expected)+" -> "+orNone(d.Observed))
+	}
+	return d.Header + " " + strings.Join(parts, " ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// listHeader says how a list header's tokens compare: methods are
+// case-sensitive, header names are not.
+var listHeader = map[string]bool{cors.ACAM: false, cors.ACAH: true, cors.ACEH: true}
+
+// answerHeaders are the headers compared per step, in report order.
+var answerHeaders = map[string][]string{
+	"preflight": {cors.ACAO, cors.ACAC, cors.ACAM, cors.ACAH, cors.ACMA, "Vary"},
+	"actual":    {cors.ACAO, cors.ACAC, cors.ACEH, "Vary"},
+}
+
+// Differences compares two observations of one probe, answer by answer: only
+// the steps both sent are compared (a preflight that failed leaves no actual
+// request to compare; its absence is the consequence, not the cause).
+func Differences(want, got audit.Observation) []HeaderDifference {
+	var out []HeaderDifference
+	steps := []struct {
+		name string
+		a, b *audit.Exchange
+	}{{"preflight", want.Preflight, got.Preflight}, {"actual", want.Actual, got.Actual}}
+	for _, s := range steps {
+		if s.a == nil || s.b == nil || s.a.Failed() || s.b.Failed() {
+			continue
+		}
+		if s.a.Status != s.b.Status {
+			out = append(out, HeaderDifference{Step: s.name, Header: "status",
+				Expected: fmt.Sprint(s.a.Status), Observed: fmt.Sprint(s.b.Status)})
+		}
+		if s.a.Location != s.b.Location {
+			out = append(out, HeaderDifference{Step: s.name, Header: "Location", Expected: s.a.Location, Observed: s.b.Location})
+		}
+		for _, name := range answerHeaders[s.name] {
+			if d, ok := headerDifference(name, s.a.Header, s.b.Header); ok {
+				d.Step = s.name
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// headerDifference compares one header of two answers.
+func headerDifference(name string, a, b http.Header) (HeaderDifference, bool) {
+	d := HeaderDifference{Header: name}
+	if fold, ok := listHeader[name]; ok {
+		ta, va := tokens(a, name, fold)
+		tb, vb := tokens(b, name, fold)
+		if va && vb {
+			for _, t := range ta {
+				if !slices.Contains(tb, t) {
+					d.Missing = append(d.Missing, t)
+				}
+			}
+			for _, t := range tb {
+				if !slices.Contains(ta, t) {
+					d.Extra = append(d.Extra, t)
+				}
+			}
+			return d, len(d.Missing)+len(d.Extra) > 0
+		}
+	}
+	if name == "Vary" {
+		// Only whether Vary names Origin matters to CORS.
+		if VaryHasOrigin(a) == VaryHasOrigin(b) {
+			return d, false
+		}
+		d.Expected, d.Observed = varyWord(VaryHasOrigin(a)), varyWord(VaryHasOrigin(b))
+		return d, true
+	}
+	d.Expected = strings.Join(a.Values(name), " | ")
+	d.Observed = strings.Join(b.Values(name), " | ")
+	return d, d.Expected != d.Observed
+}
+
+func varyWord(origin bool) string {
+	if origin {
+		return "Origin"
+	}
+	return ""
+}
+
+// tokens is a list header's distinct tokens, sorted (lower-cased when
+// fold), and whether the list parsed.
+func tokens(h http.Header, name string, fold bool) ([]string, bool) {
+	items, ok := cors.ParseList(h.Values(name))
+	if !ok {
+		return nil, false
+	}
+	var out []string
+	for _, it := range items {
+		if fold {
+			it = strings.ToLower(it)
+		}
+		if !slices.Contains(out, it) {
+			out = append(out, it)
+		}
+	}
+	sort.Strings(out)
+	return out, true
+}
+
+// differenceKey is a comparable form of a list of differences.
+func differenceKey(ds []HeaderDifference) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "%s/%s\x00", d.Step, d.String())
+	}
+	return b.String()
+}
+
+// DifferenceSentence says the differences in words, one clause per header,
+// without repeating a header the preflight and actual answers share:
+// "Access-Control-Allow-Methods lacks DELETE, PUT; Access-Control-Max-Age is
+// 60 instead of 600".
+func DifferenceSentence(ds []HeaderDifference) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, d := range ds {
+		var clause []string
+		if len(d.Missing) > 0 {
+			clause = append(clause, "lacks "+strings.Join(d.Missing, ", "))
+		}
+		if len(d.Extra) > 0 {
+			clause = append(clause, "adds "+strings.Join(d.Extra, ", "))
+		}
+		if len(clause) == 0 {
+			switch {
+			case d.Observed == "":
+				clause = append(clause, "is missing (expected "+d.Expected+")")
+			case d.Expected == "":
+				clause = append(clause, "is "+d.Observed+" (expected none)")
+			default:
+				clause = append(clause, "is "+d.Observed+" instead of "+d.Expected)
+			}
+		}
+		s := d.Header + " " + strings.Join(clause, " and ")
+		if d.Header == "status" {
+			s = d.Step + " " + s
+		}
+		if !seen[s] {
+			seen[s] = true
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "; ")
+}

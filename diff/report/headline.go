@@ -1,0 +1,173 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+// headline is the verdict sentence that opens the table: "FAIL: 1 instance
+// of 12 blocks GET, PUT for https://app.example.com; the load balancer
+// redirects preflights". FAIL when a finding is an error, WARN when the
+// worst is a warning, PASS otherwise; it names what the findings of the
+// worst severity mean for users (at most three, then how many more).
+func headline(r *diff.Report) (word, sentence string) {
+	worst := r.MaxSeverity()
+	switch worst {
+	case diff.SeverityError:
+		word = "FAIL"
+	case diff.SeverityWarning:
+		word = "WARN"
+	default:
+		word = "PASS"
+	}
+	var phrases []string
+	for _, f := range r.Findings {
+		if f.Severity != worst || worst.Rank() < diff.SeverityWarning.Rank() {
+			continue
+		}
+		if p := findingPhrase(r, f); !slices.Contains(phrases, p) {
+			phrases = append(phrases, p)
+		}
+	}
+	switch {
+	case len(phrases) > 3:
+		sentence = strings.Join(phrases[:3], "; ") + fmt.Sprintf("; and %d more", len(phrases)-3)
+	case len(phrases) > 0:
+		sentence = strings.Join(phrases, "; ")
+	case len(r.Findings) == 0:
+		sentence = "no findings"
+	default:
+		sentence = "no warning or error"
+	}
+	if r.Incomplete != "" {
+		sentence += " (incomplete run)"
+	}
+	return word, sentence
+}
+
+// verdictLine is the verdict sentence in one line: "FAIL: ...".
+func verdictLine(r *diff.Report) string {
+	word, sentence := headline(r)
+	return word + ": " + sentence
+}
+
+// findingPhrase says what a finding means for users, in a few words.
+func findingPhrase(r *diff.Report, f diff.Finding) string {
+	n := 0
+	for _, id := range f.Instances {
+		if id != "lb" {
+			n++
+		}
+	}
+	total := 0
+	if t := targetByName(r, f.Target); t != nil {
+		for _, in := range t.Instances {
+			if in.Skip == "" {
+				total++
+			}
+		}
+	}
+	of := fmt.Sprintf("%d %s", n, plural(n, "instance"))
+	if total > 0 {
+		of = fmt.Sprintf("%d %s of %d", n, plural(n, "instance"), total)
+	}
+	what := requestWords(f.Probes)
+	switch f.Kind {
+	case diff.KindVerdictDrift, diff.KindPolicyViolation:
+		v := "block"
+		if strings.HasPrefix(f.Observed, diff.OutcomeAllowed) {
+			v = "allow"
+		}
+		if n == 1 {
+			v += "s"
+		}
+		return fmt.Sprintf("%s %s %s", of, v, what)
+	case diff.KindUnreachable:
+		if n == 0 {
+			return "the load balancer of " + f.Target + " is unreachable"
+		}
+		return fmt.Sprintf("%s %s unreachable", strings.Join(f.Instances, ", "), plural(n, "is"))
+	case diff.KindLBRedirect:
+		return "the load balancer redirects preflights"
+	case diff.KindLBAnswersOptions:
+		return "the load balancer answers preflights itself"
+	case diff.KindLBMismatch:
+		return "the load balancer's answers differ from the instances' for " + what
+	case diff.KindSplit:
+		return "no majority answer for " + what
+	case diff.KindHeaderDrift:
+		return fmt.Sprintf("%s %s other CORS headers for %s", of, plural(n, "sends"), what)
+	}
+	t := f.Kind.Title()
+	if t != "" {
+		t = strings.ToLower(t[:1]) + t[1:]
+	}
+	if n > 0 {
+		return fmt.Sprintf("%s: %s", of, t)
+	}
+	return t
+}
+
+// requestWords is "GET, PUT for https://app.example.com".
+func requestWords(ps []diff.ProbeRef) string {
+	var methods, origins []string
+	for _, p := range ps {
+		if !slices.Contains(methods, p.Method) {
+			methods = append(methods, p.Method)
+		}
+		if !slices.Contains(origins, p.Origin) {
+			origins = append(origins, p.Origin)
+		}
+	}
+	if len(methods) == 0 {
+		return "some requests"
+	}
+	return strings.Join(methods, ", ") + " for " + strings.Join(origins, ", ")
+}
+
+// plural is word for n == 1, else its plural ("is" -> "are", "sends" ->
+// "send", "instance" -> "instances").
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	switch {
+	case word == "is":
+		return "are"
+	case strings.HasSuffix(word, "s"):
+		return strings.TrimSuffix(word, "s")
+	}
+	return word + "s"
+}
+
+// probeKinds says how many probes of each kind a target ran: "2 policy, 1
+// disallowed origin, 40 adversarial".
+func probeKinds(ps []diff.ProbeRef) string {
+	var policy, disallowed, adversarial, other int
+	for _, p := range ps {
+		switch {
+		case p.Class == audit.ClassPolicy:
+			policy++
+		case p.Class == audit.ClassDisallowed:
+			disallowed++
+		case audit.IsAdversarial(p.Class):
+			adversarial++
+		default:
+			other++
+		}
+	}
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		name string
+	}{{policy, "policy"}, {disallowed, "disallowed origin"}, {adversarial, "adversarial"}, {other, "other"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
