@@ -6,7 +6,9 @@
 //	/usr/bin/time -v go run ./cmd/corsaudit audit --config /tmp/fleet.yaml --format json --output /dev/null
 //
 // The fleet is lab.Fleet: every tenth instance runs the older CORS config,
-// so the differ has work.
+// so the differ has work. The policy plans 16 probes (benchPolicy). With
+// -wide one listener on 0.0.0.0:PORT serves every instance (100,000 fit);
+// internal/benchfleet/baseline is the bare client to compare with.
 package main
 
 import (
@@ -31,10 +33,18 @@ func main() {
 	n := flag.Int("n", 1000, "instances")
 	port := flag.Int("port", 18080, "port every instance listens on (each on its own 127.0.x.y)")
 	path := flag.String("config", "fleet.yaml", "where to write the corsaudit config")
+	wide := flag.Bool("wide", false, "serve every instance from one listener on 0.0.0.0:PORT, instance i at 127.a.b.c (for 100,000 instances; the dialled address says which)")
 	flag.Parse()
 
+	fleet := benchFleet(*n)
 	var ins []lab.Instance
-	for i, be := range lab.Fleet(*n, func(i int) bool { return i%10 == 0 }) {
+	if *wide {
+		ins = serveWide(fleet, *port)
+	}
+	for i, be := range fleet {
+		if *wide {
+			break
+		}
 		ip := net.IPv4(127, 0, byte(1+i/250), byte(1+i%250)) // 127.0.1.1 ...
 		addr := net.JoinHostPort(ip.String(), fmt.Sprint(*port))
 		ln, err := net.Listen("tcp", addr)
@@ -51,6 +61,7 @@ func main() {
 	cfg.Checks = []string{diff.CheckDrift}
 	target := lab.Target("fleet", "http://api.example.com"+lab.Path, ins)
 	target.LB = config.LB{Disabled: true}
+	target.Policy = benchPolicy
 	cfg.Targets = []config.Target{target}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
