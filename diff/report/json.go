@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -12,11 +11,13 @@ import (
 // with every list present ([] rather than null) so scripts can iterate
 // without checks. Every finding has "probes" (the probes it covers, [] for
 // a finding about no probe, such as an unreachable instance) and, when it
-// has one, "probe" (the first of them, for readers of older reports). It is the format `corsaudit merge` reads back.
+// has one, "probe" (the first of them, for readers of older reports). It is
+// the format `corsaudit merge` reads back. The document is written as it is
+// encoded, never whole in memory.
 func JSON(w io.Writer, r *diff.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(normalize(r)); err != nil {
+	// Streamed, list element by list element, with the bytes
+	// json.Encoder with SetIndent("", "  ") writes.
+	if err := streamJSON(w, normalize(r)); err != nil {
 		return fmt.Errorf("report: json: %w", err)
 	}
 	return nil

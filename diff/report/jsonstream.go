@@ -1,0 +1,178 @@
+package report
+
+import (
+	"bufio"
+	"encoding"
+	"encoding/json"
+	"io"
+	"reflect"
+	"strings"
+)
+
+// streamJSON writes v exactly as a json.Encoder with SetIndent("", "  ")
+// does, but a list element at a time: a report of 100,000 instances is
+// never one document in memory. Structs that hold lists are written field
+// by field, lists element by element; anything else (a cell, a finding, a
+// summary) is marshalled whole.
+func streamJSON(w io.Writer, v any) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	s := &jsonStream{w: bw}
+	s.value(reflect.ValueOf(v), 0)
+	if s.err == nil {
+		_, s.err = bw.WriteString("\n")
+	}
+	if s.err == nil {
+		s.err = bw.Flush()
+	}
+	return s.err
+}
+
+type jsonStream struct {
+	w   *bufio.Writer
+	err error
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func (s *jsonStream) write(str string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(str)
+	}
+}
+
+func indent(depth int) string { return "\n" + strings.Repeat("  ", depth) }
+
+// value writes v at nesting depth (its first line already indented).
+func (s *jsonStream) value(v reflect.Value, depth int) {
+	if s.err != nil {
+		return
+	}
+	for v.Kind() == reflect.Pointer && !v.IsNil() && streamable(v.Elem().Type()) {
+		v = v.Elem()
+	}
+	switch {
+	case v.Kind() == reflect.Slice && streamable(v.Type()):
+		s.list(v, depth)
+	case v.Kind() == reflect.Struct && streamable(v.Type()):
+		s.object(v, depth)
+	default:
+		b, err := json.MarshalIndent(v.Interface(), strings.Repeat("  ", depth), "  ")
+		if err != nil {
+			s.err = err
+			return
+		}
+		if s.err == nil {
+			_, s.err = s.w.Write(b)
+		}
+	}
+}
+
+func (s *jsonStream) list(v reflect.Value, depth int) {
+	switch {
+	case v.IsNil():
+		s.write("null")
+		return
+	case v.Len() == 0:
+		s.write("[]")
+		return
+	}
+	s.write("[")
+	for i := range v.Len() {
+		if i > 0 {
+			s.write(",")
+		}
+		s.write(indent(depth + 1))
+		s.value(v.Index(i), depth+1)
+	}
+	s.write(indent(depth) + "]")
+}
+
+func (s *jsonStream) object(v reflect.Value, depth int) {
+	t := v.Type()
+	n := 0
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, omitEmpty, omitZero, ok := jsonField(f)
+		fv := v.Field(i)
+		if !ok || (omitEmpty && isEmptyJSON(fv)) || (omitZero && fv.IsZero()) {
+			continue
+		}
+		if n == 0 {
+			s.write("{")
+		} else {
+			s.write(",")
+		}
+		n++
+		key, _ := json.Marshal(name)
+		s.write(indent(depth+1) + string(key) + ": ")
+		s.value(fv, depth+1)
+	}
+	if n == 0 {
+		s.write("{}")
+		return
+	}
+	s.write(indent(depth) + "}")
+}
+
+// jsonField reads f's json tag as encoding/json does, for the plain
+// fields streamable allows.
+func jsonField(f reflect.StructField) (name string, omitEmpty, omitZero, ok bool) {
+	if !f.IsExported() {
+		return "", false, false, false
+	}
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return "", false, false, false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if name == "" {
+		name = f.Name
+	}
+	for _, o := range strings.Split(opts, ",") {
+		omitEmpty = omitEmpty || o == "omitempty"
+		omitZero = omitZero || o == "omitzero"
+	}
+	return name, omitEmpty, omitZero, true
+}
+
+// isEmptyJSON is encoding/json's test for omitempty.
+func isEmptyJSON(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+// streamable reports whether values of t are written piece by piece: a
+// slice of anything but bytes, or a plain struct (no custom marshalling,
+// no embedded or string-tagged fields) with a slice field. Marshalling
+// those whole is what the stream avoids; everything else is small.
+func streamable(t reflect.Type) bool {
+	if t.Implements(jsonMarshaler) || t.Implements(textMarshaler) ||
+		reflect.PointerTo(t).Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		return t.Elem().Kind() != reflect.Uint8
+	case reflect.Struct:
+		lists := false
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous || strings.Contains(f.Tag.Get("json"), ",string") {
+				return false
+			}
+			lists = lists || (f.IsExported() && f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.Uint8)
+		}
+		return lists
+	}
+	return false
+}
