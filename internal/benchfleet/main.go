@@ -70,7 +70,11 @@ func main() {
 	if err := os.WriteFile(*path, data, 0o644); err != nil {
 		log.Fatalf("benchfleet: %v", err)
 	}
-	log.Printf("benchfleet: %d instances on 127.0.x.y:%d; config in %s; Ctrl-C to stop", *n, *port, *path)
+	where := "127.0.x.y"
+	if *wide {
+		where = "127.a.b.c (one listener on 0.0.0.0)"
+	}
+	log.Printf("benchfleet: %d instances on %s:%d; config in %s; Ctrl-C to stop", *n, where, *port, *path)
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt)
 	<-ch
