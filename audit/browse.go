@@ -23,13 +23,17 @@ type Endpoint struct {
 	// instance, like curl --connect-to); empty through the load balancer.
 	ConnectTo string
 	Client    *http.Client
+
+	// url is URL as a string, computed once by NewEndpoint: every record
+	// of a request to the endpoint shares it.
+	url string
 }
 
 // NewEndpoint returns the endpoint for u whose client dials connectTo when
 // it is set.
 func NewEndpoint(u *url.URL, connectTo string, o TransportOptions) Endpoint {
 	o.ConnectTo = connectTo
-	return Endpoint{URL: u, ConnectTo: connectTo, Client: NewClient(o)}
+	return Endpoint{URL: u, ConnectTo: connectTo, Client: NewClient(o), url: u.String()}
 }
 
 // FetchOptions tune ActAsBrowser.
@@ -210,7 +214,10 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	h.Set("Sec-Fetch-Mode", "cors")
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends).
-	sent := &SentRequest{Method: method, URL: to.URL.String(), ConnectTo: to.ConnectTo, Header: h}
+	sent := &SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
+	if sent.URL == "" {
+		sent.URL = to.URL.String()
+	}
 	if o.intern != nil {
 		sent.Header = o.intern.requestHeaders(h)
 	}
