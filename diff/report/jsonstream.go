@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"io"
@@ -16,7 +17,7 @@ import (
 // summary) is marshalled whole.
 func streamJSON(w io.Writer, v any) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
-	s := &jsonStream{w: bw}
+	s := &jsonStream{w: bw, encDepth: -1}
 	s.value(reflect.ValueOf(v), 0)
 	if s.err == nil {
 		_, s.err = bw.WriteString("\n")
@@ -30,6 +31,11 @@ func streamJSON(w io.Writer, v any) error {
 type jsonStream struct {
 	w   *bufio.Writer
 	err error
+	// buf and enc marshal one small value at a time, reused.
+	buf bytes.Buffer
+	enc *json.Encoder
+	// encDepth is the nesting depth enc indents for (-1: none yet).
+	encDepth int
 }
 
 var (
@@ -59,13 +65,9 @@ func (s *jsonStream) value(v reflect.Value, depth int) {
 	case v.Kind() == reflect.Struct && streamable(v.Type()):
 		s.object(v, depth)
 	default:
-		b, err := json.MarshalIndent(v.Interface(), strings.Repeat("  ", depth), "  ")
-		if err != nil {
-			s.err = err
-			return
-		}
+		s.encode(v, depth)
 		if s.err == nil {
-			_, s.err = s.w.Write(b)
+			_, s.err = s.w.Write(s.buf.Bytes())
 		}
 	}
 }
@@ -80,14 +82,48 @@ func (s *jsonStream) list(v reflect.Value, depth int) {
 		return
 	}
 	s.write("[")
-	for i := range v.Len() {
-		if i > 0 {
-			s.write(",")
+	if !streamable(v.Type().Elem()) {
+		// Small elements (cells, instances) go through the encoder a
+		// batch at a time: the batch's own brackets are cut off.
+		const batch = 256
+		for i := 0; i < v.Len(); i += batch {
+			if i > 0 {
+				s.write(",")
+			}
+			s.encode(v.Slice(i, min(i+batch, v.Len())), depth)
+			if s.err != nil {
+				return
+			}
+			// "[" + elements + indent(depth) + "]": the elements stay.
+			s.buf.Truncate(s.buf.Len() - len(indent(depth)) - 1)
+			_, s.err = s.w.Write(s.buf.Bytes()[1:])
 		}
-		s.write(indent(depth + 1))
-		s.value(v.Index(i), depth+1)
+	} else {
+		for i := range v.Len() {
+			if i > 0 {
+				s.write(",")
+			}
+			s.write(indent(depth + 1))
+			s.value(v.Index(i), depth+1)
+		}
 	}
 	s.write(indent(depth) + "]")
+}
+
+// encode leaves in s.buf v as json.MarshalIndent(v, prefix, "  ") writes
+// it at depth, through one reused encoder.
+func (s *jsonStream) encode(v reflect.Value, depth int) {
+	if s.encDepth != depth {
+		s.enc = json.NewEncoder(&s.buf)
+		s.enc.SetIndent(strings.Repeat("  ", depth), "  ")
+		s.encDepth = depth
+	}
+	s.buf.Reset()
+	if err := s.enc.Encode(v.Interface()); err != nil {
+		s.err = err
+		return
+	}
+	s.buf.Truncate(s.buf.Len() - 1) // the encoder's newline
 }
 
 func (s *jsonStream) object(v reflect.Value, depth int) {

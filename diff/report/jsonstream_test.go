@@ -65,6 +65,8 @@ func TestJSONStreamSameBytes(t *testing.T) {
 		{desc: "empty report", rep: empty},
 		{desc: "no findings, a target without instances or cells", rep: nils},
 		{desc: "1,000 instances x 16 probes, HTML characters", rep: bigReport(1000, 16)},
+		{desc: "one full batch of cells (256)", rep: bigReport(16, 16)},
+		{desc: "a batch and one (257 instances and cells)", rep: bigReport(257, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -89,5 +91,18 @@ func TestJSONStreams(t *testing.T) {
 	}
 	if w.n < 4<<20 || w.max > 64<<10 {
 		t.Errorf("wrote %d bytes, the largest write %d bytes: want a document over 4 MiB in writes of at most 64 KiB", w.n, w.max)
+	}
+}
+
+// BenchmarkJSON writes the report of 10,000 instances x 16 probes:
+//
+//	go test -run '^$' -bench JSON -benchmem ./diff/report/
+func BenchmarkJSON(b *testing.B) {
+	r := bigReport(10000, 16)
+	for b.Loop() {
+		var w maxWriter
+		if err := JSON(&w, r); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
