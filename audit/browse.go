@@ -219,7 +219,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		sent.URL = to.URL.String()
 	}
 	if o.intern != nil {
-		sent.Header = o.intern.requestHeaders(h)
+		sent.Header = o.sharedRequest(method, h)
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -244,7 +244,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	header := readResponseHeader(o.Browser, r.Header)
 	ex = &Exchange{Request: sent, Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
 	if o.intern != nil {
-		ex.Header, ex.answer = o.intern.responseHeaders(header)
+		ex.Header, ex.answer = o.sharedResponse(method, header)
 	} else {
 		ex.Header = RelevantHeaders(header, "")
 	}

@@ -1,18 +1,97 @@
 package audit
 
 import (
+	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 // probeMemo is what every instance shares for one probe of a run: the
 // browser's preflight plan (a pure function of the browser and the
-// request) and the verdicts of the answers seen so far.
+// request), the verdicts of the answers seen so far, and per step
+// (stepOf) the first request header and answer recorded, which most
+// instances repeat: checking that is cheaper than interning again.
 type probeMemo struct {
 	plan     cors.PreflightPlan
 	verdicts *verdictCache
 	probe    int
+	request  [2]atomic.Pointer[http.Header]
+	answer   [2]atomic.Pointer[recordedAnswer]
+}
+
+// recordedAnswer is an answer as read (raw) and as recorded.
+type recordedAnswer struct {
+	raw, relevant http.Header
+	id            uint32
+}
+
+// stepOf is the memo slot of a request: the preflight or the actual one.
+func stepOf(method string) int {
+	if method == http.MethodOptions {
+		return 0
+	}
+	return 1
+}
+
+// sharedRequest is the shared copy of request header h (intern is set).
+func (o *FetchOptions) sharedRequest(method string, h http.Header) http.Header {
+	if o.memo == nil {
+		return o.intern.requestHeaders(h)
+	}
+	slot := &o.memo.request[stepOf(method)]
+	if p := slot.Load(); p != nil && sameRequest(*p, h) {
+		return *p
+	}
+	shared := o.intern.requestHeaders(h)
+	slot.CompareAndSwap(nil, &shared)
+	return shared
+}
+
+// sharedResponse is the shared copy of the relevant headers of h and
+// its answer number (intern is set).
+func (o *FetchOptions) sharedResponse(method string, h http.Header) (http.Header, uint32) {
+	if o.memo == nil {
+		return o.intern.responseHeaders(h)
+	}
+	slot := &o.memo.answer[stepOf(method)]
+	if a := slot.Load(); a != nil && sameAnswer(a.raw, h) {
+		return a.relevant, a.id
+	}
+	relevant, id := o.intern.responseHeaders(h)
+	slot.CompareAndSwap(nil, &recordedAnswer{raw: h, relevant: relevant, id: id})
+	return relevant, id
+}
+
+// sameRequest reports whether a and b hold the same headers and values.
+func sameRequest(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		if w, ok := a[k]; !ok || !slices.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameAnswer reports whether a and b are the same answer to the
+// interner: the same header names, and the same values of the relevant
+// ones (responseHeaders' key).
+func sameAnswer(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		w, ok := a[k]
+		if !ok || (isRelevantHeader(k, "") && !slices.Equal(v, w)) {
+			return false
+		}
+	}
+	return true
 }
 
 // verdictKey names a verdict: the probe, and each response by its status
