@@ -156,7 +156,8 @@ func (g Gate) Failures(r *Report) []string {
 		}
 		probe := ""
 		if f.Probe != nil {
-			probe = fmt.Sprintf("%s from %s", f.Probe.Method, f.Probe.Origin)
+			// Per path: the same probe on another path is another check.
+			probe = strings.TrimSpace(f.Probe.Method+" "+f.Path) + " from " + f.Probe.Origin
 			if len(f.Probe.Headers) > 0 {
 				probe += " with " + strings.Join(f.Probe.Headers, ", ")
 			}
