@@ -209,3 +209,42 @@ func TestAuthConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthAdHocFlags: --auth-header/--auth-cookie with --auth-from-env or
+// --auth-from-file map onto auth, and a misuse names the flag.
+func TestAuthAdHocFlags(t *testing.T) {
+	t.Setenv(authEnv, authSecret)
+	api := &loginAPI{}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	base := []string{"audit", "http://api.example.com/v1/cart", "--instance", "i1=" + srv.Listener.Addr().String(),
+		"--direct-scheme", "http", "--no-lb", "--origin", authOrigin, "--checks", "drift", "--format", "json"}
+	for _, tc := range []struct {
+		desc     string
+		flags    []string
+		wantCode int
+		want     string // in stderr
+		authed   bool
+	}{
+		{desc: "header from env", flags: []string{"--credentials", "--auth-header", "Authorization", "--auth-from-env", authEnv},
+			wantCode: exitClean, authed: true},
+		{desc: "not a credentialed policy", flags: []string{"--auth-header", "Authorization", "--auth-from-env", authEnv},
+			wantCode: exitUsage, want: "--auth-header/--auth-cookie: a browser sends Authorization only on credentialed requests"},
+		{desc: "unset variable", flags: []string{"--credentials", "--auth-header", "Authorization", "--auth-from-env", "CORSAUDIT_UNSET_VAR"},
+			wantCode: exitUsage, want: "--auth-from-env: CORSAUDIT_UNSET_VAR is not set or empty"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			api.authed = 0
+			code, out, stderr := runCLI(append(append([]string(nil), base...), tc.flags...)...)
+			if code != tc.wantCode || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, want %d with %q\nstderr: %s", code, tc.wantCode, tc.want, stderr)
+			}
+			if (api.authed > 0) != tc.authed {
+				t.Errorf("%d authenticated requests, want some: %v", api.authed, tc.authed)
+			}
+			if strings.Contains(out+stderr, "tok-7f3a9c") {
+				t.Errorf("the secret is printed")
+			}
+		})
+	}
+}

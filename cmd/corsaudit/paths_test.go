@@ -75,3 +75,37 @@ func TestAuditPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckReadmeConnectTo is README's check example against README's
+// setup: the public URL is https, the instance at --connect-to serves plain
+// HTTP behind the TLS load balancer. Without --direct-scheme the failure
+// says to add it.
+func TestCheckReadmeConnectTo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "https://app.example.com")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	readme := []string{"check", "https://api.example.com/v1/cart", "--origin", "https://app.example.com", "--method", "PUT",
+		"--header", "Content-Type: application/json", "--connect-to", srv.Listener.Addr().String(), "--format", "json"}
+	for _, tc := range []struct {
+		desc     string
+		extra    []string
+		wantCode int
+		want     string // in stdout (json) or stderr
+	}{
+		{desc: "with --direct-scheme http", extra: []string{"--direct-scheme", "http"}, wantCode: exitClean, want: `"allowed": true`},
+		{desc: "without it: the error says what to add", wantCode: exitIncomplete, want: "set --direct-scheme http"},
+		{desc: "--direct-scheme without --connect-to", extra: []string{"--direct-scheme", "http", "--connect-to", ""},
+			wantCode: exitUsage, want: "direct-scheme: needs --connect-to"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, out, stderr := runCLI(append(append([]string(nil), readme...), tc.extra...)...)
+			if code != tc.wantCode || !strings.Contains(out+stderr, tc.want) {
+				t.Errorf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", code, tc.wantCode, tc.want, out, stderr)
+			}
+		})
+	}
+}
