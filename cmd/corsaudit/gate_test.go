@@ -50,7 +50,7 @@ func TestGate(t *testing.T) {
 			wantCode: exitClean, wantOut: []string{"gate: PASS: candidate group green matches the baseline group blue"}},
 		{desc: "one green instance drifts", greenDrift: 1, args: []string{"--baseline", "blue", "--candidate", "green"},
 			wantCode: exitFindings, wantOut: []string{"gate: FAIL: candidate group green differs from the baseline group blue",
-				"PUT from https://app.example.com: green-1", "reference: allowed", "candidate: blocked (method-not-allowed)", "--connect-to"},
+				"PUT /v1/cart from https://app.example.com: green-1", "reference: allowed", "candidate: blocked (method-not-allowed)", "--connect-to"},
 			wantNotOut: []string{"green-2", "blue-1:"}},
 		{desc: "green drifts from the policy", greenDrift: 2, args: []string{"--policy", policy, "--candidate", "green"},
 			wantCode: exitFindings, wantOut: []string{"gate: FAIL: candidate group green differs from the policy", "green-1, green-2"}},
