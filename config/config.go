@@ -1,8 +1,9 @@
 // Package config is corsaudit's typed configuration: the YAML schema, its
 // defaults (in Default, once), strict parsing with line numbers, Validate
 // listing every problem with its field path, and Build turning a valid
-// config into what the audit needs. It knows no flags and no environment:
-// cmd/corsaudit maps those onto Set.
+// config into what the audit needs. It knows no flags and no environment
+// (cmd/corsaudit maps those onto Set), except the variable or file an
+// auth section names for its secret, read by Build.
 package config
 
 import (
