@@ -46,6 +46,10 @@ type FetchOptions struct {
 	SendUnsafeActual bool
 	// Sent, when set, counts the requests sent.
 	Sent *int64
+	// Credential, when set, is attached to the actual request when the
+	// browser would attach it (never to a preflight); records show its
+	// placeholder, never its value.
+	Credential *Credential
 
 	// health, when set, is asked before each request and told each
 	// outcome: the engine gives up on an instance that keeps failing.
@@ -106,7 +110,7 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	}
 	var pre *cors.Response
 	if f.Plan.Needed {
-		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan)); f.NotRun != "" {
+		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan), nil); f.NotRun != "" {
 			return f
 		}
 		if f.Preflight.Failed() {
@@ -127,7 +131,11 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 		}
 	}
 	var act *cors.Response
-	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req)); f.NotRun != "" {
+	var cred *Credential
+	if o.Credential.sendsWith(headerNames(req.Headers), req.Credentials) {
+		cred = o.Credential
+	}
+	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req), cred); f.NotRun != "" {
 		f.Verdict = cors.Verdict{}
 		return f
 	}
@@ -154,8 +162,9 @@ func preflightHeader(req cors.Request, plan cors.PreflightPlan) http.Header {
 }
 
 // actualHeader is the header of the actual request: the page's headers,
-// except credentials, which corsaudit never sends, not even dummy ones (a
-// preflight still lists them, as a browser does).
+// except credentials, which corsaudit sends only from a configured
+// Credential, never dummy ones (a preflight still lists them, as a browser
+// does).
 func actualHeader(req cors.Request) http.Header {
 	h := http.Header{}
 	for _, hd := range req.Headers {
@@ -166,6 +175,14 @@ func actualHeader(req cors.Request) http.Header {
 	}
 	h.Set(cors.Origin, req.Origin)
 	return h
+}
+
+func headerNames(hs []cors.Header) []string {
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.Name
+	}
+	return names
 }
 
 func isCredentialHeader(name string) bool {
@@ -194,8 +211,9 @@ const (
 // is the response as the browser reads it, with every header (the record
 // keeps only the relevant ones), nil when none came. It returns a non-empty
 // reason instead of an exchange when the request was not sent, or was cut
-// off by ctx ending: that is no observation.
-func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h http.Header) (ex *Exchange, resp *cors.Response, notRun string) {
+// off by ctx ending: that is no observation. cred, when set, is attached:
+// its value to the request, its placeholder to the record.
+func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h http.Header, cred *Credential) (ex *Exchange, resp *cors.Response, notRun string) {
 	if why := o.health.admit(); why != "" {
 		return nil, nil, why
 	}
@@ -206,6 +224,11 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	h.Set("Accept", "*/*")
 	h.Set("Sec-Fetch-Mode", "cors")
 	sent := &SentRequest{Method: method, URL: to.URL.String(), ConnectTo: to.ConnectTo, Header: h.Clone()}
+	if cred != nil {
+		h = h.Clone()
+		cred.attach(h, sent.Header)
+		sent.Placeholders = []string{http.CanonicalHeaderKey(cred.Header)}
+	}
 	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, method, sent.URL, nil)

@@ -116,14 +116,21 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	if opt.enabled(CheckMisconfig) {
 		all.merge(c.misconfig())
 	}
+	if opt.enabled(CheckDrift) {
+		all.merge(c.errorsWithoutCORS())
+	}
 	fs := c.finish(all.findings)
 	return c.targetReport(all.drift), fs
 }
 
-// finish fills each finding's target and default severity and sorts them.
+// finish fills each finding's target, path and default severity and sorts
+// them.
 func (c *comparison) finish(fs []Finding) []Finding {
 	for k := range fs {
 		fs[k].Target = c.spec().Target.Name
+		if fs[k].Probe != nil && fs[k].Path == "" {
+			fs[k].Path = c.pathOf(fs[k].Probe.ID)
+		}
 		if fs[k].Severity == "" {
 			fs[k].Severity = fs[k].Kind.DefaultSeverity()
 		}

@@ -105,7 +105,7 @@ func (c *comparison) drift(p int) checked {
 	if pr.Expect != audit.ExpectNone && maj.key != string(pr.Expect) {
 		var idx []int
 		for _, i := range maj.items {
-			if c.opt.Candidate == "" || c.inst(i).Group == c.opt.Candidate {
+			if (c.opt.Candidate == "" || c.inst(i).Group == c.opt.Candidate) && !c.errorWithoutCORS(i, p) {
 				idx = append(idx, i)
 			}
 		}
@@ -212,7 +212,7 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 	}
 	var bad []int
 	for _, i := range cmp {
-		if c.sigs[i][p].Outcome() != string(pr.Expect) {
+		if c.sigs[i][p].Outcome() != string(pr.Expect) && !c.errorWithoutCORS(i, p) {
 			bad = append(bad, i)
 		}
 	}

@@ -162,7 +162,8 @@ func (g Gate) Failures(r *Report) []string {
 			probes = []ProbeRef{*f.Probe}
 		}
 		for _, p := range probes {
-			r := fmt.Sprintf("%s from %s", p.Method, p.Origin)
+			// Per path: the same probe on another path is another check.
+			r := strings.TrimSpace(p.Method+" "+f.Path) + " from " + p.Origin
 			if len(p.Headers) > 0 {
 				r += " with " + strings.Join(p.Headers, ", ")
 			}

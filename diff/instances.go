@@ -65,6 +65,7 @@ func (c *comparison) unreachable() checked {
 		if nFailed == nSent {
 			f.Severity = SeverityError
 			f.Message = fmt.Sprintf("instance %s (%s) answered none of the %d probes it was sent (%s); it is left out of every majority", in.ID, in.Addr, nSent, class)
+			f.Message += SchemeHint(e, "direct.scheme: ")
 		} else {
 			f.Severity = SeverityWarning
 			f.Message = fmt.Sprintf("instance %s (%s) failed %d of %d probes (%s); those are left out of the majority", in.ID, in.Addr, nFailed, nSent, class)

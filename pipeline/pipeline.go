@@ -60,13 +60,13 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	defer cancel()
 
 	var problems []string
-	specs, policies, err := discover(ctx, built)
+	specs, from, err := discover(ctx, built)
 	if err != nil {
 		problems = append(problems, "discovery: "+err.Error())
 		fmt.Fprintf(log, "corsaudit: discovery: %v\n", err)
 	}
 	for i := range specs {
-		probes, dropped, err := audit.PlanTarget(policies[i], hostOf(specs[i].Target.URL),
+		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
 			slices.Contains(opt.Diff.Checks, diff.CheckMisconfig), cfg.MaxProbes)
 		if err != nil {
 			return nil, fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
@@ -74,7 +74,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 		if dropped > 0 {
 			fmt.Fprintf(log, "corsaudit: %s: max_probes %d leaves out %d adversarial origins\n", specs[i].Target.Name, cfg.MaxProbes, dropped)
 		}
-		specs[i].Probes = probes
+		// The same plan on every path: CORS is often configured per route.
+		specs[i].Probes = audit.PerPath(probes, from[i].Paths)
 	}
 	if opt.Select != nil {
 		if specs, err = opt.Select(specs); err != nil {
@@ -83,7 +84,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	}
 	for _, s := range specs {
 		n, _ := audit.Estimate([]audit.TargetSpec{s})
-		fmt.Fprintf(log, "corsaudit: %s: %d instances, %d probes\n", s.Target.Name, n, len(s.Probes))
+		fmt.Fprintf(log, "corsaudit: %s: %d instances, %d probes%s\n", s.Target.Name, n, len(s.Probes), onPaths(s.Probes))
 	}
 	instances, requests := audit.Estimate(specs)
 	fmt.Fprintf(log, "corsaudit: auditing %d targets, %d instances, up to %d requests\n", len(specs), instances, requests)
@@ -159,6 +160,20 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 		msg += fmt.Sprintf("; %d load balancer samples not run", lb)
 	}
 	return msg
+}
+
+// onPaths is " on N paths" when the probes go to more than one path.
+func onPaths(probes []audit.Probe) string {
+	var paths []string
+	for _, p := range probes {
+		if !slices.Contains(paths, p.Path) {
+			paths = append(paths, p.Path)
+		}
+	}
+	if len(paths) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" on %d paths", len(paths))
 }
 
 func hostOf(u string) string {

@@ -27,6 +27,12 @@ type auditOptions struct {
 	DirectScheme   string
 	InstanceHeader string
 	NoLB           bool
+	Paths          []string
+	// Auth: the logged-in user's secret, from a variable or a file.
+	AuthHeader, AuthCookie, AuthFromEnv, AuthFromFile string
+	// TLS, for the LB and the instances (--insecure also with --config).
+	Insecure                  bool
+	CAFile, CertFile, KeyFile string
 
 	Format      string
 	Output      string
@@ -70,6 +76,15 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 	f.StringVar(&opts.DirectScheme, "direct-scheme", "", "scheme to reach instances directly (default: the URL's)")
 	f.StringVar(&opts.InstanceHeader, "instance-header", "", "response header naming the instance that served a request")
 	f.BoolVar(&opts.NoLB, "no-lb", false, "do not send requests through the load balancer")
+	f.StringArrayVar(&opts.Paths, "path", nil, "path to probe instead of the URL's (repeatable, e.g. /v1/cart)")
+	f.StringVar(&opts.AuthHeader, "auth-header", "", "send the secret in this header (e.g. Authorization) on credentialed requests")
+	f.StringVar(&opts.AuthCookie, "auth-cookie", "", "send the secret as this cookie on credentialed requests")
+	f.StringVar(&opts.AuthFromEnv, "auth-from-env", "", "environment variable holding the secret (the whole value, e.g. \"Bearer ...\")")
+	f.StringVar(&opts.AuthFromFile, "auth-from-file", "", "file holding the secret")
+	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates (LB and instances; every target with --config)")
+	f.StringVar(&opts.CAFile, "cacert", "", "also trust the CA certificates of this PEM file")
+	f.StringVar(&opts.CertFile, "cert", "", "client certificate (PEM) for mTLS")
+	f.StringVar(&opts.KeyFile, "key", "", "client certificate's key (PEM)")
 	addOutputFlags(f, &opts.Format, &opts.Output, &opts.MetricsFile)
 	addSettingFlags(f)
 	return cmd

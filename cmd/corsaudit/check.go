@@ -28,9 +28,13 @@ type checkOptions struct {
 	Credentials bool
 	SendActual  bool
 	ConnectTo   string // HOST:PORT or HOST1:PORT1:HOST2:PORT2
-	Browser     string
-	Format      string // text or json; empty: text on a terminal, json otherwise
-	Timeout     time.Duration
+	// DirectScheme is the scheme spoken to the --connect-to address (an
+	// instance serving plain HTTP behind a TLS load balancer).
+	DirectScheme string
+	Insecure     bool
+	Browser      string
+	Format       string // text or json; empty: text on a terminal, json otherwise
+	Timeout      time.Duration
 }
 
 func newCmdCheck(ios iostreams, runF func(*checkOptions) error) *cobra.Command {
@@ -69,6 +73,8 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 	f.BoolVar(&opts.Credentials, "credentials", false, "fetch() with credentials: 'include' (no cookie is ever sent)")
 	f.BoolVar(&opts.SendActual, "send-actual", false, "also send the actual request for methods other than GET and HEAD (may change server state)")
 	f.StringVar(&opts.ConnectTo, "connect-to", "", "send the requests to HOST:PORT (or HOST1:PORT1:HOST2:PORT2, like curl) keeping the URL's Host and TLS SNI")
+	f.StringVar(&opts.DirectScheme, "direct-scheme", "", "scheme spoken to the --connect-to address, e.g. http for an instance behind a TLS load balancer (default: the URL's)")
+	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	f.StringVar(&opts.Browser, "browser", "", "browser whose behaviour to model: chromium, firefox, webkit (alias safari) or spec (default: each of chromium, firefox and webkit)")
 	f.StringVarP(&opts.Format, "format", "o", "", "output format: text or json (default text on a terminal, json otherwise)")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "timeout of each request")
@@ -86,6 +92,10 @@ type checkRequest struct {
 	connectTo  string
 	timeout    time.Duration
 	sendActual bool // whether the actual request is sent
+	// directScheme, when set, replaces the URL's scheme for the request
+	// sent to connectTo; insecure skips certificate verification.
+	directScheme string
+	insecure     bool
 }
 
 // prepareCheck validates the options; every error it returns is a usage error.
@@ -140,17 +150,25 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 			errs = append(errs, err)
 		}
 	}
+	switch {
+	case opts.DirectScheme != "" && opts.DirectScheme != "http" && opts.DirectScheme != "https":
+		errs = append(errs, fmt.Errorf("direct-scheme: %q is not http or https", opts.DirectScheme))
+	case opts.DirectScheme != "" && opts.ConnectTo == "":
+		errs = append(errs, errors.New("direct-scheme: needs --connect-to (the address it is spoken to)"))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	c := &checkRequest{
-		url:       u,
-		req:       cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
-		method:    cors.NormalizeMethod(opts.Method),
-		browsers:  browsers,
-		format:    format,
-		connectTo: connectTo,
-		timeout:   opts.Timeout,
+		directScheme: opts.DirectScheme,
+		insecure:     opts.Insecure,
+		url:          u,
+		req:          cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
+		method:       cors.NormalizeMethod(opts.Method),
+		browsers:     browsers,
+		format:       format,
+		connectTo:    connectTo,
+		timeout:      opts.Timeout,
 	}
 	safe := c.method == http.MethodGet || c.method == http.MethodHead
 	c.sendActual = safe || opts.SendActual
@@ -322,12 +340,18 @@ func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
 // are read, the verdict) and turns what happened into the result. An error
 // means the server could not be reached, or the run was interrupted.
 func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkResult, error) {
-	to := audit.NewEndpoint(c.url, c.connectTo, audit.TransportOptions{Timeout: c.timeout})
+	target := c.url
+	if c.directScheme != "" && c.connectTo != "" {
+		u := *c.url
+		u.Scheme = c.directScheme
+		target = &u
+	}
+	to := audit.NewEndpoint(target, c.connectTo, audit.TransportOptions{Timeout: c.timeout, InsecureSkipVerify: c.insecure})
 	defer to.Client.CloseIdleConnections()
 	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: browser, Timeout: c.timeout, SendUnsafeActual: c.sendActual})
 	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
 		if ex.Failed() {
-			return nil, fmt.Errorf("check: %s %s: %s: %s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg)
+			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
 		}
 	}
 	if !f.Done {

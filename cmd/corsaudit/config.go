@@ -110,14 +110,24 @@ func (o *auditOptions) commandLineTarget(c *config.Config) {
 		Direct:   config.Direct{Scheme: o.DirectScheme},
 		LB:       config.LB{InstanceHeader: o.InstanceHeader, Disabled: o.NoLB},
 		Policy:   config.Policy{Origins: o.Origins, Methods: o.Methods, Headers: o.Headers, Credentials: o.Credentials},
+		Paths:    o.Paths,
+		Auth:     config.Auth{Header: o.AuthHeader, Cookie: o.AuthCookie, ValueFromEnv: o.AuthFromEnv, ValueFromFile: o.AuthFromFile},
+		TLS:      config.TLS{CAFile: o.CAFile, CertFile: o.CertFile, KeyFile: o.KeyFile},
 	}}
 	for path, name := range map[string]string{
-		"targets[0].url":             "URL",
-		"targets[0].discover.static": "--instance",
-		"targets[0].direct.scheme":   "--direct-scheme",
-		"targets[0].policy.origins":  "--origin",
-		"targets[0].policy.methods":  "--method",
-		"targets[0].policy.headers":  "--header",
+		"targets[0].url":                  "URL",
+		"targets[0].discover.static":      "--instance",
+		"targets[0].direct.scheme":        "--direct-scheme",
+		"targets[0].policy.origins":       "--origin",
+		"targets[0].policy.methods":       "--method",
+		"targets[0].policy.headers":       "--header",
+		"targets[0].paths":                "--path",
+		"targets[0].auth":                 "--auth-header/--auth-cookie",
+		"targets[0].auth.value_from_env":  "--auth-from-env",
+		"targets[0].auth.value_from_file": "--auth-from-file",
+		"targets[0].tls.ca_file":          "--cacert",
+		"targets[0].tls.cert_file":        "--cert",
+		"targets[0].tls.key_file":         "--key",
 	} {
 		c.Describe(path, name)
 	}
@@ -139,6 +149,11 @@ func (o *auditOptions) prepare() (*config.Config, error) {
 	}
 	if o.ConfigFile == "" {
 		o.commandLineTarget(cfg)
+	}
+	if o.Insecure {
+		for i := range cfg.Targets {
+			cfg.Targets[i].TLS.InsecureSkipVerify = true
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError(fmt.Errorf("invalid config:\n%w", indent(err)))
