@@ -75,6 +75,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 			fmt.Fprintf(log, "corsaudit: %s: max_probes %d leaves out %d adversarial origins\n", specs[i].Target.Name, cfg.MaxProbes, dropped)
 		}
 		specs[i].Probes = probes
+		if w := MixedContentWarning(specs[i].Target.Name, specs[i].Target.URL, policies[i].Origins); w != "" {
+			fmt.Fprintf(log, "corsaudit: %s\n", w)
+		}
 	}
 	if opt.Select != nil {
 		if specs, err = opt.Select(specs); err != nil {

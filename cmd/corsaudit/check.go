@@ -151,7 +151,7 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	if cors.IsForbiddenMethod(c.method) {
 		return nil, fmt.Errorf("method: fetch() rejects %s: a browser sends nothing", c.method)
 	}
-	if !c.sendActual && !cors.PlanPreflightFor(browser, c.req).Needed {
+	if _, mixed := cors.MixedContent(c.req.Origin, u); !mixed && !c.sendActual && !cors.PlanPreflightFor(browser, c.req).Needed {
 		return nil, fmt.Errorf("method: a %s without preflight is judged only from its actual response, which check sends only with --send-actual", c.method)
 	}
 	return c, nil
@@ -219,6 +219,8 @@ type checkResult struct {
 	Exposed       []string `json:"exposed,omitempty"`
 	// ActualSkipped says why the actual request was not sent, when it was not.
 	ActualSkipped string `json:"actual_skipped,omitempty"`
+	// NotSent says why no request was sent at all (mixed content).
+	NotSent string `json:"not_sent,omitempty"`
 	// Reproduce is the curl command for the request that decided the
 	// verdict, as it was sent.
 	Reproduce string `json:"reproduce,omitempty"`
@@ -264,7 +266,8 @@ func (c *checkRequest) run(ctx context.Context) (*checkResult, error) {
 			return nil, fmt.Errorf("check: %s %s: %s: %s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg)
 		}
 	}
-	if !f.Done {
+	mixed := f.Verdict.Reason == cors.ReasonMixedContent
+	if !f.Done && !mixed {
 		return nil, fmt.Errorf("check: %s", f.NotRun)
 	}
 	v := f.Verdict
@@ -280,6 +283,9 @@ func (c *checkRequest) run(ctx context.Context) (*checkResult, error) {
 	}
 	if f.Plan.Needed {
 		res.PreflightMethod, res.PreflightHeaders = f.Plan.Method, f.Plan.Headers
+	}
+	if mixed {
+		res.NotSent = "a browser blocks this fetch as mixed content before sending anything"
 	}
 	if v.Allowed && f.ActualSkipped != "" {
 		res.ActualSkipped += "; pass --send-actual to send it"
@@ -312,13 +318,16 @@ func writeCheckText(w io.Writer, r *checkResult) error {
 	} else {
 		fmt.Fprintf(&b, "BLOCKED (%s): %s\n", r.Reason, r.Message)
 	}
-	if r.Preflight {
+	switch {
+	case r.NotSent != "":
+		fmt.Fprintf(&b, "requests: none sent (%s)\n", r.NotSent)
+	case r.Preflight:
 		fmt.Fprintf(&b, "preflight: sent, because %s (Access-Control-Request-Method: %s", r.PreflightWhy, r.PreflightMethod)
 		if r.PreflightHeaders != "" {
 			fmt.Fprintf(&b, ", Access-Control-Request-Headers: %s", r.PreflightHeaders)
 		}
 		b.WriteString(")\n")
-	} else {
+	default:
 		why := r.PreflightWhy
 		if why == "" {
 			why = "a simple request"
