@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // outcomeOf is a verdict's outcome: OutcomeAllowed or OutcomeBlocked.
@@ -182,9 +183,18 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	return Finding{Kind: KindLBMismatch, Severity: lp.mismatchSev, Instances: append([]string{"lb"}, names...),
 		Probe: c.probeRef(lp.p), Expected: lp.majVerdict + " (direct majority)", Observed: sig.Describe(),
 		Share: float64(len(lp.mismatches)) / float64(lp.n),
-		Message: fmt.Sprintf("%d of %d requests through the load balancer %s: users see it intermittently; %s",
-			len(lp.mismatches), lp.n, what, by),
+		Message: fmt.Sprintf("%d of %s through the load balancer %s: %s; %s",
+			len(lp.mismatches), plural.Count(lp.n, "request"), what, howOften(len(lp.mismatches), lp.n), by),
 		Reproduce: Reproduce(first)}
+}
+
+// howOften says how often users see a difference that n of total
+// requests through the load balancer show.
+func howOften(n, total int) string {
+	if n == total {
+		return "users see it on every request"
+	}
+	return "users see it intermittently"
 }
 
 // lbAggregate is the one finding of kind (lb-redirect or
@@ -263,7 +273,7 @@ func (c *comparison) lbUnreachable() []Finding {
 	e := DecidingExchange(*first)
 	return []Finding{{Kind: KindUnreachable, Instances: []string{"lb"}, Expected: "an HTTP response",
 		Observed:  string(e.Err) + ": " + e.ErrMsg,
-		Message:   fmt.Sprintf("the load balancer at %s answered none of %d requests", c.res.URL.Host, total),
+		Message:   fmt.Sprintf("the load balancer at %s answered none of %s", c.res.URL.Host, plural.Count(total, "request")),
 		Reproduce: Reproduce(*first)}}
 }
 

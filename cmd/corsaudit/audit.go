@@ -81,14 +81,18 @@ func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
 	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 }
 
-// pickRenderer returns the renderer for --format; without one, a table when
-// table is true, else JSON.
+// pickRenderer returns the renderer for --format (any case; "text" is
+// "table"); without one, a table when table is true, else JSON.
 func pickRenderer(format string, table bool) (report.Renderer, error) {
 	if format == "" {
 		format = "json"
 		if table {
 			format = "table"
 		}
+	}
+	format, err := reportFormat(format)
+	if err != nil {
+		return nil, err
 	}
 	r, err := report.Lookup(format)
 	if err != nil {
@@ -106,7 +110,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
 		return nil, usageError(err)
 	}
-	popt.Log, popt.Version = ios.errOut, version
+	popt.Log, popt.Version = ios.errOut, reportVersion()
 	var bar *progressBar
 	if ios.errIsTerminal {
 		bar = newProgressBar(ios.errOut)
@@ -126,6 +130,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	if err := writeReport(ios.out, o.Output, renderer, rep); err != nil {
 		return rep, incompleteError(err)
 	}
+	noteReportWritten(ios, o.Output, rep)
 	var lastSuccess time.Time
 	if runErr == nil {
 		lastSuccess = time.Now()

@@ -70,7 +70,7 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 	f.BoolVar(&opts.SendActual, "send-actual", false, "also send the actual request for methods other than GET and HEAD (may change server state)")
 	f.StringVar(&opts.ConnectTo, "connect-to", "", "send the requests to HOST:PORT (or HOST1:PORT1:HOST2:PORT2, like curl) keeping the URL's Host and TLS SNI")
 	f.StringVar(&opts.Browser, "browser", string(cors.Chromium), "browser whose behaviour to model: chromium, firefox, safari or spec")
-	f.StringVarP(&opts.Format, "format", "o", "", "output format: text or json (default text on a terminal, json otherwise)")
+	f.StringVarP(&opts.Format, "format", "o", "", "output format: text (or table) or json, any case (default text on a terminal, json otherwise)")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "timeout of each request")
 	return cmd
 }
@@ -92,6 +92,9 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	var errs []error
 	u, err := url.Parse(opts.URL)
 	switch {
+	case urlSchemeHint("url", opts.URL) != nil:
+		errs = append(errs, urlSchemeHint("url", opts.URL))
+		u = nil
 	case err != nil:
 		errs = append(errs, fmt.Errorf("url: %w", err))
 	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
@@ -123,8 +126,8 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 			format = "text"
 		}
 	}
-	if format != "text" && format != "json" {
-		errs = append(errs, fmt.Errorf("format: %q is not text or json", format))
+	if format, err = normalizeFormat(format, []string{"text", "json"}, "text", false); err != nil {
+		errs = append(errs, errors.Unwrap(err))
 	}
 	if opts.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout: %v is not positive", opts.Timeout))

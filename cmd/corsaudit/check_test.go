@@ -86,7 +86,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"header without colon", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X-A"}, "is not 'Name: value'"},
 		{"bad header name", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X A: 1"}, "is not a valid header name"},
 		{"bad method", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "GE T"}, "is not a valid HTTP method"},
-		{"bad format", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--format", "xml"}, `format: "xml" is not text or json`},
+		{"bad format", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--format", "xml"}, `format: unknown format "xml" (known: text, json)`},
 		{"bad connect-to", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--connect-to", "a:b:c"}, "connect-to:"},
 		{"unknown flag", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--nope"}, "unknown flag"},
 		{"simple POST without --send-actual", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "POST"}, "--send-actual"},

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/corsaudit/corsaudit/examples/lab"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // labOptions are the flags of `corsaudit lab`.
@@ -79,8 +80,8 @@ func runLab(ctx context.Context, ios iostreams, opts *labOptions) error {
 	}
 	defer l.Close()
 	fmt.Fprint(ios.out, l.Config())
-	fmt.Fprintf(ios.errOut, "corsaudit lab: %s on %s (%d instances, %s in %s); save the config above and run `corsaudit audit --config FILE`; Ctrl-C stops\n",
-		sc.Proxy, l.URL, len(l.Instances), l.ConfigPath, dir)
+	fmt.Fprintf(ios.errOut, "corsaudit lab: %s on %s (%s, %s in %s); save the config above and run `corsaudit audit --config FILE`; Ctrl-C stops\n",
+		sc.Proxy, l.URL, plural.Count(len(l.Instances), "instance"), l.ConfigPath, dir)
 	select {
 	case <-ctx.Done():
 	case <-l.Exited():

@@ -54,8 +54,13 @@ type iostreams struct {
 
 func main() { os.Exit(run()) }
 
+// stopSignals end a run as Ctrl-C does: the partial report is written,
+// `lab` stops its proxy and removes its files. SIGHUP is the terminal
+// closing.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	ios := iostreams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr,
 		outIsTerminal: isTerminal(os.Stdout), errIsTerminal: isTerminal(os.Stderr)}
@@ -89,7 +94,9 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		Short:         "Audit the CORS behaviour of every instance behind a load balancer",
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       readVersion().String(),
 	}
+	root.SetVersionTemplate("corsaudit {{.Version}}\n")
 	root.SetOut(ios.out)
 	root.SetErr(ios.errOut)
 	root.SetIn(ios.in)
@@ -103,6 +110,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdCheck(ios, nil),
 		newCmdLab(ios, nil),
 		newCmdMerge(ios, nil),
+		newCmdVersion(ios),
 	)
 	return root
 }

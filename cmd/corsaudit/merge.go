@@ -96,6 +96,7 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if err := writeReport(ios.out, o.Output, renderer, merged); err != nil {
 		return incompleteError(fmt.Errorf("merge: %w", err))
 	}
+	noteReportWritten(ios, o.Output, merged)
 	var lastSuccess time.Time
 	if merged.Incomplete == "" {
 		// The merged runs succeeded as of the last one's end.

@@ -15,9 +15,6 @@ import (
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // The names below keep demo.go and lab_test.go building until they use
 // config.Config and pipeline.Run directly (helper D's move of the lab).
 type (
@@ -57,10 +54,10 @@ type auditRun struct {
 }
 
 func (a *auditRun) run(ctx context.Context) (*diff.Report, error) {
-	return pipeline.Run(ctx, &a.cfg.Config, pipeline.Options{Diff: a.diffOpt, Log: a.log, Version: version})
+	return pipeline.Run(ctx, &a.cfg.Config, pipeline.Options{Diff: a.diffOpt, Log: a.log, Version: reportVersion()})
 }
 
-// progressBar draws "probing [=====>    ] 1234/5000" on a terminal.
+// progressBar draws "probing [=====>    ] 1234/5000 probes" on a terminal.
 type progressBar struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -78,7 +75,7 @@ func (b *progressBar) update(done, total int64) {
 	b.last = time.Now()
 	const width = 30
 	filled := int(float64(width) * float64(done) / float64(max(total, 1)))
-	fmt.Fprintf(b.w, "\rprobing [%s%s] %d/%d", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
+	fmt.Fprintf(b.w, "\rprobing [%s%s] %d/%d probes", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
 }
 
 func (b *progressBar) finish() {
