@@ -76,7 +76,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 }
 
 func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
-	f.StringVarP(format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (default table on a terminal, json otherwise)")
+	f.StringVarP(format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(output, "output", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 }

@@ -166,9 +166,9 @@ func newDemoLB(backends []*url.URL, redirectOptions bool) http.Handler {
 }
 
 func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
-	renderer, err := report.Lookup(opts.Format)
+	renderer, err := pickRenderer(opts.Format, true)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
 	fleet, err := startDemoFleet()
 	if err != nil {

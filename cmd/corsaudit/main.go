@@ -97,6 +97,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		Version:       readVersion().String(),
 	}
 	root.SetVersionTemplate("corsaudit {{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, "print the version, VCS revision and Go version (same as the version command)")
 	root.SetOut(ios.out)
 	root.SetErr(ios.errOut)
 	root.SetIn(ios.in)
