@@ -18,7 +18,9 @@ import (
 // a page whose origin's scheme is https restricts mixed content. The
 // standard goes further: a page on any potentially trustworthy origin
 // (http://localhost too) prohibits mixed security contexts; Chromium does
-// not apply that to http pages, and neither does this model.
+// not apply that to http pages, and neither does this model. The rule and
+// the console line are checked against headless Chromium in
+// ./conformance (TestChromiumMixedContent).
 //
 // Not modelled: Private Network Access / Local Network Access (a public
 // page fetching a private or loopback address, which newer Chromium gates
