@@ -50,6 +50,11 @@ type FetchOptions struct {
 	// browser would attach it (never to a preflight); records show its
 	// placeholder, never its value.
 	Credential *Credential
+	// IgnoreMixedContent sends the requests even when a browser would
+	// block them as mixed content (cors.MixedContent). The audit sets it:
+	// it reports mixed content once per target and still probes what the
+	// instances answer, whose URL may use the direct scheme.
+	IgnoreMixedContent bool
 
 	// health, when set, is asked before each request and told each
 	// outcome: the engine gives up on an instance that keeps failing.
@@ -68,7 +73,8 @@ type Fetched struct {
 	// preflight that was answered.
 	ActualSkipped string
 	// Verdict is the browser's decision; zero unless Done and every
-	// request sent was answered.
+	// request sent was answered, or the browser blocked the fetch before
+	// sending anything (mixed content: Done false, NotRun says so).
 	Verdict cors.Verdict
 	// Done and NotRun have the meaning of Observation's.
 	Done   bool
@@ -82,6 +88,10 @@ type Fetched struct {
 // SendUnsafeActual) and only after a passing preflight, reads the response
 // headers as the browser reads them (readResponseHeader), and decides the
 // verdict (cors.Evaluate). Each exchange records the request exactly as sent.
+//
+// A page on an https origin fetching an http URL that is not potentially
+// trustworthy is blocked as mixed content before anything is sent: the
+// verdict says so, Done is false (unless IgnoreMixedContent).
 //
 // Nothing sent means nothing observed: when no request may be sent (a simple
 // POST is sent by a browser without preflight, and corsaudit never sends
@@ -103,6 +113,8 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
 		f.NotRun = "not run: " + f.Plan.Why
+		return f
+	case !o.IgnoreMixedContent && blockMixedContent(&f, req.Origin, to.URL):
 		return f
 	case !f.Plan.Needed && !sendsActual:
 		f.NotRun = fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
@@ -147,6 +159,20 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	f.Verdict = cors.Evaluate(o.Browser, req, pre, act)
 	f.Done = true
 	return f
+}
+
+// blockMixedContent fills f and reports true when a browser blocks a
+// fetch() from origin to u as mixed content: nothing is sent, and the
+// verdict is decided without any observation.
+func blockMixedContent(f *Fetched, origin string, u *url.URL) bool {
+	v, blocked := cors.MixedContent(origin, u)
+	if !blocked {
+		return false
+	}
+	f.Plan = cors.PreflightPlan{}
+	f.Verdict = v
+	f.NotRun = "not run: a page on " + origin + " may not fetch the insecure " + u.Scheme + ": URL (mixed content), so a browser sends nothing"
+	return true
 }
 
 // preflightHeader is the header of the OPTIONS request a browser sends for

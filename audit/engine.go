@@ -349,7 +349,7 @@ func (s *sender) intern(h http.Header) http.Header {
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Sent: &s.res.Requests, health: health, intern: s.intern}
+		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true}
 }
 
 // observe acts as the browser for pr and records what happened in obs.

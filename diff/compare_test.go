@@ -138,7 +138,7 @@ func TestCompareFindings(t *testing.T) {
 		{
 			desc: "origin-dependent GET answer without Vary: Origin",
 			res:  fleetOf(probes, allowing, policyAnswers(delAct("Vary")), allowing),
-			want: []wantFinding{{KindVaryMissing, SeverityWarning, []string{"web-2"}, []string{"1 instance(s) answer GET with an Access-Control-Allow-Origin that depends on the Origin"}}},
+			want: []wantFinding{{KindVaryMissing, SeverityWarning, []string{"web-2"}, []string{"1 instance answers GET with an Access-Control-Allow-Origin that depends on the Origin"}}},
 		},
 		{
 			desc: "several ACAO values on an instance: invalid-header",
@@ -147,7 +147,7 @@ func TestCompareFindings(t *testing.T) {
 					act.Add(cors.ACAO, "*")
 				}
 			}))),
-			want: []wantFinding{{KindInvalidHeader, SeverityError, []string{"web-3"}, []string{"1 instance(s) send CORS headers browsers reject: 2 Access-Control-Allow-Origin headers"}}},
+			want: []wantFinding{{KindInvalidHeader, SeverityError, []string{"web-3"}, []string{"1 instance sends CORS headers browsers reject: 2 Access-Control-Allow-Origin headers"}}},
 		},
 		{
 			desc: "LB redirects preflights: lb-redirect error",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // leftToMisconfig reports whether probe p is judged by the misconfig check,
@@ -274,9 +275,9 @@ func causeKey(outcome string, ds []HeaderDifference, verdict string) string {
 // compared.
 func (c *comparison) ofCompared(n, m int) string {
 	if c.opt.Candidate != "" {
-		return fmt.Sprintf("%d of %d %s instances", n, m, c.opt.Candidate)
+		return fmt.Sprintf("%d of %d %s %s", n, m, c.opt.Candidate, plural.Noun(m, "instance"))
 	}
-	return fmt.Sprintf("%d of %d instances", n, m)
+	return fmt.Sprintf("%d of %s", n, plural.Count(m, "instance"))
 }
 
 // reference names what instances are compared with.

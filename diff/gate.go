@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/corsaudit/corsaudit/internal/plural"
+
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
@@ -185,7 +187,7 @@ func (g Gate) Failures(r *Report) []string {
 			out = append(out, b.String())
 			continue
 		}
-		fmt.Fprintf(&b, "%s: %s decide %s differently:", f.Target, strings.Join(hit, ", "), plural(len(requests), "request"))
+		fmt.Fprintf(&b, "%s: %s decide %s differently:", f.Target, strings.Join(hit, ", "), plural.Count(len(requests), "request"))
 		for _, r := range requests {
 			fmt.Fprintf(&b, "\n      %s", r)
 		}
@@ -197,12 +199,4 @@ func (g Gate) Failures(r *Report) []string {
 		out = append(out, b.String())
 	}
 	return out
-}
-
-// plural is "1 request" or "3 requests".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

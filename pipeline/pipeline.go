@@ -17,6 +17,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // ErrIncomplete is wrapped by the error of a run whose report is partial
@@ -76,6 +77,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 		}
 		// The same plan on every path: CORS is often configured per route.
 		specs[i].Probes = audit.PerPath(probes, from[i].Paths)
+		if w := MixedContentWarning(specs[i].Target.Name, specs[i].Target.URL, from[i].Policy.Origins); w != "" {
+			fmt.Fprintf(log, "corsaudit: %s\n", w)
+		}
 	}
 	if opt.Select != nil {
 		if specs, err = opt.Select(specs); err != nil {
@@ -84,10 +88,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	}
 	for _, s := range specs {
 		n, _ := audit.Estimate([]audit.TargetSpec{s})
-		fmt.Fprintf(log, "corsaudit: %s: %d instances, %d probes%s\n", s.Target.Name, n, len(s.Probes), onPaths(s.Probes))
+		fmt.Fprintf(log, "corsaudit: %s: %s, %s%s\n", s.Target.Name, plural.Count(n, "instance"), plural.Count(len(s.Probes), "probe"), onPaths(s.Probes))
 	}
 	instances, requests := audit.Estimate(specs)
-	fmt.Fprintf(log, "corsaudit: auditing %d targets, %d instances, up to %d requests\n", len(specs), instances, requests)
+	fmt.Fprintf(log, "corsaudit: auditing %s, %s, up to %s\n", plural.Count(len(specs), "target"),
+		plural.Count(instances, "instance"), plural.Count(requests, "request"))
 
 	aopt := cfg.AuditOptions()
 	aopt.Progress = opt.Progress
@@ -137,7 +142,7 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 				}
 			}
 			if n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d of %d probes", r.Spec.Target.Instances[i].ID, n, len(row)))
+				parts = append(parts, fmt.Sprintf("%s %d of %s", r.Spec.Target.Instances[i].ID, n, plural.Count(len(row), "probe")))
 			}
 		}
 		for _, row := range r.LB {
@@ -154,10 +159,10 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 		if len(parts) > show {
 			list += fmt.Sprintf(" and %d more", len(parts)-show)
 		}
-		msg += fmt.Sprintf("; not run on %d instance(s): %s", len(parts), list)
+		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(parts), "instance"), list)
 	}
 	if lb > 0 {
-		msg += fmt.Sprintf("; %d load balancer samples not run", lb)
+		msg += fmt.Sprintf("; %s not run", plural.Count(lb, "load balancer sample"))
 	}
 	return msg
 }

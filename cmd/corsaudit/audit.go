@@ -91,21 +91,28 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 }
 
 func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
-	f.StringVarP(format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (default table on a terminal, json otherwise)")
+	f.StringVarP(format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(output, "output", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 }
 
-// pickRenderer returns the renderer for --format; without one, a table when
-// table is true, else JSON.
-func pickRenderer(format string, table bool) (report.Renderer, error) {
+// pickRenderer returns the renderer for --format (any case; "text" is
+// "table"); without one, a table when table is true, else JSON.
+//
+// colour is whether the table may use colour: stdout is a terminal and
+// NO_COLOR is not set (report.UseColor).
+func pickRenderer(format string, table, colour bool) (report.Renderer, error) {
 	if format == "" {
 		format = "json"
 		if table {
 			format = "table"
 		}
 	}
-	r, err := report.Lookup(format)
+	format, err := reportFormat(format)
+	if err != nil {
+		return nil, err
+	}
+	r, err := report.LookupWith(format, report.Options{Color: colour})
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -121,7 +128,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
 		return nil, usageError(err)
 	}
-	popt.Log, popt.Version = ios.errOut, version
+	popt.Log, popt.Version = ios.errOut, reportVersion()
 	var bar *progressBar
 	if ios.errIsTerminal {
 		bar = newProgressBar(ios.errOut)
@@ -141,6 +148,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	if err := writeReport(ios.out, o.Output, renderer, rep); err != nil {
 		return rep, incompleteError(err)
 	}
+	noteReportWritten(ios, o.Output, rep)
 	var lastSuccess time.Time
 	if runErr == nil {
 		lastSuccess = time.Now()
@@ -159,7 +167,7 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "")
+	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "", ios.colour(o.Output))
 	if err != nil {
 		return err
 	}

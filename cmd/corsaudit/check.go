@@ -76,7 +76,7 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 	f.StringVar(&opts.DirectScheme, "direct-scheme", "", "scheme spoken to the --connect-to address, e.g. http for an instance behind a TLS load balancer (default: the URL's)")
 	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	f.StringVar(&opts.Browser, "browser", "", "browser whose behaviour to model: chromium, firefox, webkit (alias safari) or spec (default: each of chromium, firefox and webkit)")
-	f.StringVarP(&opts.Format, "format", "o", "", "output format: text or json (default text on a terminal, json otherwise)")
+	f.StringVarP(&opts.Format, "format", "o", "", "output format: text (or table) or json, any case (default text on a terminal, json otherwise)")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "timeout of each request")
 	return cmd
 }
@@ -103,6 +103,9 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	var errs []error
 	u, err := url.Parse(opts.URL)
 	switch {
+	case urlSchemeHint("url", opts.URL) != nil:
+		errs = append(errs, urlSchemeHint("url", opts.URL))
+		u = nil
 	case err != nil:
 		errs = append(errs, fmt.Errorf("url: %w", err))
 	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
@@ -138,8 +141,8 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 			format = "text"
 		}
 	}
-	if format != "text" && format != "json" {
-		errs = append(errs, fmt.Errorf("format: %q is not text or json", format))
+	if format, err = normalizeFormat(format, []string{"text", "json"}, "text", false); err != nil {
+		errs = append(errs, errors.Unwrap(err))
 	}
 	if opts.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout: %v is not positive", opts.Timeout))
@@ -182,7 +185,7 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 		c.onlyNote = fmt.Sprintf("only %s is checked with --send-actual (the %s is sent once); give --browser to choose", c.browsers[0], c.method)
 	}
 	for _, b := range c.browsers {
-		if !c.sendActual && !cors.PlanPreflightFor(b, c.req).Needed {
+		if _, mixed := cors.MixedContent(c.req.Origin, u); !mixed && !c.sendActual && !cors.PlanPreflightFor(b, c.req).Needed {
 			return nil, fmt.Errorf("method: a %s without preflight (%s) is judged only from its actual response, which check sends only with --send-actual", c.method, b)
 		}
 	}
@@ -251,6 +254,8 @@ type checkResult struct {
 	Exposed       []string `json:"exposed,omitempty"`
 	// ActualSkipped says why the actual request was not sent, when it was not.
 	ActualSkipped string `json:"actual_skipped,omitempty"`
+	// NotSent says why no request was sent at all (mixed content).
+	NotSent string `json:"not_sent,omitempty"`
 	// Reproduce is the curl command for the request that decided the
 	// verdict, as it was sent.
 	Reproduce string `json:"reproduce,omitempty"`
@@ -341,20 +346,26 @@ func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
 // means the server could not be reached, or the run was interrupted.
 func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkResult, error) {
 	target := c.url
-	if c.directScheme != "" && c.connectTo != "" {
+	ignoreMixed := false
+	if _, mixed := cors.MixedContent(c.req.Origin, c.url); !mixed && c.directScheme != "" && c.connectTo != "" {
+		// The browser fetches the public URL; the direct scheme is only
+		// how corsaudit reaches the instance behind it, so mixed content
+		// is judged on the public URL (blocked ones are sent nowhere).
 		u := *c.url
 		u.Scheme = c.directScheme
-		target = &u
+		target, ignoreMixed = &u, true
 	}
 	to := audit.NewEndpoint(target, c.connectTo, audit.TransportOptions{Timeout: c.timeout, InsecureSkipVerify: c.insecure})
 	defer to.Client.CloseIdleConnections()
-	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: browser, Timeout: c.timeout, SendUnsafeActual: c.sendActual})
+	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: browser, Timeout: c.timeout,
+		SendUnsafeActual: c.sendActual, IgnoreMixedContent: ignoreMixed})
 	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
 		if ex.Failed() {
 			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
 		}
 	}
-	if !f.Done {
+	mixed := f.Verdict.Reason == cors.ReasonMixedContent
+	if !f.Done && !mixed {
 		return nil, fmt.Errorf("check: %s", f.NotRun)
 	}
 	v := f.Verdict
@@ -370,6 +381,9 @@ func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkRes
 	}
 	if f.Plan.Needed {
 		res.PreflightMethod, res.PreflightHeaders = f.Plan.Method, f.Plan.Headers
+	}
+	if mixed {
+		res.NotSent = "a browser blocks this fetch as mixed content before sending anything"
 	}
 	if v.Allowed && f.ActualSkipped != "" {
 		res.ActualSkipped += "; pass --send-actual to send it"
@@ -419,13 +433,16 @@ func writeCheckText(w io.Writer, r *checkResult) error {
 	} else {
 		fmt.Fprintf(&b, "BLOCKED (%s): %s\n", r.Reason, r.Message)
 	}
-	if r.Preflight {
+	switch {
+	case r.NotSent != "":
+		fmt.Fprintf(&b, "requests: none sent (%s)\n", r.NotSent)
+	case r.Preflight:
 		fmt.Fprintf(&b, "preflight: sent, because %s (Access-Control-Request-Method: %s", r.PreflightWhy, r.PreflightMethod)
 		if r.PreflightHeaders != "" {
 			fmt.Fprintf(&b, ", Access-Control-Request-Headers: %s", r.PreflightHeaders)
 		}
 		b.WriteString(")\n")
-	} else {
+	default:
 		why := r.PreflightWhy
 		if why == "" {
 			why = "a simple request"

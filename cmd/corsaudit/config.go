@@ -143,6 +143,9 @@ func (o *auditOptions) prepare() (*config.Config, error) {
 	if o.ConfigFile == "" && o.URL == "" {
 		return nil, usageError(errors.New("give --config FILE, or a URL with --instance and --origin"))
 	}
+	if err := urlSchemeHint("URL", o.URL); err != nil {
+		return nil, usageError(err)
+	}
 	cfg, err := loadSettings(o.ConfigFile, o.flags)
 	if err != nil {
 		return nil, usageError(err)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 
@@ -32,15 +34,17 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 		},
 	}
 	cmd.Flags().StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config file (YAML)")
-	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table (or text) or json, any case")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
 
 func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error {
-	if opts.Format != "table" && opts.Format != "json" {
-		return usageError(fmt.Errorf("discover: --format %q is not table or json", opts.Format))
+	format, err := normalizeFormat(opts.Format, []string{"table", "json"}, "table", false)
+	if err != nil {
+		return usageError(fmt.Errorf("discover: %w", errors.Unwrap(err)))
 	}
+	opts.Format = format
 	cfg, err := opts.audit.prepare()
 	if err != nil {
 		return err
@@ -67,7 +71,7 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 		}
 	} else {
 		for _, s := range specs {
-			fmt.Fprintf(ios.out, "%s  %s  (%d instances)\n", s.Target.Name, s.Target.URL, len(s.Target.Instances))
+			fmt.Fprintf(ios.out, "%s  %s  (%s)\n", s.Target.Name, s.Target.URL, plural.Count(len(s.Target.Instances), "instance"))
 			tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
 			for _, in := range s.Target.Instances {
@@ -97,26 +101,38 @@ func dash(s string) string {
 	return s
 }
 
-// newCmdConfig is `corsaudit config check`.
+// newCmdConfig is `corsaudit config check [FILE]`.
 func newCmdConfig(ios iostreams) *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Work with config files"}
 	var file string
 	check := &cobra.Command{
-		Use:   "check",
-		Short: "Validate a config file without probing anything",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "check [FILE]",
+		Short: "Validate a config file (FILE or --config FILE) without probing anything",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 1 && file != "" && args[0] != file:
+				return usageError(fmt.Errorf("config check: give the file once: %s or --config %s", args[0], file))
+			case len(args) == 1:
+				file = args[0]
+			case file == "":
+				return usageError(errors.New("config check: give the file: corsaudit config check FILE (or --config FILE)"))
+			}
 			o := &auditOptions{ConfigFile: file, flags: cmd.Flags()}
 			cfg, err := o.prepare()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(ios.out, "config %s: ok (%d targets)\n", file, len(cfg.Targets))
+			for _, t := range cfg.Targets {
+				if w := pipeline.MixedContentWarning(t.Name, t.URL, t.Policy.Origins); w != "" {
+					fmt.Fprintf(ios.errOut, "corsaudit: %s\n", w)
+				}
+			}
+			fmt.Fprintf(ios.out, "config %s: ok (%s)\n", file, plural.Count(len(cfg.Targets), "target"))
 			return nil
 		},
 	}
-	check.Flags().StringVarP(&file, "config", "c", "", "config file (YAML)")
-	_ = check.MarkFlagRequired("config")
+	check.Flags().StringVarP(&file, "config", "c", "", "config file (YAML); or give it as the argument")
 	cmd.AddCommand(check)
 	return cmd
 }

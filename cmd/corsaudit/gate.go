@@ -89,7 +89,7 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 		gate = diff.Gate{Candidate: opts.Candidate, Policy: true, MinInstances: opts.MinInstances}
 	}
 	// The gate is read in CI logs: a table unless asked otherwise.
-	renderer, err := pickRenderer(opts.audit.Format, opts.audit.Output == "")
+	renderer, err := pickRenderer(opts.audit.Format, opts.audit.Output == "", ios.colour(opts.audit.Output))
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ still written).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (default table on a terminal, json otherwise)")
+	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(&opts.Output, "output", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(&opts.MetricsFile, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 	f.StringVar(&opts.FailOn, "fail-on", "never", "exit 1 when a finding is at or above this severity: error, warning, info or never")
@@ -74,7 +74,7 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("merge: --%w", err))
 	}
-	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "")
+	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "", ios.colour(o.Output))
 	if err != nil {
 		return err
 	}
@@ -96,6 +96,7 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if err := writeReport(ios.out, o.Output, renderer, merged); err != nil {
 		return incompleteError(fmt.Errorf("merge: %w", err))
 	}
+	noteReportWritten(ios, o.Output, merged)
 	var lastSuccess time.Time
 	if merged.Incomplete == "" {
 		// The merged runs succeeded as of the last one's end.
