@@ -17,8 +17,8 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
 
