@@ -241,31 +241,29 @@ func walkDiff(path string, a, b any, out *[]string) {
 	}
 }
 
-// flow writes a YAML value on one line ("(none)" when absent).
+// flow writes a decoded YAML value on one line ("(none)" when absent).
 func flow(v any) string {
-	if v == nil {
+	switch v := v.(type) {
+	case nil:
 		return "(none)"
-	}
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	s := strings.TrimSpace(string(b))
-	if strings.Contains(s, "\n") {
-		var n yaml.Node
-		if n.Encode(v) == nil {
-			setFlow(&n)
-			if b, err := yaml.Marshal(&n); err == nil {
-				s = strings.TrimSpace(string(b))
-			}
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = flow(x)
 		}
-	}
-	return s
-}
-
-func setFlow(n *yaml.Node) {
-	n.Style |= yaml.FlowStyle
-	for _, c := range n.Content {
-		setFlow(c)
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ": " + flow(v[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	default:
+		return fmt.Sprint(v)
 	}
 }

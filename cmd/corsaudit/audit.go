@@ -32,6 +32,10 @@ type auditOptions struct {
 	Output      string
 	MetricsFile string
 
+	// Sharded: probe shard Shard ("K/N") of the inventory file.
+	Inventory string
+	Shard     string
+
 	flags *pflag.FlagSet
 }
 
@@ -72,6 +76,8 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 	f.BoolVar(&opts.NoLB, "no-lb", false, "do not send requests through the load balancer")
 	addOutputFlags(f, &opts.Format, &opts.Output, &opts.MetricsFile)
 	addSettingFlags(f)
+	f.StringVar(&opts.Inventory, "inventory", "", "probe from this inventory (`corsaudit discover --format json`); with --shard")
+	f.StringVar(&opts.Shard, "shard", "", "probe shard K/N of the inventory (K from 0 to N-1) and write its observations for `corsaudit merge`")
 	return cmd
 }
 
@@ -140,6 +146,9 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 }
 
 func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
+	if o.Inventory != "" || o.Shard != "" {
+		return runShardAudit(cmd, ios, o)
+	}
 	cfg, err := o.prepare()
 	if err != nil {
 		return err
