@@ -56,6 +56,15 @@ func withoutTiming(t *testing.T, s string) map[string]any {
 	return m
 }
 
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // TestShardedAuditCLI: discover once, audit 3 shards, merge: the merged
 // report and exit code are those of `corsaudit audit` over the fleet.
 func TestShardedAuditCLI(t *testing.T) {
@@ -82,11 +91,8 @@ func TestShardedAuditCLI(t *testing.T) {
 	if code != exitFindings {
 		t.Errorf("merge: exit %d, want %d as the single run\n%s", code, exitFindings, stderr)
 	}
-	want, got := withoutTiming(t, single), withoutTiming(t, merged)
-	wb, _ := json.Marshal(want)
-	gb, _ := json.Marshal(got)
-	if string(wb) != string(gb) {
-		t.Errorf("merged report differs from the single run's:\nsingle: %s\nmerged: %s", wb, gb)
+	if w, g := mustJSON(t, withoutTiming(t, single)), mustJSON(t, withoutTiming(t, merged)); w != g {
+		t.Errorf("merged report differs from the single run's:\nsingle: %s\nmerged: %s", w, g)
 	}
 	if !strings.Contains(merged, `"verdict-drift"`) || !strings.Contains(merged, `"i1"`) {
 		t.Errorf("merged report lacks the verdict drift of i1 and i3:\n%s", merged)
