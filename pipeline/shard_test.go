@@ -324,6 +324,11 @@ func TestMergeRefusesShardsThatDoNotBelong(t *testing.T) {
 	inv2 := inventoryOf(t, &other)
 	otherPolicy := runShard(t, inv2, 1, 2, nil)
 	of3 := runShard(t, inv, 1, 3, nil)
+	// The fleet changed between two discoveries: one instance fewer.
+	shrunk := *inv
+	shrunk.Targets = slices.Clone(inv.Targets)
+	shrunk.Targets[0].Instances = shrunk.Targets[0].Instances[1:]
+	rediscovered := runShard(t, &shrunk, 1, 2, nil)
 	for _, tc := range []struct {
 		desc   string
 		shards []NamedShard
@@ -332,12 +337,39 @@ func TestMergeRefusesShardsThatDoNotBelong(t *testing.T) {
 		{"another timeout", []NamedShard{s0, slow}, "different configs: timeout: 5s vs 3s"},
 		{"another policy", []NamedShard{s0, otherPolicy}, `different configs: targets[1].policy.origins[0]: https://app.example.com vs https://admin.example.com`},
 		{"the same shard twice", []NamedShard{s0, s1, s1}, "overlapping shards: shard-1.json and shard-1.json are both shard 1/2"},
+		{"another inventory", []NamedShard{s0, rediscovered}, "were run from different inventories"},
 		{"a missing shard", []NamedShard{s1}, "missing shard(s) 0/2"},
 		{"another number of shards", []NamedShard{s0, of3}, "is shard 0/2 but shard-1.json is shard 1/3"},
 	} {
 		rep, _, err := MergeShards(tc.shards)
 		if rep != nil || !errors.Is(err, ErrShardMismatch) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: report %v, err %v; want ErrShardMismatch with %q", tc.desc, rep != nil, err, tc.want)
+		}
+	}
+}
+
+// TestMergePartialShard: a shard cut off by its deadline makes the merged
+// report partial, saying why.
+func TestMergePartialShard(t *testing.T) {
+	cfg, _ := shardFleet(t)
+	inv := inventoryOf(t, cfg)
+	s0, s1 := runShard(t, inv, 0, 2, nil), runShard(t, inv, 1, 2, nil)
+	cut := *s1.Shard
+	cut.Incomplete = "shard 1/2: the deadline (2m0s) passed before the audit finished: the report is partial"
+	for _, tc := range []struct {
+		desc   string
+		shards []NamedShard
+		want   string
+	}{
+		{"complete", []NamedShard{s0, s1}, ""},
+		{"one shard partial", []NamedShard{s0, {Name: "cut.json", Shard: &cut}}, cut.Incomplete},
+	} {
+		rep, _, err := MergeShards(tc.shards)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		if rep.Incomplete != tc.want {
+			t.Errorf("%s: incomplete %q, want %q", tc.desc, rep.Incomplete, tc.want)
 		}
 	}
 }
