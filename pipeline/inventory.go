@@ -161,7 +161,7 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	return &inv, nil
 }
 
-// Config parses the inventory's config, the config every shard runs with.
+// ParseConfig parses the inventory's config, the config every shard runs with.
 func (inv *Inventory) ParseConfig() (*config.Config, error) {
 	cfg, err := config.Parse([]byte(inv.Config), "inventory config")
 	if err != nil {
