@@ -66,20 +66,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 		problems = append(problems, "discovery: "+err.Error())
 		fmt.Fprintf(log, "corsaudit: discovery: %v\n", err)
 	}
-	for i := range specs {
-		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
-			slices.Contains(opt.Diff.Checks, diff.CheckMisconfig), cfg.MaxProbes)
-		if err != nil {
-			return nil, fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
-		}
-		if dropped > 0 {
-			fmt.Fprintf(log, "corsaudit: %s: max_probes %d leaves out %d adversarial origins\n", specs[i].Target.Name, cfg.MaxProbes, dropped)
-		}
-		// The same plan on every path: CORS is often configured per route.
-		specs[i].Probes = audit.PerPath(probes, from[i].Paths)
-		if w := MixedContentWarning(specs[i].Target.Name, specs[i].Target.URL, from[i].Policy.Origins); w != "" {
-			fmt.Fprintf(log, "corsaudit: %s\n", w)
-		}
+	if err := plan(specs, from, cfg.MaxProbes, opt.Diff.Checks, log); err != nil {
+		return nil, err
 	}
 	if opt.Select != nil {
 		if specs, err = opt.Select(specs); err != nil {
@@ -100,16 +88,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
 	}
-	rep := &diff.Report{Tool: "corsaudit", Version: opt.Version, Browser: string(aopt.Browser), StartedAt: start.UTC()}
-	for i := range results {
-		if results[i].URL == nil {
-			continue
-		}
-		tr, fs := diff.Compare(&results[i], opt.Diff)
-		rep.Targets = append(rep.Targets, tr)
-		rep.Findings = append(rep.Findings, fs...)
-		rep.Summary.Requests += int(results[i].Requests)
-	}
+	rep := compare(results, opt.Diff, opt.Version, string(aopt.Browser))
+	rep.StartedAt = start.UTC()
 	rep.Duration = time.Since(start).Seconds()
 	rep.Incomplete = strings.Join(problems, "; ")
 	rep.Summarize()
@@ -117,6 +97,45 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 		return rep, fmt.Errorf("%w: %s", ErrIncomplete, rep.Incomplete)
 	}
 	return rep, nil
+}
+
+// plan fills in each spec's probes from its target's policy (from[i] is
+// specs[i]'s), adversarial origins when the misconfig check is on.
+func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, checks []string, log io.Writer) error {
+	for i := range specs {
+		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
+			slices.Contains(checks, diff.CheckMisconfig), maxProbes)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
+		}
+		if dropped > 0 {
+			fmt.Fprintf(log, "corsaudit: %s: max_probes %d leaves out %d adversarial origins\n", specs[i].Target.Name, maxProbes, dropped)
+		}
+		// The same plan on every path: CORS is often configured per route.
+		specs[i].Probes = audit.PerPath(probes, from[i].Paths)
+		if w := MixedContentWarning(specs[i].Target.Name, specs[i].Target.URL, from[i].Policy.Origins); w != "" {
+			fmt.Fprintf(log, "corsaudit: %s\n", w)
+		}
+	}
+	return nil
+}
+
+// compare runs the differ over every target's results: the one place a
+// report's targets, findings and request count are made, for a single run
+// and for merged shards alike. The caller sets timing, Incomplete and
+// calls Summarize.
+func compare(results []audit.TargetResult, opt diff.Options, version, browser string) *diff.Report {
+	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: browser}
+	for i := range results {
+		if results[i].URL == nil {
+			continue
+		}
+		tr, fs := diff.Compare(&results[i], opt)
+		rep.Targets = append(rep.Targets, tr)
+		rep.Findings = append(rep.Findings, fs...)
+		rep.Summary.Requests += int(results[i].Requests)
+	}
+	return rep
 }
 
 // cutOff says in plain words why the run stopped early and what it did

@@ -38,6 +38,10 @@ type auditOptions struct {
 	Output      string
 	MetricsFile string
 
+	// Sharded: probe shard Shard ("K/N") of the inventory file.
+	Inventory string
+	Shard     string
+
 	flags *pflag.FlagSet
 }
 
@@ -87,6 +91,8 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 	f.StringVar(&opts.KeyFile, "key", "", "client certificate's key (PEM)")
 	addOutputFlags(f, &opts.Format, &opts.Output, &opts.MetricsFile)
 	addSettingFlags(f)
+	f.StringVar(&opts.Inventory, "inventory", "", "probe from this inventory (`corsaudit discover --format json`); with --shard")
+	f.StringVar(&opts.Shard, "shard", "", "probe shard K/N of the inventory (K from 0 to N-1) and write its observations for `corsaudit merge`")
 	return cmd
 }
 
@@ -163,6 +169,9 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 }
 
 func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
+	if o.Inventory != "" || o.Shard != "" {
+		return runShardAudit(cmd, ios, o)
+	}
 	cfg, err := o.prepare()
 	if err != nil {
 		return err

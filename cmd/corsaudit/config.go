@@ -66,6 +66,12 @@ func loadSettings(path string, flags *pflag.FlagSet) (*config.Config, error) {
 			return nil, err
 		}
 	}
+	return overlaySettings(c, flags)
+}
+
+// overlaySettings sets c's top-level settings from CORSAUDIT_* variables,
+// then from the flags that were set.
+func overlaySettings(c *config.Config, flags *pflag.FlagSet) (*config.Config, error) {
 	v := viper.New()
 	v.SetEnvPrefix("CORSAUDIT")
 	for _, key := range config.Settings {

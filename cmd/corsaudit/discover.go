@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,6 +16,8 @@ import (
 type discoverOptions struct {
 	audit  auditOptions
 	Format string
+	// Output is where the JSON inventory goes (implies --format json).
+	Output string
 }
 
 func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Command {
@@ -27,6 +28,9 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.audit.flags = cmd.Flags()
+			if opts.Output != "" && !cmd.Flags().Changed("format") {
+				opts.Format = "json"
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -34,7 +38,8 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 		},
 	}
 	cmd.Flags().StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config file (YAML)")
-	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table (or text) or json, any case")
+	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table (or text) or json, any case (json: the inventory that audit --inventory --shard probes from)")
+	cmd.Flags().StringVar(&opts.Output, "output", "", "write the JSON inventory to this file (atomically) instead of stdout")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -45,6 +50,12 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 		return usageError(fmt.Errorf("discover: %w", errors.Unwrap(err)))
 	}
 	opts.Format = format
+	if opts.Format == "json" {
+		return runDiscoverInventory(cmd, ios, opts)
+	}
+	if opts.Output != "" {
+		return usageError(errors.New("discover: --output writes the JSON inventory: not with --format table"))
+	}
 	cfg, err := opts.audit.prepare()
 	if err != nil {
 		return err
@@ -54,39 +65,22 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 		return usageError(err)
 	}
 	specs, derr := pipeline.Discover(cmd.Context(), built)
-	if opts.Format == "json" {
-		type target struct {
-			Name      string `json:"name"`
-			URL       string `json:"url"`
-			Instances any    `json:"instances"`
-		}
-		var out []target
-		for _, s := range specs {
-			out = append(out, target{s.Target.Name, s.Target.URL, s.Target.Instances})
-		}
-		enc := json.NewEncoder(ios.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"targets": out}); err != nil {
-			return incompleteError(err)
-		}
-	} else {
-		for _, s := range specs {
-			fmt.Fprintf(ios.out, "%s  %s  (%s)\n", s.Target.Name, s.Target.URL, plural.Count(len(s.Target.Instances), "instance"))
-			tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
-			for _, in := range s.Target.Instances {
-				weight := ""
-				if in.Weight != 0 {
-					weight = strconv.Itoa(in.Weight)
-				}
-				health := in.Health
-				if in.HealthReason != "" {
-					health += " (" + in.HealthReason + ")"
-				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), in.Skip)
+	for _, s := range specs {
+		fmt.Fprintf(ios.out, "%s  %s  (%s)\n", s.Target.Name, s.Target.URL, plural.Count(len(s.Target.Instances), "instance"))
+		tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
+		for _, in := range s.Target.Instances {
+			weight := ""
+			if in.Weight != 0 {
+				weight = strconv.Itoa(in.Weight)
 			}
-			tw.Flush()
+			health := in.Health
+			if in.HealthReason != "" {
+				health += " (" + in.HealthReason + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), in.Skip)
 		}
+		tw.Flush()
 	}
 	if derr != nil {
 		return incompleteError(derr)
