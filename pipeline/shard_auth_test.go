@@ -36,8 +36,8 @@ func TestShardSendsTheTargetsCredential(t *testing.T) {
 	c.Targets = []config.Target{{Name: "api", URL: "http://api.example.com/v1",
 		Discover: map[string]map[string]any{"static": {"instances": []any{map[string]any{"id": "i1", "addr": srv.Listener.Addr().String()}}}},
 		Direct:   config.Direct{Scheme: "http"}, LB: config.LB{Disabled: true},
-		Auth:     config.Auth{Header: "Authorization", ValueFromEnv: "CORSAUDIT_TEST_TOKEN"},
-		Policy:   config.Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET"}, Credentials: true}}}
+		Auth:   config.Auth{Header: "Authorization", ValueFromEnv: "CORSAUDIT_TEST_TOKEN"},
+		Policy: config.Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET"}, Credentials: true}}}
 	inv := inventoryOf(t, &c)
 	sh := runShard(t, inv, 0, 1, nil)
 	if got == 0 {
