@@ -220,7 +220,12 @@ func notRunLines(t *diff.TargetReport) []string {
 	lines := make([]string, 0, len(keys))
 	for _, k := range keys {
 		probes, reason, _ := strings.Cut(k, "\x00")
-		lines = append(lines, fmt.Sprintf("%s on %s: %s", probes, strings.Join(on[k], ", "), reason))
+		ids := strings.Split(probes, ", ")
+		list := plural.Count(len(ids), "probe") + " (" + probes + ")"
+		if len(ids) > 6 {
+			list = fmt.Sprintf("%d probes (%s, %s, ... %s)", len(ids), ids[0], ids[1], ids[len(ids)-1])
+		}
+		lines = append(lines, fmt.Sprintf("%s on %s: %s", list, strings.Join(on[k], ", "), strings.TrimPrefix(reason, "not run: ")))
 	}
 	return lines
 }
