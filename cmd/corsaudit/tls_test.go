@@ -148,3 +148,35 @@ func TestAuditTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestGateTLS: the gate audits TLS as deployed too: a self-signed fleet
+// fails it (nothing answers) unless -k is given.
+func TestGateTLS(t *testing.T) {
+	start := func() string {
+		srv := httptest.NewUnstartedServer(routedCORS(false))
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv.Listener.Addr().String()
+	}
+	path := writeConfig(t, fmt.Sprintf(`targets:
+  - name: api
+    url: https://%s/v1/cart
+    discover: {static: {instances: [{id: b1, addr: "%s", group: blue}, {id: g1, addr: "%s", group: green}]}}
+    lb: {samples: 2}
+    policy: {origins: [https://app.example.com], methods: [GET, PUT]}
+`, start(), start(), start()))
+	for _, tc := range []struct {
+		desc  string
+		flags []string
+		code  int
+	}{
+		{desc: "self-signed, nothing trusted", code: exitFindings},
+		{desc: "-k", flags: []string{"-k"}, code: exitClean},
+	} {
+		code, _, stderr := runCLI(append([]string{"gate", "--config", path, "--baseline", "blue", "--candidate", "green", "--format", "json"}, tc.flags...)...)
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s", tc.desc, code, tc.code, stderr)
+		}
+	}
+}
