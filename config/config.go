@@ -22,7 +22,7 @@ type Config struct {
 	Deadline    time.Duration `yaml:"deadline"`
 	Browser     string        `yaml:"browser"`
 	FailOn      string        `yaml:"fail_on"`
-	Checks      []string      `yaml:"checks"`
+	Analyses      []string      `yaml:"checks"`
 	MaxProbes   int           `yaml:"max_probes"`
 	Targets     []Target      `yaml:"targets"`
 
@@ -112,7 +112,7 @@ func Default() Config {
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
 		FailOn:      string(diff.FailOn(diff.SeverityError)),
-		Checks:      append([]string(nil), diff.AllChecks...),
+		Analyses:      append([]string(nil), diff.AllAnalyses...),
 		MaxProbes:   200,
 	}
 }
@@ -151,6 +151,6 @@ type yamlConfig struct {
 // Config parses back into the same Config.
 func (c Config) MarshalYAML() (any, error) {
 	return yamlConfig{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout.String(),
-		Deadline: c.Deadline.String(), Browser: c.Browser, FailOn: c.FailOn, Checks: c.Checks,
+		Deadline: c.Deadline.String(), Browser: c.Browser, FailOn: c.FailOn, Checks: c.Analyses,
 		MaxProbes: c.MaxProbes, Targets: c.Targets}, nil
 }

@@ -178,7 +178,7 @@ func TestSet(t *testing.T) {
 func TestMarshalRoundTrip(t *testing.T) {
 	c := Default()
 	c.Timeout = 1500 * time.Millisecond
-	c.Checks = []string{"drift", "lb"}
+	c.Analyses = []string{"drift", "lb"}
 	c.Targets = []Target{{
 		Name: "shop-api", URL: "http://127.0.0.1:8080/v1/cart",
 		Discover: map[string]map[string]any{"static": {"instances": []any{

@@ -71,9 +71,9 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 	if _, err := diff.ParseFailOn(c.FailOn); err != nil {
 		v.bad("fail_on", "%s", strings.TrimPrefix(err.Error(), "fail-on: "))
 	}
-	for i, ch := range c.Checks {
-		if !slices.Contains(diff.AllChecks, ch) {
-			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(diff.AllChecks, ", "))
+	for i, ch := range c.Analyses {
+		if !slices.Contains(diff.AllAnalyses, ch) {
+			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(diff.AllAnalyses, ", "))
 		}
 	}
 	if c.MaxProbes < 1 {

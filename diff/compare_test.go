@@ -34,7 +34,7 @@ func allowedOnly(e edit) edit {
 }
 
 // lbOnly is a check set with the LB check only.
-var lbOnly = Options{Checks: []string{CheckLB}}
+var lbOnly = Options{Analyses: []string{AnalysisLB}}
 
 func TestCompareFindings(t *testing.T) {
 	probes := testProbes()
@@ -132,7 +132,7 @@ func TestCompareFindings(t *testing.T) {
 		{
 			desc:   "a disabled check reports nothing",
 			res:    fleetOf(probes, append(same(3, allowing), blocksPUT)...),
-			opt:    Options{Checks: []string{CheckCache}},
+			opt:    Options{Analyses: []string{AnalysisCache}},
 			absent: []Kind{KindVerdictDrift, KindSplit, KindPolicyViolation},
 		},
 		{
@@ -245,7 +245,7 @@ func TestCompareFindings(t *testing.T) {
 				}
 				return r
 			}(),
-			opt:  Options{Checks: []string{CheckCache}},
+			opt:  Options{Analyses: []string{AnalysisCache}},
 			want: []wantFinding{{KindCacheLeak, SeverityError, []string{"lb"}, []string{"served the GET answer made for https://app.example.com to https://admin.example.com"}}},
 		},
 		{

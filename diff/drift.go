@@ -15,7 +15,7 @@ import (
 // adversarial probe, or the disallowed-origin probe when the plan has
 // adversarial probes (their arbitrary origin covers it).
 func (c *comparison) leftToMisconfig(p int) bool {
-	if !c.opt.enabled(CheckMisconfig) {
+	if !c.opt.enabled(AnalysisMisconfig) {
 		return false
 	}
 	switch class := c.spec().Probes[p].Class; {

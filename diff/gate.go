@@ -24,9 +24,9 @@ type Gate struct {
 // Options are the comparison options of the gate.
 func (g Gate) Options(checks []string) Options {
 	if g.Policy {
-		return Options{Candidate: g.Candidate, Policy: true, Checks: checks}
+		return Options{Candidate: g.Candidate, Policy: true, Analyses: checks}
 	}
-	return Options{Baseline: g.Baseline, Candidate: g.Candidate, Checks: checks}
+	return Options{Baseline: g.Baseline, Candidate: g.Candidate, Analyses: checks}
 }
 
 // Select chooses, before probing, the discovered targets the gate

@@ -132,7 +132,7 @@ func DiscoverInventory(ctx context.Context, cfg *config.Config, version string, 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
 	specs, from, derr := discover(ctx, built)
-	if err := plan(specs, from, cfg.MaxProbes, cfg.Checks, log); err != nil {
+	if err := plan(specs, from, cfg.MaxProbes, cfg.Analyses, log); err != nil {
 		return nil, err
 	}
 	for i, s := range specs {

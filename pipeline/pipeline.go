@@ -40,11 +40,11 @@ type Options struct {
 	Select func([]audit.TargetSpec) ([]audit.TargetSpec, error)
 }
 
-// Run discovers, plans, probes and compares, within cfg.Deadline. The
+// Audit discovers, plans, probes and compares, within cfg.Deadline. The
 // report is nil only when nothing could run: cfg is invalid, a plan is
 // over cfg.MaxProbes, or Select refused. Otherwise the report is returned,
 // with an error wrapping ErrIncomplete when it is partial.
-func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, error) {
+func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, error) {
 	start := time.Now()
 	built, err := cfg.Build()
 	if err != nil {
@@ -54,8 +54,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	if log == nil {
 		log = io.Discard
 	}
-	if opt.Diff.Checks == nil {
-		opt.Diff.Checks = cfg.Checks
+	if opt.Diff.Analyses == nil {
+		opt.Diff.Analyses = cfg.Analyses
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 		problems = append(problems, "discovery: "+err.Error())
 		fmt.Fprintf(log, "corsaudit: discovery: %v\n", err)
 	}
-	if err := plan(specs, from, cfg.MaxProbes, opt.Diff.Checks, log); err != nil {
+	if err := plan(specs, from, cfg.MaxProbes, opt.Diff.Analyses, log); err != nil {
 		return nil, err
 	}
 	if opt.Select != nil {
@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, checks []string, log io.Writer) error {
 	for i := range specs {
 		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
-			slices.Contains(checks, diff.CheckMisconfig), maxProbes)
+			slices.Contains(checks, diff.AnalysisMisconfig), maxProbes)
 		if err != nil {
 			return fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
 		}

@@ -33,11 +33,11 @@ func ParseShard(s string) (k, n int, err error) {
 	return k, n, nil
 }
 
-// RunShard probes shard k of n of the inventory under cfg, within
+// AuditShard probes shard k of n of the inventory under cfg, within
 // cfg.Deadline: its share of every target's instances, and the load
 // balancer of the targets it owns (see Assign). The shard is nil only when
 // k/n is invalid; the error wraps ErrIncomplete when the shard is partial.
-func RunShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n int, opt ShardOptions) (*Shard, error) {
+func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n int, opt ShardOptions) (*Shard, error) {
 	if n < 1 || k < 0 || k >= n {
 		return nil, fmt.Errorf("shard: %d/%d: K must be from 0 to N-1", k, n)
 	}

@@ -32,7 +32,7 @@ func TestShardSendsTheTargetsCredential(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := config.Default()
-	c.Checks = []string{"drift"}
+	c.Analyses = []string{"drift"}
 	c.Targets = []config.Target{{Name: "api", URL: "http://api.example.com/v1",
 		Discover: map[string]map[string]any{"static": {"instances": []any{map[string]any{"id": "i1", "addr": srv.Listener.Addr().String()}}}},
 		Direct:   config.Direct{Scheme: "http"}, LB: config.LB{Disabled: true},

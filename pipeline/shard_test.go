@@ -152,7 +152,7 @@ func runShard(t *testing.T, inv *Inventory, k, n int, edit func(*config.Config))
 	if edit != nil {
 		edit(cfg)
 	}
-	s, err := RunShard(context.Background(), inv, cfg, k, n, ShardOptions{Version: "test"})
+	s, err := AuditShard(context.Background(), inv, cfg, k, n, ShardOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 		}
 	}
 	resetLBs()
-	single, err := Run(context.Background(), cfg, Options{Version: "test"})
+	single, err := Audit(context.Background(), cfg, Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 		bar = newProgressBar(ios.errOut)
 		popt.Progress = bar.update
 	}
-	rep, runErr := pipeline.Run(cmd.Context(), cfg, popt)
+	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)
 	if bar != nil {
 		bar.finish()
 	}

@@ -256,7 +256,7 @@ func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
 	var first *checkResult
 	var verdicts []engineVerdict
 	for _, b := range c.browsers {
-		res, err := c.run(ctx, b)
+		res, err := c.actAs(ctx, b)
 		if err != nil {
 			return nil, err
 		}
@@ -278,10 +278,10 @@ func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
 	return first, nil
 }
 
-// run acts as the browser (audit.ActAsBrowser: what is sent, how answers
+// actAs acts as browser (audit.ActAsBrowser: what is sent, how answers
 // are read, the verdict) and turns what happened into the result. An error
-// means the server could not be reached, or the run was interrupted.
-func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkResult, error) {
+// means the server could not be reached, or the request was interrupted.
+func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkResult, error) {
 	target := c.url
 	ignoreMixed := false
 	if _, mixed := cors.MixedContent(c.req.Origin, c.url); !mixed && c.directScheme != "" && c.connectTo != "" {

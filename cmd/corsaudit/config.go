@@ -42,7 +42,7 @@ func addSettingFlags(fs *pflag.FlagSet) {
 	fs.Var(&deadline, "deadline", "deadline of the whole run (a partial report is written when it passes)")
 	fs.String("browser", d.Browser, "whose CORS rules decide verdicts: chromium, firefox, webkit (alias safari) or spec")
 	fs.String("fail-on", d.FailOn, "exit 1 when a finding is at or above this severity: error, warning, info or never")
-	fs.StringSlice("checks", d.Checks, "check groups: drift, lb, cache, misconfig")
+	fs.StringSlice("checks", d.Analyses, "check groups: drift, lb, cache, misconfig")
 	fs.Int("max-probes", d.MaxProbes, "refuse plans with more probes than this per target")
 }
 

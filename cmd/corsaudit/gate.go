@@ -94,7 +94,7 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	popt := pipeline.Options{Diff: gate.Options(cfg.Checks), Select: selectTargets(gate, opts.Targets, ios.errOut)}
+	popt := pipeline.Options{Diff: gate.Options(cfg.Analyses), Select: selectTargets(gate, opts.Targets, ios.errOut)}
 	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, cfg, popt)
 	if rep == nil {
 		return runErr

@@ -99,7 +99,7 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 		bar = newProgressBar(ios.errOut)
 		popt.Progress = bar.update
 	}
-	s, runErr := pipeline.RunShard(cmd.Context(), inv, cfg, k, n, popt)
+	s, runErr := pipeline.AuditShard(cmd.Context(), inv, cfg, k, n, popt)
 	if bar != nil {
 		bar.finish()
 	}
