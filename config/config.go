@@ -22,7 +22,7 @@ type Config struct {
 	Deadline    time.Duration `yaml:"deadline"`
 	Browser     string        `yaml:"browser"`
 	FailOn      string        `yaml:"fail_on"`
-	Analyses      []string      `yaml:"checks"`
+	Analyses    []string      `yaml:"checks"`
 	MaxProbes   int           `yaml:"max_probes"`
 	Targets     []Target      `yaml:"targets"`
 
@@ -112,7 +112,7 @@ func Default() Config {
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
 		FailOn:      string(diff.FailOn(diff.SeverityError)),
-		Analyses:      append([]string(nil), diff.AllAnalyses...),
+		Analyses:    append([]string(nil), diff.AllAnalyses...),
 		MaxProbes:   200,
 	}
 }
