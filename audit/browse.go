@@ -24,16 +24,18 @@ type Endpoint struct {
 	ConnectTo string
 	Client    *http.Client
 
-	// url is URL as a string, computed once by NewEndpoint: every record
-	// of a request to the endpoint shares it.
-	url string
+	// url is URL as a string, computed once by NewEndpoint from urlOf:
+	// every record of a request to the endpoint shares it while URL is
+	// still urlOf.
+	url   string
+	urlOf *url.URL
 }
 
 // NewEndpoint returns the endpoint for u whose client dials connectTo when
 // it is set.
 func NewEndpoint(u *url.URL, connectTo string, o TransportOptions) Endpoint {
 	o.ConnectTo = connectTo
-	return Endpoint{URL: u, ConnectTo: connectTo, Client: NewClient(o), url: u.String()}
+	return Endpoint{URL: u, ConnectTo: connectTo, Client: NewClient(o), url: u.String(), urlOf: u}
 }
 
 // FetchOptions tune ActAsBrowser.
@@ -50,6 +52,15 @@ type FetchOptions struct {
 	SendUnsafeActual bool
 	// Sent, when set, counts the requests sent.
 	Sent *int64
+	// Credential, when set, is attached to the actual request when the
+	// browser would attach it (never to a preflight); records show its
+	// placeholder, never its value.
+	Credential *Credential
+	// IgnoreMixedContent sends the requests even when a browser would
+	// block them as mixed content (cors.MixedContent). The audit sets it:
+	// it reports mixed content once per target and still probes what the
+	// instances answer, whose URL may use the direct scheme.
+	IgnoreMixedContent bool
 
 	// health, when set, is asked before each request and told each
 	// outcome: the engine gives up on an instance that keeps failing.
@@ -71,7 +82,8 @@ type Fetched struct {
 	// preflight that was answered.
 	ActualSkipped string
 	// Verdict is the browser's decision; zero unless Done and every
-	// request sent was answered.
+	// request sent was answered, or the browser blocked the fetch before
+	// sending anything (mixed content: Done false, NotRun says so).
 	Verdict cors.Verdict
 	// Done and NotRun have the meaning of Observation's.
 	Done   bool
@@ -85,6 +97,10 @@ type Fetched struct {
 // SendUnsafeActual) and only after a passing preflight, reads the response
 // headers as the browser reads them (readResponseHeader), and decides the
 // verdict (cors.Evaluate). Each exchange records the request exactly as sent.
+//
+// A page on an https origin fetching an http URL that is not potentially
+// trustworthy is blocked as mixed content before anything is sent: the
+// verdict says so, Done is false (unless IgnoreMixedContent).
 //
 // Nothing sent means nothing observed: when no request may be sent (a simple
 // POST is sent by a browser without preflight, and corsaudit never sends
@@ -107,13 +123,15 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
 		f.NotRun = "not run: " + f.Plan.Why
 		return f
+	case !o.IgnoreMixedContent && blockMixedContent(&f, req.Origin, to.URL):
+		return f
 	case !f.Plan.Needed && !sendsActual:
 		f.NotRun = fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
 		return f
 	}
 	var pre *cors.Response
 	if f.Plan.Needed {
-		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan)); f.NotRun != "" {
+		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan), nil); f.NotRun != "" {
 			return f
 		}
 		if f.Preflight.Failed() {
@@ -134,7 +152,11 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 		}
 	}
 	var act *cors.Response
-	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req)); f.NotRun != "" {
+	var cred *Credential
+	if o.Credential.sendsWith(headerNames(req.Headers), req.Credentials) {
+		cred = o.Credential
+	}
+	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req), cred); f.NotRun != "" {
 		f.Verdict = cors.Verdict{}
 		return f
 	}
@@ -146,6 +168,20 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	f.Verdict = o.evaluate(req, f.Preflight, pre, f.Actual, act)
 	f.Done = true
 	return f
+}
+
+// blockMixedContent fills f and reports true when a browser blocks a
+// fetch() from origin to u as mixed content: nothing is sent, and the
+// verdict is decided without any observation.
+func blockMixedContent(f *Fetched, origin string, u *url.URL) bool {
+	v, blocked := cors.MixedContent(origin, u)
+	if !blocked {
+		return false
+	}
+	f.Plan = cors.PreflightPlan{}
+	f.Verdict = v
+	f.NotRun = "not run: a page on " + origin + " may not fetch the insecure " + u.Scheme + ": URL (mixed content), so a browser sends nothing"
+	return true
 }
 
 // preflightHeader is the header of the OPTIONS request a browser sends for
@@ -161,8 +197,9 @@ func preflightHeader(req cors.Request, plan cors.PreflightPlan) http.Header {
 }
 
 // actualHeader is the header of the actual request: the page's headers,
-// except credentials, which corsaudit never sends, not even dummy ones (a
-// preflight still lists them, as a browser does).
+// except credentials, which corsaudit sends only from a configured
+// Credential, never dummy ones (a preflight still lists them, as a browser
+// does).
 func actualHeader(req cors.Request) http.Header {
 	h := http.Header{}
 	for _, hd := range req.Headers {
@@ -173,6 +210,14 @@ func actualHeader(req cors.Request) http.Header {
 	}
 	h.Set(cors.Origin, req.Origin)
 	return h
+}
+
+func headerNames(hs []cors.Header) []string {
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.Name
+	}
+	return names
 }
 
 func isCredentialHeader(name string) bool {
@@ -201,8 +246,9 @@ const (
 // is the response as the browser reads it, with every header (the record
 // keeps only the relevant ones), nil when none came. It returns a non-empty
 // reason instead of an exchange when the request was not sent, or was cut
-// off by ctx ending: that is no observation.
-func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h http.Header) (ex *Exchange, resp *cors.Response, notRun string) {
+// off by ctx ending: that is no observation. cred, when set, is attached:
+// its value to the request, its placeholder to the record.
+func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h http.Header, cred *Credential) (ex *Exchange, resp *cors.Response, notRun string) {
 	if why := o.health.admit(); why != "" {
 		return nil, nil, why
 	}
@@ -213,13 +259,20 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	h.Set("Accept", "*/*")
 	h.Set("Sec-Fetch-Mode", "cors")
 	// The transport does not change h and nothing does after: the record
-	// shares it (interned across instances when the engine sends).
+	// shares it (interned across instances when the engine sends), unless
+	// a credential's value goes out and its placeholder is recorded.
 	sent := &SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
-	if sent.URL == "" {
+	if to.URL != to.urlOf {
 		sent.URL = to.URL.String()
 	}
+	if cred != nil {
+		sent.Header = h.Clone()
+		h = h.Clone()
+		cred.attach(h, sent.Header)
+		sent.Placeholders = []string{http.CanonicalHeaderKey(cred.Header)}
+	}
 	if o.intern != nil {
-		sent.Header = o.sharedRequest(method, h)
+		sent.Header = o.sharedRequest(method, sent.Header)
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()

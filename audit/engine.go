@@ -1,6 +1,7 @@
 // Package audit sends the same CORS requests to every instance of a target,
 // directly and through its load balancer, and records what came back as
-// Observations. It never follows redirects, never sends cookies, and only
+// Observations. It never follows redirects, sends a cookie or token only
+// from a configured Credential and only where a browser would, and only
 // ever preflights methods that could change server state.
 package audit
 
@@ -8,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"sync"
@@ -48,6 +48,11 @@ type TargetSpec struct {
 	Probes []Probe
 	Direct Direct
 	LB     LB
+	// Auth, when set, is the logged-in user's secret (see Credential).
+	Auth *Credential
+	// TLS, when set, is the target's TLS configuration (CA, client
+	// certificate, verification), for instances and the LB alike.
+	TLS *tls.Config
 }
 
 // Options bound and tune a run.
@@ -80,30 +85,6 @@ func (o *Options) defaults() {
 	if o.Browser == "" {
 		o.Browser = cors.Chromium
 	}
-}
-
-// SamplesFor is how many LB samples per probe give a high chance of reaching
-// every one of n instances when the LB picks uniformly at random: the
-// coupon-collector bound n*ln(n/eps) with eps = 1% (probability that some
-// instance is never reached), at least 8, capped at 256 so that large fleets
-// stay bounded (round-robin LBs need only n).
-func SamplesFor(n int) int {
-	if n <= 1 {
-		return 8
-	}
-	s := int(math.Ceil(float64(n) * math.Log(float64(n)/0.01)))
-	return min(max(s, 8), 256)
-}
-
-// LBProbes counts the probes that are also sampled through the LB.
-func LBProbes(probes []Probe) int {
-	n := 0
-	for _, p := range probes {
-		if !IsAdversarial(p.Class) {
-			n++
-		}
-	}
-	return n
 }
 
 // job is one unit of scheduled work: all probes of one instance, or one LB
@@ -203,7 +184,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			to := NewEndpoint(public, in.Addr, TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
-				Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: opt.TLSConfig})
+				Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: spec.tlsConfig(opt)})
 			defer to.Client.CloseIdleConnections()
 			health := &instanceHealth{}
 			next := make(chan int)
@@ -233,7 +214,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	}
 	// Through the LB: a fresh connection per request, so that LBs that
 	// balance per connection (L4, keep-alive pinning) spread samples too.
-	lb := NewEndpoint(u, "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: opt.TLSConfig})
+	lb := NewEndpoint(u, "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: spec.tlsConfig(opt)})
 	samples := spec.LB.Samples
 	if samples <= 0 {
 		probeable := 0
@@ -307,9 +288,9 @@ func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 			step := func(req cors.Request) *Exchange {
 				var ex *Exchange
 				if pair.Preflight {
-					ex, _, _ = fo.send(ctx, lb, http.MethodOptions, preflightHeader(req, cors.PlanPreflightFor(fo.Browser, req)))
+					ex, _, _ = fo.send(ctx, lb, http.MethodOptions, preflightHeader(req, cors.PlanPreflightFor(fo.Browser, req)), nil)
 				} else if m := cors.NormalizeMethod(req.Method); m == http.MethodGet || m == http.MethodHead {
-					ex, _, _ = fo.send(ctx, lb, m, actualHeader(req))
+					ex, _, _ = fo.send(ctx, lb, m, actualHeader(req), nil)
 				}
 				return ex
 			}
@@ -351,14 +332,15 @@ type sender struct {
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Sent: &s.res.Requests, health: health, intern: s.intern}
+		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true}
 }
 
 // observe acts as the browser for pr and records what happened in obs.
 func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observation, health *instanceHealth) {
 	fo := s.fetchOptions(health)
 	fo.memo = &s.memos[obs.Probe]
-	f := ActAsBrowser(ctx, to, pr.Request(), fo)
+	fo.Credential = s.res.Spec.Auth.forProbe(pr)
+	f := ActAsBrowser(ctx, to.at(pr.Path), pr.Request(), fo)
 	obs.Preflight, obs.Actual, obs.Verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.Verdict, f.Done, f.NotRun
 }
 

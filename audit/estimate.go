@@ -1,5 +1,31 @@
 package audit
 
+import "math"
+
+// SamplesFor is how many LB samples per probe give a high chance of reaching
+// every one of n instances when the LB picks uniformly at random: the
+// coupon-collector bound n*ln(n/eps) with eps = 1% (probability that some
+// instance is never reached), at least 8, capped at 256 so that large fleets
+// stay bounded (round-robin LBs need only n).
+func SamplesFor(n int) int {
+	if n <= 1 {
+		return 8
+	}
+	s := int(math.Ceil(float64(n) * math.Log(float64(n)/0.01)))
+	return min(max(s, 8), 256)
+}
+
+// LBProbes counts the probes that are also sampled through the LB.
+func LBProbes(probes []Probe) int {
+	n := 0
+	for _, p := range probes {
+		if !IsAdversarial(p.Class) {
+			n++
+		}
+	}
+	return n
+}
+
 // Estimate is an upper bound on what Run(ctx, specs, ...) sends: the
 // instances it probes and the requests (a preflight and an actual request
 // per probe, directly to each probeable instance and through each load

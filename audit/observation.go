@@ -18,6 +18,10 @@ type SentRequest struct {
 	URL       string      `json:"url"`
 	ConnectTo string      `json:"connect_to,omitempty"`
 	Header    http.Header `json:"header,omitempty"`
+	// Placeholders names the headers whose recorded value is a shell
+	// expression standing for a secret ($CORSAUDIT_TOKEN), never the
+	// secret itself: a curl command leaves them unquoted for the shell.
+	Placeholders []string `json:"placeholders,omitempty"`
 }
 
 // Exchange is one HTTP request and what came back.

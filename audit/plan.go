@@ -32,6 +32,9 @@ type Probe struct {
 	Method      string        `json:"method"`
 	Headers     []cors.Header `json:"headers,omitempty"`
 	Credentials bool          `json:"credentials"`
+	// Path is the path (and query) requested, one of the target's paths;
+	// empty: the target URL's own.
+	Path string `json:"path,omitempty"`
 	// Class says why the probe is in the plan (ClassPolicy, ClassDisallowed,
 	// or an adversarial pattern class).
 	Class  string      `json:"class"`
@@ -59,10 +62,14 @@ func (p Probe) HeaderStrings() []string {
 	return out
 }
 
-// String is a short human description: "PUT from https://app.example.com with X-Request-Id (credentials)".
+// String is a short human description: "PUT from https://app.example.com with X-Request-Id (credentials)",
+// with the path after the method when the probe has one ("GET /v1/items from ...").
 func (p Probe) String() string {
 	var b strings.Builder
 	b.WriteString(p.Method)
+	if p.Path != "" {
+		b.WriteString(" " + p.Path)
+	}
 	b.WriteString(" from ")
 	b.WriteString(p.Origin)
 	if len(p.Headers) > 0 {

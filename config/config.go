@@ -1,8 +1,9 @@
 // Package config is corsaudit's typed configuration: the YAML schema, its
 // defaults (in Default, once), strict parsing with line numbers, Validate
 // listing every problem with its field path, and Build turning a valid
-// config into what the audit needs. It knows no flags and no environment:
-// cmd/corsaudit maps those onto Set.
+// config into what the audit needs. It knows no flags and no environment
+// (cmd/corsaudit maps those onto Set), except the variable or file an
+// auth section names for its secret, read by Build.
 package config
 
 import (
@@ -21,7 +22,7 @@ type Config struct {
 	Deadline    time.Duration `yaml:"deadline"`
 	Browser     string        `yaml:"browser"`
 	FailOn      string        `yaml:"fail_on"`
-	Checks      []string      `yaml:"checks"`
+	Analyses    []string      `yaml:"checks"`
 	MaxProbes   int           `yaml:"max_probes"`
 	Targets     []Target      `yaml:"targets"`
 
@@ -45,6 +46,39 @@ type Target struct {
 	Direct   Direct                    `yaml:"direct,omitempty"`
 	LB       LB                        `yaml:"lb,omitempty"`
 	Policy   Policy                    `yaml:"policy"`
+	// Paths are the paths probed (default: the URL's path).
+	Paths []string `yaml:"paths,omitempty,flow"`
+	// Auth is the logged-in user's secret, sent where a browser sends it.
+	Auth Auth `yaml:"auth,omitempty"`
+	// TLS applies to the load balancer and the instances alike.
+	TLS TLS `yaml:"tls,omitempty"`
+}
+
+// Auth names where the secret of a logged-in user comes from (never the
+// YAML itself) and how it is sent: exactly one of Header and Cookie, and
+// exactly one of ValueFromEnv and ValueFromFile.
+type Auth struct {
+	// Header is the request header carrying the value (Authorization).
+	Header string `yaml:"header,omitempty"`
+	// Cookie is the name of the cookie carrying the value.
+	Cookie string `yaml:"cookie,omitempty"`
+	// ValueFromEnv names the environment variable holding the value.
+	ValueFromEnv string `yaml:"value_from_env,omitempty"`
+	// ValueFromFile is the file holding the value (a final newline is
+	// dropped).
+	ValueFromFile string `yaml:"value_from_file,omitempty"`
+	// Adversarial also sends it on probes from origins the policy does
+	// not list.
+	Adversarial bool `yaml:"adversarial,omitempty"`
+}
+
+// TLS is how the target's certificates are verified, and the client
+// certificate it presents (mTLS).
+type TLS struct {
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
+	CAFile             string `yaml:"ca_file,omitempty"`
+	CertFile           string `yaml:"cert_file,omitempty"`
+	KeyFile            string `yaml:"key_file,omitempty"`
 }
 
 // Direct says how instances are reached directly.
@@ -78,7 +112,7 @@ func Default() Config {
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
 		FailOn:      string(diff.FailOn(diff.SeverityError)),
-		Checks:      append([]string(nil), diff.AllChecks...),
+		Analyses:    append([]string(nil), diff.AllAnalyses...),
 		MaxProbes:   200,
 	}
 }
@@ -117,6 +151,6 @@ type yamlConfig struct {
 // Config parses back into the same Config.
 func (c Config) MarshalYAML() (any, error) {
 	return yamlConfig{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout.String(),
-		Deadline: c.Deadline.String(), Browser: c.Browser, FailOn: c.FailOn, Checks: c.Checks,
+		Deadline: c.Deadline.String(), Browser: c.Browser, FailOn: c.FailOn, Checks: c.Analyses,
 		MaxProbes: c.MaxProbes, Targets: c.Targets}, nil
 }

@@ -79,6 +79,13 @@ func TestInvalidConfigs(t *testing.T) {
 			`testdata/invalid-unknown-and-more.yaml:10: targets[0].policy.methods[1]: "P UT" is not an HTTP method`,
 			`testdata/invalid-unknown-and-more.yaml:11: targets[0].policy.headers[0]: "X Request" is not a header name`,
 			`testdata/invalid-unknown-and-more.yaml:7: targets[0].discover.static.instances[0]: unknown key "adr", did you mean "addr"?`}},
+		{"paths, auth and tls", "invalid-target-keys.yaml", []string{
+			`testdata/invalid-target-keys.yaml:11: targets[0].auth: unknown key "valu_from_file", did you mean "value_from_file"?`,
+			`testdata/invalid-target-keys.yaml:7: targets[0].paths[1]: "v1/items" is not an absolute path (like /v1/cart)`,
+			`testdata/invalid-target-keys.yaml:7: targets[0].paths[2]: "/v1/cart" is listed twice`,
+			`testdata/invalid-target-keys.yaml:9: targets[0].auth: a browser sends cookies only on credentialed requests: set policy.credentials: true`,
+			`testdata/invalid-target-keys.yaml:10: targets[0].auth.value_from_env: CORSAUDIT_CONFIG_TEST_UNSET is not set or empty`,
+			`testdata/invalid-target-keys.yaml:13: targets[0].tls.cert_file: key_file is required with it`}},
 		{"many problems", "invalid-many.yaml", []string{
 			`testdata/invalid-many.yaml:1: concurrency: 0 must be at least 1`,
 			`testdata/invalid-many.yaml:3: deadline: 5s is shorter than timeout 10s`,
@@ -171,7 +178,7 @@ func TestSet(t *testing.T) {
 func TestMarshalRoundTrip(t *testing.T) {
 	c := Default()
 	c.Timeout = 1500 * time.Millisecond
-	c.Checks = []string{"drift", "lb"}
+	c.Analyses = []string{"drift", "lb"}
 	c.Targets = []Target{{
 		Name: "shop-api", URL: "http://127.0.0.1:8080/v1/cart",
 		Discover: map[string]map[string]any{"static": {"instances": []any{

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -32,6 +33,12 @@ type BuiltTarget struct {
 	Policy   audit.Policy
 	Direct   audit.Direct
 	LB       audit.LB
+	// Paths are the paths probed (nil: the URL's).
+	Paths []string
+	// Auth is the secret sent where a browser sends it (nil: none).
+	Auth *audit.Credential
+	// TLS is the target's TLS configuration (nil: the defaults).
+	TLS *tls.Config
 }
 
 // Validate checks the whole config (and builds its providers, which
@@ -64,9 +71,9 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 	if _, err := diff.ParseFailOn(c.FailOn); err != nil {
 		v.bad("fail_on", "%s", strings.TrimPrefix(err.Error(), "fail-on: "))
 	}
-	for i, ch := range c.Checks {
-		if !slices.Contains(diff.AllChecks, ch) {
-			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(diff.AllChecks, ", "))
+	for i, ch := range c.Analyses {
+		if !slices.Contains(diff.AllAnalyses, ch) {
+			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(diff.AllAnalyses, ", "))
 		}
 	}
 	if c.MaxProbes < 1 {
@@ -99,6 +106,9 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			v.bad(field+".lb.samples", "%d must not be negative", t.LB.Samples)
 		}
 		v.policy(t.Policy, field+".policy")
+		v.paths(t.Paths, field+".paths")
+		cred := v.auth(t, field+".auth")
+		tlsConf := v.tls(t.TLS, field+".tls")
 		prov := v.provider(t, field)
 		if t.URL == "" && t.Discover["static"] != nil {
 			v.bad(field+".url", "required with the static provider (the public URL through the load balancer)")
@@ -106,7 +116,8 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 		built = append(built, BuiltTarget{Index: i, Name: t.Name, URL: t.URL, Label: label(t, i), Provider: prov,
 			Policy: t.Policy.AuditPolicy(),
 			Direct: audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
-			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled}})
+			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
+			Paths:  t.Paths, Auth: cred, TLS: tlsConf})
 	}
 	if len(v.problems) > 0 {
 		return nil, v.problems

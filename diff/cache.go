@@ -5,6 +5,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // varyMissing reports instances whose GET answer depends on the Origin
@@ -32,7 +33,7 @@ func (c *comparison) varyMissing() checked {
 	}
 	out.add(Finding{Kind: KindVaryMissing, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(atProbe),
 		Expected: "Vary: Origin", Observed: "no Vary: Origin on an origin-dependent " + cors.ACAO,
-		Message:   fmt.Sprintf("%d instance(s) answer GET with an %s that depends on the Origin but without Vary: Origin: a shared cache can serve one origin's answer to another", len(idx), cors.ACAO),
+		Message:   fmt.Sprintf("%s %s GET with an %s that depends on the Origin but without Vary: Origin: a shared cache can serve one origin's answer to another", plural.Count(len(idx), "instance"), plural.Verb(len(idx), "answer"), cors.ACAO),
 		Reproduce: Reproduce(at)})
 	return out
 }

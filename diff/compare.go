@@ -8,16 +8,19 @@ import (
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
-// Check groups that can be switched on and off.
+// Analyses are the groups of comparisons that can be switched on and off:
+// the config's `checks:` key and the --checks flag name them ("drift",
+// "lb", "cache", "misconfig"). In code they are analyses, so that "check"
+// stays the command and the Fetch standard's CORS check.
 const (
-	CheckDrift     = "drift"
-	CheckLB        = "lb"
-	CheckCache     = "cache"
-	CheckMisconfig = "misconfig"
+	AnalysisDrift     = "drift"
+	AnalysisLB        = "lb"
+	AnalysisCache     = "cache"
+	AnalysisMisconfig = "misconfig"
 )
 
-// AllChecks is the default set.
-var AllChecks = []string{CheckDrift, CheckLB, CheckCache, CheckMisconfig}
+// AllAnalyses is the default set.
+var AllAnalyses = []string{AnalysisDrift, AnalysisLB, AnalysisCache, AnalysisMisconfig}
 
 // Options choose what the differ compares against.
 type Options struct {
@@ -30,12 +33,12 @@ type Options struct {
 	// reference: every instance that decides otherwise is a
 	// policy-violation, and no majority is computed.
 	Policy bool
-	// Checks enabled (nil: AllChecks).
-	Checks []string
+	// Analyses enabled (nil: AllAnalyses).
+	Analyses []string
 }
 
-func (o Options) enabled(check string) bool {
-	return o.Checks == nil || slices.Contains(o.Checks, check)
+func (o Options) enabled(analysis string) bool {
+	return o.Analyses == nil || slices.Contains(o.Analyses, analysis)
 }
 
 // lbRow is the row of the load balancer in a cell.
@@ -99,7 +102,7 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	var all checked
 	all.merge(c.skipped())
 	all.merge(c.unreachable())
-	if opt.enabled(CheckDrift) {
+	if opt.enabled(AnalysisDrift) {
 		for p := range res.Spec.Probes {
 			if !c.leftToMisconfig(p) {
 				all.merge(c.drift(p))
@@ -107,24 +110,31 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 		}
 	}
 	all.merge(c.invalidHeaders())
-	if opt.enabled(CheckCache) {
+	if opt.enabled(AnalysisCache) {
 		all.merge(c.varyMissing())
 		all.merge(c.cacheLeak())
 	}
-	if opt.enabled(CheckLB) {
+	if opt.enabled(AnalysisLB) {
 		all.merge(c.lb())
 	}
-	if opt.enabled(CheckMisconfig) {
+	if opt.enabled(AnalysisMisconfig) {
 		all.merge(c.misconfig())
+	}
+	if opt.enabled(AnalysisDrift) {
+		all.merge(c.errorsWithoutCORS())
 	}
 	fs := c.finish(all.findings)
 	return c.targetReport(all.drift), fs
 }
 
-// finish fills each finding's target and default severity and sorts them.
+// finish fills each finding's target, path and default severity and sorts
+// them.
 func (c *comparison) finish(fs []Finding) []Finding {
 	for k := range fs {
 		fs[k].Target = c.spec().Target.Name
+		if fs[k].Probe != nil && fs[k].Path == "" {
+			fs[k].Path = c.pathOf(fs[k].Probe.ID)
+		}
 		if fs[k].Severity == "" {
 			fs[k].Severity = fs[k].Kind.DefaultSeverity()
 		}

@@ -34,7 +34,7 @@ func allowedOnly(e edit) edit {
 }
 
 // lbOnly is a check set with the LB check only.
-var lbOnly = Options{Checks: []string{CheckLB}}
+var lbOnly = Options{Analyses: []string{AnalysisLB}}
 
 func TestCompareFindings(t *testing.T) {
 	probes := testProbes()
@@ -132,13 +132,13 @@ func TestCompareFindings(t *testing.T) {
 		{
 			desc:   "a disabled check reports nothing",
 			res:    fleetOf(probes, append(same(3, allowing), blocksPUT)...),
-			opt:    Options{Checks: []string{CheckCache}},
+			opt:    Options{Analyses: []string{AnalysisCache}},
 			absent: []Kind{KindVerdictDrift, KindSplit, KindPolicyViolation},
 		},
 		{
 			desc: "origin-dependent GET answer without Vary: Origin",
 			res:  fleetOf(probes, allowing, policyAnswers(delAct("Vary")), allowing),
-			want: []wantFinding{{KindVaryMissing, SeverityWarning, []string{"web-2"}, []string{"1 instance(s) answer GET with an Access-Control-Allow-Origin that depends on the Origin"}}},
+			want: []wantFinding{{KindVaryMissing, SeverityWarning, []string{"web-2"}, []string{"1 instance answers GET with an Access-Control-Allow-Origin that depends on the Origin"}}},
 		},
 		{
 			desc: "several ACAO values on an instance: invalid-header",
@@ -147,7 +147,7 @@ func TestCompareFindings(t *testing.T) {
 					act.Add(cors.ACAO, "*")
 				}
 			}))),
-			want: []wantFinding{{KindInvalidHeader, SeverityError, []string{"web-3"}, []string{"1 instance(s) send CORS headers browsers reject: 2 Access-Control-Allow-Origin headers"}}},
+			want: []wantFinding{{KindInvalidHeader, SeverityError, []string{"web-3"}, []string{"1 instance sends CORS headers browsers reject: 2 Access-Control-Allow-Origin headers"}}},
 		},
 		{
 			desc: "LB redirects preflights: lb-redirect error",
@@ -245,7 +245,7 @@ func TestCompareFindings(t *testing.T) {
 				}
 				return r
 			}(),
-			opt:  Options{Checks: []string{CheckCache}},
+			opt:  Options{Analyses: []string{AnalysisCache}},
 			want: []wantFinding{{KindCacheLeak, SeverityError, []string{"lb"}, []string{"served the GET answer made for https://app.example.com to https://admin.example.com"}}},
 		},
 		{

@@ -6,6 +6,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // leftToMisconfig reports whether probe p is judged by the misconfig check,
@@ -14,7 +15,7 @@ import (
 // adversarial probe, or the disallowed-origin probe when the plan has
 // adversarial probes (their arbitrary origin covers it).
 func (c *comparison) leftToMisconfig(p int) bool {
-	if !c.opt.enabled(CheckMisconfig) {
+	if !c.opt.enabled(AnalysisMisconfig) {
 		return false
 	}
 	switch class := c.spec().Probes[p].Class; {
@@ -105,7 +106,7 @@ func (c *comparison) drift(p int) checked {
 	if pr.Expect != audit.ExpectNone && maj.key != string(pr.Expect) {
 		var idx []int
 		for _, i := range maj.items {
-			if c.opt.Candidate == "" || c.inst(i).Group == c.opt.Candidate {
+			if (c.opt.Candidate == "" || c.inst(i).Group == c.opt.Candidate) && !c.errorWithoutCORS(i, p) {
 				idx = append(idx, i)
 			}
 		}
@@ -212,7 +213,7 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 	}
 	var bad []int
 	for _, i := range cmp {
-		if c.sigs[i][p].Outcome() != string(pr.Expect) {
+		if c.sigs[i][p].Outcome() != string(pr.Expect) && !c.errorWithoutCORS(i, p) {
 			bad = append(bad, i)
 		}
 	}
@@ -274,9 +275,9 @@ func causeKey(outcome string, ds []HeaderDifference, verdict string) string {
 // compared.
 func (c *comparison) ofCompared(n, m int) string {
 	if c.opt.Candidate != "" {
-		return fmt.Sprintf("%d of %d %s instances", n, m, c.opt.Candidate)
+		return fmt.Sprintf("%d of %d %s %s", n, m, c.opt.Candidate, plural.Noun(m, "instance"))
 	}
-	return fmt.Sprintf("%d of %d instances", n, m)
+	return fmt.Sprintf("%d of %s", n, plural.Count(m, "instance"))
 }
 
 // reference names what instances are compared with.

@@ -63,6 +63,9 @@ type Finding struct {
 	Share float64 `json:"share,omitempty"`
 	// Reproduce is a curl command that shows the problem.
 	Reproduce string `json:"reproduce,omitempty"`
+	// Path is the path (and query) of the probe's requests, one of the
+	// target's paths; empty for findings about a whole instance.
+	Path string `json:"path,omitempty"`
 
 	// cause, set by the check, says which findings share one cause.
 	cause *cause

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/corsaudit/corsaudit/internal/plural"
+
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
@@ -22,9 +24,9 @@ type Gate struct {
 // Options are the comparison options of the gate.
 func (g Gate) Options(checks []string) Options {
 	if g.Policy {
-		return Options{Candidate: g.Candidate, Policy: true, Checks: checks}
+		return Options{Candidate: g.Candidate, Policy: true, Analyses: checks}
 	}
-	return Options{Baseline: g.Baseline, Candidate: g.Candidate, Checks: checks}
+	return Options{Baseline: g.Baseline, Candidate: g.Candidate, Analyses: checks}
 }
 
 // Select chooses, before probing, the discovered targets the gate
@@ -162,7 +164,8 @@ func (g Gate) Failures(r *Report) []string {
 			probes = []ProbeRef{*f.Probe}
 		}
 		for _, p := range probes {
-			r := fmt.Sprintf("%s from %s", p.Method, p.Origin)
+			// Per path: the same probe on another path is another check.
+			r := strings.TrimSpace(p.Method+" "+f.Path) + " from " + p.Origin
 			if len(p.Headers) > 0 {
 				r += " with " + strings.Join(p.Headers, ", ")
 			}
@@ -184,7 +187,7 @@ func (g Gate) Failures(r *Report) []string {
 			out = append(out, b.String())
 			continue
 		}
-		fmt.Fprintf(&b, "%s: %s decide %s differently:", f.Target, strings.Join(hit, ", "), plural(len(requests), "request"))
+		fmt.Fprintf(&b, "%s: %s decide %s differently:", f.Target, strings.Join(hit, ", "), plural.Count(len(requests), "request"))
 		for _, r := range requests {
 			fmt.Fprintf(&b, "\n      %s", r)
 		}
@@ -196,12 +199,4 @@ func (g Gate) Failures(r *Report) []string {
 		out = append(out, b.String())
 	}
 	return out
-}
-
-// plural is "1 request" or "3 requests".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -31,7 +31,7 @@ func groupFindings(fs []Finding) []Finding {
 			out = append(out, f)
 			continue
 		}
-		key := strings.Join([]string{string(f.Kind), string(f.Severity), f.Target, strings.Join(f.Instances, "\x01"),
+		key := strings.Join([]string{string(f.Kind), string(f.Severity), f.Target, f.Path, strings.Join(f.Instances, "\x01"),
 			strings.Join(f.Groups, "\x01"), f.cause.key}, "\x00")
 		n, ok := at[key]
 		if !ok {

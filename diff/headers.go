@@ -7,6 +7,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // invalidHeaders reports answers whose CORS headers a browser cannot parse:
@@ -35,7 +36,7 @@ func (c *comparison) invalidHeaders() checked {
 		first := g.items[0]
 		out.add(Finding{Kind: KindInvalidHeader, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(first.p),
 			Expected: "one valid value per CORS header", Observed: g.key,
-			Message:   fmt.Sprintf("%d instance(s) send CORS headers browsers reject: %s", len(idx), g.key),
+			Message:   fmt.Sprintf("%s %s CORS headers browsers reject: %s", plural.Count(len(idx), "instance"), plural.Verb(len(idx), "send"), g.key),
 			Reproduce: Reproduce(c.res.Direct[first.i][first.p])})
 	}
 	for p, samples := range c.res.LB {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // skipped reports the instances the provider listed but corsaudit cannot
@@ -64,10 +65,11 @@ func (c *comparison) unreachable() checked {
 			Expected: "an HTTP response", Observed: fmt.Sprintf("%s: %s", class, e.ErrMsg), Reproduce: Reproduce(o)}
 		if nFailed == nSent {
 			f.Severity = SeverityError
-			f.Message = fmt.Sprintf("instance %s (%s) answered none of the %d probes it was sent (%s); it is left out of every majority", in.ID, in.Addr, nSent, class)
+			f.Message = fmt.Sprintf("instance %s (%s) answered none of the %s it was sent (%s); it is left out of every majority", in.ID, in.Addr, plural.Count(nSent, "probe"), class)
+			f.Message += SchemeHint(e, "direct.scheme: ")
 		} else {
 			f.Severity = SeverityWarning
-			f.Message = fmt.Sprintf("instance %s (%s) failed %d of %d probes (%s); those are left out of the majority", in.ID, in.Addr, nFailed, nSent, class)
+			f.Message = fmt.Sprintf("instance %s (%s) failed %d of %s (%s); those are left out of the majority", in.ID, in.Addr, nFailed, plural.Count(nSent, "probe"), class)
 		}
 		out.add(f)
 	}

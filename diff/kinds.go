@@ -21,6 +21,7 @@ const (
 	KindInsecureOrigin      Kind = "insecure-origin"
 	KindWildcardCredentials Kind = "wildcard-credentials"
 	KindInvalidHeader       Kind = "invalid-header"
+	KindErrorWithoutCORS    Kind = "error-without-cors"
 	// KindSkipped: an instance the provider listed but corsaudit cannot
 	// probe (a lambda target, an unused target).
 	KindSkipped Kind = "skipped"
@@ -43,6 +44,8 @@ var Kinds = []KindInfo{
 		"An instance trusts an origin that only resembles an allowed one (app.example.com.evil.example, evilapp.example.com): its origin check is a prefix, suffix or unanchored regex match."},
 	{KindCacheLeak, SeverityError, "Cache serves one origin's answer to another",
 		"A cache in front of the instances served the answer made for one origin to another origin: it ignores Vary: Origin or keys without the Origin."},
+	{KindErrorWithoutCORS, SeverityWarning, "Error responses without CORS headers",
+		"Instances answer the actual request of an allowed origin with an error status (4xx, 5xx) that lacks Access-Control-Allow-Origin, often nginx add_header without always. The browser then hides the response: the page sees a network error instead of the status, so it cannot tell an expired login (401) from an outage, nor show the server's message. A warning: requests that succeed are unaffected. Without auth, an endpoint behind a login reports its anonymous 401 this way rather than as a policy-violation; configure auth to audit the logged-in answer."},
 	{KindHeaderDrift, SeverityWarning, "Instances send different CORS headers",
 		"Instances agree on the verdict but send different CORS headers (e.g. Access-Control-Max-Age, an extra allowed method) or block for different reasons. Harmless today, usually the first sign of config drift."},
 	{KindInsecureOrigin, SeverityWarning, "http:// origin trusted by an https service",

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // outcomeOf is a verdict's outcome: OutcomeAllowed or OutcomeBlocked.
@@ -190,13 +191,25 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	return Finding{Kind: KindLBMismatch, Severity: lp.mismatchSev, Instances: append([]string{"lb"}, names...),
 		Probe: c.probeRef(lp.p), Expected: lp.majVerdict + " (direct majority)", Observed: sig.Describe(),
 		Difference: ds, Share: float64(len(lp.mismatches)) / float64(lp.n),
-		Message: fmt.Sprintf("%d of %d requests through the load balancer %s: users see it intermittently; %s",
-			len(lp.mismatches), lp.n, what, by),
+		Message: fmt.Sprintf("%d of %s through the load balancer %s: %s%s; %s",
+			len(lp.mismatches), plural.Count(lp.n, "request"), what, howOften(len(lp.mismatches), lp.n), because(ds, ""), by),
 		Reproduce: Reproduce(first),
-		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict) + "\x00" + by, message: func(ps []ProbeRef) string {
-			return fmt.Sprintf("requests through the load balancer for %s are %s on some samples where the instances' majority %s them (users see it intermittently)%s; %s",
-				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", because(ds, first.Verdict.Message), by)
+		// One cause whichever step shows it: a load balancer that strips a
+		// header does so on the preflight of one request and on the actual
+		// answer of a simple one.
+		cause: &cause{key: sig.Outcome() + "\x00" + headerChangeKey(ds, sig.Verdict) + "\x00" + strings.Join(names, ","), message: func(ps []ProbeRef) string {
+			return fmt.Sprintf("requests through the load balancer for %s are %s on some samples where the instances' majority %s them (%s)%s; %s",
+				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", howOften(len(lp.mismatches), lp.n), because(ds, first.Verdict.Message), by)
 		}}}
+}
+
+// howOften says how often users see a difference that n of total
+// requests through the load balancer show.
+func howOften(n, total int) string {
+	if n == total {
+		return "users see it on every request"
+	}
+	return "users see it intermittently"
 }
 
 // lbAggregate is the one finding of kind (lb-redirect or
@@ -278,7 +291,7 @@ func (c *comparison) lbUnreachable() []Finding {
 	e := DecidingExchange(*first)
 	return []Finding{{Kind: KindUnreachable, Instances: []string{"lb"}, Expected: "an HTTP response",
 		Observed:  string(e.Err) + ": " + e.ErrMsg,
-		Message:   fmt.Sprintf("the load balancer at %s answered none of %d requests", c.res.URL.Host, total),
+		Message:   fmt.Sprintf("the load balancer at %s answered none of %s", c.res.URL.Host, plural.Count(total, "request")),
 		Reproduce: Reproduce(*first)}}
 }
 
@@ -329,4 +342,20 @@ func (c *comparison) instancesSendHeader() bool {
 		}
 	}
 	return false
+}
+
+// headerChangeKey is what the differences change, whatever the step that
+// shows them (the verdict when nothing differs in the headers).
+func headerChangeKey(ds []HeaderDifference, verdict string) string {
+	if len(ds) == 0 {
+		return "verdict\x00" + verdict
+	}
+	var keys []string
+	for _, d := range ds {
+		if k := d.String(); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, "\x00")
 }

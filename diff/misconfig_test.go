@@ -108,7 +108,7 @@ func fleet(t *testing.T, behaviors ...labserver.Behavior) (*audit.TargetResult, 
 			t.Errorf("an instance received %d GET requests, want at least one per probe (%d)", st.Actual[http.MethodGet], len(probes))
 		}
 	}
-	_, all := Compare(res, Options{Checks: []string{CheckDrift, CheckMisconfig}})
+	_, all := Compare(res, Options{Analyses: []string{AnalysisDrift, AnalysisMisconfig}})
 	var out []Finding
 	for _, f := range all {
 		if f.Probe != nil && f.Probe.Class == audit.ClassPolicy && !slices.Contains(misconfigKinds, f.Kind) {

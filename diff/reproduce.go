@@ -3,6 +3,7 @@ package diff
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -69,7 +70,8 @@ func DecidingExchange(o audit.Observation) *audit.Exchange {
 // CurlRequest renders a sent request as a curl command: same method, URL,
 // headers (sorted by name), and --connect-to for a request dialled to
 // another address than the URL's host. curl prints the response headers
-// and never follows redirects.
+// and never follows redirects. A header named in Placeholders is
+// double-quoted so that the shell expands its secret's placeholder.
 func CurlRequest(r *audit.SentRequest) string {
 	args := []string{"curl", "-sS", "-o", "/dev/null", "-D", "-"}
 	if r.Method == http.MethodHead {
@@ -94,6 +96,12 @@ func CurlRequest(r *audit.SentRequest) string {
 	sort.Strings(names)
 	for _, k := range names {
 		for _, v := range r.Header[k] {
+			if slices.Contains(r.Placeholders, k) {
+				// A shell expression standing for a secret: the shell
+				// expands it, the command never holds the secret.
+				args = append(args, "-H", `"`+k+": "+v+`"`)
+				continue
+			}
 			args = append(args, "-H", shellQuote(k+": "+v))
 		}
 	}

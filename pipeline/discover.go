@@ -17,10 +17,11 @@ func Discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSp
 	return specs, err
 }
 
-// discover is Discover, also returning each spec's policy.
-func discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSpec, []audit.Policy, error) {
+// discover is Discover, also returning the configured target of each spec
+// (its policy and paths).
+func discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSpec, []config.BuiltTarget, error) {
 	var specs []audit.TargetSpec
-	var policies []audit.Policy
+	var from []config.BuiltTarget
 	var errs []error
 	for _, b := range built {
 		found, err := b.Provider.Discover(ctx)
@@ -45,9 +46,9 @@ func discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSp
 				errs = append(errs, fmt.Errorf("targets[%d] (%s): no url given and the provider found none", b.Index, t.Name))
 				continue
 			}
-			specs = append(specs, audit.TargetSpec{Target: t, Direct: b.Direct, LB: b.LB})
-			policies = append(policies, b.Policy)
+			specs = append(specs, audit.TargetSpec{Target: t, Direct: b.Direct, LB: b.LB, Auth: b.Auth, TLS: b.TLS})
+			from = append(from, b)
 		}
 	}
-	return specs, policies, errors.Join(errs...)
+	return specs, from, errors.Join(errs...)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // ErrIncomplete is wrapped by the error of a run whose report is partial
@@ -39,11 +40,11 @@ type Options struct {
 	Select func([]audit.TargetSpec) ([]audit.TargetSpec, error)
 }
 
-// Run discovers, plans, probes and compares, within cfg.Deadline. The
+// Audit discovers, plans, probes and compares, within cfg.Deadline. The
 // report is nil only when nothing could run: cfg is invalid, a plan is
 // over cfg.MaxProbes, or Select refused. Otherwise the report is returned,
 // with an error wrapping ErrIncomplete when it is partial.
-func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, error) {
+func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, error) {
 	start := time.Now()
 	built, err := cfg.Build()
 	if err != nil {
@@ -53,28 +54,20 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	if log == nil {
 		log = io.Discard
 	}
-	if opt.Diff.Checks == nil {
-		opt.Diff.Checks = cfg.Checks
+	if opt.Diff.Analyses == nil {
+		opt.Diff.Analyses = cfg.Analyses
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
 
 	var problems []string
-	specs, policies, err := discover(ctx, built)
+	specs, from, err := discover(ctx, built)
 	if err != nil {
 		problems = append(problems, "discovery: "+err.Error())
 		fmt.Fprintf(log, "corsaudit: discovery: %v\n", err)
 	}
-	for i := range specs {
-		probes, dropped, err := audit.PlanTarget(policies[i], hostOf(specs[i].Target.URL),
-			slices.Contains(opt.Diff.Checks, diff.CheckMisconfig), cfg.MaxProbes)
-		if err != nil {
-			return nil, fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
-		}
-		if dropped > 0 {
-			fmt.Fprintf(log, "corsaudit: %s: max_probes %d leaves out %d adversarial origins\n", specs[i].Target.Name, cfg.MaxProbes, dropped)
-		}
-		specs[i].Probes = probes
+	if err := plan(specs, from, cfg.MaxProbes, opt.Diff.Analyses, log); err != nil {
+		return nil, err
 	}
 	if opt.Select != nil {
 		if specs, err = opt.Select(specs); err != nil {
@@ -83,10 +76,11 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	}
 	for _, s := range specs {
 		n, _ := audit.Estimate([]audit.TargetSpec{s})
-		fmt.Fprintf(log, "corsaudit: %s: %d instances, %d probes\n", s.Target.Name, n, len(s.Probes))
+		fmt.Fprintf(log, "corsaudit: %s: %s, %s%s\n", s.Target.Name, plural.Count(n, "instance"), plural.Count(len(s.Probes), "probe"), onPaths(s.Probes))
 	}
 	instances, requests := audit.Estimate(specs)
-	fmt.Fprintf(log, "corsaudit: auditing %d targets, %d instances, up to %d requests\n", len(specs), instances, requests)
+	fmt.Fprintf(log, "corsaudit: auditing %s, %s, up to %s\n", plural.Count(len(specs), "target"),
+		plural.Count(instances, "instance"), plural.Count(requests, "request"))
 
 	aopt := cfg.AuditOptions()
 	aopt.Progress = opt.Progress
@@ -94,16 +88,8 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
 	}
-	rep := &diff.Report{Tool: "corsaudit", Version: opt.Version, Browser: string(aopt.Browser), StartedAt: start.UTC()}
-	for i := range results {
-		if results[i].URL == nil {
-			continue
-		}
-		tr, fs := diff.Compare(&results[i], opt.Diff)
-		rep.Targets = append(rep.Targets, tr)
-		rep.Findings = append(rep.Findings, fs...)
-		rep.Summary.Requests += int(results[i].Requests)
-	}
+	rep := compare(results, opt.Diff, opt.Version, string(aopt.Browser))
+	rep.StartedAt = start.UTC()
 	rep.Duration = time.Since(start).Seconds()
 	rep.Incomplete = strings.Join(problems, "; ")
 	rep.Summarize()
@@ -111,6 +97,45 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, er
 		return rep, fmt.Errorf("%w: %s", ErrIncomplete, rep.Incomplete)
 	}
 	return rep, nil
+}
+
+// plan fills in each spec's probes from its target's policy (from[i] is
+// specs[i]'s), adversarial origins when the misconfig check is on.
+func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, checks []string, log io.Writer) error {
+	for i := range specs {
+		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
+			slices.Contains(checks, diff.AnalysisMisconfig), maxProbes)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
+		}
+		if dropped > 0 {
+			fmt.Fprintf(log, "corsaudit: %s: max_probes %d leaves out %d adversarial origins\n", specs[i].Target.Name, maxProbes, dropped)
+		}
+		// The same plan on every path: CORS is often configured per route.
+		specs[i].Probes = audit.PerPath(probes, from[i].Paths)
+		if w := MixedContentWarning(specs[i].Target.Name, specs[i].Target.URL, from[i].Policy.Origins); w != "" {
+			fmt.Fprintf(log, "corsaudit: %s\n", w)
+		}
+	}
+	return nil
+}
+
+// compare runs the differ over every target's results: the one place a
+// report's targets, findings and request count are made, for a single run
+// and for merged shards alike. The caller sets timing, Incomplete and
+// calls Summarize.
+func compare(results []audit.TargetResult, opt diff.Options, version, browser string) *diff.Report {
+	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: browser}
+	for i := range results {
+		if results[i].URL == nil {
+			continue
+		}
+		tr, fs := diff.Compare(&results[i], opt)
+		rep.Targets = append(rep.Targets, tr)
+		rep.Findings = append(rep.Findings, fs...)
+		rep.Summary.Requests += int(results[i].Requests)
+	}
+	return rep
 }
 
 // cutOff says in plain words why the run stopped early and what it did
@@ -136,7 +161,7 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 				}
 			}
 			if n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d of %d probes", r.Spec.Target.Instances[i].ID, n, len(row)))
+				parts = append(parts, fmt.Sprintf("%s %d of %s", r.Spec.Target.Instances[i].ID, n, plural.Count(len(row), "probe")))
 			}
 		}
 		for _, row := range r.LB {
@@ -153,12 +178,26 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 		if len(parts) > show {
 			list += fmt.Sprintf(" and %d more", len(parts)-show)
 		}
-		msg += fmt.Sprintf("; not run on %d instance(s): %s", len(parts), list)
+		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(parts), "instance"), list)
 	}
 	if lb > 0 {
-		msg += fmt.Sprintf("; %d load balancer samples not run", lb)
+		msg += fmt.Sprintf("; %s not run", plural.Count(lb, "load balancer sample"))
 	}
 	return msg
+}
+
+// onPaths is " on N paths" when the probes go to more than one path.
+func onPaths(probes []audit.Probe) string {
+	var paths []string
+	for _, p := range probes {
+		if !slices.Contains(paths, p.Path) {
+			paths = append(paths, p.Path)
+		}
+	}
+	if len(paths) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" on %d paths", len(paths))
 }
 
 func hostOf(u string) string {

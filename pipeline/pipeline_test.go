@@ -54,7 +54,7 @@ func TestRunIsDeterministic(t *testing.T) {
 	var probes [2][]string
 	var prints [2][]string
 	for i := range 2 {
-		rep, err := Run(context.Background(), cfg, Options{})
+		rep, err := Audit(context.Background(), cfg, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestRunStopsBeforeProbing(t *testing.T) {
 			tc.edit(cfg)
 		}
 		var log bytes.Buffer
-		rep, err := Run(context.Background(), cfg, Options{Log: &log, Select: tc.sel})
+		rep, err := Audit(context.Background(), cfg, Options{Log: &log, Select: tc.sel})
 		if rep != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) || errors.Is(err, ErrIncomplete) {
 			t.Errorf("%s: report %v, err %v; want no report and %q", tc.desc, rep != nil, err, tc.wantErr)
 		}

@@ -81,8 +81,12 @@ func message(reason Reason, param string) string {
 // with url in its canonical form (lower-case scheme and host, default port
 // dropped, "/" for an empty path), as Chromium prints it. It returns ""
 // when v is allowed or its reason is not a CORS error (no response,
-// forbidden method): Chromium prints no such line then.
+// forbidden method): Chromium prints no such line then. For mixed content
+// it returns v.Message, which is already Chromium's whole line.
 func ConsoleMessage(rawURL, origin string, v Verdict) string {
+	if v.Reason == ReasonMixedContent {
+		return v.Message
+	}
 	if v.Allowed || v.Message == "" || v.Reason == ReasonNoResponse || v.Reason == ReasonForbiddenMethod {
 		return ""
 	}

@@ -27,10 +27,20 @@ type auditOptions struct {
 	DirectScheme   string
 	InstanceHeader string
 	NoLB           bool
+	Paths          []string
+	// Auth: the logged-in user's secret, from a variable or a file.
+	AuthHeader, AuthCookie, AuthFromEnv, AuthFromFile string
+	// TLS, for the LB and the instances (--insecure also with --config).
+	Insecure                  bool
+	CAFile, CertFile, KeyFile string
 
 	Format      string
 	Output      string
 	MetricsFile string
+
+	// Sharded: probe shard Shard ("K/N") of the inventory file.
+	Inventory string
+	Shard     string
 
 	flags *pflag.FlagSet
 }
@@ -70,27 +80,45 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 	f.StringVar(&opts.DirectScheme, "direct-scheme", "", "scheme to reach instances directly (default: the URL's)")
 	f.StringVar(&opts.InstanceHeader, "instance-header", "", "response header naming the instance that served a request")
 	f.BoolVar(&opts.NoLB, "no-lb", false, "do not send requests through the load balancer")
+	f.StringArrayVar(&opts.Paths, "path", nil, "path to probe instead of the URL's (repeatable, e.g. /v1/cart)")
+	f.StringVar(&opts.AuthHeader, "auth-header", "", "send the secret in this header (e.g. Authorization) on credentialed requests")
+	f.StringVar(&opts.AuthCookie, "auth-cookie", "", "send the secret as this cookie on credentialed requests")
+	f.StringVar(&opts.AuthFromEnv, "auth-from-env", "", "environment variable holding the secret (the whole value, e.g. \"Bearer ...\")")
+	f.StringVar(&opts.AuthFromFile, "auth-from-file", "", "file holding the secret")
+	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates (LB and instances; every target with --config)")
+	f.StringVar(&opts.CAFile, "cacert", "", "also trust the CA certificates of this PEM file")
+	f.StringVar(&opts.CertFile, "cert", "", "client certificate (PEM) for mTLS")
+	f.StringVar(&opts.KeyFile, "key", "", "client certificate's key (PEM)")
 	addOutputFlags(f, &opts.Format, &opts.Output, &opts.MetricsFile)
 	addSettingFlags(f)
+	f.StringVar(&opts.Inventory, "inventory", "", "probe from this inventory (`corsaudit discover --format json`); with --shard")
+	f.StringVar(&opts.Shard, "shard", "", "probe shard K/N of the inventory (K from 0 to N-1) and write its observations for `corsaudit merge`")
 	return cmd
 }
 
 func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
-	f.StringVarP(format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (default table on a terminal, json otherwise)")
+	f.StringVarP(format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(output, "output", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 }
 
-// pickRenderer returns the renderer for --format; without one, a table when
-// table is true, else JSON.
-func pickRenderer(format string, table bool) (report.Renderer, error) {
+// pickRenderer returns the renderer for --format (any case; "text" is
+// "table"); without one, a table when table is true, else JSON.
+//
+// colour is whether the table may use colour: stdout is a terminal and
+// NO_COLOR is not set (report.UseColor).
+func pickRenderer(format string, table, colour bool) (report.Renderer, error) {
 	if format == "" {
 		format = "json"
 		if table {
 			format = "table"
 		}
 	}
-	r, err := report.Lookup(format)
+	format, err := reportFormat(format)
+	if err != nil {
+		return nil, err
+	}
+	r, err := report.LookupWith(format, report.Options{Color: colour})
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -106,13 +134,13 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
 		return nil, usageError(err)
 	}
-	popt.Log, popt.Version = ios.errOut, version
+	popt.Log, popt.Version = ios.errOut, reportVersion()
 	var bar *progressBar
 	if ios.errIsTerminal {
 		bar = newProgressBar(ios.errOut)
 		popt.Progress = bar.update
 	}
-	rep, runErr := pipeline.Run(cmd.Context(), cfg, popt)
+	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)
 	if bar != nil {
 		bar.finish()
 	}
@@ -126,6 +154,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	if err := writeReport(ios.out, o.Output, renderer, rep); err != nil {
 		return rep, incompleteError(err)
 	}
+	noteReportWritten(ios, o.Output, rep)
 	var lastSuccess time.Time
 	if runErr == nil {
 		lastSuccess = time.Now()
@@ -140,11 +169,14 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 }
 
 func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
+	if o.Inventory != "" || o.Shard != "" {
+		return runShardAudit(cmd, ios, o)
+	}
 	cfg, err := o.prepare()
 	if err != nil {
 		return err
 	}
-	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "")
+	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "", ios.colour(o.Output))
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -28,9 +26,13 @@ type checkOptions struct {
 	Credentials bool
 	SendActual  bool
 	ConnectTo   string // HOST:PORT or HOST1:PORT1:HOST2:PORT2
-	Browser     string
-	Format      string // text or json; empty: text on a terminal, json otherwise
-	Timeout     time.Duration
+	// DirectScheme is the scheme spoken to the --connect-to address (an
+	// instance serving plain HTTP behind a TLS load balancer).
+	DirectScheme string
+	Insecure     bool
+	Browser      string
+	Format       string // text or json; empty: text on a terminal, json otherwise
+	Timeout      time.Duration
 }
 
 func newCmdCheck(ios iostreams, runF func(*checkOptions) error) *cobra.Command {
@@ -69,8 +71,10 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 	f.BoolVar(&opts.Credentials, "credentials", false, "fetch() with credentials: 'include' (no cookie is ever sent)")
 	f.BoolVar(&opts.SendActual, "send-actual", false, "also send the actual request for methods other than GET and HEAD (may change server state)")
 	f.StringVar(&opts.ConnectTo, "connect-to", "", "send the requests to HOST:PORT (or HOST1:PORT1:HOST2:PORT2, like curl) keeping the URL's Host and TLS SNI")
+	f.StringVar(&opts.DirectScheme, "direct-scheme", "", "scheme spoken to the --connect-to address, e.g. http for an instance behind a TLS load balancer (default: the URL's)")
+	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	f.StringVar(&opts.Browser, "browser", "", "browser whose behaviour to model: chromium, firefox, webkit (alias safari) or spec (default: each of chromium, firefox and webkit)")
-	f.StringVarP(&opts.Format, "format", "o", "", "output format: text or json (default text on a terminal, json otherwise)")
+	f.StringVarP(&opts.Format, "format", "o", "", "output format: text (or table) or json, any case (default text on a terminal, json otherwise)")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "timeout of each request")
 	return cmd
 }
@@ -86,6 +90,10 @@ type checkRequest struct {
 	connectTo  string
 	timeout    time.Duration
 	sendActual bool // whether the actual request is sent
+	// directScheme, when set, replaces the URL's scheme for the request
+	// sent to connectTo; insecure skips certificate verification.
+	directScheme string
+	insecure     bool
 }
 
 // prepareCheck validates the options; every error it returns is a usage error.
@@ -93,6 +101,9 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 	var errs []error
 	u, err := url.Parse(opts.URL)
 	switch {
+	case urlSchemeHint("url", opts.URL) != nil:
+		errs = append(errs, urlSchemeHint("url", opts.URL))
+		u = nil
 	case err != nil:
 		errs = append(errs, fmt.Errorf("url: %w", err))
 	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
@@ -128,8 +139,8 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 			format = "text"
 		}
 	}
-	if format != "text" && format != "json" {
-		errs = append(errs, fmt.Errorf("format: %q is not text or json", format))
+	if format, err = normalizeFormat(format, []string{"text", "json"}, "text", false); err != nil {
+		errs = append(errs, errors.Unwrap(err))
 	}
 	if opts.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout: %v is not positive", opts.Timeout))
@@ -140,17 +151,25 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 			errs = append(errs, err)
 		}
 	}
+	switch {
+	case opts.DirectScheme != "" && opts.DirectScheme != "http" && opts.DirectScheme != "https":
+		errs = append(errs, fmt.Errorf("direct-scheme: %q is not http or https", opts.DirectScheme))
+	case opts.DirectScheme != "" && opts.ConnectTo == "":
+		errs = append(errs, errors.New("direct-scheme: needs --connect-to (the address it is spoken to)"))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	c := &checkRequest{
-		url:       u,
-		req:       cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
-		method:    cors.NormalizeMethod(opts.Method),
-		browsers:  browsers,
-		format:    format,
-		connectTo: connectTo,
-		timeout:   opts.Timeout,
+		directScheme: opts.DirectScheme,
+		insecure:     opts.Insecure,
+		url:          u,
+		req:          cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
+		method:       cors.NormalizeMethod(opts.Method),
+		browsers:     browsers,
+		format:       format,
+		connectTo:    connectTo,
+		timeout:      opts.Timeout,
 	}
 	safe := c.method == http.MethodGet || c.method == http.MethodHead
 	c.sendActual = safe || opts.SendActual
@@ -164,7 +183,7 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 		c.onlyNote = fmt.Sprintf("only %s is checked with --send-actual (the %s is sent once); give --browser to choose", c.browsers[0], c.method)
 	}
 	for _, b := range c.browsers {
-		if !c.sendActual && !cors.PlanPreflightFor(b, c.req).Needed {
+		if _, mixed := cors.MixedContent(c.req.Origin, u); !mixed && !c.sendActual && !cors.PlanPreflightFor(b, c.req).Needed {
 			return nil, fmt.Errorf("method: a %s without preflight (%s) is judged only from its actual response, which check sends only with --send-actual", c.method, b)
 		}
 	}
@@ -198,65 +217,6 @@ func parseHeaderFlag(s string) (cors.Header, error) {
 		return cors.Header{}, fmt.Errorf("header: value of %s contains NUL, CR or LF", name)
 	}
 	return cors.Header{Name: name, Value: value}, nil
-}
-
-// checkExchange is one request check sent and the response it got.
-type checkExchange struct {
-	Method string `json:"method"`
-	Status int    `json:"status,omitempty"`
-	// Header holds the CORS-relevant response headers exactly as received.
-	Header http.Header `json:"header,omitempty"`
-}
-
-// checkResult is the JSON output of `corsaudit check`.
-type checkResult struct {
-	URL         string        `json:"url"`
-	Origin      string        `json:"origin"`
-	Method      string        `json:"method"`
-	Headers     []cors.Header `json:"headers,omitempty"`
-	Credentials bool          `json:"credentials"`
-	Browser     cors.Browser  `json:"browser"`
-
-	Allowed bool `json:"allowed"`
-	// Preflight is whether a browser sends a preflight for this request.
-	Preflight    bool   `json:"preflight"`
-	PreflightWhy string `json:"preflight_why,omitempty"`
-	// PreflightMethod and PreflightHeaders are the ACRM and ACRH values sent.
-	PreflightMethod  string `json:"preflight_method,omitempty"`
-	PreflightHeaders string `json:"preflight_headers,omitempty"`
-	Stage            string `json:"stage,omitempty"`
-	Reason           string `json:"reason"`
-	Message          string `json:"message"`
-	SpecNote         string `json:"spec_note,omitempty"`
-	// CacheLifetime is how long the browser caches the passing preflight.
-	CacheLifetime string   `json:"cache_lifetime,omitempty"`
-	Exposed       []string `json:"exposed,omitempty"`
-	// ActualSkipped says why the actual request was not sent, when it was not.
-	ActualSkipped string `json:"actual_skipped,omitempty"`
-	// Reproduce is the curl command for the request that decided the
-	// verdict, as it was sent.
-	Reproduce string `json:"reproduce,omitempty"`
-
-	PreflightResponse *checkExchange `json:"preflight_response,omitempty"`
-	ActualResponse    *checkExchange `json:"actual_response,omitempty"`
-
-	// Engines holds every engine's verdict when check acted as several
-	// (no --browser); the fields above are the first engine's. Differ
-	// says whether they disagree.
-	Engines []engineVerdict `json:"engines,omitempty"`
-	Differ  bool            `json:"engines_differ,omitempty"`
-	// Note says why fewer engines were checked than asked.
-	Note string `json:"note,omitempty"`
-}
-
-// engineVerdict is one engine's verdict in a multi-engine check.
-type engineVerdict struct {
-	Browser   cors.Browser `json:"browser"`
-	Allowed   bool         `json:"allowed"`
-	Preflight bool         `json:"preflight"`
-	Reason    string       `json:"reason,omitempty"`
-	Message   string       `json:"message,omitempty"`
-	SpecNote  string       `json:"spec_note,omitempty"`
 }
 
 // runCheck sends what a browser would and prints the verdict.
@@ -296,7 +256,7 @@ func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
 	var first *checkResult
 	var verdicts []engineVerdict
 	for _, b := range c.browsers {
-		res, err := c.run(ctx, b)
+		res, err := c.actAs(ctx, b)
 		if err != nil {
 			return nil, err
 		}
@@ -318,19 +278,31 @@ func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
 	return first, nil
 }
 
-// run acts as the browser (audit.ActAsBrowser: what is sent, how answers
+// actAs acts as browser (audit.ActAsBrowser: what is sent, how answers
 // are read, the verdict) and turns what happened into the result. An error
-// means the server could not be reached, or the run was interrupted.
-func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkResult, error) {
-	to := audit.NewEndpoint(c.url, c.connectTo, audit.TransportOptions{Timeout: c.timeout})
+// means the server could not be reached, or the request was interrupted.
+func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkResult, error) {
+	target := c.url
+	ignoreMixed := false
+	if _, mixed := cors.MixedContent(c.req.Origin, c.url); !mixed && c.directScheme != "" && c.connectTo != "" {
+		// The browser fetches the public URL; the direct scheme is only
+		// how corsaudit reaches the instance behind it, so mixed content
+		// is judged on the public URL (blocked ones are sent nowhere).
+		u := *c.url
+		u.Scheme = c.directScheme
+		target, ignoreMixed = &u, true
+	}
+	to := audit.NewEndpoint(target, c.connectTo, audit.TransportOptions{Timeout: c.timeout, InsecureSkipVerify: c.insecure})
 	defer to.Client.CloseIdleConnections()
-	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: browser, Timeout: c.timeout, SendUnsafeActual: c.sendActual})
+	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: browser, Timeout: c.timeout,
+		SendUnsafeActual: c.sendActual, IgnoreMixedContent: ignoreMixed})
 	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
 		if ex.Failed() {
-			return nil, fmt.Errorf("check: %s %s: %s: %s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg)
+			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
 		}
 	}
-	if !f.Done {
+	mixed := f.Verdict.Reason == cors.ReasonMixedContent
+	if !f.Done && !mixed {
 		return nil, fmt.Errorf("check: %s", f.NotRun)
 	}
 	v := f.Verdict
@@ -347,6 +319,9 @@ func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkRes
 	if f.Plan.Needed {
 		res.PreflightMethod, res.PreflightHeaders = f.Plan.Method, f.Plan.Headers
 	}
+	if mixed {
+		res.NotSent = "a browser blocks this fetch as mixed content before sending anything"
+	}
 	if v.Allowed && f.ActualSkipped != "" {
 		res.ActualSkipped += "; pass --send-actual to send it"
 	}
@@ -360,88 +335,4 @@ func (c *checkRequest) run(ctx context.Context, browser cors.Browser) (*checkRes
 		res.CacheLifetime = v.CacheLifetime.String()
 	}
 	return res, nil
-}
-
-// exchangeOf is the part of an exchange check prints (nil when not sent).
-func exchangeOf(ex *audit.Exchange) *checkExchange {
-	if ex == nil {
-		return nil
-	}
-	return &checkExchange{Method: ex.Request.Method, Status: ex.Status, Header: ex.Header}
-}
-
-// writeCheckText prints the verdict for a person.
-func writeCheckText(w io.Writer, r *checkResult) error {
-	var b strings.Builder
-	if len(r.Engines) > 1 {
-		for _, e := range r.Engines {
-			if e.Allowed {
-				fmt.Fprintf(&b, "%-9s allowed\n", string(e.Browser)+":")
-			} else {
-				fmt.Fprintf(&b, "%-9s BLOCKED (%s): %s\n", string(e.Browser)+":", e.Reason, e.Message)
-			}
-		}
-		if r.Differ {
-			b.WriteString("the engines differ: users of some browsers see another outcome (details below are " + string(r.Browser) + "'s; --browser shows another's)\n")
-		} else {
-			b.WriteString("the engines agree; details below are " + string(r.Browser) + "'s\n")
-		}
-	}
-	if r.Note != "" {
-		fmt.Fprintf(&b, "note: %s\n", r.Note)
-	}
-	if r.Allowed {
-		fmt.Fprintf(&b, "ALLOWED: %s would let a page on %s read the response to %s %s\n", r.Browser, r.Origin, r.Method, r.URL)
-	} else {
-		fmt.Fprintf(&b, "BLOCKED (%s): %s\n", r.Reason, r.Message)
-	}
-	if r.Preflight {
-		fmt.Fprintf(&b, "preflight: sent, because %s (Access-Control-Request-Method: %s", r.PreflightWhy, r.PreflightMethod)
-		if r.PreflightHeaders != "" {
-			fmt.Fprintf(&b, ", Access-Control-Request-Headers: %s", r.PreflightHeaders)
-		}
-		b.WriteString(")\n")
-	} else {
-		why := r.PreflightWhy
-		if why == "" {
-			why = "a simple request"
-		}
-		fmt.Fprintf(&b, "preflight: not sent (%s)\n", why)
-	}
-	writeExchangeText(&b, r.PreflightResponse)
-	if r.ActualSkipped != "" {
-		fmt.Fprintf(&b, "actual request: not sent (%s)\n", r.ActualSkipped)
-	}
-	writeExchangeText(&b, r.ActualResponse)
-	if r.Allowed && r.CacheLifetime != "" {
-		fmt.Fprintf(&b, "preflight cached for %s\n", r.CacheLifetime)
-	}
-	if r.Allowed && len(r.Exposed) > 0 {
-		fmt.Fprintf(&b, "readable response headers: %s\n", strings.Join(r.Exposed, ", "))
-	}
-	if r.SpecNote != "" {
-		fmt.Fprintf(&b, "note: %s\n", r.SpecNote)
-	}
-	if r.Reproduce != "" {
-		fmt.Fprintf(&b, "reproduce: %s\n", r.Reproduce)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func writeExchangeText(b *strings.Builder, ex *checkExchange) {
-	if ex == nil {
-		return
-	}
-	fmt.Fprintf(b, "  %s -> %d\n", ex.Method, ex.Status)
-	names := make([]string, 0, len(ex.Header))
-	for k := range ex.Header {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range ex.Header[k] {
-			fmt.Fprintf(b, "    %s: %s\n", k, v)
-		}
-	}
 }

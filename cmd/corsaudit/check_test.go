@@ -23,6 +23,10 @@ import (
 
 const pageOrigin = "https://app.example.com"
 
+// httpPageOrigin is a page on http, for checks of http URLs on public host
+// names (from an https page a browser blocks them as mixed content).
+const httpPageOrigin = "http://app.example.com"
+
 func TestCheckFlags(t *testing.T) {
 	tests := []struct {
 		desc string
@@ -82,7 +86,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"header without colon", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X-A"}, "is not 'Name: value'"},
 		{"bad header name", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X A: 1"}, "is not a valid header name"},
 		{"bad method", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "GE T"}, "is not a valid HTTP method"},
-		{"bad format", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--format", "xml"}, `format: "xml" is not text or json`},
+		{"bad format", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--format", "xml"}, `format: unknown format "xml" (known: text, json)`},
 		{"bad connect-to", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--connect-to", "a:b:c"}, "connect-to:"},
 		{"unknown flag", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "--nope"}, "unknown flag"},
 		{"simple POST without --send-actual", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "POST"}, "--send-actual"},
@@ -318,7 +322,7 @@ func TestCheckConnectTo(t *testing.T) {
 		mu.Lock()
 		hosts = append(hosts, r.Host)
 		mu.Unlock()
-		w.Header().Set(cors.ACAO, pageOrigin)
+		w.Header().Set(cors.ACAO, httpPageOrigin)
 	}))
 	defer srv.Close()
 	addr := srv.Listener.Addr().String()
@@ -342,7 +346,7 @@ func TestCheckConnectTo(t *testing.T) {
 			mu.Unlock()
 			var stdout, stderr bytes.Buffer
 			code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
-				[]string{"check", tt.url, "--origin", pageOrigin, "--connect-to", tt.connectTo, "--format", "json", "--timeout", "2s", "--browser", "chromium"})
+				[]string{"check", tt.url, "--origin", httpPageOrigin, "--connect-to", tt.connectTo, "--format", "json", "--timeout", "2s", "--browser", "chromium"})
 			if code != tt.code {
 				t.Errorf("exit code = %d, want %d; stderr: %s", code, tt.code, stderr.String())
 			}
@@ -488,18 +492,18 @@ func TestCheckAndAuditReadHeadersAlike(t *testing.T) {
 // decided the verdict (the actual GET after a passing preflight), with
 // --connect-to when it went to another address.
 func TestCheckReproduce(t *testing.T) {
-	s := &scriptedCORS{pre: answer(204, cors.ACAO, pageOrigin, cors.ACAH, "x-request-id"), act: answer(401)}
+	s := &scriptedCORS{pre: answer(204, cors.ACAO, httpPageOrigin, cors.ACAH, "x-request-id"), act: answer(401)}
 	srv := startScripted(t, s)
 	addr := srv.Listener.Addr().String()
 	var stdout, stderr bytes.Buffer
 	code := execute(context.Background(), iostreams{out: &stdout, errOut: &stderr},
-		[]string{"check", "http://api.example.com:8080/x", "--connect-to", addr, "--origin", pageOrigin,
+		[]string{"check", "http://api.example.com:8080/x", "--connect-to", addr, "--origin", httpPageOrigin,
 			"-H", "X-Request-Id: 7", "--format", "text"})
 	if code != exitFindings {
 		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitFindings, stderr.String())
 	}
 	want := "reproduce: curl -sS -o /dev/null -D - http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
-		" -H 'Accept: */*' -H 'Origin: https://app.example.com' -H 'Sec-Fetch-Mode: cors' -H 'User-Agent: " + audit.UserAgent +
+		" -H 'Accept: */*' -H 'Origin: http://app.example.com' -H 'Sec-Fetch-Mode: cors' -H 'User-Agent: " + audit.UserAgent +
 		"' -H 'X-Request-Id: 7'\n"
 	if !strings.Contains(stdout.String(), want) {
 		t.Errorf("text output lacks\n%s\ngot:\n%s", want, stdout.String())

@@ -42,7 +42,7 @@ func addSettingFlags(fs *pflag.FlagSet) {
 	fs.Var(&deadline, "deadline", "deadline of the whole run (a partial report is written when it passes)")
 	fs.String("browser", d.Browser, "whose CORS rules decide verdicts: chromium, firefox, webkit (alias safari) or spec")
 	fs.String("fail-on", d.FailOn, "exit 1 when a finding is at or above this severity: error, warning, info or never")
-	fs.StringSlice("checks", d.Checks, "check groups: drift, lb, cache, misconfig")
+	fs.StringSlice("checks", d.Analyses, "check groups: drift, lb, cache, misconfig")
 	fs.Int("max-probes", d.MaxProbes, "refuse plans with more probes than this per target")
 }
 
@@ -66,6 +66,12 @@ func loadSettings(path string, flags *pflag.FlagSet) (*config.Config, error) {
 			return nil, err
 		}
 	}
+	return overlaySettings(c, flags)
+}
+
+// overlaySettings sets c's top-level settings from CORSAUDIT_* variables,
+// then from the flags that were set.
+func overlaySettings(c *config.Config, flags *pflag.FlagSet) (*config.Config, error) {
 	v := viper.New()
 	v.SetEnvPrefix("CORSAUDIT")
 	for _, key := range config.Settings {
@@ -110,14 +116,24 @@ func (o *auditOptions) commandLineTarget(c *config.Config) {
 		Direct:   config.Direct{Scheme: o.DirectScheme},
 		LB:       config.LB{InstanceHeader: o.InstanceHeader, Disabled: o.NoLB},
 		Policy:   config.Policy{Origins: o.Origins, Methods: o.Methods, Headers: o.Headers, Credentials: o.Credentials},
+		Paths:    o.Paths,
+		Auth:     config.Auth{Header: o.AuthHeader, Cookie: o.AuthCookie, ValueFromEnv: o.AuthFromEnv, ValueFromFile: o.AuthFromFile},
+		TLS:      config.TLS{CAFile: o.CAFile, CertFile: o.CertFile, KeyFile: o.KeyFile},
 	}}
 	for path, name := range map[string]string{
-		"targets[0].url":             "URL",
-		"targets[0].discover.static": "--instance",
-		"targets[0].direct.scheme":   "--direct-scheme",
-		"targets[0].policy.origins":  "--origin",
-		"targets[0].policy.methods":  "--method",
-		"targets[0].policy.headers":  "--header",
+		"targets[0].url":                  "URL",
+		"targets[0].discover.static":      "--instance",
+		"targets[0].direct.scheme":        "--direct-scheme",
+		"targets[0].policy.origins":       "--origin",
+		"targets[0].policy.methods":       "--method",
+		"targets[0].policy.headers":       "--header",
+		"targets[0].paths":                "--path",
+		"targets[0].auth":                 "--auth-header/--auth-cookie",
+		"targets[0].auth.value_from_env":  "--auth-from-env",
+		"targets[0].auth.value_from_file": "--auth-from-file",
+		"targets[0].tls.ca_file":          "--cacert",
+		"targets[0].tls.cert_file":        "--cert",
+		"targets[0].tls.key_file":         "--key",
 	} {
 		c.Describe(path, name)
 	}
@@ -133,12 +149,20 @@ func (o *auditOptions) prepare() (*config.Config, error) {
 	if o.ConfigFile == "" && o.URL == "" {
 		return nil, usageError(errors.New("give --config FILE, or a URL with --instance and --origin"))
 	}
+	if err := urlSchemeHint("URL", o.URL); err != nil {
+		return nil, usageError(err)
+	}
 	cfg, err := loadSettings(o.ConfigFile, o.flags)
 	if err != nil {
 		return nil, usageError(err)
 	}
 	if o.ConfigFile == "" {
 		o.commandLineTarget(cfg)
+	}
+	if o.Insecure {
+		for i := range cfg.Targets {
+			cfg.Targets[i].TLS.InsecureSkipVerify = true
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError(fmt.Errorf("invalid config:\n%w", indent(err)))

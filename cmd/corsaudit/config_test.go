@@ -33,7 +33,7 @@ func TestPrecedence(t *testing.T) {
 		{"env beats file", c.Timeout, 4 * time.Second},
 		{"flag beats env and file", c.PerInstance, 9},
 		{"duration flag beats file", c.Deadline, 90 * time.Second},
-		{"list from env", strings.Join(c.Checks, ","), "drift,lb"},
+		{"list from env", strings.Join(c.Analyses, ","), "drift,lb"},
 		{"default", c.MaxProbes, 200},
 	} {
 		if tc.got != tc.want {

@@ -11,6 +11,7 @@ import (
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
 	"github.com/corsaudit/corsaudit/internal/lab"
+	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 
@@ -71,9 +72,9 @@ func startDemoFleet() (*demoFleet, error) {
 }
 
 func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
-	renderer, err := report.Lookup(opts.Format)
+	renderer, err := pickRenderer(opts.Format, true, ios.colour(""))
 	if err != nil {
-		return usageError(err)
+		return err
 	}
 	fleet, err := startDemoFleet()
 	if err != nil {
@@ -81,7 +82,7 @@ func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
 	}
 	defer fleet.Close()
 	fmt.Fprintf(ios.errOut, "corsaudit demo: %s at %s\n", fleet.lab.Scenario.Summary, fleet.lab.URL)
-	rep, err := pipeline.Run(ctx, fleet.config, pipeline.Options{Log: ios.errOut, Version: version})
+	rep, err := pipeline.Audit(ctx, fleet.config, pipeline.Options{Log: ios.errOut, Version: reportVersion()})
 	if rep == nil {
 		return incompleteError(fmt.Errorf("demo: %w", err))
 	}
@@ -98,9 +99,9 @@ func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
 // demoExplanation says in three lines what the demo's findings mean.
 func demoExplanation(rep *diff.Report) string {
 	return fmt.Sprintf(`
-What this shows (%d findings):
+What this shows (%s):
   verdict-drift: web-07 still runs the old CORS config, so PUT and X-Request-Id fail for users who land on it; unreachable: web-12 is down and is left out of every majority.
   lb-redirect: the load balancer answers every OPTIONS preflight with a 301, and browsers reject redirected preflights, so every non-simple request fails through it whatever the instances say.
   Each finding ends with a curl command that reproduces it (direct ones use --connect-to to reach one instance with the public Host).
-`, rep.Summary.Findings)
+`, plural.Count(rep.Summary.Findings, "finding"))
 }

@@ -23,7 +23,7 @@ func TestDemoFindingsReproduce(t *testing.T) {
 	}
 	defer fleet.Close()
 	var log bytes.Buffer
-	rep, err := pipeline.Run(context.Background(), fleet.config, pipeline.Options{Log: &log})
+	rep, err := pipeline.Audit(context.Background(), fleet.config, pipeline.Options{Log: &log})
 	if err != nil {
 		t.Fatalf("demo run: %v\n%s", err, log.String())
 	}

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 
@@ -15,6 +16,8 @@ import (
 type discoverOptions struct {
 	audit  auditOptions
 	Format string
+	// Output is where the JSON inventory goes (implies --format json).
+	Output string
 }
 
 func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Command {
@@ -25,6 +28,9 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.audit.flags = cmd.Flags()
+			if opts.Output != "" && !cmd.Flags().Changed("format") {
+				opts.Format = "json"
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -32,14 +38,23 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 		},
 	}
 	cmd.Flags().StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config file (YAML)")
-	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table (or text) or json, any case (json: the inventory that audit --inventory --shard probes from)")
+	cmd.Flags().StringVar(&opts.Output, "output", "", "write the JSON inventory to this file (atomically) instead of stdout")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
 
 func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error {
-	if opts.Format != "table" && opts.Format != "json" {
-		return usageError(fmt.Errorf("discover: --format %q is not table or json", opts.Format))
+	format, err := normalizeFormat(opts.Format, []string{"table", "json"}, "table", false)
+	if err != nil {
+		return usageError(fmt.Errorf("discover: %w", errors.Unwrap(err)))
+	}
+	opts.Format = format
+	if opts.Format == "json" {
+		return runDiscoverInventory(cmd, ios, opts)
+	}
+	if opts.Output != "" {
+		return usageError(errors.New("discover: --output writes the JSON inventory: not with --format table"))
 	}
 	cfg, err := opts.audit.prepare()
 	if err != nil {
@@ -50,39 +65,22 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 		return usageError(err)
 	}
 	specs, derr := pipeline.Discover(cmd.Context(), built)
-	if opts.Format == "json" {
-		type target struct {
-			Name      string `json:"name"`
-			URL       string `json:"url"`
-			Instances any    `json:"instances"`
-		}
-		var out []target
-		for _, s := range specs {
-			out = append(out, target{s.Target.Name, s.Target.URL, s.Target.Instances})
-		}
-		enc := json.NewEncoder(ios.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"targets": out}); err != nil {
-			return incompleteError(err)
-		}
-	} else {
-		for _, s := range specs {
-			fmt.Fprintf(ios.out, "%s  %s  (%d instances)\n", s.Target.Name, s.Target.URL, len(s.Target.Instances))
-			tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
-			for _, in := range s.Target.Instances {
-				weight := ""
-				if in.Weight != 0 {
-					weight = strconv.Itoa(in.Weight)
-				}
-				health := in.Health
-				if in.HealthReason != "" {
-					health += " (" + in.HealthReason + ")"
-				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), in.Skip)
+	for _, s := range specs {
+		fmt.Fprintf(ios.out, "%s  %s  (%s)\n", s.Target.Name, s.Target.URL, plural.Count(len(s.Target.Instances), "instance"))
+		tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
+		for _, in := range s.Target.Instances {
+			weight := ""
+			if in.Weight != 0 {
+				weight = strconv.Itoa(in.Weight)
 			}
-			tw.Flush()
+			health := in.Health
+			if in.HealthReason != "" {
+				health += " (" + in.HealthReason + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), in.Skip)
 		}
+		tw.Flush()
 	}
 	if derr != nil {
 		return incompleteError(derr)
@@ -97,26 +95,38 @@ func dash(s string) string {
 	return s
 }
 
-// newCmdConfig is `corsaudit config check`.
+// newCmdConfig is `corsaudit config check [FILE]`.
 func newCmdConfig(ios iostreams) *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Work with config files"}
 	var file string
 	check := &cobra.Command{
-		Use:   "check",
-		Short: "Validate a config file without probing anything",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "check [FILE]",
+		Short: "Validate a config file (FILE or --config FILE) without probing anything",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 1 && file != "" && args[0] != file:
+				return usageError(fmt.Errorf("config check: give the file once: %s or --config %s", args[0], file))
+			case len(args) == 1:
+				file = args[0]
+			case file == "":
+				return usageError(errors.New("config check: give the file: corsaudit config check FILE (or --config FILE)"))
+			}
 			o := &auditOptions{ConfigFile: file, flags: cmd.Flags()}
 			cfg, err := o.prepare()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(ios.out, "config %s: ok (%d targets)\n", file, len(cfg.Targets))
+			for _, t := range cfg.Targets {
+				if w := pipeline.MixedContentWarning(t.Name, t.URL, t.Policy.Origins); w != "" {
+					fmt.Fprintf(ios.errOut, "corsaudit: %s\n", w)
+				}
+			}
+			fmt.Fprintf(ios.out, "config %s: ok (%s)\n", file, plural.Count(len(cfg.Targets), "target"))
 			return nil
 		},
 	}
-	check.Flags().StringVarP(&file, "config", "c", "", "config file (YAML)")
-	_ = check.MarkFlagRequired("config")
+	check.Flags().StringVarP(&file, "config", "c", "", "config file (YAML); or give it as the argument")
 	cmd.AddCommand(check)
 	return cmd
 }

@@ -57,6 +57,7 @@ Exit 0 when the candidate matches.`,
 	f.StringVar(&opts.PolicyFile, "policy", "", "YAML policy (origins, methods, headers, credentials) to compare with instead of a baseline")
 	f.IntVar(&opts.MinInstances, "min-instances", 1, "fail when the candidate group has fewer reachable instances in a target")
 	f.StringArrayVar(&opts.Targets, "target", nil, "gate only this target (repeatable; default: every target with the groups)")
+	f.BoolVarP(&opts.audit.Insecure, "insecure", "k", false, "do not verify TLS certificates (LB and instances, every target)")
 	addOutputFlags(f, &opts.audit.Format, &opts.audit.Output, &opts.audit.MetricsFile)
 	addSettingFlags(f)
 	_ = cmd.MarkFlagRequired("config")
@@ -89,11 +90,11 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 		gate = diff.Gate{Candidate: opts.Candidate, Policy: true, MinInstances: opts.MinInstances}
 	}
 	// The gate is read in CI logs: a table unless asked otherwise.
-	renderer, err := pickRenderer(opts.audit.Format, opts.audit.Output == "")
+	renderer, err := pickRenderer(opts.audit.Format, opts.audit.Output == "", ios.colour(opts.audit.Output))
 	if err != nil {
 		return err
 	}
-	popt := pipeline.Options{Diff: gate.Options(cfg.Checks), Select: selectTargets(gate, opts.Targets, ios.errOut)}
+	popt := pipeline.Options{Diff: gate.Options(cfg.Analyses), Select: selectTargets(gate, opts.Targets, ios.errOut)}
 	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, cfg, popt)
 	if rep == nil {
 		return runErr

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/corsaudit/corsaudit/internal/lab"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // labOptions are the flags of `corsaudit lab`.
@@ -85,8 +86,8 @@ func runLab(ctx context.Context, ios iostreams, opts *labOptions) error {
 	if _, err := ios.out.Write(cfg); err != nil {
 		return incompleteError(fmt.Errorf("lab: %w", err))
 	}
-	fmt.Fprintf(ios.errOut, "corsaudit lab: %s on %s (%d instances, %s in %s); save the config above and run `corsaudit audit --config FILE`; Ctrl-C stops\n",
-		sc.Proxy, l.URL, len(l.Instances), l.ConfigPath, dir)
+	fmt.Fprintf(ios.errOut, "corsaudit lab: %s on %s (%s, %s in %s); save the config above and run `corsaudit audit --config FILE`; Ctrl-C stops\n",
+		sc.Proxy, l.URL, plural.Count(len(l.Instances), "instance"), l.ConfigPath, dir)
 	select {
 	case <-ctx.Done():
 	case <-l.Exited():

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/corsaudit/corsaudit/internal/lab"
@@ -50,6 +51,7 @@ func TestLabFindings(t *testing.T) {
 			var rep struct {
 				Findings []struct {
 					Kind      string   `json:"kind"`
+					Message   string   `json:"message"`
 					Instances []string `json:"instances"`
 				} `json:"findings"`
 			}
@@ -68,6 +70,15 @@ func TestLabFindings(t *testing.T) {
 			want := append([]string{}, sc.Findings...)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("finding kinds %q, want %q\n%s", got, want, out.String())
+			}
+			// One finding per cause: each scenario is built with one
+			// fault, so each kind it shows is one finding.
+			if len(rep.Findings) != len(want) {
+				var all []string
+				for _, f := range rep.Findings {
+					all = append(all, f.Kind+" "+strings.Join(f.Instances, ",")+": "+f.Message)
+				}
+				t.Errorf("%d findings %q, want one per kind %q", len(rep.Findings), all, want)
 			}
 			for _, in := range l.Instances {
 				st := in.Server.Stats()

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/corsaudit/corsaudit/diff/report"
 )
 
 // Exit codes (DESIGN.md).
@@ -54,8 +56,13 @@ type iostreams struct {
 
 func main() { os.Exit(run()) }
 
+// stopSignals end a run as Ctrl-C does: the partial report is written,
+// `lab` stops its proxy and removes its files. SIGHUP is the terminal
+// closing.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	ios := iostreams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr,
 		outIsTerminal: isTerminal(os.Stdout), errIsTerminal: isTerminal(os.Stderr)}
@@ -89,7 +96,10 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		Short:         "Audit the CORS behaviour of every instance behind a load balancer",
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       readVersion().String(),
 	}
+	root.SetVersionTemplate("corsaudit {{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, "print the version, VCS revision and Go version (same as the version command)")
 	root.SetOut(ios.out)
 	root.SetErr(ios.errOut)
 	root.SetIn(ios.in)
@@ -104,8 +114,15 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdLab(ios, nil),
 		newCmdMerge(ios, nil),
 		newCmdProviders(ios, nil),
+		newCmdVersion(ios),
 	)
 	return root
+}
+
+// colour reports whether a report written to output ("" or "-": stdout)
+// may use colour: it goes to a terminal and NO_COLOR is not set.
+func (ios iostreams) colour(output string) bool {
+	return report.UseColor(ios.outIsTerminal && (output == "" || output == "-"), os.Getenv)
 }
 
 func isTerminal(f *os.File) bool {

@@ -22,6 +22,9 @@ type mergeOptions struct {
 	Output      string
 	MetricsFile string
 	FailOn      string
+	// failOnSet: --fail-on was given (shards otherwise use their config's).
+	failOnSet bool
+	failOn    diff.FailOn
 }
 
 func newCmdMerge(ios iostreams, runF func(*mergeOptions) error) *cobra.Command {
@@ -33,7 +36,16 @@ func newCmdMerge(ios iostreams, runF func(*mergeOptions) error) *cobra.Command {
 into one report, rendered in any format: scheduled jobs each write JSON, one
 last step merges them for the dashboard, the metrics file or code scanning.
 
-Targets are concatenated. A target name may appear in several reports only
+The shards of one sharded audit (audit --inventory fleet.json --shard K/N)
+are merged by running the differ over all their observations: findings,
+severities, summary and exit code (under the config's fail_on unless
+--fail-on is given) are those of a single run over the whole fleet.
+Shards of another config or inventory, the same shard twice, or a missing
+shard are errors (exit 2) naming the difference.
+
+  corsaudit merge shards/shard-*.json --format sarif --output corsaudit.sarif
+
+Reports (not shards) are combined as follows. Targets are concatenated. A target name may appear in several reports only
 with the same URL and disjoint instances (one target sharded across jobs);
 drift is then what each shard found among its own instances. The same
 instance in two reports is an error. Findings are concatenated and the
@@ -55,6 +67,7 @@ still written).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = args
+			opts.failOnSet = cmd.Flags().Changed("fail-on")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -62,7 +75,7 @@ still written).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (default table on a terminal, json otherwise)")
+	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(&opts.Output, "output", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(&opts.MetricsFile, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 	f.StringVar(&opts.FailOn, "fail-on", "never", "exit 1 when a finding is at or above this severity: error, warning, info or never")
@@ -74,35 +87,35 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("merge: --%w", err))
 	}
-	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "")
+	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "", ios.colour(o.Output))
 	if err != nil {
 		return err
 	}
 	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
 		return usageError(fmt.Errorf("merge: %w", err))
 	}
-	reports := make([]*diff.Report, 0, len(o.Inputs))
-	for _, path := range o.Inputs {
-		r, err := readReport(ios.in, path)
-		if err != nil {
-			return usageError(err)
-		}
-		reports = append(reports, r)
+	reports, shards, err := mergeInputs(ios.in, o.Inputs)
+	if err != nil {
+		return usageError(err)
 	}
-	merged, err := diff.Merge(reports...)
+	var merged *diff.Report
+	if len(shards) > 0 {
+		o.failOn = failOn
+		merged, failOn, err = mergeShards(o, shards)
+	} else {
+		merged, err = diff.Merge(reports...)
+	}
 	if err != nil {
 		return usageError(err)
 	}
 	if err := writeReport(ios.out, o.Output, renderer, merged); err != nil {
 		return incompleteError(fmt.Errorf("merge: %w", err))
 	}
+	noteReportWritten(ios, o.Output, merged)
 	var lastSuccess time.Time
 	if merged.Incomplete == "" {
 		// The merged runs succeeded as of the last one's end.
-		lastSuccess = merged.StartedAt.Add(time.Duration(merged.Duration * float64(time.Second)))
-		if merged.StartedAt.IsZero() {
-			lastSuccess = time.Now()
-		}
+		lastSuccess = mergeEnd(merged)
 	}
 	if err := writeMetrics(o.MetricsFile, merged, lastSuccess); err != nil {
 		return incompleteError(fmt.Errorf("merge: %w", err))
@@ -127,6 +140,11 @@ func readReport(stdin io.Reader, path string) (*diff.Report, error) {
 		defer f.Close()
 		in = f
 	}
+	return decodeReport(in, path)
+}
+
+// decodeReport decodes one JSON report read from path.
+func decodeReport(in io.Reader, path string) (*diff.Report, error) {
 	var r diff.Report
 	dec := json.NewDecoder(in)
 	if err := dec.Decode(&r); err != nil {

@@ -104,7 +104,7 @@ func TestMergeCommand(t *testing.T) {
 		{desc: "not JSON", args: []string{"merge", garbage}, code: exitUsage, stderr: "not a JSON report"},
 		{desc: "JSON but not a corsaudit report", args: []string{"merge", other}, code: exitUsage, stderr: "not a corsaudit report"},
 		{desc: "same instance in two shards", args: []string{"merge", eu, dup}, code: exitUsage, stderr: `instance "i-2" is in report 1 and report 2`},
-		{desc: "unknown format", args: []string{"merge", eu, "--format", "yaml"}, code: exitUsage, stderr: "report: unknown format"},
+		{desc: "unknown format", args: []string{"merge", eu, "--format", "yaml"}, code: exitUsage, stderr: "format: unknown format \"yaml\""},
 		{desc: "bad fail-on", args: []string{"merge", eu, "--fail-on", "sometimes"}, code: exitUsage, stderr: "--fail-on"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
@@ -67,7 +63,7 @@ func writeMetrics(path string, rep *diff.Report, lastSuccess time.Time) error {
 		return nil
 	}
 	if lastSuccess.IsZero() {
-		lastSuccess = previousSuccess(path)
+		lastSuccess = report.PreviousSuccess(path)
 	}
 	err := report.WriteFileAtomic(path, func(w io.Writer) error { return report.Metrics(w, rep, lastSuccess) })
 	if err != nil {
@@ -76,30 +72,3 @@ func writeMetrics(path string, rep *diff.Report, lastSuccess time.Time) error {
 	return nil
 }
 
-// lastSuccessMetric is the metric writeMetrics carries over.
-const lastSuccessMetric = "corsaudit_last_success_timestamp_seconds"
-
-// previousSuccess reads the last success from an existing metrics file;
-// zero when there is none.
-func previousSuccess(path string) time.Time {
-	f, err := os.Open(path)
-	if err != nil {
-		return time.Time{}
-	}
-	defer f.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(f)
-	if err != nil {
-		return time.Time{}
-	}
-	mf := fams[lastSuccessMetric]
-	if mf == nil || len(mf.GetMetric()) == 0 || mf.GetMetric()[0].GetGauge() == nil {
-		return time.Time{}
-	}
-	v := mf.GetMetric()[0].GetGauge().GetValue()
-	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return time.Time{}
-	}
-	sec, frac := math.Modf(v)
-	return time.Unix(int64(sec), int64(frac*1e9))
-}

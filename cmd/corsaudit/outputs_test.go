@@ -174,7 +174,7 @@ func lastSuccessIn(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, lastSuccessMetric+" "); ok {
+		if v, ok := strings.CutPrefix(line, "corsaudit_last_success_timestamp_seconds "); ok {
 			return v
 		}
 	}

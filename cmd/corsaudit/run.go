@@ -8,10 +8,7 @@ import (
 	"time"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
-// progressBar draws "probing [=====>    ] 1234/5000" on a terminal.
+// progressBar draws "probing [=====>    ] 1234/5000 probes" on a terminal.
 type progressBar struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -29,7 +26,7 @@ func (b *progressBar) update(done, total int64) {
 	b.last = time.Now()
 	const width = 30
 	filled := int(float64(width) * float64(done) / float64(max(total, 1)))
-	fmt.Fprintf(b.w, "\rprobing [%s%s] %d/%d", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
+	fmt.Fprintf(b.w, "\rprobing [%s%s] %d/%d probes", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
 }
 
 func (b *progressBar) finish() {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // headline is the verdict sentence that opens the table: "FAIL: 1 instance
@@ -71,9 +72,9 @@ func findingPhrase(r *diff.Report, f diff.Finding) string {
 			}
 		}
 	}
-	of := fmt.Sprintf("%d %s", n, plural(n, "instance"))
+	of := fmt.Sprintf("%d %s", n, plural.Noun(n, "instance"))
 	if total > 0 {
-		of = fmt.Sprintf("%d %s of %d", n, plural(n, "instance"), total)
+		of = fmt.Sprintf("%d %s of %d", n, plural.Noun(n, "instance"), total)
 	}
 	what := requestWords(f.Probes)
 	switch f.Kind {
@@ -90,7 +91,11 @@ func findingPhrase(r *diff.Report, f diff.Finding) string {
 		if n == 0 {
 			return "the load balancer of " + f.Target + " is unreachable"
 		}
-		return fmt.Sprintf("%s %s unreachable", strings.Join(f.Instances, ", "), plural(n, "is"))
+		isAre := "are"
+		if n == 1 {
+			isAre = "is"
+		}
+		return fmt.Sprintf("%s %s unreachable", strings.Join(f.Instances, ", "), isAre)
 	case diff.KindLBRedirect:
 		return "the load balancer redirects preflights"
 	case diff.KindLBAnswersOptions:
@@ -100,7 +105,7 @@ func findingPhrase(r *diff.Report, f diff.Finding) string {
 	case diff.KindSplit:
 		return "no majority answer for " + what
 	case diff.KindHeaderDrift:
-		return fmt.Sprintf("%s %s other CORS headers for %s", of, plural(n, "sends"), what)
+		return fmt.Sprintf("%s %s other CORS headers for %s", of, plural.Verb(n, "send"), what)
 	}
 	t := f.Kind.Title()
 	if t != "" {
@@ -127,21 +132,6 @@ func requestWords(ps []diff.ProbeRef) string {
 		return "some requests"
 	}
 	return strings.Join(methods, ", ") + " for " + strings.Join(origins, ", ")
-}
-
-// plural is word for n == 1, else its plural ("is" -> "are", "sends" ->
-// "send", "instance" -> "instances").
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	switch {
-	case word == "is":
-		return "are"
-	case strings.HasSuffix(word, "s"):
-		return strings.TrimSuffix(word, "s")
-	}
-	return word + "s"
 }
 
 // probeKinds says how many probes of each kind a target ran: "2 policy, 1

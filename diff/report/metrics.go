@@ -3,11 +3,14 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
+	"os"
 	"sort"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/corsaudit/corsaudit/diff"
@@ -107,7 +110,7 @@ func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
 		gauge("corsaudit_last_run_timestamp_seconds", "Unix time the last run ended.", sample(unixSeconds(end)))
 	}
 	if !lastSuccess.IsZero() {
-		gauge("corsaudit_last_success_timestamp_seconds", "Unix time of the last run that completed.", sample(unixSeconds(lastSuccess)))
+		gauge(lastSuccessMetric, "Unix time of the last run that completed.", sample(unixSeconds(lastSuccess)))
 	}
 
 	for _, mf := range fams {
@@ -119,3 +122,33 @@ func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// lastSuccessMetric is the metric a failed run carries over from the file
+// it replaces (PreviousSuccess).
+const lastSuccessMetric = "corsaudit_last_success_timestamp_seconds"
+
+// PreviousSuccess reads the last success from the metrics file at path, so
+// that a failed run can carry it over and an alert on its age fires; zero
+// when the file is missing, unreadable or has none.
+func PreviousSuccess(path string) time.Time {
+	f, err := os.Open(path)
+	if err != nil {
+		return time.Time{}
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		return time.Time{}
+	}
+	mf := fams[lastSuccessMetric]
+	if mf == nil || len(mf.GetMetric()) == 0 || mf.GetMetric()[0].GetGauge() == nil {
+		return time.Time{}
+	}
+	v := mf.GetMetric()[0].GetGauge().GetValue()
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return time.Time{}
+	}
+	sec, frac := math.Modf(v)
+	return time.Unix(int64(sec), int64(frac*1e9))
+}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // Table writes the report for a terminal, without colour (see
@@ -93,12 +94,12 @@ func targetHeader(tw *errWriter, t *diff.TargetReport) {
 			}
 		}
 	}
-	probes := fmt.Sprintf("%d probes", len(t.Probes))
+	probes := plural.Count(len(t.Probes), "probe")
 	if k := probeKinds(t.Probes); k != "" {
 		probes += ": " + k
 	}
-	tw.printf("%s  %s  (%d instances, %d of %d probed reachable; %s)\n",
-		clean(t.Name), clean(t.URL), len(t.Instances), reach, probed, probes)
+	tw.printf("%s  %s  (%s, %d of %d probed reachable; %s)\n",
+		clean(t.Name), clean(t.URL), plural.Count(len(t.Instances), "instance"), reach, probed, probes)
 	if dead := unreachableIDs(t); len(dead) > 0 {
 		tw.printf("  unreachable (answered none of the requests sent): %s\n", clean(strings.Join(dead, ", ")))
 	}
@@ -219,16 +220,27 @@ func notRunLines(t *diff.TargetReport) []string {
 	lines := make([]string, 0, len(keys))
 	for _, k := range keys {
 		probes, reason, _ := strings.Cut(k, "\x00")
-		lines = append(lines, fmt.Sprintf("%s on %s: %s", probes, strings.Join(on[k], ", "), reason))
+		ids := strings.Split(probes, ", ")
+		list := plural.Count(len(ids), "probe") + " (" + probes + ")"
+		if len(ids) > 6 {
+			list = fmt.Sprintf("%d probes (%s, %s, ... %s)", len(ids), ids[0], ids[1], ids[len(ids)-1])
+		}
+		lines = append(lines, fmt.Sprintf("%s on %s: %s", list, strings.Join(on[k], ", "), strings.TrimPrefix(reason, "not run: ")))
 	}
 	return lines
 }
 
+// SummaryLine is the one-line summary of a report ("summary: 1 target,
+// ..."): the table ends with it, and commands print it on stderr when the
+// report goes to a file.
+func SummaryLine(r *diff.Report) string { return summaryLine(r) }
+
 // summaryLine is the one-line summary of a report.
 func summaryLine(r *diff.Report) string {
 	s := r.Summary
-	line := fmt.Sprintf("summary: %d targets, %d instances (%d probed, %d unreachable), %d probes, %d requests; ",
-		s.Targets, s.Instances, s.Probed, s.Unreachable, s.Probes, s.Requests)
+	line := fmt.Sprintf("summary: %s, %s (%d probed, %d unreachable), %s, %s; ",
+		plural.Count(s.Targets, "target"), plural.Count(s.Instances, "instance"), s.Probed, s.Unreachable,
+		plural.Count(s.Probes, "probe"), plural.Count(s.Requests, "request"))
 	if s.Findings == 0 {
 		return line + "no findings"
 	}
@@ -238,7 +250,7 @@ func summaryLine(r *diff.Report) string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
 		}
 	}
-	return line + fmt.Sprintf("%d findings (%s)", s.Findings, strings.Join(parts, ", "))
+	return line + fmt.Sprintf("%s (%s)", plural.Count(s.Findings, "finding"), strings.Join(parts, ", "))
 }
 
 // findingsByTarget groups the findings by target, in the order of the

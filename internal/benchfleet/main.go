@@ -58,7 +58,7 @@ func main() {
 	cfg := config.Default()
 	cfg.Concurrency, cfg.PerInstance = 256, 2
 	cfg.Timeout, cfg.Deadline = 5*time.Second, 30*time.Minute
-	cfg.Checks = []string{diff.CheckDrift}
+	cfg.Analyses = []string{diff.AnalysisDrift}
 	target := lab.Target("fleet", "http://api.example.com"+lab.Path, ins)
 	target.LB = config.LB{Disabled: true}
 	target.Policy = benchPolicy

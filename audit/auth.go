@@ -1,0 +1,93 @@
+package audit
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Credential is the secret a logged-in user's browser sends with the
+// actual request (a session cookie or an Authorization token). corsaudit
+// sends it only where a browser would (see ActAsBrowser), and never
+// records, logs or prints its value: every record of a request
+// (SentRequest) holds Shown instead, a shell expression that yields the
+// value ($CORSAUDIT_TOKEN), so reproduce commands are safe by construction.
+type Credential struct {
+	// Header is the request header that carries the secret:
+	// "Authorization" (or another header name), or "Cookie".
+	Header string
+	// Cookie is the cookie's name when Header is Cookie.
+	Cookie string
+	// Value is the secret. It is never recorded (json:"-", String hides it).
+	Value string `json:"-"`
+	// Shown is what records and curl commands show instead of the value:
+	// a shell expression such as $CORSAUDIT_TOKEN or $(cat /run/secrets/token).
+	Shown string
+	// Adversarial also sends the secret on the probes from origins the
+	// policy does not list (adversarial and disallowed-origin probes).
+	Adversarial bool
+}
+
+// String describes the credential without its value.
+func (c *Credential) String() string {
+	if c == nil {
+		return "no credential"
+	}
+	if c.Cookie != "" {
+		return fmt.Sprintf("cookie %s from %s", c.Cookie, c.Shown)
+	}
+	return fmt.Sprintf("header %s from %s", c.Header, c.Shown)
+}
+
+// GoString is String, so %#v does not print the value either.
+func (c *Credential) GoString() string { return c.String() }
+
+// value is the header value to send (shown: the one to record).
+func (c *Credential) value(shown bool) string {
+	v := c.Value
+	if shown {
+		v = c.Shown
+	}
+	if c.Cookie != "" {
+		return c.Cookie + "=" + v
+	}
+	return v
+}
+
+// forProbe is the credential for probe pr: none unless pr is a policy
+// probe (or the credential is also for adversarial probes).
+func (c *Credential) forProbe(pr Probe) *Credential {
+	if c == nil || (pr.Class != ClassPolicy && !c.Adversarial) {
+		return nil
+	}
+	return c
+}
+
+// sendsWith reports whether a browser attaches c to the actual request of
+// req: cookies with credentials: "include"; a token header when the page
+// sets that header or fetches with credentials (HTTP authentication).
+func (c *Credential) sendsWith(headers []string, credentials bool) bool {
+	if c == nil {
+		return false
+	}
+	if credentials {
+		return true
+	}
+	if c.Cookie != "" {
+		return false
+	}
+	for _, h := range headers {
+		if strings.EqualFold(h, c.Header) {
+			return true
+		}
+	}
+	return false
+}
+
+// attach sets the credential on the header of an actual request: the
+// value on sent, the shown placeholder on recorded.
+func (c *Credential) attach(sent, recorded http.Header) {
+	name := http.CanonicalHeaderKey(c.Header)
+	sent.Set(name, c.value(false))
+	recorded.Set(name, c.value(true))
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/corsaudit/corsaudit/diff"
+)
+
+const (
+	authOrigin = "https://app.example.com"
+	authSecret = "Bearer tok-7f3a9c-do-not-print"
+	authEnv    = "CORSAUDIT_TEST_TOKEN"
+)
+
+// loginAPI is an endpoint behind a login: an anonymous GET is 401 without
+// CORS headers (nginx add_header without always), a GET with the token is
+// 200 with CORS headers (none when noCORS). It counts where the token was
+// sent: never on a preflight, never from an origin the policy does not
+// list.
+type loginAPI struct {
+	noCORS bool
+
+	mu                         sync.Mutex
+	authed, onPreflight, other int
+}
+
+func (a *loginAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	hasToken := r.Header.Get("Authorization") != ""
+	a.mu.Lock()
+	switch {
+	case hasToken && r.Method == http.MethodOptions:
+		a.onPreflight++
+	case hasToken && origin != authOrigin:
+		a.other++
+	case hasToken && r.Header.Get("Authorization") == authSecret:
+		a.authed++
+	}
+	a.mu.Unlock()
+	cors := func() {
+		w.Header().Set("Vary", "Origin")
+		if origin == authOrigin {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+		}
+	}
+	if r.Method == http.MethodOptions {
+		cors()
+		w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
+		w.Header().Set("Access-Control-Allow-Headers", "X-Request-Id")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if r.Header.Get("Authorization") != authSecret {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if !a.noCORS {
+		cors()
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// loginFleet starts three instances (the third without CORS on its
+// successful answers when drift) and an LB in front of the first, and
+// writes the config.
+func loginFleet(t *testing.T, auth string, drift bool) (path string, apis []*loginAPI) {
+	t.Helper()
+	var insts strings.Builder
+	for i := 1; i <= 3; i++ {
+		a := &loginAPI{noCORS: drift && i == 3}
+		apis = append(apis, a)
+		srv := httptest.NewServer(a)
+		t.Cleanup(srv.Close)
+		fmt.Fprintf(&insts, "          - {id: i%d, addr: %s}\n", i, srv.Listener.Addr())
+	}
+	lb := httptest.NewServer(apis[0])
+	t.Cleanup(lb.Close)
+	return writeConfig(t, fmt.Sprintf(`targets:
+  - name: api
+    url: %s/v1/cart
+    discover:
+      static:
+        instances:
+%s    lb: {samples: 4}
+    policy:
+      origins: [%s]
+      methods: [GET, PUT]
+      headers: [X-Request-Id]
+      credentials: true
+%s`, lb.URL, insts.String(), authOrigin, auth)), apis
+}
+
+func TestAuthLoggedInEndpoint(t *testing.T) {
+	t.Setenv(authEnv, authSecret)
+	secretFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(secretFile, []byte(authSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromEnv := "    auth: {header: Authorization, value_from_env: " + authEnv + "}\n"
+	fromFile := "    auth: {header: Authorization, value_from_file: " + secretFile + "}\n"
+	for _, tc := range []struct {
+		desc  string
+		auth  string
+		drift bool
+		// want maps kind -> instances; exactly these findings.
+		want      map[diff.Kind]string
+		wantCode  int
+		reproduce string // in the drift finding's curl command
+	}{
+		{desc: "anonymous: the 401 without CORS is its own warning, no policy violation",
+			want: map[diff.Kind]string{diff.KindErrorWithoutCORS: "i1,i2,i3"}, wantCode: exitClean},
+		{desc: "logged in from a variable: no finding", auth: fromEnv, want: map[diff.Kind]string{}, wantCode: exitClean},
+		{desc: "logged in, one instance drops CORS on its 200: only that instance; curl names the variable",
+			auth: fromEnv, drift: true, want: map[diff.Kind]string{diff.KindVerdictDrift: "i3"}, wantCode: exitFindings,
+			reproduce: `-H "Authorization: $` + authEnv + `"`},
+		{desc: "logged in from a file: curl reads the file", auth: fromFile, drift: true,
+			want: map[diff.Kind]string{diff.KindVerdictDrift: "i3"}, wantCode: exitFindings,
+			reproduce: `-H "Authorization: $(cat ` + secretFile + `)"`},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			path, apis := loginFleet(t, tc.auth, tc.drift)
+			metrics := filepath.Join(t.TempDir(), "corsaudit.prom")
+			var outputs []string
+			for _, format := range []string{"json", "table", "sarif", "junit", "html"} {
+				code, out, stderr := runCLI("audit", "--config", path, "--format", format, "--metrics-file", metrics)
+				if code != tc.wantCode {
+					t.Errorf("%s: exit %d, want %d; stderr:\n%s", format, code, tc.wantCode, stderr)
+				}
+				prom, err := os.ReadFile(metrics)
+				if err != nil {
+					t.Fatalf("%s: metrics: %v", format, err)
+				}
+				outputs = append(outputs, out, stderr, string(prom))
+				if format != "json" {
+					continue
+				}
+				var rep diff.Report
+				if err := json.Unmarshal([]byte(out), &rep); err != nil {
+					t.Fatalf("json report: %v", err)
+				}
+				got := map[diff.Kind]string{}
+				for _, f := range rep.Findings {
+					got[f.Kind] = strings.Join(f.Instances, ",")
+					if f.Path != "/v1/cart" {
+						t.Errorf("finding %s: path %q, want /v1/cart", f.Kind, f.Path)
+					}
+					if tc.reproduce != "" && !strings.Contains(f.Reproduce, tc.reproduce) {
+						t.Errorf("finding %s: reproduce %q lacks %s", f.Kind, f.Reproduce, tc.reproduce)
+					}
+					outputs = append(outputs, f.Reproduce)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+					t.Errorf("findings %v, want %v", got, tc.want)
+				}
+			}
+			for i, o := range outputs {
+				if strings.Contains(o, "tok-7f3a9c") {
+					t.Errorf("output %d holds the secret:\n%s", i, o)
+				}
+			}
+			for i, a := range apis {
+				if a.onPreflight != 0 || a.other != 0 {
+					t.Errorf("i%d got the token on %d preflights and %d requests from other origins", i+1, a.onPreflight, a.other)
+				}
+				if (a.authed > 0) != (tc.auth != "") {
+					t.Errorf("i%d got %d authenticated requests with auth %q", i+1, a.authed, tc.auth)
+				}
+			}
+		})
+	}
+}
+
+// TestAuthConfigErrors: the secret never in a message, and a missing or
+// misplaced secret says what to write.
+func TestAuthConfigErrors(t *testing.T) {
+	t.Setenv(authEnv, "line1\nline2-tok-7f3a9c")
+	for _, tc := range []struct {
+		desc, auth, want string
+	}{
+		{"unset variable", "{header: Authorization, value_from_env: CORSAUDIT_UNSET_VAR}", "targets[0].auth.value_from_env: CORSAUDIT_UNSET_VAR is not set or empty"},
+		{"control characters", "{header: Authorization, value_from_env: " + authEnv + "}", "the secret holds control characters"},
+		{"no source", "{header: Authorization}", "give value_from_env: VARIABLE or value_from_file: PATH"},
+		{"both kinds", "{header: Authorization, cookie: session, value_from_env: " + authEnv + "}", "give header: or cookie:, not both"},
+		{"cookie as a header", "{header: Cookie, value_from_env: " + authEnv + "}", "write cookie: NAME"},
+		{"missing file", "{cookie: session, value_from_file: /nonexistent/token}", "cannot read /nonexistent/token"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			path := writeConfig(t, `targets:
+  - url: http://127.0.0.1:1/
+    discover: {static: {instances: [{id: a, addr: "127.0.0.1:1"}]}}
+    policy: {origins: [https://app.example.com], credentials: true}
+    auth: `+tc.auth+"\n")
+			code, out, stderr := runCLI("config", "check", "--config", path)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, tc.want)
+			}
+			if strings.Contains(out+stderr, "tok-7f3a9c") {
+				t.Errorf("the secret is printed:\n%s%s", out, stderr)
+			}
+		})
+	}
+}
+
+// TestAuthAdHocFlags: --auth-header/--auth-cookie with --auth-from-env or
+// --auth-from-file map onto auth, and a misuse names the flag.
+func TestAuthAdHocFlags(t *testing.T) {
+	t.Setenv(authEnv, authSecret)
+	api := &loginAPI{}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	base := []string{"audit", "http://api.example.com/v1/cart", "--instance", "i1=" + srv.Listener.Addr().String(),
+		"--direct-scheme", "http", "--no-lb", "--origin", authOrigin, "--checks", "drift", "--format", "json"}
+	for _, tc := range []struct {
+		desc     string
+		flags    []string
+		wantCode int
+		want     string // in stderr
+		authed   bool
+	}{
+		{desc: "header from env", flags: []string{"--credentials", "--auth-header", "Authorization", "--auth-from-env", authEnv},
+			wantCode: exitClean, authed: true},
+		{desc: "not a credentialed policy", flags: []string{"--auth-header", "Authorization", "--auth-from-env", authEnv},
+			wantCode: exitUsage, want: "--auth-header/--auth-cookie: a browser sends Authorization only on credentialed requests"},
+		{desc: "unset variable", flags: []string{"--credentials", "--auth-header", "Authorization", "--auth-from-env", "CORSAUDIT_UNSET_VAR"},
+			wantCode: exitUsage, want: "--auth-from-env: CORSAUDIT_UNSET_VAR is not set or empty"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			api.authed = 0
+			code, out, stderr := runCLI(append(append([]string(nil), base...), tc.flags...)...)
+			if code != tc.wantCode || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, want %d with %q\nstderr: %s", code, tc.wantCode, tc.want, stderr)
+			}
+			if (api.authed > 0) != tc.authed {
+				t.Errorf("%d authenticated requests, want some: %v", api.authed, tc.authed)
+			}
+			if strings.Contains(out+stderr, "tok-7f3a9c") {
+				t.Errorf("the secret is printed")
+			}
+		})
+	}
+}

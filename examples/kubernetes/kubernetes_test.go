@@ -1,0 +1,327 @@
+// Package kubernetes holds the manifests of a sharded corsaudit run on
+// Kubernetes (a CronJob of Indexed Jobs, see cronjobs.yaml). No cluster is
+// needed to test them: every manifest is decoded strictly into its API
+// type, and the scripts the pods run are run here, on loopback, with the
+// real corsaudit. The Kubernetes API dependency builds only here.
+package kubernetes
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/internal/labserver"
+)
+
+// manifests are the decoded objects of every *.yaml file here.
+type manifests struct {
+	cronJobs   []batchv1.CronJob
+	accounts   map[string]corev1.ServiceAccount
+	configMaps map[string]corev1.ConfigMap
+	claims     map[string]corev1.PersistentVolumeClaim
+}
+
+// splitDocs splits a multi-document YAML file.
+func splitDocs(b []byte) [][]byte {
+	var docs [][]byte
+	for _, d := range bytes.Split(b, []byte("\n---\n")) {
+		if len(bytes.TrimSpace(d)) > 0 {
+			docs = append(docs, d)
+		}
+	}
+	return docs
+}
+
+// decodeAll decodes every manifest strictly: an unknown or misspelt field,
+// a wrong type or a duplicate key is an error.
+func decodeAll(t *testing.T) manifests {
+	t.Helper()
+	files, err := filepath.Glob("*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests: %v", err)
+	}
+	m := manifests{accounts: map[string]corev1.ServiceAccount{}, configMaps: map[string]corev1.ConfigMap{},
+		claims: map[string]corev1.PersistentVolumeClaim{}}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range splitDocs(b) {
+			var head struct {
+				APIVersion string `json:"apiVersion"`
+				Kind       string `json:"kind"`
+			}
+			if err := yaml.Unmarshal(doc, &head); err != nil {
+				t.Fatalf("%s doc %d: %v", f, i, err)
+			}
+			var obj any
+			switch head.APIVersion + " " + head.Kind {
+			case "batch/v1 CronJob":
+				obj = &batchv1.CronJob{}
+			case "v1 ServiceAccount":
+				obj = &corev1.ServiceAccount{}
+			case "v1 ConfigMap":
+				obj = &corev1.ConfigMap{}
+			case "v1 PersistentVolumeClaim":
+				obj = &corev1.PersistentVolumeClaim{}
+			default:
+				t.Fatalf("%s doc %d: no API type for %s %s in this test", f, i, head.APIVersion, head.Kind)
+			}
+			if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+				t.Fatalf("%s doc %d (%s): %v", f, i, head.Kind, err)
+			}
+			switch o := obj.(type) {
+			case *batchv1.CronJob:
+				m.cronJobs = append(m.cronJobs, *o)
+			case *corev1.ServiceAccount:
+				m.accounts[o.Name] = *o
+			case *corev1.ConfigMap:
+				m.configMaps[o.Name] = *o
+			case *corev1.PersistentVolumeClaim:
+				m.claims[o.Name] = *o
+			}
+		}
+	}
+	return m
+}
+
+func env(c corev1.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// TestStrictDecodingRejectsUnknownFields: the decoding the manifests pass
+// fails on a misspelt field, so passing it means something.
+func TestStrictDecodingRejectsUnknownFields(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		doc  string
+	}{
+		{"misspelt field", "apiVersion: batch/v1\nkind: CronJob\nspec:\n  schedul: '* * * * *'\n"},
+		{"field at the wrong level", "apiVersion: batch/v1\nkind: CronJob\nspec:\n  completionMode: Indexed\n"},
+		{"duplicate key", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a, name: b}\n"},
+	} {
+		var obj batchv1.CronJob
+		if err := yaml.UnmarshalStrict([]byte(tc.doc), &obj); err == nil {
+			t.Errorf("%s: decoded without error", tc.desc)
+		}
+	}
+}
+
+// TestManifests: the manifests decode strictly and fit together: every
+// CronJob runs an Indexed Job of SHARDS+1 pods at once, under a
+// ServiceAccount carrying its cloud identity, with a config that
+// validates and a ReadWriteMany claim that exists.
+func TestManifests(t *testing.T) {
+	m := decodeAll(t)
+	if len(m.cronJobs) != 2 {
+		t.Fatalf("%d CronJobs, want 2 (aws, gcp)", len(m.cronJobs))
+	}
+	identity := map[string]string{"corsaudit-aws": "eks.amazonaws.com/role-arn", "corsaudit-gcp": "iam.gke.io/gcp-service-account"}
+	for _, cj := range m.cronJobs {
+		job := cj.Spec.JobTemplate.Spec
+		pod := job.Template.Spec
+		if job.CompletionMode == nil || *job.CompletionMode != batchv1.IndexedCompletion {
+			t.Errorf("%s: completionMode is not Indexed", cj.Name)
+		}
+		if len(pod.Containers) != 2 {
+			t.Fatalf("%s: %d containers, want corsaudit and push", cj.Name, len(pod.Containers))
+		}
+		shards, err := strconv.Atoi(env(pod.Containers[0], "SHARDS"))
+		if err != nil || shards < 1 {
+			t.Fatalf("%s: SHARDS = %q", cj.Name, env(pod.Containers[0], "SHARDS"))
+		}
+		if env(pod.Containers[1], "SHARDS") != env(pod.Containers[0], "SHARDS") {
+			t.Errorf("%s: the push container has SHARDS %q, corsaudit %q", cj.Name, env(pod.Containers[1], "SHARDS"), env(pod.Containers[0], "SHARDS"))
+		}
+		if job.Completions == nil || int(*job.Completions) != shards+1 || job.Parallelism == nil || *job.Parallelism != *job.Completions {
+			t.Errorf("%s: completions %v, parallelism %v; want both SHARDS+1 = %d", cj.Name, job.Completions, job.Parallelism, shards+1)
+		}
+		if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+			t.Errorf("%s: concurrencyPolicy %q, want Forbid (runs must not overlap)", cj.Name, cj.Spec.ConcurrencyPolicy)
+		}
+		sa, ok := m.accounts[pod.ServiceAccountName]
+		if !ok || sa.Annotations[identity[pod.ServiceAccountName]] == "" {
+			t.Errorf("%s: service account %q missing or without its cloud identity annotation %q", cj.Name, pod.ServiceAccountName, identity[pod.ServiceAccountName])
+		}
+		for _, v := range pod.Volumes {
+			switch {
+			case v.ConfigMap != nil:
+				cm, ok := m.configMaps[v.ConfigMap.Name]
+				key := filepath.Base(env(pod.Containers[0], "CONFIG"))
+				if !ok || cm.Data[key] == "" || cm.Data["run.sh"] == "" || cm.Data["push.sh"] == "" {
+					t.Errorf("%s: config map %q lacks %s, run.sh or push.sh", cj.Name, v.ConfigMap.Name, key)
+					continue
+				}
+				cfg, err := config.Parse([]byte(cm.Data[key]), key)
+				if err == nil {
+					err = cfg.Validate()
+				}
+				if err != nil {
+					t.Errorf("%s: %s: %v", cj.Name, key, err)
+				}
+			case v.PersistentVolumeClaim != nil:
+				pvc, ok := m.claims[v.PersistentVolumeClaim.ClaimName]
+				if !ok || len(pvc.Spec.AccessModes) != 1 || pvc.Spec.AccessModes[0] != corev1.ReadWriteMany {
+					t.Errorf("%s: claim %q missing or not ReadWriteMany (shards run on several nodes)", cj.Name, v.PersistentVolumeClaim.ClaimName)
+				}
+			}
+		}
+	}
+	for name, data := range m.configMaps["corsaudit"].Data {
+		if strings.HasSuffix(name, ".sh") {
+			cmd := exec.Command("sh", "-n")
+			cmd.Stdin = strings.NewReader(data)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s: sh -n: %v\n%s", name, err, out)
+			}
+		}
+	}
+}
+
+// buildCorsaudit builds the corsaudit command into dir.
+func buildCorsaudit(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "corsaudit")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/corsaudit/corsaudit/cmd/corsaudit").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestPodScripts runs what the pods of one Job run, as local processes
+// with the real corsaudit on a loopback fleet: SHARDS shard pods and the
+// last index (discover, wait, merge) started together, then the push
+// container against a fake Pushgateway that checks what it receives.
+func TestPodScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds corsaudit")
+	}
+	dir := t.TempDir()
+	bin := buildCorsaudit(t, dir)
+	m := decodeAll(t)
+	scripts := m.configMaps["corsaudit"].Data
+	for _, name := range []string{"run.sh", "push.sh"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(scripts[name]), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var insts []string
+	for i := range 5 {
+		b := labserver.Behavior{ID: fmt.Sprintf("i%d", i), AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "PUT"}}
+		if i < 2 {
+			b.AllowMethods = []string{"GET"}
+		}
+		srv := httptest.NewServer(labserver.New(b))
+		t.Cleanup(srv.Close)
+		insts = append(insts, fmt.Sprintf("{id: i%d, addr: %s}", i, srv.Listener.Addr()))
+	}
+	cfgPath := filepath.Join(dir, "fleet.yaml")
+	cfg := "timeout: 5s\ntargets:\n  - name: shop\n    url: http://api.example.com/\n    discover: {static: {instances: [" +
+		strings.Join(insts, ", ") + "]}}\n    direct: {scheme: http}\n    lb: {disabled: true}\n" +
+		"    policy: {origins: [https://app.example.com], methods: [GET, PUT]}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(dir, "shared")
+	const shards = 3
+	base := append(os.Environ(), "CORSAUDIT="+bin, "SHARED="+shared, "RUN=corsaudit-aws-29000000", "CONFIG="+cfgPath,
+		"SHARDS="+strconv.Itoa(shards), "POLL_SECONDS=0.1", "WAIT_SECONDS=60")
+	errs := make([]error, shards+1)
+	outs := make([]bytes.Buffer, shards+1)
+	var wg sync.WaitGroup
+	for k := range shards + 1 {
+		cmd := exec.Command("sh", filepath.Join(dir, "run.sh"))
+		cmd.Env = append(slices.Clip(base), "JOB_COMPLETION_INDEX="+strconv.Itoa(k))
+		cmd.Stdout, cmd.Stderr = &outs[k], &outs[k]
+		wg.Go(func() { errs[k] = cmd.Run() })
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			t.Errorf("index %d: %v\n%s", k, err, outs[k].String())
+		}
+	}
+	run := filepath.Join(shared, "corsaudit-aws-29000000")
+	if done, _ := os.ReadFile(filepath.Join(run, "done")); strings.TrimSpace(string(done)) != "0" {
+		t.Fatalf("done marker %q, want 0\n%s", done, outs[shards].String())
+	}
+	single, err := exec.Command(bin, "audit", "--config", cfgPath, "--format", "json", "--fail-on", "never").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := os.ReadFile(filepath.Join(run, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, g := findings(t, single), findings(t, merged); w != g || !strings.Contains(g, "verdict-drift") {
+		t.Errorf("merged findings differ from a single audit's (or lack the drift of i0, i1):\nsingle: %s\nmerged: %s", w, g)
+	}
+
+	// The push container: only the last index pushes, with PUT, the
+	// metrics file as is.
+	prom, err := os.ReadFile(filepath.Join(run, "corsaudit.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := make(chan string, 4)
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		pushed <- r.Method + " " + r.URL.Path + "\n" + string(body)
+	}))
+	defer gw.Close()
+	for k := range shards + 1 {
+		cmd := exec.Command("sh", filepath.Join(dir, "push.sh"))
+		cmd.Env = append(slices.Clip(base), "JOB_COMPLETION_INDEX="+strconv.Itoa(k), "PUSHGATEWAY_URL="+gw.URL, "FLEET=aws-prod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("push.sh index %d: %v\n%s", k, err, out)
+		}
+	}
+	select {
+	case got := <-pushed:
+		if want := "PUT /metrics/job/corsaudit/fleet/aws-prod\n" + string(prom); got != want {
+			t.Errorf("pushed:\n%s\nwant:\n%s", got, want)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("nothing pushed")
+	}
+	if len(pushed) != 0 {
+		t.Errorf("%d more pushes: only the last index pushes", len(pushed))
+	}
+}
+
+// findings is a report's findings as JSON, for comparison.
+func findings(t *testing.T, report []byte) string {
+	t.Helper()
+	var r struct {
+		Findings json.RawMessage `json:"findings"`
+		Summary  json.RawMessage `json:"summary"`
+	}
+	if err := json.Unmarshal(report, &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, report)
+	}
+	return string(r.Findings) + "\n" + string(r.Summary)
+}

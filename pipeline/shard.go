@@ -1,0 +1,136 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/config"
+)
+
+// ShardOptions are what a shard run needs besides the inventory and config.
+type ShardOptions struct {
+	// Log receives the request estimate.
+	Log io.Writer
+	// Progress, when set, is called as requests complete.
+	Progress func(done, total int64)
+	// Version is written in the shard.
+	Version string
+}
+
+// ParseShard reads "K/N" (K from 0 to N-1, as Kubernetes'
+// JOB_COMPLETION_INDEX counts).
+func ParseShard(s string) (k, n int, err error) {
+	if _, err := fmt.Sscanf(s, "%d/%d", &k, &n); err != nil || fmt.Sprintf("%d/%d", k, n) != s {
+		return 0, 0, fmt.Errorf("shard: %q is not K/N (e.g. 0/3, K from 0 to N-1)", s)
+	}
+	if n < 1 || k < 0 || k >= n {
+		return 0, 0, fmt.Errorf("shard: %q: K must be from 0 to %d", s, n-1)
+	}
+	return k, n, nil
+}
+
+// AuditShard probes shard k of n of the inventory under cfg, within
+// cfg.Deadline: its share of every target's instances, and the load
+// balancer of the targets it owns (see Assign). The shard is nil only when
+// k/n is invalid; the error wraps ErrIncomplete when the shard is partial.
+func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n int, opt ShardOptions) (*Shard, error) {
+	if n < 1 || k < 0 || k >= n {
+		return nil, fmt.Errorf("shard: %d/%d: K must be from 0 to N-1", k, n)
+	}
+	start := time.Now()
+	text, err := ConfigYAML(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := opt.Log
+	if log == nil {
+		log = io.Discard
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+	defer cancel()
+
+	built, err := cfg.Build()
+	if err != nil {
+		return nil, err
+	}
+	a := Assign(inv, n)
+	specs, index := a.ShardSpecs(inv, k)
+	for t := range specs {
+		// Credentials and TLS come from this run's config, never from the
+		// inventory file.
+		for _, b := range built {
+			if b.Index == inv.Targets[t].ConfigTarget {
+				specs[t].Auth, specs[t].TLS = b.Auth, b.TLS
+			}
+		}
+	}
+	instances, requests := audit.Estimate(specs)
+	fmt.Fprintf(log, "corsaudit: shard %d/%d: %d targets, %d instances, up to %d requests\n", k, n, len(specs), instances, requests)
+	aopt := cfg.AuditOptions()
+	aopt.Progress = opt.Progress
+	results, runErr := audit.Run(ctx, specs, aopt)
+
+	var problems []string
+	if inv.Incomplete != "" {
+		problems = append(problems, inv.Incomplete)
+	}
+	if runErr != nil {
+		problems = append(problems, fmt.Sprintf("shard %d/%d: %s", k, n, cutOff(ctx, cfg.Deadline, results)))
+	}
+	s := &Shard{Kind: KindShard, Format: FormatVersion, Version: opt.Version, Shard: k, Shards: n,
+		ConfigFingerprint: fingerprint([]byte(text)), Config: text, InventoryFingerprint: inv.Fingerprint(),
+		Incomplete: joinNew(problems), StartedAt: start.UTC(), Targets: []ShardTarget{}}
+	var enc encoder
+	for t := range results {
+		r := &results[t]
+		st := ShardTarget{Name: inv.Targets[t].Name, Rows: []ShardRow{}, Requests: r.Requests}
+		if a.Owner[t] == k {
+			it := inv.Targets[t]
+			st.Inventory = &it
+			for _, row := range r.LB {
+				st.LB = append(st.LB, enc.observations(row))
+			}
+			for _, c := range r.Cache {
+				st.Cache = append(st.Cache, ShardCachePair{Probe: c.Probe, Preflight: c.Preflight, First: c.First,
+					Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer), SecondAnswer: enc.exchange(c.SecondAnswer)})
+			}
+		}
+		for j, row := range r.Direct {
+			st.Rows = append(st.Rows, ShardRow{Index: index[t][j], Instance: r.Spec.Target.Instances[j].ID,
+				Observations: enc.observations(row)})
+		}
+		s.Targets = append(s.Targets, st)
+	}
+	s.Requests, s.Answers, s.Verdicts = enc.requests.list, enc.answers.list, enc.verdicts.list
+	s.Duration = time.Since(start).Seconds()
+	if s.Incomplete != "" {
+		return s, fmt.Errorf("%w: %s", ErrIncomplete, s.Incomplete)
+	}
+	return s, nil
+}
+
+// joinNew joins the distinct reasons, in order.
+func joinNew(reasons []string) string {
+	out := ""
+	seen := map[string]bool{}
+	for _, r := range reasons {
+		if r == "" || seen[r] {
+			continue
+		}
+		seen[r] = true
+		if out != "" {
+			out += "; "
+		}
+		out += r
+	}
+	return out
+}
+
+// ErrShardMismatch is wrapped by MergeShards' errors about shards that do
+// not belong together: other configs or inventories, overlapping or
+// missing shards.
+var ErrShardMismatch = errors.New("shards do not belong together")

@@ -1,0 +1,233 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
+)
+
+// Shard is what one shard writes: what its instances answered (and, for
+// the targets it owns, the load balancer samples and cache checks), never
+// findings: merge runs the differ over the union of all shards.
+//
+// Answers are interned: Requests, Answers and Verdicts hold each distinct
+// request (without its connect-to address), response and verdict once, and
+// exchanges refer to them by index, so thousands of instances giving the
+// same answer cost one entry each plus a few numbers per observation.
+type Shard struct {
+	Kind    string `json:"kind"`
+	Format  int    `json:"format"`
+	Version string `json:"version,omitempty"`
+	// Shard is this shard's number, from 0 to Shards-1.
+	Shard  int `json:"shard"`
+	Shards int `json:"shards"`
+	// ConfigFingerprint and Config are the inventory's.
+	ConfigFingerprint    string `json:"config_fingerprint"`
+	Config               string `json:"config"`
+	InventoryFingerprint string `json:"inventory_fingerprint"`
+	// Incomplete joins the inventory's and this shard's reasons.
+	Incomplete string        `json:"incomplete,omitempty"`
+	StartedAt  time.Time     `json:"started_at"`
+	Duration   float64       `json:"duration_seconds"`
+	Targets    []ShardTarget `json:"targets"`
+
+	Requests []json.RawMessage `json:"requests"`
+	Answers  []json.RawMessage `json:"answers"`
+	Verdicts []json.RawMessage `json:"verdicts"`
+}
+
+// ShardTarget is what a shard observed of one target (in inventory order).
+type ShardTarget struct {
+	Name string `json:"name"`
+	// Inventory is the target's inventory entry, on its owner shard only.
+	Inventory *InventoryTarget `json:"inventory,omitempty"`
+	Rows      []ShardRow       `json:"rows"`
+	// LB[p] are the load balancer samples of probe p (owner shard only).
+	LB       [][]ShardObservation `json:"lb,omitempty"`
+	Cache    []ShardCachePair     `json:"cache,omitempty"`
+	Requests int64                `json:"requests_sent"`
+}
+
+// ShardRow is one instance's observations, probe by probe.
+type ShardRow struct {
+	// Index is the instance's position in the inventory target.
+	Index        int                `json:"index"`
+	Instance     string             `json:"instance"`
+	Observations []ShardObservation `json:"observations"`
+}
+
+// ShardObservation is an audit.Observation with interned parts.
+type ShardObservation struct {
+	Preflight *ShardExchange `json:"pre,omitempty"`
+	Actual    *ShardExchange `json:"act,omitempty"`
+	Verdict   int            `json:"verdict"`
+	Done      bool           `json:"done,omitempty"`
+	NotRun    string         `json:"not_run,omitempty"`
+}
+
+// ShardExchange is an audit.Exchange: indexes into Requests and Answers,
+// the connect-to address and the latency.
+type ShardExchange struct {
+	Request   int           `json:"req"`
+	ConnectTo string        `json:"connect_to,omitempty"`
+	Answer    int           `json:"ans"`
+	Latency   time.Duration `json:"latency"`
+}
+
+// ShardCachePair is an audit.CachePair with interned exchanges.
+type ShardCachePair struct {
+	Probe        int            `json:"probe"`
+	Preflight    bool           `json:"preflight"`
+	First        string         `json:"first_origin"`
+	Second       string         `json:"second_origin"`
+	FirstAnswer  *ShardExchange `json:"first,omitempty"`
+	SecondAnswer *ShardExchange `json:"second,omitempty"`
+}
+
+// interner numbers distinct JSON values in order of first use.
+type interner struct {
+	at   map[string]int
+	list []json.RawMessage
+}
+
+func (in *interner) add(v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("shard: encode %T: %v", v, err)) // plain data: cannot fail
+	}
+	if in.at == nil {
+		in.at = map[string]int{}
+	}
+	if n, ok := in.at[string(b)]; ok {
+		return n
+	}
+	in.at[string(b)] = len(in.list)
+	in.list = append(in.list, b)
+	return len(in.list) - 1
+}
+
+// encoder turns observations into their shard form.
+type encoder struct{ requests, answers, verdicts interner }
+
+func (e *encoder) exchange(x *audit.Exchange) *ShardExchange {
+	if x == nil {
+		return nil
+	}
+	out := &ShardExchange{Latency: x.Latency}
+	var req *audit.SentRequest
+	if x.Request != nil {
+		r := *x.Request
+		out.ConnectTo, r.ConnectTo = r.ConnectTo, ""
+		req = &r
+	}
+	out.Request = e.requests.add(req)
+	ans := *x
+	ans.Request, ans.Latency = nil, 0
+	out.Answer = e.answers.add(ans)
+	return out
+}
+
+func (e *encoder) observations(row []audit.Observation) []ShardObservation {
+	if row == nil {
+		return nil
+	}
+	out := make([]ShardObservation, len(row))
+	for p, o := range row {
+		out[p] = ShardObservation{Preflight: e.exchange(o.Preflight), Actual: e.exchange(o.Actual),
+			Verdict: e.verdicts.add(o.Verdict), Done: o.Done, NotRun: o.NotRun}
+	}
+	return out
+}
+
+// decoder turns a shard's observations back into audit's types. Each
+// interned value is decoded once and shared (headers are read-only).
+type decoder struct {
+	requests []*audit.SentRequest
+	answers  []audit.Exchange
+	verdicts []cors.Verdict
+}
+
+func newDecoder(s *Shard) (*decoder, error) {
+	d := &decoder{requests: make([]*audit.SentRequest, len(s.Requests)), answers: make([]audit.Exchange, len(s.Answers)),
+		verdicts: make([]cors.Verdict, len(s.Verdicts))}
+	for i, b := range s.Requests {
+		if err := json.Unmarshal(b, &d.requests[i]); err != nil {
+			return nil, fmt.Errorf("requests[%d]: %w", i, err)
+		}
+	}
+	for i, b := range s.Answers {
+		if err := json.Unmarshal(b, &d.answers[i]); err != nil {
+			return nil, fmt.Errorf("answers[%d]: %w", i, err)
+		}
+	}
+	for i, b := range s.Verdicts {
+		if err := json.Unmarshal(b, &d.verdicts[i]); err != nil {
+			return nil, fmt.Errorf("verdicts[%d]: %w", i, err)
+		}
+	}
+	return d, nil
+}
+
+func (d *decoder) exchange(x *ShardExchange) (*audit.Exchange, error) {
+	if x == nil {
+		return nil, nil
+	}
+	if x.Request < 0 || x.Request >= len(d.requests) || x.Answer < 0 || x.Answer >= len(d.answers) {
+		return nil, fmt.Errorf("exchange refers to request %d or answer %d, out of range", x.Request, x.Answer)
+	}
+	out := d.answers[x.Answer]
+	if r := d.requests[x.Request]; r != nil {
+		req := *r
+		req.ConnectTo = x.ConnectTo
+		out.Request = &req
+	}
+	out.Latency = x.Latency
+	return &out, nil
+}
+
+// observations decodes a row, filling the fields the shard form leaves
+// out: an instance's row (lbProbe -1) is indexed by probe; the load
+// balancer's row of probe lbProbe is indexed by sample.
+func (d *decoder) observations(row []ShardObservation, instance string, lbProbe int) ([]audit.Observation, error) {
+	if row == nil {
+		return nil, nil
+	}
+	out := make([]audit.Observation, len(row))
+	for k, o := range row {
+		if o.Verdict < 0 || o.Verdict >= len(d.verdicts) {
+			return nil, fmt.Errorf("verdict %d out of range", o.Verdict)
+		}
+		ob := audit.Observation{Probe: k, Instance: instance, Sample: -1, Verdict: d.verdicts[o.Verdict], Done: o.Done, NotRun: o.NotRun}
+		if lbProbe >= 0 {
+			ob.Probe, ob.Sample = lbProbe, k
+		}
+		var err error
+		if ob.Preflight, err = d.exchange(o.Preflight); err != nil {
+			return nil, err
+		}
+		if ob.Actual, err = d.exchange(o.Actual); err != nil {
+			return nil, err
+		}
+		out[k] = ob
+	}
+	return out, nil
+}
+
+// ReadShard decodes a shard document and checks its kind and format.
+func ReadShard(r io.Reader) (*Shard, error) {
+	var s Shard
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return nil, fmt.Errorf("shard: not a corsaudit shard: %w", err)
+	}
+	if s.Kind != KindShard {
+		return nil, fmt.Errorf("shard: kind %q is not %s", s.Kind, KindShard)
+	}
+	if s.Format != FormatVersion {
+		return nil, fmt.Errorf("shard: format %d, this corsaudit reads format %d", s.Format, FormatVersion)
+	}
+	return &s, nil
+}
