@@ -87,7 +87,7 @@ func sameAnswer(a, b http.Header) bool {
 	}
 	for k, v := range b {
 		w, ok := a[k]
-		if !ok || (isRelevantHeader(k, "") && !slices.Equal(v, w)) {
+		if !ok || (!slices.Equal(v, w) && isRelevantHeader(k, "")) {
 			return false
 		}
 	}
