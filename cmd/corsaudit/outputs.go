@@ -71,4 +71,3 @@ func writeMetrics(path string, rep *diff.Report, lastSuccess time.Time) error {
 	}
 	return nil
 }
-
