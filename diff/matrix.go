@@ -17,6 +17,15 @@ func (c *comparison) targetReport(drift []cell) TargetReport {
 	for p := range c.spec().Probes {
 		tr.Probes = append(tr.Probes, *c.probeRef(p))
 	}
+	n := len(c.res.LB) // at most one LB cell per probe
+	for _, row := range c.res.Direct {
+		for _, o := range row {
+			if sent(o) {
+				n++
+			}
+		}
+	}
+	tr.Cells = make([]Cell, 0, n) // sized once: no copies of a growing matrix
 	for i, row := range c.res.Direct {
 		for p, o := range row {
 			if sent(o) {
