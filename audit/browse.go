@@ -88,6 +88,20 @@ type Fetched struct {
 	// Done and NotRun have the meaning of Observation's.
 	Done   bool
 	NotRun string
+
+	// decided is Verdict as shared by the run (nil: the zero verdict),
+	// what an Observation keeps.
+	decided *cors.Verdict
+}
+
+// decide sets the verdict to *v (nil: the zero verdict).
+func (f *Fetched) decide(v *cors.Verdict) {
+	f.decided = v
+	if v == nil {
+		f.Verdict = cors.Verdict{}
+		return
+	}
+	f.Verdict = *v
 }
 
 // ActAsBrowser is the one place that acts as browser o.Browser for a page
@@ -138,7 +152,7 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 			f.Done = true
 			return f
 		}
-		f.Verdict = o.evaluate(req, f.Preflight, pre, nil, nil)
+		f.decide(o.evaluate(req, f.Preflight, pre, nil, nil))
 		switch {
 		case !f.Verdict.Allowed:
 			// A browser stops at a failed preflight.
@@ -157,15 +171,15 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 		cred = o.Credential
 	}
 	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req), cred); f.NotRun != "" {
-		f.Verdict = cors.Verdict{}
+		f.decide(nil)
 		return f
 	}
 	if f.Actual.Failed() {
-		f.Verdict = cors.Verdict{}
+		f.decide(nil)
 		f.Done = true
 		return f
 	}
-	f.Verdict = o.evaluate(req, f.Preflight, pre, f.Actual, act)
+	f.decide(o.evaluate(req, f.Preflight, pre, f.Actual, act))
 	f.Done = true
 	return f
 }
@@ -179,7 +193,7 @@ func blockMixedContent(f *Fetched, origin string, u *url.URL) bool {
 		return false
 	}
 	f.Plan = cors.PreflightPlan{}
-	f.Verdict = v
+	f.decide(&v)
 	f.NotRun = "not run: a page on " + origin + " may not fetch the insecure " + u.Scheme + ": URL (mixed content), so a browser sends nothing"
 	return true
 }

@@ -161,7 +161,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	res.Direct = make([][]Observation, len(insts))
 	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newInterner(),
 		memos: make([]probeMemo, len(spec.Probes))}
-	verdicts := &verdictCache{m: map[verdictKey]cors.Verdict{}}
+	verdicts := &verdictCache{m: map[verdictKey]*cors.Verdict{}}
 	for p, pr := range spec.Probes {
 		s.memos[p] = probeMemo{plan: cors.PlanPreflightFor(opt.Browser, pr.Request()), verdicts: verdicts, probe: p}
 	}
@@ -341,7 +341,7 @@ func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observ
 	fo.memo = &s.memos[obs.Probe]
 	fo.Credential = s.res.Spec.Auth.forProbe(pr)
 	f := ActAsBrowser(ctx, to.at(pr.Path), pr.Request(), fo)
-	obs.Preflight, obs.Actual, obs.Verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.Verdict, f.Done, f.NotRun
+	obs.Preflight, obs.Actual, obs.verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.decided, f.Done, f.NotRun
 }
 
 // markNotRun says why every observation of res that did not complete was

@@ -110,7 +110,7 @@ type verdictKey struct {
 // Verdicts are shared read-only.
 type verdictCache struct {
 	mu sync.Mutex
-	m  map[verdictKey]cors.Verdict
+	m  map[verdictKey]*cors.Verdict
 }
 
 // planFor is the browser's preflight plan for req.
@@ -122,10 +122,11 @@ func (o *FetchOptions) planFor(req cors.Request) cors.PreflightPlan {
 }
 
 // evaluate is cors.Evaluate, remembered per distinct answers when the
-// engine sends (every response interned).
-func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Response, actEx *Exchange, act *cors.Response) cors.Verdict {
+// engine sends (every response interned). The verdict is shared: read only.
+func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Response, actEx *Exchange, act *cors.Response) *cors.Verdict {
 	if o.memo == nil || (pre != nil && (preEx == nil || preEx.answer == 0)) || (act != nil && (actEx == nil || actEx.answer == 0)) {
-		return cors.Evaluate(o.Browser, req, pre, act)
+		v := cors.Evaluate(o.Browser, req, pre, act)
+		return &v
 	}
 	k := verdictKey{probe: o.memo.probe}
 	if pre != nil {
@@ -141,9 +142,14 @@ func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Res
 	if ok {
 		return v
 	}
-	v = cors.Evaluate(o.Browser, req, pre, act)
+	decided := cors.Evaluate(o.Browser, req, pre, act)
+	v = &decided
 	c.mu.Lock()
-	c.m[k] = v
+	if seen, ok := c.m[k]; ok {
+		v = seen // another instance decided it meanwhile: keep one copy
+	} else {
+		c.m[k] = v
+	}
 	c.mu.Unlock()
 	return v
 }

@@ -65,8 +65,8 @@ func TestRememberedVerdicts(t *testing.T) {
 				if !got.Done || !want.Done {
 					t.Fatalf("probe %s: done %v, alone %v (%s)", pr, got.Done, want.Done, want.NotRun)
 				}
-				if !reflect.DeepEqual(got.Verdict, want.Verdict) {
-					t.Errorf("probe %s: remembered verdict %+v, decided alone %+v", pr, got.Verdict, want.Verdict)
+				if !reflect.DeepEqual(got.Verdict(), want.Verdict) {
+					t.Errorf("probe %s: remembered verdict %+v, decided alone %+v", pr, got.Verdict(), want.Verdict)
 				}
 			}
 		})

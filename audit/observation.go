@@ -65,9 +65,10 @@ type Observation struct {
 	Sample    int       `json:"sample"`
 	Preflight *Exchange `json:"preflight,omitempty"`
 	Actual    *Exchange `json:"actual,omitempty"`
-	// Verdict is the browser's decision; zero (never allowed) when not
-	// Done, and when a request got no response (see Err).
-	Verdict cors.Verdict `json:"verdict"`
+	// verdict is the browser's decision (Verdict); nil reads as the zero
+	// verdict. Read-only and shared: a run keeps one per distinct pair of
+	// answers to a probe (verdictCache), not one per observation.
+	verdict *cors.Verdict
 	// Done is true when at least one request was sent and the observation
 	// completed (with answers, or with a failure of the instance). A probe
 	// that sent nothing observed nothing: Done stays false.
@@ -77,6 +78,29 @@ type Observation struct {
 	// it was interrupted, or the instance was given up after consecutive
 	// failures. Empty when Done.
 	NotRun string `json:"not_run,omitempty"`
+}
+
+// Verdict is the browser's decision; zero (never allowed) when not Done,
+// and when a request got no response (see Err).
+func (o Observation) Verdict() cors.Verdict {
+	if o.verdict == nil {
+		return cors.Verdict{}
+	}
+	return *o.verdict
+}
+
+// WithVerdict is o with the browser's decision v.
+func (o Observation) WithVerdict(v cors.Verdict) Observation {
+	o.verdict = &v
+	return o
+}
+
+// WithSharedVerdict is o with the browser's decision *v, shared with
+// other observations (nobody may change it): a decoder keeps one per
+// distinct verdict.
+func (o Observation) WithSharedVerdict(v *cors.Verdict) Observation {
+	o.verdict = v
+	return o
 }
 
 // Err is the error class of the first failed exchange (ErrNone if none).

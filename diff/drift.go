@@ -88,8 +88,8 @@ func (c *comparison) drift(p int) checked {
 		obs := c.res.Direct[idx[0]][p]
 		who, got, ref := c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), verb(maj.key)
 		msg := fmt.Sprintf("%s %s %s where %s %s", who, got, pr, c.reference(), ref)
-		if obs.Verdict.Message != "" {
-			msg += ": " + obs.Verdict.Message
+		if obs.Verdict().Message != "" {
+			msg += ": " + obs.Verdict().Message
 		}
 		ds := Differences(majObs, obs)
 		out.mark(p, idx...)
@@ -98,7 +98,7 @@ func (c *comparison) drift(p int) checked {
 			Reproduce: Reproduce(obs),
 			cause: &cause{key: causeKey(got, ds, sig(idx[0]).Verdict), message: func(ps []ProbeRef) string {
 				return fmt.Sprintf("%s %s %s where %s %ss them%s", who, got, requestsPhrase(ps), c.reference(), ref,
-					because(ds, obs.Verdict.Message))
+					because(ds, obs.Verdict().Message))
 			}}})
 	}
 	out.merge(c.headerDrift(p, maj.items, cmp))
@@ -157,7 +157,7 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 			c.ofCompared(len(idx), len(cmp)), pr, got.Verdict)
 		if got.Verdict != want.Verdict {
 			msg = fmt.Sprintf("%s block %s for another reason: %s instead of %s",
-				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict.Reason, c.res.Direct[hmaj.items[0]][p].Verdict.Reason)
+				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict().Reason, c.res.Direct[hmaj.items[0]][p].Verdict().Reason)
 		}
 		ds := Differences(wantObs, obs)
 		who := c.ofCompared(len(idx), len(cmp))
@@ -240,8 +240,8 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 		v += "s"
 	}
 	msg := fmt.Sprintf("%s %s %s, which the policy %s", which, v, pr, policy)
-	if obs.Verdict.Message != "" {
-		msg += ": " + obs.Verdict.Message
+	if obs.Verdict().Message != "" {
+		msg += ": " + obs.Verdict().Message
 	}
 	// The difference is with an instance that answers as the policy says,
 	// when one does.
@@ -257,7 +257,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 		Reproduce: Reproduce(obs),
 		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict), message: func(ps []ProbeRef) string {
 			return fmt.Sprintf("%s %s %s, which the policy %s%s", which, v, requestsPhrase(ps), policy,
-				because(ds, obs.Verdict.Message))
+				because(ds, obs.Verdict().Message))
 		}}}
 }
 

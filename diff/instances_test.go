@@ -51,7 +51,7 @@ func TestUnreachableAndNotRun(t *testing.T) {
 					if row[p].Done {
 						row[p] = refused(probes[p], "127.0.0.1:8003")
 					} else {
-						row[p] = audit.Observation{Probe: p, Sample: -1, Done: true, Verdict: cors.Verdict{Allowed: true}}
+						row[p] = audit.Observation{Probe: p, Sample: -1, Done: true}.WithVerdict(cors.Verdict{Allowed: true})
 					}
 				}
 			},

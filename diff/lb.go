@@ -12,7 +12,7 @@ import (
 
 // outcomeOf is a verdict's outcome: OutcomeAllowed or OutcomeBlocked.
 func outcomeOf(o audit.Observation) string {
-	if o.Verdict.Allowed {
+	if o.Verdict().Allowed {
 		return OutcomeAllowed
 	}
 	return OutcomeBlocked
@@ -137,7 +137,7 @@ func (c *comparison) lbProbe(p int) lbProbe {
 		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome:
 			lp.mismatches = append(lp.mismatches, o)
 			lp.mismatchSev = SeverityError
-		case lp.majVerdict != "" && VerdictString(o.Verdict) != lp.majVerdict:
+		case lp.majVerdict != "" && VerdictString(o.Verdict()) != lp.majVerdict:
 			lp.mismatches = append(lp.mismatches, o)
 			if lp.mismatchSev == "" {
 				lp.mismatchSev = SeverityWarning
@@ -199,7 +199,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 		// answer of a simple one.
 		cause: &cause{key: sig.Outcome() + "\x00" + headerChangeKey(ds, sig.Verdict) + "\x00" + strings.Join(names, ","), message: func(ps []ProbeRef) string {
 			return fmt.Sprintf("requests through the load balancer for %s are %s on some samples where the instances' majority %s them (%s)%s; %s",
-				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", howOften(len(lp.mismatches), lp.n), because(ds, first.Verdict.Message), by)
+				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", howOften(len(lp.mismatches), lp.n), because(ds, first.Verdict().Message), by)
 		}}}
 }
 
@@ -262,7 +262,7 @@ func (c *comparison) lbAggregate(kind Kind, probes []lbProbe) (Finding, []int) {
 		f.Message += ": its answer changes what browsers decide"
 		if ref := c.referenceOutcome(ps[0]); ref != "" && ref != outcomeOf(first) {
 			f.Message += fmt.Sprintf(" (%s %s, which the instances %s: %s)", verb(outcomeOf(first))+"s",
-				c.spec().Probes[ps[0]], verb(ref), first.Verdict.Message)
+				c.spec().Probes[ps[0]], verb(ref), first.Verdict().Message)
 		}
 	} else {
 		f.Message += " (browsers decide the same as with the instances' answers)"

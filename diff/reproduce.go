@@ -59,7 +59,7 @@ func DecidingExchange(o audit.Observation) *audit.Exchange {
 		return o.Preflight
 	case o.Actual.Failed():
 		return o.Actual
-	case !o.Verdict.Allowed && o.Verdict.Stage == cors.StagePreflight && o.Preflight != nil:
+	case !o.Verdict().Allowed && o.Verdict().Stage == cors.StagePreflight && o.Preflight != nil:
 		return o.Preflight
 	case o.Actual != nil:
 		return o.Actual

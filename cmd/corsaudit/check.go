@@ -314,7 +314,7 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 		ActualSkipped:     f.ActualSkipped,
 		PreflightResponse: exchangeOf(f.Preflight),
 		ActualResponse:    exchangeOf(f.Actual),
-		Reproduce:         diff.Reproduce(audit.Observation{Preflight: f.Preflight, Actual: f.Actual, Verdict: v, Done: true}),
+		Reproduce:         diff.Reproduce(audit.Observation{Preflight: f.Preflight, Actual: f.Actual, Done: true}.WithVerdict(v)),
 	}
 	if f.Plan.Needed {
 		res.PreflightMethod, res.PreflightHeaders = f.Plan.Method, f.Plan.Headers
