@@ -66,7 +66,7 @@ func (c *comparison) drift(p int) checked {
 		return out
 	}
 	pr := c.spec().Probes[p]
-	sig := func(i int) Signature { return c.sigs[i][p] }
+	sig := func(i int) Signature { return c.sig(i, p) }
 	byOutcome := largestFirst(groupBy(ref, func(i int) string { return sig(i).Outcome() }))
 	maj := majority(byOutcome, len(ref))
 	if maj == nil {
@@ -123,7 +123,7 @@ func (c *comparison) drift(p int) checked {
 func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 	var out checked
 	pr := c.spec().Probes[p]
-	sig := func(i int) Signature { return c.sigs[i][p] }
+	sig := func(i int) Signature { return c.sig(i, p) }
 	full := largestFirst(groupBy(same, func(i int) string { return sig(i).Key() }))
 	hmaj := majority(full, len(same))
 	if hmaj == nil {
@@ -213,11 +213,11 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 	}
 	var bad []int
 	for _, i := range cmp {
-		if c.sigs[i][p].Outcome() != string(pr.Expect) && !c.errorWithoutCORS(i, p) {
+		if c.sig(i, p).Outcome() != string(pr.Expect) && !c.errorWithoutCORS(i, p) {
 			bad = append(bad, i)
 		}
 	}
-	for _, g := range groupBy(bad, func(i int) string { return c.sigs[i][p].Key() }) {
+	for _, g := range groupBy(bad, func(i int) string { return c.sig(i, p).Key() }) {
 		out.mark(p, g.items...)
 		out.add(c.policyViolation(p, g.items))
 	}
@@ -229,7 +229,7 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 func (c *comparison) policyViolation(p int, idx []int) Finding {
 	pr := c.spec().Probes[p]
 	obs := c.res.Direct[idx[0]][p]
-	sig := c.sigs[idx[0]][p]
+	sig := c.sig(idx[0], p)
 	which := "instance " + c.inst(idx[0]).ID
 	if len(idx) > 1 {
 		which = fmt.Sprintf("%d instances (%s)", len(idx), strings.Join(c.ids(idx), ", "))
@@ -247,7 +247,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	// when one does.
 	var ds []HeaderDifference
 	for _, i := range c.answering(p, "") {
-		if c.sigs[i][p].Outcome() == string(pr.Expect) {
+		if c.sig(i, p).Outcome() == string(pr.Expect) {
 			ds = Differences(c.res.Direct[i][p], obs)
 			break
 		}

@@ -23,10 +23,10 @@ func outcomeOf(o audit.Observation) string {
 // p ("" when none has one).
 func (c *comparison) directMajority(p int) (verdict, outcome string) {
 	idx := c.answering(p, "")
-	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sigs[i][p].Outcome() })), len(idx)); m != nil {
+	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sig(i, p).Outcome() })), len(idx)); m != nil {
 		outcome = m.key
 	}
-	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sigs[i][p].Verdict })), len(idx)); m != nil {
+	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sig(i, p).Verdict })), len(idx)); m != nil {
 		verdict = m.key
 	}
 	return verdict, outcome
@@ -183,7 +183,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	// The difference is with an instance answering as the majority does.
 	var ds []HeaderDifference
 	for _, i := range c.answering(lp.p, "") {
-		if c.sigs[i][lp.p].Verdict == lp.majVerdict {
+		if c.sig(i, lp.p).Verdict == lp.majVerdict {
 			ds = Differences(c.res.Direct[i][lp.p], first)
 			break
 		}
