@@ -275,7 +275,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.
-	sent := &SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
+	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
 	if to.URL != to.urlOf {
 		sent.URL = to.URL.String()
 	}
@@ -292,7 +292,9 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, method, sent.URL, nil)
 	if err != nil {
-		return &Exchange{Request: sent, Err: ErrOther, ErrMsg: err.Error()}, nil, ""
+		ex = &Exchange{Err: ErrOther, ErrMsg: err.Error()}
+		o.record(ex, sent)
+		return ex, nil, ""
 	}
 	req.Header = h
 	if o.Sent != nil {
@@ -304,12 +306,14 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		if ctx.Err() != nil {
 			return nil, nil, cutOff(ctx) // the run ended, not the instance
 		}
-		ex = &Exchange{Request: sent, Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+		ex = &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+		o.record(ex, sent)
 		o.health.record(ex)
 		return ex, nil, ""
 	}
 	header := readResponseHeader(o.Browser, r.Header)
-	ex = &Exchange{Request: sent, Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
+	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
+	o.record(ex, sent)
 	if o.intern != nil {
 		ex.Header, ex.answer = o.sharedResponse(method, header)
 	} else {

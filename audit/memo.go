@@ -2,6 +2,7 @@ package audit
 
 import (
 	"net/http"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ type probeMemo struct {
 	probe    int
 	request  [2]atomic.Pointer[http.Header]
 	answer   [2]atomic.Pointer[recordedAnswer]
+	sent     [2]atomic.Pointer[SentRequest]
 }
 
 // recordedAnswer is an answer as read (raw) and as recorded.
@@ -63,6 +65,37 @@ func (o *FetchOptions) sharedResponse(method string, h http.Header) (http.Header
 	relevant, id := o.intern.responseHeaders(h)
 	slot.CompareAndSwap(nil, &recordedAnswer{raw: h, relevant: relevant, id: id})
 	return relevant, id
+}
+
+// record sets what ex keeps of the request sent: when the engine sends,
+// the probe's shared record of it (ConnectTo apart) if sent is the same
+// request, else sent itself.
+func (o *FetchOptions) record(ex *Exchange, sent SentRequest) {
+	if o.memo == nil {
+		ex.Request = new(sent)
+		return
+	}
+	slot := &o.memo.sent[stepOf(sent.Method)]
+	p := slot.Load()
+	if p == nil {
+		shape := sent
+		shape.ConnectTo = ""
+		slot.CompareAndSwap(nil, &shape)
+		p = slot.Load()
+	}
+	if !sameShape(p, &sent) {
+		ex.Request = new(sent)
+		return
+	}
+	ex.shape, ex.connectTo = p, sent.ConnectTo
+}
+
+// sameShape reports whether a and b are the same request, ConnectTo
+// apart. Headers are interned (sharedRequest): equal ones are one map.
+func sameShape(a, b *SentRequest) bool {
+	return a.Method == b.Method && a.URL == b.URL &&
+		reflect.ValueOf(a.Header).UnsafePointer() == reflect.ValueOf(b.Header).UnsafePointer() &&
+		slices.Equal(a.Placeholders, b.Placeholders)
 }
 
 // sameRequest reports whether a and b hold the same headers and values.

@@ -85,8 +85,14 @@ func TestRememberedVerdicts(t *testing.T) {
 		if reflect.ValueOf(ex(a).Header).UnsafePointer() != reflect.ValueOf(ex(b).Header).UnsafePointer() {
 			t.Errorf("instances 0 and 1 answer alike but keep two header sets: %v, %v", ex(a).Header, ex(b).Header)
 		}
-		if reflect.ValueOf(ex(a).Request.Header).UnsafePointer() != reflect.ValueOf(ex(b).Request.Header).UnsafePointer() {
+		if reflect.ValueOf(ex(a).Sent().Header).UnsafePointer() != reflect.ValueOf(ex(b).Sent().Header).UnsafePointer() {
 			t.Error("instances 0 and 1 were sent the same request but keep two request header sets")
+		}
+		if ex(a).shape == nil || ex(a).shape != ex(b).shape || ex(a).Request != nil {
+			t.Errorf("instances 0 and 1 were sent the same request but keep two records of it (%p, %p)", ex(a).shape, ex(b).shape)
+		}
+		if ra, rb := ex(a).Sent(), ex(b).Sent(); ra.ConnectTo != instances[0].Addr || rb.ConnectTo != instances[1].Addr {
+			t.Errorf("requests sent to %q and %q, want %q and %q", ra.ConnectTo, rb.ConnectTo, instances[0].Addr, instances[1].Addr)
 		}
 	})
 }

@@ -26,7 +26,8 @@ type SentRequest struct {
 
 // Exchange is one HTTP request and what came back.
 type Exchange struct {
-	// Request is what was sent (nil in reports written before it existed).
+	// Request is what was sent (nil in reports written before it existed,
+	// and in the engine's records, which keep it shared: read Sent).
 	Request *SentRequest `json:"request,omitempty"`
 	Status  int          `json:"status,omitempty"`
 	// Header holds the CORS-relevant response headers as received,
@@ -44,6 +45,24 @@ type Exchange struct {
 	// answer numbers the distinct response header sets of a run (0: not
 	// interned); equal numbers read alike to a browser (verdictCache).
 	answer uint32
+	// shape is the request sent, shared by every instance sent the same
+	// one, with ConnectTo empty; connectTo is this exchange's (Sent).
+	shape     *SentRequest
+	connectTo string
+}
+
+// Sent is the request exactly as sent: Request, or the shared record the
+// engine keeps with this exchange's ConnectTo (nil when none was recorded).
+func (e *Exchange) Sent() *SentRequest {
+	if e == nil || e.Request != nil || e.shape == nil {
+		if e == nil {
+			return nil
+		}
+		return e.Request
+	}
+	r := *e.shape
+	r.ConnectTo = e.connectTo
+	return &r
 }
 
 // Failed reports whether no response was received.

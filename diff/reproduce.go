@@ -39,10 +39,10 @@ func shellQuote(s string) string {
 // Reproduce is the curl command for the step that decided o's outcome: the
 // exchange that failed, else the stage where the browser blocked, else the
 // last request sent. It is printed from the record of what was actually
-// sent (Exchange.Request); "" when nothing was recorded.
+// sent (Exchange.Sent); "" when nothing was recorded.
 func Reproduce(o audit.Observation) string {
-	if e := DecidingExchange(o); e != nil && e.Request != nil {
-		return CurlRequest(e.Request)
+	if r := DecidingExchange(o).Sent(); r != nil {
+		return CurlRequest(r)
 	}
 	return ""
 }

@@ -120,8 +120,8 @@ func (e *encoder) exchange(x *audit.Exchange) *ShardExchange {
 	}
 	out := &ShardExchange{Latency: x.Latency}
 	var req *audit.SentRequest
-	if x.Request != nil {
-		r := *x.Request
+	if sent := x.Sent(); sent != nil {
+		r := *sent
 		out.ConnectTo, r.ConnectTo = r.ConnectTo, ""
 		req = &r
 	}

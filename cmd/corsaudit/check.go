@@ -298,7 +298,7 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 		SendUnsafeActual: c.sendActual, IgnoreMixedContent: ignoreMixed})
 	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
 		if ex.Failed() {
-			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
+			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Sent().Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
 		}
 	}
 	mixed := f.Verdict.Reason == cors.ReasonMixedContent
