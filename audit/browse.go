@@ -135,12 +135,14 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	sendsActual := method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
-		f.NotRun = "not run: " + f.Plan.Why
+		f.NotRun = o.notRun(func() string { return "not run: " + f.Plan.Why })
 		return f
 	case !o.IgnoreMixedContent && blockMixedContent(&f, req.Origin, to.URL):
 		return f
 	case !f.Plan.Needed && !sendsActual:
-		f.NotRun = fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
+		f.NotRun = o.notRun(func() string {
+			return fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
+		})
 		return f
 	}
 	var pre *cors.Response

@@ -22,6 +22,22 @@ type probeMemo struct {
 	request  [2]atomic.Pointer[http.Header]
 	answer   [2]atomic.Pointer[recordedAnswer]
 	sent     [2]atomic.Pointer[SentRequest]
+	// notRun is why the probe sends nothing, when it sends nothing.
+	notRun atomic.Pointer[string]
+}
+
+// notRun is why the probe may send nothing, in the words say returns;
+// the probe's instances share one copy of them.
+func (o *FetchOptions) notRun(say func() string) string {
+	if o.memo == nil {
+		return say()
+	}
+	if p := o.memo.notRun.Load(); p != nil {
+		return *p
+	}
+	s := say()
+	o.memo.notRun.CompareAndSwap(nil, &s)
+	return *o.memo.notRun.Load()
 }
 
 // recordedAnswer is an answer as read (raw) and as recorded.
