@@ -70,6 +70,9 @@ type FetchOptions struct {
 	// memo, when set, is the probe's plan and verdicts, shared by every
 	// instance of the run (the engine sets it with intern).
 	memo *probeMemo
+	// share: exchanges alike (answer and request, ConnectTo apart) are
+	// one, shared by every instance (with memo; Options.Latencies unset).
+	share bool
 }
 
 // Fetched is what ActAsBrowser did for one request.
@@ -311,7 +314,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		ex = &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
 		o.record(ex, sent)
 		o.health.record(ex)
-		return ex, nil, ""
+		return o.shareExchange(ex), nil, ""
 	}
 	header := readResponseHeader(o.Browser, r.Header)
 	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
@@ -331,7 +334,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		ex.ErrMsg = "body: " + err.Error()
 	}
 	o.health.record(ex)
-	return ex, &cors.Response{Status: r.StatusCode, Header: header}, ""
+	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
 }
 
 // readResponseHeader reads header names as browser b does

@@ -70,6 +70,11 @@ type Options struct {
 	Progress func(done, total int64)
 	// TLSConfig is the base TLS configuration (tests trust a test CA here).
 	TLSConfig *tls.Config
+	// Latencies keeps every request's own exchange, with its latency
+	// (shard files carry them). Otherwise instances answered alike share
+	// one exchange, whose Latency is that of the first request: memory
+	// follows the distinct answers, not instances x probes.
+	Latencies bool
 }
 
 func (o *Options) defaults() {
@@ -332,7 +337,7 @@ type sender struct {
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true}
+		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true, share: !s.opt.Latencies}
 }
 
 // observe acts as the browser for pr and records what happened in obs.
@@ -342,6 +347,7 @@ func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observ
 	fo.Credential = s.res.Spec.Auth.forProbe(pr)
 	f := ActAsBrowser(ctx, to.at(pr.Path), pr.Request(), fo)
 	obs.Preflight, obs.Actual, obs.verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.decided, f.Done, f.NotRun
+	obs.connectTo = to.ConnectTo
 }
 
 // markNotRun says why every observation of res that did not complete was

@@ -24,6 +24,44 @@ type probeMemo struct {
 	sent     [2]atomic.Pointer[SentRequest]
 	// notRun is why the probe sends nothing, when it sends nothing.
 	notRun atomic.Pointer[string]
+	// exchanges are the distinct exchanges of the probe (share).
+	exchanges struct {
+		mu sync.Mutex
+		m  map[exchangeKey]*Exchange
+	}
+}
+
+// exchangeKey is an exchange recorded with a shared request (record) but
+// for its latency and ConnectTo.
+type exchangeKey struct {
+	shape                      *SentRequest
+	answer                     uint32
+	status                     int
+	location, servedBy, errMsg string
+	err                        ErrorClass
+}
+
+// shareExchange is the probe's shared exchange alike ex (ex itself the
+// first time), when exchanges are shared (o.share) and ex can be keyed:
+// its request is the probe's shared record and its answer interned.
+func (o *FetchOptions) shareExchange(ex *Exchange) *Exchange {
+	if !o.share || o.memo == nil || ex.shape == nil || (ex.answer == 0 && ex.Err == ErrNone) {
+		return ex
+	}
+	k := exchangeKey{shape: ex.shape, answer: ex.answer, status: ex.Status, location: ex.Location,
+		servedBy: ex.ServedBy, errMsg: ex.ErrMsg, err: ex.Err}
+	m := &o.memo.exchanges
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if shared, ok := m.m[k]; ok {
+		return shared
+	}
+	if m.m == nil {
+		m.m = map[exchangeKey]*Exchange{}
+	}
+	ex.connectTo = "" // Observation.Sent says each instance's
+	m.m[k] = ex
+	return ex
 }
 
 // notRun is why the probe may send nothing, in the words say returns;

@@ -53,6 +53,8 @@ type Exchange struct {
 
 // Sent is the request exactly as sent: Request, or the shared record the
 // engine keeps with this exchange's ConnectTo (nil when none was recorded).
+// An exchange that instances answered alike share says no ConnectTo: read
+// Observation.Sent.
 func (e *Exchange) Sent() *SentRequest {
 	if e == nil || e.Request != nil || e.shape == nil {
 		if e == nil {
@@ -84,6 +86,9 @@ type Observation struct {
 	Sample    int       `json:"sample"`
 	Preflight *Exchange `json:"preflight,omitempty"`
 	Actual    *Exchange `json:"actual,omitempty"`
+	// connectTo is where direct requests were dialled: an exchange shared
+	// by instances answered alike does not say (Sent).
+	connectTo string
 	// verdict is the browser's decision (Verdict); nil reads as the zero
 	// verdict. Read-only and shared: a run keeps one per distinct pair of
 	// answers to a probe (verdictCache), not one per observation.
@@ -120,6 +125,17 @@ func (o Observation) WithVerdict(v cors.Verdict) Observation {
 func (o Observation) WithSharedVerdict(v *cors.Verdict) Observation {
 	o.verdict = v
 	return o
+}
+
+// Sent is the request of e, o's preflight or actual exchange, exactly as
+// sent (nil when none was recorded).
+func (o Observation) Sent(e *Exchange) *SentRequest {
+	r := e.Sent()
+	if r == nil || r.ConnectTo != "" || o.connectTo == "" || e.Request != nil {
+		return r
+	}
+	r.ConnectTo = o.connectTo // a copy: e is shared
+	return r
 }
 
 // Err is the error class of the first failed exchange (ErrNone if none).

@@ -346,7 +346,7 @@ func (c *comparison) reproduceHit(i int, h trustHit) string {
 	if h.preflight || e == nil {
 		e = o.Preflight
 	}
-	if r := e.Sent(); r != nil {
+	if r := o.Sent(e); r != nil {
 		return CurlRequest(r)
 	}
 	return Reproduce(o)

@@ -39,9 +39,9 @@ func shellQuote(s string) string {
 // Reproduce is the curl command for the step that decided o's outcome: the
 // exchange that failed, else the stage where the browser blocked, else the
 // last request sent. It is printed from the record of what was actually
-// sent (Exchange.Sent); "" when nothing was recorded.
+// sent (Observation.Sent); "" when nothing was recorded.
 func Reproduce(o audit.Observation) string {
-	if r := DecidingExchange(o).Sent(); r != nil {
+	if r := o.Sent(DecidingExchange(o)); r != nil {
 		return CurlRequest(r)
 	}
 	return ""
