@@ -37,10 +37,12 @@ type Exchange struct {
 	Header   http.Header `json:"header,omitempty"`
 	Location string      `json:"location,omitempty"`
 	// ServedBy is the value of the LB's instance header, when configured.
-	ServedBy string        `json:"served_by,omitempty"`
-	Err      ErrorClass    `json:"error,omitempty"`
-	ErrMsg   string        `json:"error_message,omitempty"`
-	Latency  time.Duration `json:"latency"`
+	ServedBy string     `json:"served_by,omitempty"`
+	Err      ErrorClass `json:"error,omitempty"`
+	ErrMsg   string     `json:"error_message,omitempty"`
+	// Latency is the request's, or the first request's of an exchange
+	// shared by instances answered alike (Options.Latencies).
+	Latency time.Duration `json:"latency"`
 
 	// answer numbers the distinct response header sets of a run (0: not
 	// interned); equal numbers read alike to a browser (verdictCache).
