@@ -58,7 +58,7 @@ func TestCredentialOnlyWhereABrowserSendsIt(t *testing.T) {
 			if got["GET"] != tc.wantGET || got["OPTIONS"] != tc.wantPre {
 				t.Errorf("received GET %q OPTIONS %q, want %q and %q", got["GET"], got["OPTIONS"], tc.wantGET, tc.wantPre)
 			}
-			rec := f.Actual.Request
+			rec := f.Actual.Sent()
 			recorded := rec.Header.Get(tc.cred.Header)
 			if recorded != tc.wantRecord || strings.Contains(fmt.Sprint(rec, f.Preflight, tc.cred), "s3cret") {
 				t.Errorf("record %+v holds %q, want %q and never the secret", rec, recorded, tc.wantRecord)

@@ -70,6 +70,9 @@ type FetchOptions struct {
 	// memo, when set, is the probe's plan and verdicts, shared by every
 	// instance of the run (the engine sets it with intern).
 	memo *probeMemo
+	// share: exchanges alike (answer and request, ConnectTo apart) are
+	// one, shared by every instance (with memo; Options.Latencies unset).
+	share bool
 }
 
 // Fetched is what ActAsBrowser did for one request.
@@ -88,6 +91,20 @@ type Fetched struct {
 	// Done and NotRun have the meaning of Observation's.
 	Done   bool
 	NotRun string
+
+	// decided is Verdict as shared by the run (nil: the zero verdict),
+	// what an Observation keeps.
+	decided *cors.Verdict
+}
+
+// decide sets the verdict to *v (nil: the zero verdict).
+func (f *Fetched) decide(v *cors.Verdict) {
+	f.decided = v
+	if v == nil {
+		f.Verdict = cors.Verdict{}
+		return
+	}
+	f.Verdict = *v
 }
 
 // ActAsBrowser is the one place that acts as browser o.Browser for a page
@@ -121,12 +138,14 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	sendsActual := method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
-		f.NotRun = "not run: " + f.Plan.Why
+		f.NotRun = o.notRun(func() string { return "not run: " + f.Plan.Why })
 		return f
 	case !o.IgnoreMixedContent && blockMixedContent(&f, req.Origin, to.URL):
 		return f
 	case !f.Plan.Needed && !sendsActual:
-		f.NotRun = fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
+		f.NotRun = o.notRun(func() string {
+			return fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
+		})
 		return f
 	}
 	var pre *cors.Response
@@ -138,7 +157,7 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 			f.Done = true
 			return f
 		}
-		f.Verdict = o.evaluate(req, f.Preflight, pre, nil, nil)
+		f.decide(o.evaluate(req, f.Preflight, pre, nil, nil))
 		switch {
 		case !f.Verdict.Allowed:
 			// A browser stops at a failed preflight.
@@ -157,15 +176,15 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 		cred = o.Credential
 	}
 	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req), cred); f.NotRun != "" {
-		f.Verdict = cors.Verdict{}
+		f.decide(nil)
 		return f
 	}
 	if f.Actual.Failed() {
-		f.Verdict = cors.Verdict{}
+		f.decide(nil)
 		f.Done = true
 		return f
 	}
-	f.Verdict = o.evaluate(req, f.Preflight, pre, f.Actual, act)
+	f.decide(o.evaluate(req, f.Preflight, pre, f.Actual, act))
 	f.Done = true
 	return f
 }
@@ -179,7 +198,7 @@ func blockMixedContent(f *Fetched, origin string, u *url.URL) bool {
 		return false
 	}
 	f.Plan = cors.PreflightPlan{}
-	f.Verdict = v
+	f.decide(&v)
 	f.NotRun = "not run: a page on " + origin + " may not fetch the insecure " + u.Scheme + ": URL (mixed content), so a browser sends nothing"
 	return true
 }
@@ -261,7 +280,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.
-	sent := &SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
+	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
 	if to.URL != to.urlOf {
 		sent.URL = to.URL.String()
 	}
@@ -278,7 +297,9 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, method, sent.URL, nil)
 	if err != nil {
-		return &Exchange{Request: sent, Err: ErrOther, ErrMsg: err.Error()}, nil, ""
+		ex = &Exchange{Err: ErrOther, ErrMsg: err.Error()}
+		o.record(ex, sent)
+		return ex, nil, ""
 	}
 	req.Header = h
 	if o.Sent != nil {
@@ -290,12 +311,14 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		if ctx.Err() != nil {
 			return nil, nil, cutOff(ctx) // the run ended, not the instance
 		}
-		ex = &Exchange{Request: sent, Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+		ex = &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+		o.record(ex, sent)
 		o.health.record(ex)
-		return ex, nil, ""
+		return o.shareExchange(ex), nil, ""
 	}
 	header := readResponseHeader(o.Browser, r.Header)
-	ex = &Exchange{Request: sent, Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
+	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
+	o.record(ex, sent)
 	if o.intern != nil {
 		ex.Header, ex.answer = o.sharedResponse(method, header)
 	} else {
@@ -311,7 +334,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		ex.ErrMsg = "body: " + err.Error()
 	}
 	o.health.record(ex)
-	return ex, &cors.Response{Status: r.StatusCode, Header: header}, ""
+	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
 }
 
 // readResponseHeader reads header names as browser b does

@@ -70,6 +70,11 @@ type Options struct {
 	Progress func(done, total int64)
 	// TLSConfig is the base TLS configuration (tests trust a test CA here).
 	TLSConfig *tls.Config
+	// Latencies keeps every request's own exchange, with its latency
+	// (shard files carry them). Otherwise instances answered alike share
+	// one exchange, whose Latency is that of the first request: memory
+	// follows the distinct answers, not instances x probes.
+	Latencies bool
 }
 
 func (o *Options) defaults() {
@@ -161,7 +166,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	res.Direct = make([][]Observation, len(insts))
 	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newInterner(),
 		memos: make([]probeMemo, len(spec.Probes))}
-	verdicts := &verdictCache{m: map[verdictKey]cors.Verdict{}}
+	verdicts := &verdictCache{m: map[verdictKey]*cors.Verdict{}}
 	for p, pr := range spec.Probes {
 		s.memos[p] = probeMemo{plan: cors.PlanPreflightFor(opt.Browser, pr.Request()), verdicts: verdicts, probe: p}
 	}
@@ -332,7 +337,7 @@ type sender struct {
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true}
+		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true, share: !s.opt.Latencies}
 }
 
 // observe acts as the browser for pr and records what happened in obs.
@@ -341,7 +346,8 @@ func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observ
 	fo.memo = &s.memos[obs.Probe]
 	fo.Credential = s.res.Spec.Auth.forProbe(pr)
 	f := ActAsBrowser(ctx, to.at(pr.Path), pr.Request(), fo)
-	obs.Preflight, obs.Actual, obs.Verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.Verdict, f.Done, f.NotRun
+	obs.Preflight, obs.Actual, obs.verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.decided, f.Done, f.NotRun
+	obs.connectTo = to.ConnectTo
 }
 
 // markNotRun says why every observation of res that did not complete was

@@ -326,15 +326,15 @@ func TestRunRecordsRequestsSent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			pre := tt.obs.Preflight
-			if pre == nil || pre.Request == nil || tt.obs.Actual != nil {
+			if tt.obs.Sent(pre) == nil || tt.obs.Actual != nil {
 				t.Fatalf("preflight = %+v, actual = %+v: want only a recorded preflight", pre, tt.obs.Actual)
 			}
 			want := &SentRequest{Method: http.MethodOptions, URL: spec.Target.URL, ConnectTo: tt.connectTo, Header: http.Header{
 				"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"PUT"},
 				"Access-Control-Request-Headers": {"x-request-id"}, "Sec-Fetch-Mode": {"cors"},
 				"User-Agent": {UserAgent}, "Accept": {"*/*"}}}
-			if !reflect.DeepEqual(pre.Request, want) {
-				t.Errorf("request:\n got %+v\nwant %+v", pre.Request, want)
+			if !reflect.DeepEqual(tt.obs.Sent(pre), want) {
+				t.Errorf("request:\n got %+v\nwant %+v", tt.obs.Sent(pre), want)
 			}
 			if tt.connectTo == "" && pre.ServedBy != "i1" {
 				t.Errorf("served by %q, want i1", pre.ServedBy)

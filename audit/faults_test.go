@@ -161,8 +161,8 @@ func TestRunFaultFleet(t *testing.T) {
 				pr := probes[o.Probe]
 				switch {
 				case pr.Method == http.MethodPost && len(pr.Headers) == 0:
-					if o.Done || !strings.Contains(o.NotRun, "no request may be sent") || o.Verdict.Allowed || o.Preflight != nil || o.Actual != nil {
-						t.Errorf("%s (simple POST): done %v, not run %q, allowed %v: want not run, nothing sent", pr.ID, o.Done, o.NotRun, o.Verdict.Allowed)
+					if o.Done || !strings.Contains(o.NotRun, "no request may be sent") || o.Verdict().Allowed || o.Preflight != nil || o.Actual != nil {
+						t.Errorf("%s (simple POST): done %v, not run %q, allowed %v: want not run, nothing sent", pr.ID, o.Done, o.NotRun, o.Verdict().Allowed)
 					}
 				case o.Done:
 					sent++
@@ -174,7 +174,7 @@ func TestRunFaultFleet(t *testing.T) {
 					if tt.giveUp == "" || o.NotRun != want {
 						t.Errorf("%s: not done, not run %q, want %q", pr.ID, o.NotRun, want)
 					}
-					if o.Verdict.Allowed {
+					if o.Verdict().Allowed {
 						t.Errorf("%s: not run but allowed", pr.ID)
 					}
 				}

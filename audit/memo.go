@@ -2,6 +2,7 @@ package audit
 
 import (
 	"net/http"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,61 @@ type probeMemo struct {
 	probe    int
 	request  [2]atomic.Pointer[http.Header]
 	answer   [2]atomic.Pointer[recordedAnswer]
+	sent     [2]atomic.Pointer[SentRequest]
+	// notRun is why the probe sends nothing, when it sends nothing.
+	notRun atomic.Pointer[string]
+	// exchanges are the distinct exchanges of the probe (share).
+	exchanges struct {
+		mu sync.Mutex
+		m  map[exchangeKey]*Exchange
+	}
+}
+
+// exchangeKey is an exchange recorded with a shared request (record) but
+// for its latency and ConnectTo.
+type exchangeKey struct {
+	shape                      *SentRequest
+	answer                     uint32
+	status                     int
+	location, servedBy, errMsg string
+	err                        ErrorClass
+}
+
+// shareExchange is the probe's shared exchange alike ex (ex itself the
+// first time), when exchanges are shared (o.share) and ex can be keyed:
+// its request is the probe's shared record and its answer interned.
+func (o *FetchOptions) shareExchange(ex *Exchange) *Exchange {
+	if !o.share || o.memo == nil || ex.shape == nil || (ex.answer == 0 && ex.Err == ErrNone) {
+		return ex
+	}
+	k := exchangeKey{shape: ex.shape, answer: ex.answer, status: ex.Status, location: ex.Location,
+		servedBy: ex.ServedBy, errMsg: ex.ErrMsg, err: ex.Err}
+	m := &o.memo.exchanges
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if shared, ok := m.m[k]; ok {
+		return shared
+	}
+	if m.m == nil {
+		m.m = map[exchangeKey]*Exchange{}
+	}
+	ex.connectTo = "" // Observation.Sent says each instance's
+	m.m[k] = ex
+	return ex
+}
+
+// notRun is why the probe may send nothing, in the words say returns;
+// the probe's instances share one copy of them.
+func (o *FetchOptions) notRun(say func() string) string {
+	if o.memo == nil {
+		return say()
+	}
+	if p := o.memo.notRun.Load(); p != nil {
+		return *p
+	}
+	s := say()
+	o.memo.notRun.CompareAndSwap(nil, &s)
+	return *o.memo.notRun.Load()
 }
 
 // recordedAnswer is an answer as read (raw) and as recorded.
@@ -63,6 +119,37 @@ func (o *FetchOptions) sharedResponse(method string, h http.Header) (http.Header
 	relevant, id := o.intern.responseHeaders(h)
 	slot.CompareAndSwap(nil, &recordedAnswer{raw: h, relevant: relevant, id: id})
 	return relevant, id
+}
+
+// record sets what ex keeps of the request sent: when the engine sends,
+// the probe's shared record of it (ConnectTo apart) if sent is the same
+// request, else sent itself.
+func (o *FetchOptions) record(ex *Exchange, sent SentRequest) {
+	if o.memo == nil {
+		ex.Request = new(sent)
+		return
+	}
+	slot := &o.memo.sent[stepOf(sent.Method)]
+	p := slot.Load()
+	if p == nil {
+		shape := sent
+		shape.ConnectTo = ""
+		slot.CompareAndSwap(nil, &shape)
+		p = slot.Load()
+	}
+	if !sameShape(p, &sent) {
+		ex.Request = new(sent)
+		return
+	}
+	ex.shape, ex.connectTo = p, sent.ConnectTo
+}
+
+// sameShape reports whether a and b are the same request, ConnectTo
+// apart. Headers are interned (sharedRequest): equal ones are one map.
+func sameShape(a, b *SentRequest) bool {
+	return a.Method == b.Method && a.URL == b.URL &&
+		reflect.ValueOf(a.Header).UnsafePointer() == reflect.ValueOf(b.Header).UnsafePointer() &&
+		slices.Equal(a.Placeholders, b.Placeholders)
 }
 
 // sameRequest reports whether a and b hold the same headers and values.
@@ -110,7 +197,7 @@ type verdictKey struct {
 // Verdicts are shared read-only.
 type verdictCache struct {
 	mu sync.Mutex
-	m  map[verdictKey]cors.Verdict
+	m  map[verdictKey]*cors.Verdict
 }
 
 // planFor is the browser's preflight plan for req.
@@ -122,10 +209,11 @@ func (o *FetchOptions) planFor(req cors.Request) cors.PreflightPlan {
 }
 
 // evaluate is cors.Evaluate, remembered per distinct answers when the
-// engine sends (every response interned).
-func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Response, actEx *Exchange, act *cors.Response) cors.Verdict {
+// engine sends (every response interned). The verdict is shared: read only.
+func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Response, actEx *Exchange, act *cors.Response) *cors.Verdict {
 	if o.memo == nil || (pre != nil && (preEx == nil || preEx.answer == 0)) || (act != nil && (actEx == nil || actEx.answer == 0)) {
-		return cors.Evaluate(o.Browser, req, pre, act)
+		v := cors.Evaluate(o.Browser, req, pre, act)
+		return &v
 	}
 	k := verdictKey{probe: o.memo.probe}
 	if pre != nil {
@@ -141,9 +229,14 @@ func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Res
 	if ok {
 		return v
 	}
-	v = cors.Evaluate(o.Browser, req, pre, act)
+	decided := cors.Evaluate(o.Browser, req, pre, act)
+	v = &decided
 	c.mu.Lock()
-	c.m[k] = v
+	if seen, ok := c.m[k]; ok {
+		v = seen // another instance decided it meanwhile: keep one copy
+	} else {
+		c.m[k] = v
+	}
 	c.mu.Unlock()
 	return v
 }

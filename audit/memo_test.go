@@ -65,8 +65,8 @@ func TestRememberedVerdicts(t *testing.T) {
 				if !got.Done || !want.Done {
 					t.Fatalf("probe %s: done %v, alone %v (%s)", pr, got.Done, want.Done, want.NotRun)
 				}
-				if !reflect.DeepEqual(got.Verdict, want.Verdict) {
-					t.Errorf("probe %s: remembered verdict %+v, decided alone %+v", pr, got.Verdict, want.Verdict)
+				if !reflect.DeepEqual(got.Verdict(), want.Verdict) {
+					t.Errorf("probe %s: remembered verdict %+v, decided alone %+v", pr, got.Verdict(), want.Verdict)
 				}
 			}
 		})
@@ -85,8 +85,58 @@ func TestRememberedVerdicts(t *testing.T) {
 		if reflect.ValueOf(ex(a).Header).UnsafePointer() != reflect.ValueOf(ex(b).Header).UnsafePointer() {
 			t.Errorf("instances 0 and 1 answer alike but keep two header sets: %v, %v", ex(a).Header, ex(b).Header)
 		}
-		if reflect.ValueOf(ex(a).Request.Header).UnsafePointer() != reflect.ValueOf(ex(b).Request.Header).UnsafePointer() {
+		if reflect.ValueOf(ex(a).Sent().Header).UnsafePointer() != reflect.ValueOf(ex(b).Sent().Header).UnsafePointer() {
 			t.Error("instances 0 and 1 were sent the same request but keep two request header sets")
 		}
+		if ex(a).shape == nil || ex(a).shape != ex(b).shape || ex(a).Request != nil {
+			t.Errorf("instances 0 and 1 were sent the same request but keep two records of it (%p, %p)", ex(a).shape, ex(b).shape)
+		}
+		if ex(a) != ex(b) {
+			t.Error("instances 0 and 1 answered alike but keep two exchanges")
+		}
+		if ra, rb := a.Sent(ex(a)), b.Sent(ex(b)); ra.ConnectTo != instances[0].Addr || rb.ConnectTo != instances[1].Addr {
+			t.Errorf("requests sent to %q and %q, want %q and %q", ra.ConnectTo, rb.ConnectTo, instances[0].Addr, instances[1].Addr)
+		}
 	})
+}
+
+// TestLatenciesKeepEachExchange: with Options.Latencies (shard files) each
+// request keeps its own exchange, latency and ConnectTo; without, instances
+// answered alike share one.
+func TestLatenciesKeepEachExchange(t *testing.T) {
+	beh := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET"}}
+	var instances []discovery.Instance
+	for i := range 2 {
+		srv := httptest.NewServer(labserver.New(beh))
+		t.Cleanup(srv.Close)
+		instances = append(instances, discovery.Instance{ID: fmt.Sprint("i", i), Addr: srv.Listener.Addr().String()})
+	}
+	probes := Plan(Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET"}})
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/", Instances: instances},
+		Probes: probes, LB: LB{Disabled: true}}
+	for _, tc := range []struct {
+		desc      string
+		latencies bool
+	}{
+		{desc: "shared", latencies: false},
+		{desc: "each its own", latencies: true},
+	} {
+		res, err := Run(context.Background(), []TargetSpec{spec}, Options{Latencies: tc.latencies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := res[0].Direct[0][0], res[0].Direct[1][0]
+		if a.Actual == nil || b.Actual == nil {
+			t.Fatalf("%s: probe 0 sent no actual request: %+v, %+v", tc.desc, a, b)
+		}
+		if shared := a.Actual == b.Actual; shared == tc.latencies {
+			t.Errorf("%s: exchanges shared = %v", tc.desc, shared)
+		}
+		if tc.latencies && (a.Actual.Latency <= 0 || a.Actual.Sent().ConnectTo != instances[0].Addr || b.Actual.Sent().ConnectTo != instances[1].Addr) {
+			t.Errorf("%s: latency %v, sent to %q and %q", tc.desc, a.Actual.Latency, a.Actual.Sent().ConnectTo, b.Actual.Sent().ConnectTo)
+		}
+		if a.Sent(a.Actual).ConnectTo != instances[0].Addr || b.Sent(b.Actual).ConnectTo != instances[1].Addr {
+			t.Errorf("%s: observations say sent to %q and %q", tc.desc, a.Sent(a.Actual).ConnectTo, b.Sent(b.Actual).ConnectTo)
+		}
+	}
 }

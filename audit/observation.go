@@ -26,7 +26,8 @@ type SentRequest struct {
 
 // Exchange is one HTTP request and what came back.
 type Exchange struct {
-	// Request is what was sent (nil in reports written before it existed).
+	// Request is what was sent (nil in reports written before it existed,
+	// and in the engine's records, which keep it shared: read Sent).
 	Request *SentRequest `json:"request,omitempty"`
 	Status  int          `json:"status,omitempty"`
 	// Header holds the CORS-relevant response headers as received,
@@ -36,14 +37,36 @@ type Exchange struct {
 	Header   http.Header `json:"header,omitempty"`
 	Location string      `json:"location,omitempty"`
 	// ServedBy is the value of the LB's instance header, when configured.
-	ServedBy string        `json:"served_by,omitempty"`
-	Err      ErrorClass    `json:"error,omitempty"`
-	ErrMsg   string        `json:"error_message,omitempty"`
-	Latency  time.Duration `json:"latency"`
+	ServedBy string     `json:"served_by,omitempty"`
+	Err      ErrorClass `json:"error,omitempty"`
+	ErrMsg   string     `json:"error_message,omitempty"`
+	// Latency is the request's, or the first request's of an exchange
+	// shared by instances answered alike (Options.Latencies).
+	Latency time.Duration `json:"latency"`
 
 	// answer numbers the distinct response header sets of a run (0: not
 	// interned); equal numbers read alike to a browser (verdictCache).
 	answer uint32
+	// shape is the request sent, shared by every instance sent the same
+	// one, with ConnectTo empty; connectTo is this exchange's (Sent).
+	shape     *SentRequest
+	connectTo string
+}
+
+// Sent is the request exactly as sent: Request, or the shared record the
+// engine keeps with this exchange's ConnectTo (nil when none was recorded).
+// An exchange that instances answered alike share says no ConnectTo: read
+// Observation.Sent.
+func (e *Exchange) Sent() *SentRequest {
+	if e == nil || e.Request != nil || e.shape == nil {
+		if e == nil {
+			return nil
+		}
+		return e.Request
+	}
+	r := *e.shape
+	r.ConnectTo = e.connectTo
+	return &r
 }
 
 // Failed reports whether no response was received.
@@ -65,9 +88,13 @@ type Observation struct {
 	Sample    int       `json:"sample"`
 	Preflight *Exchange `json:"preflight,omitempty"`
 	Actual    *Exchange `json:"actual,omitempty"`
-	// Verdict is the browser's decision; zero (never allowed) when not
-	// Done, and when a request got no response (see Err).
-	Verdict cors.Verdict `json:"verdict"`
+	// connectTo is where direct requests were dialled: an exchange shared
+	// by instances answered alike does not say (Sent).
+	connectTo string
+	// verdict is the browser's decision (Verdict); nil reads as the zero
+	// verdict. Read-only and shared: a run keeps one per distinct pair of
+	// answers to a probe (verdictCache), not one per observation.
+	verdict *cors.Verdict
 	// Done is true when at least one request was sent and the observation
 	// completed (with answers, or with a failure of the instance). A probe
 	// that sent nothing observed nothing: Done stays false.
@@ -77,6 +104,40 @@ type Observation struct {
 	// it was interrupted, or the instance was given up after consecutive
 	// failures. Empty when Done.
 	NotRun string `json:"not_run,omitempty"`
+}
+
+// Verdict is the browser's decision; zero (never allowed) when not Done,
+// and when a request got no response (see Err).
+func (o Observation) Verdict() cors.Verdict {
+	if o.verdict == nil {
+		return cors.Verdict{}
+	}
+	return *o.verdict
+}
+
+// WithVerdict is o with the browser's decision v.
+func (o Observation) WithVerdict(v cors.Verdict) Observation {
+	o.verdict = &v
+	return o
+}
+
+// WithSharedVerdict is o with the browser's decision *v, shared with
+// other observations (nobody may change it): a decoder keeps one per
+// distinct verdict.
+func (o Observation) WithSharedVerdict(v *cors.Verdict) Observation {
+	o.verdict = v
+	return o
+}
+
+// Sent is the request of e, o's preflight or actual exchange, exactly as
+// sent (nil when none was recorded).
+func (o Observation) Sent(e *Exchange) *SentRequest {
+	r := e.Sent()
+	if r == nil || r.ConnectTo != "" || o.connectTo == "" || e.Request != nil {
+		return r
+	}
+	r.ConnectTo = o.connectTo // a copy: e is shared
+	return r
 }
 
 // Err is the error class of the first failed exchange (ErrNone if none).

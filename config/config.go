@@ -30,9 +30,13 @@ type Config struct {
 	// them with the others.
 	problems []Problem
 	// pos maps a field path to where its value was written ("file:line",
-	// or a variable or flag name in names).
-	pos   map[string]string
-	names map[string]string
+	// or a variable or flag name in names). It is filled from src, the YAML
+	// read from srcFile, once a problem needs it (loadPositions): kept for
+	// every value, it would cost more than the values of a large inventory.
+	pos     map[string]string
+	names   map[string]string
+	src     []byte
+	srcFile string
 }
 
 // Target is one entry of targets:.

@@ -44,6 +44,9 @@ func TestParseValid(t *testing.T) {
 		{"instance header", built[0].LB.InstanceHeader, "X-Instance-Id"},
 		{"direct scheme", built[0].Direct.Scheme, "http"},
 		{"label", built[0].Label, "shop-api"},
+		// Positions cost more than a large inventory's values: a config
+		// without problems never records them.
+		{"no positions recorded", len(c.pos), 0},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.desc, tc.got, tc.want)

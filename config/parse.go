@@ -61,10 +61,29 @@ func Parse(data []byte, file string) (*Config, error) {
 		return nil, err
 	}
 	if root != nil {
+		c.src, c.srcFile = data, file
 		d := decoder{file: file, c: &c}
 		d.value(root, reflect.ValueOf(&c).Elem(), "")
 	}
 	return &c, nil
+}
+
+// loadPositions fills pos, once, by decoding the YAML source again and
+// recording where each value was written.
+func (c *Config) loadPositions() {
+	if c.src == nil {
+		return
+	}
+	src := c.src
+	c.src = nil
+	root, err := parseYAML(src, c.srcFile)
+	if err != nil || root == nil {
+		return
+	}
+	again := Default()
+	d := decoder{file: c.srcFile, c: &again, positions: true}
+	d.value(root, reflect.ValueOf(&again).Elem(), "")
+	c.pos = again.pos
 }
 
 func parseYAML(data []byte, file string) (*yaml.Node, error) {
@@ -105,6 +124,7 @@ func (c *Config) problem(path, msg string) {
 // parent) came from.
 func (c *Config) at(path, msg string) Problem {
 	p := Problem{Path: path, Msg: msg}
+	c.loadPositions()
 	for q := path; ; {
 		if n, ok := c.names[q]; ok {
 			p.Name = n
@@ -133,6 +153,8 @@ func (c *Config) setPos(path, pos string) {
 type decoder struct {
 	file string
 	c    *Config
+	// positions: record where each value was written (loadPositions).
+	positions bool
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
@@ -148,7 +170,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if path != "" {
+	if path != "" && d.positions {
 		d.c.setPos(path, fmt.Sprintf("%s:%d", d.file, n.Line))
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -196,7 +218,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(s)
 	case reflect.Map:
 		// Provider sections: decoded by the provider from plain values.
-		d.positions(n, path)
+		if d.positions {
+			d.recordPositions(n, path)
+		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.c.problem(path, "not a mapping of provider names to their settings")
 		}
@@ -300,20 +324,20 @@ func editDistance(a, b string) int {
 	return d[len(a)][len(b)]
 }
 
-// positions records where each key and item below n was written.
-func (d *decoder) positions(n *yaml.Node, path string) {
+// recordPositions records where each key and item below n was written.
+func (d *decoder) recordPositions(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			p := join(path, n.Content[i].Value)
 			d.c.setPos(p, fmt.Sprintf("%s:%d", d.file, n.Content[i].Line))
-			d.positions(n.Content[i+1], p)
+			d.recordPositions(n.Content[i+1], p)
 		}
 	case yaml.SequenceNode:
 		for i, e := range n.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			d.c.setPos(p, fmt.Sprintf("%s:%d", d.file, e.Line))
-			d.positions(e, p)
+			d.recordPositions(e, p)
 		}
 	}
 }

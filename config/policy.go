@@ -14,7 +14,7 @@ func ParsePolicy(data []byte, file string) (Policy, error) {
 		return Policy{}, err
 	}
 	if root != nil {
-		d := decoder{file: file, c: &scratch}
+		d := decoder{file: file, c: &scratch, positions: true} // a policy file is small
 		d.value(root, reflect.ValueOf(&p).Elem(), "")
 	}
 	v := &validation{c: &scratch, problems: scratch.problems}

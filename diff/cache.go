@@ -95,13 +95,14 @@ func (c *comparison) cacheLeak() checked {
 func joinRequests(es ...*audit.Exchange) string {
 	var s string
 	for k, e := range es {
-		if e == nil || e.Request == nil {
+		r := e.Sent()
+		if r == nil {
 			return ""
 		}
 		if k > 0 {
 			s += " && "
 		}
-		s += CurlRequest(e.Request)
+		s += CurlRequest(r)
 	}
 	return s
 }

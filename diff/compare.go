@@ -73,23 +73,37 @@ func (r *checked) merge(o checked) {
 type comparison struct {
 	res *audit.TargetResult
 	opt Options
-	// sigs[i][p] is the signature of instance i's answer to probe p,
-	// computed once (zero for cells that did not answer).
-	sigs [][]Signature
+	// sigs[i][p] numbers the signature of instance i's answer to probe p
+	// in distinct (computed once; 0, the zero signature, for cells that
+	// did not answer): thousands of instances answer alike.
+	sigs     [][]uint32
+	distinct []Signature
 }
 
+// sig is the signature of instance i's answer to probe p.
+func (c *comparison) sig(i, p int) Signature { return c.distinct[c.sigs[i][p]] }
+
 func newComparison(res *audit.TargetResult, opt Options) *comparison {
-	c := &comparison{res: res, opt: opt, sigs: make([][]Signature, len(res.Direct))}
+	c := &comparison{res: res, opt: opt, sigs: make([][]uint32, len(res.Direct)), distinct: []Signature{{}}}
 	seen := canonicalMemo{}
+	number := map[Signature]uint32{{}: 0}
 	for i, row := range res.Direct {
 		if row == nil {
 			continue
 		}
-		c.sigs[i] = make([]Signature, len(row))
+		c.sigs[i] = make([]uint32, len(row))
 		for p, o := range row {
-			if answered(o) {
-				c.sigs[i][p] = seen.signatureOf(o)
+			if !answered(o) {
+				continue
 			}
+			s := seen.signatureOf(o)
+			n, ok := number[s]
+			if !ok {
+				n = uint32(len(c.distinct))
+				c.distinct = append(c.distinct, s)
+				number[s] = n
+			}
+			c.sigs[i][p] = n
 		}
 	}
 	return c

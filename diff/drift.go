@@ -66,7 +66,7 @@ func (c *comparison) drift(p int) checked {
 		return out
 	}
 	pr := c.spec().Probes[p]
-	sig := func(i int) Signature { return c.sigs[i][p] }
+	sig := func(i int) Signature { return c.sig(i, p) }
 	byOutcome := largestFirst(groupBy(ref, func(i int) string { return sig(i).Outcome() }))
 	maj := majority(byOutcome, len(ref))
 	if maj == nil {
@@ -88,8 +88,8 @@ func (c *comparison) drift(p int) checked {
 		obs := c.res.Direct[idx[0]][p]
 		who, got, ref := c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), verb(maj.key)
 		msg := fmt.Sprintf("%s %s %s where %s %s", who, got, pr, c.reference(), ref)
-		if obs.Verdict.Message != "" {
-			msg += ": " + obs.Verdict.Message
+		if obs.Verdict().Message != "" {
+			msg += ": " + obs.Verdict().Message
 		}
 		ds := Differences(majObs, obs)
 		out.mark(p, idx...)
@@ -98,7 +98,7 @@ func (c *comparison) drift(p int) checked {
 			Reproduce: Reproduce(obs),
 			cause: &cause{key: causeKey(got, ds, sig(idx[0]).Verdict), message: func(ps []ProbeRef) string {
 				return fmt.Sprintf("%s %s %s where %s %ss them%s", who, got, requestsPhrase(ps), c.reference(), ref,
-					because(ds, obs.Verdict.Message))
+					because(ds, obs.Verdict().Message))
 			}}})
 	}
 	out.merge(c.headerDrift(p, maj.items, cmp))
@@ -123,7 +123,7 @@ func (c *comparison) drift(p int) checked {
 func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 	var out checked
 	pr := c.spec().Probes[p]
-	sig := func(i int) Signature { return c.sigs[i][p] }
+	sig := func(i int) Signature { return c.sig(i, p) }
 	full := largestFirst(groupBy(same, func(i int) string { return sig(i).Key() }))
 	hmaj := majority(full, len(same))
 	if hmaj == nil {
@@ -157,7 +157,7 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 			c.ofCompared(len(idx), len(cmp)), pr, got.Verdict)
 		if got.Verdict != want.Verdict {
 			msg = fmt.Sprintf("%s block %s for another reason: %s instead of %s",
-				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict.Reason, c.res.Direct[hmaj.items[0]][p].Verdict.Reason)
+				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict().Reason, c.res.Direct[hmaj.items[0]][p].Verdict().Reason)
 		}
 		ds := Differences(wantObs, obs)
 		who := c.ofCompared(len(idx), len(cmp))
@@ -213,11 +213,11 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 	}
 	var bad []int
 	for _, i := range cmp {
-		if c.sigs[i][p].Outcome() != string(pr.Expect) && !c.errorWithoutCORS(i, p) {
+		if c.sig(i, p).Outcome() != string(pr.Expect) && !c.errorWithoutCORS(i, p) {
 			bad = append(bad, i)
 		}
 	}
-	for _, g := range groupBy(bad, func(i int) string { return c.sigs[i][p].Key() }) {
+	for _, g := range groupBy(bad, func(i int) string { return c.sig(i, p).Key() }) {
 		out.mark(p, g.items...)
 		out.add(c.policyViolation(p, g.items))
 	}
@@ -229,7 +229,7 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 func (c *comparison) policyViolation(p int, idx []int) Finding {
 	pr := c.spec().Probes[p]
 	obs := c.res.Direct[idx[0]][p]
-	sig := c.sigs[idx[0]][p]
+	sig := c.sig(idx[0], p)
 	which := "instance " + c.inst(idx[0]).ID
 	if len(idx) > 1 {
 		which = fmt.Sprintf("%d instances (%s)", len(idx), strings.Join(c.ids(idx), ", "))
@@ -240,14 +240,14 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 		v += "s"
 	}
 	msg := fmt.Sprintf("%s %s %s, which the policy %s", which, v, pr, policy)
-	if obs.Verdict.Message != "" {
-		msg += ": " + obs.Verdict.Message
+	if obs.Verdict().Message != "" {
+		msg += ": " + obs.Verdict().Message
 	}
 	// The difference is with an instance that answers as the policy says,
 	// when one does.
 	var ds []HeaderDifference
 	for _, i := range c.answering(p, "") {
-		if c.sigs[i][p].Outcome() == string(pr.Expect) {
+		if c.sig(i, p).Outcome() == string(pr.Expect) {
 			ds = Differences(c.res.Direct[i][p], obs)
 			break
 		}
@@ -257,7 +257,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 		Reproduce: Reproduce(obs),
 		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict), message: func(ps []ProbeRef) string {
 			return fmt.Sprintf("%s %s %s, which the policy %s%s", which, v, requestsPhrase(ps), policy,
-				because(ds, obs.Verdict.Message))
+				because(ds, obs.Verdict().Message))
 		}}}
 }
 

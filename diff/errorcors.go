@@ -18,7 +18,7 @@ import (
 func (c *comparison) errorWithoutCORS(i, p int) bool {
 	o := c.res.Direct[i][p]
 	return c.spec().Probes[p].Expect == audit.ExpectAllowed && answered(o) && o.Actual != nil &&
-		o.Actual.Status >= 400 && len(o.Actual.Header.Values(cors.ACAO)) == 0 && o.Verdict.Stage != cors.StagePreflight
+		o.Actual.Status >= 400 && len(o.Actual.Header.Values(cors.ACAO)) == 0 && o.Verdict().Stage != cors.StagePreflight
 }
 
 // errorsWithoutCORS is one error-without-cors finding per path and error

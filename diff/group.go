@@ -19,7 +19,8 @@ type cause struct {
 // groupFindings merges findings of one kind and severity, on the same
 // instances, with the same cause, into one finding listing every probe;
 // the first keeps its place. Every finding about a probe ends with Probes
-// set and Probe its first.
+// set and Probe its first, and without its cause (findings are grouped
+// once).
 func groupFindings(fs []Finding) []Finding {
 	var out []Finding
 	at := map[string]int{}
@@ -55,6 +56,9 @@ func groupFindings(fs []Finding) []Finding {
 		if len(f.Probes) > 1 && f.cause != nil && f.cause.message != nil {
 			f.Message = f.cause.message(f.Probes)
 		}
+		// The message closure holds the comparison and, through it, every
+		// observation of the target: a finding must not keep them alive.
+		f.cause = nil
 	}
 	return out
 }

@@ -51,7 +51,7 @@ func TestUnreachableAndNotRun(t *testing.T) {
 					if row[p].Done {
 						row[p] = refused(probes[p], "127.0.0.1:8003")
 					} else {
-						row[p] = audit.Observation{Probe: p, Sample: -1, Done: true, Verdict: cors.Verdict{Allowed: true}}
+						row[p] = audit.Observation{Probe: p, Sample: -1, Done: true}.WithVerdict(cors.Verdict{Allowed: true})
 					}
 				}
 			},
@@ -142,7 +142,7 @@ func TestReproduceDecidingStep(t *testing.T) {
 	if len(fs) != 1 || fs[0].Kind != KindVerdictDrift {
 		t.Fatalf("findings %+v, want one verdict-drift", fs)
 	}
-	want := CurlRequest(res.Direct[2][0].Actual.Request)
+	want := CurlRequest(res.Direct[2][0].Actual.Sent())
 	if fs[0].Reproduce != want || strings.Contains(want, "OPTIONS") {
 		t.Errorf("reproduce %q, want the actual request %q", fs[0].Reproduce, want)
 	}

@@ -12,7 +12,7 @@ import (
 
 // outcomeOf is a verdict's outcome: OutcomeAllowed or OutcomeBlocked.
 func outcomeOf(o audit.Observation) string {
-	if o.Verdict.Allowed {
+	if o.Verdict().Allowed {
 		return OutcomeAllowed
 	}
 	return OutcomeBlocked
@@ -23,10 +23,10 @@ func outcomeOf(o audit.Observation) string {
 // p ("" when none has one).
 func (c *comparison) directMajority(p int) (verdict, outcome string) {
 	idx := c.answering(p, "")
-	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sigs[i][p].Outcome() })), len(idx)); m != nil {
+	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sig(i, p).Outcome() })), len(idx)); m != nil {
 		outcome = m.key
 	}
-	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sigs[i][p].Verdict })), len(idx)); m != nil {
+	if m := majority(largestFirst(groupBy(idx, func(i int) string { return c.sig(i, p).Verdict })), len(idx)); m != nil {
 		verdict = m.key
 	}
 	return verdict, outcome
@@ -137,7 +137,7 @@ func (c *comparison) lbProbe(p int) lbProbe {
 		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome:
 			lp.mismatches = append(lp.mismatches, o)
 			lp.mismatchSev = SeverityError
-		case lp.majVerdict != "" && VerdictString(o.Verdict) != lp.majVerdict:
+		case lp.majVerdict != "" && VerdictString(o.Verdict()) != lp.majVerdict:
 			lp.mismatches = append(lp.mismatches, o)
 			if lp.mismatchSev == "" {
 				lp.mismatchSev = SeverityWarning
@@ -183,7 +183,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	// The difference is with an instance answering as the majority does.
 	var ds []HeaderDifference
 	for _, i := range c.answering(lp.p, "") {
-		if c.sigs[i][lp.p].Verdict == lp.majVerdict {
+		if c.sig(i, lp.p).Verdict == lp.majVerdict {
 			ds = Differences(c.res.Direct[i][lp.p], first)
 			break
 		}
@@ -199,7 +199,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 		// answer of a simple one.
 		cause: &cause{key: sig.Outcome() + "\x00" + headerChangeKey(ds, sig.Verdict) + "\x00" + strings.Join(names, ","), message: func(ps []ProbeRef) string {
 			return fmt.Sprintf("requests through the load balancer for %s are %s on some samples where the instances' majority %s them (%s)%s; %s",
-				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", howOften(len(lp.mismatches), lp.n), because(ds, first.Verdict.Message), by)
+				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", howOften(len(lp.mismatches), lp.n), because(ds, first.Verdict().Message), by)
 		}}}
 }
 
@@ -262,7 +262,7 @@ func (c *comparison) lbAggregate(kind Kind, probes []lbProbe) (Finding, []int) {
 		f.Message += ": its answer changes what browsers decide"
 		if ref := c.referenceOutcome(ps[0]); ref != "" && ref != outcomeOf(first) {
 			f.Message += fmt.Sprintf(" (%s %s, which the instances %s: %s)", verb(outcomeOf(first))+"s",
-				c.spec().Probes[ps[0]], verb(ref), first.Verdict.Message)
+				c.spec().Probes[ps[0]], verb(ref), first.Verdict().Message)
 		}
 	} else {
 		f.Message += " (browsers decide the same as with the instances' answers)"

@@ -17,6 +17,15 @@ func (c *comparison) targetReport(drift []cell) TargetReport {
 	for p := range c.spec().Probes {
 		tr.Probes = append(tr.Probes, *c.probeRef(p))
 	}
+	n := len(c.res.LB) // at most one LB cell per probe
+	for _, row := range c.res.Direct {
+		for _, o := range row {
+			if sent(o) {
+				n++
+			}
+		}
+	}
+	tr.Cells = make([]Cell, 0, n) // sized once: no copies of a growing matrix
 	for i, row := range c.res.Direct {
 		for p, o := range row {
 			if sent(o) {
@@ -33,7 +42,7 @@ func (c *comparison) targetReport(drift []cell) TargetReport {
 			if !sent(o) {
 				continue
 			}
-			k := cellOf("", "", o, false).Outcome + VerdictString(o.Verdict)
+			k := cellOf("", "", o, false).Outcome + VerdictString(o.Verdict())
 			counts[k]++
 			if counts[k] > bestN {
 				bestN, best = counts[k], o
@@ -53,11 +62,11 @@ func cellOf(inst, probe string, o audit.Observation, drift bool) Cell {
 	case o.Err() != audit.ErrNone:
 		cell.Outcome = OutcomeError
 		cell.Reason = string(o.Err())
-	case o.Verdict.Allowed:
+	case o.Verdict().Allowed:
 		cell.Outcome = OutcomeAllowed
 	default:
 		cell.Outcome = OutcomeBlocked
-		cell.Reason = string(o.Verdict.Reason)
+		cell.Reason = string(o.Verdict().Reason)
 	}
 	if o.Preflight != nil {
 		cell.Status = o.Preflight.Status

@@ -346,8 +346,8 @@ func (c *comparison) reproduceHit(i int, h trustHit) string {
 	if h.preflight || e == nil {
 		e = o.Preflight
 	}
-	if e != nil && e.Request != nil {
-		return CurlRequest(e.Request)
+	if r := o.Sent(e); r != nil {
+		return CurlRequest(r)
 	}
 	return Reproduce(o)
 }

@@ -135,7 +135,7 @@ func recordsRequests(res *audit.TargetResult) bool {
 	for _, row := range res.Direct {
 		for _, o := range row {
 			for _, e := range []*audit.Exchange{o.Preflight, o.Actual} {
-				if e != nil && e.Request != nil {
+				if e.Sent() != nil {
 					return true
 				}
 			}

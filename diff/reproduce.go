@@ -39,10 +39,10 @@ func shellQuote(s string) string {
 // Reproduce is the curl command for the step that decided o's outcome: the
 // exchange that failed, else the stage where the browser blocked, else the
 // last request sent. It is printed from the record of what was actually
-// sent (Exchange.Request); "" when nothing was recorded.
+// sent (Observation.Sent); "" when nothing was recorded.
 func Reproduce(o audit.Observation) string {
-	if e := DecidingExchange(o); e != nil && e.Request != nil {
-		return CurlRequest(e.Request)
+	if r := o.Sent(DecidingExchange(o)); r != nil {
+		return CurlRequest(r)
 	}
 	return ""
 }
@@ -59,7 +59,7 @@ func DecidingExchange(o audit.Observation) *audit.Exchange {
 		return o.Preflight
 	case o.Actual.Failed():
 		return o.Actual
-	case !o.Verdict.Allowed && o.Verdict.Stage == cors.StagePreflight && o.Preflight != nil:
+	case !o.Verdict().Allowed && o.Verdict().Stage == cors.StagePreflight && o.Preflight != nil:
 		return o.Preflight
 	case o.Actual != nil:
 		return o.Actual

@@ -40,13 +40,13 @@ func TestReproduce(t *testing.T) {
 	}{
 		{
 			desc: "preflight passed, actual GET 401 without ACAO: the GET",
-			obs: audit.Observation{Done: true, Preflight: passed, Verdict: blockedAt(cors.StageActual),
-				Actual: &audit.Exchange{Request: sentReq(http.MethodGet, "10.0.0.7:8443"), Status: 401}},
+			obs: audit.Observation{Done: true, Preflight: passed,
+				Actual: &audit.Exchange{Request: sentReq(http.MethodGet, "10.0.0.7:8443"), Status: 401}}.WithVerdict(blockedAt(cors.StageActual)),
 			want: get,
 		},
 		{
 			desc: "preflight blocked: the OPTIONS",
-			obs:  audit.Observation{Done: true, Preflight: passed, Verdict: blockedAt(cors.StagePreflight)},
+			obs:  audit.Observation{Done: true, Preflight: passed}.WithVerdict(blockedAt(cors.StagePreflight)),
 			want: options,
 		},
 		{
@@ -62,19 +62,19 @@ func TestReproduce(t *testing.T) {
 		},
 		{
 			desc: "allowed PUT, only preflighted: the OPTIONS",
-			obs:  audit.Observation{Done: true, Preflight: passed, Verdict: cors.Verdict{Allowed: true}},
+			obs:  audit.Observation{Done: true, Preflight: passed}.WithVerdict(cors.Verdict{Allowed: true}),
 			want: options,
 		},
 		{
 			desc: "through the load balancer: no --connect-to",
-			obs: audit.Observation{Done: true, Verdict: blockedAt(cors.StageActual),
-				Actual: &audit.Exchange{Request: sentReq(http.MethodGet, ""), Status: 200}},
+			obs: audit.Observation{Done: true,
+				Actual: &audit.Exchange{Request: sentReq(http.MethodGet, ""), Status: 200}}.WithVerdict(blockedAt(cors.StageActual)),
 			want: "curl -sS -o /dev/null -D - https://api.example.com/v1/cart -H 'Origin: https://app.example.com'",
 		},
 		{
 			desc: "HEAD",
-			obs: audit.Observation{Done: true, Verdict: blockedAt(cors.StageActual),
-				Actual: &audit.Exchange{Request: sentReq(http.MethodHead, ""), Status: 200}},
+			obs: audit.Observation{Done: true,
+				Actual: &audit.Exchange{Request: sentReq(http.MethodHead, ""), Status: 200}}.WithVerdict(blockedAt(cors.StageActual)),
 			want: "curl -sS -o /dev/null -D - -I https://api.example.com/v1/cart -H 'Origin: https://app.example.com'",
 		},
 		{
@@ -134,7 +134,7 @@ func TestReproduceFromRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := res[0].Direct[0][0]
-	if o.Verdict.Allowed || o.Verdict.Stage != cors.StageActual || o.Preflight == nil || o.Actual == nil || o.Actual.Status != 401 {
+	if o.Verdict().Allowed || o.Verdict().Stage != cors.StageActual || o.Preflight == nil || o.Actual == nil || o.Actual.Status != 401 {
 		t.Fatalf("observation = %+v, want a passing preflight and a blocked 401 GET", o)
 	}
 	want := "curl -sS -o /dev/null -D - http://api.example.com/v1/cart --connect-to api.example.com:80:" + addr +

@@ -45,7 +45,7 @@ func VerdictString(v cors.Verdict) string {
 
 // SignatureOf computes the signature of a completed observation.
 func SignatureOf(o audit.Observation) Signature {
-	s := Signature{Verdict: VerdictString(o.Verdict)}
+	s := Signature{Verdict: VerdictString(o.Verdict())}
 	if o.Preflight != nil {
 		s.Preflight = canonical(o.Preflight, true)
 	}
@@ -70,7 +70,7 @@ type canonicalKey struct {
 
 // signatureOf is SignatureOf(o), rendering each distinct answer once.
 func (m canonicalMemo) signatureOf(o audit.Observation) Signature {
-	s := Signature{Verdict: VerdictString(o.Verdict)}
+	s := Signature{Verdict: VerdictString(o.Verdict())}
 	if o.Preflight != nil {
 		s.Preflight = m.canonical(o.Preflight, true)
 	}

@@ -103,9 +103,8 @@ func observe(pr audit.Probe, addr string, preStatus int, pre, act http.Header) a
 		o.NotRun = "corsaudit never sends this request (it could change server state)"
 		return o
 	}
-	o.Verdict = cors.Evaluate(cors.Chromium, req, o.Preflight.Response(), o.Actual.Response())
 	o.Done = true
-	return o
+	return o.WithVerdict(cors.Evaluate(cors.Chromium, req, o.Preflight.Response(), o.Actual.Response()))
 }
 
 // refused is an observation whose first request got no answer.

@@ -72,6 +72,7 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 	fmt.Fprintf(log, "corsaudit: shard %d/%d: %d targets, %d instances, up to %d requests\n", k, n, len(specs), instances, requests)
 	aopt := cfg.AuditOptions()
 	aopt.Progress = opt.Progress
+	aopt.Latencies = true // the shard file carries each request's
 	results, runErr := audit.Run(ctx, specs, aopt)
 
 	var problems []string

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
@@ -119,8 +120,8 @@ func (e *encoder) exchange(x *audit.Exchange) *ShardExchange {
 	}
 	out := &ShardExchange{Latency: x.Latency}
 	var req *audit.SentRequest
-	if x.Request != nil {
-		r := *x.Request
+	if sent := x.Sent(); sent != nil {
+		r := *sent
 		out.ConnectTo, r.ConnectTo = r.ConnectTo, ""
 		req = &r
 	}
@@ -138,7 +139,7 @@ func (e *encoder) observations(row []audit.Observation) []ShardObservation {
 	out := make([]ShardObservation, len(row))
 	for p, o := range row {
 		out[p] = ShardObservation{Preflight: e.exchange(o.Preflight), Actual: e.exchange(o.Actual),
-			Verdict: e.verdicts.add(o.Verdict), Done: o.Done, NotRun: o.NotRun}
+			Verdict: e.verdicts.add(o.Verdict()), Done: o.Done, NotRun: o.NotRun}
 	}
 	return out
 }
@@ -149,6 +150,9 @@ type decoder struct {
 	requests []*audit.SentRequest
 	answers  []audit.Exchange
 	verdicts []cors.Verdict
+	// shared[i] is &verdicts[i], or nil for the zero verdict (as the
+	// engine records it): every observation of a verdict shares it.
+	shared []*cors.Verdict
 }
 
 func newDecoder(s *Shard) (*decoder, error) {
@@ -167,6 +171,12 @@ func newDecoder(s *Shard) (*decoder, error) {
 	for i, b := range s.Verdicts {
 		if err := json.Unmarshal(b, &d.verdicts[i]); err != nil {
 			return nil, fmt.Errorf("verdicts[%d]: %w", i, err)
+		}
+	}
+	d.shared = make([]*cors.Verdict, len(d.verdicts))
+	for i := range d.verdicts {
+		if !reflect.ValueOf(d.verdicts[i]).IsZero() {
+			d.shared[i] = &d.verdicts[i]
 		}
 	}
 	return d, nil
@@ -201,7 +211,7 @@ func (d *decoder) observations(row []ShardObservation, instance string, lbProbe 
 		if o.Verdict < 0 || o.Verdict >= len(d.verdicts) {
 			return nil, fmt.Errorf("verdict %d out of range", o.Verdict)
 		}
-		ob := audit.Observation{Probe: k, Instance: instance, Sample: -1, Verdict: d.verdicts[o.Verdict], Done: o.Done, NotRun: o.NotRun}
+		ob := audit.Observation{Probe: k, Instance: instance, Sample: -1, Done: o.Done, NotRun: o.NotRun}.WithSharedVerdict(d.shared[o.Verdict])
 		if lbProbe >= 0 {
 			ob.Probe, ob.Sample = lbProbe, k
 		}

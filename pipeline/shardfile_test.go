@@ -31,19 +31,19 @@ func TestShardEncodingRoundTrip(t *testing.T) {
 		lb   int
 	}{
 		{desc: "direct row: preflight and actual, same answers on other requests", lb: -1, row: []audit.Observation{
-			{Probe: 0, Instance: "i1", Sample: -1, Preflight: answer(sent("OPTIONS", "10.0.0.1:8080"), 204, time.Millisecond),
-				Actual: answer(sent("GET", "10.0.0.1:8080"), 200, 2*time.Millisecond), Verdict: allowed, Done: true},
-			{Probe: 1, Instance: "i1", Sample: -1, Actual: answer(sent("GET", "10.0.0.1:8080"), 200, 3*time.Millisecond), Verdict: allowed, Done: true},
+			audit.Observation{Probe: 0, Instance: "i1", Sample: -1, Preflight: answer(sent("OPTIONS", "10.0.0.1:8080"), 204, time.Millisecond),
+				Actual: answer(sent("GET", "10.0.0.1:8080"), 200, 2*time.Millisecond), Done: true}.WithVerdict(allowed),
+			audit.Observation{Probe: 1, Instance: "i1", Sample: -1, Actual: answer(sent("GET", "10.0.0.1:8080"), 200, 3*time.Millisecond), Done: true}.WithVerdict(allowed),
 		}},
 		{desc: "direct row: failure, not run, nothing sent", lb: -1, row: []audit.Observation{
-			{Probe: 0, Instance: "i2", Sample: -1, Actual: &audit.Exchange{Request: sent("GET", "10.0.0.2:8080"), Err: audit.ErrRefused,
-				ErrMsg: "connection refused", Latency: time.Microsecond}, Verdict: blocked, Done: true},
+			audit.Observation{Probe: 0, Instance: "i2", Sample: -1, Actual: &audit.Exchange{Request: sent("GET", "10.0.0.2:8080"), Err: audit.ErrRefused,
+				ErrMsg: "connection refused", Latency: time.Microsecond}, Done: true}.WithVerdict(blocked),
 			{Probe: 1, Instance: "i2", Sample: -1, NotRun: audit.NotRunDeadline},
 			{Probe: 2, Instance: "i2", Sample: -1, Actual: &audit.Exchange{Status: 200}, Done: true},
 		}},
 		{desc: "load balancer samples of probe 3", lb: 3, row: []audit.Observation{
-			{Probe: 3, Sample: 0, Preflight: answer(sent("OPTIONS", ""), 204, time.Millisecond), Verdict: allowed, Done: true},
-			{Probe: 3, Sample: 1, Preflight: &audit.Exchange{Request: sent("OPTIONS", ""), Status: 301, Location: "https://x/"}, Verdict: blocked, Done: true},
+			audit.Observation{Probe: 3, Sample: 0, Preflight: answer(sent("OPTIONS", ""), 204, time.Millisecond), Done: true}.WithVerdict(allowed),
+			audit.Observation{Probe: 3, Sample: 1, Preflight: &audit.Exchange{Request: sent("OPTIONS", ""), Status: 301, Location: "https://x/"}, Done: true}.WithVerdict(blocked),
 		}},
 	} {
 		var enc encoder

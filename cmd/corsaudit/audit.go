@@ -42,6 +42,10 @@ type auditOptions struct {
 	Inventory string
 	Shard     string
 
+	// MemProfile (hidden): write a heap profile here once the audit and
+	// its comparison are done, before the report is written.
+	MemProfile string
+
 	flags *pflag.FlagSet
 }
 
@@ -93,6 +97,8 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 	addSettingFlags(f)
 	f.StringVar(&opts.Inventory, "inventory", "", "probe from this inventory (`corsaudit discover --format json`); with --shard")
 	f.StringVar(&opts.Shard, "shard", "", "probe shard K/N of the inventory (K from 0 to N-1) and write its observations for `corsaudit merge`")
+	f.StringVar(&opts.MemProfile, "memprofile", "", "write a heap profile to this file after the audit (for go tool pprof)")
+	_ = f.MarkHidden("memprofile")
 	return cmd
 }
 
@@ -143,6 +149,9 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)
 	if bar != nil {
 		bar.finish()
+	}
+	if err := writeMemProfile(o.MemProfile); err != nil {
+		return rep, usageError(err)
 	}
 	if rep == nil {
 		var ee *exitError

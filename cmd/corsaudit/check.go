@@ -298,7 +298,7 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 		SendUnsafeActual: c.sendActual, IgnoreMixedContent: ignoreMixed})
 	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
 		if ex.Failed() {
-			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Request.Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
+			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Sent().Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
 		}
 	}
 	mixed := f.Verdict.Reason == cors.ReasonMixedContent
@@ -314,7 +314,7 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 		ActualSkipped:     f.ActualSkipped,
 		PreflightResponse: exchangeOf(f.Preflight),
 		ActualResponse:    exchangeOf(f.Actual),
-		Reproduce:         diff.Reproduce(audit.Observation{Preflight: f.Preflight, Actual: f.Actual, Verdict: v, Done: true}),
+		Reproduce:         diff.Reproduce(audit.Observation{Preflight: f.Preflight, Actual: f.Actual, Done: true}.WithVerdict(v)),
 	}
 	if f.Plan.Needed {
 		res.PreflightMethod, res.PreflightHeaders = f.Plan.Method, f.Plan.Headers

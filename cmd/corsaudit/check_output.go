@@ -77,7 +77,7 @@ func exchangeOf(ex *audit.Exchange) *checkExchange {
 	if ex == nil {
 		return nil
 	}
-	return &checkExchange{Method: ex.Request.Method, Status: ex.Status, Header: ex.Header}
+	return &checkExchange{Method: ex.Sent().Method, Status: ex.Status, Header: ex.Header}
 }
 
 // writeCheckText prints the verdict for a person.

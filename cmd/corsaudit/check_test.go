@@ -482,9 +482,9 @@ func TestCheckAndAuditReadHeadersAlike(t *testing.T) {
 	if !res.Allowed || code != exitClean {
 		t.Errorf("check: allowed = %v (exit %d, reason %q), want allowed", res.Allowed, code, res.Reason)
 	}
-	if !obs.Done || obs.Verdict.Allowed != res.Allowed || string(obs.Verdict.Reason) != res.Reason {
+	if !obs.Done || obs.Verdict().Allowed != res.Allowed || string(obs.Verdict().Reason) != res.Reason {
 		t.Errorf("audit: done %v, allowed %v, reason %q; check: allowed %v, reason %q: want the same verdict",
-			obs.Done, obs.Verdict.Allowed, obs.Verdict.Reason, res.Allowed, res.Reason)
+			obs.Done, obs.Verdict().Allowed, obs.Verdict().Reason, res.Allowed, res.Reason)
 	}
 }
 
