@@ -97,7 +97,11 @@ func FuzzSafelistedRequestHeader(f *testing.F) {
 			if ok && len(value) > maxSafelistedValueLen {
 				t.Fatalf("%s: %s of %d bytes is safelisted", b, name, len(value))
 			}
-			if ok && !isSafelistedFor(Chromium, name, value) {
+			// Chromium safelists the most, with one exception the
+			// conformance suite shows ("Range unit in upper case"): WebKit
+			// compares the Range unit case-insensitively, Chromium does not.
+			webkitRange := b == Webkit && strings.EqualFold(name, "range") && isSafelistedFor(Chromium, name, strings.ToLower(value))
+			if ok && !isSafelistedFor(Chromium, name, value) && !webkitRange {
 				t.Fatalf("%s safelists %s: %q but Chromium does not", b, name, value)
 			}
 		}
