@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
@@ -9,85 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/internal/faultnet"
 )
-
-// faultServer is a raw TCP listener on loopback that serves each connection
-// with serve and counts the connections it accepted.
-type faultServer struct {
-	ln       net.Listener
-	accepted atomic.Int64
-	mu       sync.Mutex
-	conns    []net.Conn
-}
-
-func startFault(t *testing.T, serve func(net.Conn)) *faultServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &faultServer{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			f.accepted.Add(1)
-			f.mu.Lock()
-			f.conns = append(f.conns, c)
-			f.mu.Unlock()
-			go serve(c)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, c := range f.conns {
-			c.Close()
-		}
-	})
-	return f
-}
-
-func (f *faultServer) addr() string { return f.ln.Addr().String() }
-
-// refusedAddr is a loopback port nothing listens on.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// hang accepts and never answers.
-func hang(net.Conn) {}
-
-// reset closes at once with SO_LINGER 0: the peer gets a TCP RST.
-func reset(c net.Conn) {
-	c.(*net.TCPConn).SetLinger(0)
-	c.Close()
-}
-
-// garbage reads the request and answers bytes that are not HTTP.
-func garbage(c net.Conn) {
-	if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-		return
-	}
-	io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n\r\n")
-	c.(*net.TCPConn).CloseWrite()
-}
 
 // tlsOnly is a TLS server: a plain HTTP request fails its handshake and
 // it closes its side without an HTTP answer.
@@ -121,11 +47,11 @@ func TestRunFaultFleet(t *testing.T) {
 	defer healthy.Close()
 	plain := httptest.NewServer(http.HandlerFunc(allowApp))
 	defer plain.Close()
-	faults := map[string]*faultServer{
-		"hang":    startFault(t, hang),
-		"reset":   startFault(t, reset),
-		"garbage": startFault(t, garbage),
-		"tls":     startFault(t, tlsOnly(t)),
+	faults := map[string]*faultnet.Server{
+		"hang":    faultnet.Start(t, faultnet.Hang),
+		"reset":   faultnet.Start(t, faultnet.Reset),
+		"garbage": faultnet.Start(t, faultnet.Garbage),
+		"tls":     faultnet.Start(t, tlsOnly(t)),
 	}
 	tests := []struct {
 		desc   string
@@ -134,11 +60,11 @@ func TestRunFaultFleet(t *testing.T) {
 		giveUp string     // NotRun of the probes left once given up ("" never given up)
 	}{
 		{"healthy", discovery.Instance{ID: "healthy", Addr: healthy.Listener.Addr().String()}, ErrNone, ""},
-		{"refuse (closed port)", discovery.Instance{ID: "refuse", Addr: refusedAddr(t)}, ErrRefused, "connection failures"},
-		{"hang (accepts, never answers)", discovery.Instance{ID: "hang", Addr: faults["hang"].addr()}, ErrTimeout, "timeouts"},
-		{"reset (SO_LINGER 0)", discovery.Instance{ID: "reset", Addr: faults["reset"].addr()}, ErrReset, "connection failures"},
-		{"garbage (not HTTP)", discovery.Instance{ID: "garbage", Addr: faults["garbage"].addr()}, ErrBadResponse, "connection failures"},
-		{"TLS server, scheme http", discovery.Instance{ID: "tls", Addr: faults["tls"].addr()}, ErrBadResponse, "connection failures"},
+		{"refuse (closed port)", discovery.Instance{ID: "refuse", Addr: faultnet.RefusedAddr(t)}, ErrRefused, "connection failures"},
+		{"hang (accepts, never answers)", discovery.Instance{ID: "hang", Addr: faults["hang"].Addr()}, ErrTimeout, "timeouts"},
+		{"reset (SO_LINGER 0)", discovery.Instance{ID: "reset", Addr: faults["reset"].Addr()}, ErrReset, "connection failures"},
+		{"garbage (not HTTP)", discovery.Instance{ID: "garbage", Addr: faults["garbage"].Addr()}, ErrBadResponse, "connection failures"},
+		{"TLS server, scheme http", discovery.Instance{ID: "tls", Addr: faults["tls"].Addr()}, ErrBadResponse, "connection failures"},
 		{"plain server, scheme https", discovery.Instance{ID: "plain", Addr: plain.Listener.Addr().String(), Scheme: "https"}, ErrTLS, "connection failures"},
 	}
 	var insts []discovery.Instance
@@ -187,8 +113,8 @@ func TestRunFaultFleet(t *testing.T) {
 			if sent < GiveUpAfter || sent > perInstance+1 {
 				t.Errorf("%d observations sent requests, want %d to %d (of %d probes)", sent, GiveUpAfter, perInstance+1, len(probes))
 			}
-			if f := faults[tt.inst.ID]; f != nil && f.accepted.Load() > perInstance+1 {
-				t.Errorf("instance accepted %d connections, want at most %d", f.accepted.Load(), perInstance+1)
+			if f := faults[tt.inst.ID]; f != nil && f.Accepted() > perInstance+1 {
+				t.Errorf("instance accepted %d connections, want at most %d", f.Accepted(), perInstance+1)
 			}
 		})
 	}
@@ -199,7 +125,7 @@ func TestRunFaultFleet(t *testing.T) {
 func TestRunLBNotGivenUp(t *testing.T) {
 	healthy := httptest.NewServer(newRecorder(t, allowApp))
 	defer healthy.Close()
-	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://" + refusedAddr(t) + "/",
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://" + faultnet.RefusedAddr(t) + "/",
 		Instances: []discovery.Instance{{ID: "up", Addr: healthy.Listener.Addr().String()}}},
 		Probes: Plan(testPolicy()), LB: LB{Samples: 4}}
 	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 2 * time.Second})

@@ -1,64 +1,12 @@
 package main
 
 import (
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/faultnet"
 )
-
-// deadInstance starts a loopback listener that fails every request the way
-// fault says and returns its address: "refuse" (nothing listens), "hang"
-// (accepts, never answers), "reset" (accepts, then resets), "garbage"
-// (answers bytes that are not HTTP).
-func deadInstance(t *testing.T, fault string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if fault == "refuse" {
-		ln.Close()
-		return addr
-	}
-	var mu sync.Mutex
-	var held []net.Conn
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			switch fault {
-			case "hang":
-				mu.Lock()
-				held = append(held, c)
-				mu.Unlock()
-			case "reset":
-				c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			case "garbage":
-				c.Write([]byte("\x00\x01 this is not HTTP\r\n\r\n"))
-				c.Close()
-			}
-		}
-	}()
-	return addr
-}
 
 // TestDeadInstanceFailsTheAudit (issue 11, item 1): three healthy
 // instances and one that answers no request. Under the default --fail-on
@@ -75,7 +23,7 @@ func TestDeadInstanceFailsTheAudit(t *testing.T) {
 			for _, id := range []string{"web-1", "web-2", "web-3"} {
 				args = append(args, "--instance", id+"="+f.start(id, currentCORS))
 			}
-			args = append(args, "--instance", "dead="+deadInstance(t, fault))
+			args = append(args, "--instance", "dead="+faultnet.Addr(t, fault))
 			start := time.Now()
 			rep, code, stderr := runJSON(t, args...)
 			if code != exitFindings {

@@ -2,25 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 
+	"github.com/corsaudit/corsaudit/internal/faultnet"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
-
-// refusingAddr is a loopback address that refuses connections: a port
-// that was just free.
-func refusingAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // gateTarget is one target of a gate config: instances by group, each
 // with its behaviour, or refusing connections when down.
@@ -43,7 +30,7 @@ func gateConfig(t *testing.T, targets ...gateTarget) string {
 		fmt.Fprintf(&b, "  - name: %s\n    url: http://%s.example.com/\n    discover:\n      static:\n        instances:\n", tg.name, tg.name)
 		for i, in := range tg.instances {
 			id := fmt.Sprintf("%s-%s-%d", tg.name, in.group, i)
-			addr := refusingAddr(t)
+			addr := faultnet.RefusedAddr(t)
 			if !in.down {
 				addr = f.start(id, in.beh)
 			}
