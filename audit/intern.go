@@ -34,24 +34,8 @@ const maxInternKeys = 32
 // (RelevantHeaders(h, "")) and the number of h's answer: equal numbers,
 // equal header names and equal relevant values.
 func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
-	var buf [maxInternKeys]string
-	names := buf[:0]
-	for k := range h {
-		names = append(names, k)
-	}
-	slices.Sort(names)
 	var kb [512]byte
-	key := kb[:0]
-	for _, k := range names {
-		key = append(key, k...)
-		if isRelevantHeader(k, "") {
-			for _, v := range h[k] {
-				key = append(key, 0)
-				key = append(key, v...)
-			}
-		}
-		key = append(key, 1)
-	}
+	key := appendHeaderKey(kb[:0], h, true)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if id, ok := in.answers[string(key)]; ok { // no allocation for the lookup
@@ -66,22 +50,8 @@ func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
 // requestHeaders returns the shared copy of request header h, which the
 // caller must not change afterwards.
 func (in *interner) requestHeaders(h http.Header) http.Header {
-	var buf [maxInternKeys]string
-	names := buf[:0]
-	for k := range h {
-		names = append(names, k)
-	}
-	slices.Sort(names)
 	var kb [512]byte
-	key := kb[:0]
-	for _, k := range names {
-		key = append(key, k...)
-		for _, v := range h[k] {
-			key = append(key, 0)
-			key = append(key, v...)
-		}
-		key = append(key, 1)
-	}
+	key := appendHeaderKey(kb[:0], h, false)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if shared, ok := in.request[string(key)]; ok {
@@ -89,6 +59,29 @@ func (in *interner) requestHeaders(h http.Header) http.Header {
 	}
 	in.request[string(key)] = h
 	return h
+}
+
+// appendHeaderKey appends to key a form of h that equal header sets share:
+// the names in order, each followed by its values (only for the headers
+// RelevantHeaders keeps, when relevantOnly).
+func appendHeaderKey(key []byte, h http.Header, relevantOnly bool) []byte {
+	var buf [maxInternKeys]string
+	names := buf[:0]
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		key = append(key, k...)
+		if !relevantOnly || isRelevantHeader(k, "") {
+			for _, v := range h[k] {
+				key = append(key, 0)
+				key = append(key, v...)
+			}
+		}
+		key = append(key, 1)
+	}
+	return key
 }
 
 // isRelevantHeader reports whether response header name matters to CORS
