@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/corsaudit/corsaudit/diff"
@@ -18,10 +20,8 @@ func normalizeFormat(value string, known []string, canonical string, hasOutput b
 	if f == "text" || f == "table" {
 		f = canonical
 	}
-	for _, k := range known {
-		if f == k {
-			return f, nil
-		}
+	if slices.Contains(known, f) {
+		return f, nil
 	}
 	msg := fmt.Sprintf("format: unknown format %q (known: %s)", value, strings.Join(known, ", "))
 	if strings.ContainsAny(value, "./\\") {
@@ -31,7 +31,7 @@ func normalizeFormat(value string, known []string, canonical string, hasOutput b
 			msg += fmt.Sprintf("; -o is the format: to write a file, redirect the output (> %s)", value)
 		}
 	}
-	return "", usageError(fmt.Errorf("%s", msg))
+	return "", usageError(errors.New(msg))
 }
 
 // reportFormat is normalizeFormat for the report formats of audit, gate
