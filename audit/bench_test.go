@@ -45,8 +45,9 @@ func BenchmarkAudit1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, row := range res[0].Direct {
-			for _, o := range row {
+		d := res[0].Direct
+		for i := range d.Instances() {
+			for _, o := range d.Row(i) {
 				if o.Err() != ErrNone {
 					b.Fatalf("instance %s probe %d: %s", o.Instance, o.Probe, o.Err())
 				}

@@ -99,6 +99,11 @@ type job struct {
 	weight int64
 	units  int64
 	run    func(ctx context.Context, tick func())
+	// instance, when set, runs instead of run: the probes of instance
+	// index of its target (one closure per instance of a large fleet
+	// would cost more than the job).
+	instance *sender
+	index    int
 }
 
 // Run audits every target. A failing instance is data, not an error: Run
@@ -137,15 +142,23 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 		}
 		g.Go(func() error {
 			defer slots.Release(j.weight)
-			j.run(gctx, tick)
+			if j.instance != nil {
+				j.instance.probeInstance(gctx, j.index, tick)
+			} else {
+				j.run(gctx, tick)
+			}
 			return nil
 		})
 	}
 	_ = g.Wait() // jobs never return errors; only ctx ends a run early
-	if err := ctx.Err(); err != nil {
-		for i := range results {
+	err := ctx.Err()
+	for i := range results {
+		if err != nil {
 			markNotRun(ctx, &results[i])
 		}
+		results[i].Direct.seal()
+	}
+	if err != nil {
 		return results, fmt.Errorf("audit: run ended early: %w", err)
 	}
 	return results, nil
@@ -163,56 +176,27 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	}
 	res.URL = u
 	insts := spec.Target.Instances
-	res.Direct = make([][]Observation, len(insts))
+	res.Direct = NewDirectMatrix(insts, len(spec.Probes))
 	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newInterner(),
 		memos: make([]probeMemo, len(spec.Probes))}
 	verdicts := &verdictCache{m: map[verdictKey]*cors.Verdict{}}
 	for p, pr := range spec.Probes {
 		s.memos[p] = probeMemo{plan: cors.PlanPreflightFor(opt.Browser, pr.Request()), verdicts: verdicts, probe: p}
 	}
+	// Every probed instance starts with each probe pending (not done):
+	// one shared observation per probe.
+	pending := make([]uint32, len(spec.Probes))
+	for p := range pending {
+		pending[p] = res.Direct.intern(Observation{Probe: p, Sample: -1})
+	}
 	var jobs []job
+	workers := min(opt.PerInstance, len(spec.Probes))
 	for i, in := range insts {
 		if !in.Probeable() {
 			continue
 		}
-		row := make([]Observation, len(spec.Probes))
-		for p := range row {
-			row[p] = Observation{Probe: p, Instance: in.ID, Sample: -1}
-		}
-		res.Direct[i] = row
-		public := directURL(u, in, spec.Direct.Scheme)
-		workers := min(opt.PerInstance, len(spec.Probes))
-		jobs = append(jobs, job{weight: int64(workers), units: int64(len(row)), run: func(ctx context.Context, tick func()) {
-			// The instance's requests hang off its own context: thousands
-			// of them at a time as children of the run's context contend
-			// for its lock.
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			to := NewEndpoint(public, in.Addr, TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
-				Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: spec.tlsConfig(opt)})
-			defer to.Client.CloseIdleConnections()
-			health := &instanceHealth{}
-			next := make(chan int)
-			var wg sync.WaitGroup
-			for range workers {
-				wg.Go(func() {
-					for p := range next {
-						s.observe(ctx, to, spec.Probes[p], &row[p], health)
-						tick()
-					}
-				})
-			}
-		feed:
-			for p := range row {
-				select {
-				case next <- p:
-				case <-ctx.Done():
-					break feed
-				}
-			}
-			close(next)
-			wg.Wait()
-		}})
+		res.Direct.setRowIDs(i, pending)
+		jobs = append(jobs, job{weight: int64(workers), units: int64(len(spec.Probes)), instance: s, index: i})
 	}
 	if spec.LB.Disabled {
 		return jobs
@@ -223,8 +207,8 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	samples := spec.LB.Samples
 	if samples <= 0 {
 		probeable := 0
-		for _, row := range res.Direct {
-			if row != nil {
+		for i := range insts {
+			if res.Direct.Probed(i) {
 				probeable++
 			}
 		}
@@ -307,13 +291,13 @@ func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 }
 
 // directURL is the public URL (its host gives the Host header and SNI)
-// with the direct scheme; the instance's address is dialled instead of its
-// host.
-func directURL(public *url.URL, in discovery.Instance, scheme string) *url.URL {
+// with the direct scheme (the instance's own, else the target's); the
+// instance's address is dialled instead of its host.
+func directURL(public *url.URL, instanceScheme, scheme string) *url.URL {
 	u := *public
 	switch {
-	case in.Scheme != "":
-		u.Scheme = in.Scheme
+	case instanceScheme != "":
+		u.Scheme = instanceScheme
 	case scheme != "":
 		u.Scheme = scheme
 	}
@@ -340,6 +324,43 @@ func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true, share: !s.opt.Latencies}
 }
 
+// probeInstance sends the probes of instance i with PerInstance workers
+// over the instance's own keep-alive connections, closed when it is done.
+func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
+	// The instance's requests hang off its own context: thousands of them
+	// at a time as children of the run's context contend for its lock.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	spec, opt := &s.res.Spec, s.opt
+	in := &spec.Target.Instances[i]
+	to := NewEndpoint(directURL(s.res.URL, in.Scheme, spec.Direct.Scheme), in.Addr, TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
+		Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: spec.tlsConfig(opt)})
+	defer to.Client.CloseIdleConnections()
+	health := &instanceHealth{}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(opt.PerInstance, len(spec.Probes)) {
+		wg.Go(func() {
+			for p := range next {
+				obs := Observation{Probe: p, Sample: -1}
+				s.observe(ctx, to, spec.Probes[p], &obs, health)
+				s.res.Direct.Set(i, p, obs)
+				tick()
+			}
+		})
+	}
+feed:
+	for p := range spec.Probes {
+		select {
+		case next <- p:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+}
+
 // observe acts as the browser for pr and records what happened in obs.
 func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observation, health *instanceHealth) {
 	fo := s.fetchOptions(health)
@@ -354,15 +375,23 @@ func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observ
 // not run, once ctx ended the run before it got to them.
 func markNotRun(ctx context.Context, res *TargetResult) {
 	why := cutOff(ctx)
-	mark := func(rows [][]Observation) {
-		for _, row := range rows {
-			for i := range row {
-				if !row[i].Done && row[i].NotRun == "" {
-					row[i].NotRun = why
-				}
+	for _, row := range res.LB {
+		for i := range row {
+			if !row[i].Done && row[i].NotRun == "" {
+				row[i].NotRun = why
 			}
 		}
 	}
-	mark(res.Direct)
-	mark(res.LB)
+	m := res.Direct
+	for i := range m.Instances() {
+		if !m.Probed(i) {
+			continue
+		}
+		for p := range m.probes {
+			if o := m.At(i, p); !o.Done && o.NotRun == "" {
+				o.NotRun = why
+				m.Set(i, p, o)
+			}
+		}
+	}
 }

@@ -91,7 +91,7 @@ func TestRunDirectKeepsPublicHostAndSNI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range res[0].Direct[0] {
+	for _, o := range res[0].Direct.Row(0) {
 		if o.Err() != ErrNone {
 			t.Fatalf("probe %d: %s", o.Probe, o.Preflight.ErrMsg+o.Actual.ErrMsg)
 		}
@@ -133,7 +133,7 @@ func TestRunNeverFollowsRedirects(t *testing.T) {
 	if _, ok := followed.Load("/followed"); ok {
 		t.Error("a redirect was followed")
 	}
-	o := res[0].Direct[0][len(spec.Probes)-1] // disallowed PUT: preflighted
+	o := res[0].Direct.At(0, len(spec.Probes)-1) // disallowed PUT: preflighted
 	if o.Preflight == nil || o.Preflight.Status != http.StatusMovedPermanently || !strings.HasSuffix(o.Preflight.Location, "/followed") {
 		t.Errorf("preflight = %+v, want the 301 and its Location", o.Preflight)
 	}
@@ -163,16 +163,16 @@ func TestRunUnreachableIsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	for p := range spec.Probes {
-		if e := res[0].Direct[0][p].Err(); e != ErrNone {
+		if e := res[0].Direct.At(0, p).Err(); e != ErrNone {
 			t.Errorf("up, probe %d: error %s", p, e)
 		}
 		// Refused while it was tried, then given up: never answered.
-		down := res[0].Direct[1][p]
+		down := res[0].Direct.At(1, p)
 		if e := down.Err(); (down.Done && e != ErrRefused) || (!down.Done && down.NotRun == "") {
 			t.Errorf("down, probe %d: done %v, error %q, not run %q: want refused or not run", p, down.Done, e, down.NotRun)
 		}
 	}
-	if res[0].Direct[2] != nil {
+	if res[0].Direct.Probed(2) {
 		t.Error("a skipped instance was probed")
 	}
 }
@@ -199,7 +199,7 @@ func TestRunDeadlineReturnsPartial(t *testing.T) {
 	if err == nil {
 		t.Fatal("Run returned no error after its deadline")
 	}
-	if len(res) != 1 || len(res[0].Direct[0]) != len(spec.Probes) {
+	if len(res) != 1 || len(res[0].Direct.Row(0)) != len(spec.Probes) {
 		t.Fatalf("partial results missing: %+v", res)
 	}
 }
@@ -320,7 +320,7 @@ func TestRunRecordsRequestsSent(t *testing.T) {
 		obs       Observation
 		connectTo string
 	}{
-		{desc: "direct, PUT with headers (preflight only)", obs: res[0].Direct[0][3], connectTo: addr},
+		{desc: "direct, PUT with headers (preflight only)", obs: res[0].Direct.At(0, 3), connectTo: addr},
 		{desc: "through the LB, PUT with headers", obs: res[0].LB[3][0]},
 	}
 	for _, tt := range tests {

@@ -83,7 +83,7 @@ func TestRunFaultFleet(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			sent := 0
-			for _, o := range res[0].Direct[i] {
+			for _, o := range res[0].Direct.Row(i) {
 				pr := probes[o.Probe]
 				switch {
 				case pr.Method == http.MethodPost && len(pr.Headers) == 0:
@@ -192,7 +192,7 @@ func TestRunCutOffIsNotRun(t *testing.T) {
 					t.Errorf("%s: not run %q, want %q", where, o.NotRun, tt.want)
 				}
 			}
-			for _, o := range res[0].Direct[0] {
+			for _, o := range res[0].Direct.Row(0) {
 				check("direct "+spec.Probes[o.Probe].ID, o)
 			}
 			for _, samples := range res[0].LB {

@@ -60,7 +60,7 @@ func TestRememberedVerdicts(t *testing.T) {
 			to := NewEndpoint(res[0].URL, instances[i].Addr, TransportOptions{})
 			defer to.Client.CloseIdleConnections()
 			for p, pr := range probes {
-				got := res[0].Direct[i][p]
+				got := res[0].Direct.At(i, p)
 				want := ActAsBrowser(context.Background(), to, pr.Request(), FetchOptions{IgnoreMixedContent: true})
 				if !got.Done || !want.Done {
 					t.Fatalf("probe %s: done %v, alone %v (%s)", pr, got.Done, want.Done, want.NotRun)
@@ -72,7 +72,7 @@ func TestRememberedVerdicts(t *testing.T) {
 		})
 	}
 	t.Run("identical answers share one header set", func(t *testing.T) {
-		a, b := res[0].Direct[0][0], res[0].Direct[1][0]
+		a, b := res[0].Direct.At(0, 0), res[0].Direct.At(1, 0)
 		if a.Preflight == nil && a.Actual == nil {
 			t.Fatal("probe 0 recorded no exchange")
 		}
@@ -93,6 +93,14 @@ func TestRememberedVerdicts(t *testing.T) {
 		}
 		if ex(a) != ex(b) {
 			t.Error("instances 0 and 1 answered alike but keep two exchanges")
+		}
+		for p := range probes {
+			if d := res[0].Direct; d.Outcome(0, p) != d.Outcome(1, p) {
+				t.Errorf("probe %d: instances 0 and 1 answered alike but keep two observations (%d, %d)", p, d.Outcome(0, p), d.Outcome(1, p))
+			}
+		}
+		if a.Instance != instances[0].ID || b.Instance != instances[1].ID {
+			t.Errorf("shared observation read as instances %q and %q", a.Instance, b.Instance)
 		}
 		if ra, rb := a.Sent(ex(a)), b.Sent(ex(b)); ra.ConnectTo != instances[0].Addr || rb.ConnectTo != instances[1].Addr {
 			t.Errorf("requests sent to %q and %q, want %q and %q", ra.ConnectTo, rb.ConnectTo, instances[0].Addr, instances[1].Addr)
@@ -125,7 +133,7 @@ func TestLatenciesKeepEachExchange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, b := res[0].Direct[0][0], res[0].Direct[1][0]
+		a, b := res[0].Direct.At(0, 0), res[0].Direct.At(1, 0)
 		if a.Actual == nil || b.Actual == nil {
 			t.Fatalf("%s: probe 0 sent no actual request: %+v, %+v", tc.desc, a, b)
 		}

@@ -179,9 +179,10 @@ type TargetResult struct {
 	Spec TargetSpec
 	// URL is the parsed public URL.
 	URL *url.URL
-	// Direct[i][p] is instance i's observation for probe p (instances in
-	// Spec.Target.Instances order; nil rows for instances not probed).
-	Direct [][]Observation
+	// Direct holds instance i's observation for probe p (instances in
+	// Spec.Target.Instances order; rows of instances not probed are
+	// empty).
+	Direct *DirectMatrix
 	// LB[p] are the LB samples for probe p.
 	LB [][]Observation
 	// Cache are the cache checks through the LB.

@@ -16,9 +16,9 @@ func (c *comparison) varyMissing() checked {
 	var idx []int
 	var at audit.Observation
 	atProbe := 0
-	for i, row := range c.res.Direct {
-		for p, o := range row {
-			if !c.originDependentWithoutVary(row, p) {
+	for i := range c.res.Direct.Instances() {
+		for p, o := range c.res.Direct.Each(i) {
+			if !c.originDependentWithoutVary(i, p) {
 				continue
 			}
 			if len(idx) == 0 {
@@ -41,9 +41,10 @@ func (c *comparison) varyMissing() checked {
 // originDependentWithoutVary reports whether the instance's actual answer
 // to policy probe p names an origin without Vary: Origin while another
 // probe with the same method but another origin got another ACAO.
-func (c *comparison) originDependentWithoutVary(row []audit.Observation, p int) bool {
+func (c *comparison) originDependentWithoutVary(i, p int) bool {
 	probes := c.spec().Probes
-	o := row[p]
+	d := c.res.Direct
+	o := d.At(i, p)
 	if !answered(o) || o.Actual == nil || probes[p].Class != audit.ClassPolicy {
 		return false
 	}
@@ -52,10 +53,10 @@ func (c *comparison) originDependentWithoutVary(row []audit.Observation, p int) 
 		return false
 	}
 	for q, pr := range probes {
-		if q == p || pr.Origin == probes[p].Origin || pr.Method != probes[p].Method || !answered(row[q]) || row[q].Actual == nil {
+		if q == p || pr.Origin == probes[p].Origin || pr.Method != probes[p].Method {
 			continue
 		}
-		if row[q].Actual.Header.Get(cors.ACAO) != acao {
+		if other := d.At(i, q); answered(other) && other.Actual != nil && other.Actual.Header.Get(cors.ACAO) != acao {
 			return true
 		}
 	}

@@ -73,37 +73,37 @@ func (r *checked) merge(o checked) {
 type comparison struct {
 	res *audit.TargetResult
 	opt Options
-	// sigs[i][p] numbers the signature of instance i's answer to probe p
-	// in distinct (computed once; 0, the zero signature, for cells that
-	// did not answer): thousands of instances answer alike.
-	sigs     [][]uint32
-	distinct []Signature
+	// sigs[k] is the signature of the target's distinct observation k
+	// (res.Direct.Outcome; computed once; the zero signature for those
+	// that did not answer): thousands of instances answer alike.
+	sigs []Signature
 }
 
 // sig is the signature of instance i's answer to probe p.
-func (c *comparison) sig(i, p int) Signature { return c.distinct[c.sigs[i][p]] }
+func (c *comparison) sig(i, p int) Signature { return c.sigs[c.res.Direct.Outcome(i, p)] }
 
 func newComparison(res *audit.TargetResult, opt Options) *comparison {
-	c := &comparison{res: res, opt: opt, sigs: make([][]uint32, len(res.Direct)), distinct: []Signature{{}}}
+	c := &comparison{res: res, opt: opt}
+	d := res.Direct
+	if d == nil {
+		return c
+	}
+	c.sigs = make([]Signature, d.Outcomes())
+	done := make([]bool, len(c.sigs))
 	seen := canonicalMemo{}
-	number := map[Signature]uint32{{}: 0}
-	for i, row := range res.Direct {
-		if row == nil {
+	for i := range d.Instances() {
+		if !d.Probed(i) {
 			continue
 		}
-		c.sigs[i] = make([]uint32, len(row))
-		for p, o := range row {
-			if !answered(o) {
+		for p := range res.Spec.Probes {
+			k := d.Outcome(i, p)
+			if done[k] {
 				continue
 			}
-			s := seen.signatureOf(o)
-			n, ok := number[s]
-			if !ok {
-				n = uint32(len(c.distinct))
-				c.distinct = append(c.distinct, s)
-				number[s] = n
+			done[k] = true
+			if o := d.At(i, p); answered(o) {
+				c.sigs[k] = seen.signatureOf(o)
 			}
-			c.sigs[i][p] = n
 		}
 	}
 	return c
@@ -175,8 +175,9 @@ func failed(o audit.Observation) bool { return o.Done && o.Err() != audit.ErrNon
 // answering is the instances (of group, when not "") that answered probe p.
 func (c *comparison) answering(p int, group string) []int {
 	var idx []int
-	for i, row := range c.res.Direct {
-		if row != nil && answered(row[p]) && (group == "" || c.inst(i).Group == group) {
+	d := c.res.Direct
+	for i := range d.Instances() {
+		if d.Probed(i) && answered(d.At(i, p)) && (group == "" || c.inst(i).Group == group) {
 			idx = append(idx, i)
 		}
 	}

@@ -253,7 +253,7 @@ func TestCompareFindings(t *testing.T) {
 			res: func() *audit.TargetResult {
 				r := fleetOf(probes, same(2, allowing)...)
 				r.Spec.Target.Instances[1].Addr, r.Spec.Target.Instances[1].Skip = "", "lambda target"
-				r.Direct[1] = nil
+				r.Direct.SetRow(1, nil)
 				return r
 			}(),
 			want:   []wantFinding{{KindSkipped, SeverityInfo, []string{"web-2"}, []string{"instance web-2 is not probed: lambda target"}}},

@@ -58,7 +58,7 @@ func demoFleet() *audit.TargetResult {
 		res.Spec.Target.Instances[i].ID = fmt.Sprintf("web-%02d", i+1)
 	}
 	for p, pr := range res.Spec.Probes {
-		res.Direct[11][p] = refused(pr, res.Spec.Target.Instances[11].Addr)
+		res.Direct.Set(11, p, refused(pr, res.Spec.Target.Instances[11].Addr))
 	}
 	return withLB(res, 3, current, func(p int, pr audit.Probe, s []audit.Observation) {
 		for k := range s {

@@ -40,7 +40,7 @@ func (c *comparison) leftToMisconfig(p int) bool {
 // Access-Control-Allow-Origin: *.
 func (c *comparison) answersWildcard(p int) bool {
 	for _, i := range c.answering(p, "") {
-		o := c.res.Direct[i][p]
+		o := c.res.Direct.At(i, p)
 		for _, e := range []*audit.Exchange{o.Preflight, o.Actual} {
 			if e != nil && e.Header.Get(cors.ACAO) == "*" {
 				return true
@@ -82,10 +82,10 @@ func (c *comparison) drift(p int) checked {
 		}
 	}
 	majSig := sig(maj.items[0])
-	majObs := c.res.Direct[maj.items[0]][p]
+	majObs := c.res.Direct.At(maj.items[0], p)
 	for _, g := range groupBy(other, func(i int) string { return sig(i).Key() }) {
 		idx := g.items
-		obs := c.res.Direct[idx[0]][p]
+		obs := c.res.Direct.At(idx[0], p)
 		who, got, ref := c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), verb(maj.key)
 		msg := fmt.Sprintf("%s %s %s where %s %s", who, got, pr, c.reference(), ref)
 		if obs.Verdict().Message != "" {
@@ -137,12 +137,12 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 			out.add(Finding{Kind: KindSplit, Severity: SeverityWarning, Instances: c.ids(all), Groups: c.groups(all),
 				Probe: c.probeRef(p), Expected: "a strict majority of identical answers", Observed: strings.Join(sides, " vs "),
 				Message:   fmt.Sprintf("instances agree on the verdict for %s but no answer has a majority", pr),
-				Reproduce: Reproduce(c.res.Direct[full[1].items[0]][p])})
+				Reproduce: Reproduce(c.res.Direct.At(full[1].items[0], p))})
 		}
 		return out
 	}
 	want := sig(hmaj.items[0])
-	wantObs := c.res.Direct[hmaj.items[0]][p]
+	wantObs := c.res.Direct.At(hmaj.items[0], p)
 	var differ []int
 	for _, i := range cmp {
 		if sig(i).Outcome() == want.Outcome() && sig(i).Key() != hmaj.key {
@@ -152,12 +152,12 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 	for _, g := range groupBy(differ, func(i int) string { return sig(i).Key() }) {
 		idx := g.items
 		got := sig(idx[0])
-		obs := c.res.Direct[idx[0]][p]
+		obs := c.res.Direct.At(idx[0], p)
 		msg := fmt.Sprintf("%s answer %s with different CORS headers (same verdict: %s)",
 			c.ofCompared(len(idx), len(cmp)), pr, got.Verdict)
 		if got.Verdict != want.Verdict {
 			msg = fmt.Sprintf("%s block %s for another reason: %s instead of %s",
-				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict().Reason, c.res.Direct[hmaj.items[0]][p].Verdict().Reason)
+				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict().Reason, c.res.Direct.At(hmaj.items[0], p).Verdict().Reason)
 		}
 		ds := Differences(wantObs, obs)
 		who := c.ofCompared(len(idx), len(cmp))
@@ -188,7 +188,7 @@ func (c *comparison) split(p int, sides []group[int], cmp []int) checked {
 	f := Finding{Kind: KindSplit, Instances: c.ids(all), Groups: c.groups(all), Probe: c.probeRef(p),
 		Expected: "a strict majority verdict", Observed: strings.Join(words, " vs "),
 		Message:   fmt.Sprintf("no majority for %s: %s", pr, strings.Join(words, " vs ")),
-		Reproduce: Reproduce(c.res.Direct[sides[1].items[0]][p]),
+		Reproduce: Reproduce(c.res.Direct.At(sides[1].items[0], p)),
 		cause: &cause{key: strings.Join(words, " vs "), message: func(ps []ProbeRef) string {
 			return fmt.Sprintf("no majority for %s: %s", requestsPhrase(ps), strings.Join(words, " vs "))
 		}}}
@@ -228,7 +228,7 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 // p alike and contradict its expectation.
 func (c *comparison) policyViolation(p int, idx []int) Finding {
 	pr := c.spec().Probes[p]
-	obs := c.res.Direct[idx[0]][p]
+	obs := c.res.Direct.At(idx[0], p)
 	sig := c.sig(idx[0], p)
 	which := "instance " + c.inst(idx[0]).ID
 	if len(idx) > 1 {
@@ -248,7 +248,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	var ds []HeaderDifference
 	for _, i := range c.answering(p, "") {
 		if c.sig(i, p).Outcome() == string(pr.Expect) {
-			ds = Differences(c.res.Direct[i][p], obs)
+			ds = Differences(c.res.Direct.At(i, p), obs)
 			break
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // The preflight, when one was sent, passed. Such an answer is reported as
 // error-without-cors, not as a policy violation.
 func (c *comparison) errorWithoutCORS(i, p int) bool {
-	o := c.res.Direct[i][p]
+	o := c.res.Direct.At(i, p)
 	return c.spec().Probes[p].Expect == audit.ExpectAllowed && answered(o) && o.Actual != nil &&
 		o.Actual.Status >= 400 && len(o.Actual.Header.Values(cors.ACAO)) == 0 && o.Verdict().Stage != cors.StagePreflight
 }
@@ -35,7 +35,7 @@ func (c *comparison) errorsWithoutCORS() checked {
 		}
 	}
 	for _, g := range groupBy(hits, func(h hit) string {
-		return fmt.Sprintf("%s\x00%d", c.pathOf(c.spec().Probes[h.p].ID), c.res.Direct[h.i][h.p].Actual.Status)
+		return fmt.Sprintf("%s\x00%d", c.pathOf(c.spec().Probes[h.p].ID), c.res.Direct.At(h.i, h.p).Actual.Status)
 	}) {
 		first := g.items[0]
 		var idx []int
@@ -46,7 +46,7 @@ func (c *comparison) errorsWithoutCORS() checked {
 				idx = append(idx, h.i)
 			}
 		}
-		obs := c.res.Direct[first.i][first.p]
+		obs := c.res.Direct.At(first.i, first.p)
 		status := obs.Actual.Status
 		which := "instance " + c.inst(idx[0]).ID + " answers"
 		if len(idx) > 1 {

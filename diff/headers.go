@@ -17,15 +17,15 @@ func (c *comparison) invalidHeaders() checked {
 	var out checked
 	type hit struct{ i, p int }
 	var hits []hit
-	for i, row := range c.res.Direct {
-		for p, o := range row {
+	for i := range c.res.Direct.Instances() {
+		for p, o := range c.res.Direct.Each(i) {
 			if answered(o) && !c.leftToMisconfig(p) && invalidDetail(o) != "" {
 				hits = append(hits, hit{i, p})
 			}
 		}
 	}
 	known := map[string]bool{}
-	for _, g := range groupBy(hits, func(h hit) string { return invalidDetail(c.res.Direct[h.i][h.p]) }) {
+	for _, g := range groupBy(hits, func(h hit) string { return invalidDetail(c.res.Direct.At(h.i, h.p)) }) {
 		known[g.key] = true
 		var idx []int
 		for _, h := range g.items {
@@ -37,7 +37,7 @@ func (c *comparison) invalidHeaders() checked {
 		out.add(Finding{Kind: KindInvalidHeader, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(first.p),
 			Expected: "one valid value per CORS header", Observed: g.key,
 			Message:   fmt.Sprintf("%s %s CORS headers browsers reject: %s", plural.Count(len(idx), "instance"), plural.Verb(len(idx), "send"), g.key),
-			Reproduce: Reproduce(c.res.Direct[first.i][first.p])})
+			Reproduce: Reproduce(c.res.Direct.At(first.i, first.p))})
 	}
 	for p, samples := range c.res.LB {
 		if c.leftToMisconfig(p) {

@@ -32,8 +32,8 @@ func sent(o audit.Observation) bool { return o.Done && (o.Preflight != nil || o.
 // rowCounts counts, for one instance, the probes that sent requests and
 // those among them that got no HTTP answer, and returns the first failed
 // observation.
-func rowCounts(row []audit.Observation) (nSent, nFailed int, first audit.Observation) {
-	for _, o := range row {
+func rowCounts(d *audit.DirectMatrix, i int) (nSent, nFailed int, first audit.Observation) {
+	for _, o := range d.Each(i) {
 		if !sent(o) {
 			continue
 		}
@@ -53,8 +53,8 @@ func rowCounts(row []audit.Observation) (nSent, nFailed int, first audit.Observa
 // neither.
 func (c *comparison) unreachable() checked {
 	var out checked
-	for i, row := range c.res.Direct {
-		nSent, nFailed, o := rowCounts(row)
+	for i := range c.res.Direct.Instances() {
+		nSent, nFailed, o := rowCounts(c.res.Direct, i)
 		if nFailed == 0 {
 			continue
 		}
@@ -82,20 +82,20 @@ func (c *comparison) instanceInfo(i int) InstanceInfo {
 	in := c.inst(i)
 	info := InstanceInfo{ID: in.ID, Addr: in.Addr, Group: in.Group, Zone: in.Zone, Weight: in.Weight,
 		Health: in.Health, Skip: in.Skip}
-	if i >= len(c.res.Direct) || c.res.Direct[i] == nil {
+	d := c.res.Direct
+	if !d.Probed(i) {
 		return info
 	}
-	row := c.res.Direct[i]
-	nSent, nFailed, _ := rowCounts(row)
+	nSent, nFailed, _ := rowCounts(d, i)
 	info.Reachable = nSent > nFailed
 	info.NothingSent = nSent == 0
 	var notRun []int
-	for p, o := range row {
+	for p, o := range d.Each(i) {
 		if !sent(o) {
 			notRun = append(notRun, p)
 		}
 	}
-	for _, g := range groupBy(notRun, func(p int) string { return notRunReason(row[p]) }) {
+	for _, g := range groupBy(notRun, func(p int) string { return notRunReason(d.At(i, p)) }) {
 		nr := NotRun{Reason: g.key}
 		for _, p := range g.items {
 			nr.Probes = append(nr.Probes, c.spec().Probes[p].ID)

@@ -82,7 +82,9 @@ func TestUnreachableAndNotRun(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.desc, func(t *testing.T) {
 			res := fleetOf(probes, same(3, allowing)...)
-			tc.row(res.Direct[2])
+			row := res.Direct.Row(2)
+			tc.row(row)
+			res.Direct.SetRow(2, row)
 			tr, fs := Compare(res, Options{})
 			var unreachable []Finding
 			for _, f := range fs {
@@ -142,7 +144,7 @@ func TestReproduceDecidingStep(t *testing.T) {
 	if len(fs) != 1 || fs[0].Kind != KindVerdictDrift {
 		t.Fatalf("findings %+v, want one verdict-drift", fs)
 	}
-	want := CurlRequest(res.Direct[2][0].Actual.Sent())
+	want := CurlRequest(res.Direct.At(2, 0).Actual.Sent())
 	if fs[0].Reproduce != want || strings.Contains(want, "OPTIONS") {
 		t.Errorf("reproduce %q, want the actual request %q", fs[0].Reproduce, want)
 	}

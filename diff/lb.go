@@ -184,7 +184,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	var ds []HeaderDifference
 	for _, i := range c.answering(lp.p, "") {
 		if c.sig(i, lp.p).Verdict == lp.majVerdict {
-			ds = Differences(c.res.Direct[i][lp.p], first)
+			ds = Differences(c.res.Direct.At(i, lp.p), first)
 			break
 		}
 	}
@@ -311,7 +311,7 @@ func (c *comparison) preflighted() int {
 func (c *comparison) directPreflightAnswers(p int) map[string]bool {
 	out := map[string]bool{}
 	for _, i := range c.answering(p, "") {
-		if pre := c.res.Direct[i][p].Preflight; pre != nil {
+		if pre := c.res.Direct.At(i, p).Preflight; pre != nil {
 			out[canonical(pre, true)] = true
 		}
 	}
@@ -334,8 +334,8 @@ func (c *comparison) lbAnswered(o audit.Observation, direct map[string]bool) boo
 // instancesSendHeader reports whether the instances name themselves in the
 // configured instance header on preflight answers.
 func (c *comparison) instancesSendHeader() bool {
-	for _, row := range c.res.Direct {
-		for _, o := range row {
+	for i := range c.res.Direct.Instances() {
+		for _, o := range c.res.Direct.Each(i) {
 			if answered(o) && o.Preflight != nil {
 				return o.Preflight.ServedBy != ""
 			}

@@ -18,16 +18,16 @@ func (c *comparison) targetReport(drift []cell) TargetReport {
 		tr.Probes = append(tr.Probes, *c.probeRef(p))
 	}
 	n := len(c.res.LB) // at most one LB cell per probe
-	for _, row := range c.res.Direct {
-		for _, o := range row {
+	for i := range c.res.Direct.Instances() {
+		for _, o := range c.res.Direct.Each(i) {
 			if sent(o) {
 				n++
 			}
 		}
 	}
 	tr.Cells = make([]Cell, 0, n) // sized once: no copies of a growing matrix
-	for i, row := range c.res.Direct {
-		for p, o := range row {
+	for i := range c.res.Direct.Instances() {
+		for p, o := range c.res.Direct.Each(i) {
 			if sent(o) {
 				tr.Cells = append(tr.Cells, cellOf(t.Instances[i].ID, c.spec().Probes[p].ID, o, marked[cell{i, p}]))
 			}

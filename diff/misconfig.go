@@ -81,17 +81,17 @@ func hitClasses(hs []trustHit) []string {
 func (c *comparison) misconfig() checked {
 	probes := c.spec().Probes
 	https := c.res.URL != nil && c.res.URL.Scheme == "https"
-	mistakes := make([]instanceMistakes, len(c.res.Direct))
+	mistakes := make([]instanceMistakes, c.res.Direct.Instances())
 	// canShow[k] are the instances that answered a probe able to show
 	// mistake k: an adversarial probe, or any probe for wildcard-credentials.
 	canShow := map[Kind][]int{}
-	for i, row := range c.res.Direct {
-		if row == nil {
+	for i := range c.res.Direct.Instances() {
+		if !c.res.Direct.Probed(i) {
 			continue
 		}
 		m := instanceMistakes{hits: map[Kind][]trustHit{}}
 		anyReachable, anyAdversarial := false, false
-		for p, o := range row {
+		for p, o := range c.res.Direct.Each(i) {
 			if !answered(o) {
 				continue
 			}
@@ -341,7 +341,7 @@ func (c *comparison) share(idx, answered []int) (subject string, plural bool) {
 // trusting the hit's origin: the recorded preflight when that is where it
 // showed, else the recorded actual request.
 func (c *comparison) reproduceHit(i int, h trustHit) string {
-	o := c.res.Direct[i][h.p]
+	o := c.res.Direct.At(i, h.p)
 	e := o.Actual
 	if h.preflight || e == nil {
 		e = o.Preflight

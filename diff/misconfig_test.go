@@ -132,8 +132,8 @@ type want struct {
 // recordsRequests reports whether the engine recorded what it sent
 // (Exchange.Request), from which reproduce commands are printed.
 func recordsRequests(res *audit.TargetResult) bool {
-	for _, row := range res.Direct {
-		for _, o := range row {
+	for i := range res.Direct.Instances() {
+		for _, o := range res.Direct.Each(i) {
 			for _, e := range []*audit.Exchange{o.Preflight, o.Actual} {
 				if e.Sent() != nil {
 					return true
@@ -401,9 +401,10 @@ func TestMisconfigObservations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := &audit.TargetResult{URL: u, Direct: [][]audit.Observation{tc.row},
+			insts := []discovery.Instance{{ID: "web-1", Addr: "127.0.0.1:8080"}}
+			res := &audit.TargetResult{URL: u, Direct: directOf(insts, len(probes), tc.row),
 				Spec: audit.TargetSpec{Probes: probes, Direct: audit.Direct{Scheme: "http"},
-					Target: discovery.Target{Name: "api", URL: tc.url, Instances: []discovery.Instance{{ID: "web-1", Addr: "127.0.0.1:8080"}}}}}
+					Target: discovery.Target{Name: "api", URL: tc.url, Instances: insts}}}
 			fs := Misconfig(res)
 			var kinds []Kind
 			for _, f := range fs {

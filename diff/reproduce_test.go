@@ -133,7 +133,7 @@ func TestReproduceFromRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := res[0].Direct[0][0]
+	o := res[0].Direct.At(0, 0)
 	if o.Verdict().Allowed || o.Verdict().Stage != cors.StageActual || o.Preflight == nil || o.Actual == nil || o.Actual.Status != 401 {
 		t.Fatalf("observation = %+v, want a passing preflight and a blocked 401 GET", o)
 	}

@@ -127,6 +127,7 @@ func fleetOf(probes []audit.Probe, behaviours ...behaviour) *audit.TargetResult 
 	u, _ := url.Parse(testURL)
 	res := &audit.TargetResult{URL: u, Spec: audit.TargetSpec{Probes: probes,
 		Target: discovery.Target{Name: "api", URL: testURL}}}
+	var rows [][]audit.Observation
 	for i, b := range behaviours {
 		in := discovery.Instance{ID: fmt.Sprintf("web-%d", i+1), Addr: fmt.Sprintf("127.0.0.1:%d", 8001+i), Group: "blue"}
 		res.Spec.Target.Instances = append(res.Spec.Target.Instances, in)
@@ -136,9 +137,19 @@ func fleetOf(probes []audit.Probe, behaviours ...behaviour) *audit.TargetResult 
 			row[p] = observe(pr, in.Addr, http.StatusNoContent, pre, act)
 			row[p].Probe, row[p].Instance = p, in.ID
 		}
-		res.Direct = append(res.Direct, row)
+		rows = append(rows, row)
 	}
+	res.Direct = directOf(res.Spec.Target.Instances, len(probes), rows...)
 	return res
+}
+
+// directOf is the matrix of insts x probes holding rows (nil: not probed).
+func directOf(insts []discovery.Instance, probes int, rows ...[]audit.Observation) *audit.DirectMatrix {
+	d := audit.NewDirectMatrix(insts, probes)
+	for i, row := range rows {
+		d.SetRow(i, row)
+	}
+	return d
 }
 
 // same repeats a behaviour n times.

@@ -63,7 +63,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 			r.URL = nil
 			continue
 		}
-		r.Direct = make([][]audit.Observation, len(it.Instances))
+		r.Direct = audit.NewDirectMatrix(r.Spec.Target.Instances, len(r.Spec.Probes))
 	}
 	var start, end time.Time
 	var problems []string
@@ -83,7 +83,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	}
 	for t, it := range inv.Targets {
 		for i, in := range it.Instances {
-			if a.Of[t][i] >= 0 && results[t].URL != nil && results[t].Direct[i] == nil {
+			if a.Of[t][i] >= 0 && results[t].URL != nil && !results[t].Direct.Probed(i) {
 				return nil, nil, fmt.Errorf("merge: %w: shard %d/%d has no observations of target %q instance %q",
 					ErrShardMismatch, a.Of[t][i], a.Shards, it.Name, in.ID)
 			}
@@ -120,9 +120,11 @@ func fill(results []audit.TargetResult, a Assignment, s *Shard) error {
 			if len(row.Observations) != len(r.Spec.Probes) {
 				return fmt.Errorf("target %q: instance %q has %d observations for %d probes", st.Name, row.Instance, len(row.Observations), len(r.Spec.Probes))
 			}
-			if r.Direct[row.Index], err = d.observations(row.Observations, row.Instance, -1); err != nil {
+			obs, err := d.observations(row.Observations, row.Instance, -1)
+			if err != nil {
 				return fmt.Errorf("target %q: instance %q: %w", st.Name, row.Instance, err)
 			}
+			r.Direct.SetRow(row.Index, obs)
 		}
 		if a.Owner[t] != s.Shard {
 			continue

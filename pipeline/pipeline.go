@@ -153,15 +153,15 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 	var parts []string
 	lb := 0
 	for _, r := range results {
-		for i, row := range r.Direct {
+		for i := range r.Direct.Instances() {
 			n := 0
-			for _, o := range row {
+			for _, o := range r.Direct.Each(i) {
 				if isCut(o) {
 					n++
 				}
 			}
 			if n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d of %s", r.Spec.Target.Instances[i].ID, n, plural.Count(len(row), "probe")))
+				parts = append(parts, fmt.Sprintf("%s %d of %s", r.Spec.Target.Instances[i].ID, n, plural.Count(len(r.Spec.Probes), "probe")))
 			}
 		}
 		for _, row := range r.LB {

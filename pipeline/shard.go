@@ -100,7 +100,8 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 					Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer), SecondAnswer: enc.exchange(c.SecondAnswer)})
 			}
 		}
-		for j, row := range r.Direct {
+		for j := range r.Direct.Instances() {
+			row := r.Direct.Row(j)
 			st.Rows = append(st.Rows, ShardRow{Index: index[t][j], Instance: r.Spec.Target.Instances[j].ID,
 				Observations: enc.observations(row)})
 		}

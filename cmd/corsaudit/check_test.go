@@ -478,7 +478,7 @@ func TestCheckAndAuditReadHeadersAlike(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs := results[0].Direct[0][0]
+	obs := results[0].Direct.At(0, 0)
 	if !res.Allowed || code != exitClean {
 		t.Errorf("check: allowed = %v (exit %d, reason %q), want allowed", res.Allowed, code, res.Reason)
 	}
