@@ -8,9 +8,7 @@ import (
 	"sort"
 
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/providers/aws"
 	"github.com/corsaudit/corsaudit/providers/dns"
-	"github.com/corsaudit/corsaudit/providers/gcp"
 	"github.com/corsaudit/corsaudit/providers/static"
 )
 
@@ -28,13 +26,20 @@ type Provider struct {
 	// Help describes the config section: a summary line, then every key
 	// with an example value, so no config is needed to read it.
 	Help string
+	// LeftOut, for a provider this build does without, names the build
+	// tag that left it out (New is nil).
+	LeftOut string
 }
 
-// registry maps the key under "discover:" to its provider.
+// registry maps the key under "discover:" to its provider. The cloud
+// providers are in files of their own (aws.go, gcp.go) that a build tag
+// leaves out: their SDKs' package initialisation is most of corsaudit's
+// start-up time and memory, and a build without them is for fleets listed
+// statically or in DNS.
 var registry = map[string]Provider{
-	"aws":    {New: aws.New, Help: aws.Help},
+	"aws":    awsProvider,
 	"dns":    {New: dns.New, Help: dns.Help},
-	"gcp":    {New: gcp.New, Help: gcp.Help},
+	"gcp":    gcpProvider,
 	"static": {New: static.New, Help: static.Help},
 }
 
@@ -53,14 +58,19 @@ func Get(name string) (Provider, error) {
 	if !ok {
 		return Provider{}, fmt.Errorf("providers: unknown provider %q (known: %v)", name, Names())
 	}
+	if p.New == nil {
+		return Provider{}, fmt.Errorf("providers: provider %q is not in this build of corsaudit (built with -tags %s); build without that tag to use it", name, p.LeftOut)
+	}
 	return p, nil
 }
 
-// Names lists the registered providers, sorted.
+// Names lists the providers of this build, sorted.
 func Names() []string {
 	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
+	for n, p := range registry {
+		if p.New != nil {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -87,8 +88,8 @@ func TestLookup(t *testing.T) {
 		name    string
 		wantErr string
 	}{
-		{desc: "registered", name: "aws"},
-		{desc: "unknown", name: "azure", wantErr: `providers: unknown provider "azure" (known: [aws dns gcp static])`},
+		{desc: "registered", name: "static"},
+		{desc: "unknown", name: "azure", wantErr: fmt.Sprintf(`providers: unknown provider "azure" (known: %v)`, Names())},
 		{desc: "case matters", name: "AWS", wantErr: `unknown provider "AWS"`},
 	}
 	for _, tc := range tests {
@@ -104,5 +105,33 @@ func TestLookup(t *testing.T) {
 				t.Fatalf("Lookup(%q) = %v, %v", tc.name, f, err)
 			}
 		})
+	}
+}
+
+// TestProvidersLeftOut: in this build (run by .ci/run with and without the
+// tags corsaudit_noaws, corsaudit_nogcp), every provider is either usable
+// and listed, or left out with an error naming the tag that left it out.
+func TestProvidersLeftOut(t *testing.T) {
+	for name, p := range registry {
+		listed := slices.Contains(Names(), name)
+		got, err := Get(name)
+		switch {
+		case p.LeftOut == "":
+			if p.New == nil || !listed || err != nil || got.New == nil {
+				t.Errorf("%s: in this build but listed %v, Get error %v", name, listed, err)
+			}
+		default:
+			if p.New != nil || listed || err == nil || !strings.Contains(err.Error(), "-tags "+p.LeftOut) {
+				t.Errorf("%s: left out by %s but listed %v, Get error %v", name, p.LeftOut, listed, err)
+			}
+			if _, err := Lookup(name); err == nil {
+				t.Errorf("%s: Lookup of a provider left out succeeds", name)
+			}
+		}
+	}
+	for _, name := range []string{"aws", "gcp"} {
+		if p, ok := registry[name]; !ok || p.LeftOut != "" && p.LeftOut != "corsaudit_no"+name {
+			t.Errorf("%s: not in the registry, or left out by %q", name, registry[name].LeftOut)
+		}
 	}
 }

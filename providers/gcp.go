@@ -1,0 +1,8 @@
+//go:build !corsaudit_nogcp
+
+package providers
+
+import "github.com/corsaudit/corsaudit/providers/gcp"
+
+// gcpProvider is in every build but those tagged corsaudit_nogcp.
+var gcpProvider = Provider{New: gcp.New, Help: gcp.Help}
