@@ -55,14 +55,7 @@ func main() {
 		go srv.Serve(ln)
 		ins = append(ins, lab.Instance{ID: be.Behavior.ID, Addr: addr, Group: be.Group})
 	}
-	cfg := config.Default()
-	cfg.Concurrency, cfg.PerInstance = 256, 2
-	cfg.Timeout, cfg.Deadline = 5*time.Second, 30*time.Minute
-	cfg.Analyses = []string{diff.AnalysisDrift}
-	target := lab.Target("fleet", "http://api.example.com"+lab.Path, ins)
-	target.LB = config.LB{Disabled: true}
-	target.Policy = benchPolicy
-	cfg.Targets = []config.Target{target}
+	cfg := fleetConfig(ins)
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		log.Fatalf("benchfleet: config: %v", err)
@@ -78,4 +71,18 @@ func main() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt)
 	<-ch
+}
+
+// fleetConfig is the config that audits the fleet's instances: 16 probes
+// (benchPolicy) per instance, drift only, no load balancer.
+func fleetConfig(ins []lab.Instance) config.Config {
+	cfg := config.Default()
+	cfg.Concurrency, cfg.PerInstance = 256, 2
+	cfg.Timeout, cfg.Deadline = 5*time.Second, 30*time.Minute
+	cfg.Analyses = []string{diff.AnalysisDrift}
+	target := lab.Target("fleet", "http://api.example.com"+lab.Path, ins)
+	target.LB = config.LB{Disabled: true}
+	target.Policy = benchPolicy
+	cfg.Targets = []config.Target{target}
+	return cfg
 }
