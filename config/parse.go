@@ -61,9 +61,15 @@ func Parse(data []byte, file string) (*Config, error) {
 		return nil, err
 	}
 	if root != nil {
-		c.src, c.srcFile = data, file
+		c.srcFile = file
+		if z, err := compress(data); err == nil {
+			c.src = z
+		}
 		d := decoder{file: file, c: &c}
 		d.value(root, reflect.ValueOf(&c).Elem(), "")
+		for i := range c.Targets {
+			c.Targets[i].pack()
+		}
 	}
 	return &c, nil
 }
@@ -74,8 +80,11 @@ func (c *Config) loadPositions() {
 	if c.src == nil {
 		return
 	}
-	src := c.src
+	src, err := decompress(c.src)
 	c.src = nil
+	if err != nil {
+		return
+	}
 	root, err := parseYAML(src, c.srcFile)
 	if err != nil || root == nil {
 		return
