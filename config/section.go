@@ -9,7 +9,10 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // A parsed config keeps its provider sections and its source compressed:
@@ -24,12 +27,109 @@ type section []byte
 // packSection compacts m. It fails on a value of a type YAML does not
 // decode into (the section is then kept as it is).
 func packSection(m map[string]any) (section, error) {
-	var p packer
-	p.strings = map[string]int{}
+	p := packer{strings: map[string]int{}}
 	if err := p.value(m); err != nil {
 		return nil, err
 	}
 	return compress(p.buf.Bytes())
+}
+
+// packSections packs the sections of a discover: node (provider names to
+// their settings) straight from the YAML tree, into what packSection makes
+// of the map the YAML decoder makes of it. ok is false when the node holds
+// something only that decoder gets right (aliases, merge keys, keys that
+// are not plain strings or are repeated, sections that are not mappings):
+// the caller decodes it as a map then.
+func packSections(n *yaml.Node) (sections map[string]section, ok bool) {
+	if n.Kind != yaml.MappingNode || !plainKeys(n) {
+		return nil, false
+	}
+	sections = make(map[string]section, len(n.Content)/2)
+	p := packer{strings: map[string]int{}}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, val := n.Content[i].Value, n.Content[i+1]
+		if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
+			sections[name] = nil
+			continue
+		}
+		if val.Kind != yaml.MappingNode {
+			return nil, false
+		}
+		p.buf.Reset()
+		clear(p.strings)
+		if !p.node(val) {
+			return nil, false
+		}
+		s, err := compress(p.buf.Bytes())
+		if err != nil {
+			return nil, false
+		}
+		sections[name] = s
+	}
+	return sections, true
+}
+
+// plainKeys says whether the keys of mapping n are distinct strings, none
+// a merge key (<<): it then decodes into a map[string]any key by key.
+func plainKeys(n *yaml.Node) bool {
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" || seen[k.Value] {
+			return false
+		}
+		seen[k.Value] = true
+	}
+	return true
+}
+
+// node packs what n decodes into as an any, as value does once the YAML
+// decoder has made it (see packSections for when it cannot).
+func (p *packer) node(n *yaml.Node) bool {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" {
+			p.string(n.Value)
+			return true
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return false
+		}
+		switch v.(type) {
+		case []any, map[string]any, map[any]any:
+			return false
+		}
+		return p.value(v) == nil
+	case yaml.SequenceNode:
+		p.buf.WriteByte(packList)
+		p.uvarint(uint64(len(n.Content)))
+		for _, e := range n.Content {
+			if !p.node(e) {
+				return false
+			}
+		}
+		return true
+	case yaml.MappingNode:
+		if !plainKeys(n) {
+			return false
+		}
+		p.buf.WriteByte(packMap)
+		p.uvarint(uint64(len(n.Content) / 2))
+		order := make([]int, 0, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			order = append(order, i)
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(n.Content[a].Value, n.Content[b].Value) })
+		for _, i := range order {
+			p.string(n.Content[i].Value)
+			if !p.node(n.Content[i+1]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // settings decodes the section back into the map YAML decoded: the same

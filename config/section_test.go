@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"os"
 	"reflect"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // binary, non-string keys, anchors and merge keys), and the config writes
 // the same YAML as when they were kept as maps.
 func TestParsedSectionsDecodeAsYAMLDid(t *testing.T) {
-	for _, file := range []string{"testdata/sections-any-value.yaml", "testdata/valid.yaml"} {
+	for _, file := range []string{"testdata/sections-any-value.yaml", "testdata/sections-plain-values.yaml", "testdata/valid.yaml"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -44,7 +45,7 @@ func TestParsedSectionsDecodeAsYAMLDid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := plain.Targets[i].Discover; !reflect.DeepEqual(got, want) {
+			if want := plain.Targets[i].Discover; !sameDiscover(got, want) {
 				t.Errorf("%s: targets[%d].discover decodes into\n%#v\nwant\n%#v", file, i, got, want)
 			}
 		}
@@ -63,6 +64,55 @@ func TestParsedSectionsDecodeAsYAMLDid(t *testing.T) {
 		}
 		if string(again) != string(want) {
 			t.Errorf("%s: written as\n%s\nwant\n%s", file, again, want)
+		}
+	}
+}
+
+// TestPackSectionsFromTheTree: sections without aliases, merge keys or
+// keys that are not strings are packed straight from the YAML tree (no
+// map), into what the YAML decoder makes of them; the others are left to
+// the decoder.
+func TestPackSectionsFromTheTree(t *testing.T) {
+	for file, wantOK := range map[string]bool{
+		"testdata/sections-plain-values.yaml": true,
+		"testdata/valid.yaml":                 true,
+		"testdata/sections-any-value.yaml":    false,
+	} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := parseYAML(data, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Targets []struct {
+				Discover yaml.Node `yaml:"discover"`
+			} `yaml:"targets"`
+		}
+		if err := root.Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		n := &doc.Targets[0].Discover
+		sections, ok := packSections(n)
+		if ok != wantOK {
+			t.Errorf("%s: packed from the tree: %v, want %v", file, ok, wantOK)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var want map[string]map[string]any
+		if err := n.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Target{parsed: sections}.DiscoverSettings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameDiscover(got, want) {
+			t.Errorf("%s: packed from the tree, decodes into\n%#v\nwant\n%#v", file, got, want)
 		}
 	}
 }
@@ -118,4 +168,62 @@ func TestCorruptSectionIsAnError(t *testing.T) {
 			t.Errorf("%d of %d bytes decode into %v, want an error", n, len(data), got)
 		}
 	}
+}
+
+// sameDiscover is reflect.DeepEqual, except that NaN equals NaN.
+func sameDiscover(a, b map[string]map[string]any) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || !sameValue(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case float64:
+		f, ok := b.(float64)
+		return ok && (a == f || math.IsNaN(a) && math.IsNaN(f))
+	case []any:
+		l, ok := b.([]any)
+		if !ok || (a == nil) != (l == nil) || len(a) != len(l) {
+			return false
+		}
+		for i := range a {
+			if !sameValue(a[i], l[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		m, ok := b.(map[string]any)
+		if !ok || (a == nil) != (m == nil) || len(a) != len(m) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := m[k]
+			if !ok || !sameValue(v, w) {
+				return false
+			}
+		}
+		return true
+	case map[any]any:
+		m, ok := b.(map[any]any)
+		if !ok || (a == nil) != (m == nil) || len(a) != len(m) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := m[k]
+			if !ok || !sameValue(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
 }
