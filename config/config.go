@@ -7,6 +7,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
@@ -31,8 +32,9 @@ type Config struct {
 	problems []Problem
 	// pos maps a field path to where its value was written ("file:line",
 	// or a variable or flag name in names). It is filled from src, the YAML
-	// read from srcFile, once a problem needs it (loadPositions): kept for
-	// every value, it would cost more than the values of a large inventory.
+	// read from srcFile (flate-compressed), once a problem needs it
+	// (loadPositions): kept for every value, it would cost more than the
+	// values of a large inventory.
 	pos     map[string]string
 	names   map[string]string
 	src     []byte
@@ -45,7 +47,9 @@ type Target struct {
 	// URL is the public URL through the load balancer; its path is probed.
 	URL string `yaml:"url,omitempty"`
 	// Discover holds exactly one provider section, keyed by provider name;
-	// the provider decodes it.
+	// the provider decodes it. Parse leaves it nil and keeps the sections
+	// it read compact instead (DiscoverSettings decodes them); when set, it
+	// replaces them.
 	Discover map[string]map[string]any `yaml:"discover"`
 	Direct   Direct                    `yaml:"direct,omitempty"`
 	LB       LB                        `yaml:"lb,omitempty"`
@@ -56,6 +60,100 @@ type Target struct {
 	Auth Auth `yaml:"auth,omitempty"`
 	// TLS applies to the load balancer and the instances alike.
 	TLS TLS `yaml:"tls,omitempty"`
+
+	// parsed are the provider sections read by Parse, by provider name
+	// (a null section is nil).
+	parsed map[string]section
+}
+
+// pack moves the provider sections that Parse decoded into Discover to
+// parsed, compact. A section YAML cannot have produced stays in Discover.
+func (t *Target) pack() {
+	if len(t.Discover) == 0 {
+		return
+	}
+	parsed := make(map[string]section, len(t.Discover))
+	for name, m := range t.Discover {
+		if m == nil {
+			parsed[name] = nil
+			continue
+		}
+		s, err := packSection(m)
+		if err != nil {
+			return
+		}
+		parsed[name] = s
+	}
+	t.parsed, t.Discover = parsed, nil
+}
+
+// providerNames are the keys of discover:, sorted.
+func (t *Target) providerNames() []string {
+	var names []string
+	if t.Discover != nil {
+		for name := range t.Discover {
+			names = append(names, name)
+		}
+	} else {
+		for name := range t.parsed {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// hasSettings says whether provider name has a section, not null.
+func (t *Target) hasSettings(name string) bool {
+	if t.Discover != nil {
+		return t.Discover[name] != nil
+	}
+	return t.parsed[name] != nil
+}
+
+// settings is the section of provider name (nil when absent or null).
+func (t *Target) settings(name string) (map[string]any, error) {
+	if t.Discover != nil {
+		return t.Discover[name], nil
+	}
+	s := t.parsed[name]
+	if s == nil {
+		return nil, nil
+	}
+	return s.settings()
+}
+
+// DiscoverSettings is the discover: section: Discover when set, else the
+// sections Parse read, decoded again into a new map at each call.
+func (t Target) DiscoverSettings() (map[string]map[string]any, error) {
+	if t.Discover != nil || t.parsed == nil {
+		return t.Discover, nil
+	}
+	d := make(map[string]map[string]any, len(t.parsed))
+	for name := range t.parsed {
+		m, err := t.settings(name)
+		if err != nil {
+			return nil, err
+		}
+		d[name] = m
+	}
+	return d, nil
+}
+
+// plainTarget is Target without its methods (for MarshalYAML).
+type plainTarget Target
+
+// MarshalYAML writes the provider sections that Parse read as they were
+// decoded, so that a parsed config is written as it was before sections
+// were kept compact (same YAML, same fingerprint).
+func (t Target) MarshalYAML() (any, error) {
+	d, err := t.DiscoverSettings()
+	if err != nil {
+		return nil, err
+	}
+	p := plainTarget(t)
+	p.Discover = d
+	return p, nil
 }
 
 // Auth names where the secret of a logged-in user comes from (never the

@@ -61,9 +61,15 @@ func Parse(data []byte, file string) (*Config, error) {
 		return nil, err
 	}
 	if root != nil {
-		c.src, c.srcFile = data, file
+		c.srcFile = file
+		if z, err := compress(data); err == nil {
+			c.src = z
+		}
 		d := decoder{file: file, c: &c}
 		d.value(root, reflect.ValueOf(&c).Elem(), "")
+		for i := range c.Targets {
+			c.Targets[i].pack()
+		}
 	}
 	return &c, nil
 }
@@ -74,8 +80,11 @@ func (c *Config) loadPositions() {
 	if c.src == nil {
 		return
 	}
-	src := c.src
+	src, err := decompress(c.src)
 	c.src = nil
+	if err != nil {
+		return
+	}
 	root, err := parseYAML(src, c.srcFile)
 	if err != nil || root == nil {
 		return
@@ -155,9 +164,16 @@ type decoder struct {
 	c    *Config
 	// positions: record where each value was written (loadPositions).
 	positions bool
+	// sections are the provider sections of the target being decoded,
+	// packed straight from the YAML tree.
+	sections map[string]section
 }
 
-var durationType = reflect.TypeOf(time.Duration(0))
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	discoverType = reflect.TypeOf(Target{}.Discover)
+	targetType   = reflect.TypeOf(Target{})
+)
 
 func join(path, key string) string {
 	if path == "" {
@@ -206,6 +222,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 			}
 			d.value(val, v.Field(f), join(path, key))
 		}
+		if d.sections != nil && v.Type() == targetType {
+			v.Addr().Interface().(*Target).parsed, d.sections = d.sections, nil
+		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			d.c.problem(path, "not a list")
@@ -220,6 +239,25 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		// Provider sections: decoded by the provider from plain values.
 		if d.positions {
 			d.recordPositions(n, path)
+			return
+		}
+		if v.Type() == discoverType {
+			if v.IsNil() && d.sections == nil {
+				if sections, ok := packSections(n); ok {
+					d.sections = sections
+					return
+				}
+			} else if d.sections != nil {
+				// discover: given twice: the YAML decoder merges the
+				// second into the first.
+				t := Target{parsed: d.sections}
+				first, err := t.DiscoverSettings()
+				if err != nil {
+					d.c.problem(path, err.Error())
+				}
+				v.Set(reflect.ValueOf(first))
+				d.sections = nil
+			}
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.c.problem(path, "not a mapping of provider names to their settings")

@@ -110,7 +110,7 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 		cred := v.auth(t, field+".auth")
 		tlsConf := v.tls(t.TLS, field+".tls")
 		prov := v.provider(t, field)
-		if t.URL == "" && t.Discover["static"] != nil {
+		if t.URL == "" && t.hasSettings("static") {
 			v.bad(field+".url", "required with the static provider (the public URL through the load balancer)")
 		}
 		built = append(built, BuiltTarget{Index: i, Name: t.Name, URL: t.URL, Label: label(t, i), Provider: prov,
@@ -175,20 +175,26 @@ var unknownKeyMsg = regexp.MustCompile(`^unknown key "([^"]+)"`)
 
 // provider builds a target's provider; its problems are recorded.
 func (v *validation) provider(t Target, field string) discovery.Provider {
-	switch len(t.Discover) {
+	names := t.providerNames()
+	switch len(names) {
 	case 0:
 		v.bad(field+".discover", "one provider is required (one of %s)", strings.Join(providers.Names(), ", "))
 		return nil
 	case 1:
 	default:
-		v.bad(field+".discover", "exactly one provider per target, got %d", len(t.Discover))
+		v.bad(field+".discover", "exactly one provider per target, got %d", len(names))
 		return nil
 	}
-	for name, section := range t.Discover {
+	for _, name := range names {
 		path := field + ".discover." + name
 		f, err := providers.Lookup(name)
 		if err != nil {
 			v.bad(path, "unknown provider (known: %s)", strings.Join(providers.Names(), ", "))
+			return nil
+		}
+		section, err := t.settings(name)
+		if err != nil {
+			v.bad(path, "%s", err)
 			return nil
 		}
 		p, err := f(decodeSection(section))

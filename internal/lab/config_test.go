@@ -60,9 +60,13 @@ func TestConfigYAML(t *testing.T) {
 			if c.Timeout != 5*time.Second || c.Concurrency != config.Default().Concurrency {
 				t.Errorf("settings timeout %s concurrency %d, want the defaults", c.Timeout, c.Concurrency)
 			}
-			list, _ := got.Discover["static"]["instances"].([]any)
+			discover, err := got.DiscoverSettings()
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, _ := discover["static"]["instances"].([]any)
 			if len(list) != len(ins) {
-				t.Fatalf("static instances %v, want %d", got.Discover, len(ins))
+				t.Fatalf("static instances %v, want %d", discover, len(ins))
 			}
 			for i, in := range ins {
 				m, _ := list[i].(map[string]any)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/corsaudit/corsaudit/discovery"
 )
@@ -53,9 +54,10 @@ func (c Config) Validate() error {
 }
 
 // Provider returns the configured instances.
-type Provider struct{ cfg Config }
+type Provider struct{ instances []discovery.Instance }
 
-// New builds the static provider from its config section.
+// New builds the static provider from its config section. The instances
+// are converted once, here: the decoded section is not kept.
 func New(decode func(any) error) (discovery.Provider, error) {
 	var c Config
 	if err := decode(&c); err != nil {
@@ -64,22 +66,24 @@ func New(decode func(any) error) (discovery.Provider, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Provider{cfg: c}, nil
-}
-
-// Discover returns one unnamed target holding the listed instances; the
-// config layer names it and gives its URL.
-func (p *Provider) Discover(context.Context) ([]discovery.Target, error) {
-	out := make([]discovery.Instance, 0, len(p.cfg.Instances))
-	for _, in := range p.cfg.Instances {
+	out := make([]discovery.Instance, len(c.Instances))
+	for i, in := range c.Instances {
 		id := in.ID
 		if id == "" {
 			id = in.Addr
 		}
-		out = append(out, discovery.Instance{ID: id, Addr: in.Addr, Group: in.Group, Zone: in.Zone,
-			Scheme: in.Scheme, Health: discovery.HealthUnknown, Labels: in.Labels})
+		out[i] = discovery.Instance{ID: id, Addr: in.Addr, Group: in.Group, Zone: in.Zone,
+			Scheme: in.Scheme, Health: discovery.HealthUnknown, Labels: in.Labels}
 	}
-	return []discovery.Target{{Instances: out}}, nil
+	return &Provider{instances: out}, nil
+}
+
+// Discover returns one unnamed target holding the listed instances; the
+// config layer names it and gives its URL. The instances are the
+// provider's own, not a copy (a large list is held once): callers do not
+// modify them, and appending to the slice copies it.
+func (p *Provider) Discover(context.Context) ([]discovery.Target, error) {
+	return []discovery.Target{{Instances: slices.Clip(p.instances)}}, nil
 }
 
 // Help describes the `discover: static:` section, every key of Config, for

@@ -39,3 +39,34 @@ func TestStatic(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoverHandsOverTheInstances: a large list is held once: Discover
+// returns the provider's instances, not a copy, with no room to append
+// into (an append copies).
+func TestDiscoverHandsOverTheInstances(t *testing.T) {
+	p, err := New(func(out any) error {
+		*(out.(*Config)) = Config{Instances: []InstanceConfig{{ID: "web-1", Addr: "127.0.0.1:1"}, {Addr: "127.0.0.1:2"}}}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := p.Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := first[0].Instances, again[0].Instances
+	if len(a) != 2 || &a[0] != &b[0] {
+		t.Errorf("Discover copied the instances (or lost them): %v", a)
+	}
+	if cap(a) != len(a) {
+		t.Errorf("cap %d > len %d: an append would write into the provider's list", cap(a), len(a))
+	}
+	if a[1].ID != "127.0.0.1:2" || a[0].Health != "unknown" {
+		t.Errorf("instances %+v: want the id defaulted to the addr and health unknown", a)
+	}
+}
