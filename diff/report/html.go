@@ -161,7 +161,7 @@ func newHTMLPage(r *diff.Report) htmlPage {
 		ht := htmlTarget{Name: name}
 		if t := targetByName(r, name); t != nil {
 			ht.URL = t.URL
-			ht.Matrices = htmlMatrices(t, groups)
+			ht.Matrices = htmlMatrices(t, groups, false)
 			instances += len(t.Instances)
 		}
 		for _, f := range byTarget[name] {
