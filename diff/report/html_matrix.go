@@ -31,11 +31,7 @@ type htmlRow struct {
 	// Drifting: a cell of the row drifts, is not as expected or got no
 	// answer; the drift-only view shows only such rows.
 	Drifting bool
-	// Alike is the number of instances the row stands for when it is
-	// several answering alike (ID names the first few), else 0; More is
-	// how many of them ID does not name.
-	Alike, More int
-	Cells       []htmlCell
+	Cells    []htmlCell
 }
 
 type htmlCell struct {
@@ -175,9 +171,27 @@ func htmlMatrices(t *diff.TargetReport, groups map[string]bool, collapse bool) [
 			r := htmlRow{ID: d.in.ID, Addr: d.in.Addr, Group: d.in.Group, Detail: d.detail,
 				Unreachable: d.in.Unreachable(), Drifting: drifting || d.in.Unreachable(), Cells: hcs}
 			if d.n > 1 {
-				r.ID, r.Addr, r.Alike, r.More = strings.Join(d.names, ", "), "", d.n, d.n-len(d.names)
+				// Several instances alike: the first few named, how
+				// many in all where the address was.
+				r.ID = strings.Join(d.names, ", ")
+				if more := d.n - len(d.names); more > 0 {
+					r.ID += " and " + thousands(more) + " more"
+				}
+				r.Addr = thousands(d.n) + " instances answering alike"
 			}
 			m.Rows = append(m.Rows, r)
+		}
+		if collapse {
+			// A large fleet opens on what drifts: those rows first.
+			slices.SortStableFunc(m.Rows, func(a, b htmlRow) int {
+				switch {
+				case a.Drifting == b.Drifting:
+					return 0
+				case a.Drifting:
+					return -1
+				}
+				return 1
+			})
 		}
 		if hasLB {
 			hcs, drifting := row(lb, 1)
