@@ -178,3 +178,15 @@ func BenchmarkCompareMatrix(b *testing.B) {
 	}
 	b.ReportMetric(float64(live), "live-B")
 }
+
+// TestIDList: a message names at most ten instances.
+func TestIDList(t *testing.T) {
+	c := newComparison(fleetOf(testProbes()[:1], same(12, policyAnswers())...), Options{})
+	idx := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+	if got, want := c.idList(idx[:3]), "web-1, web-2, web-3"; got != want {
+		t.Errorf("idList(3) = %q, want %q", got, want)
+	}
+	if got, want := c.idList(idx), "web-1, web-2, web-3, web-4, web-5, web-6, web-7, web-8, web-9, web-10 and 2 more"; got != want {
+		t.Errorf("idList(12) = %q, want %q", got, want)
+	}
+}
