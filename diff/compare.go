@@ -1,8 +1,10 @@
 package diff
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/discovery"
@@ -196,6 +198,20 @@ func (c *comparison) ids(idx []int) []string {
 		out[k] = c.inst(i).ID
 	}
 	return out
+}
+
+// namedInMessage is how many instances a finding's message names; the
+// finding's instances list has them all.
+const namedInMessage = 10
+
+// idList names the instances idx in a message: "web-1, web-2, web-3", or
+// the first ten and how many more ("web-1, ..., web-10 and 9990 more"),
+// so that a finding about 100,000 instances is still one readable line.
+func (c *comparison) idList(idx []int) string {
+	if len(idx) <= namedInMessage {
+		return strings.Join(c.ids(idx), ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(c.ids(idx[:namedInMessage]), ", "), len(idx)-namedInMessage)
 }
 
 func (c *comparison) groups(idx []int) []string {

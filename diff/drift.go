@@ -182,7 +182,7 @@ func (c *comparison) split(p int, sides []group[int], cmp []int) checked {
 	var words []string
 	var all []int
 	for _, g := range sides {
-		words = append(words, fmt.Sprintf("%d %s (%s)", len(g.items), g.key, strings.Join(c.ids(g.items), ", ")))
+		words = append(words, fmt.Sprintf("%d %s (%s)", len(g.items), g.key, c.idList(g.items)))
 		all = append(all, g.items...)
 	}
 	f := Finding{Kind: KindSplit, Instances: c.ids(all), Groups: c.groups(all), Probe: c.probeRef(p),
@@ -232,7 +232,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	sig := c.sig(idx[0], p)
 	which := "instance " + c.inst(idx[0]).ID
 	if len(idx) > 1 {
-		which = fmt.Sprintf("%d instances (%s)", len(idx), strings.Join(c.ids(idx), ", "))
+		which = fmt.Sprintf("%d instances (%s)", len(idx), c.idList(idx))
 	}
 	policy := map[audit.Expectation]string{audit.ExpectAllowed: "allows", audit.ExpectBlocked: "does not allow"}[pr.Expect]
 	v := verb(sig.Outcome())

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
@@ -50,7 +49,7 @@ func (c *comparison) errorsWithoutCORS() checked {
 		status := obs.Actual.Status
 		which := "instance " + c.inst(idx[0]).ID + " answers"
 		if len(idx) > 1 {
-			which = fmt.Sprintf("%d instances (%s) answer", len(idx), strings.Join(c.ids(idx), ", "))
+			which = fmt.Sprintf("%d instances (%s) answer", len(idx), c.idList(idx))
 		}
 		scope := c.spec().Probes[first.p].String()
 		if n := len(probes); n > 1 {

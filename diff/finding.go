@@ -125,5 +125,5 @@ type TargetReport struct {
 	URL       string         `json:"url"`
 	Instances []InstanceInfo `json:"instances"`
 	Probes    []ProbeRef     `json:"probes"`
-	Cells     []Cell         `json:"cells,omitempty"`
+	Cells     *Cells         `json:"cells,omitzero"`
 }

@@ -17,9 +17,15 @@ func (c *comparison) invalidHeaders() checked {
 	var out checked
 	type hit struct{ i, p int }
 	var hits []hit
+	// Once per probe: whether the misconfig check judges it looks at
+	// every instance's answer.
+	left := make([]bool, len(c.spec().Probes))
+	for p := range left {
+		left[p] = c.leftToMisconfig(p)
+	}
 	for i := range c.res.Direct.Instances() {
 		for p, o := range c.res.Direct.Each(i) {
-			if answered(o) && !c.leftToMisconfig(p) && invalidDetail(o) != "" {
+			if answered(o) && !left[p] && invalidDetail(o) != "" {
 				hits = append(hits, hit{i, p})
 			}
 		}

@@ -148,7 +148,7 @@ func TestReproduceDecidingStep(t *testing.T) {
 	if fs[0].Reproduce != want || strings.Contains(want, "OPTIONS") {
 		t.Errorf("reproduce %q, want the actual request %q", fs[0].Reproduce, want)
 	}
-	for _, c := range tr.Cells {
+	for c := range tr.Cells.All() {
 		if c.Drift != (c.Instance == "web-3") {
 			t.Errorf("cell %s/%s drift = %t", c.Instance, c.Probe, c.Drift)
 		}

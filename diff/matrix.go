@@ -17,22 +17,24 @@ func (c *comparison) targetReport(drift []cell) TargetReport {
 	for p := range c.spec().Probes {
 		tr.Probes = append(tr.Probes, *c.probeRef(p))
 	}
-	n := len(c.res.LB) // at most one LB cell per probe
-	for i := range c.res.Direct.Instances() {
-		for _, o := range c.res.Direct.Each(i) {
-			if sent(o) {
-				n++
-			}
-		}
+	ids := make([]string, len(t.Instances))
+	for i, in := range t.Instances {
+		ids[i] = in.ID
 	}
-	tr.Cells = make([]Cell, 0, n) // sized once: no copies of a growing matrix
+	probes := make([]string, len(tr.Probes))
+	for p, pr := range tr.Probes {
+		probes[p] = pr.ID
+	}
+	// One small number per instance and probe, the distinct values once.
+	cells := newCellsFor(ids, probes)
 	for i := range c.res.Direct.Instances() {
 		for p, o := range c.res.Direct.Each(i) {
 			if sent(o) {
-				tr.Cells = append(tr.Cells, cellOf(t.Instances[i].ID, c.spec().Probes[p].ID, o, marked[cell{i, p}]))
+				cells.set(i, p, valueOf(o, marked[cell{i, p}]))
 			}
 		}
 	}
+	lb := -1
 	for p, samples := range c.res.LB {
 		// One LB cell per probe: the most common outcome of its samples.
 		counts := map[string]int{}
@@ -42,22 +44,28 @@ func (c *comparison) targetReport(drift []cell) TargetReport {
 			if !sent(o) {
 				continue
 			}
-			k := cellOf("", "", o, false).Outcome + VerdictString(o.Verdict())
+			k := valueOf(o, false).Outcome + VerdictString(o.Verdict())
 			counts[k]++
 			if counts[k] > bestN {
 				bestN, best = counts[k], o
 			}
 		}
 		if bestN > 0 {
-			tr.Cells = append(tr.Cells, cellOf("lb", c.spec().Probes[p].ID, best, marked[cell{lbRow, p}]))
+			if lb < 0 {
+				lb = cells.addRow("lb")
+			}
+			cells.set(lb, p, valueOf(best, marked[cell{lbRow, p}]))
 		}
+	}
+	if cells.Len() > 0 {
+		tr.Cells = cells
 	}
 	return tr
 }
 
-// cellOf is what one observation shows in the matrix.
-func cellOf(inst, probe string, o audit.Observation, drift bool) Cell {
-	cell := Cell{Instance: inst, Probe: probe, Drift: drift}
+// valueOf is what one observation shows in the matrix.
+func valueOf(o audit.Observation, drift bool) CellValue {
+	cell := CellValue{Drift: drift}
 	switch {
 	case o.Err() != audit.ErrNone:
 		cell.Outcome = OutcomeError

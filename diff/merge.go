@@ -61,7 +61,7 @@ func Merge(reports ...*Report) (*Report, error) {
 				where[t.Name] = len(out.Targets)
 				t.Instances = slices.Clone(t.Instances)
 				t.Probes = slices.Clone(t.Probes)
-				t.Cells = slices.Clone(t.Cells)
+				t.Cells = t.Cells.Clone()
 				for _, in := range t.Instances {
 					owner[[2]string{t.Name, in.ID}] = n
 				}
@@ -89,7 +89,12 @@ func Merge(reports ...*Report) (*Report, error) {
 					return nil, fmt.Errorf("merge: target %q: probe %s differs between report %d and an earlier one (different policies?)", t.Name, p.ID, n+1)
 				}
 			}
-			m.Cells = append(m.Cells, t.Cells...)
+			if t.Cells.Len() > 0 && m.Cells == nil {
+				m.Cells = &Cells{}
+			}
+			for cell := range t.Cells.All() {
+				m.Cells.Add(cell)
+			}
 		}
 		out.Findings = append(out.Findings, r.Findings...)
 	}

@@ -11,13 +11,15 @@ func shard(target, url string, start time.Time, dur float64, ids ...string) *Rep
 		Probes: []ProbeRef{{ID: "p1", Origin: "https://app.example.com", Method: "GET"}}}
 	r := &Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium", StartedAt: start, Duration: dur,
 		Summary: Summary{Requests: 10}}
+	var cells []Cell
 	for _, id := range ids {
 		t.Instances = append(t.Instances, InstanceInfo{ID: id, Reachable: id != "dead"})
-		t.Cells = append(t.Cells, Cell{Instance: id, Probe: "p1", Outcome: OutcomeAllowed})
+		cells = append(cells, Cell{Instance: id, Probe: "p1", Outcome: OutcomeAllowed})
 		if id == "dead" {
 			r.Findings = append(r.Findings, Finding{Kind: KindUnreachable, Severity: SeverityError, Target: target, Instances: []string{id}})
 		}
 	}
+	t.Cells = NewCells(cells...)
 	r.Targets = []TargetReport{t}
 	r.Summarize()
 	return r
@@ -90,7 +92,7 @@ func TestMerge(t *testing.T) {
 			}
 			cells := 0
 			for _, tr := range got.Targets {
-				cells += len(tr.Cells)
+				cells += tr.Cells.Len()
 				if len(tr.Probes) != 1 {
 					t.Errorf("target %s has %d probes, want 1", tr.Name, len(tr.Probes))
 				}

@@ -277,7 +277,7 @@ func (c *comparison) misconfigDrift(k Kind, mistakes []instanceMistakes, byKey m
 	var sides []string
 	for _, key := range sorted {
 		idx := byKey[key]
-		sides = append(sides, fmt.Sprintf("%s on %d (%s)", describe(key), len(idx), strings.Join(c.ids(idx), ", ")))
+		sides = append(sides, fmt.Sprintf("%s on %d (%s)", describe(key), len(idx), c.idList(idx)))
 	}
 	var listed []int
 	majorityKey := sorted[0]
@@ -325,7 +325,7 @@ func (c *comparison) misconfigDrift(k Kind, mistakes []instanceMistakes, byKey m
 // instances (web-1, web-2)", "all 3 instances (...)", "instance web-1 (1 of
 // 3)"; plural says which verb form follows.
 func (c *comparison) share(idx, answered []int) (subject string, plural bool) {
-	ids := strings.Join(c.ids(idx), ", ")
+	ids := c.idList(idx)
 	switch {
 	case len(idx) == 1 && len(answered) == 1:
 		return "instance " + ids, false

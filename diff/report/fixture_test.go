@@ -78,9 +78,9 @@ func fixture() *diff.Report {
 		StartedAt: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC), Duration: 4.215,
 		Targets: []diff.TargetReport{
 			{Name: "api", URL: "https://api.example.com/v1/cart", Instances: apiInstances,
-				Probes: []diff.ProbeRef{appGet, appPut, evil, null, appDelete}, Cells: apiCells},
+				Probes: []diff.ProbeRef{appGet, appPut, evil, null, appDelete}, Cells: diff.NewCells(apiCells...)},
 			{Name: "static", URL: "https://static.example.com/fonts/inter.woff2", Instances: staticInstances,
-				Probes: []diff.ProbeRef{fontGet, fontEvil}, Cells: staticCells},
+				Probes: []diff.ProbeRef{fontGet, fontEvil}, Cells: diff.NewCells(staticCells...)},
 		},
 		Findings: []diff.Finding{
 			{Kind: diff.KindLBRedirect, Severity: diff.SeverityError, Target: "api", Instances: []string{"lb"}, Probe: &appPut,

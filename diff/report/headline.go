@@ -95,7 +95,7 @@ func findingPhrase(r *diff.Report, f diff.Finding) string {
 		if n == 1 {
 			isAre = "is"
 		}
-		return fmt.Sprintf("%s %s unreachable", strings.Join(f.Instances, ", "), isAre)
+		return fmt.Sprintf("%s %s unreachable", namedIDs(f.Instances), isAre)
 	case diff.KindLBRedirect:
 		return "the load balancer redirects preflights"
 	case diff.KindLBAnswersOptions:

@@ -20,8 +20,12 @@ import (
 // whether the browser allows it, with drift outlined; the adversarial
 // probes in their own collapsed matrix; a legend for every symbol; then the
 // findings with their probes, header differences, curl reproductions and a
-// copy button. Filters by severity, kind, group, text and "drift only" (on
-// by default above 200 instances) can be preset in the URL fragment:
+// copy button. Above 200 instances the findings come first, instances
+// whose rows are identical are one row saying how many they are (drifting
+// rows first), and a finding names its first 50 instances: the page of a
+// 100,000-instance fleet is a few rows. Filters by severity, kind, group,
+// text and "drift only" (on by default above 200 instances) can be preset
+// in the URL fragment:
 // report.html#severity=error&group=green&drift=1&adversarial=open. Every value from the report goes through
 // html/template's contextual escaping, and a Content-Security-Policy allows
 // only the page's own script (by hash): a hostile header value or instance
@@ -58,6 +62,10 @@ type htmlTarget struct {
 
 type htmlFinding struct {
 	diff.Finding
+	// Named is the instances the finding names: all of them, or the
+	// first few of a long list, More then saying how many it stands for.
+	Named      []string
+	More       string
 	Title      string
 	Groups     string // space-separated, for the group filter
 	Probes     []string
@@ -73,6 +81,19 @@ type htmlDifference struct {
 }
 
 type htmlToken struct{ Class, Text string }
+
+// namedInFinding is how many instances a finding names on the page; a
+// longer list says how many more (the JSON report has them all).
+const namedInFinding = 50
+
+// thousands writes n with thousands separators: 89,997.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for k := len(s) - 3; k > 0 && s[k-1] != '-'; k -= 3 {
+		s = s[:k] + "," + s[k:]
+	}
+	return s
+}
 
 // driftOnlyAbove is the number of instances above which the page opens on
 // the drift-only view.
@@ -156,16 +177,25 @@ func newHTMLPage(r *diff.Report) htmlPage {
 	}
 	groups := map[string]bool{}
 	instances := 0
+	for _, t := range r.Targets {
+		instances += len(t.Instances)
+	}
+	// A large fleet: the page opens on the findings and the drifting rows,
+	// and instances answering alike are one row.
+	large := instances > driftOnlyAbove
 	byTarget, order := findingsByTarget(r)
 	for _, name := range order {
 		ht := htmlTarget{Name: name}
 		if t := targetByName(r, name); t != nil {
 			ht.URL = t.URL
-			ht.Matrices = htmlMatrices(t, groups)
-			instances += len(t.Instances)
+			ht.Matrices = htmlMatrices(t, groups, large)
 		}
 		for _, f := range byTarget[name] {
-			hf := htmlFinding{Finding: f, Title: f.Kind.Title(), Groups: strings.Join(f.Groups, " ")}
+			hf := htmlFinding{Finding: f, Named: f.Instances, Title: f.Kind.Title(), Groups: strings.Join(f.Groups, " ")}
+			if len(f.Instances) > namedInFinding {
+				hf.Named = f.Instances[:namedInFinding]
+				hf.More = fmt.Sprintf("and %s more (%s instances)", thousands(len(f.Instances)-namedInFinding), thousands(len(f.Instances)))
+			}
 			for _, pr := range findingProbes(f) {
 				hf.Probes = append(hf.Probes, probeString(pr))
 			}
@@ -193,6 +223,6 @@ func newHTMLPage(r *diff.Report) htmlPage {
 		p.Groups = append(p.Groups, g)
 	}
 	sort.Strings(p.Groups)
-	p.DriftOnly = instances > driftOnlyAbove
+	p.DriftOnly = large
 	return p
 }

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/diff"
@@ -44,67 +47,211 @@ const (
 	cellNone       = "none"       // not probed
 )
 
-// htmlMatrices builds the target's matrices, noting the groups seen.
-func htmlMatrices(t *diff.TargetReport, groups map[string]bool) []htmlMatrix {
-	cells := map[[2]string]diff.Cell{}
-	for _, c := range t.Cells {
-		cells[[2]string{c.Instance, c.Probe}] = c
-	}
-	var main, adv []diff.ProbeRef
-	for _, pr := range t.Probes {
+// namedInRow is how many instances a row standing for several names.
+const namedInRow = 3
+
+// htmlMatrices builds the target's matrices, noting the groups seen. With
+// collapse (a large fleet), instances whose rows are identical (every
+// cell, group, small print, reachability) are one row saying how many they
+// are: the page has a row per distinct answer, not per instance. It works
+// on the cells' value numbers: no map of every cell, no row per instance
+// but the one being looked at.
+func htmlMatrices(t *diff.TargetReport, groups map[string]bool, collapse bool) []htmlMatrix {
+	cells := t.Cells
+	var main, adv []int // indexes in t.Probes
+	for k, pr := range t.Probes {
 		if audit.IsAdversarial(pr.Class) {
-			adv = append(adv, pr)
+			adv = append(adv, k)
 		} else {
-			main = append(main, pr)
+			main = append(main, k)
 		}
 	}
-	lb := false
-	for _, c := range t.Cells {
-		lb = lb || c.Instance == "lb"
+	// column[k] is the cells' column of t.Probes[k] (-1: no cells).
+	column := make([]int, len(t.Probes))
+	for k, pr := range t.Probes {
+		column[k] = slices.Index(cells.Columns(), pr.ID)
 	}
+	expected := expectedOutcomes(t, column)
+	rows := rowsOf(t)
+	// values is an instance's (or the LB's) value number per probe of
+	// t.Probes: of its last row that has a cell for the probe.
+	values := func(rs []int, dst []uint32) []uint32 {
+		dst = dst[:0]
+		for _, col := range column {
+			id := uint32(0)
+			for _, r := range rs {
+				if col >= 0 {
+					if v := cells.ValueID(r, col); v != 0 {
+						id = v
+					}
+				}
+			}
+			dst = append(dst, id)
+		}
+		return dst
+	}
+
+	// The rows drawn: each instance, or each set of instances alike.
+	type drawn struct {
+		in     diff.InstanceInfo
+		detail string
+		values []uint32
+		names  []string
+		n      int
+	}
+	var draw []*drawn
+	alike := map[string]*drawn{}
+	var key []byte
+	var vals []uint32
+	var buf []int
+	for k, in := range t.Instances {
+		if in.Group != "" {
+			groups[in.Group] = true
+		}
+		vals = values(rows.instance(k, buf), vals)
+		detail := instanceDetail(in)
+		if collapse {
+			key = key[:0]
+			key = fmt.Appendf(key, "%t\x00%s\x00%s\x00", in.Unreachable(), in.Group, detail)
+			for _, v := range vals {
+				key = binary.LittleEndian.AppendUint32(key, v)
+			}
+			if d, ok := alike[string(key)]; ok {
+				d.n++
+				if len(d.names) < namedInRow {
+					d.names = append(d.names, in.ID)
+				}
+				continue
+			}
+		}
+		d := &drawn{in: in, detail: detail, values: slices.Clone(vals), names: []string{in.ID}, n: 1}
+		if collapse {
+			alike[string(key)] = d
+		}
+		draw = append(draw, d)
+	}
+	lb := values(rows.lb, nil)
+	hasLB := len(rows.lb) > 0
+
 	var out []htmlMatrix
-	for _, ps := range [][]diff.ProbeRef{main, adv} {
+	for _, ps := range [][]int{main, adv} {
 		if len(ps) == 0 {
 			continue
 		}
-		m := htmlMatrix{Adversarial: audit.IsAdversarial(ps[0].Class)}
-		expected := make([]string, len(ps))
-		for k, pr := range ps {
-			expected[k] = expectedOutcome(pr, t.Cells)
+		m := htmlMatrix{Adversarial: audit.IsAdversarial(t.Probes[ps[0]].Class)}
+		for _, k := range ps {
+			pr := t.Probes[k]
 			m.Probes = append(m.Probes, htmlProbe{ID: pr.ID, Method: pr.Method, Origin: pr.Origin,
 				Host: originHost(pr.Origin), Title: probeString(pr)})
 		}
-		row := func(id string) ([]htmlCell, bool) {
+		// row draws a row of values, which stands for n instances.
+		row := func(values []uint32, n int) ([]htmlCell, bool) {
 			var hcs []htmlCell
 			drifting := false
-			for k, pr := range ps {
-				c, ok := cells[[2]string{id, pr.ID}]
-				hc := htmlCellOf(c, ok, expected[k])
-				if ok && (c.Drift || hc.Class != cellAllowedOK && hc.Class != cellBlockedOK) {
+			for _, k := range ps {
+				id := values[k]
+				var c diff.Cell
+				if id != 0 {
+					v := cells.Value(id)
+					c = diff.Cell{Outcome: v.Outcome, Reason: v.Reason, Status: v.Status, Drift: v.Drift}
+				}
+				hc := htmlCellOf(c, id != 0, expected[k])
+				if id != 0 && (c.Drift || hc.Class != cellAllowedOK && hc.Class != cellBlockedOK) {
 					drifting = true
 				}
-				if ok && hc.Class == cellUnexpected {
-					m.Unexpected++
+				if id != 0 && hc.Class == cellUnexpected {
+					m.Unexpected += n
 				}
 				hcs = append(hcs, hc)
 			}
 			return hcs, drifting
 		}
-		for _, in := range t.Instances {
-			if in.Group != "" {
-				groups[in.Group] = true
+		for _, d := range draw {
+			hcs, drifting := row(d.values, d.n)
+			r := htmlRow{ID: d.in.ID, Addr: d.in.Addr, Group: d.in.Group, Detail: d.detail,
+				Unreachable: d.in.Unreachable(), Drifting: drifting || d.in.Unreachable(), Cells: hcs}
+			if d.n > 1 {
+				// Several instances alike: the first few named, how
+				// many in all where the address was.
+				r.ID = strings.Join(d.names, ", ")
+				if more := d.n - len(d.names); more > 0 {
+					r.ID += " and " + thousands(more) + " more"
+				}
+				r.Addr = thousands(d.n) + " instances answering alike"
 			}
-			hcs, drifting := row(in.ID)
-			m.Rows = append(m.Rows, htmlRow{ID: in.ID, Addr: in.Addr, Group: in.Group, Detail: instanceDetail(in),
-				Unreachable: in.Unreachable(), Drifting: drifting || in.Unreachable(), Cells: hcs})
+			m.Rows = append(m.Rows, r)
 		}
-		if lb {
-			hcs, drifting := row("lb")
+		if collapse {
+			// A large fleet opens on what drifts: those rows first.
+			slices.SortStableFunc(m.Rows, func(a, b htmlRow) int {
+				switch {
+				case a.Drifting == b.Drifting:
+					return 0
+				case a.Drifting:
+					return -1
+				}
+				return 1
+			})
+		}
+		if hasLB {
+			hcs, drifting := row(lb, 1)
 			m.Rows = append(m.Rows, htmlRow{ID: "load balancer", LB: true, Drifting: drifting, Cells: hcs})
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// cellRows says which rows of a target's cells are an instance's, and the
+// load balancer's.
+type cellRows struct {
+	// byID, when the rows are not simply the instances in order (a merged
+	// report), lists each instance's rows.
+	byID      map[string][]int
+	instances []diff.InstanceInfo
+	n         int
+	lb        []int
+}
+
+// rowsOf finds the rows of the target's instances and load balancer. A
+// report from one run has one row per instance, in order, then the load
+// balancer's: it needs no index.
+func rowsOf(t *diff.TargetReport) cellRows {
+	cr := cellRows{instances: t.Instances, n: t.Cells.Rows()}
+	inOrder := true
+	for r := range cr.n {
+		name := t.Cells.RowName(r)
+		switch {
+		case name == "lb":
+			cr.lb = append(cr.lb, r)
+		case len(cr.lb) > 0 || r >= len(t.Instances) || t.Instances[r].ID != name:
+			inOrder = false
+		}
+	}
+	if !inOrder {
+		cr.byID = map[string][]int{}
+		for r := range cr.n {
+			if name := t.Cells.RowName(r); name != "lb" {
+				cr.byID[name] = append(cr.byID[name], r)
+			}
+		}
+	}
+	return cr
+}
+
+// instance is the rows of instance k (in buf when it is one).
+func (cr cellRows) instance(k int, buf []int) []int {
+	if cr.byID != nil {
+		return cr.byID[cr.instances[k].ID]
+	}
+	end := cr.n
+	if len(cr.lb) > 0 {
+		end = cr.lb[0]
+	}
+	if k < end {
+		return append(buf[:0], k)
+	}
+	return nil
 }
 
 // instanceDetail is the small print under an instance id.
@@ -147,30 +294,44 @@ func originHost(origin string) string {
 	return origin
 }
 
-// expectedOutcome is what a browser should decide for a probe: the
+// expectedOutcomes is what a browser should decide for each probe: the
 // policy's expectation; for an adversarial origin, blocked; otherwise the
 // strict majority of the instances' answers ("" when there is none).
-func expectedOutcome(pr diff.ProbeRef, cells []diff.Cell) string {
-	if pr.Expect != "" {
-		return pr.Expect
-	}
-	if audit.IsAdversarial(pr.Class) {
-		return diff.OutcomeBlocked
-	}
-	n := map[string]int{}
-	total := 0
-	for _, c := range cells {
-		if c.Probe == pr.ID && c.Instance != "lb" && c.Outcome != diff.OutcomeError {
-			n[c.Outcome]++
-			total++
+// column[k] is the cells' column of probe k.
+func expectedOutcomes(t *diff.TargetReport, column []int) []string {
+	out := make([]string, len(t.Probes))
+	cells := t.Cells
+	for k, pr := range t.Probes {
+		if pr.Expect != "" {
+			out[k] = pr.Expect
+			continue
+		}
+		if audit.IsAdversarial(pr.Class) {
+			out[k] = diff.OutcomeBlocked
+			continue
+		}
+		if column[k] < 0 {
+			continue
+		}
+		n := map[string]int{}
+		total := 0
+		for r := range cells.Rows() {
+			id := cells.ValueID(r, column[k])
+			if id == 0 || cells.RowName(r) == "lb" {
+				continue
+			}
+			if o := cells.Value(id).Outcome; o != diff.OutcomeError {
+				n[o]++
+				total++
+			}
+		}
+		for o, c := range n {
+			if 2*c > total {
+				out[k] = o
+			}
 		}
 	}
-	for o, k := range n {
-		if 2*k > total {
-			return o
-		}
-	}
-	return ""
+	return out
 }
 
 // htmlCellOf draws one cell: its symbol says what the browser decides, its

@@ -2,8 +2,8 @@ package report
 
 import "html/template"
 
-// htmlTemplate is the page: inline CSS, the matrices, the findings, the
-// page script. Every value goes through html/template's escaping.
+// htmlTemplate is the page: inline CSS, the matrices, the findings (before
+// the matrices for a large fleet), the page script. Every value goes through html/template's escaping.
 var htmlTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -95,7 +95,7 @@ Colours say whether the answer is <i>as expected</i> (the policy's verdict; bloc
 <section class="target">
 <h2>{{.Name}}</h2>
 {{if .URL}}<div class="url">{{.URL}}</div>{{end}}
-{{range .Matrices}}
+{{if $.DriftOnly}}{{template "findings" .}}{{end}}{{range .Matrices}}
 {{if .Adversarial}}<details class="adversarial"><summary>{{len .Probes}} adversarial probes (origins an attacker's page could send; each should be blocked): {{if .Unexpected}}{{.Unexpected}} answers not as expected{{else}}all as expected{{end}}</summary>{{end}}
 <div class="matrix-wrap"><table class="matrix">
 <thead><tr><th>instance</th>{{range .Probes}}<th class="probe" title="{{.Title}}">{{.ID}}<span>{{.Method}}</span><span class="origin">{{.Host}}</span></th>{{end}}</tr></thead>
@@ -105,10 +105,16 @@ Colours say whether the answer is <i>as expected</i> (the policy's verdict; bloc
 <details class="probes"><summary>{{len .Probes}} {{if .Adversarial}}adversarial {{end}}probes (browser scenarios)</summary><ul>{{range .Probes}}<li>{{.Title}}</li>{{end}}</ul></details>
 {{if .Adversarial}}</details>{{end}}
 {{end}}
-<h3><span class="shown">{{len .Findings}}</span> of {{len .Findings}} findings shown</h3>
+{{if not $.DriftOnly}}{{template "findings" .}}{{end}}</section>
+{{end}}
+</main>
+<script>{{.Script}}</script>
+</body>
+</html>
+{{define "findings"}}<h3><span class="shown">{{len .Findings}}</span> of {{len .Findings}} findings shown</h3>
 {{range .Findings}}
 <div class="finding {{.Severity}}" data-severity="{{.Severity}}" data-kind="{{.Kind}}" data-groups="{{.Groups}}">
- <div class="head"><span class="sev {{.Severity}}">{{.Severity}}</span><span class="kind" title="{{.Title}}">{{.Kind}}</span><span class="insts">{{range $i, $id := .Instances}}{{if $i}}, {{end}}{{$id}}{{end}}{{if .Groups}} ({{.Groups}}){{end}}</span></div>
+ <div class="head"><span class="sev {{.Severity}}">{{.Severity}}</span><span class="kind" title="{{.Title}}">{{.Kind}}</span><span class="insts">{{range $i, $id := .Named}}{{if $i}}, {{end}}{{$id}}{{end}}{{if .More}} {{.More}}{{end}}{{if .Groups}} ({{.Groups}}){{end}}</span></div>
  <p>{{.Message}}</p>
  <dl>
  {{if .Probes}}<dt>{{if gt (len .Probes) 1}}probes{{else}}probe{{end}}</dt><dd>{{range $i, $p := .Probes}}{{if $i}}
@@ -123,10 +129,4 @@ Colours say whether the answer is <i>as expected</i> (the policy's verdict; bloc
 </div>
 {{else}}<p class="none-found">No findings.</p>
 {{end}}
-</section>
-{{end}}
-</main>
-<script>{{.Script}}</script>
-</body>
-</html>
-`))
+{{end}}`))

@@ -259,3 +259,72 @@ func TestHTMLDriftOnlyDefault(t *testing.T) {
 		})
 	}
 }
+
+// largeFleet is a report of n instances x 16 probes where every tenth
+// instance (web-000010, web-000020...) blocks p2 and p3, as
+// internal/benchfleet's fleet does, with the verdict-drift finding.
+func largeFleet(n int) *diff.Report {
+	tr := diff.TargetReport{Name: "api", URL: "https://api.example.com/v1/cart", Cells: &diff.Cells{}}
+	for p := range 16 {
+		tr.Probes = append(tr.Probes, diff.ProbeRef{ID: fmt.Sprint("p", p+1), Origin: "https://app.example.com", Method: "PUT"})
+	}
+	var drifting []string
+	for i := range n {
+		id := fmt.Sprintf("web-%06d", i+1)
+		tr.Instances = append(tr.Instances, diff.InstanceInfo{ID: id, Addr: fmt.Sprintf("127.0.%d.%d:28911", i/250, i%250), Group: "blue", Reachable: true})
+		older := (i+1)%10 == 0
+		if older {
+			drifting = append(drifting, id)
+		}
+		for _, pr := range tr.Probes {
+			c := diff.Cell{Instance: id, Probe: pr.ID, Outcome: diff.OutcomeAllowed, Status: 204}
+			if older && (pr.ID == "p2" || pr.ID == "p3") {
+				c.Outcome, c.Reason, c.Drift = diff.OutcomeBlocked, "method-not-allowed", true
+			}
+			tr.Cells.Add(c)
+		}
+	}
+	r := &diff.Report{Tool: "corsaudit", Targets: []diff.TargetReport{tr}, Findings: []diff.Finding{{
+		Kind: diff.KindVerdictDrift, Severity: diff.SeverityError, Target: "api", Instances: drifting, Groups: []string{"blue"},
+		Probe: &tr.Probes[1], Probes: tr.Probes[1:3],
+		Message: fmt.Sprintf("%d of %d instances block 2 requests where the majority allows them", len(drifting), n)}}}
+	r.Summarize()
+	return r
+}
+
+// TestHTMLLargeFleet: at 100,000 instances the page has a row per distinct
+// answer, not per instance, the drifting row first, the findings before
+// the matrix, and stays under 5 MB.
+func TestHTMLLargeFleet(t *testing.T) {
+	page := render(t, "html", largeFleet(100000))
+	out := string(page)
+	if len(page) > 5<<20 {
+		t.Errorf("page is %d bytes, want at most 5 MiB", len(page))
+	}
+	rows := regexp.MustCompile(`<tr class="inst[^"]*"[^>]*><th class="inst">([^<]*)<span class="group">blue</span><small>([^<]*)</small>`).FindAllStringSubmatch(out, -1)
+	want := [][2]string{
+		{"web-000010, web-000020, web-000030 and 9,997 more ", "10,000 instances answering alike"},
+		{"web-000001, web-000002, web-000003 and 89,997 more ", "90,000 instances answering alike"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d instance rows, want %d", len(rows), len(want))
+	}
+	for k, w := range want {
+		if rows[k][1] != w[0] || rows[k][2] != w[1] {
+			t.Errorf("row %d is %q (%q), want %q (%q)", k+1, rows[k][1], rows[k][2], w[0], w[1])
+		}
+	}
+	if !strings.Contains(out, `<tr class="inst drifting" data-group="blue"><th class="inst">web-000010,`) {
+		t.Error("the drifting row is not marked drifting")
+	}
+	findings, matrix := strings.Index(out, `<div class="finding error"`), strings.Index(out, `<table class="matrix">`)
+	if findings < 0 || matrix < 0 || findings > matrix {
+		t.Errorf("the finding is at %d, the matrix at %d: want the findings first", findings, matrix)
+	}
+	if !strings.Contains(out, "web-000500 and 9,950 more (10,000 instances) (blue)</span>") {
+		t.Error("the finding does not name its first 50 instances and how many more")
+	}
+	if !strings.Contains(out, `id="f-drift" type="checkbox" checked`) {
+		t.Error("the page does not open on the drift-only view")
+	}
+}

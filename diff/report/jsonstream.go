@@ -6,6 +6,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"io"
+	"iter"
 	"reflect"
 	"strings"
 )
@@ -38,9 +39,23 @@ type jsonStream struct {
 	encDepth int
 }
 
+// chunkedList is a list held in another form than a slice (diff.Cells,
+// the compact matrix): the stream writes it a chunk at a time, each chunk
+// a slice of its elements, and never asks for the whole list. Its
+// MarshalJSON must write the same list, for encoding/json.
+type chunkedList interface {
+	Len() int
+	JSONChunks(n int) iter.Seq[any]
+}
+
+// zeroer is what encoding/json's omitzero asks a value, when it can.
+type zeroer interface{ IsZero() bool }
+
 var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+	chunked       = reflect.TypeFor[chunkedList]()
+	zeroerType    = reflect.TypeFor[zeroer]()
 )
 
 func (s *jsonStream) write(str string) {
@@ -60,6 +75,8 @@ func (s *jsonStream) value(v reflect.Value, depth int) {
 		v = v.Elem()
 	}
 	switch {
+	case v.IsValid() && v.Type().Implements(chunked) && !(v.Kind() == reflect.Pointer && v.IsNil()):
+		s.chunks(v.Interface().(chunkedList), depth)
 	case v.Kind() == reflect.Slice && streamable(v.Type()):
 		s.list(v, depth)
 	case v.Kind() == reflect.Struct && streamable(v.Type()):
@@ -84,19 +101,12 @@ func (s *jsonStream) list(v reflect.Value, depth int) {
 	s.write("[")
 	if !streamable(v.Type().Elem()) {
 		// Small elements (cells, instances) go through the encoder a
-		// batch at a time: the batch's own brackets are cut off.
-		const batch = 256
-		for i := 0; i < v.Len(); i += batch {
-			if i > 0 {
-				s.write(",")
-			}
-			s.encode(v.Slice(i, min(i+batch, v.Len())), depth)
+		// batch at a time.
+		for i := 0; i < v.Len(); i += batchSize {
+			s.batch(v.Slice(i, min(i+batchSize, v.Len())), i > 0, depth)
 			if s.err != nil {
 				return
 			}
-			// "[" + elements + indent(depth) + "]": the elements stay.
-			s.buf.Truncate(s.buf.Len() - len(indent(depth)) - 1)
-			_, s.err = s.w.Write(s.buf.Bytes()[1:])
 		}
 	} else {
 		for i := range v.Len() {
@@ -106,6 +116,42 @@ func (s *jsonStream) list(v reflect.Value, depth int) {
 			s.write(indent(depth + 1))
 			s.value(v.Index(i), depth+1)
 		}
+	}
+	s.write(indent(depth) + "]")
+}
+
+// batchSize is the number of small elements encoded at once.
+const batchSize = 256
+
+// batch writes the elements of the slice v, after a comma when more is
+// set: the encoder's brackets around them are cut off.
+func (s *jsonStream) batch(v reflect.Value, more bool, depth int) {
+	if more {
+		s.write(",")
+	}
+	s.encode(v, depth)
+	if s.err != nil {
+		return
+	}
+	// "[" + elements + indent(depth) + "]": the elements stay.
+	s.buf.Truncate(s.buf.Len() - len(indent(depth)) - 1)
+	_, s.err = s.w.Write(s.buf.Bytes()[1:])
+}
+
+// chunks writes a chunked list as list writes a slice of small elements.
+func (s *jsonStream) chunks(l chunkedList, depth int) {
+	if l.Len() == 0 {
+		s.write("[]")
+		return
+	}
+	s.write("[")
+	more := false
+	for chunk := range l.JSONChunks(batchSize) {
+		s.batch(reflect.ValueOf(chunk), more, depth)
+		if s.err != nil {
+			return
+		}
+		more = true
 	}
 	s.write(indent(depth) + "]")
 }
@@ -133,7 +179,7 @@ func (s *jsonStream) object(v reflect.Value, depth int) {
 		f := t.Field(i)
 		name, omitEmpty, omitZero, ok := jsonField(f)
 		fv := v.Field(i)
-		if !ok || (omitEmpty && isEmptyJSON(fv)) || (omitZero && fv.IsZero()) {
+		if !ok || (omitEmpty && isEmptyJSON(fv)) || (omitZero && isZeroJSON(fv)) {
 			continue
 		}
 		if n == 0 {
@@ -172,6 +218,18 @@ func jsonField(f reflect.StructField) (name string, omitEmpty, omitZero, ok bool
 		omitZero = omitZero || o == "omitzero"
 	}
 	return name, omitEmpty, omitZero, true
+}
+
+// isZeroJSON is encoding/json's test for omitzero: the value's IsZero
+// method when it has one (a nil pointer is zero), else the zero value.
+func isZeroJSON(v reflect.Value) bool {
+	if v.Type().Implements(zeroerType) {
+		if v.Kind() == reflect.Pointer && v.IsNil() {
+			return true
+		}
+		return v.Interface().(zeroer).IsZero()
+	}
+	return v.IsZero()
 }
 
 // isEmptyJSON is encoding/json's test for omitempty.

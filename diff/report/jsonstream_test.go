@@ -29,11 +29,12 @@ func bigReport(n, probes int) *diff.Report {
 	for p := range probes {
 		t.Probes = append(t.Probes, diff.ProbeRef{ID: fmt.Sprint("p", p), Origin: "https://app.example.com", Method: "PUT"})
 	}
+	t.Cells = &diff.Cells{}
 	for i := range n {
 		id := fmt.Sprintf("web-%06d", i)
 		t.Instances = append(t.Instances, diff.InstanceInfo{ID: id, Addr: "127.0.0.1:80", Reachable: true})
 		for p := range probes {
-			t.Cells = append(t.Cells, diff.Cell{Instance: id, Probe: fmt.Sprint("p", p), Outcome: diff.OutcomeAllowed, Status: 204})
+			t.Cells.Add(diff.Cell{Instance: id, Probe: fmt.Sprint("p", p), Outcome: diff.OutcomeAllowed, Status: 204})
 		}
 	}
 	r.Targets = append(r.Targets, t)

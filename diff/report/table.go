@@ -101,7 +101,7 @@ func targetHeader(tw *errWriter, t *diff.TargetReport) {
 	tw.printf("%s  %s  (%s, %d of %d probed reachable; %s)\n",
 		clean(t.Name), clean(t.URL), plural.Count(len(t.Instances), "instance"), reach, probed, probes)
 	if dead := unreachableIDs(t); len(dead) > 0 {
-		tw.printf("  unreachable (answered none of the requests sent): %s\n", clean(strings.Join(dead, ", ")))
+		tw.printf("  unreachable (answered none of the requests sent): %s\n", clean(namedIDs(dead)))
 	}
 	for _, line := range notRunLines(t) {
 		tw.printf("  not run: %s\n", clean(line))
@@ -225,7 +225,7 @@ func notRunLines(t *diff.TargetReport) []string {
 		if len(ids) > 6 {
 			list = fmt.Sprintf("%d probes (%s, %s, ... %s)", len(ids), ids[0], ids[1], ids[len(ids)-1])
 		}
-		lines = append(lines, fmt.Sprintf("%s on %s: %s", list, strings.Join(on[k], ", "), strings.TrimPrefix(reason, "not run: ")))
+		lines = append(lines, fmt.Sprintf("%s on %s: %s", list, namedIDs(on[k]), strings.TrimPrefix(reason, "not run: ")))
 	}
 	return lines
 }
@@ -282,6 +282,19 @@ func targetByName(r *diff.Report, name string) *diff.TargetReport {
 		}
 	}
 	return nil
+}
+
+// namedInLine is how many instance ids a line of the table names.
+const namedInLine = 10
+
+// namedIDs is a list of instance ids for one line: all of them, or the
+// first ten and how many in all ("web-000010, web-000020, ... web-000100
+// ... (10,000 instances)").
+func namedIDs(ids []string) string {
+	if len(ids) <= namedInLine {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:namedInLine], ", ") + " ... (" + thousands(len(ids)) + " instances)"
 }
 
 // instanceList is the finding's instances, at most n named, with its groups.
