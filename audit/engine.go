@@ -382,16 +382,10 @@ func markNotRun(ctx context.Context, res *TargetResult) {
 			}
 		}
 	}
-	m := res.Direct
-	for i := range m.Instances() {
-		if !m.Probed(i) {
-			continue
+	res.Direct.remap(func(o Observation) Observation {
+		if !o.Done && o.NotRun == "" {
+			o.NotRun = why
 		}
-		for p := range m.probes {
-			if o := m.At(i, p); !o.Done && o.NotRun == "" {
-				o.NotRun = why
-				m.Set(i, p, o)
-			}
-		}
-	}
+		return o
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"iter"
 	"sync"
 
-	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
@@ -25,26 +24,17 @@ type DirectMatrix struct {
 	distinct []Observation
 
 	mu sync.Mutex
-	// index numbers the distinct observations by what they hold; nil once
-	// observations turned out not to repeat (see Set).
-	index map[outcomeKey]uint32
-}
-
-// outcomeKey is what an observation holds but for its instance.
-// Exchanges and verdicts are compared by identity: the engine shares
-// one per distinct answer.
-type outcomeKey struct {
-	probe, sample int
-	pre, act      *Exchange
-	verdict       *cors.Verdict
-	done          bool
-	notRun        string
+	// index numbers the distinct observations, without their instance
+	// (exchanges and verdicts compared by identity: the engine shares one
+	// per distinct answer); nil once observations turned out not to repeat
+	// (see intern).
+	index map[Observation]uint32
 }
 
 // NewDirectMatrix is the matrix of instances x probes, none probed yet.
 func NewDirectMatrix(insts []discovery.Instance, probes int) *DirectMatrix {
 	return &DirectMatrix{insts: insts, probes: probes, ids: make([]uint32, len(insts)*probes),
-		distinct: []Observation{{}}, index: map[outcomeKey]uint32{}}
+		distinct: []Observation{{}}, index: map[Observation]uint32{}}
 }
 
 // Instances is the number of instances (rows), probed or not.
@@ -130,10 +120,9 @@ func (m *DirectMatrix) Set(i, p int, o Observation) {
 // intern numbers o, an instance's observation, among the distinct ones.
 func (m *DirectMatrix) intern(o Observation) uint32 {
 	o.Instance, o.connectTo, o.Sample = "", "", -1
-	k := outcomeKey{probe: o.Probe, sample: o.Sample, pre: o.Preflight, act: o.Actual, verdict: o.verdict, done: o.Done, notRun: o.NotRun}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if id, ok := m.index[k]; ok {
+	if id, ok := m.index[o]; ok {
 		return id
 	}
 	id := uint32(len(m.distinct))
@@ -145,9 +134,28 @@ func (m *DirectMatrix) intern(o Observation) uint32 {
 		m.index = nil
 	}
 	if m.index != nil {
-		m.index[k] = id
+		m.index[o] = id
 	}
 	return id
+}
+
+// remap gives every probed cell holding distinct observation o the
+// observation f(o): f runs once per distinct observation, not per cell.
+func (m *DirectMatrix) remap(f func(Observation) Observation) {
+	if m == nil {
+		return
+	}
+	n := len(m.distinct)
+	to := make([]uint32, n)
+	for id := 1; id < n; id++ {
+		to[id] = uint32(id)
+		if o := f(m.distinct[id]); o != m.distinct[id] {
+			to[id] = m.intern(o)
+		}
+	}
+	for k, id := range m.ids {
+		m.ids[k] = to[id]
+	}
 }
 
 // setRowIDs sets instance i's row to observations already numbered.

@@ -99,14 +99,6 @@ func (c *Cells) ValueID(r, col int) uint32 { return c.slot(r*len(c.probes) + col
 // Value is the value numbered id (id > 0).
 func (c *Cells) Value(id uint32) CellValue { return c.values[id] }
 
-// Values is the number of value numbers (the distinct values plus 0).
-func (c *Cells) Values() int {
-	if c == nil {
-		return 1
-	}
-	return max(len(c.values), 1)
-}
-
 // At is instance's cell for probe ("lb" for the load balancer's): the last
 // one when there are several. It searches the rows; loops should use All
 // or the rows.
@@ -206,8 +198,7 @@ func (c *Cells) Add(cell Cell) {
 		c.insertColumn(col, cell.Probe)
 	}
 	if len(c.rows) == 0 || c.rows[len(c.rows)-1] != cell.Instance || col <= c.last {
-		c.rows = append(c.rows, cell.Instance)
-		c.slots = append(c.slots, make([]byte, len(c.probes)*c.width)...)
+		c.addRow(cell.Instance)
 	}
 	c.set(len(c.rows)-1, col, CellValue{Outcome: cell.Outcome, Reason: cell.Reason, Status: cell.Status, Drift: cell.Drift})
 	c.last = col
