@@ -30,8 +30,14 @@ type Instance struct {
 	// Scheme for direct access ("http" or "https"); empty means the target's
 	// configured direct scheme.
 	Scheme string `json:"scheme,omitempty"`
-	// Group is the target group, instance group or NEG (blue vs green).
+	// Group is the target group, instance group or NEG (blue vs green):
+	// what a gate compares.
 	Group string `json:"group,omitempty"`
+	// Pool is the set of instances the load balancer forwards to that this
+	// instance belongs to (an ALB target group, a GCP backend service, a
+	// Kubernetes Service): the name a Route's Pools use. Empty when the
+	// provider knows no routing (every instance serves every request).
+	Pool string `json:"pool,omitempty"`
 	// Weight is the group's forward weight at the load balancer, when known.
 	Weight int `json:"weight,omitempty"`
 	// Zone is the availability zone, when known.
@@ -67,6 +73,10 @@ type Target struct {
 	// URL is the public URL, through the load balancer. Its path is probed.
 	URL       string     `json:"url"`
 	Instances []Instance `json:"instances"`
+	// Router, when set, says which pools serve each request: instances are
+	// compared only with the instances that serve the same route. Nil: the
+	// load balancer sends every request to every instance.
+	Router Router `json:"-"`
 }
 
 // Provider finds targets and their instances. Implementations are built from
