@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// TestReadmeListsEveryKind: README's table of finding kinds has one row per
+// TestDocsListEveryKind: docs/findings.md's table (linked from the README) of finding kinds has one row per
 // kind of the Kinds table, whose severity column names the default
 // severity, so the documentation cannot drift from the code.
-func TestReadmeListsEveryKind(t *testing.T) {
-	data, err := os.ReadFile("../README.md")
+func TestDocsListEveryKind(t *testing.T) {
+	data, err := os.ReadFile("../docs/findings.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,13 +33,13 @@ func TestReadmeListsEveryKind(t *testing.T) {
 		sev, ok := rows[k.Kind]
 		switch {
 		case !ok:
-			t.Errorf("README's finding kinds table has no row for %s", k.Kind)
+			t.Errorf("docs/findings.md's finding kinds table has no row for %s", k.Kind)
 		case !strings.Contains(sev, string(k.Severity)):
-			t.Errorf("README gives %s the severity %q, which does not name its default %s", k.Kind, strings.TrimSpace(sev), k.Severity)
+			t.Errorf("docs/findings.md gives %s the severity %q, which does not name its default %s", k.Kind, strings.TrimSpace(sev), k.Severity)
 		}
 		delete(rows, k.Kind)
 	}
 	for k := range rows {
-		t.Errorf("README's finding kinds table lists %s, which is no kind", k)
+		t.Errorf("docs/findings.md's finding kinds table lists %s, which is no kind", k)
 	}
 }
