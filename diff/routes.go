@@ -150,22 +150,30 @@ func probeRef(pr audit.Probe) ProbeRef {
 }
 
 // RoutedBy says which rules of the load balancer route the probe's
-// requests, step by step: "OPTIONS: rule X -> forward to api; GET: rule Y
-// -> forward to web" ("" when the target has no router).
+// requests, step by step, steps routed alike together: "OPTIONS, PUT:
+// rule X -> forward to api", "OPTIONS: rule X -> fixed-response: ...;
+// GET: rule Y -> forward to web" ("" when the target has no router).
 func (p ProbeRef) RoutedBy() string {
-	var parts []string
+	var routes, methods []string
 	for _, r := range p.Routes {
 		method := p.Method
 		if r.Step == audit.StepPreflight {
 			method = http.MethodOptions
 		}
-		s := method + ": " + r.Rule + " -> " + r.Describe()
+		s := r.Rule + " -> " + r.Describe()
 		if r.Note != "" {
 			s += " (" + r.Note + ")"
 		}
-		if !slices.Contains(parts, s) {
-			parts = append(parts, s)
+		k := slices.Index(routes, s)
+		if k < 0 {
+			routes, methods = append(routes, s), append(methods, method)
+		} else if !strings.Contains(methods[k], method) {
+			methods[k] += ", " + method
 		}
+	}
+	parts := make([]string, len(routes))
+	for k := range routes {
+		parts[k] = methods[k] + ": " + routes[k]
 	}
 	return strings.Join(parts, "; ")
 }

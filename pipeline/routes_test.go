@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -258,6 +260,81 @@ func TestNoPoolReached(t *testing.T) {
 		"GET /api/cart: url map web: path rule /* -> backend-bucket: backend bucket assets", "OPTIONS /: url map web"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestShardsMergeAsOneRunRouted: a routed target (pools, a pool no probe
+// reaches, a route with two outcomes) goes through the inventory, shards
+// and merge: the inventory carries pools, routes and the pools left out,
+// and the merged report is the single run's in every format.
+func TestShardsMergeAsOneRunRouted(t *testing.T) {
+	cfg, lbs := shardFleet(t)
+	cfg.Targets[0].Paths = []string{"/v1/cart", "/v1/items"}
+	built, err := cfg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := map[string]string{"i02": "items", "i03": "items", "i06": "idle"}
+	router := routertest.Router{Rules: []routertest.Rule{
+		{Method: http.MethodOptions, PathPrefix: "/v1/items", Routes: []discovery.Route{routertest.Forward("rule 2", "cart")}},
+		{Method: http.MethodGet, PathPrefix: "/v1/items", Routes: []discovery.Route{
+			{Rule: "rule 5", Action: discovery.ActionForward, Pools: []discovery.Pool{{Name: "items"}}, Note: "source-ip 10.0.0.0/8"},
+			routertest.Forward("default", "cart")}},
+	}, Default: []discovery.Route{routertest.Forward("default", "cart")}}
+	built[0].Provider = withRoutes{inner: built[0].Provider, router: router, poolOf: func(id string) string {
+		if p, ok := pools[id]; ok {
+			return p
+		}
+		return "cart"
+	}}
+	for _, lb := range lbs {
+		lb.reset()
+	}
+	single, err := run(context.Background(), time.Now(), cfg, built, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := renderAll(t, single)
+	found, err := discoverInventory(context.Background(), cfg, built, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(found)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ReadInventory(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := inv.Targets[0]
+	var ids []string
+	for _, p := range shop.Probes {
+		ids = append(ids, p.ID)
+	}
+	if !slices.Equal(shop.LeftOut, []audit.PoolCount{{Pool: "idle", Instances: 1}}) || len(shop.Instances) != 6 ||
+		!slices.Contains(ids, "p45.r1") || !slices.Contains(ids, "p45.r2") || shop.Probes[0].Routes == nil || shop.Instances[0].Pool == "" {
+		t.Fatalf("inventory: left out %v, %d instances, probes %v: want idle left out, 6 instances in pools, p45 (GET /v1/items) in two outcomes",
+			shop.LeftOut, len(shop.Instances), ids)
+	}
+	for _, n := range []int{2, 3} {
+		for _, lb := range lbs {
+			lb.reset()
+		}
+		var shards []NamedShard
+		for k := range n {
+			shards = append(shards, runShard(t, inv, k, n, nil))
+		}
+		merged, _, err := MergeShards(shards)
+		if err != nil {
+			t.Fatalf("%d shards: %v", n, err)
+		}
+		got := renderAll(t, merged)
+		for f, w := range want {
+			if got[f] != w {
+				t.Errorf("%d shards merged: %s differs from the single run: %s", n, f, firstDifference(w, got[f]))
+			}
 		}
 	}
 }
