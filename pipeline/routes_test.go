@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -300,14 +298,7 @@ func TestShardsMergeAsOneRunRouted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(found)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := ReadInventory(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
+	inv := throughJSON(t, found)
 	shop := inv.Targets[0]
 	var ids []string
 	for _, p := range shop.Probes {
