@@ -115,6 +115,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdMerge(ios, nil),
 		newCmdProviders(ios, nil),
 		newCmdVersion(ios),
+		newCmdMan(ios),
 	)
 	return root
 }
