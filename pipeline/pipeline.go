@@ -33,6 +33,9 @@ type Options struct {
 	Log io.Writer
 	// Progress, when set, is called as requests complete.
 	Progress func(done, total int64)
+	// Sent, when set, is told each request as it is sent, secrets shown
+	// as their placeholders (`audit --verbose`).
+	Sent func(*audit.SentRequest)
 	// Version is written in the report.
 	Version string
 	// Select, when set, is called after discovery and before any probe:
@@ -91,6 +94,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 
 	aopt := cfg.AuditOptions()
 	aopt.Progress = opt.Progress
+	aopt.OnSend = opt.Sent
 	results, err := audit.Run(ctx, specs, aopt)
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
