@@ -238,6 +238,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i].Value, n.Content[i+1]
 			f, ok := fields[key]
+			if ok && key == "discover" && v.Type() == targetType && resolve(val).Kind == yaml.SequenceNode {
+				d.sources(resolve(val), v.Addr().Interface().(*Target), join(path, key))
+				continue
+			}
 			if !ok {
 				d.c.problems = append(d.c.problems, Problem{Path: path,
 					Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
@@ -368,5 +372,56 @@ func (d *decoder) recordPositions(n *yaml.Node, path string) {
 			d.c.setPos(p, fmt.Sprintf("%s:%d", d.file, e.Line))
 			d.recordPositions(e, p)
 		}
+	}
+}
+
+// resolve is the node an alias stands for, or n.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return n.Alias
+	}
+	return n
+}
+
+// sources decodes discover: written as a list into t.Sources: each item a
+// mapping of an optional group: and provider sections, packed as the
+// single form's are.
+func (d *decoder) sources(n *yaml.Node, t *Target, path string) {
+	if d.positions {
+		d.c.setPos(path, fmt.Sprintf("%s:%d", d.file, n.Line))
+		d.recordPositions(n, path)
+		return
+	}
+	t.Sources = make([]Source, 0, len(n.Content))
+	for i, item := range n.Content {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		item = resolve(item)
+		var src Source
+		if item.Kind != yaml.MappingNode {
+			d.c.problem(at, "not a mapping of one provider section and an optional group:")
+			t.Sources = append(t.Sources, src)
+			continue
+		}
+		providers := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: item.Line, Column: item.Column}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], resolve(item.Content[j+1])
+			if k.Value != "group" {
+				providers.Content = append(providers.Content, k, item.Content[j+1])
+				continue
+			}
+			if val.Kind != yaml.ScalarNode || val.Tag == "!!null" || val.Value == "" {
+				d.c.problem(at+".group", "not a group name")
+				continue
+			}
+			src.Group = val.Value
+		}
+		if sections, ok := packSections(providers); ok {
+			src.parsed = sections
+		} else if err := providers.Decode(&src.Discover); err != nil {
+			d.c.problem(at, "not a mapping of provider names to their settings")
+		} else {
+			src.pack()
+		}
+		t.Sources = append(t.Sources, src)
 	}
 }

@@ -91,7 +91,7 @@ func (c *comparison) instanceInfo(i int) InstanceInfo {
 	info.NothingSent = nSent == 0
 	var notRun []int
 	for p, o := range d.Each(i) {
-		if !sent(o) {
+		if !sent(o) && o.NotRun != audit.NotRunNotRouted {
 			notRun = append(notRun, p)
 		}
 	}
