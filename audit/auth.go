@@ -28,6 +28,41 @@ type Credential struct {
 	Adversarial bool
 }
 
+// ShownEnv is what records show for a secret read from the environment
+// variable name: $NAME.
+func ShownEnv(name string) string { return "$" + name }
+
+// ShownFile is what records show for a secret read from the file at path:
+// $(cat PATH), the path as written (a curl command quotes it).
+func ShownFile(path string) string { return "$(cat " + path + ")" }
+
+// ParseShown splits a recorded credential header value into the literal
+// text before the placeholder (a cookie's "NAME=") and the placeholder,
+// as ShownEnv or ShownFile wrote it: env or path is set. ok is false when
+// v ends with neither, or the variable name is not one a shell expands in
+// "$NAME".
+func ParseShown(v string) (prefix, env, path string, ok bool) {
+	if i := strings.Index(v, "$(cat "); i >= 0 && strings.HasSuffix(v, ")") && len(v) > i+len("$(cat )") {
+		return v[:i], "", v[i+len("$(cat ") : len(v)-1], true
+	}
+	i := strings.LastIndexByte(v, '$')
+	if i < 0 || !IsEnvName(v[i+1:]) {
+		return "", "", "", false
+	}
+	return v[:i], v[i+1:], "", true
+}
+
+// IsEnvName reports whether s is a variable name a POSIX shell expands in
+// "$NAME": a letter or underscore, then letters, digits or underscores.
+func IsEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+	})
+}
+
 // String describes the credential without its value.
 func (c *Credential) String() string {
 	if c == nil {
@@ -82,6 +117,12 @@ func (c *Credential) sendsWith(headers []string, credentials bool) bool {
 		}
 	}
 	return false
+}
+
+// Recorded is the header and value a record of a request carrying c
+// holds: the placeholder, never the secret.
+func (c *Credential) Recorded() (header, value string) {
+	return http.CanonicalHeaderKey(c.Header), c.value(true)
 }
 
 // attach sets the credential on the header of an actual request: the

@@ -4,6 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +147,115 @@ func TestReproduceFromRun(t *testing.T) {
 		"' -H 'X-Request-Id: corsaudit'"
 	if got := Reproduce(o); got != want {
 		t.Errorf("Reproduce:\n got %s\nwant %s", got, want)
+	}
+}
+
+// shellArgv is what a POSIX shell makes of a printed curl line: the
+// arguments curl would receive, read by running the line in /bin/sh with
+// printf in curl's place, in dir with only env set.
+func shellArgv(t *testing.T, line, dir string, env ...string) []string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(line, "curl ")
+	if !ok {
+		t.Fatalf("not a curl line: %s", line)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `printf '%s\0' `+rest)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sh: %s: %v", line, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}
+
+// TestCurlLineRunsNothing: whatever bytes a sent request holds (from a
+// config, the network, a discovery API, a shard file), the shell reads
+// every word of its curl line back as those bytes and runs nothing; a
+// credential placeholder expands to the secret, its variable name and file
+// path quoted.
+func TestCurlLineRunsNothing(t *testing.T) {
+	if _, err := exec.LookPath("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "it's a $(secret) `file`")
+	if err := os.WriteFile(secretFile, []byte("s3cr3t-from-file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const pwned = "pwned"
+	run := "$(touch " + pwned + ")"
+	for _, tc := range []struct {
+		desc string
+		req  audit.SentRequest
+		want []string // the arguments after curl's fixed options
+	}{
+		{desc: "hostile header name and value",
+			req:  audit.SentRequest{Method: "GET", URL: "https://a.example/", Header: http.Header{"X-`touch`": {run + "'`id`'"}}},
+			want: []string{"https://a.example/", "-H", "X-`touch`: " + run + "'`id`'"}},
+		{desc: "hostile method, URL and connect-to (shard or discovery bytes)",
+			req:  audit.SentRequest{Method: "P`id`", URL: "https://a.example/" + run + "?q='x'", ConnectTo: "10.0.0.1:80;" + run},
+			want: []string{"-X", "P`id`", "https://a.example/" + run + "?q='x'", "--connect-to", "a.example:443:10.0.0.1:80;" + run}},
+		{desc: "credential header with backquotes, from a variable",
+			req: audit.SentRequest{Method: "GET", URL: "https://a.example/", Header: http.Header{"X-`touch`": {"$CORSAUDIT_TOKEN"}},
+				Placeholders: []string{"X-`touch`"}},
+			want: []string{"https://a.example/", "-H", "X-`touch`: s3cr3t-from-env"}},
+		{desc: "cookie from a file whose path needs quoting",
+			req: audit.SentRequest{Method: "GET", URL: "https://a.example/", Header: http.Header{"Cookie": {"session=" + audit.ShownFile(secretFile)}},
+				Placeholders: []string{"Cookie"}},
+			want: []string{"https://a.example/", "-H", "Cookie: session=s3cr3t-from-file"}},
+		{desc: "a placeholder that is no credential expression is printed, not run",
+			req: audit.SentRequest{Method: "GET", URL: "https://a.example/", Header: http.Header{"Authorization": {run}},
+				Placeholders: []string{"Authorization"}},
+			want: []string{"https://a.example/", "-H", "Authorization: " + run}},
+		{desc: "a variable placeholder followed by more is printed, not run",
+			req: audit.SentRequest{Method: "GET", URL: "https://a.example/", Header: http.Header{"Authorization": {"$CORSAUDIT_TOKEN; " + run}},
+				Placeholders: []string{"Authorization"}},
+			want: []string{"https://a.example/", "-H", "Authorization: $CORSAUDIT_TOKEN; " + run}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			line := CurlRequest(&tc.req)
+			got := shellArgv(t, line, dir, "CORSAUDIT_TOKEN=s3cr3t-from-env")
+			fixed := []string{"-sS", "-o", "/dev/null", "-D", "-"}
+			want := append(fixed, tc.want...)
+			if !slices.Equal(got, want) {
+				t.Errorf("the shell reads\n%s\nas %q,\nwant %q", line, got, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, pwned)); err == nil {
+				t.Errorf("pasting\n%s\nran a command", line)
+				os.Remove(filepath.Join(dir, pwned))
+			}
+		})
+	}
+}
+
+// TestUntrusted: a reproduce line read from a report file is printed only
+// as the curl commands CurlRequest writes, placeholders not expanded; a
+// line holding anything else is dropped.
+func TestUntrusted(t *testing.T) {
+	get := CurlRequest(&audit.SentRequest{Method: "GET", URL: "https://a.example/x?y='1'", ConnectTo: "[::1]:8080",
+		Header: http.Header{"Origin": {"https://app.example"}, "X-`id`": {"it's $(id)"}}})
+	options := CurlRequest(&audit.SentRequest{Method: "OPTIONS", URL: "http://[::1]:9/", Header: http.Header{"Access-Control-Request-Method": {"PUT"}}})
+	cred := &audit.SentRequest{Method: "HEAD", URL: "https://a.example/", Header: http.Header{
+		"Authorization": {"$CORSAUDIT_TOKEN"}, "Cookie": {"s=" + audit.ShownFile("/run/it's")}}, Placeholders: []string{"Authorization", "Cookie"}}
+	literal := *cred
+	literal.Placeholders = nil
+	for _, tc := range []struct{ desc, in, want string }{
+		{"a curl line as written", get, get},
+		{"two commands (cache-leak)", get + " && " + options, get + " && " + options},
+		{"placeholders are printed, not expanded", CurlRequest(cred), CurlRequest(&literal)},
+		{"a command after curl", get + "; touch pwned", ""},
+		{"a command substitution", get + " -H \"$(id)\"", ""},
+		{"backquotes", "curl -sS -o /dev/null -D - `id`", ""},
+		{"another command", "rm -sS -o /dev/null -D - https://a.example/", ""},
+		{"another option", "curl -sS -o /dev/null -D - https://a.example/ -o ~/.bashrc", ""},
+		{"a redirection", "curl -sS -o /dev/null -D - https://a.example/ > ~/.bashrc", ""},
+		{"an unknown variable form", `curl -sS -o /dev/null -D - https://a.example/ -H 'A: '"${IFS}"`, ""},
+		{"empty", "", ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := Untrusted(tc.in); got != tc.want {
+				t.Errorf("Untrusted(%s)\n = %s\nwant %s", tc.in, got, tc.want)
+			}
+		})
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,12 +103,12 @@ func loginFleet(t *testing.T, auth string, drift bool) (path string, apis []*log
 
 func TestAuthLoggedInEndpoint(t *testing.T) {
 	t.Setenv(authEnv, authSecret)
-	secretFile := filepath.Join(t.TempDir(), "token")
+	secretFile := filepath.Join(t.TempDir(), "it's the token")
 	if err := os.WriteFile(secretFile, []byte(authSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	fromEnv := "    auth: {header: Authorization, value_from_env: " + authEnv + "}\n"
-	fromFile := "    auth: {header: Authorization, value_from_file: " + secretFile + "}\n"
+	fromFile := "    auth: {header: Authorization, value_from_file: \"" + secretFile + "\"}\n"
 	for _, tc := range []struct {
 		desc  string
 		auth  string
@@ -121,10 +123,10 @@ func TestAuthLoggedInEndpoint(t *testing.T) {
 		{desc: "logged in from a variable: no finding", auth: fromEnv, want: map[diff.Kind]string{}, wantCode: exitClean},
 		{desc: "logged in, one instance drops CORS on its 200: only that instance; curl names the variable",
 			auth: fromEnv, drift: true, want: map[diff.Kind]string{diff.KindVerdictDrift: "i3"}, wantCode: exitFindings,
-			reproduce: `-H "Authorization: $` + authEnv + `"`},
+			reproduce: `-H 'Authorization: '"$` + authEnv + `"`},
 		{desc: "logged in from a file: curl reads the file", auth: fromFile, drift: true,
 			want: map[diff.Kind]string{diff.KindVerdictDrift: "i3"}, wantCode: exitFindings,
-			reproduce: `-H "Authorization: $(cat ` + secretFile + `)"`},
+			reproduce: `-H 'Authorization: '"$(cat '` + strings.ReplaceAll(secretFile, "'", `'\''`) + `')"`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			path, apis := loginFleet(t, tc.auth, tc.drift)
@@ -155,6 +157,9 @@ func TestAuthLoggedInEndpoint(t *testing.T) {
 					}
 					if tc.reproduce != "" && !strings.Contains(f.Reproduce, tc.reproduce) {
 						t.Errorf("finding %s: reproduce %q lacks %s", f.Kind, f.Reproduce, tc.reproduce)
+					}
+					if tc.reproduce != "" && !slices.Contains(shellArgs(t, f.Reproduce, authEnv+"="+authSecret), "Authorization: "+authSecret) {
+						t.Errorf("finding %s: pasted, %s does not send the secret", f.Kind, f.Reproduce)
 					}
 					outputs = append(outputs, f.Reproduce)
 				}
@@ -247,4 +252,21 @@ func TestAuthAdHocFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shellArgs is what /bin/sh makes of a printed curl line: the arguments
+// curl would receive (printf runs in its place), with only env set.
+func shellArgs(t *testing.T, line string, env ...string) []string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(line, "curl ")
+	if !ok {
+		t.Fatalf("not a curl line: %s", line)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `printf '%s\0' `+rest)
+	cmd.Dir, cmd.Env = t.TempDir(), env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sh: %s: %v", line, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
 }

@@ -153,5 +153,10 @@ func decodeReport(in io.Reader, path string) (*diff.Report, error) {
 	if r.Tool != "corsaudit" {
 		return nil, fmt.Errorf("merge: read %s: not a corsaudit report (tool %q)", path, r.Tool)
 	}
+	// A curl line from a file is code someone will paste: only what
+	// corsaudit writes is printed again.
+	for i := range r.Findings {
+		r.Findings[i].Reproduce = diff.Untrusted(r.Findings[i].Reproduce)
+	}
 	return &r, nil
 }
