@@ -143,7 +143,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	popt.Log, popt.Version = ios.errOut, reportVersion()
 	var bar *progressBar
 	if ios.errIsTerminal {
-		bar = newProgressBar(ios.errOut)
+		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
 	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)

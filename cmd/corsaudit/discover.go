@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/internal/escape"
 	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
@@ -66,7 +67,7 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 	}
 	specs, derr := pipeline.Discover(cmd.Context(), built)
 	for _, s := range specs {
-		fmt.Fprintf(ios.out, "%s  %s  (%s)\n", s.Target.Name, s.Target.URL, plural.Count(len(s.Target.Instances), "instance"))
+		fmt.Fprintf(ios.out, "%s  %s  (%s)\n", escape.Text(s.Target.Name), escape.Text(s.Target.URL), plural.Count(len(s.Target.Instances), "instance"))
 		tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
 		for _, in := range s.Target.Instances {
@@ -78,7 +79,8 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 			if in.HealthReason != "" {
 				health += " (" + in.HealthReason + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), in.Skip)
+			// Each cell may come from a discovery API: escaped, one line.
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", escape.Text(in.ID), dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), escape.Text(in.Skip))
 		}
 		tw.Flush()
 	}
@@ -88,11 +90,12 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 	return nil
 }
 
+// dash is s escaped for the terminal, "-" when empty.
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return escape.Text(s)
 }
 
 // newCmdConfig is `corsaudit config check [FILE]`.

@@ -96,7 +96,7 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	popt := pipeline.ShardOptions{Log: ios.errOut, Version: reportVersion()}
 	var bar *progressBar
 	if ios.errIsTerminal {
-		bar = newProgressBar(ios.errOut)
+		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
 	s, runErr := pipeline.AuditShard(cmd.Context(), inv, cfg, k, n, popt)

@@ -9,7 +9,7 @@
 //     and C1 controls, bidirectional overrides, invalid UTF-8), and Writer
 //     applies Lines to everything written to a stream (standard error).
 //
-// HTML goes through html/template, JSON through encoding/json, XML through
+// HTML goes through html/template (and ValidUTF8), JSON through encoding/json, XML through
 // encoding/xml and metrics through the Prometheus text encoder; the
 // threat model (docs/threat-model.md) lists every medium.
 package escape
@@ -160,10 +160,18 @@ func writeEscape(b *strings.Builder, first byte, r rune, n int) {
 // write: for a stream read on a terminal (standard error), whoever
 // writes to it. A write that ends inside a UTF-8 sequence keeps those
 // bytes for the next one.
-func Writer(w io.Writer) io.Writer { return &writer{w: w} }
+func Writer(w io.Writer) io.Writer { return &writer{w: w, escape: Lines} }
+
+// ValidUTF8 returns a writer that writes to w what it is given with each
+// run of bytes that are not UTF-8 replaced by U+FFFD: for a document that
+// declares UTF-8 (the HTML report), whose markup html/template escapes.
+func ValidUTF8(w io.Writer) io.Writer {
+	return &writer{w: w, escape: func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }}
+}
 
 type writer struct {
 	w       io.Writer
+	escape  func(string) string
 	pending []byte
 }
 
@@ -174,7 +182,7 @@ func (e *writer) Write(p []byte) (int, error) {
 	if cut == 0 {
 		return len(p), nil
 	}
-	if _, err := io.WriteString(e.w, Lines(string(buf[:cut]))); err != nil {
+	if _, err := io.WriteString(e.w, e.escape(string(buf[:cut]))); err != nil {
 		return 0, err
 	}
 	return len(p), nil

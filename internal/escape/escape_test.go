@@ -174,3 +174,14 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+func TestValidUTF8(t *testing.T) {
+	var b bytes.Buffer
+	w := ValidUTF8(&b)
+	for _, p := range []string{"<td>a\xff\xfeb ", "\xe6\x9d", "\xb1 \u009b</td>"} {
+		w.Write([]byte(p))
+	}
+	if want := "<td>a\uFFFDb 東 \u009b</td>"; b.String() != want {
+		t.Errorf("wrote %q, want %q", b.String(), want)
+	}
+}
