@@ -280,7 +280,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.
-	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
+	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h, Timeout: o.Timeout}
 	if to.URL != to.urlOf {
 		sent.URL = to.URL.String()
 	}

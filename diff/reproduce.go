@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
@@ -55,14 +57,18 @@ func DecidingExchange(o audit.Observation) *audit.Exchange {
 
 // CurlRequest renders a sent request as a curl command: same method, URL,
 // headers (sorted by name), and --connect-to for a request dialled to
-// another address than the URL's host. curl prints the response headers
-// and never follows redirects. Every word is quoted by escape.Shell,
+// another address than the URL's host. curl prints the response headers,
+// never follows redirects and gives up after the request's timeout
+// (--max-time), as corsaudit did. Every word is quoted by escape.Shell,
 // whatever its bytes. A header named in Placeholders whose value ends with
 // a credential placeholder (ParseShown) expands it in the user's shell:
 // the value is read from the variable or file, the command never holds
 // the secret; any other value is printed as it is.
 func CurlRequest(r *audit.SentRequest) string {
 	args := []string{"curl", "-sS", "-o", "/dev/null", "-D", "-"}
+	if r.Timeout > 0 {
+		args = append(args, "--max-time", strconv.FormatFloat(r.Timeout.Seconds(), 'f', -1, 64))
+	}
 	if r.Method == http.MethodHead {
 		args = append(args, "-I")
 	} else if r.Method != http.MethodGet {
@@ -150,6 +156,13 @@ func curlRequestOf(words []string) (*audit.SentRequest, bool) {
 	}
 	w := words[len(fixed):]
 	r := &audit.SentRequest{Method: http.MethodGet}
+	if len(w) > 2 && w[0] == "--max-time" {
+		secs, err := strconv.ParseFloat(w[1], 64)
+		if err != nil || !(secs > 0 && secs < 1e6) {
+			return nil, false
+		}
+		r.Timeout, w = time.Duration(secs*float64(time.Second)), w[2:]
+	}
 	switch {
 	case w[0] == "-I":
 		r.Method, w = http.MethodHead, w[1:]

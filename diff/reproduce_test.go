@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/internal/escape"
+	"github.com/corsaudit/corsaudit/internal/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
 const reproOrigin = "https://app.example.com"
@@ -142,7 +146,7 @@ func TestReproduceFromRun(t *testing.T) {
 	if o.Verdict().Allowed || o.Verdict().Stage != cors.StageActual || o.Preflight == nil || o.Actual == nil || o.Actual.Status != 401 {
 		t.Fatalf("observation = %+v, want a passing preflight and a blocked 401 GET", o)
 	}
-	want := "curl -sS -o /dev/null -D - http://api.example.com/v1/cart --connect-to api.example.com:80:" + addr +
+	want := "curl -sS -o /dev/null -D - --max-time 5 http://api.example.com/v1/cart --connect-to api.example.com:80:" + addr +
 		" -H 'Accept: */*' -H 'Origin: https://app.example.com' -H 'Sec-Fetch-Mode: cors' -H 'User-Agent: " + audit.UserAgent +
 		"' -H 'X-Request-Id: corsaudit'"
 	if got := Reproduce(o); got != want {
@@ -257,5 +261,38 @@ func TestUntrusted(t *testing.T) {
 				t.Errorf("Untrusted(%s)\n = %s\nwant %s", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestReproduceCarriesMaxTime: a curl line carries the run's per-request
+// timeout as --max-time, so pasting the unreachable finding's line against
+// the instance that hung returns (curl exit 28) instead of hanging.
+func TestReproduceCarriesMaxTime(t *testing.T) {
+	hang := faultnet.Start(t, faultnet.Hang)
+	spec := audit.TargetSpec{
+		Target: discovery.Target{Name: "t", URL: "http://api.example.com/v1/cart",
+			Instances: []discovery.Instance{{ID: "i1", Addr: hang.Addr()}}},
+		Probes: []audit.Probe{{ID: "p1", Origin: reproOrigin, Method: http.MethodGet}},
+		LB:     audit.LB{Disabled: true},
+	}
+	res, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := Reproduce(res[0].Direct.At(0, 0))
+	if !strings.Contains(line, " --max-time 0.3 ") {
+		t.Fatalf("reproduce line lacks --max-time 0.3:\n%s", line)
+	}
+	if Untrusted(line) != line {
+		t.Errorf("Untrusted does not read the line back:\n%s\n%s", line, Untrusted(line))
+	}
+	curl := testenv.LookTool(t, "run a reproduce line", "curl")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", strings.Replace(line, "curl", escape.Shell(curl), 1))
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if ctx.Err() != nil || !errors.As(err, &exit) || exit.ExitCode() != 28 {
+		t.Errorf("pasted against the hanging instance, curl ended with %v (context %v), want exit 28 (timeout)", err, ctx.Err())
 	}
 }

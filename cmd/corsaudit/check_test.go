@@ -502,7 +502,7 @@ func TestCheckReproduce(t *testing.T) {
 	if code != exitFindings {
 		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitFindings, stderr.String())
 	}
-	want := "reproduce: curl -sS -o /dev/null -D - http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
+	want := "reproduce: curl -sS -o /dev/null -D - --max-time 5 http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
 		" -H 'Accept: */*' -H 'Origin: http://app.example.com' -H 'Sec-Fetch-Mode: cors' -H 'User-Agent: " + audit.UserAgent +
 		"' -H 'X-Request-Id: 7'\n"
 	if !strings.Contains(stdout.String(), want) {
