@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -269,4 +270,102 @@ func shellArgs(t *testing.T, line string, env ...string) []string {
 		t.Fatalf("sh: %s: %v", line, err)
 	}
 	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}
+
+// echoAPI answers a request carrying the credential by echoing it where a
+// careless or hostile instance would: in Location, Access-Control-Allow-
+// Origin, Access-Control-Expose-Headers and the instance header; with
+// garbled, in a malformed header line that Go's client quotes in its
+// error message.
+func echoAPI(garbled bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.Header.Get("Authorization")
+		w.Header().Set("Vary", "Origin")
+		if r.Method == http.MethodOptions || token == "" {
+			w.Header().Set("Access-Control-Allow-Origin", authOrigin)
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+			w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
+			w.Header().Set("Access-Control-Allow-Headers", "X-Request-Id")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if garbled {
+			c, buf, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			buf.WriteString("HTTP/1.1 200 OK\r\nBroken header line " + token + "\r\n\r\n")
+			buf.Flush()
+			return
+		}
+		bare := strings.TrimPrefix(token, "Bearer ")
+		w.Header().Set("Location", "https://app.example.com/cb?token="+url.QueryEscape(token)+"&t="+bare)
+		w.Header().Set("Access-Control-Allow-Origin", token)
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
+		w.Header().Set("Access-Control-Expose-Headers", "X-"+bare)
+		w.Header().Set("X-Served-By", "i2 "+token)
+		w.WriteHeader(http.StatusFound)
+	})
+}
+
+// TestEchoedCredentialIsRedacted: an instance that echoes the credential
+// does not make corsaudit store or print it: it is redacted from every
+// byte recorded from the network before anything is stored, so no format
+// (table, json, sarif, junit, html, metrics), no shard file and nothing on
+// stderr holds it.
+func TestEchoedCredentialIsRedacted(t *testing.T) {
+	t.Setenv(authEnv, authSecret)
+	var insts strings.Builder
+	for i, h := range []http.Handler{&loginAPI{}, echoAPI(false), echoAPI(true)} {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		fmt.Fprintf(&insts, "          - {id: i%d, addr: %s}\n", i+1, srv.Listener.Addr())
+	}
+	lb := httptest.NewServer(echoAPI(false))
+	t.Cleanup(lb.Close)
+	path := writeConfig(t, fmt.Sprintf(`targets:
+  - name: api
+    url: %s/v1/cart
+    discover:
+      static:
+        instances:
+%s    lb: {samples: 2, instance_header: X-Served-By}
+    policy: {origins: [%s], methods: [GET, PUT], headers: [X-Request-Id], credentials: true}
+    auth: {header: Authorization, value_from_env: %s}
+`, lb.URL, insts.String(), authOrigin, authEnv))
+	dir := t.TempDir()
+	const leaked = "tok-7f3a9c"
+	outputs := map[string]string{}
+	for _, format := range []string{"json", "table", "sarif", "junit", "html"} {
+		metrics := filepath.Join(dir, format+".prom")
+		code, out, stderr := runCLI("audit", "--config", path, "--format", format, "--metrics-file", metrics)
+		if code != exitFindings {
+			t.Fatalf("%s: exit %d, want %d (the echoing instances drift)\n%s", format, code, exitFindings, stderr)
+		}
+		prom, _ := os.ReadFile(metrics)
+		outputs[format], outputs[format+" stderr"], outputs[format+" metrics"] = out, stderr, string(prom)
+	}
+	if !strings.Contains(outputs["json"], "REDACTED") {
+		t.Errorf("the JSON report shows no redaction: did the instances echo anything?\n%s", outputs["json"])
+	}
+	inv := filepath.Join(dir, "inventory.json")
+	if code, _, stderr := runCLI("discover", "--config", path, "--output", inv); code != exitClean {
+		t.Fatalf("discover: exit %d\n%s", code, stderr)
+	}
+	shard := filepath.Join(dir, "shard.json")
+	code, _, stderr := runCLI("audit", "--inventory", inv, "--shard", "0/1", "--output", shard)
+	if code != exitClean {
+		t.Fatalf("shard: exit %d\n%s", code, stderr)
+	}
+	b, _ := os.ReadFile(shard)
+	outputs["shard file"], outputs["shard stderr"] = string(b), stderr
+	_, merged, stderr := runCLI("merge", shard, "--format", "table")
+	outputs["merged table"], outputs["merge stderr"] = merged, stderr
+	for what, o := range outputs {
+		if strings.Contains(o, leaked) {
+			i := strings.Index(o, leaked)
+			t.Errorf("%s holds the credential: ...%s...", what, o[max(0, i-80):min(len(o), i+40)])
+		}
+	}
 }
