@@ -164,6 +164,11 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	if fingerprint([]byte(inv.Config)) != inv.ConfigFingerprint {
 		return nil, errors.New("inventory: config_fingerprint does not match its config (edited by hand?)")
 	}
+	for i, t := range inv.Targets {
+		if _, err := config.TargetURL(t.URL); err != nil {
+			return nil, fmt.Errorf("inventory: targets[%d].url: %w", i, err)
+		}
+	}
 	return &inv, nil
 }
 

@@ -59,6 +59,10 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	for t, it := range inv.Targets {
 		r := &results[t]
 		r.Spec = it.Spec()
+		if config.ShowURL(it.URL) != it.URL {
+			_, err := config.TargetURL(it.URL)
+			return nil, nil, fmt.Errorf("merge: target %q: url: %w", it.Name, err)
+		}
 		if r.URL, err = url.Parse(it.URL); err != nil || r.URL.Host == "" {
 			r.URL = nil
 			continue
