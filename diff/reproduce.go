@@ -35,6 +35,36 @@ func Reproduce(o audit.Observation) string {
 	return ""
 }
 
+// ReproduceDifference is the curl command for the step of o that shows
+// the differences ds from the expected answer: the step that decided o's
+// outcome when a difference is in it, else the first step a difference is
+// in (an instance allowing the same GET with a preflight that lacks PUT is
+// reproduced by its OPTIONS, not by the GET, which shows nothing); without
+// differences, Reproduce(o).
+func ReproduceDifference(o audit.Observation, ds []HeaderDifference) string {
+	deciding := DecidingExchange(o)
+	if len(ds) == 0 || deciding == nil || deciding.Failed() {
+		return Reproduce(o)
+	}
+	step := func(e *audit.Exchange) string {
+		if e == o.Preflight {
+			return StepPreflight
+		}
+		return StepActual
+	}
+	if slices.ContainsFunc(ds, func(d HeaderDifference) bool { return d.Step == step(deciding) }) {
+		return Reproduce(o)
+	}
+	e := o.Actual
+	if ds[0].Step == StepPreflight {
+		e = o.Preflight
+	}
+	if r := o.Sent(e); r != nil {
+		return CurlRequest(r)
+	}
+	return Reproduce(o)
+}
+
 // DecidingExchange is the exchange that decided o's outcome: the one that
 // got no response, else the preflight when the browser blocked there, else
 // the actual request when it was sent, else the preflight. It is nil when

@@ -3,6 +3,7 @@ package diff
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/internal/escape"
 	"github.com/corsaudit/corsaudit/internal/faultnet"
+	"github.com/corsaudit/corsaudit/internal/labserver"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
@@ -295,4 +297,149 @@ func TestReproduceCarriesMaxTime(t *testing.T) {
 	if ctx.Err() != nil || !errors.As(err, &exit) || exit.ExitCode() != 28 {
 		t.Errorf("pasted against the hanging instance, curl ended with %v (context %v), want exit 28 (timeout)", err, ctx.Err())
 	}
+}
+
+// reproduced is one recorded exchange a reproduce command may have been
+// made from, and its observation.
+type reproduced struct {
+	o  audit.Observation
+	ex *audit.Exchange
+}
+
+// reproducedSteps finds, among the recorded exchanges of res (instances,
+// load balancer samples, cache checks), those a reproduce command may
+// have been made from: several LB samples send the same request.
+func reproducedSteps(res *audit.TargetResult, command string) []reproduced {
+	var all []audit.Observation
+	for i := range res.Spec.Target.Instances {
+		for _, o := range res.Direct.Each(i) {
+			all = append(all, o)
+		}
+	}
+	for _, row := range res.LB {
+		all = append(all, row...)
+	}
+	for _, c := range res.Cache {
+		for _, ex := range []*audit.Exchange{c.FirstAnswer, c.SecondAnswer} {
+			o := audit.Observation{Actual: ex, Done: true}
+			if c.Preflight {
+				o = audit.Observation{Preflight: ex, Done: true}
+			}
+			all = append(all, o)
+		}
+	}
+	var out []reproduced
+	for _, o := range all {
+		for _, ex := range []*audit.Exchange{o.Preflight, o.Actual} {
+			if r := o.Sent(ex); ex != nil && r != nil && CurlRequest(r) == command {
+				out = append(out, reproduced{o, ex})
+			}
+		}
+	}
+	return out
+}
+
+// TestReproduceStepPerKind: for every kind of finding, the curl command
+// reproduces the step the finding is about: a step its header difference
+// is in, the preflight a load balancer redirects or answers, the request
+// that got no answer, the step whose answer trusts an origin or carries an
+// invalid header, the step that decided the verdict of a side of a split.
+func TestReproduceStepPerKind(t *testing.T) {
+	// A preflighted GET still allowed by an instance that lacks PUT and
+	// DELETE: header drift in the preflight, where the GET shows nothing.
+	withHeader := audit.Plan(audit.Policy{Origins: []string{appOrigin}, Methods: []string{"GET", "PUT", "DELETE"}, Headers: []string{"X-Request-Id"}})
+	drift := compareCase{desc: "preflight-only header drift on a GET",
+		res: fleetOf(withHeader, append(same(3, policyAnswers(setPre(cors.ACAM, "GET, PUT, DELETE"), setPre(cors.ACAH, "X-Request-Id"))),
+			policyAnswers(setPre(cors.ACAM, "GET"), setPre(cors.ACAH, "X-Request-Id")))...)}
+	var results []*audit.TargetResult
+	var findings [][]Finding
+	for _, tc := range append(compareCases(), drift) {
+		_, got := Compare(tc.res, tc.opt)
+		results, findings = append(results, tc.res), append(findings, got)
+	}
+	for _, b := range []labserver.Behavior{withCredentials(reflectAll), withCredentials(nullAllowed), withCredentials(httpAllowed),
+		withCredentials(suffixMatch), withCredentials(wildcard)} {
+		res, got := fleet(t, b, b)
+		results, findings = append(results, res), append(findings, got)
+	}
+	checked := map[Kind]bool{}
+	for n, fs := range findings {
+		res := results[n]
+		for _, f := range fs {
+			if f.Kind == KindSkipped {
+				continue
+			}
+			for _, command := range strings.Split(f.Reproduce, " && ") {
+				candidates := reproducedSteps(res, command)
+				if len(candidates) == 0 {
+					t.Errorf("%s: %s is not a recorded request", f.Kind, command)
+					continue
+				}
+				var problems []string
+				for _, c := range candidates {
+					if why := wrongStep(f, c.o, c.ex); why != "" {
+						problems = append(problems, why)
+					}
+				}
+				if len(problems) == len(candidates) {
+					t.Errorf("%s (%s): %s:\n%s", f.Kind, f.Message, problems[0], command)
+				}
+				checked[f.Kind] = true
+			}
+		}
+	}
+	for _, k := range Kinds {
+		if !checked[k.Kind] && k.Kind != KindSkipped && k.Kind != KindErrorWithoutCORS {
+			t.Errorf("no %s finding was checked", k.Kind)
+		}
+	}
+}
+
+// stepName says which step of o ex is.
+func stepName(ex *audit.Exchange, o audit.Observation) string {
+	if ex == o.Preflight {
+		return "preflight"
+	}
+	return "actual"
+}
+
+// wrongStep says why exchange ex of o is not the step finding f is about
+// ("" when it is).
+func wrongStep(f Finding, o audit.Observation, ex *audit.Exchange) string {
+	step := stepName(ex, o)
+	var want []string
+	switch {
+	case len(f.Difference) > 0:
+		for _, d := range f.Difference {
+			want = append(want, d.Step)
+		}
+	case f.Kind == KindLBRedirect || f.Kind == KindLBAnswersOptions:
+		want = []string{"preflight"}
+	case f.Kind == KindVaryMissing || f.Kind == KindErrorWithoutCORS:
+		want = []string{"actual"}
+	case f.Kind == KindUnreachable:
+		if !ex.Failed() {
+			return "the request reproduced got an answer"
+		}
+		return ""
+	case f.Kind == KindInvalidHeader:
+		if !slices.ContainsFunc([]string{cors.ACAO, cors.ACAC}, func(h string) bool { return len(ex.Header.Values(h)) > 1 }) {
+			return fmt.Sprintf("the %s reproduced has no invalid header: %v", step, ex.Header)
+		}
+		return ""
+	case slices.Contains(misconfigKinds, f.Kind):
+		want = []string{"actual"}
+		if strings.HasSuffix(f.Observed, "(preflight)") {
+			want = []string{"preflight"}
+		}
+	case f.Kind == KindSplit || f.Kind == KindCacheLeak || f.Kind == KindPolicyViolation || f.Kind == KindVerdictDrift || f.Kind == KindLBMismatch:
+		// No difference to show: the step that decided the verdict.
+		want = []string{stepName(DecidingExchange(o), o)}
+	default:
+		return "no rule says which step it is about"
+	}
+	if !slices.Contains(want, step) {
+		return fmt.Sprintf("reproduces the %s, want the %s", step, strings.Join(want, " or "))
+	}
+	return ""
 }
