@@ -29,6 +29,9 @@ type Report struct {
 	// Incomplete, when set, says why the run did not finish (deadline,
 	// interrupt, discovery error): the report is partial.
 	Incomplete string `json:"incomplete,omitempty"`
+	// FailOn is the threshold the run is judged by (the config's fail_on,
+	// or --fail-on): read Threshold, which defaults it.
+	FailOn FailOn `json:"fail_on,omitempty"`
 }
 
 // Summarize recomputes r.Summary from its targets and findings; unreachable

@@ -99,7 +99,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 			}
 		}
 	}
-	rep := compare(results, diff.Options{Analyses: cfg.Analyses}, first.Version, string(cfg.AuditOptions().Browser))
+	rep := compare(results, diff.Options{Analyses: cfg.Analyses}, first.Version, cfg)
 	rep.StartedAt = start
 	rep.Duration = end.Sub(start).Seconds()
 	rep.Incomplete = joinNew(problems)

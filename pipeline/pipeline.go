@@ -88,7 +88,7 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
 	}
-	rep := compare(results, opt.Diff, opt.Version, string(aopt.Browser))
+	rep := compare(results, opt.Diff, opt.Version, cfg)
 	rep.StartedAt = start.UTC()
 	rep.Duration = time.Since(start).Seconds()
 	rep.Incomplete = strings.Join(problems, "; ")
@@ -124,8 +124,9 @@ func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, ch
 // report's targets, findings and request count are made, for a single run
 // and for merged shards alike. The caller sets timing, Incomplete and
 // calls Summarize.
-func compare(results []audit.TargetResult, opt diff.Options, version, browser string) *diff.Report {
-	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: browser}
+func compare(results []audit.TargetResult, opt diff.Options, version string, cfg *config.Config) *diff.Report {
+	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: string(cfg.AuditOptions().Browser),
+		FailOn: diff.FailOn(cfg.FailOn)}
 	for i := range results {
 		if results[i].URL == nil {
 			continue

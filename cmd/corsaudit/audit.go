@@ -193,7 +193,7 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	if diff.FailOn(cfg.FailOn).Fails(rep) {
+	if rep.Fails() {
 		return &exitError{code: exitFindings}
 	}
 	return nil
