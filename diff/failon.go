@@ -36,6 +36,21 @@ func (f FailOn) Fails(r *Report) bool {
 	return r != nil && f.Counts(r.MaxSeverity())
 }
 
+// Strictest is the threshold that fails on the most findings: info before
+// warning before error before never ("" reads as DefaultFailOn).
+func Strictest(fs ...FailOn) FailOn {
+	out := FailNever
+	for _, f := range fs {
+		if f == "" {
+			f = DefaultFailOn
+		}
+		if f != FailNever && (out == FailNever || Severity(f).Rank() < Severity(out).Rank()) {
+			out = f
+		}
+	}
+	return out
+}
+
 // Threshold is the fail-on r is judged by: its FailOn, DefaultFailOn when
 // it names none.
 func (r *Report) Threshold() FailOn {

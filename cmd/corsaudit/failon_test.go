@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/corsaudit/corsaudit/diff"
 )
 
 // maxAgeFleet is three instances allowing PUT from the origin, the third
@@ -74,5 +78,56 @@ func TestJUnitFollowsFailOn(t *testing.T) {
 				t.Errorf("the warning is not in the report:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestMergeFailOnFollowsTheRuns: merging plain reports decides the exit
+// code as merging shards does: under --fail-on when given, else under the
+// runs' own fail_on (error for reports that do not say).
+func TestMergeFailOnFollowsTheRuns(t *testing.T) {
+	dir := t.TempDir()
+	withError := writeJSONReport(t, dir, "error.json", shardReport("api", diff.SeverityError, "i-1"))
+	withWarning := writeJSONReport(t, dir, "warning.json", shardReport("web", diff.SeverityWarning, "i-2"))
+	strict := shardReport("db", diff.SeverityWarning, "i-3")
+	strict.FailOn = diff.FailOn(diff.SeverityWarning)
+	strictPath := writeJSONReport(t, dir, "strict.json", strict)
+	for _, tc := range []struct {
+		desc string
+		args []string
+		code int
+	}{
+		{"an error under the default", []string{"merge", withError}, exitFindings},
+		{"a warning under the default", []string{"merge", withWarning}, exitClean},
+		{"a run that failed on warnings", []string{"merge", withWarning, strictPath}, exitFindings},
+		{"--fail-on never", []string{"merge", withError, "--fail-on", "never"}, exitClean},
+		{"--fail-on warning", []string{"merge", withWarning, "--fail-on", "warning"}, exitFindings},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, _, stderr := runCLI(tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr)
+			}
+		})
+	}
+}
+
+// TestMergeDuration: the merged report of runs an hour apart lasted as
+// long as the longest of them, not the hour between them.
+func TestMergeDuration(t *testing.T) {
+	dir := t.TempDir()
+	a := shardReport("api", "", "i-1")
+	b := shardReport("web", "", "i-2")
+	a.Duration, b.Duration = 2, 5
+	b.StartedAt = a.StartedAt.Add(time.Hour)
+	code, out, stderr := runCLI("merge", writeJSONReport(t, dir, "a.json", a), writeJSONReport(t, dir, "b.json", b), "--format", "json")
+	if code != exitClean {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var r diff.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Duration != 5 || !r.StartedAt.Equal(a.StartedAt) {
+		t.Errorf("duration %gs from %s, want 5s (the longest run) from %s", r.Duration, r.StartedAt, a.StartedAt)
 	}
 }

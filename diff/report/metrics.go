@@ -25,7 +25,7 @@ import (
 //	corsaudit_targets                            targets audited
 //	corsaudit_probes                             probes (browser scenarios), all targets
 //	corsaudit_requests                           requests sent
-//	corsaudit_run_duration_seconds               wall-clock duration of the run
+//	corsaudit_run_duration_seconds               wall-clock duration of the run (merged: the longest)
 //	corsaudit_run_complete                       1, or 0 for a partial report
 //	corsaudit_last_run_timestamp_seconds         when the run ended
 //	corsaudit_last_success_timestamp_seconds     lastSuccess, when not zero
@@ -105,8 +105,7 @@ func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
 		complete = 0
 	}
 	gauge("corsaudit_run_complete", "1 when the last run completed, 0 when its report is partial.", sample(complete))
-	if !r.StartedAt.IsZero() {
-		end := r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
+	if end := r.End(); !end.IsZero() {
 		gauge("corsaudit_last_run_timestamp_seconds", "Unix time the last run ended.", sample(unixSeconds(end)))
 	}
 	if !lastSuccess.IsZero() {
