@@ -71,7 +71,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runAudit(cmd, ios, opts)
+			return notRunMetrics(opts.MetricsFile, runAudit(cmd, ios, opts))
 		},
 	}
 	f := cmd.Flags()

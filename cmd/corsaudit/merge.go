@@ -74,7 +74,7 @@ still written).`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runMerge(ios, opts)
+			return notRunMetrics(opts.MetricsFile, runMerge(ios, opts))
 		},
 	}
 	f := cmd.Flags()
