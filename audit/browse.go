@@ -52,6 +52,10 @@ type FetchOptions struct {
 	SendUnsafeActual bool
 	// Sent, when set, counts the requests sent.
 	Sent *int64
+	// OnSend, when set, is told each request as it is sent: its record,
+	// which shows a credential's placeholder, never its value. It may be
+	// called from several goroutines at once.
+	OnSend func(*SentRequest)
 	// Credential, when set, is attached to the actual request when the
 	// browser would attach it (never to a preflight); records show its
 	// placeholder, never its value.
@@ -310,6 +314,9 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	req.Header = h
 	if o.Sent != nil {
 		atomic.AddInt64(o.Sent, 1)
+	}
+	if o.OnSend != nil {
+		o.OnSend(&sent)
 	}
 	start := time.Now()
 	secret := o.Secret

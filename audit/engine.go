@@ -68,6 +68,9 @@ type Options struct {
 	// Progress, when set, is called after each finished unit of work with
 	// the number done and the total. It is called from many goroutines.
 	Progress func(done, total int64)
+	// OnSend, when set, is told each request as it is sent
+	// (FetchOptions.OnSend: secrets as placeholders).
+	OnSend func(*SentRequest)
 	// TLSConfig is the base TLS configuration (tests trust a test CA here).
 	TLSConfig *tls.Config
 	// Latencies keeps every request's own exchange, with its latency
@@ -321,8 +324,8 @@ type sender struct {
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Secret: s.res.Spec.Auth, Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true,
-		share: !s.opt.Latencies}
+		Secret: s.res.Spec.Auth, Sent: &s.res.Requests, OnSend: s.opt.OnSend, health: health, intern: s.intern,
+		IgnoreMixedContent: true, share: !s.opt.Latencies}
 }
 
 // probeInstance sends the probes of instance i with PerInstance workers

@@ -39,7 +39,16 @@ type Config struct {
 	names   map[string]string
 	src     []byte
 	srcFile string
+	// noSecrets: Build checks auth sections without reading their secret
+	// (WithoutSecrets).
+	noSecrets bool
 }
+
+// WithoutSecrets makes Validate and Build check each auth section without
+// reading its secret (the variable or file): for commands that send no
+// request, such as discover, which must work where only the probing
+// machine holds the secret. Targets then carry no credential.
+func (c *Config) WithoutSecrets() { c.noSecrets = true }
 
 // Target is one entry of targets:.
 type Target struct {

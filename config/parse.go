@@ -2,14 +2,18 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/corsaudit/corsaudit/internal/suggest"
 )
 
 // Problem is one thing wrong with a config.
@@ -48,6 +52,25 @@ func (ps Problems) Error() string {
 		lines[i] = p.String()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// sortByLine orders problems as the file reads: those without a line
+// (from a variable or a flag) first, in the order found, then by line.
+func (ps Problems) sortByLine() {
+	slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Compare(a.line(), b.line()) })
+}
+
+// line is the line number of p.Pos ("file:12"), 0 when it has none.
+func (p Problem) line() int {
+	i := strings.LastIndexByte(p.Pos, ':')
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(p.Pos[i+1:])
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Parse reads a YAML config over the defaults. file names the source in
@@ -324,42 +347,10 @@ func fieldNames(t reflect.Type) []string {
 // unknownKey says that key is not one of known, suggesting the closest.
 func unknownKey(key string, known []string) string {
 	msg := fmt.Sprintf("unknown key %q", key)
-	best, dist := "", 3
-	for _, k := range known {
-		if d := editDistance(key, k); d < dist {
-			best, dist = k, d
-		}
-	}
-	if best != "" {
+	if best := suggest.Closest(key, known); best != "" {
 		return msg + fmt.Sprintf(", did you mean %q?", best)
 	}
 	return msg + " (known: " + strings.Join(known, ", ") + ")"
-}
-
-// editDistance is the Damerau (optimal string alignment) distance, so a
-// swap of two letters counts as one edit.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // recordPositions records where each key and item below n was written.

@@ -119,6 +119,7 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			Paths:  t.Paths, Auth: cred, TLS: tlsConf})
 	}
 	if len(v.problems) > 0 {
+		v.problems.sortByLine()
 		return nil, v.problems
 	}
 	return built, nil

@@ -37,6 +37,19 @@ type Options struct {
 	Policy bool
 	// Analyses enabled (nil: AllAnalyses).
 	Analyses []string
+	// FlagAdvice: the run was set up with command-line flags (an ad hoc
+	// audit), so findings name the flag to change (--direct-scheme http),
+	// not the config key (direct.scheme: http).
+	FlagAdvice bool
+}
+
+// setting is how the user changes a setting in this run: its flag with
+// FlagAdvice, else its config key.
+func (o Options) setting(key, flag string) string {
+	if o.FlagAdvice {
+		return flag
+	}
+	return key
 }
 
 func (o Options) enabled(analysis string) bool {

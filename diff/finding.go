@@ -58,6 +58,10 @@ type Finding struct {
 	// from the expected one (empty when no answer is compared).
 	Difference []HeaderDifference `json:"difference,omitempty"`
 	Message    string             `json:"message"`
+	// Compared is how many instances the finding's instances were compared
+	// among ("1 of 11"), when it counts them: the one count the message and
+	// the report's headline both say.
+	Compared int `json:"compared,omitempty"`
 	// Share is, for LB findings, the fraction of LB samples affected (the
 	// intermittency users see).
 	Share float64 `json:"share,omitempty"`

@@ -180,7 +180,7 @@ func (g Gate) Failures(r *Report) []string {
 			out = append(out, b.String())
 			continue
 		}
-		fmt.Fprintf(&b, "%s: %s decide %s differently:", f.Target, strings.Join(hit, ", "), plural.Count(len(requests), "request"))
+		fmt.Fprintf(&b, "%s: %s %s %s differently:", f.Target, strings.Join(hit, ", "), plural.Verb(len(hit), "decide"), plural.Count(len(requests), "request"))
 		for _, r := range requests {
 			fmt.Fprintf(&b, "\n      %s", r)
 		}

@@ -247,7 +247,7 @@ func shellCommands(line string) (cmds [][]string, ok bool) {
 			cmds, words, s = append(cmds, words), nil, rest
 			continue
 		}
-		w, rest, ok := shellWord(s, false)
+		w, rest, ok := readShellWord(s, false)
 		if !ok {
 			return nil, false
 		}
@@ -261,10 +261,10 @@ func shellCommands(line string) (cmds [][]string, ok bool) {
 	}
 }
 
-// shellWord reads one word from the start of s up to a space or the end,
+// readShellWord reads one word from the start of s up to a space or the end,
 // or up to a ")" when inCat (the path of "$(cat PATH)"), and returns the
 // rest.
-func shellWord(s string, inCat bool) (word, rest string, ok bool) {
+func readShellWord(s string, inCat bool) (word, rest string, ok bool) {
 	var b strings.Builder
 	if s == "" || s[0] == ' ' {
 		return "", "", false
@@ -286,7 +286,7 @@ func shellWord(s string, inCat bool) (word, rest string, ok bool) {
 		case c == ' ' && !inCat:
 			return b.String(), s, true
 		case c == '"' && !inCat && strings.HasPrefix(s, `"$(cat `):
-			path, after, ok := shellWord(s[len(`"$(cat `):], true)
+			path, after, ok := readShellWord(s[len(`"$(cat `):], true)
 			if !ok || !strings.HasPrefix(after, `)"`) {
 				return "", "", false
 			}

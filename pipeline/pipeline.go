@@ -32,6 +32,9 @@ type Options struct {
 	Log io.Writer
 	// Progress, when set, is called as requests complete.
 	Progress func(done, total int64)
+	// Sent, when set, is told each request as it is sent, secrets shown
+	// as their placeholders (`audit --verbose`).
+	Sent func(*audit.SentRequest)
 	// Version is written in the report.
 	Version string
 	// Select, when set, is called after discovery and before any probe:
@@ -84,6 +87,7 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 
 	aopt := cfg.AuditOptions()
 	aopt.Progress = opt.Progress
+	aopt.OnSend = opt.Sent
 	results, err := audit.Run(ctx, specs, aopt)
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))

@@ -29,6 +29,7 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.audit.flags = cmd.Flags()
+			opts.audit.noSecrets = true // discover sends nothing
 			if opts.Output != "" && !cmd.Flags().Changed("format") {
 				opts.Format = "json"
 			}
@@ -38,9 +39,9 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 			return runDiscover(cmd, ios, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config file (YAML)")
-	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "table (or text) or json, any case (json: the inventory that audit --inventory --shard probes from)")
-	cmd.Flags().StringVar(&opts.Output, "output", "", "write the JSON inventory to this file (atomically) instead of stdout")
+	cmd.Flags().StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config `FILE` (YAML)")
+	cmd.Flags().StringVarP(&opts.Format, "format", "o", "table", "`FORMAT`: table (or text) or json, any case (json: the inventory that audit --inventory --shard probes from)")
+	cmd.Flags().StringVar(&opts.Output, "output", "", "write the JSON inventory to `FILE` (atomically) instead of stdout")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

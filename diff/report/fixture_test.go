@@ -106,7 +106,7 @@ func fixture() *diff.Report {
 					{Step: "preflight", Header: "Access-Control-Expose-Headers", Extra: []string{hostileHeader}}},
 				Expected:  "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACMA=600",
 				Observed:  "allowed; preflight: 204 ACAO=https://app.example.com ACAC=true ACAM=GET,PUT,POST ACMA=7200 ACEH=" + hostileHeader,
-				Message:   "1 of 5 instances answer PUT from https://app.example.com with credentials with different CORS headers (same verdict: allowed)",
+				Message:   "1 of 5 instances answers PUT from https://app.example.com with credentials with different CORS headers (same verdict: allowed)",
 				Reproduce: `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.1.13:8443 -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT'`},
 			{Kind: diff.KindOriginReflection, Severity: diff.SeverityError, Target: "static", Instances: []string{"s-blue-1", "s-green-1"}, Groups: []string{"blue", "green"}, Probe: &fontEvil,
 				Probes:   []diff.ProbeRef{fontEvil},
