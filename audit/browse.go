@@ -60,6 +60,12 @@ type FetchOptions struct {
 	// browser would attach it (never to a preflight); records show its
 	// placeholder, never its value.
 	Credential *Credential
+	// Secret, when set, is the target's credential, whether or not it
+	// goes on this fetch: an instance may echo it on any answer, so its
+	// value is redacted (Credential.Redact) from every byte read from the
+	// network (response headers, error messages) before anything reads
+	// or stores them. Credential is redacted too.
+	Secret *Credential
 	// IgnoreMixedContent sends the requests even when a browser would
 	// block them as mixed content (cors.MixedContent). The audit sets it:
 	// it reports mixed content once per target and still probes what the
@@ -307,7 +313,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.
-	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
+	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h, Timeout: o.Timeout}
 	if to.URL != to.urlOf {
 		sent.URL = to.URL.String()
 	}
@@ -336,16 +342,21 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		o.OnSend(&sent)
 	}
 	start := time.Now()
+	secret := o.Secret
+	if secret == nil {
+		secret = o.Credential
+	}
 	r, err := roundTrip(to.Client, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, cutOff(ctx) // the run ended, not the instance
 		}
-		ex = &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+		ex = &Exchange{Err: Classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
 		o.record(ex, sent)
 		o.health.record(ex)
 		return o.shareExchange(ex), nil, ""
 	}
+	secret.redactHeader(r.Header)
 	header := readResponseHeader(o.Browser, r.Header)
 	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
 	o.record(ex, sent)
@@ -361,7 +372,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	_, err = io.Copy(io.Discard, io.LimitReader(r.Body, MaxBodyBytes))
 	r.Body.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		ex.ErrMsg = "body: " + err.Error()
+		ex.ErrMsg = "body: " + secret.Redact(err.Error())
 	}
 	o.health.record(ex)
 	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""

@@ -22,6 +22,9 @@ type SentRequest struct {
 	// expression standing for a secret ($CORSAUDIT_TOKEN), never the
 	// secret itself: a curl command leaves them unquoted for the shell.
 	Placeholders []string `json:"placeholders,omitempty"`
+	// Timeout bounded the request (the run's per-request timeout): curl's
+	// --max-time. Zero in records written before it existed.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // Exchange is one HTTP request and what came back.

@@ -298,7 +298,7 @@ func Default() Config {
 		Timeout:     5 * time.Second,
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
-		FailOn:      string(diff.FailOn(diff.SeverityError)),
+		FailOn:      string(diff.DefaultFailOn),
 		Analyses:    append([]string(nil), diff.AllAnalyses...),
 		MaxProbes:   200,
 	}

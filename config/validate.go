@@ -3,7 +3,6 @@ package config
 import (
 	"crypto/tls"
 	"fmt"
-	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -93,8 +92,8 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			names[t.Name] = i
 		}
 		if t.URL != "" {
-			if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.bad(field+".url", "%q is not an absolute http(s) URL", t.URL)
+			if _, err := TargetURL(t.URL); err != nil {
+				v.bad(field+".url", "%s", err)
 			}
 		}
 		switch t.Direct.Scheme {
@@ -130,7 +129,7 @@ func label(t Target, i int) string {
 	if t.Name != "" {
 		return t.Name
 	}
-	if u, err := url.Parse(t.URL); err == nil && u.Host != "" {
+	if u, err := TargetURL(t.URL); err == nil {
 		return u.Host
 	}
 	return fmt.Sprintf("target-%d", i+1)

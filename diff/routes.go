@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
@@ -29,8 +30,8 @@ import (
 // The probes whose requests the load balancer answers itself are never
 // sent (audit.Probe.Sampled), so no observed finding repeats these.
 // public is the target's public URL; b the browser whose requests the
-// curl lines show.
-func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser) []Finding {
+// curl lines show; timeout the run's per-request timeout (their --max-time).
+func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser, timeout time.Duration) []Finding {
 	pools := map[string]bool{}
 	for _, in := range spec.Target.Instances {
 		pools[in.Pool] = true
@@ -55,6 +56,7 @@ func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser) []Fi
 					f.Severity = f.Kind.DefaultSeverity()
 				}
 				sent := audit.StepRequest(spec.Probes[p], public, r.Step, b)
+				sent.Timeout = timeout
 				f.Reproduce = CurlRequest(&sent)
 				out = append(out, f)
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
@@ -193,7 +194,7 @@ func TestRouteFindings(t *testing.T) {
 				spec.Probes = append(spec.Probes, pr)
 			}
 			u, _ := url.Parse(testURL)
-			fs := RouteFindings(&spec, u, cors.Chromium)
+			fs := RouteFindings(&spec, u, cors.Chromium, 5*time.Second)
 			var got []string
 			for _, f := range fs {
 				var ids []string
@@ -201,8 +202,14 @@ func TestRouteFindings(t *testing.T) {
 					ids = append(ids, p.ID)
 				}
 				got = append(got, fmt.Sprintf("%s %s %s: %s", f.Kind, f.Severity, strings.Join(ids, ","), f.Message))
-				if f.Path != "/data" || f.Probe == nil || !strings.HasPrefix(f.Reproduce, "curl ") || !slices.Equal(f.Instances, []string{"lb"}) {
+				if f.Path != "/data" || f.Probe == nil || !strings.HasPrefix(f.Reproduce, "curl ") || !strings.Contains(f.Reproduce, "--max-time 5") || !slices.Equal(f.Instances, []string{"lb"}) {
 					t.Errorf("finding %+v: want path /data, its first probe, a curl line, the lb", f)
+				}
+				// The curl line reproduces the step the route is about: the
+				// preflight for an OPTIONS route, else the probe's own method.
+				preflight := strings.Contains(f.Message, "OPTIONS ")
+				if sendsOptions := strings.Contains(f.Reproduce, "-X 'OPTIONS'") || strings.Contains(f.Reproduce, "-X OPTIONS"); sendsOptions != preflight {
+					t.Errorf("%s (%s): reproduce line %s is not the routed step", f.Kind, f.Message, f.Reproduce)
 				}
 			}
 			if len(tc.want) == 0 && len(got) != 0 {

@@ -29,6 +29,22 @@ type Report struct {
 	// Incomplete, when set, says why the run did not finish (deadline,
 	// interrupt, discovery error): the report is partial.
 	Incomplete string `json:"incomplete,omitempty"`
+	// EndedAt, when set, is when the last of merged runs ended (their
+	// Duration is the longest run's, not the span from StartedAt): read
+	// End.
+	EndedAt time.Time `json:"ended_at,omitzero"`
+	// FailOn is the threshold the run is judged by (the config's fail_on,
+	// or --fail-on): read Threshold, which defaults it.
+	FailOn FailOn `json:"fail_on,omitempty"`
+}
+
+// End is when the run ended: EndedAt, else StartedAt + Duration (zero
+// when StartedAt is).
+func (r *Report) End() time.Time {
+	if !r.EndedAt.IsZero() || r.StartedAt.IsZero() {
+		return r.EndedAt
+	}
+	return r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
 }
 
 // Summarize recomputes r.Summary from its targets and findings; unreachable

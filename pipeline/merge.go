@@ -59,18 +59,28 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	for t, it := range inv.Targets {
 		r := &results[t]
 		r.Spec = it.Spec()
+		if config.ShowURL(it.URL) != it.URL {
+			_, err := config.TargetURL(it.URL)
+			return nil, nil, fmt.Errorf("merge: target %q: url: %w", it.Name, err)
+		}
 		if r.URL, err = url.Parse(it.URL); err != nil || r.URL.Host == "" {
 			r.URL = nil
 			continue
 		}
 		r.Direct = audit.NewDirectMatrix(r.Spec.Target.Instances, len(r.Spec.Probes))
 	}
+	var creds []*audit.Credential
+	for _, t := range cfg.Targets {
+		if c := t.Auth.Placeholder(); c != nil {
+			creds = append(creds, c)
+		}
+	}
 	var start, end time.Time
 	var problems []string
 	a := Assign(inv, first.Shards)
 	for _, ns := range byNumber {
 		s := ns.Shard
-		if err := fill(results, a, s); err != nil {
+		if err := fill(results, a, s, creds); err != nil {
 			return nil, nil, fmt.Errorf("merge: %s: %w", ns.Name, err)
 		}
 		if start.IsZero() || s.StartedAt.Before(start) {
@@ -89,7 +99,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 			}
 		}
 	}
-	rep := compare(results, diff.Options{Analyses: cfg.Analyses}, first.Version, string(cfg.AuditOptions().Browser))
+	rep := compare(results, diff.Options{Analyses: cfg.Analyses}, first.Version, cfg)
 	rep.StartedAt = start
 	rep.Duration = end.Sub(start).Seconds()
 	rep.Incomplete = joinNew(problems)
@@ -97,9 +107,10 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	return rep, cfg, nil
 }
 
-// fill places shard s's observations into results.
-func fill(results []audit.TargetResult, a Assignment, s *Shard) error {
-	d, err := newDecoder(s)
+// fill places shard s's observations into results; creds are the
+// credentials of the config (newDecoder).
+func fill(results []audit.TargetResult, a Assignment, s *Shard, creds []*audit.Credential) error {
+	d, err := newDecoder(s, creds)
 	if err != nil {
 		return err
 	}

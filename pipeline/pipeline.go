@@ -99,7 +99,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
 	}
-	rep := compare(results, opt.Diff, opt.Version, string(aopt.Browser))
+	rep := compare(results, opt.Diff, opt.Version, cfg)
 	rep.StartedAt = start.UTC()
 	rep.Duration = time.Since(start).Seconds()
 	rep.Incomplete = strings.Join(problems, "; ")
@@ -143,9 +143,10 @@ func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, ch
 // report's targets, findings and request count are made, for a single run
 // and for merged shards alike. The caller sets timing, Incomplete and
 // calls Summarize.
-func compare(results []audit.TargetResult, opt diff.Options, version, browser string) *diff.Report {
-	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: browser}
-	opt.Browser = cors.Browser(browser)
+func compare(results []audit.TargetResult, opt diff.Options, version string, cfg *config.Config) *diff.Report {
+	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: string(cfg.AuditOptions().Browser),
+		FailOn: diff.FailOn(cfg.FailOn)}
+	opt.Browser, opt.Timeout = cors.Browser(rep.Browser), cfg.Timeout
 	for i := range results {
 		if results[i].URL == nil {
 			continue

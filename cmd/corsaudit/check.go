@@ -14,6 +14,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 )
 
@@ -99,15 +100,13 @@ type checkRequest struct {
 // prepareCheck validates the options; every error it returns is a usage error.
 func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error) {
 	var errs []error
-	u, err := url.Parse(opts.URL)
+	u, err := config.TargetURL(opts.URL)
 	switch {
 	case urlSchemeHint("url", opts.URL) != nil:
 		errs = append(errs, urlSchemeHint("url", opts.URL))
 		u = nil
 	case err != nil:
 		errs = append(errs, fmt.Errorf("url: %w", err))
-	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, fmt.Errorf("url: %q is not an absolute http or https URL", opts.URL))
 	}
 	if err := validateOrigin(opts.Origin); err != nil {
 		errs = append(errs, err)

@@ -82,7 +82,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"no origin", []string{"check", "http://127.0.0.1:1/"}, "origin: --origin is required"},
 		{"origin with a path", []string{"check", "http://127.0.0.1:1/", "--origin", "https://a.example/x"}, "is not an origin (scheme://host[:port] only)"},
 		{"ftp origin (the config rejects it too)", []string{"check", "http://127.0.0.1:1/", "--origin", "ftp://a.example"}, "scheme must be http or https"},
-		{"relative URL", []string{"check", "/x", "--origin", pageOrigin}, "is not an absolute http or https URL"},
+		{"relative URL", []string{"check", "/x", "--origin", pageOrigin}, "is not an absolute http(s) URL"},
 		{"header without colon", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X-A"}, "is not 'Name: value'"},
 		{"bad header name", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X A: 1"}, "is not a valid header name"},
 		{"bad method", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "GE T"}, "is not a valid HTTP method"},
@@ -502,7 +502,7 @@ func TestCheckReproduce(t *testing.T) {
 	if code != exitFindings {
 		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitFindings, stderr.String())
 	}
-	want := "reproduce: curl -sS -o /dev/null -D - http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
+	want := "reproduce: curl -sS -o /dev/null -D - --max-time 5 http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
 		" -H 'Accept: */*' -H 'Origin: http://app.example.com' -H 'Sec-Fetch-Mode: cors' -H 'User-Agent: " + audit.UserAgent +
 		"' -H 'X-Request-Id: 7'\n"
 	if !strings.Contains(stdout.String(), want) {

@@ -47,7 +47,7 @@ Exit 0 when the candidate matches.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runGate(cmd, ios, opts)
+			return notRunMetrics(opts.audit.MetricsFile, runGate(cmd, ios, opts))
 		},
 	}
 	f := cmd.Flags()

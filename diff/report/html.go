@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
 // HTML writes one self-contained HTML page (inline CSS and JS, no network
@@ -31,7 +32,8 @@ import (
 // only the page's own script (by hash): a hostile header value or instance
 // id is shown as text and can never run.
 func HTML(w io.Writer, r *diff.Report) error {
-	if err := htmlTemplate.Execute(w, newHTMLPage(r)); err != nil {
+	// Header values are bytes as received: the page stays UTF-8.
+	if err := htmlTemplate.Execute(escape.ValidUTF8(w), newHTMLPage(r)); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil

@@ -265,23 +265,6 @@ func TestTableLegend(t *testing.T) {
 	}
 }
 
-func TestClean(t *testing.T) {
-	for _, tc := range []struct{ desc, in, want string }{
-		{"plain", "ACAO=https://a.example", "ACAO=https://a.example"},
-		{"unicode kept", "café ✓", "café ✓"},
-		{"ansi escape", "\x1b[2J\x1b]0;owned\x07x", `\x1b[2J\x1b]0;owned\x07x`},
-		{"newline", "a\r\nb", `a\x0d\x0ab`},
-		{"c1 control", "a\u009bb", `a\x9bb`},
-		{"invalid utf-8", "a\xffb", `a\xffb`},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			if got := clean(tc.in); got != tc.want {
-				t.Errorf("clean(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestTableNoFindings(t *testing.T) {
 	r := &diff.Report{Tool: "corsaudit", Version: "0.4.0", Targets: []diff.TargetReport{{Name: "api", URL: "https://api.example.com/"}}}
 	r.Summarize()
