@@ -43,7 +43,7 @@ func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser, time
 			path := audit.PathOf(pr, public)
 			for _, f := range routeFindings(pr, r, pools, path) {
 				key := strings.Join([]string{string(f.Kind), r.Step, r.Method(pr), path, r.Rule, r.Action, r.Detail, f.Observed}, "\x00")
-				ref := probeRef(pr)
+				ref := probeRef(pr, public)
 				if n, ok := at[key]; ok {
 					if !slices.ContainsFunc(out[n].Probes, func(q ProbeRef) bool { return q.ID == ref.ID }) {
 						out[n].Probes = append(out[n].Probes, ref)
@@ -51,7 +51,7 @@ func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser, time
 					continue
 				}
 				at[key] = len(out)
-				f.Instances, f.Path, f.Probes = []string{"lb"}, path, []ProbeRef{ref}
+				f.Instances, f.Probes = []string{"lb"}, []ProbeRef{ref}
 				if f.Severity == "" {
 					f.Severity = f.Kind.DefaultSeverity()
 				}
@@ -63,8 +63,8 @@ func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser, time
 		}
 	}
 	for k := range out {
-		out[k].Probe = &out[k].Probes[0]
 		out[k].Target = spec.Target.Name
+		out[k].Normalize()
 	}
 	return out
 }
@@ -145,10 +145,11 @@ func routeAnswer(r audit.StepRoute) string {
 	return r.Action
 }
 
-// probeRef is probe pr as reports show it.
-func probeRef(pr audit.Probe) ProbeRef {
+// probeRef is probe pr of the target at public as reports show it.
+func probeRef(pr audit.Probe, public *url.URL) ProbeRef {
 	return ProbeRef{ID: pr.ID, Origin: pr.Origin, Method: pr.Method, Headers: pr.HeaderStrings(),
-		Credentials: pr.Credentials, Class: pr.Class, Expect: string(pr.Expect), Step: pr.Step, Routes: pr.Routes}
+		Credentials: pr.Credentials, Class: pr.Class, Expect: string(pr.Expect), Step: pr.Step, Routes: pr.Routes,
+		Path: audit.PathOf(pr, public)}
 }
 
 // RoutedBy says which rules of the load balancer route the probe's
