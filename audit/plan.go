@@ -50,6 +50,14 @@ type Probe struct {
 	// forwards to. Nil when the target has no router: every instance
 	// answers every probe.
 	Routes []StepRoute `json:"routes,omitempty"`
+	// Unserved: the load balancer forwards the probe's requests only to
+	// pools none of whose instances was discovered (RouteTarget decides
+	// it from the whole target, so that every shard reads it alike). No
+	// instance answers it, and it is not sampled through the load
+	// balancer: nothing would be compared with the samples, and they
+	// would load a service the audit was not asked about. The routes'
+	// findings report it (unaudited-route).
+	Unserved bool `json:"unserved,omitempty"`
 }
 
 // Request is the probe as the cors package sees it.

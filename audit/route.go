@@ -393,11 +393,12 @@ func (p Probe) maxRequests() int {
 
 // Sampled reports whether probe p is sent through the load balancer: not
 // an adversarial probe (misconfig checks judge instances; the LB adds
-// nothing), and not a probe the load balancer answers itself (a redirect,
-// a fixed response, a bucket: findings from the routes alone). It depends
-// on the probe alone, so that every shard decides alike.
+// nothing), not a probe the load balancer answers itself (a redirect, a
+// fixed response, a bucket: findings from the routes alone), and not one
+// it forwards only to pools with no discovered instance (Unserved). It
+// depends on the probe alone, so that every shard decides alike.
 func (p Probe) Sampled() bool {
-	return !IsAdversarial(p.Class) && p.Forwarded()
+	return !IsAdversarial(p.Class) && p.Forwarded() && !p.Unserved
 }
 
 // PoolCount is a pool and how many of its instances were discovered.
@@ -409,7 +410,8 @@ type PoolCount struct {
 // RouteTarget routes spec's probes with its target's router
 // (RouteProbes) and leaves out of the audit the instances of the pools
 // that no probe reaches (the load balancer sends none of the probed
-// requests there): spec.LeftOut counts them. Without a router it changes
+// requests there): spec.LeftOut counts them, and marks Unserved the
+// probes that reach no discovered instance. Without a router it changes
 // nothing. It fails when no probe reaches any discovered instance, naming
 // what serves each path and step.
 func RouteTarget(spec *TargetSpec, b cors.Browser) error {
@@ -427,12 +429,19 @@ func RouteTarget(spec *TargetSpec, b cors.Browser) error {
 	}
 	reached := make([]bool, len(t.served))
 	anyReached := false
-	for k, served := range t.served {
-		reached[k] = len(served) > 0
+	served := make([]bool, len(spec.Probes))
+	for k, ps := range t.served {
+		reached[k] = len(ps) > 0
 		anyReached = anyReached || reached[k]
+		for _, p := range ps {
+			served[p] = true
+		}
 	}
 	if !anyReached {
 		return notReached(spec, u, t)
+	}
+	for p := range spec.Probes {
+		spec.Probes[p].Unserved = spec.Probes[p].Routed() && !served[p]
 	}
 	var keep []discovery.Instance
 	left := map[string]int{}
