@@ -41,10 +41,10 @@ func (r StepRoute) Method(p Probe) string {
 // requests go (Routes set): only instances of those pools answer it.
 func (p Probe) Routed() bool { return p.Routes != nil }
 
-// sends reports whether corsaudit sends step of p: the preflight unless
+// Sends reports whether corsaudit sends step of p: the preflight unless
 // the probe is the actual request alone; the actual request for GET and
 // HEAD unless the probe is the preflight alone.
-func (p Probe) sends(step string) bool {
+func (p Probe) Sends(step string) bool {
 	if step == StepPreflight {
 		return p.Step != StepActual
 	}
@@ -56,7 +56,7 @@ func (p Probe) sends(step string) bool {
 func (p Probe) deciding() []StepRoute {
 	var out []StepRoute
 	for _, r := range p.Routes {
-		if p.sends(r.Step) {
+		if p.Sends(r.Step) {
 			out = append(out, r)
 		}
 	}
@@ -178,7 +178,7 @@ func routeProbe(p Probe, public *url.URL, router discovery.Router, b cors.Browse
 			r.Pools = slices.Clone(r.Pools)
 			outcomes[step] = append(outcomes[step], StepRoute{Step: step, Route: r})
 		}
-		if p.sends(step) {
+		if p.Sends(step) {
 			sent = append(sent, step)
 		} else {
 			unsent = append(unsent, step)
