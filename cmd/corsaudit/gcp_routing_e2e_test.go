@@ -230,8 +230,9 @@ func TestGCPURLMapRouted(t *testing.T) {
 
 // gcpSplitFleet lays out a weighted split: URL map "split" sends /v2/* 90/10
 // to backend services api-blue (three instances) and api-green (two, the
-// second on green2), everything else to api-blue; the loopback load
-// balancer sends every tenth /v2/ request to green.
+// second on green2), /v3/* to api-green alone, everything else to
+// api-blue; the loopback load balancer sends every tenth /v2/ request to
+// green.
 func gcpSplitFleet(t *testing.T, green2 labserver.Behavior) (*gcptest.Server, []*poolInstance, *loopbackLB) {
 	t.Helper()
 	f := gcptest.NewServer(t, gcpProject)
@@ -242,10 +243,14 @@ func gcpSplitFleet(t *testing.T, green2 labserver.Behavior) (*gcptest.Server, []
 		"hostRules": []gcptest.Obj{gcptest.HostRule("m", "*")},
 		"pathMatchers": []gcptest.Obj{{"name": "m", "defaultService": blueLink, "routeRules": []gcptest.Obj{
 			{"priority": 10, "matchRules": []gcptest.Obj{{"prefixMatch": "/v2/"}}, "routeAction": gcptest.Weighted(blueLink, 90, greenLink, 10)},
+			{"priority": 20, "matchRules": []gcptest.Obj{{"prefixMatch": "/v3/"}}, "service": greenLink},
 		}}}})
 	var mu sync.Mutex
 	n := 0
 	lb := startLB(t, all, func(r *http.Request) (string, int) {
+		if strings.HasPrefix(r.URL.Path, "/v3/") {
+			return "api-green", 0
+		}
 		if !strings.HasPrefix(r.URL.Path, "/v2/") {
 			return "api-blue", 0
 		}
@@ -265,20 +270,24 @@ func gcpSplitFleet(t *testing.T, green2 labserver.Behavior) (*gcptest.Server, []
 // discovered from one (backend_service: api-blue), are gated as blue and
 // green through the CLI: exit 0 when green answers as blue does, exit 1
 // naming the drifted green instance when it does not. Only /v2/ reaches
-// green; /v1/ is blue's alone.
+// green; /v1/ is blue's alone. A path only green serves (/v3/) fails the
+// gate: there is nothing to compare green with.
 func TestGCPWeightedSplitGate(t *testing.T) {
 	for _, tc := range []struct {
 		desc     string
 		green2   labserver.Behavior
+		paths    string
 		wantCode int
 		wantErr  []string
 	}{
-		{desc: "green answers as blue does", green2: apiCORS, wantCode: exitClean, wantErr: []string{"gate: PASS"}},
-		{desc: "a green instance drifts", green2: apiDrifted, wantCode: exitFindings, wantErr: []string{"gate: FAIL", "api-green-2"}},
+		{desc: "green answers as blue does", green2: apiCORS, paths: "[/v2/cart, /v1/cart]", wantCode: exitClean, wantErr: []string{"gate: PASS"}},
+		{desc: "a green instance drifts", green2: apiDrifted, paths: "[/v2/cart, /v1/cart]", wantCode: exitFindings, wantErr: []string{"gate: FAIL", "api-green-2"}},
+		{desc: "a path only green serves", green2: apiCORS, paths: "[/v2/cart, /v3/cart]", wantCode: exitFindings,
+			wantErr: []string{"gate: FAIL", `candidate group "api-green" answers it, no instance of the baseline group "api-blue" does (routed: GET: url map split: host rule *, path matcher m, route rule priority 20 -> forward to api-green): nothing to compare with`}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			f, all, lb := gcpSplitFleet(t, tc.green2)
-			cfg := writeConfig(t, "targets:\n"+gcpTarget(f, "shop", "api-blue", lb.URL+"/v2/cart", "[/v2/cart, /v1/cart]", "{instance_header: X-Instance-Id}"))
+			cfg := writeConfig(t, "targets:\n"+gcpTarget(f, "shop", "api-blue", lb.URL+"/v2/cart", tc.paths, "{instance_header: X-Instance-Id}"))
 			code, rep, stderr := auditJSON(t, "gate", "--config", cfg, "--baseline", "api-blue", "--candidate", "api-green")
 			if code != tc.wantCode {
 				t.Errorf("gate: exit %d, want %d\nfindings:\n%s\nstderr:\n%s", code, tc.wantCode, findingLines(rep.Findings), stderr)
@@ -299,6 +308,9 @@ func TestGCPWeightedSplitGate(t *testing.T) {
 				}
 			}
 			want := map[string][]string{"api-blue": {"/v1/cart", "/v2/cart"}, "api-green": {"/v2/cart"}}
+			if strings.Contains(tc.paths, "/v3/") {
+				want = map[string][]string{"api-blue": {"/v2/cart"}, "api-green": {"/v2/cart", "/v3/cart"}}
+			}
 			if got := pathsByPool(all); !mapsEqual(got, want) {
 				t.Errorf("paths sent per pool = %v, want %v", got, want)
 			}
