@@ -178,20 +178,7 @@ func newSharedALB(t *testing.T, driftOne, uploadRule bool) *sharedALB {
 	if uploadRule {
 		paths = "[/api/cart, /api/upload, /]"
 	}
-	s.Config = writeConfig(t, fmt.Sprintf(`targets:
-  - name: shop
-    url: %s/api/cart
-    paths: %s
-    discover:
-      aws: {region: %s, load_balancer: shared-alb, listener_port: 80}
-    direct: {scheme: http}
-    lb: {instance_header: X-Instance-Id}
-    policy:
-      origins: [https://app.example.com]
-      methods: [GET, PUT]
-      headers: [X-Request-Id]
-      credentials: true
-  - name: admin
+	s.Config = writeConfig(t, "targets:\n"+shopTargetYAML(s.LB.URL, paths, "")+fmt.Sprintf(`  - name: admin
     url: https://admin.example.com/
     discover:
       aws: {region: %s, load_balancer: shared-alb}
@@ -201,8 +188,27 @@ func newSharedALB(t *testing.T, driftOne, uploadRule bool) *sharedALB {
       origins: [https://admin-app.example.com]
       methods: [GET, DELETE]
       headers: [X-Request-Id]
-`, s.LB.URL, paths, awstest.Region, awstest.Region))
+`, awstest.Region))
 	return s
+}
+
+// shopTargetYAML is the shop target of the shared ALB on paths, sampled
+// through the loopback load balancer at lbURL (its HTTP:80 listener routes
+// every URL: listener_port), awsExtra more keys of its aws: section.
+func shopTargetYAML(lbURL, paths, awsExtra string) string {
+	return fmt.Sprintf(`  - name: shop
+    url: %s/api/cart
+    paths: %s
+    discover:
+      aws: {region: %s, load_balancer: shared-alb, listener_port: 80%s}
+    direct: {scheme: http}
+    lb: {instance_header: X-Instance-Id}
+    policy:
+      origins: [https://app.example.com]
+      methods: [GET, PUT]
+      headers: [X-Request-Id]
+      credentials: true
+`, lbURL, paths, awstest.Region, awsExtra)
 }
 
 // auditJSON runs `corsaudit <args> --format json` and decodes the report.
@@ -493,20 +499,7 @@ func countKind(fs []diff.Finding, k diff.Kind) int {
 // through the load balancer.
 func TestAWSTargetGroupsStillRoute(t *testing.T) {
 	s := newSharedALB(t, false, false)
-	cfg := writeConfig(t, fmt.Sprintf(`targets:
-  - name: shop
-    url: %s/api/cart
-    paths: [/api/cart, /]
-    discover:
-      aws: {region: %s, load_balancer: shared-alb, listener_port: 80, target_groups: [api]}
-    direct: {scheme: http}
-    lb: {instance_header: X-Instance-Id}
-    policy:
-      origins: [https://app.example.com]
-      methods: [GET, PUT]
-      headers: [X-Request-Id]
-      credentials: true
-`, s.LB.URL, awstest.Region))
+	cfg := writeConfig(t, "targets:\n"+shopTargetYAML(s.LB.URL, "[/api/cart, /]", ", target_groups: [api]"))
 	code, rep, stderr := auditJSON(t, "audit", "--config", cfg)
 	if code != exitClean {
 		t.Errorf("audit: exit %d, want 0\nfindings:\n%s\nstderr:\n%s", code, findingLines(rep.Findings), stderr)

@@ -23,7 +23,7 @@ func TestDiscoverTableRoutes(t *testing.T) {
 		Routing: []pipeline.RoutingEntry{
 			{Path: "/api/cart", Method: "OPTIONS", StepRoute: fixed, Probes: []string{"p2.preflight", "p3", "p4", "p6", "p9", "p10"}},
 			{Path: "/api/cart", Method: "GET", StepRoute: fwd, Probes: []string{"p1", "p2.actual"}}},
-		LeftOut:  []audit.PoolCount{{Pool: "admin", Instances: 2}},
+		LeftOut: []audit.PoolCount{{Pool: "admin", Instances: 2}},
 		Findings: []diff.Finding{{Kind: diff.KindLBAnswersOptions, Severity: diff.SeverityError, Message: "the load balancer answers OPTIONS /api/cart itself; rule: rule 3", Reproduce: "curl -X OPTIONS https://shop.example.com/api/cart"},
 			// About the PUT a browser sends after the preflight alone: no
 			// curl line (corsaudit prints no unsafe request).
