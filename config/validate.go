@@ -52,7 +52,8 @@ func (c *Config) Validate() error {
 // Build validates the config and returns its targets with their providers.
 // The error, if any, is Problems.
 func (c *Config) Build() ([]BuiltTarget, error) {
-	v := &validation{c: c, problems: append(Problems(nil), c.problems...)}
+	v := &validation{c: c, problems: c.problems}
+	v.problems.list = slices.Clone(v.problems.list)
 	if c.Concurrency < 1 {
 		v.bad("concurrency", "%d must be at least 1", c.Concurrency)
 	}
@@ -119,8 +120,8 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
 			Paths:  t.Paths, Auth: cred, TLS: tlsConf})
 	}
-	if len(v.problems) > 0 {
-		return nil, v.problems
+	if err := v.problems.err(); err != nil {
+		return nil, err
 	}
 	return built, nil
 }
@@ -138,11 +139,15 @@ func label(t Target, i int) string {
 // validation collects the problems of one Build.
 type validation struct {
 	c        *Config
-	problems Problems
+	problems problemList
 }
 
 func (v *validation) bad(path, format string, a ...any) {
-	v.problems = append(v.problems, v.c.at(path, fmt.Sprintf(format, a...)))
+	if v.problems.full() {
+		v.problems.more++
+		return
+	}
+	v.problems.add(v.c.at(path, fmt.Sprintf(format, a...)))
 }
 
 // policy checks a policy (of a target, or the gate's policy file) at path.
@@ -200,6 +205,10 @@ func (v *validation) provider(t Target, field string) discovery.Provider {
 		p, err := f(decodeSection(section))
 		if err != nil {
 			for _, line := range strings.Split(err.Error(), "\n") {
+				if v.problems.full() {
+					v.problems.more++
+					continue
+				}
 				if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
 					v.bad(path+"."+sub, "%s", msg)
 				} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
@@ -208,7 +217,7 @@ func (v *validation) provider(t Target, field string) discovery.Provider {
 					if p.Name == "" {
 						p.Pos = v.c.at(path+"."+m[1], "").Pos
 					}
-					v.problems = append(v.problems, p)
+					v.problems.add(p)
 				} else {
 					v.bad(path, "%s", line)
 				}
@@ -243,13 +252,16 @@ func decodeSection(section map[string]any) func(any) error {
 		sort.Strings(md.Unused)
 		known := mapstructureNames(reflectType(out))
 		var lines []string
-		for _, u := range md.Unused {
+		for n, u := range md.Unused {
 			i := strings.LastIndexAny(u, ".")
 			parent, key := "", u
 			if i >= 0 {
 				parent, key = u[:i], u[i+1:]
 			}
-			msg := unknownKey(key, known)
+			msg := fmt.Sprintf("unknown key %q", key)
+			if n < maxListed { // the others are only counted
+				msg = unknownKey(key, known)
+			}
 			if parent != "" {
 				msg = parent + ": " + msg
 			}
