@@ -124,3 +124,36 @@ func TestHostileConfigFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestUndialableAddressesAreUsageErrors: an address that cannot be dialled
+// (port 0, negative or above 65535) is a mistake in the input, exit 2 naming
+// it, wherever it is written; never an `unreachable` finding.
+func TestUndialableAddressesAreUsageErrors(t *testing.T) {
+	static := func(addr string) string {
+		return writeConfig(t, "targets:\n- url: http://api.example.com/\n  policy: {origins: [https://app.example.com]}\n"+
+			"  discover: {static: {instances: [{addr: \""+addr+"\"}]}}\n")
+	}
+	for _, tc := range []struct {
+		desc string
+		args []string
+		want string
+	}{
+		{"config check, port above 65535", []string{"config", "check", "--config", static("127.0.0.1:99999")},
+			`targets[0].discover.static.instances[0].addr: "127.0.0.1:99999": port "99999" is not a number from 1 to 65535`},
+		{"config check, port 0", []string{"config", "check", "--config", static("127.0.0.1:0")}, `port "0" is not a number`},
+		{"config check, port -1", []string{"config", "check", "--config", static("127.0.0.1:-1")}, `port "-1" is not a number`},
+		{"audit --instance", []string{"audit", "http://api.example.com/", "--instance", "127.0.0.1:99999", "--origin", "https://app.example.com"},
+			`--instance: "127.0.0.1:99999": port "99999" is not a number from 1 to 65535`},
+		{"check --connect-to", []string{"check", "http://api.example.com/", "--origin", "https://app.example.com", "--connect-to", "127.0.0.1:0"},
+			`connect-to: "127.0.0.1:0": port "0" is not a number from 1 to 65535`},
+		{"check --connect-to, curl's four-part form", []string{"check", "http://api.example.com/", "--origin", "https://app.example.com",
+			"--connect-to", "api.example.com:80:127.0.0.1:70000"}, `port "70000" is not a number`},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, _, errOut := runCLI(tc.args...)
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want %d; stderr %q, want it to contain %q", code, exitUsage, errOut, tc.want)
+			}
+		})
+	}
+}
