@@ -565,3 +565,33 @@ func TestCheckEveryEngine(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckHeaderValuesGoCannotSend: a header value with a byte Go's client
+// refuses is refused up front with the reason (exit 2), never "could not
+// be reached" (exit 3): fetch() itself rejects NUL, CR and LF (a browser
+// never sends them); other control bytes a browser sends after a
+// preflight, and corsaudit says it cannot. The server on loopback asserts
+// that nothing is sent.
+func TestCheckHeaderValuesGoCannotSend(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request sent: %s %s %q", r.Method, r.URL, r.Header)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		desc, header, want string
+	}{
+		{"SOH in Accept-Language", "Accept-Language: en\x01", "value of Accept-Language holds the control byte 0x01"},
+		{"ESC in a custom header", "X-Trace: a\x1bb", "value of X-Trace holds the control byte 0x1b"},
+		{"DEL in Accept", "Accept: text/plain\x7f", "value of Accept holds the control byte 0x7f"},
+		{"NUL", "Accept: a\x00b", "fetch() rejects a value with NUL, CR or LF"},
+		{"CR inside", "X-Trace: a\rb", "fetch() rejects a value with NUL, CR or LF"},
+		{"LF inside", "X-Trace: a\nb", "fetch() rejects a value with NUL, CR or LF"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, _, errOut := runCLI("check", srv.URL+"/x", "--origin", pageOrigin, "--header", tc.header)
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want %d; stderr %q, want it to contain %q", code, exitUsage, errOut, tc.want)
+			}
+		})
+	}
+}
