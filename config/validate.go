@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/url"
@@ -94,8 +95,8 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			names[t.Name] = i
 		}
 		if t.URL != "" {
-			if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.bad(field+".url", "%q is not an absolute http(s) URL", t.URL)
+			if err := discovery.CheckURL(t.URL); err != nil {
+				v.bad(field+".url", "%s", err)
 			}
 		}
 		switch t.Direct.Scheme {
@@ -227,6 +228,36 @@ func (v *validation) provider(t Target, field string) discovery.Provider {
 		return p
 	}
 	return nil
+}
+
+// ListedInstances is what target i lists under discover: static: (ok is
+// false for another provider, or a section Validate refuses). It reads no
+// file or variable: shards and merge check an inventory against it.
+func (c *Config) ListedInstances(i int) (instances []discovery.Instance, ok bool) {
+	if i < 0 || i >= len(c.Targets) {
+		return nil, false
+	}
+	t := &c.Targets[i]
+	if names := t.providerNames(); len(names) != 1 || names[0] != "static" {
+		return nil, false
+	}
+	section, err := t.settings("static")
+	if err != nil {
+		return nil, false
+	}
+	f, err := providers.Lookup("static")
+	if err != nil {
+		return nil, false
+	}
+	p, err := f(decodeSection(section))
+	if err != nil {
+		return nil, false
+	}
+	found, err := p.Discover(context.Background()) // the static provider does no I/O
+	if err != nil || len(found) != 1 {
+		return nil, false
+	}
+	return found[0].Instances, true
 }
 
 // decodeSection is the decode func given to a provider's factory: it fills

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -23,6 +24,16 @@ func CheckAddr(addr string) error {
 	}
 	if !isHost(host) {
 		return fmt.Errorf("%q: %q is not a host name or an IP address", addr, host)
+	}
+	return nil
+}
+
+// CheckURL says whether raw is a target's public URL: absolute, http or
+// https, with a host. The error quotes raw.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
 	}
 	return nil
 }
