@@ -119,11 +119,12 @@ func (f *Fetched) decide(v *cors.Verdict) {
 // trustworthy is blocked as mixed content before anything is sent: the
 // verdict says so, Done is false (unless IgnoreMixedContent).
 //
-// Nothing sent means nothing observed: when no request may be sent (a simple
-// POST is sent by a browser without preflight, and corsaudit never sends
-// it), when ctx ended (the run's deadline or an interrupt, as opposed to the
-// per-request Timeout), or when the instance was given up, Done is false and
-// NotRun says why in plain words. A request that got no response for
+// Nothing answered means nothing observed: when no request may be sent (a
+// simple POST is sent by a browser without preflight, and corsaudit never
+// sends it), when ctx ended (the run's deadline or an interrupt, as opposed
+// to the per-request Timeout) before a request was sent or while it was in
+// flight (NotAnswered*), or when the instance was given up, Done is false
+// and NotRun says why in plain words. A request that got no response for
 // another reason is an observation of the instance: Done, with the
 // exchange's error class and a zero verdict.
 func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
@@ -255,10 +256,22 @@ func cutOff(ctx context.Context) string {
 	return NotRunInterrupted
 }
 
-// Reasons a request was not sent (Observation.NotRun).
+// unanswered says in plain words that a request was in flight when ctx
+// ended the run.
+func unanswered(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return NotAnsweredDeadline
+	}
+	return NotAnsweredInterrupted
+}
+
+// Reasons a probe observed nothing (Observation.NotRun): not sent, or sent
+// and not answered before the run stopped (Observation.Unanswered).
 const (
-	NotRunDeadline    = "not run: the run's deadline passed"
-	NotRunInterrupted = "not run: interrupted"
+	NotRunDeadline         = "not run: the run's deadline passed"
+	NotRunInterrupted      = "not run: interrupted"
+	NotAnsweredDeadline    = "not answered before the run stopped: its deadline passed"
+	NotAnsweredInterrupted = "not answered before the run stopped: interrupted"
 )
 
 // send sends one request with the per-request timeout and records it; resp
@@ -309,7 +322,9 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	r, err := roundTrip(to.Client, req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, cutOff(ctx) // the run ended, not the instance
+			// The run ended, not the instance: the request was sent (or
+			// was being sent) and nobody waited for the answer.
+			return nil, nil, unanswered(ctx)
 		}
 		ex = &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
 		o.record(ex, sent)
