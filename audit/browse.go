@@ -348,7 +348,11 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if err != nil && !errors.Is(err, context.Canceled) {
 		ex.ErrMsg = "body: " + err.Error()
 	}
-	o.health.record(ex)
+	if err != nil && ctx.Err() == nil && Classify(err) == ErrTimeout {
+		o.health.bodyTimedOut() // the answer counts; the instance's slowness too
+	} else {
+		o.health.record(ex)
+	}
 	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
 }
 

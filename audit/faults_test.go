@@ -246,3 +246,43 @@ func errMsg(o Observation) string {
 	}
 	return ""
 }
+
+// TestTrickleIsGivenUp: an instance that sends its status line and CORS
+// headers, then trickles its body, answers each request as far as the CORS
+// check goes (a browser has the headers), but its body timing out counts
+// toward giving it up like any other timeout: after GiveUpAfter of them the
+// rest of its probes are not run, instead of every GET waiting the full
+// timeout and pushing the run to its deadline.
+func TestTrickleIsGivenUp(t *testing.T) {
+	const perInstance = 2
+	trickle := faultnet.Start(t, faultnet.Trickle("Access-Control-Allow-Origin: https://app.example.com\r\nVary: Origin\r\n"))
+	pol := Policy{Methods: []string{"GET"}}
+	for _, o := range "abcdefghij" {
+		pol.Origins = append(pol.Origins, "https://"+string(o)+".example.com")
+	}
+	probes := Plan(pol)
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/",
+		Instances: []discovery.Instance{{ID: "trickle", Addr: trickle.Addr()}}}, Probes: probes, LB: LB{Disabled: true}}
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{PerInstance: perInstance, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, givenUp := 0, 0
+	for _, o := range res[0].Direct.Row(0) {
+		switch {
+		case o.Done:
+			sent++
+			e := o.Actual
+			if e == nil || e.Status != http.StatusOK || !strings.HasPrefix(e.ErrMsg, "body: ") {
+				t.Errorf("%s: %+v: want the status and headers, with the body's timeout noted", probes[o.Probe].ID, e)
+			}
+		case o.NotRun == "not run: instance given up after 2 consecutive timeouts":
+			givenUp++
+		default:
+			t.Errorf("%s: not done, not run %q", probes[o.Probe].ID, o.NotRun)
+		}
+	}
+	if sent < GiveUpAfter || sent > perInstance+1 || givenUp == 0 {
+		t.Errorf("%d probes sent, %d given up (of %d): want %d to %d sent, the rest given up", sent, givenUp, len(probes), GiveUpAfter, perInstance+1)
+	}
+}
