@@ -326,6 +326,11 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 			// was being sent) and nobody waited for the answer.
 			return nil, nil, unanswered(ctx)
 		}
+		if malformedHeader(err) {
+			if ex, resp, ok := o.sendTolerantly(rctx, to, req, sent, start); ok {
+				return ex, resp, ""
+			}
+		}
 		ex = &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
 		o.record(ex, sent)
 		o.health.record(ex)
@@ -354,6 +359,46 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		o.health.record(ex)
 	}
 	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
+}
+
+// sendTolerantly sends req again when Go's client rejected the response's
+// header lines, and reads the answer as the browser does (readTolerantly):
+// an observation with the browser's verdict, the malformed line recorded in
+// the exchange. ok is false when no answer could be read that way either
+// (the first failure then stands).
+func (o *FetchOptions) sendTolerantly(ctx context.Context, to Endpoint, req *http.Request, sent SentRequest, start time.Time) (ex *Exchange, resp *cors.Response, ok bool) {
+	if o.Sent != nil {
+		atomic.AddInt64(o.Sent, 1)
+	}
+	r, malformed, err := readTolerantly(ctx, to, req, o.Browser)
+	if err != nil {
+		return nil, nil, false
+	}
+	// Not interned (answer 0): each such answer is judged on its own.
+	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: RelevantHeaders(r.Header, ""),
+		Malformed: malformedDetail(r, malformed), Latency: time.Since(start)}
+	o.record(ex, sent)
+	if o.InstanceHeader != "" {
+		ex.ServedBy = r.Header.Get(o.InstanceHeader)
+	}
+	o.health.record(ex)
+	return ex, &r, true
+}
+
+// malformedDetail is what an exchange records of the malformed lines of a
+// response: the one that makes the browser reject it, else the first one
+// in a header that matters to CORS, else nothing (a browser reads the
+// response, and the junk line is none of CORS's business).
+func malformedDetail(r cors.Response, malformed []cors.MalformedLine) string {
+	if r.Invalid != "" {
+		return r.Invalid + ": browsers treat the response as a network error"
+	}
+	for _, m := range malformed {
+		if m.Name != "" && isRelevantHeader(m.Name, "") {
+			return m.Problem
+		}
+	}
+	return ""
 }
 
 // readResponseHeader reads header names as browser b does

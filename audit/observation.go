@@ -40,6 +40,11 @@ type Exchange struct {
 	ServedBy string     `json:"served_by,omitempty"`
 	Err      ErrorClass `json:"error,omitempty"`
 	ErrMsg   string     `json:"error_message,omitempty"`
+	// Malformed, when set, says which response header line is outside
+	// HTTP's field syntax (quoted): Go's parser rejected the response, and
+	// it was read again the way the browser reads it (a NUL byte: the
+	// browser rejects it as a network error).
+	Malformed string `json:"malformed,omitempty"`
 	// Latency is the request's, or the first request's of an exchange
 	// shared by instances answered alike (Options.Latencies).
 	Latency time.Duration `json:"latency"`

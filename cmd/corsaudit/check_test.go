@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
@@ -591,6 +593,62 @@ func TestCheckHeaderValuesGoCannotSend(t *testing.T) {
 			code, _, errOut := runCLI("check", srv.URL+"/x", "--origin", pageOrigin, "--header", tc.header)
 			if code != exitUsage || !strings.Contains(errOut, tc.want) {
 				t.Errorf("exit %d, want %d; stderr %q, want it to contain %q", code, exitUsage, errOut, tc.want)
+			}
+		})
+	}
+}
+
+// TestMalformedHeaderBytesAreAnAnswer: an instance whose response carries
+// a header line Go's parser rejects (a NUL or another control byte) gave
+// an answer: `check` says what the browser decides (exit 0 or 1, never 3
+// "could not be reached"), and the audit judges the instance (an
+// invalid-header finding where a browser is affected), never unreachable.
+func TestMalformedHeaderBytesAreAnAnswer(t *testing.T) {
+	allow := "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: " + pageOrigin + "\r\nVary: Origin\r\n"
+	for _, tc := range []struct {
+		desc     string
+		head     string
+		code     int    // check's exit code
+		reason   string // check's reason ("" allowed)
+		finding  bool   // the audit reports invalid-header for the instance
+		malforms string // in the finding
+	}{
+		{"NUL in another header: a network error in every browser", allow + "X-Junk: a\x00b\r\n", exitFindings, "invalid-response", true, `X-Junk: a\x00b`},
+		{"NUL at the end of ACAO", "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: " + pageOrigin + "\x00\r\n", exitFindings, "invalid-response", true, "NUL byte"},
+		{"control byte at the end of ACAO: no origin matches", "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: " + pageOrigin + "\x01\r\nVary: Origin\r\n", exitFindings, "acao-mismatch", true, "control byte 0x01"},
+		{"control byte in another header: browsers read the response", allow + "X-Junk: a\x01b\r\n", exitClean, "", false, ""},
+		{"line without a colon: dropped", allow + "NoColon\r\n", exitClean, "", false, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			addr := rawCORS(t, tc.head)
+			code, out, errOut := runCLI("check", "http://"+addr+"/x", "--origin", pageOrigin, "--format", "json")
+			var res struct {
+				Allowed bool   `json:"allowed"`
+				Reason  string `json:"reason"`
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil || code != tc.code || res.Reason != tc.reason {
+				t.Errorf("check: exit %d, reason %q (%v); want exit %d, reason %q\nstderr: %s\n%s", code, res.Reason, err, tc.code, tc.reason, errOut, out)
+			}
+			good := rawCORS(t, allow)
+			rep, _, stderr := runJSON(t, "audit", "http://api.example.com/x", "--no-lb", "--format", "json", "--origin", pageOrigin,
+				"--instance", "bad="+addr, "--instance", "good1="+good, "--instance", "good2="+good, "--checks", "drift,misconfig")
+			if rep.Summary.Unreachable != 0 {
+				t.Errorf("audit: %d unreachable, want 0\n%s", rep.Summary.Unreachable, stderr)
+			}
+			var found bool
+			for _, f := range rep.Findings {
+				if f.Kind == diff.KindUnreachable {
+					t.Errorf("audit: unreachable finding: %s", f.Message)
+				}
+				if f.Kind == diff.KindInvalidHeader && slices.Equal(f.Instances, []string{"bad"}) {
+					found = true
+					if !strings.Contains(f.Message, tc.malforms) {
+						t.Errorf("audit: invalid-header %q, want it to name %q", f.Message, tc.malforms)
+					}
+				}
+			}
+			if found != tc.finding {
+				t.Errorf("audit: invalid-header finding for bad: %v, want %v; findings %+v", found, tc.finding, rep.Findings)
 			}
 		})
 	}

@@ -340,6 +340,19 @@ func scenarios() []*scenario {
 		repeated(3, "force-cache", preflighted("cache: three PUTs, ACMA 600, cache force-cache", "PUT", permissive("PUT", "", h(acma, "600")), actualOK)),
 		repeated(3, "", preflighted("cache: three PUTs, preflight fails", "PUT", resp(204, okOrigin, h(acma, "600")), actualOK)),
 		repeated(3, "", preflighted("cache: three X-Custom GETs, ACMA 600", "GET", permissive("GET", "X-Custom", h(acma, "600")), actualOK, hdr("X-Custom", "1"))),
+
+		// Response header lines outside HTTP's syntax, which Go's client
+		// rejects: what each engine makes of them (cors.ReadResponseHead).
+		simple("response header line with a NUL byte in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\x00b"))),
+		simple("response header line with a NUL byte ending ACAO", "GET", resp(200, rawLine(acao+": "+phOrigin+"\x00"))),
+		simple("response header line with a control byte in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\x01b"))),
+		simple("response header line with a control byte ending ACAO", "GET", resp(200, rawLine(acao+": "+phOrigin+"\x01"))),
+		simple("response header line with DEL in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\x7fb"))),
+		simple("response header line with a bare CR in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\rb"))),
+		simple("response header line without a colon", "GET", resp(200, okOrigin, rawLine("NoColon"))),
+		simple("response header line with a NUL byte in its name", "GET", resp(200, okOrigin, rawLine("X\x00Junk: 1"))),
+		preflighted("response header line with a NUL byte in the preflight", "PUT", permissive("PUT", "", rawLine("X-Junk: a\x00b")), actualOK),
+		preflighted("response header line with a control byte in the preflight", "PUT", permissive("PUT", "", rawLine("X-Junk: a\x01b")), actualOK),
 	}
 	for i, s := range all {
 		s.id = fmt.Sprintf("s%03d", i+1)
