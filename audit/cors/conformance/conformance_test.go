@@ -320,3 +320,15 @@ func scriptedResponse(t *testing.T, e *engine, resp scripted, origin, self strin
 	}
 	return &r
 }
+
+// TestScenarioDescriptionsUnique: engines' cannot and checkDiffs maps and
+// the records name scenarios by description.
+func TestScenarioDescriptionsUnique(t *testing.T) {
+	seen := map[string]string{}
+	for _, s := range scenarios() {
+		if id, dup := seen[s.desc]; dup {
+			t.Errorf("%s and %s are both %q", id, s.id, s.desc)
+		}
+		seen[s.desc] = s.id
+	}
+}
