@@ -52,6 +52,10 @@ type FetchOptions struct {
 	SendUnsafeActual bool
 	// Sent, when set, counts the requests sent.
 	Sent *int64
+	// OnSend, when set, is told each request as it is sent: its record,
+	// which shows a credential's placeholder, never its value. It may be
+	// called from several goroutines at once.
+	OnSend func(*SentRequest)
 	// Credential, when set, is attached to the actual request when the
 	// browser would attach it (never to a preflight); records show its
 	// placeholder, never its value.
@@ -61,6 +65,11 @@ type FetchOptions struct {
 	// it reports mixed content once per target and still probes what the
 	// instances answer, whose URL may use the direct scheme.
 	IgnoreMixedContent bool
+	// Step, when set, sends one step of the fetch only (Probe.Step):
+	// StepPreflight the preflight, judged alone; StepActual the actual
+	// request, as a browser sends it once the preflight passed, judged
+	// with cors.EvaluateActual.
+	Step string
 
 	// health, when set, is asked before each request and told each
 	// outcome: the engine gives up on an instance that keeps failing.
@@ -136,21 +145,29 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	}
 	f := Fetched{Plan: o.planFor(req)}
 	method := cors.NormalizeMethod(req.Method)
-	sendsActual := method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual
+	sendsActual := (method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual) && o.Step != StepPreflight
+	sendsPreflight := f.Plan.Needed && o.Step != StepActual
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
 		f.NotRun = o.notRun(func() string { return "not run: " + f.Plan.Why })
 		return f
 	case !o.IgnoreMixedContent && blockMixedContent(&f, req.Origin, to.URL):
 		return f
-	case !f.Plan.Needed && !sendsActual:
+	case o.Step == StepPreflight && !f.Plan.Needed:
+		f.NotRun = o.notRun(func() string { return "not run: a browser sends no preflight for this request" })
+		return f
+	case !sendsPreflight && !sendsActual:
 		f.NotRun = o.notRun(func() string {
-			return fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
+			how := "without a preflight"
+			if f.Plan.Needed {
+				how = "after a preflight that another probe judges"
+			}
+			return fmt.Sprintf("not run: a browser sends this %s %s and corsaudit never sends %s (it can change server state), so no request may be sent", method, how, method)
 		})
 		return f
 	}
 	var pre *cors.Response
-	if f.Plan.Needed {
+	if sendsPreflight {
 		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan), nil); f.NotRun != "" {
 			return f
 		}
@@ -163,6 +180,10 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 		case !f.Verdict.Allowed:
 			// A browser stops at a failed preflight.
 			f.ActualSkipped = "the preflight failed"
+			f.Done = true
+			return f
+		case o.Step == StepPreflight:
+			f.ActualSkipped = "the load balancer routes the actual request to other pools: another probe judges it"
 			f.Done = true
 			return f
 		case !sendsActual:
@@ -232,6 +253,14 @@ func actualHeader(req cors.Request) http.Header {
 	return h
 }
 
+// browserHeaders sets the headers every request corsaudit sends carries,
+// as a browser's fetch() does.
+func browserHeaders(h http.Header) {
+	h.Set("User-Agent", UserAgent)
+	h.Set("Accept", "*/*")
+	h.Set("Sec-Fetch-Mode", "cors")
+}
+
 func headerNames(hs []cors.Header) []string {
 	names := make([]string, len(hs))
 	for i, h := range hs {
@@ -287,9 +316,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if ctx.Err() != nil {
 		return nil, nil, cutOff(ctx)
 	}
-	h.Set("User-Agent", UserAgent)
-	h.Set("Accept", "*/*")
-	h.Set("Sec-Fetch-Mode", "cors")
+	browserHeaders(h)
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.
@@ -317,6 +344,9 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	req.Header = h
 	if o.Sent != nil {
 		atomic.AddInt64(o.Sent, 1)
+	}
+	if o.OnSend != nil {
+		o.OnSend(&sent)
 	}
 	start := time.Now()
 	r, err := roundTrip(to.Client, req)

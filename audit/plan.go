@@ -40,6 +40,17 @@ type Probe struct {
 	// or an adversarial pattern class).
 	Class  string      `json:"class"`
 	Expect Expectation `json:"expect,omitempty"`
+	// Step, when set, is the one step of the fetch this probe sends and
+	// judges, because the load balancer routes the preflight and the
+	// actual request to different pools: StepPreflight sends the
+	// preflight alone, StepActual the actual request alone, as a browser
+	// sends it once the preflight passed. Empty: the whole fetch.
+	Step string `json:"step,omitempty"`
+	// Routes is what the target's load balancer does with each step a
+	// browser takes (RouteProbes): the rule, its action, the pools it
+	// forwards to. Nil when the target has no router: every instance
+	// answers every probe.
+	Routes []StepRoute `json:"routes,omitempty"`
 }
 
 // Request is the probe as the cors package sees it.
@@ -88,10 +99,10 @@ func (p Probe) Check() error {
 }
 
 // SendsActual reports whether corsaudit sends the actual request: only for
-// GET and HEAD, which cannot change server state. Everything else is only
-// preflighted.
+// GET and HEAD, which cannot change server state, and not when the probe
+// is the preflight alone. Everything else is only preflighted.
 func (p Probe) SendsActual() bool {
-	return p.Method == http.MethodGet || p.Method == http.MethodHead
+	return (p.Method == http.MethodGet || p.Method == http.MethodHead) && p.Step != StepPreflight
 }
 
 // HeaderStrings renders the headers as "Name: value".
@@ -123,6 +134,12 @@ func (p Probe) String() string {
 	}
 	if p.Credentials {
 		b.WriteString(" (credentials)")
+	}
+	switch p.Step {
+	case StepPreflight:
+		b.WriteString(" [preflight only]")
+	case StepActual:
+		b.WriteString(" [actual request only]")
 	}
 	return b.String()
 }

@@ -121,6 +121,7 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
 			Paths:  t.Paths, Auth: cred, TLS: tlsConf})
 	}
+	v.problems.list.sortByLine()
 	if err := v.problems.err(); err != nil {
 		return nil, err
 	}
@@ -179,81 +180,138 @@ var subPath = regexp.MustCompile(`^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*$`)
 // unknownKeyMsg matches unknownKey's message.
 var unknownKeyMsg = regexp.MustCompile(`^unknown key "([^"]+)"`)
 
-// provider builds a target's provider; its problems are recorded.
+// provider builds a target's provider; its problems are recorded. The
+// list form of discover: is a discovery.Sources of one provider per
+// source.
 func (v *validation) provider(t Target, field string) discovery.Provider {
-	names := t.providerNames()
+	if t.Sources == nil {
+		return v.sourceProvider(t.source(), field+".discover")
+	}
+	if len(t.Sources) == 0 {
+		v.bad(field+".discover", "at least one source is required (a provider section, and group: when the source is one group)")
+		return nil
+	}
+	names := sourceNames(t.Sources)
+	srcs := make(discovery.Sources, len(t.Sources))
+	ok := true
+	for j := range t.Sources {
+		p := v.sourceProvider(&t.Sources[j], fmt.Sprintf("%s.discover[%d]", field, j))
+		ok = ok && p != nil
+		srcs[j] = discovery.Source{Name: names[j], Group: t.Sources[j].Group, Provider: p}
+	}
+	if !ok {
+		return nil
+	}
+	return srcs
+}
+
+// sourceNames names each source of a list (in pool names and messages):
+// its group, else its provider; a name two sources would share is
+// followed by the source's index ("aws[1]").
+func sourceNames(srcs []Source) []string {
+	names := make([]string, len(srcs))
+	count := map[string]int{}
+	for j, s := range srcs {
+		names[j] = s.Group
+		if names[j] == "" {
+			names[j] = strings.Join(s.providerNames(), "+")
+		}
+		count[names[j]]++
+	}
+	for j := range names {
+		if count[names[j]] > 1 {
+			names[j] = fmt.Sprintf("%s[%d]", names[j], j)
+		}
+	}
+	return names
+}
+
+// sourceProvider builds the provider of one source at path (a target's
+// discover:, or an item of its list); its problems are recorded.
+func (v *validation) sourceProvider(src *Source, path string) discovery.Provider {
+	names := src.providerNames()
 	switch len(names) {
 	case 0:
-		v.bad(field+".discover", "one provider is required (one of %s)", strings.Join(providers.Names(), ", "))
+		v.bad(path, "one provider is required (one of %s)", strings.Join(providers.Names(), ", "))
 		return nil
 	case 1:
 	default:
-		v.bad(field+".discover", "exactly one provider per target, got %d", len(names))
+		v.bad(path, "exactly one provider per %s, got %d (a list of sources under discover: combines several)", sourceWord(path), len(names))
 		return nil
 	}
-	for _, name := range names {
-		path := field + ".discover." + name
-		f, err := providers.Lookup(name)
-		if err != nil {
-			v.bad(path, "unknown provider (known: %s)", strings.Join(providers.Names(), ", "))
-			return nil
-		}
-		section, err := t.settings(name)
-		if err != nil {
-			v.bad(path, "%s", err)
-			return nil
-		}
-		p, err := f(decodeSection(section))
-		if err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if v.problems.full() {
-					v.problems.more++
-					continue
-				}
-				if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
-					v.bad(path+"."+sub, "%s", msg)
-				} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
-					// Placed at the key's own line, named by its parent.
-					p := v.c.at(path, line)
-					if p.Name == "" {
-						p.Pos = v.c.at(path+"."+m[1], "").Pos
-					}
-					v.problems.add(p)
-				} else {
-					v.bad(path, "%s", line)
-				}
-			}
-			return nil
-		}
-		return p
+	name := names[0]
+	path += "." + name
+	f, err := providers.Lookup(name)
+	if err != nil {
+		v.bad(path, "unknown provider (known: %s)", strings.Join(providers.Names(), ", "))
+		return nil
 	}
-	return nil
+	section, err := src.settings(name)
+	if err != nil {
+		v.bad(path, "%s", err)
+		return nil
+	}
+	p, err := f(decodeSection(section))
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if v.problems.full() {
+				v.problems.more++
+				continue
+			}
+			if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
+				v.bad(path+"."+sub, "%s", msg)
+			} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
+				// Placed at the key's own line, named by its parent.
+				p := v.c.at(path, line)
+				if p.Name == "" {
+					p.Pos = v.c.at(path+"."+m[1], "").Pos
+				}
+				v.problems.add(p)
+			} else {
+				v.bad(path, "%s", line)
+			}
+		}
+		return nil
+	}
+	return p
 }
 
-// ListedInstances is what target i lists under discover: static: (ok is
-// false for another provider, or a section Validate refuses). It reads no
-// file or variable: shards and merge check an inventory against it.
+// sourceWord is what holds one provider at path: a target, or a source of
+// its list.
+func sourceWord(path string) string {
+	if strings.HasSuffix(path, "]") {
+		return "source"
+	}
+	return "target"
+}
+
+// ListedInstances is what target i lists under discover: when every
+// source of it is static (ok is false for another provider, or a section
+// Validate refuses). It reads no file or variable, and dials nothing:
+// shards and merge check an inventory against it.
 func (c *Config) ListedInstances(i int) (instances []discovery.Instance, ok bool) {
 	if i < 0 || i >= len(c.Targets) {
 		return nil, false
 	}
-	t := &c.Targets[i]
-	if names := t.providerNames(); len(names) != 1 || names[0] != "static" {
+	t := c.Targets[i]
+	srcs := []*Source{t.source()}
+	if t.Sources != nil {
+		srcs = srcs[:0]
+		for j := range t.Sources {
+			srcs = append(srcs, &t.Sources[j])
+		}
+	}
+	for _, src := range srcs {
+		if names := src.providerNames(); len(names) != 1 || names[0] != "static" {
+			return nil, false
+		}
+	}
+	v := &validation{c: c}
+	p := v.provider(t, fmt.Sprintf("targets[%d]", i))
+	if p == nil || v.problems.count() > 0 {
 		return nil, false
 	}
-	section, err := t.settings("static")
-	if err != nil {
-		return nil, false
-	}
-	f, err := providers.Lookup("static")
-	if err != nil {
-		return nil, false
-	}
-	p, err := f(decodeSection(section))
-	if err != nil {
-		return nil, false
-	}
-	found, err := p.Discover(context.Background()) // the static provider does no I/O
+	found, err := p.Discover(context.Background()) // static sources do no I/O
 	if err != nil || len(found) != 1 {
 		return nil, false
 	}

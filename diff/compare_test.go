@@ -51,7 +51,7 @@ func TestCompareFindings(t *testing.T) {
 			desc: "one instance blocks what the majority allows: verdict-drift naming it",
 			res:  fleetOf(probes, append(same(3, allowing), blocksPUT)...),
 			want: []wantFinding{
-				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"1 of 4 instances block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the majority allows them: Access-Control-Allow-Methods lacks PUT"}},
+				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"1 of 4 instances blocks 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the majority allows them: Access-Control-Allow-Methods lacks PUT"}},
 			},
 			absent: []Kind{KindHeaderDrift, KindSplit, KindPolicyViolation},
 		},
@@ -63,14 +63,14 @@ func TestCompareFindings(t *testing.T) {
 				}
 			}))...),
 			want: []wantFinding{{KindHeaderDrift, SeverityWarning, []string{"web-4"},
-				[]string{"1 of 4 instances block PUT from https://corsaudit-not-allowed.invalid (credentials) for another reason: acao-mismatch instead of acao-missing"}}},
+				[]string{"1 of 4 instances blocks PUT from https://corsaudit-not-allowed.invalid (credentials) for another reason: acao-mismatch instead of acao-missing"}}},
 			absent: []Kind{KindVerdictDrift, KindSplit, KindPolicyViolation},
 		},
 		{
 			desc: "same verdict, other headers: header-drift",
 			res:  fleetOf(probes, append(same(3, allowing), policyAnswers(allowedOnly(on("PUT", setPre(cors.ACMA, "600")))))...),
 			want: []wantFinding{
-				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"1 of 4 instances answer 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) with other CORS headers", "Access-Control-Max-Age is 600 (expected none)"}},
+				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"1 of 4 instances answers 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) with other CORS headers", "Access-Control-Max-Age is 600 (expected none)"}},
 			},
 			absent: []Kind{KindVerdictDrift},
 		},

@@ -2,6 +2,8 @@
 // turns the differences into Findings.
 package diff
 
+import "github.com/corsaudit/corsaudit/audit"
+
 // Severity of a finding.
 type Severity string
 
@@ -38,6 +40,14 @@ type ProbeRef struct {
 	// Expect is what the policy says a browser decides: "allowed",
 	// "blocked", or "" (adversarial probes judge themselves).
 	Expect string `json:"expect,omitempty"`
+	// Step, when set, is the one step of the fetch the probe sends
+	// ("preflight" or "actual"): the load balancer routes the steps to
+	// different pools.
+	Step string `json:"step,omitempty"`
+	// Routes is what the load balancer does with each step (the rule, its
+	// action, the pools it forwards to): only the instances of those pools
+	// answered the probe. Empty when the target has no router.
+	Routes []audit.StepRoute `json:"routes,omitempty"`
 }
 
 // Finding is one problem corsaudit reports.
@@ -58,6 +68,10 @@ type Finding struct {
 	// from the expected one (empty when no answer is compared).
 	Difference []HeaderDifference `json:"difference,omitempty"`
 	Message    string             `json:"message"`
+	// Compared is how many instances the finding's instances were compared
+	// among ("1 of 11"), when it counts them: the one count the message and
+	// the report's headline both say.
+	Compared int `json:"compared,omitempty"`
 	// Share is, for LB findings, the fraction of LB samples affected (the
 	// intermittency users see).
 	Share float64 `json:"share,omitempty"`

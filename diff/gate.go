@@ -140,6 +140,8 @@ func (g Gate) Failures(r *Report) []string {
 		}
 		if !g.Policy && base == 0 {
 			out = append(out, fmt.Sprintf("%s: baseline group %q has no reachable instance: nothing to compare with", t.Name, g.Baseline))
+		} else if !g.Policy {
+			out = append(out, g.unmatchedRoutes(&t)...)
 		}
 	}
 	for _, f := range r.Findings {
@@ -187,7 +189,7 @@ func (g Gate) Failures(r *Report) []string {
 			out = append(out, b.String())
 			continue
 		}
-		fmt.Fprintf(&b, "%s: %s decide %s differently:", f.Target, strings.Join(hit, ", "), plural.Count(len(requests), "request"))
+		fmt.Fprintf(&b, "%s: %s %s %s differently:", f.Target, strings.Join(hit, ", "), plural.Verb(len(hit), "decide"), plural.Count(len(requests), "request"))
 		for _, r := range requests {
 			fmt.Fprintf(&b, "\n      %s", r)
 		}
@@ -197,6 +199,40 @@ func (g Gate) Failures(r *Report) []string {
 		}
 		fmt.Fprintf(&b, "\n      reference%s: %s\n      candidate%s: %s\n      %s", first, f.Expected, first, f.Observed, f.Reproduce)
 		out = append(out, b.String())
+	}
+	return out
+}
+
+// unmatchedRoutes lists the routed probes of t that candidate instances
+// answered and no baseline instance did: the load balancer sends them
+// where the baseline group is not, so nothing compares the candidate's
+// answers.
+func (g Gate) unmatchedRoutes(t *TargetReport) []string {
+	if !slices.ContainsFunc(t.Probes, func(p ProbeRef) bool { return len(p.Routes) > 0 }) {
+		return nil
+	}
+	group := map[string]string{}
+	for _, in := range t.Instances {
+		group[in.ID] = in.Group
+	}
+	cand, base := map[string]bool{}, map[string]bool{}
+	for c := range t.Cells.All() {
+		if c.Outcome == OutcomeError {
+			continue
+		}
+		switch group[c.Instance] {
+		case g.Candidate:
+			cand[c.Probe] = true
+		case g.Baseline:
+			base[c.Probe] = true
+		}
+	}
+	var out []string
+	for _, p := range t.Probes {
+		if len(p.Routes) > 0 && cand[p.ID] && !base[p.ID] {
+			out = append(out, fmt.Sprintf("%s: %s: candidate group %q answers it, no instance of the baseline group %q does (routed: %s): nothing to compare with",
+				t.Name, p.ID+" "+p.Method+" from "+p.Origin, g.Candidate, g.Baseline, p.RoutedBy()))
+		}
 	}
 	return out
 }

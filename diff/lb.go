@@ -169,7 +169,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	}
 	sort.Strings(names)
 	sort.Strings(served)
-	by := "the load balancer does not say which instance served them (set lb.instance_header)"
+	by := "the load balancer does not say which instance served them (set " + c.opt.setting("lb.instance_header", "--instance-header") + ")"
 	if len(served) > 0 {
 		by = "the deciding step was served by " + strings.Join(served, ", ")
 	}

@@ -127,25 +127,59 @@ func (inv *Inventory) checkConfig(cfg *config.Config) error {
 		if !ok {
 			continue
 		}
-		if len(listed) != len(t.Instances) {
-			return fmt.Errorf("%s.instances: %d instances, the config lists %d in %s.discover.static (edited by hand?)", path, len(t.Instances), len(listed), cpath)
-		}
-		for j, in := range t.Instances {
-			l := listed[j]
-			if !sameInstance(in, l) {
-				return fmt.Errorf("%s.instances[%d]: %s at %s is not what the config lists (%s at %s): the instances of a static target are the config's",
-					path, j, in.ID, in.Addr, l.ID, l.Addr)
-			}
+		if err := checkListed(t, listed, path, cpath); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// checkListed checks the instances of an inventory target against the
+// ones its config lists: the same instances in the same order, but for
+// the pools routing left out (LeftOut counts them) and the pool and weight
+// routing assigns.
+func checkListed(t *InventoryTarget, listed []discovery.Instance, path, cpath string) error {
+	leftOut := 0
+	for _, lo := range t.LeftOut {
+		leftOut += lo.Instances
+	}
+	if len(t.Instances)+leftOut != len(listed) {
+		return fmt.Errorf("%s.instances: %s (and %d in pools left out), the config lists %d in %s.discover (edited by hand?)",
+			path, plural.Count(len(t.Instances), "instance"), leftOut, len(listed), cpath)
+	}
+	next := 0
+	for j, in := range t.Instances {
+		for next < len(listed) && listed[next].ID != in.ID {
+			next++
+		}
+		if next == len(listed) || !sameInstance(in, listed[next]) {
+			what := "an instance the config does not list"
+			if l, found := findInstance(listed, in.ID); found {
+				what = fmt.Sprintf("not what the config lists (%s at %s)", l.ID, l.Addr)
+			}
+			return fmt.Errorf("%s.instances[%d]: %s at %s is %s: the instances of a static target are the config's",
+				path, j, in.ID, in.Addr, what)
+		}
+		next++
+	}
+	return nil
+}
+
+func findInstance(list []discovery.Instance, id string) (discovery.Instance, bool) {
+	for _, in := range list {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return discovery.Instance{}, false
+}
+
 // sameInstance says whether a and b are the same instance, field by field
-// (no labels and empty labels alike: JSON leaves both out).
+// but for the pool and weight routing assigns (no labels and empty labels
+// alike: JSON leaves both out).
 func sameInstance(a, b discovery.Instance) bool {
-	return a.ID == b.ID && a.Addr == b.Addr && a.Scheme == b.Scheme && a.Group == b.Group && a.Pool == b.Pool &&
-		a.Weight == b.Weight && a.Zone == b.Zone && a.Health == b.Health && a.HealthReason == b.HealthReason &&
+	return a.ID == b.ID && a.Addr == b.Addr && a.Scheme == b.Scheme && a.Group == b.Group &&
+		a.Zone == b.Zone && a.Health == b.Health && a.HealthReason == b.HealthReason &&
 		a.Skip == b.Skip && maps.Equal(a.Labels, b.Labels)
 }
 

@@ -130,6 +130,13 @@ func inventoryOf(t *testing.T, cfg *config.Config) *Inventory {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return throughJSON(t, inv)
+}
+
+// throughJSON is inv written and read back, as discover writes it and the
+// shards read it.
+func throughJSON(t *testing.T, inv *Inventory) *Inventory {
+	t.Helper()
 	b, err := json.Marshal(inv)
 	if err != nil {
 		t.Fatal(err)

@@ -103,6 +103,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 	root.SetOut(ios.out)
 	root.SetErr(ios.errOut)
 	root.SetIn(ios.in)
+	root.SetFlagErrorFunc(flagError)
 	// Each command: newCmdX(ios, runF); runF nil means the real run.
 	root.AddCommand(
 		newCmdAudit(ios, nil),
@@ -115,7 +116,9 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdMerge(ios, nil),
 		newCmdProviders(ios, nil),
 		newCmdVersion(ios),
+		newCmdMan(ios),
 	)
+	registerCompletions(root)
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 
@@ -46,6 +47,14 @@ func runDiscoverInventory(cmd *cobra.Command, ios iostreams, opts *discoverOptio
 	}
 	if err := writeJSON(ios.out, opts.Output, inv); err != nil {
 		return incompleteError(fmt.Errorf("discover: %w", err))
+	}
+	if opts.Output != "" && opts.Output != "-" {
+		n := 0
+		for _, t := range inv.Targets {
+			n += len(t.Instances)
+		}
+		fmt.Fprintf(ios.errOut, "corsaudit: wrote %s: inventory of %s, %s\n", opts.Output,
+			plural.Count(len(inv.Targets), "target"), plural.Count(n, "instance"))
 	}
 	if derr != nil {
 		return incompleteError(derr)

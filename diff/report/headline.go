@@ -81,8 +81,8 @@ func findingPhrase(r *diff.Report, f diff.Finding) string {
 			n++
 		}
 	}
-	total := 0
-	if t := targetByName(r, f.Target); t != nil {
+	total := f.Compared
+	if t := targetByName(r, f.Target); t != nil && total == 0 {
 		for _, in := range t.Instances {
 			if in.Skip == "" {
 				total++

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -122,6 +123,7 @@ func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 	if len(probes) == 0 && f.Probe != nil {
 		probes = []diff.ProbeRef{*f.Probe}
 	}
+	var routed []string
 	for k, pr := range probes {
 		label := "probes:  "
 		if len(probes) == 1 {
@@ -131,6 +133,16 @@ func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 			label = "         "
 		}
 		tw.printf("%s%s %s\n", indent, label, clean(probeString(pr)))
+		if r := pr.RoutedBy(); r != "" && !slices.Contains(routed, r) {
+			routed = append(routed, r)
+		}
+	}
+	for k, r := range routed {
+		label := "routed:  "
+		if k > 0 {
+			label = "         "
+		}
+		tw.printf("%s%s %s\n", indent, label, clean(r))
 	}
 	if len(f.Difference) > 0 {
 		for k, d := range f.Difference {
@@ -329,11 +341,22 @@ func probeString(p diff.ProbeRef) string {
 	if p.Credentials {
 		s += ", credentials"
 	}
+	switch p.Step {
+	case "preflight":
+		s += " [preflight only]"
+	case "actual":
+		s += " [actual request only]"
+	}
 	if p.ID != "" {
 		s = p.ID + ": " + s
 	}
 	return s
 }
+
+// Clean is clean for the output of other commands (discover's table):
+// every value from the network, a provider, a config or a file goes
+// through it before it reaches a terminal.
+func Clean(s string) string { return clean(s) }
 
 // clean escapes control characters (ANSI escapes, newlines, C1 controls)
 // so a value fits on one line and cannot drive the terminal.
