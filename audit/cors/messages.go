@@ -70,7 +70,7 @@ func message(reason Reason, param string) string {
 	case ReasonForbiddenMethod:
 		return fmt.Sprintf("fetch() rejects the method %q before sending anything (TypeError).", param)
 	case ReasonInvalidResponse:
-		return "The response's header block has " + param + ": the browser's HTTP parser rejects it and reports a network error (Chromium: net::ERR_INVALID_HTTP_RESPONSE)."
+		return "The response header line " + param + ": the browser's HTTP parser rejects the response and reports a network error (Chromium: net::ERR_INVALID_HTTP_RESPONSE)."
 	}
 	return ""
 }
