@@ -31,7 +31,7 @@ type Config struct {
 
 	// problems found while parsing or setting values; Validate reports
 	// them with the others.
-	problems []Problem
+	problems problemList
 	// pos maps a field path to where its value was written ("file:line",
 	// or a variable or flag name in names). It is filled from src, the YAML
 	// read from srcFile (flate-compressed), once a problem needs it
