@@ -359,7 +359,8 @@ type sender struct {
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Sent: &s.res.Requests, OnSend: s.opt.OnSend, health: health, intern: s.intern, IgnoreMixedContent: true, share: !s.opt.Latencies}
+		Secret: s.res.Spec.Auth, Sent: &s.res.Requests, OnSend: s.opt.OnSend, health: health, intern: s.intern,
+		IgnoreMixedContent: true, share: !s.opt.Latencies}
 }
 
 // probeInstance sends the probes of instance i with PerInstance workers

@@ -147,7 +147,7 @@ func (o *FetchOptions) record(ex *Exchange, sent SentRequest) {
 // sameShape reports whether a and b are the same request, ConnectTo
 // apart. Headers are interned (sharedRequest): equal ones are one map.
 func sameShape(a, b *SentRequest) bool {
-	return a.Method == b.Method && a.URL == b.URL &&
+	return a.Method == b.Method && a.URL == b.URL && a.Timeout == b.Timeout &&
 		reflect.ValueOf(a.Header).UnsafePointer() == reflect.ValueOf(b.Header).UnsafePointer() &&
 		slices.Equal(a.Placeholders, b.Placeholders)
 }

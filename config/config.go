@@ -31,7 +31,7 @@ type Config struct {
 
 	// problems found while parsing or setting values; Validate reports
 	// them with the others.
-	problems []Problem
+	problems problemList
 	// pos maps a field path to where its value was written ("file:line",
 	// or a variable or flag name in names). It is filled from src, the YAML
 	// read from srcFile (flate-compressed), once a problem needs it
@@ -298,7 +298,7 @@ func Default() Config {
 		Timeout:     5 * time.Second,
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
-		FailOn:      string(diff.FailOn(diff.SeverityError)),
+		FailOn:      string(diff.DefaultFailOn),
 		Analyses:    append([]string(nil), diff.AllAnalyses...),
 		MaxProbes:   200,
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
@@ -41,6 +42,9 @@ type Options struct {
 	// Browser is whose requests the findings from the load balancer's
 	// routes reproduce (RouteFindings); empty: Chromium's.
 	Browser cors.Browser
+	// Timeout is the run's per-request timeout: the --max-time of the
+	// reproduce lines of findings no recorded request backs (routes).
+	Timeout time.Duration
 	// FlagAdvice: the run was set up with command-line flags (an ad hoc
 	// audit), so findings name the flag to change (--direct-scheme http),
 	// not the config key (direct.scheme: http).
@@ -162,7 +166,7 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	c := newComparison(res, opt)
 	var all checked
 	if opt.enabled(AnalysisLB) {
-		all.add(RouteFindings(&res.Spec, res.URL, opt.Browser)...)
+		all.add(RouteFindings(&res.Spec, res.URL, opt.Browser, opt.Timeout)...)
 	}
 	all.merge(c.skipped())
 	all.merge(c.unreachable())

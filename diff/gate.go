@@ -9,6 +9,7 @@ import (
 	"github.com/corsaudit/corsaudit/internal/plural"
 
 	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
 // Gate is a pre-deploy gate: the Candidate group's instances compared with
@@ -64,10 +65,10 @@ func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, no
 			keep = append(keep, i)
 		case len(names) == 0 && len(missing) == len(needs):
 			notes = append(notes, fmt.Sprintf("gate: skipping target %s: it has no %s group (groups: %s)",
-				t.Name, strings.Join(quoteAll(needs), " or "), listOrNone(groups)))
+				t.Name, strings.Join(escape.Quote(needs), " or "), listOrNone(groups)))
 		default:
 			return nil, nil, fmt.Errorf("gate: target %s has no %s group (groups: %s)",
-				t.Name, strings.Join(quoteAll(missing), " or "), listOrNone(groups))
+				t.Name, strings.Join(escape.Quote(missing), " or "), listOrNone(groups))
 		}
 	}
 	if len(keep) == 0 {
@@ -76,7 +77,7 @@ func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, no
 			all = append(all, t.Name+": "+listOrNone(Groups(t)))
 		}
 		return nil, notes, fmt.Errorf("gate: no target has the %s group (groups: %s)",
-			strings.Join(quoteAll(needs), " and "), listOrNone(all))
+			strings.Join(escape.Quote(needs), " and "), listOrNone(all))
 	}
 	return keep, notes, nil
 }
@@ -91,14 +92,6 @@ func Groups(t discovery.Target) []string {
 	}
 	sort.Strings(gs)
 	return gs
-}
-
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
-	}
-	return out
 }
 
 func listOrNone(ss []string) string {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
@@ -33,8 +34,9 @@ import (
 // itself (audit.Probe.Sends): a preflight, a GET or a HEAD, never the PUT
 // a browser sends after the preflight, which a pasted line would send to
 // production; a finding about such requests alone has none. public is the
-// target's public URL; b the browser whose requests the curl lines show.
-func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser) []Finding {
+// target's public URL; b the browser whose requests the curl lines show;
+// timeout the run's per-request timeout (their --max-time).
+func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser, timeout time.Duration) []Finding {
 	pools := map[string]bool{}
 	for _, in := range spec.Target.Instances {
 		pools[in.Pool] = true
@@ -70,6 +72,7 @@ func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser) []Fi
 				}
 				if c.f.Reproduce == "" && pr.Sends(r.Step) {
 					sent := audit.StepRequest(pr, public, r.Step, b)
+					sent.Timeout = timeout
 					c.f.Reproduce = CurlRequest(&sent)
 				}
 			}

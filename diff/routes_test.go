@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
@@ -217,7 +218,7 @@ func TestRouteFindings(t *testing.T) {
 				spec.Probes = append(spec.Probes, pr)
 			}
 			u, _ := url.Parse(testURL)
-			fs := RouteFindings(&spec, u, cors.Chromium)
+			fs := RouteFindings(&spec, u, cors.Chromium, 5*time.Second)
 			var got, curls []string
 			for _, f := range fs {
 				var ids []string
@@ -226,8 +227,9 @@ func TestRouteFindings(t *testing.T) {
 				}
 				got = append(got, fmt.Sprintf("%s %s %s: %s", f.Kind, f.Severity, strings.Join(ids, ","), f.Message))
 				curls = append(curls, curlMethod(f.Reproduce))
-				if f.Path != "/data" || f.Probe == nil || f.Probe.ID != ids[0] || !slices.Equal(f.Instances, []string{"lb"}) {
-					t.Errorf("finding %+v: want path /data, its first probe, the lb", f)
+				if f.Path != "/data" || f.Probe == nil || f.Probe.ID != ids[0] || !slices.Equal(f.Instances, []string{"lb"}) ||
+					f.Reproduce != "" && !strings.Contains(f.Reproduce, "--max-time 5") {
+					t.Errorf("finding %+v: want path /data, its first probe, the lb, a curl line with the run's timeout", f)
 				}
 			}
 			if len(got) != len(tc.curls) {
@@ -258,7 +260,7 @@ func curlMethod(line string) string {
 	}
 	if _, rest, ok := strings.Cut(line, " -X "); ok {
 		m, _, _ := strings.Cut(rest, " ")
-		return m
+		return strings.Trim(m, "'")
 	}
 	return http.MethodGet
 }

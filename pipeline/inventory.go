@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -125,15 +126,16 @@ func (t InventoryTarget) Spec() audit.TargetSpec {
 }
 
 // inventoryTarget is spec as the inventory writes it, with its routing
-// and the findings of its routes for browser b.
-func inventoryTarget(s audit.TargetSpec, b cors.Browser) InventoryTarget {
+// and the findings of its routes for browser b (curl lines bounded by
+// the per-request timeout).
+func inventoryTarget(s audit.TargetSpec, b cors.Browser, timeout time.Duration) InventoryTarget {
 	t := InventoryTarget{Name: s.Target.Name, URL: s.Target.URL, Instances: s.Target.Instances, Probes: s.Probes,
 		Direct:  InventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
 		LB:      InventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader},
 		LeftOut: s.LeftOut}
 	if u, err := url.Parse(s.Target.URL); err == nil && u.Host != "" {
 		t.Routing = Routing(s.Probes, u)
-		t.Findings = diff.RouteFindings(&s, u, b)
+		t.Findings = diff.RouteFindings(&s, u, b, timeout)
 	}
 	return t
 }
@@ -194,7 +196,7 @@ func discoverInventory(ctx context.Context, cfg *config.Config, built []config.B
 		return nil, err
 	}
 	for i, s := range specs {
-		it := inventoryTarget(s, cfg.AuditOptions().Browser)
+		it := inventoryTarget(s, cfg.AuditOptions().Browser, cfg.Timeout)
 		it.ConfigTarget = from[i].Index
 		inv.Targets = append(inv.Targets, it)
 	}
@@ -222,14 +224,21 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	if fingerprint([]byte(inv.Config)) != inv.ConfigFingerprint {
 		return nil, errors.New("inventory: config_fingerprint does not match its config (edited by hand?)")
 	}
+	if err := inv.check(); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
 	return &inv, nil
 }
 
-// ParseConfig parses the inventory's config, the config every shard runs with.
+// ParseConfig parses the inventory's config, the config every shard runs
+// with, and checks the inventory's targets against it (checkConfig).
 func (inv *Inventory) ParseConfig() (*config.Config, error) {
 	cfg, err := config.Parse([]byte(inv.Config), "inventory config")
 	if err != nil {
 		return nil, err
+	}
+	if err := inv.checkConfig(cfg); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	return cfg, nil
 }

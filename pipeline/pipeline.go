@@ -99,7 +99,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
 	}
-	rep := compare(results, opt.Diff, opt.Version, string(aopt.Browser))
+	rep := compare(results, opt.Diff, opt.Version, cfg)
 	rep.StartedAt = start.UTC()
 	rep.Duration = time.Since(start).Seconds()
 	rep.Incomplete = strings.Join(problems, "; ")
@@ -143,9 +143,10 @@ func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, ch
 // report's targets, findings and request count are made, for a single run
 // and for merged shards alike. The caller sets timing, Incomplete and
 // calls Summarize.
-func compare(results []audit.TargetResult, opt diff.Options, version, browser string) *diff.Report {
-	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: browser}
-	opt.Browser = cors.Browser(browser)
+func compare(results []audit.TargetResult, opt diff.Options, version string, cfg *config.Config) *diff.Report {
+	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: string(cfg.AuditOptions().Browser),
+		FailOn: diff.FailOn(cfg.FailOn)}
+	opt.Browser, opt.Timeout = cors.Browser(rep.Browser), cfg.Timeout
 	for i := range results {
 		if results[i].URL == nil {
 			continue
@@ -159,8 +160,9 @@ func compare(results []audit.TargetResult, opt diff.Options, version, browser st
 }
 
 // cutOff says in plain words why the run stopped early and what it did
-// not run: per instance, how many probes; and how many load balancer
-// samples. Observations cut off are not run, never timeouts.
+// not run: per instance, how many probes were not run and how many were
+// sent and not answered before the run stopped; and how many load
+// balancer samples. Observations cut off are never timeouts.
 func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
 	msg := "interrupted"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -170,38 +172,51 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 	isCut := func(o audit.Observation) bool {
 		return !o.Done && (o.NotRun == audit.NotRunDeadline || o.NotRun == audit.NotRunInterrupted)
 	}
-	var parts []string
+	var notRun, unanswered []string
 	lb := 0
 	for _, r := range results {
 		for i := range r.Direct.Instances() {
-			n := 0
+			cut, waiting := 0, 0
 			for _, o := range r.Direct.Each(i) {
-				if isCut(o) {
-					n++
+				switch {
+				case isCut(o):
+					cut++
+				case o.Unanswered():
+					waiting++
 				}
 			}
-			if n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d of %s", r.Spec.Target.Instances[i].ID, n, plural.Count(len(r.Spec.Probes), "probe")))
+			id, of := r.Spec.Target.Instances[i].ID, plural.Count(len(r.Spec.Probes), "probe")
+			if cut > 0 {
+				notRun = append(notRun, fmt.Sprintf("%s %d of %s", id, cut, of))
+			}
+			if waiting > 0 {
+				unanswered = append(unanswered, fmt.Sprintf("%s %d of %s", id, waiting, of))
 			}
 		}
 		for _, row := range r.LB {
 			for _, o := range row {
-				if isCut(o) {
+				if isCut(o) || o.Unanswered() {
 					lb++
 				}
 			}
 		}
 	}
-	if len(parts) > 0 {
+	list := func(parts []string) string {
 		const show = 10
-		list := strings.Join(parts[:min(len(parts), show)], ", ")
+		l := strings.Join(parts[:min(len(parts), show)], ", ")
 		if len(parts) > show {
-			list += fmt.Sprintf(" and %d more", len(parts)-show)
+			l += fmt.Sprintf(" and %d more", len(parts)-show)
 		}
-		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(parts), "instance"), list)
+		return l
+	}
+	if len(unanswered) > 0 {
+		msg += fmt.Sprintf("; sent and not answered before the run stopped on %s: %s", plural.Count(len(unanswered), "instance"), list(unanswered))
+	}
+	if len(notRun) > 0 {
+		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(notRun), "instance"), list(notRun))
 	}
 	if lb > 0 {
-		msg += fmt.Sprintf("; %s not run", plural.Count(lb, "load balancer sample"))
+		msg += fmt.Sprintf("; %s not run or not answered", plural.Count(lb, "load balancer sample"))
 	}
 	return msg
 }

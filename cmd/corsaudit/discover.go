@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/corsaudit/corsaudit/audit"
-	"github.com/corsaudit/corsaudit/diff/report"
 	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/internal/escape"
 	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
@@ -97,9 +97,9 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 // writeDiscoverTarget writes one target of the inventory as discover's
 // table: its instances, then, when the load balancer routes requests, the
 // route of each path and step, the pools left out, and the findings of
-// the routes. Every value goes through report.Clean.
+// the routes. Every value goes through escape.Text.
 func writeDiscoverTarget(w io.Writer, t *pipeline.InventoryTarget) {
-	c := report.Clean
+	c := escape.Text
 	fmt.Fprintf(w, "%s  %s  (%s)\n", c(t.Name), c(t.URL), plural.Count(len(t.Instances), "instance"))
 	pools := slices.ContainsFunc(t.Instances, func(in discovery.Instance) bool { return in.Pool != "" })
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -171,7 +171,7 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return escape.Text(s)
 }
 
 // newCmdConfig is `corsaudit config check [FILE]`.
