@@ -411,7 +411,7 @@ type PoolCount struct {
 // (RouteProbes) and leaves out of the audit the instances of the pools
 // that no probe reaches (the load balancer sends none of the probed
 // requests there): spec.LeftOut counts them, and marks Unserved the
-// probes that reach no discovered instance. Without a router it changes
+// probes that reach no discovered instance (MarkUnserved). Without a router it changes
 // nothing. It fails when no probe reaches any discovered instance, naming
 // what serves each path and step.
 func RouteTarget(spec *TargetSpec, b cors.Browser) error {
@@ -429,20 +429,14 @@ func RouteTarget(spec *TargetSpec, b cors.Browser) error {
 	}
 	reached := make([]bool, len(t.served))
 	anyReached := false
-	served := make([]bool, len(spec.Probes))
 	for k, ps := range t.served {
 		reached[k] = len(ps) > 0
 		anyReached = anyReached || reached[k]
-		for _, p := range ps {
-			served[p] = true
-		}
 	}
 	if !anyReached {
 		return notReached(spec, u, t)
 	}
-	for p := range spec.Probes {
-		spec.Probes[p].Unserved = spec.Probes[p].Routed() && !served[p]
-	}
+	t.markUnserved(spec.Probes)
 	var keep []discovery.Instance
 	left := map[string]int{}
 	var order []string
@@ -465,6 +459,25 @@ func RouteTarget(spec *TargetSpec, b cors.Browser) error {
 		spec.LeftOut = append(spec.LeftOut, PoolCount{Pool: pool, Instances: left[pool]})
 	}
 	return nil
+}
+
+// MarkUnserved sets Unserved on the routed probes that no instance of
+// insts (the whole target's, before any shard takes its share) answers.
+func MarkUnserved(probes []Probe, insts []discovery.Instance) {
+	routesOf(probes, insts).markUnserved(probes)
+}
+
+// markUnserved sets Unserved on the routed probes of no pool of t.
+func (t routeTable) markUnserved(probes []Probe) {
+	served := make([]bool, len(probes))
+	for _, ps := range t.served {
+		for _, p := range ps {
+			served[p] = true
+		}
+	}
+	for p := range probes {
+		probes[p].Unserved = t.pools != nil && probes[p].Routed() && !served[p]
+	}
 }
 
 // notReached is the error of a target none of whose probes reaches a
