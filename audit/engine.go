@@ -259,12 +259,15 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	return jobs
 }
 
+// cacheRounds is how many pairs of requests check a cache per kind of
+// probe (simple and preflighted).
+const cacheRounds = 3
+
 // cacheJobs checks, for the first policy probe of each kind (simple GET and
 // preflighted), whether an answer made for one origin is served to another.
 // Each pair runs sequentially inside one job; a few pairs per kind give a
 // cache the chance to store the first answer.
 func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
-	const rounds = 3
 	probes := res.Spec.Probes
 	// A whole fetch whose samples are taken: a probe of one step cannot
 	// repeat the other step's request.
@@ -292,7 +295,7 @@ func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 		if p < 0 {
 			continue
 		}
-		for range rounds {
+		for range cacheRounds {
 			res.Cache = append(res.Cache, CachePair{Probe: p, Preflight: preflight,
 				First: probes[p].Origin, Second: DisallowedOrigin})
 		}
