@@ -124,7 +124,7 @@ func New(cfg *config.Config, opt Options) (*Exporter, error) {
 func build(cfg *config.Config) (*generation, error) {
 	built, err := cfg.Build()
 	if err != nil {
-		return nil, fmt.Errorf("invalid config:\n%w", err)
+		return nil, fmt.Errorf("invalid config:\n%w", indented{err})
 	}
 	seen := map[string]int{}
 	for _, b := range built {
@@ -135,6 +135,12 @@ func build(cfg *config.Config) (*generation, error) {
 	}
 	return &generation{cfg: cfg, built: built, slots: semaphore.NewWeighted(int64(cfg.Concurrency))}, nil
 }
+
+// indented is an error of several lines, each indented by two spaces.
+type indented struct{ err error }
+
+func (e indented) Error() string { return "  " + strings.ReplaceAll(e.err.Error(), "\n", "\n  ") }
+func (e indented) Unwrap() error { return e.err }
 
 // apply makes gen the current config: targets it no longer has are
 // dropped, the others keep their results; with Run going, the schedule
