@@ -9,38 +9,23 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/lab"
+	"github.com/corsaudit/corsaudit/internal/promtest"
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
+	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
-// waitFor polls cond until it holds or the deadline passes; what is the
-// state cond last saw, for the failure message.
+// waitFor polls cond until it holds or within passes.
 func waitFor(t *testing.T, within time.Duration, cond func() (ok bool, what string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, what := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		<-tick.C
-	}
+	testenv.Eventually(t, within, cond)
 }
 
 // startFleet starts a live fleet of n instances, those where older(i) on
@@ -127,40 +112,10 @@ func (s *served) do(t *testing.T, method, path string, header ...string) (int, h
 	return resp.StatusCode, resp.Header, string(body)
 }
 
-// samples parses a text exposition into "name{label=value,...}" (labels
-// sorted) -> value.
+// samples parses a text exposition (promtest.Samples).
 func samples(t *testing.T, text string) map[string]float64 {
 	t.Helper()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(text))
-	if err != nil {
-		t.Fatalf("metrics do not parse: %v\n%s", err, text)
-	}
-	out := map[string]float64{}
-	for name, mf := range fams {
-		for _, m := range mf.Metric {
-			var ls []string
-			for _, l := range m.Label {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			sort.Strings(ls)
-			key := name
-			if len(ls) > 0 {
-				key += "{" + strings.Join(ls, ",") + "}"
-			}
-			switch {
-			case m.Gauge != nil:
-				out[key] = m.Gauge.GetValue()
-			case m.Counter != nil:
-				out[key] = m.Counter.GetValue()
-			case m.Untyped != nil:
-				out[key] = m.Untyped.GetValue()
-			default:
-				out[key] = 0
-			}
-		}
-	}
-	return out
+	return promtest.Samples(t, strings.NewReader(text))
 }
 
 func (s *served) metrics(t *testing.T) map[string]float64 {

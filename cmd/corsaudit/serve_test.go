@@ -12,32 +12,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/internal/lab"
+	"github.com/corsaudit/corsaudit/internal/promtest"
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
+	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
-// waitUntil polls cond until it holds or within passes; what describes
-// what cond last saw.
+// waitUntil polls cond until it holds or within passes.
 func waitUntil(t *testing.T, within time.Duration, cond func() (ok bool, what string)) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, what := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		<-tick.C
-	}
+	testenv.Eventually(t, within, cond)
 }
 
 // liveFleet starts a live fleet of n instances, those where older(i) on
@@ -119,8 +106,7 @@ func startServe(t *testing.T, args ...string) (base string, stderr *syncbuf.Buff
 	return "http://" + listenAddr(t, stderr, exited), stderr, stop
 }
 
-// scrape fetches url's metrics: "name{label=value,...}" (labels sorted
-// by name) -> value.
+// scrape fetches url's metrics (promtest.Samples).
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -131,26 +117,7 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s: %s", url, resp.Status)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("%s: %v", url, err)
-	}
-	out := map[string]float64{}
-	for name, mf := range fams {
-		for _, m := range mf.Metric {
-			var ls []string
-			for _, l := range m.Label {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			key := name
-			if len(ls) > 0 {
-				key += "{" + strings.Join(ls, ",") + "}"
-			}
-			out[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
-		}
-	}
-	return out
+	return promtest.Samples(t, resp.Body)
 }
 
 func statusOf(t *testing.T, method, url string) int {
