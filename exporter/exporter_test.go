@@ -22,12 +22,6 @@ import (
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
-// waitFor polls cond until it holds or within passes.
-func waitFor(t *testing.T, within time.Duration, cond func() (ok bool, what string)) {
-	t.Helper()
-	testenv.Eventually(t, within, cond)
-}
-
 // startFleet starts a live fleet of n instances, those where older(i) on
 // the older CORS config (verdict drift for PUT).
 func startFleet(t *testing.T, n int, older func(i int) bool) *lab.LiveFleet {
@@ -129,7 +123,7 @@ func (s *served) metrics(t *testing.T) map[string]float64 {
 
 func (s *served) waitReady(t *testing.T) {
 	t.Helper()
-	waitFor(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		code, _, body := s.get(t, "/-/ready")
 		return code == http.StatusOK, fmt.Sprintf("/-/ready: %d %s", code, body)
 	})
@@ -301,7 +295,7 @@ func TestReload(t *testing.T) {
 	if code, _, body := s.do(t, http.MethodPost, "/-/reload"); code != http.StatusOK {
 		t.Fatalf("reload: %d %q", code, body)
 	}
-	waitFor(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		m := s.metrics(t)
 		return m[driftShop] == 0 && m["corsaudit_config_last_reload_successful"] == 1,
 			fmt.Sprintf("%s = %v, reload successful %v", driftShop, m[driftShop], m["corsaudit_config_last_reload_successful"])
@@ -466,7 +460,7 @@ func TestScheduleRunsEveryInterval(t *testing.T) {
 	s := serve(t, cfg, Options{})
 	s.waitReady(t)
 	first := s.metrics(t)["corsaudit_last_run_timestamp_seconds{target=shop}"]
-	waitFor(t, 10*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
 		got := s.metrics(t)["corsaudit_last_run_timestamp_seconds{target=shop}"]
 		return got > first, fmt.Sprintf("last run %v, first %v", got, first)
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
 // soakEnv sets how long TestSoakHeapFlat runs (a Go duration); CI runs it
@@ -138,7 +139,7 @@ func TestSoakHeapFlat(t *testing.T) {
 
 	// With idle connections closed, the stopped exporter leaves no
 	// goroutine behind (the test's HTTP server aside).
-	waitFor(t, 10*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
 		http.DefaultClient.CloseIdleConnections()
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 		n := runtime.NumGoroutine()

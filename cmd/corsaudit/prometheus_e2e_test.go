@@ -66,7 +66,7 @@ func startPrometheus(t *testing.T, config string) string {
 		}
 	})
 	base := "http://" + addr
-	waitUntil(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		select {
 		case <-exited:
 			t.Fatalf("prometheus exited:\n%s", out.String())
@@ -147,7 +147,7 @@ scrape_configs:
 		scheduled = `corsaudit_findings{job="corsaudit",target="shop",kind="verdict-drift"}`
 		probed    = `corsaudit_findings{job="corsaudit-probe",instance="shop",target="shop",kind="verdict-drift"}`
 	)
-	waitUntil(t, 60*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, func() (bool, string) {
 		s, p := promQuery(t, prom, scheduled), promQuery(t, prom, probed)
 		return s == "1" && p == "1", fmt.Sprintf("Prometheus has %s = %q, %s = %q; want 1", scheduled, s, probed, p)
 	})
@@ -161,7 +161,7 @@ scrape_configs:
 	if code := statusOf(t, http.MethodPost, exporter+"/-/reload"); code != http.StatusOK {
 		t.Fatalf("reload: %d", code)
 	}
-	waitUntil(t, 60*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, func() (bool, string) {
 		s := promQuery(t, prom, scheduled)
 		return s == "0", fmt.Sprintf("Prometheus has %s = %q; want 0", scheduled, s)
 	})

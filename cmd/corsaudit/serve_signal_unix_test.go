@@ -15,6 +15,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
+	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
 // TestServeSignals runs `corsaudit serve` as its own process: SIGHUP with
@@ -52,7 +53,7 @@ func TestServeSignals(t *testing.T) {
 		}
 	})
 	base := "http://" + listenAddr(t, stderr, exited)
-	waitUntil(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		code := statusOf(t, http.MethodGet, base+"/-/ready")
 		return code == http.StatusOK, fmt.Sprintf("/-/ready %d", code)
 	})
@@ -66,7 +67,7 @@ func TestServeSignals(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 15*time.Second, func() (bool, string) {
 		m := scrape(t, base+"/metrics")
 		return m["corsaudit_config_last_reload_successful"] == 0 && m[serveDrift] == 1,
 			fmt.Sprintf("reload successful %v, %s %v", m["corsaudit_config_last_reload_successful"], serveDrift, m[serveDrift])
@@ -82,7 +83,7 @@ func TestServeSignals(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		m := scrape(t, base+"/metrics")
 		return m["corsaudit_config_last_reload_successful"] == 1 && m[serveDrift] == 0,
 			fmt.Sprintf("reload successful %v, %s %v", m["corsaudit_config_last_reload_successful"], serveDrift, m[serveDrift])

@@ -21,12 +21,6 @@ import (
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
 
-// waitUntil polls cond until it holds or within passes.
-func waitUntil(t *testing.T, within time.Duration, cond func() (ok bool, what string)) {
-	t.Helper()
-	testenv.Eventually(t, within, cond)
-}
-
 // liveFleet starts a live fleet of n instances, those where older(i) on
 // the older CORS config (verdict drift for PUT).
 func liveFleet(t *testing.T, n int, older func(i int) bool) *lab.LiveFleet {
@@ -59,7 +53,7 @@ func writeServeConfig(t *testing.T, path string, f *lab.LiveFleet) {
 func listenAddr(t *testing.T, stderr interface{ String() string }, exited <-chan int) string {
 	t.Helper()
 	var addr string
-	waitUntil(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		select {
 		case code := <-exited:
 			t.Fatalf("serve exited %d:\n%s", code, stderr.String())
@@ -194,7 +188,7 @@ func TestServe(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "corsaudit.yaml")
 	writeServeConfig(t, path, f)
 	base, stderr, stop := startServe(t, "--config", path, "--interval", "45m")
-	waitUntil(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		code := statusOf(t, http.MethodGet, base+"/-/ready")
 		return code == http.StatusOK, fmt.Sprintf("/-/ready %d", code)
 	})
@@ -210,7 +204,7 @@ func TestServe(t *testing.T) {
 	if code := statusOf(t, http.MethodPost, base+"/-/reload"); code != http.StatusOK {
 		t.Fatalf("reload: %d", code)
 	}
-	waitUntil(t, 30*time.Second, func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		got := scrape(t, base+"/metrics")[serveDrift]
 		return got == 0, fmt.Sprintf("%s = %v", serveDrift, got)
 	})
