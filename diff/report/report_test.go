@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
 )
@@ -39,9 +41,15 @@ func TestGolden(t *testing.T) {
 		{"junit xml", "junit", "report.junit.golden", false},
 		{"sarif log", "sarif", "report.sarif.golden", false},
 		{"html page", "html", "report.html.golden", false},
+		{"prometheus metrics file", "metrics", "report.metrics.golden", false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			rd, err := LookupWith(tc.format, Options{Color: tc.color})
+			if tc.format == "metrics" {
+				rd, err = RendererFunc(func(w io.Writer, r *diff.Report) error {
+					return Metrics(w, r, time.Date(2026, 3, 14, 9, 27, 0, 0, time.UTC))
+				}), nil
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
