@@ -134,11 +134,12 @@ func (f *Fetched) decide(v *cors.Verdict) {
 // trustworthy is blocked as mixed content before anything is sent: the
 // verdict says so, Done is false (unless IgnoreMixedContent).
 //
-// Nothing sent means nothing observed: when no request may be sent (a simple
-// POST is sent by a browser without preflight, and corsaudit never sends
-// it), when ctx ended (the run's deadline or an interrupt, as opposed to the
-// per-request Timeout), or when the instance was given up, Done is false and
-// NotRun says why in plain words. A request that got no response for
+// Nothing answered means nothing observed: when no request may be sent (a
+// simple POST is sent by a browser without preflight, and corsaudit never
+// sends it), when ctx ended (the run's deadline or an interrupt, as opposed
+// to the per-request Timeout) before a request was sent or while it was in
+// flight (NotAnswered*), or when the instance was given up, Done is false
+// and NotRun says why in plain words. A request that got no response for
 // another reason is an observation of the instance: Done, with the
 // exchange's error class and a zero verdict.
 func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
@@ -290,10 +291,22 @@ func cutOff(ctx context.Context) string {
 	return NotRunInterrupted
 }
 
-// Reasons a request was not sent (Observation.NotRun).
+// unanswered says in plain words that a request was in flight when ctx
+// ended the run.
+func unanswered(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return NotAnsweredDeadline
+	}
+	return NotAnsweredInterrupted
+}
+
+// Reasons a probe observed nothing (Observation.NotRun): not sent, or sent
+// and not answered before the run stopped (Observation.Unanswered).
 const (
-	NotRunDeadline    = "not run: the run's deadline passed"
-	NotRunInterrupted = "not run: interrupted"
+	NotRunDeadline         = "not run: the run's deadline passed"
+	NotRunInterrupted      = "not run: interrupted"
+	NotAnsweredDeadline    = "not answered before the run stopped: its deadline passed"
+	NotAnsweredInterrupted = "not answered before the run stopped: interrupted"
 )
 
 // send sends one request with the per-request timeout and records it; resp
@@ -349,7 +362,14 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	r, err := roundTrip(to.Client, req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, cutOff(ctx) // the run ended, not the instance
+			// The run ended, not the instance: the request was sent (or
+			// was being sent) and nobody waited for the answer.
+			return nil, nil, unanswered(ctx)
+		}
+		if malformedHeader(err) {
+			if ex, resp, ok := o.sendTolerantly(rctx, to, req, sent, start); ok {
+				return ex, resp, ""
+			}
 		}
 		ex = &Exchange{Err: Classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
 		o.record(ex, sent)
@@ -374,8 +394,52 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if err != nil && !errors.Is(err, context.Canceled) {
 		ex.ErrMsg = "body: " + secret.Redact(err.Error())
 	}
-	o.health.record(ex)
+	if err != nil && ctx.Err() == nil && Classify(err) == ErrTimeout {
+		o.health.bodyTimedOut() // the answer counts; the instance's slowness too
+	} else {
+		o.health.record(ex)
+	}
 	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
+}
+
+// sendTolerantly sends req again when Go's client rejected the response's
+// header lines, and reads the answer as the browser does (readTolerantly):
+// an observation with the browser's verdict, the malformed line recorded in
+// the exchange. ok is false when no answer could be read that way either
+// (the first failure then stands).
+func (o *FetchOptions) sendTolerantly(ctx context.Context, to Endpoint, req *http.Request, sent SentRequest, start time.Time) (ex *Exchange, resp *cors.Response, ok bool) {
+	if o.Sent != nil {
+		atomic.AddInt64(o.Sent, 1)
+	}
+	r, malformed, err := readTolerantly(ctx, to, req, o.Browser)
+	if err != nil {
+		return nil, nil, false
+	}
+	// Not interned (answer 0): each such answer is judged on its own.
+	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: RelevantHeaders(r.Header, ""),
+		Malformed: malformedDetail(r, malformed), Latency: time.Since(start)}
+	o.record(ex, sent)
+	if o.InstanceHeader != "" {
+		ex.ServedBy = r.Header.Get(o.InstanceHeader)
+	}
+	o.health.record(ex)
+	return ex, &r, true
+}
+
+// malformedDetail is what an exchange records of the malformed lines of a
+// response: the one that makes the browser reject it, else the first one
+// in a header that matters to CORS, else nothing (a browser reads the
+// response, and the junk line is none of CORS's business).
+func malformedDetail(r cors.Response, malformed []cors.MalformedLine) string {
+	if r.Invalid != "" {
+		return r.Invalid + ": browsers treat the response as a network error"
+	}
+	for _, m := range malformed {
+		if m.Name != "" && isRelevantHeader(m.Name, "") {
+			return m.Problem
+		}
+	}
+	return ""
 }
 
 // readResponseHeader reads header names as browser b does

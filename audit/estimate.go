@@ -30,7 +30,8 @@ func LBProbes(probes []Probe) int {
 // Estimate is an upper bound on what Run(ctx, specs, ...) sends: the
 // instances it probes and the requests (a preflight and an actual request
 // per probe, one for a probe of one step, directly to each probeable
-// instance whose pool answers it and through each load balancer sample).
+// instance whose pool answers it and through each load balancer sample,
+// and the cache checks through the load balancer).
 func Estimate(specs []TargetSpec) (instances, requests int) {
 	for _, s := range specs {
 		n := 0
@@ -47,10 +48,17 @@ func Estimate(specs []TargetSpec) (instances, requests int) {
 			if samples == 0 {
 				samples = SamplesFor(n)
 			}
+			cached := false
 			for _, p := range s.Probes {
 				if p.Sampled() {
 					requests += samples * p.maxRequests()
+					cached = cached || p.Class == ClassPolicy && p.Step == ""
 				}
+			}
+			if cached {
+				// cacheJobs: per kind of probe (simple, preflighted),
+				// cacheRounds pairs of one request each.
+				requests += 2 * cacheRounds * 2
 			}
 		}
 	}

@@ -42,9 +42,45 @@ func (p Problem) String() string {
 	return strings.Join(parts, ": ")
 }
 
-// Problems is every problem of a config, in the order of the file; it is
-// the error Validate returns.
+// Problems is every problem of a config, in the order of the file (the
+// first maxListed, then how many more); it is the error Validate returns.
 type Problems []Problem
+
+// maxListed is how many problems a config error lists: a file of 200,000
+// unknown keys is told in a screen, with how many more there are.
+const maxListed = 50
+
+// problemList collects problems: the first maxListed, and a count of the
+// others (not even formatted).
+type problemList struct {
+	list Problems
+	more int
+}
+
+// full says whether a further problem is only counted.
+func (l *problemList) full() bool { return len(l.list) >= maxListed }
+
+func (l *problemList) add(p Problem) {
+	if l.full() {
+		l.more++
+		return
+	}
+	l.list = append(l.list, p)
+}
+
+// count is the number of problems.
+func (l *problemList) count() int { return len(l.list) + l.more }
+
+// err is the Problems error, or nil when there are none.
+func (l *problemList) err() error {
+	if l.count() == 0 {
+		return nil
+	}
+	if l.more == 0 {
+		return l.list
+	}
+	return append(slices.Clip(l.list), Problem{Msg: fmt.Sprintf("and %d more problems", l.more)})
+}
 
 func (ps Problems) Error() string {
 	lines := make([]string, len(ps))
@@ -113,7 +149,7 @@ func (c *Config) loadPositions() {
 		return
 	}
 	again := Default()
-	d := decoder{file: c.srcFile, c: &again, positions: true}
+	d := decoder{file: c.srcFile, c: &again, positions: true, again: true}
 	d.value(root, reflect.ValueOf(&again).Elem(), "")
 	c.pos = again.pos
 }
@@ -129,6 +165,9 @@ func parseYAML(data []byte, file string) (*yaml.Node, error) {
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
+	}
+	if err := checkExpansion(doc.Content[0]); err != nil {
+		return nil, fmt.Errorf("config %s: %w", file, err)
 	}
 	return doc.Content[0], nil
 }
@@ -149,7 +188,11 @@ func yamlLine(msg string) string {
 
 // problem records a problem found at path.
 func (c *Config) problem(path, msg string) {
-	c.problems = append(c.problems, c.at(path, msg))
+	if c.problems.full() {
+		c.problems.more++
+		return
+	}
+	c.problems.add(c.at(path, msg))
 }
 
 // at is a Problem at path, with where the value at path (or its nearest
@@ -187,6 +230,9 @@ type decoder struct {
 	c    *Config
 	// positions: record where each value was written (loadPositions).
 	positions bool
+	// again: the source is decoded a second time for positions, its
+	// problems already recorded.
+	again bool
 	// sections are the provider sections of the target being decoded,
 	// packed straight from the YAML tree.
 	sections map[string]section
@@ -243,8 +289,14 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 				continue
 			}
 			if !ok {
-				d.c.problems = append(d.c.problems, Problem{Path: path,
-					Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
+				switch {
+				case d.again:
+				case d.c.problems.full():
+					d.c.problems.more++
+				default:
+					d.c.problems.add(Problem{Path: path,
+						Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
+				}
 				continue
 			}
 			d.value(val, v.Field(f), join(path, key))

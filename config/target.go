@@ -15,13 +15,15 @@ import (
 
 // paths checks a target's paths at path.
 func (v *validation) paths(paths []string, path string) {
+	seen := make(map[string]bool, len(paths))
 	for j, p := range paths {
 		field := fmt.Sprintf("%s[%d]", path, j)
 		if _, err := audit.ParsePath(p); err != nil {
 			v.bad(field, "%s", strings.TrimPrefix(err.Error(), "path: "))
-		} else if slices.Index(paths, p) < j {
+		} else if seen[p] {
 			v.bad(field, "%q is listed twice", p)
 		}
+		seen[p] = true
 	}
 }
 
@@ -83,7 +85,7 @@ func (v *validation) auth(t Target, path string) *audit.Credential {
 	case v.c.noSecrets:
 		return nil
 	default:
-		data, err := os.ReadFile(a.ValueFromFile)
+		data, err := ReadFile(a.ValueFromFile)
 		if err != nil {
 			v.bad(path+".value_from_file", "cannot read %s: %s", a.ValueFromFile, readProblem(err))
 			return nil

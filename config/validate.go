@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"reflect"
@@ -51,7 +52,8 @@ func (c *Config) Validate() error {
 // Build validates the config and returns its targets with their providers.
 // The error, if any, is Problems.
 func (c *Config) Build() ([]BuiltTarget, error) {
-	v := &validation{c: c, problems: append(Problems(nil), c.problems...)}
+	v := &validation{c: c, problems: c.problems}
+	v.problems.list = slices.Clone(v.problems.list)
 	if c.Concurrency < 1 {
 		v.bad("concurrency", "%d must be at least 1", c.Concurrency)
 	}
@@ -77,6 +79,9 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 	}
 	if c.MaxProbes < 1 {
 		v.bad("max_probes", "%d must be at least 1", c.MaxProbes)
+	}
+	if c.Interval <= 0 {
+		v.bad("interval", "%s must be positive", c.Interval)
 	}
 	if len(c.Targets) == 0 {
 		v.bad("targets", "at least one target is required")
@@ -118,9 +123,9 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
 			Paths:  t.Paths, Auth: cred, TLS: tlsConf})
 	}
-	if len(v.problems) > 0 {
-		v.problems.sortByLine()
-		return nil, v.problems
+	v.problems.list.sortByLine()
+	if err := v.problems.err(); err != nil {
+		return nil, err
 	}
 	return built, nil
 }
@@ -138,11 +143,15 @@ func label(t Target, i int) string {
 // validation collects the problems of one Build.
 type validation struct {
 	c        *Config
-	problems Problems
+	problems problemList
 }
 
 func (v *validation) bad(path, format string, a ...any) {
-	v.problems = append(v.problems, v.c.at(path, fmt.Sprintf(format, a...)))
+	if v.problems.full() {
+		v.problems.more++
+		return
+	}
+	v.problems.add(v.c.at(path, fmt.Sprintf(format, a...)))
 }
 
 // policy checks a policy (of a target, or the gate's policy file) at path.
@@ -247,6 +256,10 @@ func (v *validation) sourceProvider(src *Source, path string) discovery.Provider
 	p, err := f(decodeSection(section))
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
+			if v.problems.full() {
+				v.problems.more++
+				continue
+			}
 			if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
 				v.bad(path+"."+sub, "%s", msg)
 			} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
@@ -255,7 +268,7 @@ func (v *validation) sourceProvider(src *Source, path string) discovery.Provider
 				if p.Name == "" {
 					p.Pos = v.c.at(path+"."+m[1], "").Pos
 				}
-				v.problems = append(v.problems, p)
+				v.problems.add(p)
 			} else {
 				v.bad(path, "%s", line)
 			}
@@ -272,6 +285,39 @@ func sourceWord(path string) string {
 		return "source"
 	}
 	return "target"
+}
+
+// ListedInstances is what target i lists under discover: when every
+// source of it is static (ok is false for another provider, or a section
+// Validate refuses). It reads no file or variable, and dials nothing:
+// shards and merge check an inventory against it.
+func (c *Config) ListedInstances(i int) (instances []discovery.Instance, ok bool) {
+	if i < 0 || i >= len(c.Targets) {
+		return nil, false
+	}
+	t := c.Targets[i]
+	srcs := []*Source{t.source()}
+	if t.Sources != nil {
+		srcs = srcs[:0]
+		for j := range t.Sources {
+			srcs = append(srcs, &t.Sources[j])
+		}
+	}
+	for _, src := range srcs {
+		if names := src.providerNames(); len(names) != 1 || names[0] != "static" {
+			return nil, false
+		}
+	}
+	v := &validation{c: c}
+	p := v.provider(t, fmt.Sprintf("targets[%d]", i))
+	if p == nil || v.problems.count() > 0 {
+		return nil, false
+	}
+	found, err := p.Discover(context.Background()) // static sources do no I/O
+	if err != nil || len(found) != 1 {
+		return nil, false
+	}
+	return found[0].Instances, true
 }
 
 // decodeSection is the decode func given to a provider's factory: it fills
@@ -297,13 +343,16 @@ func decodeSection(section map[string]any) func(any) error {
 		sort.Strings(md.Unused)
 		known := mapstructureNames(reflectType(out))
 		var lines []string
-		for _, u := range md.Unused {
+		for n, u := range md.Unused {
 			i := strings.LastIndexAny(u, ".")
 			parent, key := "", u
 			if i >= 0 {
 				parent, key = u[:i], u[i+1:]
 			}
-			msg := unknownKey(key, known)
+			msg := fmt.Sprintf("unknown key %q", key)
+			if n < maxListed { // the others are only counted
+				msg = unknownKey(key, known)
+			}
 			if parent != "" {
 				msg = parent + ": " + msg
 			}

@@ -4,15 +4,18 @@ import "time"
 
 // Summary counts what a run did and found.
 type Summary struct {
-	Targets     int              `json:"targets"`
-	Instances   int              `json:"instances"`
-	Probed      int              `json:"probed"`
-	Unreachable int              `json:"unreachable"`
-	Probes      int              `json:"probes"`
-	Requests    int              `json:"requests"`
-	Findings    int              `json:"findings"`
-	BySeverity  map[Severity]int `json:"by_severity"`
-	ByKind      map[Kind]int     `json:"by_kind"`
+	Targets     int `json:"targets"`
+	Instances   int `json:"instances"`
+	Probed      int `json:"probed"`
+	Unreachable int `json:"unreachable"`
+	// Unanswered counts the instances with requests not answered before
+	// the run stopped (a partial run).
+	Unanswered int              `json:"unanswered,omitempty"`
+	Probes     int              `json:"probes"`
+	Requests   int              `json:"requests"`
+	Findings   int              `json:"findings"`
+	BySeverity map[Severity]int `json:"by_severity"`
+	ByKind     map[Kind]int     `json:"by_kind"`
 }
 
 // Report is the whole result of a run: what renderers draw and what
@@ -61,6 +64,9 @@ func (r *Report) Summarize() {
 			}
 			if in.Unreachable() {
 				s.Unreachable++
+			}
+			if in.Unanswered > 0 {
+				s.Unanswered++
 			}
 		}
 	}

@@ -116,9 +116,11 @@ type InventoryLB struct {
 
 // Spec is the target as the engine takes it.
 func (t InventoryTarget) Spec() audit.TargetSpec {
+	probes := slices.Clone(t.Probes)
+	audit.MarkUnserved(probes, t.Instances)
 	return audit.TargetSpec{
 		Target:  discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances},
-		Probes:  t.Probes,
+		Probes:  probes,
 		LeftOut: t.LeftOut,
 		Direct:  audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
 		LB:      audit.LB{Disabled: t.LB.Disabled, Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader},
@@ -224,19 +226,21 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	if fingerprint([]byte(inv.Config)) != inv.ConfigFingerprint {
 		return nil, errors.New("inventory: config_fingerprint does not match its config (edited by hand?)")
 	}
-	for i, t := range inv.Targets {
-		if _, err := config.TargetURL(t.URL); err != nil {
-			return nil, fmt.Errorf("inventory: targets[%d].url: %w", i, err)
-		}
+	if err := inv.check(); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	return &inv, nil
 }
 
-// ParseConfig parses the inventory's config, the config every shard runs with.
+// ParseConfig parses the inventory's config, the config every shard runs
+// with, and checks the inventory's targets against it (checkConfig).
 func (inv *Inventory) ParseConfig() (*config.Config, error) {
 	cfg, err := config.Parse([]byte(inv.Config), "inventory config")
 	if err != nil {
 		return nil, err
+	}
+	if err := inv.checkConfig(cfg); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	return cfg, nil
 }

@@ -55,6 +55,19 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 		}
 		inv.Targets = append(inv.Targets, *it)
 	}
+	// The owners' entries are the inventory every shard ran from, checked
+	// as an inventory read from a file is.
+	inv.ConfigFingerprint = first.ConfigFingerprint
+	if inv.Fingerprint() != first.InventoryFingerprint {
+		return nil, nil, fmt.Errorf("merge: %w: the targets' inventory entries are not the inventory the shards were run from (edited by hand?)", ErrShardMismatch)
+	}
+	err = inv.check()
+	if err == nil {
+		err = inv.checkConfig(cfg)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("merge: %s: inventory: %w", shards[0].Name, err)
+	}
 	results := make([]audit.TargetResult, len(inv.Targets))
 	for t, it := range inv.Targets {
 		r := &results[t]
@@ -188,14 +201,22 @@ func checkBelong(shards []NamedShard) error {
 		}
 		seen[s.Shard] = ns.Name
 	}
-	var missing []string
-	for k := range first.Shard.Shards {
-		if _, ok := seen[k]; !ok {
-			missing = append(missing, fmt.Sprintf("%d/%d", k, first.Shard.Shards))
+	// Every shard number was seen once and is below N: N shards are
+	// missing N - len(seen); name the first few (the loop stops after at
+	// most len(seen) + 5 numbers, whatever N the files say).
+	n := first.Shard.Shards
+	if absent := n - len(seen); absent > 0 {
+		var missing []string
+		for k := 0; k < n && len(missing) < 5; k++ {
+			if _, ok := seen[k]; !ok {
+				missing = append(missing, fmt.Sprintf("%d/%d", k, n))
+			}
 		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("merge: %w: missing shard(s) %s: the merged report would leave out their instances", ErrShardMismatch, strings.Join(missing, ", "))
+		list := strings.Join(missing, ", ")
+		if absent > len(missing) {
+			list += fmt.Sprintf(" and %d more", absent-len(missing))
+		}
+		return fmt.Errorf("merge: %w: missing shard(s) %s: the merged report would leave out their instances", ErrShardMismatch, list)
 	}
 	return nil
 }

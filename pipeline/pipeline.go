@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
@@ -42,6 +44,9 @@ type Options struct {
 	// it may narrow the targets, or stop the run by returning an error
 	// (Run returns that error as is, and no report).
 	Select func([]audit.TargetSpec) ([]audit.TargetSpec, error)
+	// Slots, when set, is a bound of requests in flight shared with other
+	// runs (audit.Options.Slots); its size must be cfg.Concurrency.
+	Slots *semaphore.Weighted
 }
 
 // Audit discovers, plans, probes and compares, within cfg.Deadline. The
@@ -55,6 +60,14 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 		return nil, err
 	}
 	return run(ctx, start, cfg, built, opt)
+}
+
+// AuditBuilt is Audit of targets already built from cfg (Build reads
+// secrets and certificates and makes the providers' clients): the exporter
+// builds a config once and audits each of its targets many times. built
+// may be a subset of cfg.Build's targets.
+func AuditBuilt(ctx context.Context, cfg *config.Config, built []config.BuiltTarget, opt Options) (*diff.Report, error) {
+	return run(ctx, time.Now(), cfg, built, opt)
 }
 
 // run is Audit once cfg is built into built (tests give providers of
@@ -95,6 +108,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 	aopt := cfg.AuditOptions()
 	aopt.Progress = opt.Progress
 	aopt.OnSend = opt.Sent
+	aopt.Slots = opt.Slots
 	results, err := audit.Run(ctx, specs, aopt)
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
@@ -160,8 +174,9 @@ func compare(results []audit.TargetResult, opt diff.Options, version string, cfg
 }
 
 // cutOff says in plain words why the run stopped early and what it did
-// not run: per instance, how many probes; and how many load balancer
-// samples. Observations cut off are not run, never timeouts.
+// not run: per instance, how many probes were not run and how many were
+// sent and not answered before the run stopped; and how many load
+// balancer samples. Observations cut off are never timeouts.
 func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
 	msg := "interrupted"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -171,38 +186,51 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 	isCut := func(o audit.Observation) bool {
 		return !o.Done && (o.NotRun == audit.NotRunDeadline || o.NotRun == audit.NotRunInterrupted)
 	}
-	var parts []string
+	var notRun, unanswered []string
 	lb := 0
 	for _, r := range results {
 		for i := range r.Direct.Instances() {
-			n := 0
+			cut, waiting := 0, 0
 			for _, o := range r.Direct.Each(i) {
-				if isCut(o) {
-					n++
+				switch {
+				case isCut(o):
+					cut++
+				case o.Unanswered():
+					waiting++
 				}
 			}
-			if n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d of %s", r.Spec.Target.Instances[i].ID, n, plural.Count(len(r.Spec.Probes), "probe")))
+			id, of := r.Spec.Target.Instances[i].ID, plural.Count(len(r.Spec.Probes), "probe")
+			if cut > 0 {
+				notRun = append(notRun, fmt.Sprintf("%s %d of %s", id, cut, of))
+			}
+			if waiting > 0 {
+				unanswered = append(unanswered, fmt.Sprintf("%s %d of %s", id, waiting, of))
 			}
 		}
 		for _, row := range r.LB {
 			for _, o := range row {
-				if isCut(o) {
+				if isCut(o) || o.Unanswered() {
 					lb++
 				}
 			}
 		}
 	}
-	if len(parts) > 0 {
+	list := func(parts []string) string {
 		const show = 10
-		list := strings.Join(parts[:min(len(parts), show)], ", ")
+		l := strings.Join(parts[:min(len(parts), show)], ", ")
 		if len(parts) > show {
-			list += fmt.Sprintf(" and %d more", len(parts)-show)
+			l += fmt.Sprintf(" and %d more", len(parts)-show)
 		}
-		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(parts), "instance"), list)
+		return l
+	}
+	if len(unanswered) > 0 {
+		msg += fmt.Sprintf("; sent and not answered before the run stopped on %s: %s", plural.Count(len(unanswered), "instance"), list(unanswered))
+	}
+	if len(notRun) > 0 {
+		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(notRun), "instance"), list(notRun))
 	}
 	if lb > 0 {
-		msg += fmt.Sprintf("; %s not run", plural.Count(lb, "load balancer sample"))
+		msg += fmt.Sprintf("; %s not run or not answered", plural.Count(lb, "load balancer sample"))
 	}
 	return msg
 }

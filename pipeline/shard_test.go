@@ -336,10 +336,11 @@ func TestMergeRefusesShardsThatDoNotBelong(t *testing.T) {
 	inv2 := inventoryOf(t, &other)
 	otherPolicy := runShard(t, inv2, 1, 2, nil)
 	of3 := runShard(t, inv, 1, 3, nil)
-	// The fleet changed between two discoveries: one instance fewer.
+	// Another inventory under the same config (another discovery, another
+	// version's plan): one probe fewer.
 	shrunk := *inv
 	shrunk.Targets = slices.Clone(inv.Targets)
-	shrunk.Targets[0].Instances = shrunk.Targets[0].Instances[1:]
+	shrunk.Targets[1].Probes = shrunk.Targets[1].Probes[1:]
 	rediscovered := runShard(t, &shrunk, 1, 2, nil)
 	for _, tc := range []struct {
 		desc   string

@@ -262,5 +262,8 @@ func ReadShard(r io.Reader) (*Shard, error) {
 	if s.Format != FormatVersion {
 		return nil, fmt.Errorf("shard: format %d, this corsaudit reads format %d", s.Format, FormatVersion)
 	}
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("shard: %w", err)
+	}
 	return &s, nil
 }

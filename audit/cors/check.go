@@ -295,6 +295,9 @@ func evaluate(b Browser, r Request, preflight, actual *Response, actualOnly bool
 		if preflight == nil {
 			return block(StagePreflight, &failure{reason: ReasonNoResponse})
 		}
+		if preflight.Invalid != "" {
+			return block(StagePreflight, &failure{reason: ReasonInvalidResponse, param: preflight.Invalid})
+		}
 		res := checkPreflight(b, r, method, list, unsafe, preflight)
 		divergences = append(divergences, res.divergences...)
 		if res.fail != nil {
@@ -310,6 +313,9 @@ func evaluate(b Browser, r Request, preflight, actual *Response, actualOnly bool
 			v.Note = "no preflight and the actual request was not sent: no response was checked"
 		}
 		return v, divergences
+	}
+	if actual.Invalid != "" {
+		return block(StageActual, &failure{reason: ReasonInvalidResponse, param: actual.Invalid})
 	}
 	if f := corsCheck(actual.Header, r.Origin, r.Credentials); f != nil {
 		return block(StageActual, f)

@@ -83,8 +83,8 @@ func shopFleet(t *testing.T, edits map[string]func(*labserver.Behavior), lb func
 	return writeConfig(t, b.String())
 }
 
-// findingLines is the report's findings, one line each, for failures.
-func findingLines(rep *diff.Report) string {
+// causeLines is the report's findings, one line each, for failures.
+func causeLines(rep *diff.Report) string {
 	var b strings.Builder
 	for _, f := range rep.Findings {
 		fmt.Fprintf(&b, "  %s %s %v explains %v share %.2f: %s\n", f.Severity, f.Kind, f.Instances, f.Explains, f.Share, f.Message)
@@ -157,7 +157,7 @@ func TestOneFindingPerCause(t *testing.T) {
 				got = append(got, string(f.Kind)+" "+strings.Join(f.Instances, ","))
 			}
 			if !slices.Equal(slices.Sorted(slices.Values(got)), tc.want) {
-				t.Fatalf("findings %q, want %q:\n%s", got, tc.want, findingLines(rep))
+				t.Fatalf("findings %q, want %q:\n%s", got, tc.want, causeLines(rep))
 			}
 			f := rep.Findings[slices.Index(got, "verdict-drift w3")]
 			var ds []string
@@ -259,7 +259,7 @@ func TestEvidencePerInstance(t *testing.T) {
 			}
 		}
 		if fd == nil {
-			t.Fatalf("no %s finding naming caddy and starlette:\n%s", kind, findingLines(rep))
+			t.Fatalf("no %s finding naming caddy and starlette:\n%s", kind, causeLines(rep))
 		}
 		if len(fd.Evidence) != 2 {
 			t.Fatalf("%s: evidence %+v, want one per instance", kind, fd.Evidence)

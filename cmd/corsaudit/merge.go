@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -135,20 +134,6 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 		return &exitError{code: exitFindings}
 	}
 	return nil
-}
-
-// readReport decodes one JSON report from path ("-": stdin).
-func readReport(stdin io.Reader, path string) (*diff.Report, error) {
-	var in io.Reader = stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("merge: read %s: %w", path, err)
-		}
-		defer f.Close()
-		in = f
-	}
-	return decodeReport(in, path)
 }
 
 // decodeReport decodes one JSON report read from path.

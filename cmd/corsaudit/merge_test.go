@@ -205,3 +205,18 @@ func TestMergeReportPrintsNoForeignCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeEndlessInput: `merge /dev/zero` (an input that never ends) is a
+// usage error once the bound is read, not memory without end; so is an
+// inventory that never ends for a shard audit.
+func TestMergeEndlessInput(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero here")
+	}
+	for _, args := range [][]string{{"merge", "/dev/zero"}, {"audit", "--inventory", "/dev/zero", "--shard", "0/2", "--output", filepath.Join(t.TempDir(), "s.json")}} {
+		code, out, errOut := runCLI(args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "/dev/zero") || strings.Count(errOut, "\n") > 3 {
+			t.Errorf("%v: exit %d, stdout %d bytes, stderr %.300q; want exit %d naming /dev/zero in a line or two", args, code, len(out), errOut, exitUsage)
+		}
+	}
+}

@@ -87,7 +87,7 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("audit: read inventory: %w", err))
 	}
-	inv, err := pipeline.ReadInventory(f)
+	inv, err := pipeline.ReadInventory(pipeline.Bounded(f))
 	f.Close()
 	if err != nil {
 		return usageError(fmt.Errorf("audit: %s: %w", o.Inventory, err))
@@ -136,7 +136,7 @@ func mergeInputs(stdin io.Reader, paths []string) ([]*diff.Report, []pipeline.Na
 		var head struct {
 			Kind string `json:"kind"`
 		}
-		_ = json.Unmarshal(data, &head) // not JSON: readReport says so
+		_ = json.Unmarshal(data, &head) // not JSON: decodeReport says so
 		if head.Kind == pipeline.KindShard {
 			s, err := pipeline.ReadShard(bytes.NewReader(data))
 			if err != nil {
@@ -157,11 +157,19 @@ func mergeInputs(stdin io.Reader, paths []string) ([]*diff.Report, []pipeline.Na
 	return reports, shards, nil
 }
 
+// readInput reads one of merge's inputs ("-": stdin), bounded: a shard
+// or report is read, not trusted, and /dev/zero is no input.
 func readInput(stdin io.Reader, path string) ([]byte, error) {
-	if path == "-" {
-		return io.ReadAll(stdin)
+	in := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("merge: read %s: %w", path, err)
+		}
+		defer f.Close()
+		in = f
 	}
-	data, err := os.ReadFile(path)
+	data, err := pipeline.ReadAll(in)
 	if err != nil {
 		return nil, fmt.Errorf("merge: read %s: %w", path, err)
 	}

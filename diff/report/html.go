@@ -61,6 +61,8 @@ type htmlTarget struct {
 	URL      string
 	Matrices []htmlMatrix
 	Findings []htmlFinding
+	// NoneFound is what the page says when the target has no findings.
+	NoneFound string
 }
 
 type htmlFinding struct {
@@ -200,7 +202,8 @@ func newHTMLPage(r *diff.Report) htmlPage {
 	large := instances > driftOnlyAbove
 	byTarget, order := findingsByTarget(r)
 	for _, name := range order {
-		ht := htmlTarget{Name: name}
+		none := noneFound(r)
+		ht := htmlTarget{Name: name, NoneFound: strings.ToUpper(none[:1]) + none[1:] + "."}
 		if t := targetByName(r, name); t != nil {
 			ht.URL = t.URL
 			ht.Matrices = htmlMatrices(t, groups, large)

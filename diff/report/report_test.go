@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
 )
@@ -40,9 +42,15 @@ func TestGolden(t *testing.T) {
 		{"junit xml", "junit", "report.junit.golden", false},
 		{"sarif log", "sarif", "report.sarif.golden", false},
 		{"html page", "html", "report.html.golden", false},
+		{"prometheus metrics file", "metrics", "report.metrics.golden", false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			rd, err := LookupWith(tc.format, Options{Color: tc.color})
+			if tc.format == "metrics" {
+				rd, err = RendererFunc(func(w io.Writer, r *diff.Report) error {
+					return Metrics(w, r, time.Date(2026, 3, 14, 9, 27, 0, 0, time.UTC))
+				}), nil
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,6 +296,35 @@ func TestTableLegend(t *testing.T) {
 	}
 }
 
+// TestPartialRunSaysSo: a run stopped by its deadline or an interrupt with
+// requests in flight never reads as "no findings" in any format, and
+// counts the instances whose requests were not answered before it stopped
+// (they are not unreachable, nor "nothing sent").
+func TestPartialRunSaysSo(t *testing.T) {
+	r := &diff.Report{Tool: "corsaudit", Incomplete: "the deadline (1s) passed before the audit finished: the report is partial",
+		Targets: []diff.TargetReport{{Name: "api", URL: "https://api.example.com/", Instances: []diff.InstanceInfo{
+			{ID: "up", Reachable: true},
+			{ID: "hang", Unanswered: 3, NotRun: []diff.NotRun{{Reason: "not answered before the run stopped: its deadline passed", Probes: []string{"p1", "p2", "p3"}}}},
+		}}}}
+	r.Summarize()
+	if r.Summary.Unanswered != 1 || r.Summary.Unreachable != 0 {
+		t.Errorf("summary: %d unanswered, %d unreachable; want 1 and 0", r.Summary.Unanswered, r.Summary.Unreachable)
+	}
+	line := SummaryLine(r)
+	if want := "(2 probed, 0 unreachable, 1 not answered before the run stopped)"; !strings.Contains(line, want) || strings.Contains(line, "no findings") {
+		t.Errorf("summary line %q: want %q and never \"no findings\"", line, want)
+	}
+	for _, format := range []string{"table", "html"} {
+		out := string(render(t, format, r))
+		if strings.Contains(strings.ToLower(out), "no findings") {
+			t.Errorf("%s says \"no findings\" about a partial run:\n%s", format, out)
+		}
+		if !strings.Contains(out, "before the run stopped") {
+			t.Errorf("%s does not say the run stopped:\n%s", format, out)
+		}
+	}
+}
+
 func TestTableNoFindings(t *testing.T) {
 	r := &diff.Report{Tool: "corsaudit", Version: "0.4.0", Targets: []diff.TargetReport{{Name: "api", URL: "https://api.example.com/"}}}
 	r.Summarize()
@@ -359,7 +396,9 @@ func TestHeadline(t *testing.T) {
 		{"errors: the worst causes, for users", fixture(), "FAIL: 2 instances of 5 block PUT, DELETE from https://app.example.com; the load balancer redirects preflights; i-0c9 is unreachable; and 1 more"},
 		{"warnings only", warnOnly, "WARN: 1 instance of 5 sends other CORS headers for PUT from https://app.example.com"},
 		{"nothing found", &diff.Report{}, "PASS: no findings"},
-		{"partial run", &diff.Report{Incomplete: "deadline"}, "PASS: no findings (incomplete run)"},
+		{"partial run: never \"no findings\" nor PASS", &diff.Report{Incomplete: "deadline"}, "INCOMPLETE: nothing found before the run stopped"},
+		{"partial run with info findings only", &diff.Report{Incomplete: "deadline", Findings: []diff.Finding{{Kind: diff.KindSkipped, Severity: diff.SeverityInfo}}},
+			"INCOMPLETE: no warning or error (incomplete run)"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			word, sentence := headline(tc.r)

@@ -32,7 +32,7 @@ func table(w io.Writer, r *diff.Report, p painter) error {
 	switch word {
 	case "FAIL":
 		word = p.paint(sgrBold, word)
-	case "WARN":
+	case "WARN", "INCOMPLETE":
 		word = p.paint(sgrYellow, word)
 	default:
 		word = p.paint(sgrGreen, word)
@@ -58,7 +58,7 @@ func table(w io.Writer, r *diff.Report, p painter) error {
 		}
 		fs := byTarget[name]
 		if len(fs) == 0 {
-			tw.printf("  no findings\n")
+			tw.printf("  %s\n", noneFound(r))
 			continue
 		}
 		var kw, iw int
@@ -303,11 +303,15 @@ func SummaryLine(r *diff.Report) string { return summaryLine(r) }
 // summaryLine is the one-line summary of a report.
 func summaryLine(r *diff.Report) string {
 	s := r.Summary
-	line := fmt.Sprintf("summary: %s, %s (%d probed, %d unreachable), %s, %s; ",
-		plural.Count(s.Targets, "target"), plural.Count(s.Instances, "instance"), s.Probed, s.Unreachable,
+	unanswered := ""
+	if s.Unanswered > 0 {
+		unanswered = fmt.Sprintf(", %d not answered before the run stopped", s.Unanswered)
+	}
+	line := fmt.Sprintf("summary: %s, %s (%d probed, %d unreachable%s), %s, %s; ",
+		plural.Count(s.Targets, "target"), plural.Count(s.Instances, "instance"), s.Probed, s.Unreachable, unanswered,
 		plural.Count(s.Probes, "probe"), plural.Count(s.Requests, "request"))
 	if s.Findings == 0 {
-		return line + "no findings"
+		return line + noneFound(r)
 	}
 	var parts []string
 	for _, sev := range []diff.Severity{diff.SeverityError, diff.SeverityWarning, diff.SeverityInfo} {
