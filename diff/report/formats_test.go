@@ -120,12 +120,18 @@ func TestSARIFResults(t *testing.T) {
 		if f.Reproduce != "" && res.Properties["reproduce"] != f.Reproduce {
 			t.Errorf("result %d: reproduce property %v", i, res.Properties["reproduce"])
 		}
-		if len(res.Locations) != 1 || res.Locations[0].PhysicalLocation.ArtifactLocation.URI == "" {
-			t.Errorf("result %d: no target URL location", i)
+		// One location per path, the target's URL on it.
+		if len(res.Locations) != max(1, len(f.Paths)) {
+			t.Errorf("result %d: %d locations for paths %v", i, len(res.Locations), f.Paths)
 		}
-		fp := res.PartialFingerprints["corsauditFinding/v1"]
-		if fp == "" || seen[fp] {
-			t.Errorf("result %d: fingerprint %q missing or repeated", i, fp)
+		for k, loc := range res.Locations {
+			if u := loc.PhysicalLocation.ArtifactLocation.URI; u == "" || k < len(f.Paths) && !strings.HasSuffix(u, f.Paths[k]) {
+				t.Errorf("result %d: location %d is %q, want the target URL on %v", i, k, u, f.Paths)
+			}
+		}
+		fp := res.PartialFingerprints["corsauditFinding/v2"]
+		if fp == "" || seen[fp] || fp != f.Fingerprint() {
+			t.Errorf("result %d: fingerprint %q missing, repeated or not the finding's", i, fp)
 		}
 		seen[fp] = true
 	}
@@ -160,12 +166,13 @@ func TestJUnitParses(t *testing.T) {
 		r                                      *diff.Report
 		suites, tests, failures, errs, skipped int
 	}{
-		// api: 5 probes (p2 and p5 fail: one verdict-drift and one
-		// lb-redirect each covering both) + unreachable; static: 2 probes +
-		// vary-missing + skipped. Under the default fail-on (error), the
-		// vary-missing warning is output, not a failure.
-		{"fixture", fixture(), 2, 10, 4, 0, 1},
-		{"incomplete run with control characters", incomplete, 3, 11, 4, 1, 1},
+		// api: 6 probes on two paths (p2, p5 and p6 fail: one cause
+		// covering the three, an lb-redirect covering p2 and p5) +
+		// unreachable; static: 3 probes (p2 and p3 fail: the reflection
+		// covers both) + vary-missing + skipped. Under the default fail-on
+		// (error), the vary-missing warning is output, not a failure.
+		{"fixture", fixture(), 2, 12, 6, 0, 1},
+		{"incomplete run with control characters", incomplete, 3, 13, 6, 1, 1},
 		{"no targets", &diff.Report{}, 0, 0, 0, 0, 0},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -238,7 +245,7 @@ func TestMetricsParse(t *testing.T) {
 			"corsaudit_instances_unreachable{target=api}":                         1,
 			"corsaudit_instances_unreachable{target=static}":                      0,
 			"corsaudit_targets":                        2,
-			"corsaudit_probes":                         7,
+			"corsaudit_probes":                         9,
 			"corsaudit_requests":                       212,
 			"corsaudit_run_duration_seconds":           4.215,
 			"corsaudit_run_complete":                   1,

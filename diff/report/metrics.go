@@ -22,7 +22,7 @@ type metric struct{ name, help string }
 
 var (
 	findingsMetric      = metric{"corsaudit_findings", "Findings of the last run by target, kind and severity."}
-	affectedShareMetric = metric{"corsaudit_affected_share", "Largest share of load balancer samples hit by a finding of this kind, per target (findings through the load balancer only)."}
+	affectedShareMetric = metric{"corsaudit_affected_share", "Largest share of load balancer samples hit by a finding of this kind, per target (the load balancer's findings, and instances' causes whose answers it passes through)."}
 	instancesMetric     = metric{"corsaudit_instances", "Instances probed in the last run, per target."}
 	unreachableMetric   = metric{"corsaudit_instances_unreachable", "Probed instances that gave no HTTP answer in the last run, per target."}
 	targetsMetric       = metric{"corsaudit_targets", "Targets audited in the last run."}
