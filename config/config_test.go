@@ -101,7 +101,7 @@ func TestInvalidConfigs(t *testing.T) {
 			`testdata/invalid-many.yaml:14: targets[0].policy.methods[0]: "GE T" is not an HTTP method`,
 			`testdata/invalid-many.yaml:10: targets[0].discover.static.instances[0].addr: "nope" is not host:port`,
 			`testdata/invalid-many.yaml:15: targets[1].name: "a" already used by targets[0]`,
-			`testdata/invalid-many.yaml:17: targets[1].discover.consul: unknown provider (known: aws, dns, gcp, static)`}},
+			`testdata/invalid-many.yaml:17: targets[1].discover.consul: unknown provider (known: aws, dns, gcp, kubernetes, static)`}},
 	} {
 		c, err := parseFile(t, filepath.Join("testdata", tc.file))
 		if err == nil {
