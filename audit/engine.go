@@ -53,6 +53,9 @@ type TargetSpec struct {
 	// TLS, when set, is the target's TLS configuration (CA, client
 	// certificate, verification), for instances and the LB alike.
 	TLS *tls.Config
+	// LeftOut are the pools whose instances no probe reaches, left out of
+	// Target.Instances by RouteTarget.
+	LeftOut []PoolCount
 }
 
 // Options bound and tune a run.
@@ -68,6 +71,9 @@ type Options struct {
 	// Progress, when set, is called after each finished unit of work with
 	// the number done and the total. It is called from many goroutines.
 	Progress func(done, total int64)
+	// OnSend, when set, is told each request as it is sent
+	// (FetchOptions.OnSend: secrets as placeholders).
+	OnSend func(*SentRequest)
 	// TLSConfig is the base TLS configuration (tests trust a test CA here).
 	TLSConfig *tls.Config
 	// Latencies keeps every request's own exchange, with its latency
@@ -183,20 +189,40 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	for p, pr := range spec.Probes {
 		s.memos[p] = probeMemo{plan: cors.PlanPreflightFor(opt.Browser, pr.Request()), verdicts: verdicts, probe: p}
 	}
-	// Every probed instance starts with each probe pending (not done):
-	// one shared observation per probe.
+	// Every probed instance starts with each probe it answers pending (not
+	// done), the others not routed to it: one shared observation per
+	// probe, one row of them per pool.
+	s.routes = routesOf(spec.Probes, insts)
 	pending := make([]uint32, len(spec.Probes))
 	for p := range pending {
 		pending[p] = res.Direct.intern(Observation{Probe: p, Sample: -1})
 	}
+	rows := make([][]uint32, len(s.routes.served))
+	for k, served := range s.routes.served {
+		rows[k] = make([]uint32, len(spec.Probes))
+		for p := range rows[k] {
+			rows[k][p] = res.Direct.intern(Observation{Probe: p, Sample: -1, NotRun: NotRunNotRouted})
+		}
+		for _, p := range served {
+			rows[k][p] = pending[p]
+		}
+	}
 	var jobs []job
-	workers := min(opt.PerInstance, len(spec.Probes))
 	for i, in := range insts {
 		if !in.Probeable() {
 			continue
 		}
-		res.Direct.setRowIDs(i, pending)
-		jobs = append(jobs, job{weight: int64(workers), units: int64(len(spec.Probes)), instance: s, index: i})
+		units := len(spec.Probes)
+		if k, ok := s.routes.pool(in.Pool); !ok {
+			res.Direct.setRowIDs(i, pending)
+		} else {
+			res.Direct.setRowIDs(i, rows[k])
+			units = len(s.routes.served[k])
+		}
+		if units == 0 {
+			continue
+		}
+		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), units: int64(units), instance: s, index: i})
 	}
 	if spec.LB.Disabled {
 		return jobs
@@ -216,8 +242,8 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	}
 	res.LB = make([][]Observation, len(spec.Probes))
 	for p, pr := range spec.Probes {
-		if IsAdversarial(pr.Class) {
-			continue // misconfig checks judge instances; the LB adds nothing
+		if !pr.Sampled() {
+			continue
 		}
 		res.LB[p] = make([]Observation, samples)
 		for k := range samples {
@@ -240,14 +266,21 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 	const rounds = 3
 	probes := res.Spec.Probes
+	// A whole fetch whose samples are taken: a probe of one step cannot
+	// repeat the other step's request.
+	candidate := func(p int, preflight bool) bool {
+		pr := probes[p]
+		return pr.Class == ClassPolicy && pr.Step == "" && res.LB[p] != nil &&
+			cors.PlanPreflightFor(s.opt.Browser, pr.Request()).Needed == preflight
+	}
 	pick := func(preflight bool) int {
 		for p, pr := range probes {
-			if pr.Class == ClassPolicy && pr.SendsActual() && cors.PlanPreflightFor(s.opt.Browser, pr.Request()).Needed == preflight {
+			if candidate(p, preflight) && pr.SendsActual() {
 				return p
 			}
 		}
-		for p, pr := range probes {
-			if pr.Class == ClassPolicy && cors.PlanPreflightFor(s.opt.Browser, pr.Request()).Needed == preflight {
+		for p := range probes {
+			if candidate(p, preflight) {
 				return p
 			}
 		}
@@ -315,13 +348,16 @@ type sender struct {
 	intern *interner
 	// memos[p] is probe p's plan and verdicts, shared by every instance.
 	memos []probeMemo
+	// routes says which probes the instances of each pool answer.
+	routes routeTable
 }
 
 // fetchOptions are the options of every fetch of this target; health is
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Sent: &s.res.Requests, health: health, intern: s.intern, IgnoreMixedContent: true, share: !s.opt.Latencies}
+		Secret: s.res.Spec.Auth, Sent: &s.res.Requests, OnSend: s.opt.OnSend, health: health, intern: s.intern,
+		IgnoreMixedContent: true, share: !s.opt.Latencies}
 }
 
 // probeInstance sends the probes of instance i with PerInstance workers
@@ -337,9 +373,10 @@ func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 		Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: spec.tlsConfig(opt)})
 	defer to.Client.CloseIdleConnections()
 	health := &instanceHealth{}
+	probes := s.routes.probesOf(in.Pool)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(opt.PerInstance, len(spec.Probes)) {
+	for range min(opt.PerInstance, len(probes)) {
 		wg.Go(func() {
 			for p := range next {
 				obs := Observation{Probe: p, Sample: -1}
@@ -350,7 +387,7 @@ func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 		})
 	}
 feed:
-	for p := range spec.Probes {
+	for _, p := range probes {
 		select {
 		case next <- p:
 		case <-ctx.Done():
@@ -365,6 +402,7 @@ feed:
 func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observation, health *instanceHealth) {
 	fo := s.fetchOptions(health)
 	fo.memo = &s.memos[obs.Probe]
+	fo.Step = pr.Step
 	fo.Credential = s.res.Spec.Auth.forProbe(pr)
 	f := ActAsBrowser(ctx, to.at(pr.Path), pr.Request(), fo)
 	obs.Preflight, obs.Actual, obs.verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.decided, f.Done, f.NotRun

@@ -15,11 +15,12 @@ func SamplesFor(n int) int {
 	return min(max(s, 8), 256)
 }
 
-// LBProbes counts the probes that are also sampled through the LB.
+// LBProbes counts the probes that are also sampled through the LB
+// (Probe.Sampled).
 func LBProbes(probes []Probe) int {
 	n := 0
 	for _, p := range probes {
-		if !IsAdversarial(p.Class) {
+		if p.Sampled() {
 			n++
 		}
 	}
@@ -28,8 +29,8 @@ func LBProbes(probes []Probe) int {
 
 // Estimate is an upper bound on what Run(ctx, specs, ...) sends: the
 // instances it probes and the requests (a preflight and an actual request
-// per probe, directly to each probeable instance and through each load
-// balancer sample).
+// per probe, one for a probe of one step, directly to each probeable
+// instance whose pool answers it and through each load balancer sample).
 func Estimate(specs []TargetSpec) (instances, requests int) {
 	for _, s := range specs {
 		n := 0
@@ -38,14 +39,19 @@ func Estimate(specs []TargetSpec) (instances, requests int) {
 				n++
 			}
 		}
+		t := routesOf(s.Probes, s.Target.Instances)
 		instances += n
-		requests += n * len(s.Probes) * 2
+		requests += t.requests(s.Probes, n)
 		if !s.LB.Disabled {
 			samples := s.LB.Samples
 			if samples == 0 {
 				samples = SamplesFor(n)
 			}
-			requests += samples * LBProbes(s.Probes) * 2
+			for _, p := range s.Probes {
+				if p.Sampled() {
+					requests += samples * p.maxRequests()
+				}
+			}
 		}
 	}
 	return instances, requests

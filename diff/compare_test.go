@@ -36,22 +36,27 @@ func allowedOnly(e edit) edit {
 // lbOnly is a check set with the LB check only.
 var lbOnly = Options{Analyses: []string{AnalysisLB}}
 
-func TestCompareFindings(t *testing.T) {
+// compareCase is a fleet and the findings it must give.
+type compareCase struct {
+	desc string
+	res  *audit.TargetResult
+	opt  Options
+	want []wantFinding
+	// absent kinds must not be reported.
+	absent []Kind
+}
+
+// compareCases are fleets that give every kind of finding the comparison
+// reports from the answers of instances and the load balancer.
+func compareCases() []compareCase {
 	probes := testProbes()
 	disallowedPUT := func(p audit.Probe) bool { return p.Method == "PUT" && p.Class == audit.ClassDisallowed }
-	cases := []struct {
-		desc string
-		res  *audit.TargetResult
-		opt  Options
-		want []wantFinding
-		// absent kinds must not be reported.
-		absent []Kind
-	}{
+	return []compareCase{
 		{
 			desc: "one instance blocks what the majority allows: verdict-drift naming it",
 			res:  fleetOf(probes, append(same(3, allowing), blocksPUT)...),
 			want: []wantFinding{
-				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"1 of 4 instances block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the majority allows them: Access-Control-Allow-Methods lacks PUT"}},
+				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"1 of 4 instances blocks 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the majority allows them: Access-Control-Allow-Methods lacks PUT"}},
 			},
 			absent: []Kind{KindHeaderDrift, KindSplit, KindPolicyViolation},
 		},
@@ -63,14 +68,14 @@ func TestCompareFindings(t *testing.T) {
 				}
 			}))...),
 			want: []wantFinding{{KindHeaderDrift, SeverityWarning, []string{"web-4"},
-				[]string{"1 of 4 instances block PUT from https://corsaudit-not-allowed.invalid (credentials) for another reason: acao-mismatch instead of acao-missing"}}},
+				[]string{"1 of 4 instances blocks PUT from https://corsaudit-not-allowed.invalid (credentials) for another reason: acao-mismatch instead of acao-missing"}}},
 			absent: []Kind{KindVerdictDrift, KindSplit, KindPolicyViolation},
 		},
 		{
 			desc: "same verdict, other headers: header-drift",
 			res:  fleetOf(probes, append(same(3, allowing), policyAnswers(allowedOnly(on("PUT", setPre(cors.ACMA, "600")))))...),
 			want: []wantFinding{
-				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"1 of 4 instances answer 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) with other CORS headers", "Access-Control-Max-Age is 600 (expected none)"}},
+				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"1 of 4 instances answers 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) with other CORS headers", "Access-Control-Max-Age is 600 (expected none)"}},
 			},
 			absent: []Kind{KindVerdictDrift},
 		},
@@ -260,7 +265,10 @@ func TestCompareFindings(t *testing.T) {
 			absent: []Kind{KindUnreachable},
 		},
 	}
-	for _, tc := range cases {
+}
+
+func TestCompareFindings(t *testing.T) {
+	for _, tc := range compareCases() {
 		t.Run(tc.desc, func(t *testing.T) {
 			_, got := Compare(tc.res, tc.opt)
 			checkWanted(t, got, tc.want, tc.absent)

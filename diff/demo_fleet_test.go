@@ -89,7 +89,7 @@ func TestDemoFleetOneFindingPerCause(t *testing.T) {
 		{"LB redirect, every user", KindLBRedirect, []string{"lb"}, []string{"p2", "p3", "p4", "p6", "p9"}, "redirects OPTIONS preflights (5 of 5 preflighted probes"},
 		{"unreachable instance", KindUnreachable, []string{"web-12"}, nil, "answered none"},
 		{"drifted instance, all its probes", KindVerdictDrift, []string{"web-07"}, []string{"p2", "p3", "p4"},
-			"1 of 11 instances block 3 requests (p2, p3, p4: GET, PUT from https://app.example.com) where the majority allows them: " +
+			"1 of 11 instances blocks 3 requests (p2, p3, p4: GET, PUT from https://app.example.com) where the majority allows them: " +
 				"Access-Control-Allow-Methods lacks DELETE, PUT; Access-Control-Allow-Headers lacks x-request-id; Access-Control-Max-Age is 60 instead of 600"},
 	}
 	if len(fs) != len(want) {

@@ -87,7 +87,8 @@ func (c *comparison) drift(p int) checked {
 		idx := g.items
 		obs := c.res.Direct.At(idx[0], p)
 		who, got, ref := c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), verb(maj.key)
-		msg := fmt.Sprintf("%s %s %s where %s %s", who, got, pr, c.reference(), ref)
+		gotN := plural.Verb(len(idx), got) // "1 of 11 instances blocks"
+		msg := fmt.Sprintf("%s %s %s where %s %s", who, gotN, pr, c.reference(), ref)
 		if obs.Verdict().Message != "" {
 			msg += ": " + obs.Verdict().Message
 		}
@@ -95,9 +96,9 @@ func (c *comparison) drift(p int) checked {
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindVerdictDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 			Expected: majSig.Describe(), Observed: sig(idx[0]).Describe(), Difference: ds, Message: msg,
-			Reproduce: Reproduce(obs),
+			Reproduce: ReproduceDifference(obs, ds), Compared: len(cmp),
 			cause: &cause{key: causeKey(got, ds, sig(idx[0]).Verdict), message: func(ps []ProbeRef) string {
-				return fmt.Sprintf("%s %s %s where %s %ss them%s", who, got, requestsPhrase(ps), c.reference(), ref,
+				return fmt.Sprintf("%s %s %s where %s %ss them%s", who, gotN, requestsPhrase(ps), c.reference(), ref,
 					because(ds, obs.Verdict().Message))
 			}}})
 	}
@@ -153,20 +154,21 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 		idx := g.items
 		got := sig(idx[0])
 		obs := c.res.Direct.At(idx[0], p)
-		msg := fmt.Sprintf("%s answer %s with different CORS headers (same verdict: %s)",
-			c.ofCompared(len(idx), len(cmp)), pr, got.Verdict)
+		msg := fmt.Sprintf("%s %s %s with different CORS headers (same verdict: %s)",
+			c.ofCompared(len(idx), len(cmp)), plural.Verb(len(idx), "answer"), pr, got.Verdict)
 		if got.Verdict != want.Verdict {
-			msg = fmt.Sprintf("%s block %s for another reason: %s instead of %s",
-				c.ofCompared(len(idx), len(cmp)), pr, obs.Verdict().Reason, c.res.Direct.At(hmaj.items[0], p).Verdict().Reason)
+			msg = fmt.Sprintf("%s %s %s for another reason: %s instead of %s",
+				c.ofCompared(len(idx), len(cmp)), plural.Verb(len(idx), "block"), pr, obs.Verdict().Reason, c.res.Direct.At(hmaj.items[0], p).Verdict().Reason)
 		}
 		ds := Differences(wantObs, obs)
 		who := c.ofCompared(len(idx), len(cmp))
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindHeaderDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
-			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: Reproduce(obs),
+			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: ReproduceDifference(obs, ds),
+			Compared: len(cmp),
 			cause: &cause{key: causeKey("same", ds, got.Verdict), message: func(ps []ProbeRef) string {
-				return fmt.Sprintf("%s answer %s with other CORS headers than the majority, browsers deciding the same%s",
-					who, requestsPhrase(ps), because(ds, ""))
+				return fmt.Sprintf("%s %s %s with other CORS headers than the majority, browsers deciding the same%s",
+					who, plural.Verb(len(idx), "answer"), requestsPhrase(ps), because(ds, ""))
 			}}})
 	}
 	return out
@@ -254,7 +256,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	}
 	return Finding{Kind: KindPolicyViolation, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 		Expected: string(pr.Expect) + " (policy)", Observed: sig.Describe(), Difference: ds, Message: msg,
-		Reproduce: Reproduce(obs),
+		Reproduce: ReproduceDifference(obs, ds),
 		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict), message: func(ps []ProbeRef) string {
 			return fmt.Sprintf("%s %s %s, which the policy %s%s", which, v, requestsPhrase(ps), policy,
 				because(ds, obs.Verdict().Message))

@@ -16,8 +16,8 @@ func TestGateFailuresPerPath(t *testing.T) {
 		want     string
 		failures int
 	}{
-		{desc: "drift on /v1/items", path: "/v1/items", want: "api: g1 decide 1 request differently:\n      GET /v1/items from https://app.example.com\n", failures: 1},
-		{desc: "no path recorded (older report)", path: "", want: "api: g1 decide 1 request differently:\n      GET from https://app.example.com\n", failures: 1},
+		{desc: "drift on /v1/items", path: "/v1/items", want: "api: g1 decides 1 request differently:\n      GET /v1/items from https://app.example.com\n", failures: 1},
+		{desc: "no path recorded (older report)", path: "", want: "api: g1 decides 1 request differently:\n      GET from https://app.example.com\n", failures: 1},
 	} {
 		r := &Report{Targets: []TargetReport{{Name: "api", Instances: []InstanceInfo{{ID: "g1", Group: "green", Reachable: true}}}},
 			Findings: []Finding{{Kind: KindPolicyViolation, Target: "api", Instances: []string{"g1"}, Probe: probe, Path: tc.path}}}

@@ -66,7 +66,7 @@ func (c *comparison) unreachable() checked {
 		if nFailed == nSent {
 			f.Severity = SeverityError
 			f.Message = fmt.Sprintf("instance %s (%s) answered none of the %s it was sent (%s); it is left out of every majority", in.ID, in.Addr, plural.Count(nSent, "probe"), class)
-			f.Message += SchemeHint(e, "direct.scheme: ")
+			f.Message += SchemeHint(e, c.opt.setting("direct.scheme: ", "--direct-scheme "))
 		} else {
 			f.Severity = SeverityWarning
 			f.Message = fmt.Sprintf("instance %s (%s) failed %d of %s (%s); those are left out of the majority", in.ID, in.Addr, nFailed, plural.Count(nSent, "probe"), class)
@@ -88,13 +88,17 @@ func (c *comparison) instanceInfo(i int) InstanceInfo {
 	}
 	nSent, nFailed, _ := rowCounts(d, i)
 	info.Reachable = nSent > nFailed
-	info.NothingSent = nSent == 0
+	info.Failed = nFailed
 	var notRun []int
 	for p, o := range d.Each(i) {
-		if !sent(o) {
+		if !sent(o) && o.NotRun != audit.NotRunNotRouted {
 			notRun = append(notRun, p)
 		}
+		if o.Unanswered() {
+			info.Unanswered++
+		}
 	}
+	info.NothingSent = nSent == 0 && info.Unanswered == 0
 	for _, g := range groupBy(notRun, func(p int) string { return notRunReason(d.At(i, p)) }) {
 		nr := NotRun{Reason: g.key}
 		for _, p := range g.items {

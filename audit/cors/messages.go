@@ -69,6 +69,8 @@ func message(reason Reason, param string) string {
 		return "The preflight request got no response: the browser reports a network error (net::ERR_FAILED)."
 	case ReasonForbiddenMethod:
 		return fmt.Sprintf("fetch() rejects the method %q before sending anything (TypeError).", param)
+	case ReasonInvalidResponse:
+		return "The response header line " + param + ": the browser's HTTP parser rejects the response and reports a network error (Chromium: net::ERR_INVALID_HTTP_RESPONSE)."
 	}
 	return ""
 }
@@ -80,14 +82,14 @@ func message(reason Reason, param string) string {
 //
 // with url in its canonical form (lower-case scheme and host, default port
 // dropped, "/" for an empty path), as Chromium prints it. It returns ""
-// when v is allowed or its reason is not a CORS error (no response,
-// forbidden method): Chromium prints no such line then. For mixed content
+// when v is allowed or its reason is not a CORS error (no response, an
+// invalid response, forbidden method): Chromium prints no such line then. For mixed content
 // it returns v.Message, which is already Chromium's whole line.
 func ConsoleMessage(rawURL, origin string, v Verdict) string {
 	if v.Reason == ReasonMixedContent {
 		return v.Message
 	}
-	if v.Allowed || v.Message == "" || v.Reason == ReasonNoResponse || v.Reason == ReasonForbiddenMethod {
+	if v.Allowed || v.Message == "" || v.Reason == ReasonNoResponse || v.Reason == ReasonForbiddenMethod || v.Reason == ReasonInvalidResponse {
 		return ""
 	}
 	return "Access to fetch at '" + canonicalURL(rawURL) + "' from origin '" + origin +
@@ -176,7 +178,7 @@ func FirefoxConsoleReasons(r Reason) []string {
 		return []string{"CORSMethodNotFound"}
 	case ReasonHeaderNotAllowed:
 		return []string{"CORSMissingAllowHeaderFromPreflight2"}
-	case ReasonNoResponse:
+	case ReasonNoResponse, ReasonInvalidResponse:
 		return []string{"CORSDidNotSucceed2"}
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"time"
 
@@ -42,11 +43,17 @@ type auditOptions struct {
 	Inventory string
 	Shard     string
 
+	// Quiet: no progress, no log lines, no summary line (errors still
+	// go to stderr). Verbose: each request on stderr as it is sent.
+	Quiet, Verbose bool
+
 	// MemProfile (hidden): write a heap profile here once the audit and
 	// its comparison are done, before the report is written.
 	MemProfile string
 
-	flags *pflag.FlagSet
+	// noSecrets: validate auth without reading the secret (discover).
+	noSecrets bool
+	flags     *pflag.FlagSet
 }
 
 func newCmdAudit(ios iostreams, runF func(*auditOptions) error) *cobra.Command {
@@ -71,41 +78,48 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runAudit(cmd, ios, opts)
+			return notRunMetrics(opts.MetricsFile, runAudit(cmd, ios, opts))
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.ConfigFile, "config", "c", "", "config file (YAML)")
-	f.StringArrayVar(&opts.Instances, "instance", nil, "instance to audit, [ID=]HOST:PORT (repeatable; without --config)")
-	f.StringArrayVar(&opts.Origins, "origin", nil, "page origin the policy allows (repeatable; without --config)")
-	f.StringArrayVar(&opts.Methods, "method", nil, "method the policy allows (repeatable; default GET)")
-	f.StringArrayVar(&opts.Headers, "header", nil, "request header name the policy allows (repeatable)")
+	f.StringVarP(&opts.ConfigFile, "config", "c", "", "config `FILE` (YAML)")
+	f.StringArrayVar(&opts.Instances, "instance", nil, "`[ID=]HOST:PORT` of an instance to audit (repeatable; without --config)")
+	f.StringArrayVar(&opts.Origins, "origin", nil, "page `ORIGIN` the policy allows (repeatable; without --config)")
+	f.StringArrayVar(&opts.Methods, "method", nil, "`METHOD` the policy allows (repeatable; default GET)")
+	f.StringArrayVar(&opts.Headers, "header", nil, "request header `NAME` the policy allows (repeatable)")
 	f.BoolVar(&opts.Credentials, "credentials", false, "the policy allows credentialed requests")
-	f.StringVar(&opts.DirectScheme, "direct-scheme", "", "scheme to reach instances directly (default: the URL's)")
-	f.StringVar(&opts.InstanceHeader, "instance-header", "", "response header naming the instance that served a request")
+	f.StringVar(&opts.DirectScheme, "direct-scheme", "", "`SCHEME` (http or https) to reach instances directly (default: the URL's)")
+	f.StringVar(&opts.InstanceHeader, "instance-header", "", "response header `NAME` naming the instance that served a request")
 	f.BoolVar(&opts.NoLB, "no-lb", false, "do not send requests through the load balancer")
-	f.StringArrayVar(&opts.Paths, "path", nil, "path to probe instead of the URL's (repeatable, e.g. /v1/cart)")
-	f.StringVar(&opts.AuthHeader, "auth-header", "", "send the secret in this header (e.g. Authorization) on credentialed requests")
-	f.StringVar(&opts.AuthCookie, "auth-cookie", "", "send the secret as this cookie on credentialed requests")
-	f.StringVar(&opts.AuthFromEnv, "auth-from-env", "", "environment variable holding the secret (the whole value, e.g. \"Bearer ...\")")
-	f.StringVar(&opts.AuthFromFile, "auth-from-file", "", "file holding the secret")
+	f.StringArrayVar(&opts.Paths, "path", nil, "`PATH` to probe instead of the URL's (repeatable, e.g. /v1/cart)")
+	f.StringVar(&opts.AuthHeader, "auth-header", "", "send the secret in the header `NAME` (e.g. Authorization) on credentialed requests")
+	f.StringVar(&opts.AuthCookie, "auth-cookie", "", "send the secret as the cookie `NAME` on credentialed requests")
+	f.StringVar(&opts.AuthFromEnv, "auth-from-env", "", "environment variable `VAR` holding the secret (the whole value, e.g. \"Bearer ...\")")
+	f.StringVar(&opts.AuthFromFile, "auth-from-file", "", "`FILE` holding the secret")
 	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates (LB and instances; every target with --config)")
-	f.StringVar(&opts.CAFile, "cacert", "", "also trust the CA certificates of this PEM file")
-	f.StringVar(&opts.CertFile, "cert", "", "client certificate (PEM) for mTLS")
-	f.StringVar(&opts.KeyFile, "key", "", "client certificate's key (PEM)")
+	f.StringVar(&opts.CAFile, "cacert", "", "also trust the CA certificates of this PEM `FILE`")
+	f.StringVar(&opts.CertFile, "cert", "", "client certificate `FILE` (PEM) for mTLS")
+	f.StringVar(&opts.KeyFile, "key", "", "client certificate's key `FILE` (PEM)")
 	addOutputFlags(f, &opts.Format, &opts.Output, &opts.MetricsFile)
 	addSettingFlags(f)
-	f.StringVar(&opts.Inventory, "inventory", "", "probe from this inventory (`corsaudit discover --format json`); with --shard")
-	f.StringVar(&opts.Shard, "shard", "", "probe shard K/N of the inventory (K from 0 to N-1) and write its observations for `corsaudit merge`")
-	f.StringVar(&opts.MemProfile, "memprofile", "", "write a heap profile to this file after the audit (for go tool pprof)")
+	addLogFlags(f, &opts.Quiet, &opts.Verbose)
+	f.StringVar(&opts.Inventory, "inventory", "", "probe from the inventory `FILE` (written by corsaudit discover --format json); with --shard")
+	f.StringVar(&opts.Shard, "shard", "", "probe shard `K/N` of the inventory (K from 0 to N-1) and write its observations for corsaudit merge")
+	f.StringVar(&opts.MemProfile, "memprofile", "", "write a heap profile to `FILE` after the audit (for go tool pprof)")
 	_ = f.MarkHidden("memprofile")
 	return cmd
 }
 
+// addLogFlags adds --quiet and --verbose.
+func addLogFlags(f *pflag.FlagSet, quiet, verbose *bool) {
+	f.BoolVarP(quiet, "quiet", "q", false, "print no progress, log or summary line on stderr (errors only)")
+	f.BoolVar(verbose, "verbose", false, "print each request on stderr as it is sent (secrets redacted)")
+}
+
 func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
-	f.StringVarP(format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
-	f.StringVar(output, "output", "", "write the report to this file (atomically) instead of stdout")
-	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
+	f.StringVarP(format, "format", "o", "", "report `FORMAT`: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
+	f.StringVar(output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
+	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to `FILE` (node_exporter textfile collector)")
 }
 
 // pickRenderer returns the renderer for --format (any case; "text" is
@@ -141,9 +155,15 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 		return nil, usageError(err)
 	}
 	popt.Log, popt.Version = ios.errOut, reportVersion()
+	if o.Quiet {
+		popt.Log = io.Discard
+	}
+	if o.Verbose {
+		popt.Sent = logRequest(ios.errOut)
+	}
 	var bar *progressBar
-	if ios.errIsTerminal {
-		bar = newProgressBar(ios.errOut)
+	if ios.errIsTerminal && !o.Quiet {
+		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
 	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)
@@ -163,7 +183,9 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	if err := writeReport(ios.out, o.Output, renderer, rep); err != nil {
 		return rep, incompleteError(err)
 	}
-	noteReportWritten(ios, o.Output, rep)
+	if !o.Quiet {
+		noteReportWritten(ios, o.Output, rep)
+	}
 	var lastSuccess time.Time
 	if runErr == nil {
 		lastSuccess = time.Now()
@@ -189,11 +211,13 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := runAuditCmd(cmd, ios, o, renderer, cfg, pipeline.Options{})
+	// Ad hoc: findings name the flags to change, not config keys.
+	popt := pipeline.Options{Diff: diff.Options{FlagAdvice: o.ConfigFile == ""}}
+	rep, err := runAuditCmd(cmd, ios, o, renderer, cfg, popt)
 	if err != nil {
 		return err
 	}
-	if diff.FailOn(cfg.FailOn).Fails(rep) {
+	if rep.Fails() {
 		return &exitError{code: exitFindings}
 	}
 	return nil

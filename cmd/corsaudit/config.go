@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -35,15 +34,15 @@ func (d *durationFlag) Set(s string) error {
 // config's defaults.
 func addSettingFlags(fs *pflag.FlagSet) {
 	d := config.Default()
-	fs.Int("concurrency", d.Concurrency, "requests in flight, all instances")
-	fs.Int("per-instance", d.PerInstance, "requests in flight per instance")
+	fs.Int("concurrency", d.Concurrency, "`N` requests in flight, all instances")
+	fs.Int("per-instance", d.PerInstance, "`N` requests in flight per instance")
 	timeout, deadline := durationFlag(d.Timeout.String()), durationFlag(d.Deadline.String())
-	fs.Var(&timeout, "timeout", "timeout of one request (with a unit: 5s)")
-	fs.Var(&deadline, "deadline", "deadline of the whole run (a partial report is written when it passes)")
-	fs.String("browser", d.Browser, "whose CORS rules decide verdicts: chromium, firefox, webkit (alias safari) or spec")
-	fs.String("fail-on", d.FailOn, "exit 1 when a finding is at or above this severity: error, warning, info or never")
-	fs.StringSlice("checks", d.Analyses, "check groups: drift, lb, cache, misconfig")
-	fs.Int("max-probes", d.MaxProbes, "refuse plans with more probes than this per target")
+	fs.Var(&timeout, "timeout", "timeout of one request, a `DURATION` with a unit (5s)")
+	fs.Var(&deadline, "deadline", "deadline of the whole run, a `DURATION` (a partial report is written when it passes)")
+	fs.String("browser", d.Browser, "`BROWSER` whose CORS rules decide verdicts: chromium, firefox, webkit (alias safari) or spec")
+	fs.String("fail-on", d.FailOn, "exit 1 when a finding is at or above `SEVERITY`: error, warning, info or never")
+	fs.StringSlice("checks", d.Analyses, "`CHECKS`, comma-separated: drift, lb, cache, misconfig")
+	fs.Int("max-probes", d.MaxProbes, "refuse plans with more than `N` probes per target")
 }
 
 // loadSettings reads the config file (when path is set) over the defaults,
@@ -54,7 +53,7 @@ func loadSettings(path string, flags *pflag.FlagSet) (*config.Config, error) {
 	c := new(config.Config)
 	*c = config.Default()
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := config.ReadFile(path)
 		if err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
@@ -86,7 +85,7 @@ func overlaySettings(c *config.Config, flags *pflag.FlagSet) (*config.Config, er
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		if v.IsSet(key) {
-			c.Set(key, v.GetString(key), "CORSAUDIT_"+strings.ToUpper(key))
+			c.Set(key, v.GetString(key), settingVar(key))
 		}
 	}
 	return c, nil
@@ -159,13 +158,23 @@ func (o *auditOptions) prepare() (*config.Config, error) {
 	if o.ConfigFile == "" {
 		o.commandLineTarget(cfg)
 	}
+	if err := checkEnv(cfg, environ()); err != nil {
+		return nil, usageError(err)
+	}
 	if o.Insecure {
 		for i := range cfg.Targets {
 			cfg.Targets[i].TLS.InsecureSkipVerify = true
 		}
 	}
+	if o.noSecrets {
+		cfg.WithoutSecrets()
+	}
 	if err := cfg.Validate(); err != nil {
-		return nil, usageError(fmt.Errorf("invalid config:\n%w", indent(err)))
+		what := "invalid config"
+		if o.ConfigFile == "" {
+			what = "invalid arguments" // the flags, not a file
+		}
+		return nil, usageError(fmt.Errorf("%s:\n%w", what, indent(err)))
 	}
 	return cfg, nil
 }

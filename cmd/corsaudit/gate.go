@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -47,19 +46,20 @@ Exit 0 when the candidate matches.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runGate(cmd, ios, opts)
+			return notRunMetrics(opts.audit.MetricsFile, runGate(cmd, ios, opts))
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config file (YAML)")
-	f.StringVar(&opts.Baseline, "baseline", "", "group whose majority is the reference (e.g. blue)")
-	f.StringVar(&opts.Candidate, "candidate", "", "group that must match (e.g. green)")
-	f.StringVar(&opts.PolicyFile, "policy", "", "YAML policy (origins, methods, headers, credentials) to compare with instead of a baseline")
+	f.StringVarP(&opts.audit.ConfigFile, "config", "c", "", "config `FILE` (YAML)")
+	f.StringVar(&opts.Baseline, "baseline", "", "`GROUP` whose majority is the reference (e.g. blue)")
+	f.StringVar(&opts.Candidate, "candidate", "", "`GROUP` that must match (e.g. green)")
+	f.StringVar(&opts.PolicyFile, "policy", "", "YAML policy `FILE` (origins, methods, headers, credentials) to compare with instead of a baseline")
 	f.IntVar(&opts.MinInstances, "min-instances", 1, "fail when the candidate group has fewer reachable instances in a target")
-	f.StringArrayVar(&opts.Targets, "target", nil, "gate only this target (repeatable; default: every target with the groups)")
+	f.StringArrayVar(&opts.Targets, "target", nil, "gate only the target `NAME` (repeatable; default: every target with the groups)")
 	f.BoolVarP(&opts.audit.Insecure, "insecure", "k", false, "do not verify TLS certificates (LB and instances, every target)")
 	addOutputFlags(f, &opts.audit.Format, &opts.audit.Output, &opts.audit.MetricsFile)
 	addSettingFlags(f)
+	addLogFlags(f, &opts.audit.Quiet, &opts.audit.Verbose)
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("candidate")
 	return cmd
@@ -136,7 +136,7 @@ func selectTargets(gate diff.Gate, names []string, log io.Writer) func([]audit.T
 
 // readPolicy reads and validates a --policy file.
 func readPolicy(path string) (config.Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path)
 	if err != nil {
 		return config.Policy{}, fmt.Errorf("gate: policy: %w", err)
 	}

@@ -50,7 +50,7 @@ func TestGate(t *testing.T) {
 			wantCode: exitClean, wantOut: []string{"gate: PASS: candidate group green matches the baseline group blue"}},
 		{desc: "one green instance drifts", greenDrift: 1, args: []string{"--baseline", "blue", "--candidate", "green"},
 			wantCode: exitFindings, wantOut: []string{"gate: FAIL: candidate group green differs from the baseline group blue",
-				"shop-api: green-1 decide 3 requests differently:", "\n      PUT /v1/cart from https://app.example.com\n",
+				"shop-api: green-1 decides 3 requests differently:", "\n      PUT /v1/cart from https://app.example.com\n",
 				"reference (first request): allowed", "candidate (first request): blocked (header-not-allowed)", "--connect-to"},
 			wantNotOut: []string{"green-2", "blue-1:"}},
 		{desc: "green drifts from the policy", greenDrift: 2, args: []string{"--policy", policy, "--candidate", "green"},

@@ -113,8 +113,8 @@ func TestGCPDiscover(t *testing.T) {
 		}
 		_, port, err := net.SplitHostPort(in.Addr)
 		if in.ID != fmt.Sprintf("shop-%d", i+1) || err != nil || port == "" || !strings.HasPrefix(in.Addr, "127.0.0.1:") ||
-			in.Group != wantGroup || in.Zone != wantZone || in.Health != wantHealth || in.Scheme != "http" {
-			t.Errorf("instance %d = %+v, want shop-%d at 127.0.0.1:port in %s/%s, %s", i, in, i+1, wantGroup, wantZone, wantHealth)
+			in.Group != wantGroup || in.Zone != wantZone || in.Health != wantHealth || in.Scheme != "http" || in.Pool != "shop-backend" {
+			t.Errorf("instance %d = %+v, want shop-%d at 127.0.0.1:port in %s/%s, %s, pool shop-backend", i, in, i+1, wantGroup, wantZone, wantHealth)
 		}
 	}
 

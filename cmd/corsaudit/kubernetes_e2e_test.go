@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -20,32 +21,31 @@ import (
 	"github.com/corsaudit/corsaudit/providers/kubernetes/k8stest"
 )
 
-// k8sFleet serves, from a loopback Kubernetes API server, a Service "shop"
-// in namespace prod during a rollout: ReplicaSet shop-7d9f8c6b5 (pods a, b,
-// c) and shop-5c4d3b2a1 (pods d, e, and f terminating). Every pod is a
-// labserver on 127.0.0.1, each in its own EndpointSlice (its named target
-// port resolves to its own port); pod d runs an older CORS config. Lists
-// come in pages of 2. The config reaches the API server through a
-// kubeconfig file. It returns the config path.
-func k8sFleet(t *testing.T) string {
-	t.Helper()
-	current := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "PUT"},
+// Behaviours of the pods: the current CORS config and an older one
+// (POST instead of PUT, no X-Request-Id).
+var (
+	k8sCurrent = labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "PUT"},
 		AllowHeaders: []string{"Content-Type", "X-Request-Id"}, Credentials: true, MaxAge: 600}
-	older := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "POST"},
+	k8sOlder = labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "POST"},
 		AllowHeaders: []string{"Content-Type"}, Credentials: true, MaxAge: 600}
-	api := k8stest.NewServer(t)
-	api.PageSize = 2
-	api.AddService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "prod"},
-		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "shop"},
+)
+
+// k8sService adds to the API server a Service (selector app=<name>, port
+// http to the named target port web) and, for each pod name
+// ("<hash>-<suffix>"), a pod of ReplicaSet <name>-<hash> that is a
+// labserver on 127.0.0.1 with the behaviour of pods[name], each in its own
+// EndpointSlice (its target port resolves to its own port); a name ending
+// in -f is terminating. The labservers are checked at cleanup: no unsafe
+// actual request, no cookie or Authorization, nothing to a terminating pod.
+func k8sService(t *testing.T, api *k8stest.Server, name string, pods map[string]labserver.Behavior) {
+	t.Helper()
+	api.AddService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "prod"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": name},
 			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("web")}}}})
 	servers := map[string]*labserver.Server{}
-	for i, name := range []string{"7d9f8c6b5-a", "7d9f8c6b5-b", "7d9f8c6b5-c", "5c4d3b2a1-d", "5c4d3b2a1-e", "5c4d3b2a1-f"} {
-		hash, _, _ := strings.Cut(name, "-")
-		pod := "shop-" + name
-		b := current
-		if strings.HasSuffix(name, "-d") {
-			b = older
-		}
+	for suffix, b := range pods {
+		hash, _, _ := strings.Cut(suffix, "-")
+		pod := name + "-" + suffix
 		b.ID = pod
 		s := labserver.New(b)
 		servers[pod] = s
@@ -57,11 +57,11 @@ func k8sFleet(t *testing.T) string {
 		}
 		port, _ := strconv.Atoi(portText)
 		api.AddPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: "prod",
-			Labels:          map[string]string{"app": "shop", "pod-template-hash": hash},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "shop-" + hash}}}})
-		terminating := strings.HasSuffix(name, "-f")
+			Labels:          map[string]string{"app": name, "pod-template-hash": hash},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: name + "-" + hash}}}})
+		terminating := strings.HasSuffix(suffix, "-f")
 		api.AddEndpointSlice(&discoveryv1.EndpointSlice{
-			ObjectMeta:  metav1.ObjectMeta{Name: fmt.Sprintf("shop-%d", i), Namespace: "prod", Labels: map[string]string{discoveryv1.LabelServiceName: "shop"}},
+			ObjectMeta:  metav1.ObjectMeta{Name: pod, Namespace: "prod", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
 			AddressType: discoveryv1.AddressTypeIPv4,
 			Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("http"), Port: ptrTo(int32(port))}},
 			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{host}, Zone: ptrTo("eu-west-1a"),
@@ -71,15 +71,37 @@ func k8sFleet(t *testing.T) string {
 	}
 	t.Cleanup(func() {
 		for id, s := range servers {
-			if st := s.Stats(); st.Unsafe != 0 || st.Cookies != 0 || st.Authorization != 0 {
+			st := s.Stats()
+			if st.Unsafe != 0 || st.Cookies != 0 || st.Authorization != 0 {
 				t.Errorf("pod %s received %d unsafe actual requests, %d cookies, %d Authorization headers",
 					id, st.Unsafe, st.Cookies, st.Authorization)
 			}
-		}
-		if st := servers["shop-5c4d3b2a1-f"].Stats(); st.Preflights != 0 || len(st.Actual) != 0 {
-			t.Errorf("the terminating pod received %d preflights and actual requests %v", st.Preflights, st.Actual)
+			if strings.HasSuffix(id, "-f") && (st.Preflights != 0 || len(st.Actual) != 0) {
+				t.Errorf("the terminating pod %s received %d preflights and actual requests %v", id, st.Preflights, st.Actual)
+			}
 		}
 	})
+}
+
+const k8sPolicy = `    lb: {disabled: true}
+    policy:
+      origins: [https://app.example.com]
+      methods: [GET, PUT]
+      headers: [X-Request-Id]
+      credentials: true
+`
+
+// k8sFleet serves, from a loopback Kubernetes API server (lists in pages
+// of 2), a Service "shop" in namespace prod during a rollout: ReplicaSet
+// shop-7d9f8c6b5 (pods a, b, c) and shop-5c4d3b2a1 (pods d, e, and f
+// terminating); pod d runs the older CORS config. The config reaches the
+// API server through a kubeconfig file. It returns the config path.
+func k8sFleet(t *testing.T) string {
+	t.Helper()
+	api := k8stest.NewServer(t)
+	api.PageSize = 2
+	k8sService(t, api, "shop", map[string]labserver.Behavior{"7d9f8c6b5-a": k8sCurrent, "7d9f8c6b5-b": k8sCurrent, "7d9f8c6b5-c": k8sCurrent,
+		"5c4d3b2a1-d": k8sOlder, "5c4d3b2a1-e": k8sCurrent, "5c4d3b2a1-f": k8sCurrent})
 	return writeConfig(t, `targets:
   - url: http://api.example.com/cart
     discover:
@@ -87,13 +109,7 @@ func k8sFleet(t *testing.T) string {
         kubeconfig: `+api.Kubeconfig(t, "prod")+`
         service: shop
         port: http
-    lb: {disabled: true}
-    policy:
-      origins: [https://app.example.com]
-      methods: [GET, PUT]
-      headers: [X-Request-Id]
-      credentials: true
-`)
+`+k8sPolicy)
 }
 
 func ptrTo[T any](v T) *T { return &v }
@@ -163,5 +179,68 @@ func TestKubernetesAuditReportsDrift(t *testing.T) {
 	code, _, stderr = runCLI("gate", "--config", path, "--baseline", "shop-7d9f8c6b5", "--candidate", "shop-5c4d3b2a1", "--format", "json")
 	if code != exitFindings {
 		t.Errorf("gate new ReplicaSet vs old: exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
+	}
+}
+
+// TestKubernetesIngressRouted: an Ingress sends /api to Service api and
+// everything else to Service web, whose two pods run the older config.
+// Compared together the six pods would split 3 to 3; routed, each probe
+// reaches only its Service's pods: one drift, the api pod on the older
+// config, and nothing between the Services.
+func TestKubernetesIngressRouted(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	api := k8stest.NewServer(t)
+	k8sService(t, api, "api", map[string]labserver.Behavior{"aaaa-1": k8sCurrent, "aaaa-2": k8sCurrent, "aaaa-3": k8sCurrent, "aaaa-4": k8sOlder})
+	k8sService(t, api, "web", map[string]labserver.Behavior{"bbbb-1": k8sOlder, "bbbb-2": k8sOlder})
+	prefix := networkingv1.PathTypePrefix
+	path := func(p, svc string) networkingv1.HTTPIngressPath {
+		return networkingv1.HTTPIngressPath{Path: p, PathType: &prefix, Backend: networkingv1.IngressBackend{
+			Service: &networkingv1.IngressServiceBackend{Name: svc, Port: networkingv1.ServiceBackendPort{Name: "http"}}}}
+	}
+	api.AddIngress(&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "prod"},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "api.example.com",
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{path("/api", "api"), path("/", "web")}}}}}}})
+	cfg := writeConfig(t, `targets:
+  - discover:
+      kubernetes:
+        kubeconfig: `+api.Kubeconfig(t, "prod")+`
+        ingress: shop
+    paths: [/api/cart, /home]
+`+k8sPolicy)
+
+	code, out, stderr := runCLI("discover", "--config", cfg)
+	if code != exitClean {
+		t.Fatalf("discover: exit %d\nstderr: %s", code, stderr)
+	}
+	for _, want := range []string{"http://api.example.com/api", "ingress shop: host api.example.com, path /api (Prefix)",
+		"ingress shop: host api.example.com, path / (Prefix)", "api-aaaa-4", "web-bbbb-2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("discover lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, stderr = runCLI("audit", "--config", cfg, "--format", "json")
+	var rep diff.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)
+	}
+	if code != exitFindings {
+		t.Errorf("audit: exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
+	}
+	drifts := 0
+	for _, fd := range rep.Findings {
+		switch fd.Kind {
+		case "verdict-drift", "header-drift":
+			drifts++
+			if !slices.Equal(fd.Instances, []string{"api-aaaa-4"}) {
+				t.Errorf("%s on %v, want only api-aaaa-4 (the web pods serve another route)", fd.Kind, fd.Instances)
+			}
+		case "split":
+			t.Errorf("split %v: the pods of two routes were compared", fd.Instances)
+		}
+	}
+	if drifts == 0 {
+		t.Errorf("no drift finding: %+v", rep.Findings)
 	}
 }

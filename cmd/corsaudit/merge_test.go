@@ -135,7 +135,7 @@ func TestMergeCommandFiles(t *testing.T) {
 	out := filepath.Join(dir, "junit.xml")
 	prom := filepath.Join(dir, "corsaudit.prom")
 	code, stdout, stderr := runMergeCLI(t, "", "merge", eu, us, "--format", "junit", "--output", out, "--metrics-file", prom)
-	if code != exitClean || stdout != "" {
+	if code != exitFindings || stdout != "" { // an error, under the runs' fail_on (error)
 		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
 	}
 	b, err := os.ReadFile(out)
@@ -180,5 +180,28 @@ func TestMergeCommandFlags(t *testing.T) {
 	if got == nil || strings.Join(got.Inputs, ",") != strings.Join(want.Inputs, ",") || got.Format != want.Format ||
 		got.Output != want.Output || got.MetricsFile != want.MetricsFile || got.FailOn != want.FailOn {
 		t.Errorf("options %+v, want %+v", got, want)
+	}
+}
+
+// TestMergeReportPrintsNoForeignCommand: a report file whose reproduce
+// lines were edited to run something is merged with those lines dropped,
+// in every format; a curl line corsaudit wrote is kept as written.
+func TestMergeReportPrintsNoForeignCommand(t *testing.T) {
+	dir := t.TempDir()
+	const good = "curl -sS -o /dev/null -D - https://api.example.com/ -H 'Origin: https://app.example.com'"
+	r := shardReport("api", diff.SeverityError, "i-1", "i-2")
+	r.Findings = append(r.Findings, r.Findings[0], r.Findings[0])
+	r.Findings[0].Reproduce = good
+	r.Findings[1].Reproduce = good + "; touch pwned"
+	r.Findings[2].Reproduce = `curl -sS -o /dev/null -D - https://api.example.com/ -H "X: $(touch pwned)"`
+	path := writeJSONReport(t, dir, "edited.json", r)
+	for _, format := range []string{"json", "table", "sarif", "junit", "html"} {
+		_, stdout, _ := runMergeCLI(t, "", "merge", path, "--format", format)
+		if strings.Contains(stdout, "touch pwned") {
+			t.Errorf("%s: the edited command is printed:\n%s", format, stdout)
+		}
+		if format == "json" && strings.Count(stdout, "https://app.example.com'") != 1 {
+			t.Errorf("json: the curl line corsaudit wrote is not kept once:\n%s", stdout)
+		}
 	}
 }

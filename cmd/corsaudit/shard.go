@@ -13,6 +13,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 
@@ -46,6 +47,14 @@ func runDiscoverInventory(cmd *cobra.Command, ios iostreams, opts *discoverOptio
 	}
 	if err := writeJSON(ios.out, opts.Output, inv); err != nil {
 		return incompleteError(fmt.Errorf("discover: %w", err))
+	}
+	if opts.Output != "" && opts.Output != "-" {
+		n := 0
+		for _, t := range inv.Targets {
+			n += len(t.Instances)
+		}
+		fmt.Fprintf(ios.errOut, "corsaudit: wrote %s: inventory of %s, %s\n", opts.Output,
+			plural.Count(len(inv.Targets), "target"), plural.Count(n, "instance"))
 	}
 	if derr != nil {
 		return incompleteError(derr)
@@ -96,7 +105,7 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	popt := pipeline.ShardOptions{Log: ios.errOut, Version: reportVersion()}
 	var bar *progressBar
 	if ios.errIsTerminal {
-		bar = newProgressBar(ios.errOut)
+		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
 	s, runErr := pipeline.AuditShard(cmd.Context(), inv, cfg, k, n, popt)
@@ -159,26 +168,21 @@ func readInput(stdin io.Reader, path string) ([]byte, error) {
 	return data, nil
 }
 
-// mergeShards runs the differ over the shards' union: the report (and,
-// unless --fail-on was given, the exit code under the config's fail_on) of
-// a single run over the whole fleet.
-func mergeShards(o *mergeOptions, shards []pipeline.NamedShard) (*diff.Report, diff.FailOn, error) {
-	rep, cfg, err := pipeline.MergeShards(shards)
+// mergeShards merges the shards of one audit; the report carries the
+// config's fail_on.
+func mergeShards(shards []pipeline.NamedShard) (*diff.Report, error) {
+	rep, _, err := pipeline.MergeShards(shards)
 	if err != nil {
-		return nil, "", usageError(err)
+		return nil, usageError(err)
 	}
-	failOn := diff.FailOn(cfg.FailOn)
-	if o.failOnSet {
-		failOn = o.failOn
-	}
-	return rep, failOn, nil
+	return rep, nil
 }
 
 // mergeEnd is when a complete merged run succeeded: the end of its last
 // input, else now.
 func mergeEnd(r *diff.Report) time.Time {
-	if r.StartedAt.IsZero() {
-		return time.Now()
+	if end := r.End(); !end.IsZero() {
+		return end
 	}
-	return r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
+	return time.Now()
 }

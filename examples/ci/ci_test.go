@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
 )
 
@@ -44,30 +45,46 @@ func TestGitHubActions(t *testing.T) {
 		t.Errorf("switch job needs %v, want gate: the traffic must not move before the gate passes", sw.Needs)
 	}
 	var scripts []string
-	sarif := false
+	action := 0
 	for _, s := range gate.Steps {
 		if s.Run != "" {
 			// ${{ }} expressions are GitHub's, not the shell's.
-			scripts = append(scripts, regexp.MustCompile(`\$\{\{[^}]*\}\}`).ReplaceAllString(s.Run, "x"))
+			scripts = append(scripts, expr.ReplaceAllString(s.Run, "x"))
 		}
-		if strings.HasPrefix(s.Uses, "github/codeql-action/upload-sarif") {
-			sarif = s.With["sarif_file"] == "corsaudit.sarif" && strings.Contains(s.If, "always()")
+		if strings.HasPrefix(s.Uses, "corsaudit/corsaudit@") {
+			action++
+			if v := strings.TrimPrefix(s.Uses, "corsaudit/corsaudit@"); v != actionVersion(t) {
+				t.Errorf("the gate uses corsaudit/corsaudit@%s, want the release the action installs (%s)", v, actionVersion(t))
+			}
+			if s.With["config"] == "" || s.With["sarif"] != "true" {
+				t.Errorf("the corsaudit step has config %q, sarif %q; want a config and SARIF uploaded", s.With["config"], s.With["sarif"])
+			}
+			// The action adds --config, --fail-on and --output to args.
+			line := "corsaudit " + expr.ReplaceAllString(s.With["args"], "x") + " --config " + s.With["config"] + " --output r.json"
+			checkArgs(t, line)
+			if _, err := diff.ParseFailOn(s.With["fail-on"]); err != nil {
+				t.Errorf("fail-on %q: %v", s.With["fail-on"], err)
+			}
 		}
 	}
-	if !sarif {
-		t.Error("no upload-sarif step for corsaudit.sarif that runs always()")
+	if action != 1 {
+		t.Errorf("%d steps use the corsaudit action, want 1", action)
 	}
-	checkScripts(t, scripts)
+	checkScripts(t, scripts, 0)
 }
+
+// expr matches GitHub's ${{ }} expressions.
+var expr = regexp.MustCompile(`\$\{\{[^}]*\}\}`)
 
 func TestGitLabCI(t *testing.T) {
 	var pipeline map[string]any
 	readYAML(t, "gitlab-ci.yml", &pipeline)
 	type job struct {
-		Stage       string   `yaml:"stage"`
-		Needs       []string `yaml:"needs"`
-		Script      []string `yaml:"script"`
-		AfterScript []string `yaml:"after_script"`
+		Stage       string    `yaml:"stage"`
+		Needs       []string  `yaml:"needs"`
+		Script      []string  `yaml:"script"`
+		Image       yaml.Node `yaml:"image"`
+		AfterScript []string  `yaml:"after_script"`
 		Artifacts   struct {
 			When    string `yaml:"when"`
 			Reports struct {
@@ -102,7 +119,17 @@ func TestGitLabCI(t *testing.T) {
 	if gate.Artifacts.When != "always" || gate.Artifacts.Reports.JUnit != "corsaudit-junit.xml" {
 		t.Errorf("gate artifacts %+v: want the JUnit report kept always", gate.Artifacts)
 	}
-	checkScripts(t, append(append([]string{}, gate.Script...), gate.AfterScript...))
+	checkScripts(t, append(append([]string{}, gate.Script...), gate.AfterScript...), 1)
+	var image struct {
+		Name       string   `yaml:"name"`
+		Entrypoint []string `yaml:"entrypoint"`
+	}
+	if err := gate.Image.Decode(&image); err != nil {
+		t.Fatalf("gate image: %v", err)
+	}
+	if want := "ghcr.io/corsaudit/corsaudit:" + actionVersion(t) + "-shell"; image.Name != want || !slices.Equal(image.Entrypoint, []string{""}) {
+		t.Errorf("gate image %+v, want %s with entrypoint [\"\"] (GitLab runs the script in its shell)", image, want)
+	}
 }
 
 func readYAML(t *testing.T, path string, v any) {
@@ -117,11 +144,10 @@ func readYAML(t *testing.T, path string, v any) {
 }
 
 // checkScripts checks shell syntax (bash -n) and every corsaudit command
-// line: the gate compares green with blue (or the workflow's inputs), and
-// report formats exist.
-func checkScripts(t *testing.T, scripts []string) {
+// line (checkArgs); gates is how many gate commands there must be.
+func checkScripts(t *testing.T, scripts []string, gates int) {
 	t.Helper()
-	gates := 0
+	n := 0
 	for _, s := range scripts {
 		cmd := exec.Command("bash", "-n")
 		cmd.Stdin = strings.NewReader(s)
@@ -130,32 +156,42 @@ func checkScripts(t *testing.T, scripts []string) {
 		}
 		joined := strings.ReplaceAll(s, "\\\n", " ")
 		for _, line := range strings.Split(joined, "\n") {
-			f := strings.Fields(line)
-			i := slices.Index(f, "corsaudit")
-			if i < 0 || i+1 >= len(f) {
-				continue
-			}
-			args := f[i:]
-			switch args[1] {
-			case "gate":
-				gates++
-				for _, want := range []string{"--config", "--baseline", "--candidate", "--output"} {
-					if !slices.Contains(args, want) {
-						t.Errorf("gate command %q lacks %s", line, want)
-					}
-				}
-			case "merge":
-			default:
-				t.Errorf("unexpected corsaudit subcommand in %q", line)
-			}
-			if k := slices.Index(args, "--format"); k >= 0 && k+1 < len(args) {
-				if _, err := report.Lookup(args[k+1]); err != nil {
-					t.Errorf("%q: %v", line, err)
-				}
+			if checkArgs(t, line) == "gate" {
+				n++
 			}
 		}
 	}
-	if gates != 1 {
-		t.Errorf("%d corsaudit gate commands, want 1", gates)
+	if n != gates {
+		t.Errorf("%d corsaudit gate commands, want %d", n, gates)
 	}
+}
+
+// checkArgs checks the corsaudit command in line, if any, and returns its
+// subcommand: the gate compares two groups and writes a report; report
+// formats exist.
+func checkArgs(t *testing.T, line string) string {
+	t.Helper()
+	f := strings.Fields(line)
+	i := slices.Index(f, "corsaudit")
+	if i < 0 || i+1 >= len(f) {
+		return ""
+	}
+	args := f[i:]
+	switch args[1] {
+	case "gate":
+		for _, want := range []string{"--config", "--baseline", "--candidate", "--output"} {
+			if !slices.Contains(args, want) {
+				t.Errorf("gate command %q lacks %s", line, want)
+			}
+		}
+	case "merge":
+	default:
+		t.Errorf("unexpected corsaudit subcommand in %q", line)
+	}
+	if k := slices.Index(args, "--format"); k >= 0 && k+1 < len(args) {
+		if _, err := report.Lookup(args[k+1]); err != nil {
+			t.Errorf("%q: %v", line, err)
+		}
+	}
+	return args[1]
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -84,6 +85,12 @@ func TestKubernetesCronJob(t *testing.T) {
 	pod := cj.JobTemplate.Spec.Template.Spec
 	if pod.RestartPolicy != "Never" || len(pod.InitContainers) != 1 || len(pod.Containers) != 1 {
 		t.Fatalf("pod: restartPolicy %q, %d init containers, %d containers", pod.RestartPolicy, len(pod.InitContainers), len(pod.Containers))
+	}
+	// The plain image (no shell): args go straight to corsaudit. Pinned to
+	// a release (examples/ci TestPinnedVersions keeps every pin on one).
+	if img := pod.InitContainers[0].Image; !regexp.MustCompile(`^ghcr\.io/corsaudit/corsaudit:v\d+\.\d+\.\d+$`).MatchString(img) ||
+		len(pod.InitContainers[0].Command) != 0 {
+		t.Errorf("audit container: image %q, command %q; want ghcr.io/corsaudit/corsaudit:vX.Y.Z and its entrypoint", img, pod.InitContainers[0].Command)
 	}
 	audit := pod.InitContainers[0].Args
 	checkCommandLine(t, append([]string{"corsaudit"}, audit...))

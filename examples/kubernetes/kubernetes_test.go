@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,6 +126,9 @@ func env(c corev1.Container, name string) string {
 	return ""
 }
 
+// releaseImage matches the corsaudit image of a release, never latest.
+var releaseImage = regexp.MustCompile(`^ghcr\.io/corsaudit/corsaudit:v\d+\.\d+\.\d+(-shell)?$`)
+
 // TestStrictDecodingRejectsUnknownFields: the decoding the manifests pass
 // fails on a misspelt field, so passing it means something.
 func TestStrictDecodingRejectsUnknownFields(t *testing.T) {
@@ -184,6 +188,11 @@ func TestManifests(t *testing.T) {
 		}
 		if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
 			t.Errorf("%s: concurrencyPolicy %q, want Forbid (runs must not overlap)", cj.Name, cj.Spec.ConcurrencyPolicy)
+		}
+		// run.sh needs a shell: the release image's -shell variant, pinned
+		// (examples/ci TestPinnedVersions keeps every pin on one release).
+		if c := pod.Containers[0]; !releaseImage.MatchString(c.Image) || !strings.HasSuffix(c.Image, "-shell") || c.Command[0] != "/bin/sh" {
+			t.Errorf("%s: container %s runs %q in %q; want /bin/sh in ghcr.io/corsaudit/corsaudit:vX.Y.Z-shell", cj.Name, c.Name, c.Command, c.Image)
 		}
 		sa, ok := m.accounts[pod.ServiceAccountName]
 		if !ok || sa.Annotations[identity[pod.ServiceAccountName]] == "" {

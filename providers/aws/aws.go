@@ -43,9 +43,13 @@ type Config struct {
 	// LoadBalancer is the load balancer's name, ARN or DNS name (a
 	// "dualstack." prefix and a trailing dot are tolerated).
 	LoadBalancer string `mapstructure:"load_balancer"`
-	// ListenerPort, when set, restricts discovery to that listener.
+	// ListenerPort, when set, restricts discovery to that listener, and
+	// every URL of the target is routed by its rules whatever the URL's
+	// port (a CDN or proxy in front may map ports).
 	ListenerPort int `mapstructure:"listener_port"`
-	// TargetGroups, when set, keeps only the target groups with these names.
+	// TargetGroups, when set, keeps only the instances of the target groups
+	// with these names. Routing still follows every rule: a kept group is
+	// compared only on the requests its rules send it.
 	TargetGroups []string `mapstructure:"target_groups"`
 	// Profile is a shared-config profile (SSO profiles included).
 	Profile string `mapstructure:"profile"`
@@ -188,8 +192,8 @@ func loadClients(ctx context.Context, c Config, calls *callCounter) (Clients, st
 const Help = `aws: the targets behind an AWS Application Load Balancer
   region: eu-west-1          # optional: default chain (AWS_REGION, profile)
   load_balancer: shop-alb    # name, ARN or DNS name (dualstack. and a trailing dot tolerated)
-  listener_port: 443         # optional: only this listener
-  target_groups: [blue, green]  # optional: only these target groups (by name)
+  listener_port: 443         # optional: only this listener; it routes every URL of the target
+  target_groups: [blue, green]  # optional: audit only these target groups (by name)
   profile: ""                # optional: shared-config / SSO profile
   role_arn: ""               # optional: role to assume through STS
   address: private           # private | public: which instance IP is dialled
@@ -197,6 +201,16 @@ Credentials come from the SDK's default chain; AWS_ENDPOINT_URL is honoured.
 IAM: elasticloadbalancing:DescribeLoadBalancers, DescribeListeners,
 DescribeRules, DescribeTargetGroups, DescribeTargetHealth; ec2:DescribeInstances
 (see examples/aws/iam-policy.json).
+Routing: every instance's pool is its target group. Each request is routed
+as the load balancer does: the listener of the URL's scheme and port, its
+rules by priority (host, path, method, header and query conditions), then
+the default action; instances are compared only with the instances of the
+target group their rule forwards to. A source-ip condition, which corsaudit
+cannot see, gives both outcomes; redirect, fixed-response and
+authentication actions are reported as what the load balancer answers.
+target_groups does not turn routing off: a listed group is audited on the
+requests its rules send it; a request routed to an unlisted group reaches
+no audited instance.
 A target group reached by several rules is listed once; its weight is the one
 of the first weighted forward action seen (listeners by port, rules by
 priority, default rule last), 0 when no forward action splits traffic.`

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,11 +27,14 @@ const (
 
 // Discover walks load balancer -> listeners -> rules -> target groups ->
 // target health -> EC2 instances and returns one target for the load
-// balancer. API calls: 1 DescribeLoadBalancers (or one per 400 load
-// balancers when matching a DNS name), 1 DescribeListeners, 1 DescribeRules
-// per HTTP(S) listener, 1 DescribeTargetGroups, 1 DescribeTargetHealth per
-// target group, 1 DescribeInstances per 100 distinct instances (more pages
-// only beyond the API's page sizes).
+// balancer: every instance of every forwarded target group, its Pool the
+// group's name, and the Router built from the rules read here (which group
+// serves each request; see rules.go). API calls: 1 DescribeLoadBalancers
+// (or one per 400 load balancers when matching a DNS name), 1
+// DescribeListeners, 1 DescribeRules per HTTP(S) listener, 1
+// DescribeTargetGroups, 1 DescribeTargetHealth per target group, 1
+// DescribeInstances per 100 distinct instances (more pages only beyond the
+// API's page sizes). Routing a request calls nothing.
 func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {
 	if err := p.init(ctx); err != nil {
 		return nil, err
@@ -44,11 +48,15 @@ func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	refs, err := p.forwarded(ctx, lb, listeners)
+	rules, err := p.rules(ctx, lb, listeners)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := p.targetGroups(ctx, lb, refs)
+	refs := forwarded(listeners, rules)
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("aws: load balancer %s forwards to no target group (its rules only redirect or answer fixed responses)", lbName)
+	}
+	groups, names, err := p.targetGroups(ctx, lb, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -84,24 +92,56 @@ func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {
 		sort.Slice(mapped, func(a, b int) bool { return mapped[a].ID < mapped[b].ID })
 		out = append(out, mapped...)
 	}
-	return []discovery.Target{{Name: lbName, URL: publicURL(lb, listeners, p.cfg.ListenerPort), Instances: out}}, nil
+	return []discovery.Target{{Name: lbName, URL: publicURL(lb, listeners, p.cfg.ListenerPort), Instances: out,
+		Router: newRouter(lbName, listeners, rules, names, p.cfg.ListenerPort != 0)}}, nil
 }
 
-// publicURL is https://<DNS name>, or the chosen listener's scheme and port
-// when listener_port is set.
+// publicURL is the load balancer's URL through a listener that serves it:
+// the chosen one when listener_port is set, else the first of an HTTPS
+// listener on 443, any HTTPS listener, an HTTP listener on 80, any HTTP
+// listener (listeners are sorted by port), so that the router finds the
+// listener the URL names; https://<DNS name> when none fits.
 func publicURL(lb elbtypes.LoadBalancer, listeners []elbtypes.Listener, port int) string {
 	host := strings.TrimSuffix(deref(lb.DNSName), ".")
-	if port == 0 || len(listeners) == 0 {
+	scheme := func(l elbtypes.Listener) string {
+		if p := l.Protocol; p == elbtypes.ProtocolEnumHttp || p == elbtypes.ProtocolEnumTcp {
+			return "http"
+		}
+		return "https"
+	}
+	// rank orders the listeners a default URL may name; 4: none of them.
+	rank := func(l elbtypes.Listener) int {
+		switch p, n := l.Protocol, sdkaws.ToInt32(l.Port); {
+		case scheme(l) == "https" && n == 443:
+			return 0
+		case p == elbtypes.ProtocolEnumHttps:
+			return 1
+		case p == elbtypes.ProtocolEnumHttp && n == 80:
+			return 2
+		case p == elbtypes.ProtocolEnumHttp:
+			return 3
+		}
+		return 4
+	}
+	pick, best := -1, 4
+	for i, l := range listeners {
+		if port != 0 {
+			pick = i // listener_port: the one listener read
+			break
+		}
+		if r := rank(l); r < best {
+			pick, best = i, r
+		}
+	}
+	if pick < 0 {
 		return "https://" + host
 	}
-	scheme := "https"
-	if p := listeners[0].Protocol; p == elbtypes.ProtocolEnumHttp || p == elbtypes.ProtocolEnumTcp {
-		scheme = "http"
+	l := listeners[pick]
+	s, p := scheme(l), int(sdkaws.ToInt32(l.Port))
+	if (s == "https" && p != 443) || (s == "http" && p != 80) {
+		host += ":" + strconv.Itoa(p)
 	}
-	if (scheme == "https" && port != 443) || (scheme == "http" && port != 80) {
-		host += ":" + strconv.Itoa(port)
-	}
-	return scheme + "://" + host
+	return s + "://" + host
 }
 
 // findLoadBalancer finds the configured load balancer by ARN, DNS name or
@@ -184,17 +224,15 @@ func (p *Provider) listeners(ctx context.Context, lb elbtypes.LoadBalancer) ([]e
 		deref(lb.LoadBalancerName), p.cfg.ListenerPort, strings.Join(ports, ", "))
 }
 
-// forwarded lists the target groups the listeners forward to: every rule of
-// an HTTP(S) listener (the default rule included), the default actions of
-// other listeners.
-func (p *Provider) forwarded(ctx context.Context, lb elbtypes.LoadBalancer, listeners []elbtypes.Listener) ([]groupRef, error) {
-	var refs []groupRef
+// rules reads the rules of every HTTP(S) listener, by listener ARN: one
+// DescribeRules each (more pages only beyond 400 rules). Other listeners
+// (TCP, TLS, UDP) have no rules, only default actions.
+func (p *Provider) rules(ctx context.Context, lb elbtypes.LoadBalancer, listeners []elbtypes.Listener) (map[string][]elbtypes.Rule, error) {
+	out := map[string][]elbtypes.Rule{}
 	for _, l := range listeners {
-		if l.Protocol != elbtypes.ProtocolEnumHttp && l.Protocol != elbtypes.ProtocolEnumHttps {
-			refs = append(refs, forwardedGroups(l.DefaultActions)...)
+		if !hasRules(l) {
 			continue
 		}
-		var rules []elbtypes.Rule
 		pg := elbv2.NewDescribeRulesPaginator(p.clients.ELB, &elbv2.DescribeRulesInput{
 			ListenerArn: l.ListenerArn, PageSize: sdkaws.Int32(elbPageSize)})
 		for pg.HasMorePages() {
@@ -202,23 +240,40 @@ func (p *Provider) forwarded(ctx context.Context, lb elbtypes.LoadBalancer, list
 			if err != nil {
 				return nil, classify("elasticloadbalancing:DescribeRules", fmt.Sprintf("describe rules of listener %s:%d", deref(lb.LoadBalancerName), sdkaws.ToInt32(l.Port)), err)
 			}
-			rules = append(rules, page.Rules...)
+			out[deref(l.ListenerArn)] = append(out[deref(l.ListenerArn)], page.Rules...)
 		}
-		sortRules(rules)
-		for _, r := range rules {
+	}
+	return out, nil
+}
+
+// hasRules reports whether a listener routes by rules (HTTP and HTTPS).
+func hasRules(l elbtypes.Listener) bool {
+	return l.Protocol == elbtypes.ProtocolEnumHttp || l.Protocol == elbtypes.ProtocolEnumHttps
+}
+
+// forwarded lists the target groups the listeners forward to: every rule of
+// an HTTP(S) listener (the default rule included) in priority order, the
+// default actions of other listeners.
+func forwarded(listeners []elbtypes.Listener, rules map[string][]elbtypes.Rule) []groupRef {
+	var refs []groupRef
+	for _, l := range listeners {
+		if !hasRules(l) {
+			refs = append(refs, forwardedGroups(l.DefaultActions)...)
+			continue
+		}
+		sorted := slices.Clone(rules[deref(l.ListenerArn)])
+		sortRules(sorted)
+		for _, r := range sorted {
 			refs = append(refs, forwardedGroups(r.Actions)...)
 		}
 	}
-	refs = mergeGroups(refs)
-	if len(refs) == 0 {
-		return nil, fmt.Errorf("aws: load balancer %s forwards to no target group (its rules only redirect or answer fixed responses)", deref(lb.LoadBalancerName))
-	}
-	return refs, nil
+	return mergeGroups(refs)
 }
 
 // targetGroups describes the forwarded groups, in forward order, keeping
-// only the configured names when target_groups is set.
-func (p *Provider) targetGroups(ctx context.Context, lb elbtypes.LoadBalancer, refs []groupRef) ([]targetGroup, error) {
+// only the configured names when target_groups is set. names holds the name
+// of every forwarded group (the router's pools), kept or not.
+func (p *Provider) targetGroups(ctx context.Context, lb elbtypes.LoadBalancer, refs []groupRef) ([]targetGroup, map[string]string, error) {
 	described := map[string]elbtypes.TargetGroup{}
 	describe := func(in *elbv2.DescribeTargetGroupsInput) error {
 		pg := elbv2.NewDescribeTargetGroupsPaginator(p.clients.ELB, in)
@@ -237,7 +292,7 @@ func (p *Provider) targetGroups(ctx context.Context, lb elbtypes.LoadBalancer, r
 		return nil
 	}
 	if err := describe(&elbv2.DescribeTargetGroupsInput{LoadBalancerArn: lb.LoadBalancerArn, PageSize: sdkaws.Int32(elbPageSize)}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var missing []string
 	for _, r := range refs {
@@ -247,28 +302,30 @@ func (p *Provider) targetGroups(ctx context.Context, lb elbtypes.LoadBalancer, r
 	}
 	if len(missing) > 0 {
 		if err := describe(&elbv2.DescribeTargetGroupsInput{TargetGroupArns: missing}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var out []targetGroup
-	names := map[string]bool{}
+	names := map[string]string{}
+	forwardedNames := map[string]bool{}
 	for _, r := range refs {
 		tg, ok := described[r.ARN]
 		if !ok {
-			return nil, fmt.Errorf("aws: target group %s is forwarded to by %s but cannot be described", r.ARN, deref(lb.LoadBalancerName))
+			return nil, nil, fmt.Errorf("aws: target group %s is forwarded to by %s but cannot be described", r.ARN, deref(lb.LoadBalancerName))
 		}
 		g := newTargetGroup(tg, r)
-		names[g.Name] = true
+		names[g.ARN] = g.Name
+		forwardedNames[g.Name] = true
 		out = append(out, g)
 	}
 	if len(p.cfg.TargetGroups) == 0 {
-		return out, nil
+		return out, names, nil
 	}
 	keep := map[string]bool{}
 	var unknown []string
 	for _, n := range p.cfg.TargetGroups {
 		keep[n] = true
-		if !names[n] {
+		if !forwardedNames[n] {
 			unknown = append(unknown, strconv.Quote(n))
 		}
 	}
@@ -277,16 +334,19 @@ func (p *Provider) targetGroups(ctx context.Context, lb elbtypes.LoadBalancer, r
 		for _, g := range out {
 			known = append(known, g.Name)
 		}
-		return nil, fmt.Errorf("aws: target_groups: %s not forwarded to by %s (its target groups: %s)",
+		return nil, nil, fmt.Errorf("aws: target_groups: %s not forwarded to by %s (its target groups: %s)",
 			strings.Join(unknown, ", "), deref(lb.LoadBalancerName), strings.Join(known, ", "))
 	}
+	// target_groups restricts which pools are audited; the router still
+	// routes over every group (names), so a kept group is compared only on
+	// the routes that reach it.
 	kept := out[:0]
 	for _, g := range out {
 		if keep[g.Name] {
 			kept = append(kept, g)
 		}
 	}
-	return kept, nil
+	return kept, names, nil
 }
 
 // describeInstances looks up instances by id, ec2Batch ids per call. It

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/corsaudit/corsaudit/discovery"
 )
@@ -72,8 +74,8 @@ func shopCloud() *fakeCloud {
 
 // line is the compact form of an instance the tests compare.
 func line(in discovery.Instance) string {
-	return fmt.Sprintf("%s addr=%s scheme=%s group=%s weight=%d zone=%s health=%s reason=%s skip=%q draining=%s",
-		in.ID, in.Addr, in.Scheme, in.Group, in.Weight, in.Zone, in.Health, in.HealthReason, in.Skip, in.Labels["draining"])
+	return fmt.Sprintf("%s addr=%s scheme=%s group=%s pool=%s weight=%d zone=%s health=%s reason=%s skip=%q draining=%s",
+		in.ID, in.Addr, in.Scheme, in.Group, in.Pool, in.Weight, in.Zone, in.Health, in.HealthReason, in.Skip, in.Labels["draining"])
 }
 
 func discoverWith(t *testing.T, f *fakeCloud, c Config) ([]discovery.Target, *callCounter, error) {
@@ -93,14 +95,14 @@ func discoverWith(t *testing.T, f *fakeCloud, c Config) ([]discovery.Target, *ca
 
 func TestDiscoverWalk(t *testing.T) {
 	want := []string{
-		`i-1 addr=10.0.1.1:8080 scheme=http group=blue weight=90 zone=us-east-1a health=healthy reason= skip="" draining=`,
-		`i-2 addr=10.0.1.2:9090 scheme=http group=blue weight=90 zone=us-east-1c health=draining reason=Target.DeregistrationInProgress skip="" draining=true`,
-		`i-3 addr=10.0.1.3:8080 scheme=http group=blue weight=90 zone=us-east-1a health=unused reason=Target.NotInUse skip="unused: Target.NotInUse" draining=`,
-		`i-gone addr= scheme=http group=blue weight=90 zone= health=healthy reason= skip="instance not returned by ec2:DescribeInstances (terminated?)" draining=`,
-		`10.0.2.5:8443 addr=10.0.2.5:8443 scheme=https group=green weight=10 zone=us-east-1b health=healthy reason= skip="" draining=`,
-		`10.0.2.6:9443 addr=10.0.2.6:9443 scheme=https group=green weight=10 zone= health=unhealthy reason=Target.Timeout skip="" draining=`,
-		`10.0.2.7:8443 addr=10.0.2.7:8443 scheme=https group=green weight=10 zone= health=unavailable reason=Target.HealthCheckDisabled skip="unavailable: Target.HealthCheckDisabled" draining=`,
-		`arn:aws:lambda:us-east-1:123456789012:function:fn addr= scheme= group=fn weight=0 zone= health=healthy reason= skip="lambda target: not probeable" draining=`,
+		`i-1 addr=10.0.1.1:8080 scheme=http group=blue pool=blue weight=90 zone=us-east-1a health=healthy reason= skip="" draining=`,
+		`i-2 addr=10.0.1.2:9090 scheme=http group=blue pool=blue weight=90 zone=us-east-1c health=draining reason=Target.DeregistrationInProgress skip="" draining=true`,
+		`i-3 addr=10.0.1.3:8080 scheme=http group=blue pool=blue weight=90 zone=us-east-1a health=unused reason=Target.NotInUse skip="unused: Target.NotInUse" draining=`,
+		`i-gone addr= scheme=http group=blue pool=blue weight=90 zone= health=healthy reason= skip="instance not returned by ec2:DescribeInstances (terminated?)" draining=`,
+		`10.0.2.5:8443 addr=10.0.2.5:8443 scheme=https group=green pool=green weight=10 zone=us-east-1b health=healthy reason= skip="" draining=`,
+		`10.0.2.6:9443 addr=10.0.2.6:9443 scheme=https group=green pool=green weight=10 zone= health=unhealthy reason=Target.Timeout skip="" draining=`,
+		`10.0.2.7:8443 addr=10.0.2.7:8443 scheme=https group=green pool=green weight=10 zone= health=unavailable reason=Target.HealthCheckDisabled skip="unavailable: Target.HealthCheckDisabled" draining=`,
+		`arn:aws:lambda:us-east-1:123456789012:function:fn addr= scheme= group=fn pool=fn weight=0 zone= health=healthy reason= skip="lambda target: not probeable" draining=`,
 	}
 	for _, tc := range []struct {
 		desc     string
@@ -313,5 +315,164 @@ func TestDiscoverDeadline(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("Discover took %v after a 300ms deadline", d)
+	}
+}
+
+const (
+	apiARN   = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/11"
+	adminARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/admin/12"
+	webARN   = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/13"
+)
+
+// routedCloud is issue 21's shared ALB: on HTTPS:443, OPTIONS on
+// /api/upload answered 204 by the load balancer (priority 5), /api/* to
+// api (10), host admin.example.com to admin (20), everything else to web
+// (the default rule, listed first as AWS lists it); HTTP:80 sends / to web.
+func routedCloud() *fakeCloud {
+	f := newFakeCloud()
+	f.lbs = []fakeLB{{Name: "shop-alb", ARN: shopARN, DNS: shopDNS}}
+	f.listeners = []fakeListener{
+		{ARN: "lst-443", LBArn: shopARN, Port: 443, Protocol: "HTTPS", Default: []fakeAction{{Plain: webARN}}},
+		{ARN: "lst-80", LBArn: shopARN, Port: 80, Protocol: "HTTP", Default: []fakeAction{{Plain: webARN}}},
+	}
+	f.rules["lst-443"] = []fakeRule{
+		{Priority: "default", Actions: []fakeAction{{Plain: webARN}}},
+		{Priority: "20", Conditions: conditionXML("host-header", "admin.example.com"), Actions: []fakeAction{{Plain: adminARN}}},
+		{Priority: "10", Conditions: conditionXML("path-pattern", "/api/*"), Actions: []fakeAction{{Plain: apiARN}}},
+		{Priority: "5", Conditions: methodConditionXML("OPTIONS") + conditionXML("path-pattern", "/api/upload"), Actions: []fakeAction{{Type: "fixed-response", Fixed: "204"}}},
+	}
+	f.rules["lst-80"] = []fakeRule{{Priority: "default", Actions: []fakeAction{{Plain: webARN}}}}
+	for i, g := range []struct{ arn, name string }{{apiARN, "api"}, {adminARN, "admin"}, {webARN, "web"}} {
+		f.tgs = append(f.tgs, fakeTG{ARN: g.arn, Name: g.name, Type: "ip", Protocol: "HTTP", Port: 8080, LBArns: []string{shopARN}})
+		for j := range 2 {
+			f.targets[g.arn] = append(f.targets[g.arn], fakeTarget{ID: fmt.Sprintf("10.0.%d.%d", i, j+1), State: "healthy"})
+		}
+	}
+	return f
+}
+
+// routeOf routes one request with a discovered target's router, in the
+// compact form of the rules tests.
+func routeOf(t *testing.T, tgt discovery.Target, method, rawURL string, header ...string) string {
+	t.Helper()
+	if tgt.Router == nil {
+		t.Fatal("the target has no Router")
+	}
+	return shorts(tgt.Router.Route(req(t, method, rawURL, header...)))
+}
+
+// TestDiscoverRouter: every instance carries its target group as Pool; the
+// Router built from the rules Discover read sends each request to the group
+// that serves it; routing calls no API.
+func TestDiscoverRouter(t *testing.T) {
+	f := routedCloud()
+	got, calls, err := discoverWith(t, f, Config{LoadBalancer: "shop-alb"})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	pools := map[string][]string{}
+	for _, in := range got[0].Instances {
+		if in.Pool == "" || in.Pool != in.Group {
+			t.Errorf("%s: pool %q group %q, want the target group's name in both", in.ID, in.Pool, in.Group)
+		}
+		pools[in.Pool] = append(pools[in.Pool], in.ID)
+	}
+	if len(pools) != 3 || len(pools["api"]) != 2 || len(pools["admin"]) != 2 || len(pools["web"]) != 2 {
+		t.Errorf("instances by pool %v, want two in each of api, admin, web", pools)
+	}
+	before := calls.snapshot()
+	for _, tc := range []struct {
+		desc, method, url string
+		header            []string
+		want              string
+	}{
+		{desc: "/api/cart to api", method: "GET", url: "https://shop.example.com/api/cart", want: "HTTPS:443 rule priority 10 (…/rule-2) -> forward api"},
+		{desc: "admin host to admin", method: "GET", url: "https://admin.example.com/", want: "HTTPS:443 rule priority 20 (…/rule-1) -> forward admin"},
+		{desc: "/ to web", method: "GET", url: "https://shop.example.com/", want: "HTTPS:443 default action -> forward web"},
+		{desc: "the preflight of /api/upload to the fixed response", method: "OPTIONS", url: "https://shop.example.com/api/upload",
+			header: []string{"Origin: https://app.example.com", "Access-Control-Request-Method: POST"}, want: "HTTPS:443 rule priority 5 (…/rule-3) -> fixed-response"},
+		{desc: "GET /api/upload to api", method: "GET", url: "https://shop.example.com/api/upload", want: "HTTPS:443 rule priority 10 (…/rule-2) -> forward api"},
+		{desc: "http:// reaches the HTTP:80 listener", method: "GET", url: "http://shop.example.com/api/cart", want: "HTTP:80 default action -> forward web"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if s := routeOf(t, got[0], tc.method, tc.url, tc.header...); s != tc.want {
+				t.Errorf("routes %s\nwant   %s", s, tc.want)
+			}
+		})
+	}
+	if after := calls.snapshot(); !reflect.DeepEqual(before, after) {
+		t.Errorf("routing called the API: calls %v, then %v", before, after)
+	}
+	if before["DescribeRules"] != 2 {
+		t.Errorf("DescribeRules called %d times, want once per listener (2)", before["DescribeRules"])
+	}
+}
+
+// TestDiscoverTargetGroupsRoute: target_groups restricts the audited pools;
+// routing still covers every group, so a listed group is compared only on
+// the routes that reach it, and listener_port routes every URL through its
+// listener.
+func TestDiscoverTargetGroupsRoute(t *testing.T) {
+	got, _, err := discoverWith(t, routedCloud(), Config{LoadBalancer: "shop-alb", TargetGroups: []string{"api"}})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	for _, in := range got[0].Instances {
+		if in.Pool != "api" {
+			t.Errorf("%s: pool %q, want only api instances", in.ID, in.Pool)
+		}
+	}
+	if s := routeOf(t, got[0], "GET", "https://shop.example.com/"); s != "HTTPS:443 default action -> forward web" {
+		t.Errorf("/ routes %s, want web (not audited, still routed)", s)
+	}
+	if s := routeOf(t, got[0], "GET", "https://shop.example.com/api/x"); s != "HTTPS:443 rule priority 10 (…/rule-2) -> forward api" {
+		t.Errorf("/api/x routes %s, want api", s)
+	}
+	got, _, err = discoverWith(t, routedCloud(), Config{LoadBalancer: "shop-alb", ListenerPort: 80})
+	if err != nil {
+		t.Fatalf("Discover with listener_port: %v", err)
+	}
+	if s := routeOf(t, got[0], "GET", "https://shop.example.com/api/x"); s != "HTTP:80 default action -> forward web" {
+		t.Errorf("listener_port 80: routes %s, want the HTTP:80 listener's default action", s)
+	}
+	if len(got[0].Instances) != 2 {
+		t.Errorf("listener_port 80: %d instances, want web's 2", len(got[0].Instances))
+	}
+}
+
+// TestPublicURL: the discovered URL names a listener the load balancer
+// has, so that its router finds it.
+func TestPublicURL(t *testing.T) {
+	lb := elbtypes.LoadBalancer{DNSName: sdkaws.String("shop-1.us-east-1.elb.amazonaws.com.")}
+	l := func(p elbtypes.ProtocolEnum, port int32) elbtypes.Listener {
+		return listener("l", p, port, forwardTo("web"))
+	}
+	for _, tc := range []struct {
+		desc      string
+		listeners []elbtypes.Listener
+		port      int
+		want      string
+	}{
+		{desc: "HTTPS:443 first", listeners: []elbtypes.Listener{l("HTTP", 80), l("HTTPS", 443)}, want: "https://shop-1.us-east-1.elb.amazonaws.com"},
+		{desc: "HTTPS on another port", listeners: []elbtypes.Listener{l("HTTP", 80), l("HTTPS", 8443)}, want: "https://shop-1.us-east-1.elb.amazonaws.com:8443"},
+		{desc: "HTTP:80 only", listeners: []elbtypes.Listener{l("HTTP", 80)}, want: "http://shop-1.us-east-1.elb.amazonaws.com"},
+		{desc: "HTTP:8080 only", listeners: []elbtypes.Listener{l("HTTP", 8080)}, want: "http://shop-1.us-east-1.elb.amazonaws.com:8080"},
+		{desc: "TLS:443 of a network load balancer", listeners: []elbtypes.Listener{l("TLS", 443)}, want: "https://shop-1.us-east-1.elb.amazonaws.com"},
+		{desc: "listener_port names the listener", listeners: []elbtypes.Listener{l("HTTP", 80)}, port: 80, want: "http://shop-1.us-east-1.elb.amazonaws.com"},
+		{desc: "no listener", want: "https://shop-1.us-east-1.elb.amazonaws.com"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			got := publicURL(lb, tc.listeners, tc.port)
+			if got != tc.want {
+				t.Fatalf("publicURL = %s, want %s", got, tc.want)
+			}
+			if len(tc.listeners) == 0 {
+				return
+			}
+			r := newRouter("shop", tc.listeners, nil, nil, tc.port != 0)
+			if rt := r.Route(req(t, "GET", got+"/")); rt[0].Action != discovery.ActionForward {
+				t.Errorf("the router finds no listener for %s: %+v", got, rt[0])
+			}
+		})
 	}
 }

@@ -58,14 +58,44 @@ type fakeListener struct {
 type fakeRule struct {
 	Priority string // "default" for the default rule
 	Actions  []fakeAction
+	// Conditions is the XML of the rule's Conditions members, as
+	// DescribeRules returns them (see conditionXML).
+	Conditions string
+}
+
+// conditionXML is one host-header or path-pattern condition member as AWS
+// returns it: the values in the legacy Values form and in the field's
+// *Config form.
+func conditionXML(field string, values ...string) string {
+	config := "PathPatternConfig"
+	if field == "host-header" {
+		config = "HostHeaderConfig"
+	}
+	m := members(values)
+	return fmt.Sprintf("<member><Field>%s</Field><Values>%s</Values><%s><Values>%s</Values></%s></member>", field, m, config, m, config)
+}
+
+// methodConditionXML is one http-request-method condition member.
+func methodConditionXML(methods ...string) string {
+	return fmt.Sprintf("<member><Field>http-request-method</Field><HttpRequestMethodConfig><Values>%s</Values></HttpRequestMethodConfig></member>", members(methods))
+}
+
+func members(values []string) string {
+	var b strings.Builder
+	for _, v := range values {
+		fmt.Fprintf(&b, "<member>%s</member>", v)
+	}
+	return b.String()
 }
 
 // fakeAction is a forward action: the plain TargetGroupArn form when Plain
-// is set, else a ForwardConfig with Tuples; Type other than forward when set.
+// is set, else a ForwardConfig with Tuples; Type other than forward when set
+// (Fixed: a fixed-response's status code).
 type fakeAction struct {
 	Type   string
 	Plain  string
 	Tuples []fakeTuple
+	Fixed  string
 }
 
 type fakeTuple struct {
@@ -297,6 +327,9 @@ func actionsXML(tag string, acts []fakeAction) string {
 		if a.Plain != "" {
 			fmt.Fprintf(&b, "<TargetGroupArn>%s</TargetGroupArn>", a.Plain)
 		}
+		if a.Fixed != "" {
+			fmt.Fprintf(&b, "<FixedResponseConfig><StatusCode>%s</StatusCode><ContentType>text/plain</ContentType></FixedResponseConfig>", a.Fixed)
+		}
 		if len(a.Tuples) > 0 {
 			b.WriteString("<ForwardConfig><TargetGroups>")
 			for _, t := range a.Tuples {
@@ -342,8 +375,8 @@ func (f *fakeCloud) describeRules(form url.Values) (string, *fakeFault) {
 	var b strings.Builder
 	b.WriteString("<Rules>")
 	for i, r := range rules[start:end] {
-		fmt.Fprintf(&b, "<member><RuleArn>rule-%d</RuleArn><Priority>%s</Priority><IsDefault>%t</IsDefault><Conditions/>%s</member>",
-			start+i, r.Priority, r.Priority == "default", actionsXML("Actions", r.Actions))
+		fmt.Fprintf(&b, "<member><RuleArn>%s/rule-%d</RuleArn><Priority>%s</Priority><IsDefault>%t</IsDefault><Conditions>%s</Conditions>%s</member>",
+			form.Get("ListenerArn"), start+i, r.Priority, r.Priority == "default", r.Conditions, actionsXML("Actions", r.Actions))
 	}
 	b.WriteString("</Rules>" + marker("NextMarker", next))
 	return b.String(), nil

@@ -171,7 +171,7 @@ func mapTarget(g targetGroup, d elbtypes.TargetHealthDescription, instances map[
 	if port == 0 {
 		port = g.Port
 	}
-	in := discovery.Instance{ID: id, Group: g.Name, Weight: g.Weight, Zone: zone, Health: discovery.HealthUnknown,
+	in := discovery.Instance{ID: id, Group: g.Name, Pool: g.Name, Weight: g.Weight, Zone: zone, Health: discovery.HealthUnknown,
 		Labels: map[string]string{"target_group_arn": g.ARN, "target_type": string(g.Type)}}
 	if g.Weighted {
 		in.Labels["forward_weight"] = strconv.Itoa(g.Weight)

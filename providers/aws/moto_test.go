@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/providers/aws/awstest"
@@ -37,22 +41,7 @@ func TestMotoDiscover(t *testing.T) {
 		{desc: "listener_port (HTTP) and target_groups filter", cfg: Config{LoadBalancer: "shop-alb", TargetGroups: []string{"green"}, ListenerPort: 80}, want: 1, wantURL: "http://" + alb.DNSName},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			p, err := New(func(out any) error {
-				c := out.(*Config)
-				addr := c.Address
-				*c = tc.cfg
-				c.Address = addr
-				return nil
-			})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			got, err := p.Discover(ctx)
-			if err != nil {
-				t.Fatalf("Discover: %v", err)
-			}
+			p, got := discoverMoto(t, tc.cfg)
 			if len(got) != 1 || got[0].Name != "shop-alb" || got[0].URL != tc.wantURL {
 				t.Fatalf("targets %+v, want shop-alb at %s", got, tc.wantURL)
 			}
@@ -97,3 +86,131 @@ func TestMotoDiscover(t *testing.T) {
 		}
 	})
 }
+
+// discoverMoto builds the provider from cfg as the CLI does (the default
+// address applied) and runs Discover through the SDK's default chain.
+func discoverMoto(t *testing.T, cfg Config) (discovery.Provider, []discovery.Target) {
+	t.Helper()
+	p, err := New(func(out any) error {
+		c := out.(*Config)
+		addr := c.Address
+		*c = cfg
+		c.Address = addr
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := p.Discover(ctx)
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	return p, got
+}
+
+// TestMotoRouting is issue 21's shared ALB built in moto_server and read
+// back through the SDK: three target groups of ip targets at loopback
+// addresses (never dialled), an HTTPS:443 listener whose rules send
+// OPTIONS on /api/upload to a fixed response (priority 5), /api/* to api
+// (10), host admin.example.com to admin (20), everything else to web (the
+// default action); further rules exercise every other condition type and
+// action moto stores and returns: http-header with a weighted forward,
+// query-string, source-ip, authenticate-oidc, authenticate-cognito,
+// redirect. moto 5.2 rejects RegexValues and jwt-validation and drops
+// Transforms: those are covered by the table tests of rules_test.go only.
+func TestMotoRouting(t *testing.T) {
+	moto := awstest.Start(t)
+	moto.Env(t)
+	alb := moto.NewALB(t, "shared-alb")
+	for i, name := range []string{"api", "admin", "web"} {
+		moto.AddGroup(t, &alb, awstest.Group{Name: name, Port: 8080, Targets: []netip.AddrPort{
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(10*i + 1)}), 18080),
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(10*i + 2)}), 18080)}})
+	}
+	api, admin, web := alb.GroupARNs["api"], alb.GroupARNs["admin"], alb.GroupARNs["web"]
+	l := moto.AddListener(t, alb, elbtypes.ProtocolEnumHttps, 443, awstest.Forward(web))
+	str := sdkaws.String
+	field := func(f string) *string { return str(f) }
+	moto.AddRule(t, l, 5, []elbtypes.RuleCondition{
+		{Field: field(fieldMethod), HttpRequestMethodConfig: &elbtypes.HttpRequestMethodConditionConfig{Values: []string{"OPTIONS"}}},
+		{Field: field(fieldPath), Values: []string{"/api/upload"}},
+	}, elbtypes.Action{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: str("204"), ContentType: str("text/plain")}})
+	moto.AddRule(t, l, 10, []elbtypes.RuleCondition{{Field: field(fieldPath), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/api/*"}}}}, awstest.Forward(api))
+	moto.AddRule(t, l, 20, []elbtypes.RuleCondition{{Field: field(fieldHost), Values: []string{"admin.example.com"}}}, awstest.Forward(admin))
+	moto.AddRule(t, l, 30, []elbtypes.RuleCondition{
+		{Field: field(fieldHeader), HttpHeaderConfig: &elbtypes.HttpHeaderConditionConfig{HttpHeaderName: str("X-Canary"), Values: []string{"yes"}}},
+	}, elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
+		{TargetGroupArn: str(web), Weight: sdkaws.Int32(90)}, {TargetGroupArn: str(api), Weight: sdkaws.Int32(10)}}}})
+	moto.AddRule(t, l, 40, []elbtypes.RuleCondition{
+		{Field: field(fieldQuery), QueryStringConfig: &elbtypes.QueryStringConditionConfig{Values: []elbtypes.QueryStringKeyValuePair{{Key: str("version"), Value: str("v2")}}}},
+	}, awstest.Forward(api))
+	moto.AddRule(t, l, 50, []elbtypes.RuleCondition{
+		{Field: field(fieldSource), SourceIpConfig: &elbtypes.SourceIpConditionConfig{Values: []string{"10.0.0.0/8"}}},
+		{Field: field(fieldPath), Values: []string{"/internal/*"}},
+	}, awstest.Forward(admin))
+	moto.AddRule(t, l, 60, []elbtypes.RuleCondition{{Field: field(fieldPath), Values: []string{"/account/*"}}},
+		elbtypes.Action{Type: elbtypes.ActionTypeEnumAuthenticateOidc, Order: sdkaws.Int32(1), AuthenticateOidcConfig: &elbtypes.AuthenticateOidcActionConfig{
+			Issuer: str("https://idp.example.com"), AuthorizationEndpoint: str("https://idp.example.com/authorize"), TokenEndpoint: str("https://idp.example.com/token"),
+			UserInfoEndpoint: str("https://idp.example.com/userinfo"), ClientId: str("corsaudit-test"), ClientSecret: str("test-only")}},
+		elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, Order: sdkaws.Int32(2), TargetGroupArn: str(admin)})
+	moto.AddRule(t, l, 70, []elbtypes.RuleCondition{{Field: field(fieldPath), Values: []string{"/old/*"}}},
+		elbtypes.Action{Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{Path: str("/new/#{path}"), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301}})
+	moto.AddRule(t, l, 80, []elbtypes.RuleCondition{{Field: field(fieldPath), Values: []string{"/staff/*"}}},
+		elbtypes.Action{Type: elbtypes.ActionTypeEnumAuthenticateCognito, Order: sdkaws.Int32(1), AuthenticateCognitoConfig: &elbtypes.AuthenticateCognitoActionConfig{
+			UserPoolArn: str("arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_test"), UserPoolClientId: str("corsaudit-test"),
+			UserPoolDomain: str("shop-staff"), OnUnauthenticatedRequest: elbtypes.AuthenticateCognitoActionConditionalBehaviorEnumDeny}},
+		elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, Order: sdkaws.Int32(2), TargetGroupArn: str(admin)})
+
+	p, got := discoverMoto(t, Config{LoadBalancer: "shared-alb"})
+	tgt := got[0]
+	byPool := map[string]int{}
+	for _, in := range tgt.Instances {
+		byPool[in.Pool]++
+		if in.Pool != in.Group || !in.IsLoopback() {
+			t.Errorf("%s: pool %q group %q addr %q, want the group's name and a loopback address", in.ID, in.Pool, in.Group, in.Addr)
+		}
+	}
+	if byPool["api"] != 2 || byPool["admin"] != 2 || byPool["web"] != 2 || len(byPool) != 3 {
+		t.Errorf("instances by pool %v, want two in each of api, admin, web", byPool)
+	}
+	preflight := []string{"Origin: https://app.example.com", "Access-Control-Request-Method: PUT"}
+	for _, tc := range []struct {
+		desc, method, url string
+		header            []string
+		want              string
+		detail            string
+	}{
+		{desc: "/api/cart to api", method: "GET", url: "https://shop.example.com/api/cart", want: "HTTPS:443 rule priority 10 (…) -> forward api"},
+		{desc: "admin host to admin", method: "GET", url: "https://admin.example.com/", want: "HTTPS:443 rule priority 20 (…) -> forward admin"},
+		{desc: "/ to web", method: "GET", url: "https://shop.example.com/", want: "HTTPS:443 default action -> forward web"},
+		{desc: "the preflight of /api/upload to the fixed response", method: "OPTIONS", url: "https://shop.example.com/api/upload", header: preflight,
+			want: "HTTPS:443 rule priority 5 (…) -> fixed-response", detail: "fixed response 204 (text/plain)"},
+		{desc: "GET /api/upload to api", method: "GET", url: "https://shop.example.com/api/upload", want: "HTTPS:443 rule priority 10 (…) -> forward api"},
+		{desc: "http-header and a weighted forward", method: "GET", url: "https://shop.example.com/beta", header: []string{"X-Canary: YES"},
+			want: "HTTPS:443 rule priority 30 (…) -> forward web:90,api:10"},
+		{desc: "query-string", method: "GET", url: "https://shop.example.com/search?version=v2", want: "HTTPS:443 rule priority 40 (…) -> forward api"},
+		{desc: "source-ip: both outcomes", method: "GET", url: "https://shop.example.com/internal/x",
+			want: "HTTPS:443 rule priority 50 (…) -> forward admin | HTTPS:443 default action -> forward web"},
+		{desc: "authenticate-oidc: a preflight is sent to the IdP", method: "OPTIONS", url: "https://shop.example.com/account/me", header: preflight,
+			want: "HTTPS:443 rule priority 60 (…) -> authenticate", detail: "302 to https://idp.example.com/authorize (authenticate-oidc: not logged in); authenticated requests go to admin"},
+		{desc: "authenticate-cognito deny: 401 to a preflight", method: "OPTIONS", url: "https://shop.example.com/staff/x", header: preflight,
+			want: "HTTPS:443 rule priority 80 (…) -> authenticate", detail: "401 Unauthorized (authenticate-cognito, on_unauthenticated_request deny); authenticated requests go to admin"},
+		{desc: "redirect", method: "GET", url: "https://shop.example.com/old/x", want: "HTTPS:443 rule priority 70 (…) -> redirect", detail: "301 to #{protocol}://#{host}:#{port}/new/#{path}?#{query}"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			routes := tgt.Router.Route(req(t, tc.method, tc.url, tc.header...))
+			if s := ruleARNs.ReplaceAllString(shorts(routes), "(…)"); s != tc.want {
+				t.Errorf("routes %s\nwant   %s", s, tc.want)
+			}
+			if tc.detail != "" && routes[0].Detail != tc.detail {
+				t.Errorf("detail %q, want %q", routes[0].Detail, tc.detail)
+			}
+		})
+	}
+	t.Logf("API calls: %v", p.(*Provider).calls.snapshot())
+}
+
+// ruleARNs matches the suffix of the random rule ARNs moto makes.
+var ruleARNs = regexp.MustCompile(`\(…/[0-9a-f]+\)`)

@@ -63,26 +63,99 @@ func (d *discoverer) run(ctx context.Context) (discovery.Target, error) {
 	if d.cfg.Region != "" {
 		notFound = fmt.Sprintf("no backend service %q in region %s of project %s", name, d.cfg.Region, d.cfg.Project)
 	}
-	var bs *computepb.BackendService
-	err := d.call(ctx, callSpec{op: "get backend service " + name, permission: d.regional("compute.backendServices.get"),
-		notFound: notFound},
-		func(ctx context.Context) (err error) {
-			bs, err = d.api.GetBackendService(ctx, d.cfg.Project, d.cfg.Region, name)
-			return err
-		})
+	bs, err := d.backendService(ctx, resourceRef{Project: d.cfg.Project, Region: d.cfg.Region, Collection: "backendServices",
+		Name: name}, notFound)
 	if err != nil {
 		return discovery.Target{}, err
+	}
+	lb, err := d.loadBalancers(ctx, bs.GetSelfLink())
+	if err != nil {
+		return discovery.Target{}, err
+	}
+	services := []*computepb.BackendService{bs}
+	for _, p := range lb.partners {
+		ref, ok := parseRef(p)
+		if !ok {
+			continue
+		}
+		ps, err := d.backendService(ctx, ref, fmt.Sprintf("backend service %s shares a weighted split with %s in a URL map but does not exist",
+			ref.Name, name))
+		if err != nil {
+			return discovery.Target{}, err
+		}
+		services = append(services, ps)
+	}
+	// With a weighted split across backend services, each side is a group,
+	// so a gate compares blue and green services (--baseline shop-blue
+	// --candidate shop-green); the instance group or NEG stays a label.
+	byService := len(services) > 1
+	var members []member
+	for _, s := range services {
+		ms, err := d.serviceMembers(ctx, s)
+		if err != nil {
+			return discovery.Target{}, err
+		}
+		scheme := schemeFor(s.GetProtocol())
+		for i := range ms {
+			in := &ms[i].inst
+			in.Pool, in.Scheme = s.GetName(), scheme
+			if w := lb.weights[s.GetName()]; w > 0 {
+				in.Weight = w
+			}
+			if byService {
+				in.Labels = withLabel(in.Labels, "group", in.Group)
+				in.Group = s.GetName()
+			}
+		}
+		members = append(members, ms...)
+	}
+	vms, err := d.lookupInstances(ctx, members)
+	if err != nil {
+		return discovery.Target{}, err
+	}
+	out := make([]discovery.Instance, 0, len(members))
+	for _, m := range members {
+		out = append(out, finishInstance(m, vms, d.cfg.Address))
+	}
+	t := discovery.Target{Name: bs.GetName(), URL: lb.url, Instances: out}
+	if lb.router != nil {
+		t.Router = lb.router
+	}
+	return t, nil
+}
+
+// backendService gets one backend service.
+func (d *discoverer) backendService(ctx context.Context, ref resourceRef, notFound string) (*computepb.BackendService, error) {
+	var bs *computepb.BackendService
+	perm := "compute.backendServices.get"
+	if ref.Region != "" {
+		perm = "compute.regionBackendServices.get"
+	}
+	err := d.call(ctx, callSpec{op: "get backend service " + ref.Name, permission: perm, notFound: notFound, project: ref.Project},
+		func(ctx context.Context) (err error) {
+			bs, err = d.api.GetBackendService(ctx, ref.Project, ref.Region, ref.Name)
+			return err
+		})
+	return bs, err
+}
+
+// serviceMembers lists the members of every backend of a backend service,
+// with their health.
+func (d *discoverer) serviceMembers(ctx context.Context, bs *computepb.BackendService) ([]member, error) {
+	svc, ok := parseRef(bs.GetSelfLink())
+	if !ok {
+		svc = resourceRef{Project: d.cfg.Project, Region: d.cfg.Region, Collection: "backendServices", Name: bs.GetName()}
 	}
 	portName := bs.GetPortName()
 	if portName == "" {
 		portName = "http"
 	}
-	scheme := schemeFor(bs.GetProtocol())
 	var members []member
 	for _, b := range bs.GetBackends() {
 		ref, ok := parseRef(b.GetGroup())
 		labels := backendLabels(bs, b)
 		var ms []member
+		var err error
 		switch {
 		case ok && ref.Collection == "instanceGroups":
 			ms, err = d.instanceGroup(ctx, ref, portName, labels)
@@ -94,31 +167,14 @@ func (d *discoverer) run(ctx context.Context) (discovery.Target, error) {
 				Skip: "backend kind not supported (zonal and regional instance groups, zonal GCE_VM_IP_PORT NEGs are)"}}}
 		}
 		if err != nil {
-			return discovery.Target{}, err
+			return nil, err
 		}
-		if err := d.health(ctx, b.GetGroup(), ms); err != nil {
-			return discovery.Target{}, err
+		if err := d.health(ctx, svc, b.GetGroup(), ms); err != nil {
+			return nil, err
 		}
 		members = append(members, ms...)
 	}
-	vms, err := d.lookupInstances(ctx, members)
-	if err != nil {
-		return discovery.Target{}, err
-	}
-	url, weight, err := d.publicURL(ctx, bs.GetSelfLink())
-	if err != nil {
-		return discovery.Target{}, err
-	}
-	out := make([]discovery.Instance, 0, len(members))
-	for _, m := range members {
-		in := finishInstance(m, vms, d.cfg.Address)
-		in.Scheme = scheme
-		if weight > 0 {
-			in.Weight = weight
-		}
-		out = append(out, in)
-	}
-	return discovery.Target{Name: bs.GetName(), URL: url, Instances: out}, nil
+	return members, nil
 }
 
 // schemeFor is the direct-access scheme for a backend service protocol.

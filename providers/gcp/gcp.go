@@ -11,9 +11,15 @@
 //	G                  getHealth, one per group
 //	Z                  instances list per zone, filtered on the member names
 //	4                  URL maps, HTTP and HTTPS target proxies, forwarding rules
+//	1 per service      get, for each backend service in a weighted split
+//	                   with it (their groups as above)
 //
 // so 3 zonal instance groups of 100 instances in 3 zones cost 14 calls,
-// never one call per instance.
+// never one call per instance, nor one per URL map, proxy or rule.
+//
+// What the load balancer routes where is modelled from what these calls
+// read: router.go picks the forwarding rule and URL map that serve a URL,
+// urlmaprouting.go evaluates the URL map.
 package gcp
 
 import (
@@ -46,6 +52,10 @@ type Config struct {
 	BackendService string `mapstructure:"backend_service"`
 	// Region is empty for a global backend service, else its region.
 	Region string `mapstructure:"region"`
+	// ForwardingRule, when set, names the forwarding rule (the load
+	// balancer frontend) that the target's URL reaches, for when its host
+	// name could reach several URL maps.
+	ForwardingRule string `mapstructure:"forwarding_rule"`
 	// Address is "internal" (networkIP, the default) or "external" (natIP).
 	Address string `mapstructure:"address"`
 	// Endpoint overrides the compute API endpoint (emulators, tests, private
@@ -79,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if c.Region != "" && !nameRE.MatchString(c.Region) {
 		errs = append(errs, fmt.Errorf("region: %q is not a region name", c.Region))
+	}
+	if c.ForwardingRule != "" && !nameRE.MatchString(c.ForwardingRule) {
+		errs = append(errs, fmt.Errorf("forwarding_rule: %q is not a resource name", c.ForwardingRule))
 	}
 	switch c.Address {
 	case "", AddressInternal, AddressExternal:
@@ -129,12 +142,19 @@ const Help = `gcp: the instances behind a Google Cloud backend service
   project: my-project
   backend_service: shop-backend
   region: ""          # empty: global backend service; else its region
+  forwarding_rule: "" # the frontend the URL reaches, when its host could reach several URL maps
   address: internal   # internal (networkIP) or external (natIP)
   endpoint: ""        # API endpoint override; http:// means no authentication
   call_timeout: 30s   # per API call
 Credentials: Application Default Credentials. Permissions: see
-examples/gcp/role.yaml. The target's URL defaults to the address of the
-forwarding rule whose proxy's URL map routes to the backend service.`
+examples/gcp/role.yaml. Routing: the URL's scheme, address and port pick a
+forwarding rule and its URL map; host rules, path rules (longest match) and
+route rules (by priority) say which backend service, bucket or redirect
+serves each probed path, and only instances of the same backend service are
+compared. Backend services in a weighted split with this one are discovered
+too, each its own group (gate --baseline blue-svc --candidate green-svc).
+The URL defaults to the address of a forwarding rule whose URL map routes
+to the backend service, one whose own address reaches it if any.`
 
 // Discover returns one target: the backend service and its instances.
 func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {

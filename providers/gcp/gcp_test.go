@@ -66,13 +66,14 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{desc: "minimal", cfg: Config{Project: "my-project", BackendService: "shop-backend"}},
 		{desc: "everything", cfg: Config{Project: "example.com:my-project", BackendService: "shop-backend", Region: "europe-west1",
-			Address: "external", Endpoint: "http://127.0.0.1:9", CallTimeout: time.Second}},
+			ForwardingRule: "shop-https", Address: "external", Endpoint: "http://127.0.0.1:9", CallTimeout: time.Second}},
 		{desc: "empty", cfg: Config{}, wantErr: "project: required\nbackend_service: required"},
 		{desc: "every problem named", cfg: Config{Project: "My_Project", BackendService: "Shop", Region: "europe west1",
-			Address: "public", Endpoint: "127.0.0.1:9", CallTimeout: -time.Second},
+			ForwardingRule: "Shop HTTPS", Address: "public", Endpoint: "127.0.0.1:9", CallTimeout: -time.Second},
 			wantErr: `project: "My_Project" is not a project ID` + "\n" +
 				`backend_service: "Shop" is not a resource name` + "\n" +
 				`region: "europe west1" is not a region name` + "\n" +
+				`forwarding_rule: "Shop HTTPS" is not a resource name` + "\n" +
 				`address: "public" is not internal or external` + "\n" +
 				`endpoint: "127.0.0.1:9" is not an http(s) URL` + "\n" +
 				`call_timeout: -1s must not be negative`},

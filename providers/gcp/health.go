@@ -12,14 +12,18 @@ import (
 )
 
 // health asks getHealth about one group and fills in its members' health.
-func (d *discoverer) health(ctx context.Context, groupURL string, ms []member) error {
+func (d *discoverer) health(ctx context.Context, svc resourceRef, groupURL string, ms []member) error {
 	if len(ms) == 0 || (len(ms) == 1 && ms[0].vm.Name == "" && ms[0].ip == "") {
 		return nil // nothing to ask about (an unsupported backend)
 	}
 	var hs []*computepb.HealthStatus
-	err := d.call(ctx, callSpec{op: "get health of " + lastSegment(groupURL) + " in backend service " + d.cfg.BackendService,
-		permission: d.regional("compute.backendServices.get")}, func(ctx context.Context) (err error) {
-		hs, err = d.api.GetHealth(ctx, d.cfg.Project, d.cfg.Region, d.cfg.BackendService, groupURL)
+	perm := "compute.backendServices.get"
+	if svc.Region != "" {
+		perm = "compute.regionBackendServices.get"
+	}
+	err := d.call(ctx, callSpec{op: "get health of " + lastSegment(groupURL) + " in backend service " + svc.Name,
+		permission: perm, project: svc.Project}, func(ctx context.Context) (err error) {
+		hs, err = d.api.GetHealth(ctx, svc.Project, svc.Region, svc.Name, groupURL)
 		return err
 	})
 	if err != nil {

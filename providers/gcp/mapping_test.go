@@ -140,34 +140,6 @@ func TestRoutesTo(t *testing.T) {
 	}
 }
 
-func TestFrontendURL(t *testing.T) {
-	https := targetProxy{SelfLink: "projects/p/global/targetHttpsProxies/s", HTTPS: true}
-	http := targetProxy{SelfLink: "projects/p/global/targetHttpProxies/h"}
-	rule := func(ip, ports, target string) *computepb.ForwardingRule {
-		return &computepb.ForwardingRule{IPAddress: proto.String(ip), PortRange: proto.String(ports), Target: proto.String(target)}
-	}
-	for _, tc := range []struct {
-		desc    string
-		proxies []targetProxy
-		rules   []*computepb.ForwardingRule
-		want    string
-	}{
-		{desc: "https wins over http", proxies: []targetProxy{http, https},
-			rules: []*computepb.ForwardingRule{rule("1.1.1.1", "80-80", http.SelfLink), rule("2.2.2.2", "443-443", https.SelfLink)},
-			want:  "https://2.2.2.2/"},
-		{desc: "http on a custom port", proxies: []targetProxy{http},
-			rules: []*computepb.ForwardingRule{rule("10.0.0.9", "8080-8080", http.SelfLink)}, want: "http://10.0.0.9:8080/"},
-		{desc: "ipv6", proxies: []targetProxy{https},
-			rules: []*computepb.ForwardingRule{rule("2001:db8::1", "443-443", https.SelfLink)}, want: "https://[2001:db8::1]/"},
-		{desc: "no rule for the proxy", proxies: []targetProxy{https},
-			rules: []*computepb.ForwardingRule{rule("1.1.1.1", "443", "projects/p/global/targetHttpsProxies/x")}, want: ""},
-	} {
-		if got := frontendURL(tc.proxies, tc.rules); got != tc.want {
-			t.Errorf("%s: frontendURL = %q, want %q", tc.desc, got, tc.want)
-		}
-	}
-}
-
 func TestFinishInstance(t *testing.T) {
 	vm := &computepb.Instance{Name: proto.String("vm-1"), Status: proto.String("RUNNING"),
 		NetworkInterfaces: []*computepb.NetworkInterface{{NetworkIP: proto.String("10.0.0.1"),

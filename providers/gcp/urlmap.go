@@ -2,19 +2,31 @@ package gcp
 
 import (
 	"context"
-	"net"
-	"strings"
+	"fmt"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 )
 
-// publicURL finds the load balancer address of the backend service: the URL
-// maps that route to it, the target proxies using those maps, the
-// forwarding rules pointing at those proxies. An HTTPS proxy wins over an
-// HTTP one. It returns "" when no chain reaches the service (the config then
-// has to give the URL), and the weight of the service in a weighted route
-// (blue/green across backend services), 0 when there is none.
-func (d *discoverer) publicURL(ctx context.Context, serviceURL string) (string, int, error) {
+// loadBalancers is what Discover read of the Application Load Balancers in
+// front of the backend service.
+type loadBalancers struct {
+	// router evaluates them; nil when no URL map routes to the service or
+	// no forwarding rule leads to one (routing is then unknown).
+	router *router
+	// url is the default public URL (see router.defaultURL).
+	url string
+	// partners are the backend services (URLs) that share a weighted
+	// split with the service, in the order the maps name them.
+	partners []string
+	// weights are the weights of the service and its partners (by name) in
+	// the first weighted split naming the service.
+	weights map[string]int
+}
+
+// loadBalancers lists the URL maps, and when one of them routes to the
+// service, the HTTPS and HTTP target proxies and the forwarding rules: four
+// list calls, whatever the number of maps, proxies and rules.
+func (d *discoverer) loadBalancers(ctx context.Context, serviceURL string) (loadBalancers, error) {
 	project, region := d.cfg.Project, d.cfg.Region
 	var maps []*computepb.UrlMap
 	err := d.call(ctx, callSpec{op: "list url maps", permission: d.regional("compute.urlMaps.list")},
@@ -23,20 +35,18 @@ func (d *discoverer) publicURL(ctx context.Context, serviceURL string) (string, 
 			return err
 		})
 	if err != nil {
-		return "", 0, err
+		return loadBalancers{}, err
 	}
-	var routing []string
-	weight := 0
+	lb := loadBalancers{weights: map[string]int{}}
+	routing := false
 	for _, m := range maps {
-		if ok, w := routesTo(m, serviceURL); ok {
-			routing = append(routing, m.GetSelfLink())
-			if w > 0 && weight == 0 {
-				weight = w
-			}
+		if ok, _ := routesTo(m, serviceURL); ok {
+			routing = true
+			lb.addSplits(m, serviceURL)
 		}
 	}
-	if len(routing) == 0 {
-		return "", 0, nil
+	if !routing {
+		return lb, nil
 	}
 	var proxies []targetProxy
 	for _, https := range []bool{true, false} {
@@ -51,18 +61,9 @@ func (d *discoverer) publicURL(ctx context.Context, serviceURL string) (string, 
 				return err
 			})
 		if err != nil {
-			return "", 0, err
+			return loadBalancers{}, err
 		}
-		for _, p := range ps {
-			for _, m := range routing {
-				if sameResource(p.URLMap, m) {
-					proxies = append(proxies, p)
-				}
-			}
-		}
-	}
-	if len(proxies) == 0 {
-		return "", weight, nil
+		proxies = append(proxies, ps...)
 	}
 	var rules []*computepb.ForwardingRule
 	perm := "compute.globalForwardingRules.list"
@@ -75,56 +76,95 @@ func (d *discoverer) publicURL(ctx context.Context, serviceURL string) (string, 
 			return err
 		})
 	if err != nil {
-		return "", 0, err
+		return loadBalancers{}, err
 	}
-	return frontendURL(proxies, rules), weight, nil
-}
-
-// frontendURL is the URL of the first forwarding rule pointing at one of the
-// proxies (HTTPS proxies first, in list order), or "".
-func frontendURL(proxies []targetProxy, rules []*computepb.ForwardingRule) string {
-	for _, https := range []bool{true, false} {
-		for _, p := range proxies {
-			if p.HTTPS != https {
-				continue
-			}
-			for _, r := range rules {
-				if r.GetIPAddress() == "" || !sameResource(r.GetTarget(), p.SelfLink) {
-					continue
-				}
-				scheme, def := "http", "80"
-				if https {
-					scheme, def = "https", "443"
-				}
-				host := r.GetIPAddress()
-				if port := firstPort(r.GetPortRange()); port != "" && port != def {
-					host = net.JoinHostPort(host, port)
-				} else if strings.Contains(host, ":") {
-					host = "[" + host + "]"
-				}
-				return scheme + "://" + host + "/"
-			}
+	byKey := make(map[string]*mapRouter, len(maps))
+	for _, m := range maps {
+		if ref, ok := parseRef(m.GetSelfLink()); ok {
+			byKey[ref.key()] = newMapRouter(m)
 		}
 	}
-	return ""
+	fronts := frontends(rules, proxies, byKey)
+	if name := d.cfg.ForwardingRule; name != "" {
+		var picked []frontend
+		for _, f := range fronts {
+			if f.Rule == name {
+				picked = append(picked, f)
+			}
+		}
+		if len(picked) == 0 {
+			return loadBalancers{}, fmt.Errorf("gcp: forwarding_rule %q: no forwarding rule of that name points at an HTTP(S) target proxy in project %s (found: %s)",
+				name, project, describe(fronts))
+		}
+		fronts = picked
+	}
+	if len(fronts) == 0 {
+		return lb, nil
+	}
+	lb.router = newRouter(project, fronts, byKey)
+	lb.url = lb.router.defaultURL(serviceURL)
+	return lb, nil
 }
 
-// firstPort is the first port of a portRange ("443-443", "8080").
-func firstPort(portRange string) string {
-	p, _, _ := strings.Cut(portRange, "-")
-	return p
+// addSplits records, for every weighted split of m that names the service,
+// the other backend services in it (partners, once each) and, for the
+// first such split, every member's weight.
+func (lb *loadBalancers) addSplits(m *computepb.UrlMap, serviceURL string) {
+	visitActions(m, func(_ string, a *computepb.HttpRouteAction) {
+		wbs := a.GetWeightedBackendServices()
+		in := false
+		for _, wb := range wbs {
+			in = in || sameResource(wb.GetBackendService(), serviceURL)
+		}
+		if !in {
+			return
+		}
+		first := len(lb.weights) == 0
+		for _, wb := range wbs {
+			s := wb.GetBackendService()
+			if first {
+				lb.weights[lastSegment(s)] = int(wb.GetWeight())
+			}
+			if sameResource(s, serviceURL) || lb.hasPartner(s) {
+				continue
+			}
+			lb.partners = append(lb.partners, s)
+		}
+	})
 }
 
-// routesTo reports whether the URL map sends any request to the service, and
-// the service's weight in the first weighted route naming it.
+func (lb *loadBalancers) hasPartner(s string) bool {
+	for _, p := range lb.partners {
+		if sameResource(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// visitActions calls f with every service and route action of the map:
+// its defaults, each path matcher's defaults, path rules and route rules.
+func visitActions(m *computepb.UrlMap, f func(service string, a *computepb.HttpRouteAction)) {
+	f(m.GetDefaultService(), m.GetDefaultRouteAction())
+	for _, pm := range m.GetPathMatchers() {
+		f(pm.GetDefaultService(), pm.GetDefaultRouteAction())
+		for _, pr := range pm.GetPathRules() {
+			f(pr.GetService(), pr.GetRouteAction())
+		}
+		for _, rr := range pm.GetRouteRules() {
+			f(rr.GetService(), rr.GetRouteAction())
+		}
+	}
+}
+
+// routesTo reports whether the URL map names the service anywhere, and the
+// service's weight in the first weighted route naming it.
 func routesTo(m *computepb.UrlMap, service string) (bool, int) {
 	found, weight := false, 0
-	visitService := func(s string) {
+	visitActions(m, func(s string, a *computepb.HttpRouteAction) {
 		if s != "" && sameResource(s, service) {
 			found = true
 		}
-	}
-	visitAction := func(a *computepb.HttpRouteAction) {
 		for _, wb := range a.GetWeightedBackendServices() {
 			if sameResource(wb.GetBackendService(), service) {
 				found = true
@@ -133,20 +173,6 @@ func routesTo(m *computepb.UrlMap, service string) (bool, int) {
 				}
 			}
 		}
-	}
-	visitService(m.GetDefaultService())
-	visitAction(m.GetDefaultRouteAction())
-	for _, pm := range m.GetPathMatchers() {
-		visitService(pm.GetDefaultService())
-		visitAction(pm.GetDefaultRouteAction())
-		for _, pr := range pm.GetPathRules() {
-			visitService(pr.GetService())
-			visitAction(pr.GetRouteAction())
-		}
-		for _, rr := range pm.GetRouteRules() {
-			visitService(rr.GetService())
-			visitAction(rr.GetRouteAction())
-		}
-	}
+	})
 	return found, weight
 }

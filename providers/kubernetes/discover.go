@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -406,9 +407,20 @@ func poolInstances(p *pool, groupLabel string) []discovery.Instance {
 			case !ok:
 				in.Skip = "its EndpointSlice has no port " + portLabel(p.port)
 			default:
-				in.Addr = joinHostPort(addr, port)
-				if in.ID == addr {
-					in.ID = in.Addr
+				// What the API server validates, checked again: an IP of
+				// the slice's family and a port, dialable.
+				a := joinHostPort(addr, port)
+				ip, err := netip.ParseAddr(addr)
+				switch {
+				case err != nil || ip.Is4() != (sl.AddressType == discoveryv1.AddressTypeIPv4):
+					in.Skip = fmt.Sprintf("address %q of its EndpointSlice is not an %s address", addr, sl.AddressType)
+				case discovery.CheckAddr(a) != nil:
+					in.Skip = "not dialable: " + discovery.CheckAddr(a).Error()
+				default:
+					in.Addr = a
+					if in.ID == addr {
+						in.ID = in.Addr
+					}
 				}
 			}
 			rank := 0

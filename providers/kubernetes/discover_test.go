@@ -505,3 +505,25 @@ func TestPortScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileEndpoints: addresses and ports the API server would not
+// accept are listed, not dialled.
+func TestHostileEndpoints(t *testing.T) {
+	svc := testService("shop")
+	bad := testSlice("shop-bad", "shop", discoveryv1.AddressTypeIPv4, 8080,
+		testEndpoint("evil.example.com", "p1", "a", ready), testEndpoint("fd00::1", "p2", "a", ready), testEndpoint("10.0.0.1 ;rm", "p3", "a", ready))
+	zero := testSlice("shop-zero", "shop", discoveryv1.AddressTypeIPv4, 0, testEndpoint("10.0.0.2", "p4", "a", ready))
+	api, _, _ := newFake([]runtime.Object{svc, bad, zero})
+	tg, err := discoverWith(t, Config{Namespace: "prod", Service: "shop", Port: "http"}, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Instances) != 4 {
+		t.Fatalf("%d instances, want 4", len(tg.Instances))
+	}
+	for _, in := range tg.Instances {
+		if in.Probeable() || in.Addr != "" || in.Skip == "" {
+			t.Errorf("%s: addr %q skip %q: want listed, not dialled", in.ID, in.Addr, in.Skip)
+		}
+	}
+}

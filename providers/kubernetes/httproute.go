@@ -37,7 +37,8 @@ import (
 //     none; a rule whose every backend gets nothing answers 500.
 //   - A RequestRedirect filter answers with a redirect (default 302) built
 //     from its scheme, hostname, port and path modifier; a CORS filter makes
-//     the gateway answer preflights itself. Other filters are noted.
+//     the gateway answer preflights itself (noted: the route stays a
+//     forward, its answer carries CORS headers). Other filters are noted.
 //   - No rule matches: 404.
 //
 // The route is decoded from the dynamic client's object into the few
@@ -521,8 +522,11 @@ func (hr *httpRouteRouter) Route(req discovery.Request) []discovery.Route {
 		return route(discovery.Route{Rule: rule, Action: discovery.ActionRedirect, Detail: strconv.Itoa(code) + " to " + loc})
 	}
 	if best.cors && req.Method == http.MethodOptions && req.Header.Get("Origin") != "" && req.Header.Get("Access-Control-Request-Method") != "" {
-		return route(discovery.Route{Rule: rule, Action: discovery.ActionFixedResponse,
-			Detail: "the gateway answers the preflight (CORS filter, allowOrigins: " + strings.Join(best.corsOrigins, ", ") + ")"})
+		// Answered with CORS headers of the gateway's: a forward with a
+		// note (as for ingress-nginx's enable-cors), sampled through the
+		// load balancer, not a fixed response without CORS headers.
+		notes = append(notes, "the gateway answers this preflight itself (CORS filter, allowOrigins: "+strings.Join(best.corsOrigins, ", ")+
+			"): through the load balancer browsers get its answer, not the pods'")
 	}
 	var pools []discovery.Pool
 	var others []string

@@ -42,7 +42,10 @@ import (
 //   - enable-cors: an OPTIONS request from an origin in cors-allow-origin
 //     (default "*") is answered 204 by the controller, which also sets the
 //     CORS headers of every answer to such an origin (template "CORS",
-//     buildCorsOriginRegex); other origins reach the pods.
+//     buildCorsOriginRegex); other origins reach the pods. The route says
+//     so in its note but stays a forward: the controller's answer carries
+//     CORS headers, unlike a fixed response, and sampling through the load
+//     balancer observes it.
 //   - ssl-redirect (default true for a host in tls:) and
 //     force-ssl-redirect: an http request is redirected to https with 308.
 //     The CORS 204 comes first: nginx's `return` runs in the rewrite phase
@@ -370,12 +373,17 @@ func (ir *ingressRouter) Route(req discovery.Request) []discovery.Route {
 		corsOK := n.cors && (n.corsAny || (n.corsOrigin != nil && origin != "" && n.corsOrigin.MatchString(origin)))
 		switch {
 		case corsOK && req.Method == "OPTIONS":
-			route.Action, route.Pools = discovery.ActionFixedResponse, nil
+			// The controller answers with CORS headers of its own: not a
+			// fixed response without them (which every preflight fails),
+			// so the route stays a forward, audited at the pods and
+			// sampled through the load balancer, where the controller's
+			// answer shows (lb-mismatch when it differs).
 			acao := origin
 			if n.corsAny {
 				acao = "*"
 			}
-			route.Detail = "204 from ingress-nginx (enable-cors), Access-Control-Allow-Origin: " + acao
+			notes = append(notes, "ingress-nginx enable-cors answers this OPTIONS itself (204, Access-Control-Allow-Origin: "+acao+
+				"): through the load balancer browsers get the controller's answer, not the pods'")
 		case req.URL.Scheme == "http" && (n.forceSSL || (n.sslRedirect && r.hasTLS(host))):
 			// lua force_ssl_redirect: https://$host, the https port
 			// (443 assumed), the request URI.

@@ -1,9 +1,10 @@
 // Package awstest runs moto_server (a local AWS emulator) for integration
 // tests and builds an Application Load Balancer in it: a VPC, two subnets,
 // target groups with ip targets (loopback addresses where test servers
-// listen) or EC2 instances, and a listener whose rule splits traffic by
-// weight. It never talks to AWS: every client is pointed at the local
-// emulator with dummy credentials.
+// listen) or EC2 instances, listeners and rules. CreateALB builds a ready
+// one whose rule splits traffic by weight; NewALB, AddGroup, AddListener
+// and AddRule build any other. It never talks to AWS: every client is
+// pointed at the local emulator with dummy credentials.
 package awstest
 
 import (
@@ -133,86 +134,148 @@ type ALB struct {
 	Name, ARN, DNSName string
 	// GroupARNs by group name.
 	GroupARNs map[string]string
+	// VPC and Subnets it lives in.
+	VPC     string
+	Subnets []string
 }
 
-// CreateALB builds an internet-facing ALB named name with an HTTP listener
-// on port 80: rule 10 (path /*) forwards by weight to the groups with a
-// weight, rules 20.. forward /<group>/* to each unweighted group, the
-// default action answers 404.
-func (m *Moto) CreateALB(t testing.TB, name string, groups ...Group) ALB {
+// IAMCertificate is a server certificate ARN for HTTPS listeners: moto
+// accepts an IAM certificate ARN without creating it.
+const IAMCertificate = "arn:aws:iam::123456789012:server-certificate/corsaudit-test"
+
+// timeout bounds each fixture call.
+const timeout = 60 * time.Second
+
+// must fails the test on err.
+func must(t testing.TB, what string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("awstest: %s: %v", what, err)
-		}
+	if err != nil {
+		t.Fatalf("awstest: %s: %v", what, err)
 	}
+}
+
+// NewALB creates an internet-facing Application Load Balancer named name,
+// in a new VPC with two subnets, without listeners or target groups.
+func (m *Moto) NewALB(t testing.TB, name string) ALB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	vpc, err := m.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: sdkaws.String("10.0.0.0/16")})
-	must("create vpc", err)
-	var subnets []string
+	must(t, "create vpc", err)
+	alb := ALB{Name: name, GroupARNs: map[string]string{}, VPC: *vpc.Vpc.VpcId}
 	for i, az := range []string{Region + "a", Region + "b"} {
 		s, err := m.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId,
 			CidrBlock: sdkaws.String(fmt.Sprintf("10.0.%d.0/24", i+1)), AvailabilityZone: sdkaws.String(az)})
-		must("create subnet", err)
-		subnets = append(subnets, *s.Subnet.SubnetId)
+		must(t, "create subnet", err)
+		alb.Subnets = append(alb.Subnets, *s.Subnet.SubnetId)
 	}
-	lb, err := m.ELB.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: sdkaws.String(name), Subnets: subnets,
+	lb, err := m.ELB.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: sdkaws.String(name), Subnets: alb.Subnets,
 		Type: elbtypes.LoadBalancerTypeEnumApplication, Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing})
-	must("create load balancer", err)
-	alb := ALB{Name: name, ARN: *lb.LoadBalancers[0].LoadBalancerArn, DNSName: *lb.LoadBalancers[0].DNSName, GroupARNs: map[string]string{}}
+	must(t, "create load balancer", err)
+	alb.ARN, alb.DNSName = *lb.LoadBalancers[0].LoadBalancerArn, *lb.LoadBalancers[0].DNSName
+	return alb
+}
+
+// AddGroup creates target group g in the ALB's VPC with its targets, and
+// returns its ARN (also recorded in alb.GroupARNs). g.Weight is not used
+// here: rules say how traffic reaches the group.
+func (m *Moto) AddGroup(t testing.TB, alb *ALB, g Group) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	typ := elbtypes.TargetTypeEnumIp
+	if g.Instances > 0 {
+		typ = elbtypes.TargetTypeEnumInstance
+	}
+	tg, err := m.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: sdkaws.String(g.Name), VpcId: sdkaws.String(alb.VPC),
+		Protocol: elbtypes.ProtocolEnumHttp, Port: sdkaws.Int32(g.Port), TargetType: typ})
+	must(t, "create target group "+g.Name, err)
+	arn := *tg.TargetGroups[0].TargetGroupArn
+	alb.GroupARNs[g.Name] = arn
+	var targets []elbtypes.TargetDescription
+	for _, ap := range g.Targets {
+		targets = append(targets, elbtypes.TargetDescription{Id: sdkaws.String(ap.Addr().String()), Port: sdkaws.Int32(int32(ap.Port()))})
+	}
+	if g.Instances > 0 {
+		run, err := m.EC2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: sdkaws.String("ami-12c6146b"),
+			MinCount: sdkaws.Int32(int32(g.Instances)), MaxCount: sdkaws.Int32(int32(g.Instances)),
+			InstanceType: ec2types.InstanceTypeT3Micro, SubnetId: sdkaws.String(alb.Subnets[0])})
+		must(t, "run instances", err)
+		for _, in := range run.Instances {
+			targets = append(targets, elbtypes.TargetDescription{Id: in.InstanceId})
+		}
+	}
+	if len(targets) > 0 {
+		_, err = m.ELB.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: sdkaws.String(arn), Targets: targets})
+		must(t, "register targets in "+g.Name, err)
+	}
+	return arn
+}
+
+// AddListener creates a listener (HTTPS ones with IAMCertificate) with
+// its default actions, and returns its ARN.
+func (m *Moto) AddListener(t testing.TB, alb ALB, protocol elbtypes.ProtocolEnum, port int32, defaults ...elbtypes.Action) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	in := &elbv2.CreateListenerInput{LoadBalancerArn: sdkaws.String(alb.ARN), Protocol: protocol, Port: sdkaws.Int32(port), DefaultActions: defaults}
+	if protocol == elbtypes.ProtocolEnumHttps {
+		in.Certificates = []elbtypes.Certificate{{CertificateArn: sdkaws.String(IAMCertificate)}}
+	}
+	l, err := m.ELB.CreateListener(ctx, in)
+	must(t, fmt.Sprintf("create listener %s:%d", protocol, port), err)
+	return *l.Listeners[0].ListenerArn
+}
+
+// AddRule creates a rule on a listener and returns its ARN.
+func (m *Moto) AddRule(t testing.TB, listenerARN string, priority int32, conditions []elbtypes.RuleCondition, actions ...elbtypes.Action) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r, err := m.ELB.CreateRule(ctx, &elbv2.CreateRuleInput{ListenerArn: sdkaws.String(listenerARN), Priority: sdkaws.Int32(priority),
+		Conditions: conditions, Actions: actions})
+	must(t, fmt.Sprintf("create rule %d", priority), err)
+	return *r.Rules[0].RuleArn
+}
+
+// Forward is a forward action to one target group.
+func Forward(arn string) elbtypes.Action {
+	return elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: sdkaws.String(arn)}
+}
+
+// CreateALB builds an internet-facing ALB named name with an HTTPS listener
+// on port 443 and an HTTP listener on port 80 with the same rules: rule 10
+// (path /*) forwards by weight to the groups with a weight, rules 20..
+// forward /<group>/* to each unweighted group, the default action answers
+// 404.
+func (m *Moto) CreateALB(t testing.TB, name string, groups ...Group) ALB {
+	t.Helper()
+	alb := m.NewALB(t, name)
 	var weighted []elbtypes.TargetGroupTuple
 	var plain []string
 	for _, g := range groups {
-		typ := elbtypes.TargetTypeEnumIp
-		if g.Instances > 0 {
-			typ = elbtypes.TargetTypeEnumInstance
-		}
-		tg, err := m.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: sdkaws.String(g.Name), VpcId: vpc.Vpc.VpcId,
-			Protocol: elbtypes.ProtocolEnumHttp, Port: sdkaws.Int32(g.Port), TargetType: typ})
-		must("create target group "+g.Name, err)
-		arn := *tg.TargetGroups[0].TargetGroupArn
-		alb.GroupARNs[g.Name] = arn
-		var targets []elbtypes.TargetDescription
-		for _, ap := range g.Targets {
-			targets = append(targets, elbtypes.TargetDescription{Id: sdkaws.String(ap.Addr().String()), Port: sdkaws.Int32(int32(ap.Port()))})
-		}
-		if g.Instances > 0 {
-			run, err := m.EC2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: sdkaws.String("ami-12c6146b"),
-				MinCount: sdkaws.Int32(int32(g.Instances)), MaxCount: sdkaws.Int32(int32(g.Instances)),
-				InstanceType: ec2types.InstanceTypeT3Micro, SubnetId: sdkaws.String(subnets[0])})
-			must("run instances", err)
-			for _, in := range run.Instances {
-				targets = append(targets, elbtypes.TargetDescription{Id: in.InstanceId})
-			}
-		}
-		if len(targets) > 0 {
-			_, err = m.ELB.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: sdkaws.String(arn), Targets: targets})
-			must("register targets in "+g.Name, err)
-		}
+		arn := m.AddGroup(t, &alb, g)
 		if g.Weight > 0 {
 			weighted = append(weighted, elbtypes.TargetGroupTuple{TargetGroupArn: sdkaws.String(arn), Weight: sdkaws.Int32(g.Weight)})
 		} else {
 			plain = append(plain, g.Name)
 		}
 	}
-	l, err := m.ELB.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: sdkaws.String(alb.ARN),
-		Protocol: elbtypes.ProtocolEnumHttp, Port: sdkaws.Int32(80),
-		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse,
-			FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: sdkaws.String("404"), ContentType: sdkaws.String("text/plain")}}}})
-	must("create listener", err)
-	pathRule := func(prio int32, path string, action elbtypes.Action) {
-		_, err := m.ELB.CreateRule(ctx, &elbv2.CreateRuleInput{ListenerArn: l.Listeners[0].ListenerArn, Priority: sdkaws.Int32(prio),
-			Conditions: []elbtypes.RuleCondition{{Field: sdkaws.String("path-pattern"), Values: []string{path}}},
-			Actions:    []elbtypes.Action{action}})
-		must("create rule "+path, err)
-	}
-	if len(weighted) > 0 {
-		pathRule(10, "/*", elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: weighted}})
-	}
-	for i, name := range plain {
-		pathRule(int32(20+i), "/"+name+"/*", elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: sdkaws.String(alb.GroupARNs[name])})
+	notFound := elbtypes.Action{Type: elbtypes.ActionTypeEnumFixedResponse,
+		FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: sdkaws.String("404"), ContentType: sdkaws.String("text/plain")}}
+	for _, l := range []string{
+		m.AddListener(t, alb, elbtypes.ProtocolEnumHttps, 443, notFound),
+		m.AddListener(t, alb, elbtypes.ProtocolEnumHttp, 80, notFound),
+	} {
+		pathRule := func(prio int32, path string, action elbtypes.Action) {
+			m.AddRule(t, l, prio, []elbtypes.RuleCondition{{Field: sdkaws.String("path-pattern"), Values: []string{path}}}, action)
+		}
+		if len(weighted) > 0 {
+			pathRule(10, "/*", elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: weighted}})
+		}
+		for i, name := range plain {
+			pathRule(int32(20+i), "/"+name+"/*", Forward(alb.GroupARNs[name]))
+		}
 	}
 	return alb
 }

@@ -321,24 +321,75 @@ func (f *Server) Health(service, group string, h Obj) {
 	f.Add(service+"/getHealth|"+group, h)
 }
 
-// Frontend routes url map -> proxy -> forwarding rule to a backend service,
-// in scope "global" or "regions/r".
+// Frontend lays out one load balancer in scope "global" or "regions/r":
+// forwarding rule lb-rule (ip, portRange) -> target proxy lb-proxy (HTTPS
+// or HTTP) -> URL map lb-map, whose host rule "*" sends every path to
+// service except /static/* (backend bucket assets) and /other/* (backend
+// service other); plus a URL map other-map for another service and a
+// forwarding rule to a proxy not listed.
 func (f *Server) Frontend(scope, service string, https bool, ip, portRange string) {
-	um := f.SelfLink(scope + "/urlMaps/lb-map")
-	f.Add(scope+"/urlMaps",
-		Obj{"name": "other-map", "selfLink": f.SelfLink(scope + "/urlMaps/other-map"),
-			"defaultService": f.SelfLink(scope + "/backendServices/other")},
-		Obj{"name": "lb-map", "selfLink": um, "defaultService": f.SelfLink(scope + "/backendServices/other"),
-			"pathMatchers": []Obj{{"name": "api", "defaultService": f.SelfLink(scope + "/backendServices/other"),
-				"pathRules": []Obj{{"paths": []string{"/api/*"}, "service": service}}}}})
+	other := f.SelfLink(scope + "/backendServices/other")
+	f.URLMap(scope, "other-map", Obj{"defaultService": other})
+	um := f.URLMap(scope, "lb-map", Obj{"defaultService": other,
+		"hostRules": []Obj{HostRule("api", "*")},
+		"pathMatchers": []Obj{{"name": "api", "defaultService": service, "pathRules": []Obj{
+			PathRule(f.BackendBucket("assets"), "/static/*"), PathRule(other, "/other/*")}}}})
+	proxy := f.TargetProxy(scope, "lb-proxy", https, um)
+	f.ForwardingRule(scope, "unrelated", "192.0.2.1", "80-80", f.SelfLink(scope+"/targetHttpProxies/x"))
+	f.ForwardingRule(scope, "lb-rule", ip, portRange, proxy)
+}
+
+// URLMap adds a URL map (scope "global" or "regions/r") with the given
+// fields (defaultService, hostRules, pathMatchers...) and returns its self
+// link.
+func (f *Server) URLMap(scope, name string, fields Obj) string {
+	m := Obj{"kind": "compute#urlMap", "name": name, "selfLink": f.SelfLink(scope + "/urlMaps/" + name)}
+	maps.Copy(m, fields)
+	f.Add(scope+"/urlMaps", m)
+	return m["selfLink"].(string)
+}
+
+// TargetProxy adds an HTTPS (https set) or HTTP target proxy using urlMap
+// and returns its self link.
+func (f *Server) TargetProxy(scope, name string, https bool, urlMap string) string {
 	kind := "targetHttpProxies"
 	if https {
 		kind = "targetHttpsProxies"
 	}
-	proxy := f.SelfLink(scope + "/" + kind + "/lb-proxy")
-	f.Add(scope+"/"+kind, Obj{"name": "lb-proxy", "selfLink": proxy, "urlMap": um})
-	f.Add(scope+"/forwardingRules",
-		Obj{"name": "unrelated", "IPAddress": "192.0.2.1", "portRange": "80-80", "target": f.SelfLink(scope + "/targetHttpProxies/x")},
-		Obj{"name": "lb-rule", "IPAddress": ip, "IPProtocol": "TCP", "portRange": portRange, "target": proxy,
-			"loadBalancingScheme": "EXTERNAL_MANAGED"})
+	link := f.SelfLink(scope + "/" + kind + "/" + name)
+	f.Add(scope+"/"+kind, Obj{"name": name, "selfLink": link, "urlMap": urlMap})
+	return link
+}
+
+// ForwardingRule adds a forwarding rule sending ip:portRange to target.
+func (f *Server) ForwardingRule(scope, name, ip, portRange, target string) {
+	f.Add(scope+"/forwardingRules", Obj{"name": name, "IPAddress": ip, "IPProtocol": "TCP", "portRange": portRange,
+		"target": target, "loadBalancingScheme": "EXTERNAL_MANAGED", "selfLink": f.SelfLink(scope + "/forwardingRules/" + name)})
+}
+
+// BackendBucket is the self link of a global backend bucket (the provider
+// never reads buckets, only names them).
+func (f *Server) BackendBucket(name string) string {
+	return f.SelfLink("global/backendBuckets/" + name)
+}
+
+// HostRule is a URL map host rule: hosts -> path matcher.
+func HostRule(pathMatcher string, hosts ...string) Obj {
+	return Obj{"hosts": hosts, "pathMatcher": pathMatcher}
+}
+
+// PathRule is a path matcher's path rule: paths -> service (a backend
+// service or bucket link).
+func PathRule(service string, paths ...string) Obj {
+	return Obj{"paths": paths, "service": service}
+}
+
+// Weighted is a route action splitting traffic over backend services:
+// service link, weight, service link, weight...
+func Weighted(pairs ...any) Obj {
+	var ws []Obj
+	for i := 0; i+1 < len(pairs); i += 2 {
+		ws = append(ws, Obj{"backendService": pairs[i], "weight": pairs[i+1]})
+	}
+	return Obj{"weightedBackendServices": ws}
 }

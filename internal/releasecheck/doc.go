@@ -1,0 +1,5 @@
+// Package releasecheck checks what a release ships, as built by .ci/image
+// (the container images) and .ci/release (archives, checksums, SBOM, OCI
+// archive): its tests read IMAGE and RELEASE_DIR, which .ci/run sets after
+// building them. It holds tests only.
+package releasecheck
