@@ -14,7 +14,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
-	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
 // Config is the whole configuration.
@@ -300,8 +300,8 @@ func Default() Config {
 		Timeout:     5 * time.Second,
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
-		FailOn:      string(diff.DefaultFailOn),
-		Analyses:    append([]string(nil), diff.AllAnalyses...),
+		FailOn:      string(severity.DefaultFailOn),
+		Analyses:    slices.Clone(audit.Analyses),
 		MaxProbes:   200,
 		Interval:    10 * time.Minute,
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
-	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/severity"
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/providers"
 )
@@ -69,12 +69,12 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 	if _, err := cors.ParseBrowser(c.Browser); err != nil {
 		v.bad("browser", "%s", strings.TrimPrefix(err.Error(), "browser: "))
 	}
-	if _, err := diff.ParseFailOn(c.FailOn); err != nil {
+	if _, err := severity.ParseFailOn(c.FailOn); err != nil {
 		v.bad("fail_on", "%s", strings.TrimPrefix(err.Error(), "fail-on: "))
 	}
 	for i, ch := range c.Analyses {
-		if !slices.Contains(diff.AllAnalyses, ch) {
-			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(diff.AllAnalyses, ", "))
+		if !slices.Contains(audit.Analyses, ch) {
+			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(audit.Analyses, ", "))
 		}
 	}
 	if c.MaxProbes < 1 {

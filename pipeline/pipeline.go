@@ -131,7 +131,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, checks []string, browser cors.Browser, log io.Writer) error {
 	for i := range specs {
 		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
-			slices.Contains(checks, diff.AnalysisMisconfig), maxProbes)
+			slices.Contains(checks, audit.AnalysisMisconfig), maxProbes)
 		if err != nil {
 			return fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
 		}

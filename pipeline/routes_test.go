@@ -163,7 +163,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 	t.Run("consistent pools: clean, exit 0", func(t *testing.T) {
 		cfg, built := sharedALB(t, "", false)
 		rep := run1(t, cfg, built)
-		if fs := findingsOf(rep); len(fs) != 0 || diff.FailOn(cfg.FailOn).Fails(rep) {
+		if fs := findingsOf(rep); len(fs) != 0 || rep.FailsAt(diff.FailOn(cfg.FailOn)) {
 			t.Errorf("findings %q, want none and exit 0", fs)
 		}
 		// Without the routes the same fleet is a false alarm: admin drifts
@@ -174,7 +174,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !diff.FailOn(cfg.FailOn).Fails(unrouted) || unrouted.Summary.ByKind[diff.KindVerdictDrift] == 0 {
+		if !unrouted.FailsAt(diff.FailOn(cfg.FailOn)) || unrouted.Summary.ByKind[diff.KindVerdictDrift] == 0 {
 			t.Errorf("without routes: findings %q, want verdict drift failing the run (the fleet no longer needs routing)", findingsOf(unrouted))
 		}
 	})
@@ -199,7 +199,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 					f.Path, f.Probes[0].RoutedBy(), f.Explains, f.Share)
 			}
 		}
-		if !diff.FailOn(cfg.FailOn).Fails(rep) {
+		if !rep.FailsAt(diff.FailOn(cfg.FailOn)) {
 			t.Error("exit 0, want 1")
 		}
 	})
@@ -229,7 +229,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 		check("discover", inv.Targets[0].Findings)
 		rep := run1(t, cfg, built)
 		check("audit", rep.Findings)
-		if !diff.FailOn(cfg.FailOn).Fails(rep) {
+		if !rep.FailsAt(diff.FailOn(cfg.FailOn)) {
 			t.Error("exit 0, want 1")
 		}
 		// The GET that needs a preflight is still audited on the api pool,

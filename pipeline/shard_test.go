@@ -247,7 +247,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 	if slices.Sort(shard0); !slices.Equal(shard0, []string{"i01", "i04", "i07"}) {
 		t.Fatalf("shard 0/3 of shop holds %v: the fleet no longer gives shard 0 a majority the whole fleet does not have", shard0)
 	}
-	wantFails := diff.FailOn(cfg.FailOn).Fails(single)
+	wantFails := single.FailsAt(diff.FailOn(cfg.FailOn))
 	if !wantFails {
 		t.Fatal("single run passes the default fail_on: the fleet should fail it")
 	}
@@ -268,7 +268,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d shards: %v", n, err)
 		}
-		if diff.FailOn(mcfg.FailOn).Fails(merged) != wantFails {
+		if merged.FailsAt(diff.FailOn(mcfg.FailOn)) != wantFails {
 			t.Errorf("%d shards: exit code differs from the single run's", n)
 		}
 		got := renderAll(t, merged)
