@@ -42,7 +42,8 @@ func NewEndpoint(u *url.URL, connectTo string, o TransportOptions) Endpoint {
 type FetchOptions struct {
 	// Browser selects whose rules decide what is sent and the verdict.
 	Browser cors.Browser
-	// Timeout bounds each request (inside ctx).
+	// Timeout bounds each request (inside ctx). Required, like Browser:
+	// the caller gives config's value (a zero gives up every request).
 	Timeout time.Duration
 	// InstanceHeader names a response header carrying the id of the
 	// instance that served the request (load balancer samples).
@@ -143,12 +144,6 @@ func (f *Fetched) decide(v *cors.Verdict) {
 // another reason is an observation of the instance: Done, with the
 // exchange's error class and a zero verdict.
 func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
-	if o.Browser == "" {
-		o.Browser = cors.Chromium
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Second
-	}
 	f := Fetched{Plan: o.planFor(req)}
 	method := cors.NormalizeMethod(req.Method)
 	sendsActual := (method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual) && o.Step != StepPreflight

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,10 @@ type TargetSpec struct {
 	LeftOut []PoolCount
 }
 
-// Options bound and tune a run.
+// Options bound and tune a run. Concurrency, PerInstance, Timeout and
+// Browser are required: the caller gives complete values (config.Default
+// is the one place their defaults are written), and Run refuses options
+// without them rather than apply a fallback of its own.
 type Options struct {
 	// Concurrency bounds requests in flight across all instances.
 	Concurrency int
@@ -88,19 +92,21 @@ type Options struct {
 	Latencies bool
 }
 
-func (o *Options) defaults() {
-	if o.Concurrency <= 0 {
-		o.Concurrency = 64
+// check says which required option is missing: a programming error of
+// the caller (config validates what users write), reported before
+// anything is sent.
+func (o *Options) check() error {
+	switch {
+	case o.Concurrency < 1:
+		return fmt.Errorf("options: concurrency %d must be at least 1", o.Concurrency)
+	case o.PerInstance < 1:
+		return fmt.Errorf("options: per-instance concurrency %d must be at least 1", o.PerInstance)
+	case o.Timeout <= 0:
+		return fmt.Errorf("options: timeout %s must be positive", o.Timeout)
+	case !slices.Contains(cors.Browsers, o.Browser):
+		return fmt.Errorf("options: browser %q is not one of %v", o.Browser, cors.Browsers)
 	}
-	if o.PerInstance <= 0 {
-		o.PerInstance = 4
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Second
-	}
-	if o.Browser == "" {
-		o.Browser = cors.Chromium
-	}
+	return nil
 }
 
 // job is one unit of scheduled work: all probes of one instance, or one LB
@@ -119,7 +125,8 @@ type job struct {
 
 // Run audits every target. A failing instance is data, not an error: Run
 // returns an error only when ctx ends before the run completes, and then the
-// results hold everything observed so far.
+// results hold everything observed so far, or when opt lacks a required
+// value (nothing is sent, and the results are nil).
 //
 // Scheduling: each instance is one job that sends its probes with
 // PerInstance workers over its own keep-alive connections, closed when the
@@ -127,7 +134,9 @@ type job struct {
 // large the fleet. A weighted semaphore bounds requests in flight across all
 // jobs to Concurrency (and across runs, when they share opt.Slots).
 func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, error) {
-	opt.defaults()
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
 	results := make([]TargetResult, len(specs))
 	var jobs []job
 	var total int64

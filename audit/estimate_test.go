@@ -45,7 +45,7 @@ func TestEstimateBoundsRun(t *testing.T) {
 	spec := TargetSpec{Target: discovery.Target{Name: "shop", URL: lb.URL + "/v1/cart", Instances: insts},
 		Probes: Plan(testPolicy())[:3], LB: LB{Samples: 2}}
 	_, estimate := Estimate([]TargetSpec{spec})
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

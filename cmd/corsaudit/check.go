@@ -76,7 +76,7 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	f.StringVar(&opts.Browser, "browser", "", "browser whose behaviour to model: chromium, firefox, webkit (alias safari) or spec (default: each of chromium, firefox and webkit)")
 	f.StringVarP(&opts.Format, "format", "o", "", "output format: text (or table) or json, any case (default text on a terminal, json otherwise)")
-	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "timeout of each request")
+	f.DurationVar(&opts.Timeout, "timeout", config.Default().Timeout, "timeout of each request")
 	return cmd
 }
 
