@@ -115,10 +115,7 @@ func sharedALB(t *testing.T, drifted string, fixed bool) (*config.Config, []conf
 		Direct:   config.Direct{Scheme: "http"}, LB: config.LB{InstanceHeader: labserver.InstanceHeader},
 		Policy: config.Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"},
 			Headers: []string{"X-Request-Id"}, Credentials: true}}}
-	built, err := c.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := mustBuild(t, &c).Targets
 	rules := routertest.Router{Rules: []routertest.Rule{adminRule, apiRule}, Default: webRoute}
 	if fixed {
 		rules.Rules = append([]routertest.Rule{fixedOptions}, rules.Rules...)
@@ -271,10 +268,7 @@ func TestNoPoolReached(t *testing.T) {
 func TestShardsMergeAsOneRunRouted(t *testing.T) {
 	cfg, lbs := shardFleet(t)
 	cfg.Targets[0].Paths = []string{"/v1/cart", "/v1/items"}
-	built, err := cfg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := mustBuild(t, cfg).Targets
 	pools := map[string]string{"i02": "items", "i03": "items", "i06": "idle"}
 	router := routertest.Router{Rules: []routertest.Rule{
 		{Method: http.MethodOptions, PathPrefix: "/v1/items", Routes: []discovery.Route{routertest.Forward("rule 2", "cart")}},

@@ -126,7 +126,7 @@ func shardFleet(t *testing.T) (*config.Config, []*roundRobin) {
 // discover command and the shards do.
 func inventoryOf(t *testing.T, cfg *config.Config) *Inventory {
 	t.Helper()
-	inv, err := DiscoverInventory(context.Background(), cfg, "test", nil)
+	inv, err := DiscoverInventory(context.Background(), mustBuild(t, cfg), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func runShard(t *testing.T, inv *Inventory, k, n int, edit func(*config.Config))
 	if edit != nil {
 		edit(cfg)
 	}
-	s, err := AuditShard(context.Background(), inv, cfg, k, n, ShardOptions{Version: "test"})
+	s, err := AuditShard(context.Background(), inv, mustBuild(t, cfg), k, n, ShardOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 		}
 	}
 	resetLBs()
-	single, err := Audit(context.Background(), cfg, Options{Version: "test"})
+	single, err := Audit(context.Background(), mustBuild(t, cfg), Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
