@@ -246,7 +246,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	}
 	// Through the LB: a fresh connection per request, so that LBs that
 	// balance per connection (L4, keep-alive pinning) spread samples too.
-	lb := NewEndpoint(u, "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: spec.tlsConfig(opt)})
+	lb := NewEndpoint(u, "", "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: spec.tlsConfig(opt)})
 	samples := spec.LB.Samples
 	if samples <= 0 {
 		probeable := 0
@@ -343,18 +343,13 @@ func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 	return jobs
 }
 
-// directURL is the public URL (its host gives the Host header and SNI)
-// with the direct scheme (the instance's own, else the target's); the
-// instance's address is dialled instead of its host.
-func directURL(public *url.URL, instanceScheme, scheme string) *url.URL {
-	u := *public
-	switch {
-	case instanceScheme != "":
-		u.Scheme = instanceScheme
-	case scheme != "":
-		u.Scheme = scheme
+// directScheme is the scheme spoken to an instance: its own, else the
+// target's (empty: the public URL's).
+func directScheme(instanceScheme, scheme string) string {
+	if instanceScheme != "" {
+		return instanceScheme
 	}
-	return &u
+	return scheme
 }
 
 // sender sends the requests of one target.
@@ -389,7 +384,7 @@ func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 	defer cancel()
 	spec, opt := &s.res.Spec, s.opt
 	in := &spec.Target.Instances[i]
-	to := NewEndpoint(directURL(s.res.URL, in.Scheme, spec.Direct.Scheme), in.Addr, TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
+	to := NewEndpoint(s.res.URL, in.Addr, directScheme(in.Scheme, spec.Direct.Scheme), TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
 		Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: spec.tlsConfig(opt)})
 	defer to.Client.CloseIdleConnections()
 	health := &instanceHealth{}

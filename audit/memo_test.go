@@ -57,7 +57,7 @@ func TestRememberedVerdicts(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			to := NewEndpoint(res[0].URL, instances[i].Addr, TransportOptions{})
+			to := NewEndpoint(res[0].URL, instances[i].Addr, "", TransportOptions{})
 			defer to.Client.CloseIdleConnections()
 			for p, pr := range probes {
 				got := res[0].Direct.At(i, p)

@@ -40,7 +40,7 @@ func TestActAsBrowserMixedContent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		to := NewEndpoint(u, addr, TransportOptions{Timeout: 5 * time.Second})
+		to := NewEndpoint(u, addr, "", TransportOptions{Timeout: 5 * time.Second})
 		f := ActAsBrowser(context.Background(), to, cors.Request{Origin: tc.origin, Method: http.MethodGet},
 			testFetch(FetchOptions{IgnoreMixedContent: tc.ignore}))
 		to.Client.CloseIdleConnections()

@@ -178,10 +178,8 @@ func (v *validation) config() []BuiltTarget {
 				v.bad(field+".url", "%s", err)
 			}
 		}
-		switch t.Direct.Scheme {
-		case "", "http", "https":
-		default:
-			v.bad(field+".direct.scheme", "%q is not http or https", t.Direct.Scheme)
+		if err := discovery.CheckScheme(t.Direct.Scheme); err != nil {
+			v.bad(field+".direct.scheme", "%s", err)
 		}
 		if t.LB.Samples < 0 {
 			v.bad(field+".lb.samples", "%d must not be negative", t.LB.Samples)

@@ -65,7 +65,7 @@ func (t *InventoryTarget) check(path string) error {
 				return fmt.Errorf("%s.addr: %w", p, err)
 			}
 		}
-		if err := checkScheme(in.Scheme); err != nil {
+		if err := discovery.CheckScheme(in.Scheme); err != nil {
 			return fmt.Errorf("%s.scheme: %w", p, err)
 		}
 	}
@@ -82,18 +82,11 @@ func (t *InventoryTarget) check(path string) error {
 		}
 		probeIDs[p.ID] = j
 	}
-	if err := checkScheme(t.Direct.Scheme); err != nil {
+	if err := discovery.CheckScheme(t.Direct.Scheme); err != nil {
 		return fmt.Errorf("%s.direct.scheme: %w", path, err)
 	}
 	if t.LB.Samples < 0 || t.LB.Samples > maxSamples {
 		return fmt.Errorf("%s.lb.samples: %d is not from 0 to %d", path, t.LB.Samples, maxSamples)
-	}
-	return nil
-}
-
-func checkScheme(s string) error {
-	if s != "" && s != "http" && s != "https" {
-		return fmt.Errorf("%q is not http or https", s)
 	}
 	return nil
 }

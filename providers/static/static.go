@@ -45,8 +45,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.id: %q already used by instances[%d]", field, id, j))
 		}
 		seen[id] = i
-		if in.Scheme != "" && in.Scheme != "http" && in.Scheme != "https" {
-			errs = append(errs, fmt.Errorf("%s.scheme: %q is not http or https", field, in.Scheme))
+		if err := discovery.CheckScheme(in.Scheme); err != nil {
+			errs = append(errs, fmt.Errorf("%s.scheme: %w", field, err))
 		}
 	}
 	return errors.Join(errs...)
