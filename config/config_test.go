@@ -117,36 +117,42 @@ func TestInvalidConfigs(t *testing.T) {
 			`testdata/invalid-sources.yaml:13: targets[0].discover[3].consul: unknown provider (known: aws, dns, gcp, kubernetes, static)`,
 			`testdata/invalid-sources.yaml:17: targets[1].discover: at least one source is required (a provider section, and group: when the source is one group)`}},
 	} {
-		// Validate reads nothing: the problems only reading finds are
-		// Build's, listed in their place among the others.
-		var validate, build []string
-		for _, w := range tc.want {
-			if line, read := strings.CutPrefix(w, readOnBuild); read {
-				build = append(build, line)
-				continue
-			}
-			validate, build = append(validate, w), append(build, w)
+		checkProblems(t, tc.desc, tc.file, tc.want)
+	}
+}
+
+// checkProblems checks that the config in testdata/file has exactly the
+// problems want, in order: Validate reads nothing, so the problems only
+// reading finds (marked readOnBuild) are Build's, listed in their place
+// among the others.
+func checkProblems(t *testing.T, desc, file string, want []string) {
+	t.Helper()
+	var validate, build []string
+	for _, w := range want {
+		if line, read := strings.CutPrefix(w, readOnBuild); read {
+			build = append(build, line)
+			continue
 		}
-		for _, step := range []struct {
-			name string
-			run  func(*Config) error
-			want []string
-		}{
-			{"Validate", (*Config).Validate, validate},
-			{"Build", func(c *Config) error { _, err := c.Build(); return err }, build},
-		} {
-			c, err := parseFile(t, filepath.Join("testdata", tc.file))
-			if err == nil {
-				err = step.run(c)
-			}
-			want := strings.Join(step.want, "\n")
-			if err == nil {
-				t.Errorf("%s: %s: no error, want %q", tc.desc, step.name, want)
-				continue
-			}
-			if err.Error() != want {
-				t.Errorf("%s: %s:\n got: %s\nwant: %s", tc.desc, step.name, err, want)
-			}
+		validate, build = append(validate, w), append(build, w)
+	}
+	for _, step := range []struct {
+		name string
+		run  func(*Config) error
+		want []string
+	}{
+		{"Validate", (*Config).Validate, validate},
+		{"Build", func(c *Config) error { _, err := c.Build(); return err }, build},
+	} {
+		c, err := parseFile(t, filepath.Join("testdata", file))
+		if err == nil {
+			err = step.run(c)
+		}
+		want := strings.Join(step.want, "\n")
+		switch {
+		case err == nil && want != "":
+			t.Errorf("%s: %s: no error, want %q", desc, step.name, want)
+		case err != nil && err.Error() != want:
+			t.Errorf("%s: %s:\n got: %s\nwant: %s", desc, step.name, err, want)
 		}
 	}
 }
