@@ -30,7 +30,8 @@ func LBProbes(probes []Probe) int {
 // Estimate is an upper bound on what Run(ctx, specs, ...) sends: the
 // instances it probes and the requests (a preflight and an actual request
 // per probe, one for a probe of one step, directly to each probeable
-// instance whose pool answers it and through each load balancer sample).
+// instance whose pool answers it and through each sample of each layer in
+// front, and the cache probe matrix of each layer).
 func Estimate(specs []TargetSpec) (instances, requests int) {
 	for _, s := range specs {
 		n := 0
@@ -47,10 +48,14 @@ func Estimate(specs []TargetSpec) (instances, requests int) {
 			if samples == 0 {
 				samples = SamplesFor(n)
 			}
+			layers := max(len(s.Fronts), 1)
 			for _, p := range s.Probes {
 				if p.Sampled() {
-					requests += samples * p.maxRequests()
+					requests += layers * samples * p.maxRequests()
 				}
+			}
+			if LBProbes(s.Probes) > 0 {
+				requests += layers * CacheRequests
 			}
 		}
 	}

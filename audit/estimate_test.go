@@ -19,7 +19,10 @@ func TestEstimate(t *testing.T) {
 		{desc: "direct only", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Disabled: true}}},
 			wantInstances: 2, wantRequests: 2 * len(probes) * 2},
 		{desc: "with 3 LB samples", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Samples: 3}}},
-			wantInstances: 2, wantRequests: 2*len(probes)*2 + 3*LBProbes(probes)*2},
+			wantInstances: 2, wantRequests: 2*len(probes)*2 + 3*LBProbes(probes)*2 + CacheRequests},
+		{desc: "two fronts, 3 samples each", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Samples: 3},
+			Fronts: []Front{{Name: "cdn", URL: "https://cdn.example.com"}, {Name: "lb", Address: "127.0.0.1:443"}}}},
+			wantInstances: 2, wantRequests: 2*len(probes)*2 + 2*(3*LBProbes(probes)*2+CacheRequests)},
 	} {
 		n, r := Estimate(tc.specs)
 		if n != tc.wantInstances || r != tc.wantRequests {
