@@ -104,6 +104,10 @@ type comparison struct {
 	// the probes are not routed): instances of one class are compared
 	// with one another where a check compares whole instances.
 	classes map[string]string
+	// preNames caches preflightHeaderNames.
+	preNames map[string]bool
+	// cacheFound caches cacheDefects.
+	cacheFound *[]cacheDefect
 }
 
 // routeClass is the probes instance i answers, as a key: instances with
@@ -180,7 +184,7 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	all.merge(c.invalidHeaders())
 	if opt.enabled(AnalysisCache) {
 		all.merge(c.varyMissing())
-		all.merge(c.cacheLeak())
+		all.merge(c.cacheMatrix())
 	}
 	if opt.enabled(AnalysisLB) {
 		all.merge(c.lb())

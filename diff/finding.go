@@ -80,6 +80,17 @@ type Finding struct {
 	// Path is the path (and query) of the probe's requests, one of the
 	// target's paths; empty for findings about a whole instance.
 	Path string `json:"path,omitempty"`
+	// Front names the layer in front of the instances the finding is
+	// about, when the target lists its fronts (fronts:); empty for the
+	// load balancer of a target without fronts.
+	Front string `json:"front,omitempty"`
+	// Addresses are the addresses of the front that gave the answers the
+	// finding is about, when its name resolves to several (each ALB node,
+	// each anycast address).
+	Addresses []string `json:"addresses,omitempty"`
+	// Explains, for a finding from a front's configuration, are the kinds
+	// of this run's findings the configuration explains.
+	Explains []Kind `json:"explains,omitempty"`
 
 	// cause, set by the check, says which findings share one cause.
 	cause *cause
