@@ -68,7 +68,13 @@ type Target struct {
 	Sources []Source `yaml:"-"`
 	Direct  Direct   `yaml:"direct,omitempty"`
 	LB      LB       `yaml:"lb,omitempty"`
-	Policy  Policy   `yaml:"policy"`
+	// Fronts are the layers in front of the instances (a CDN, a cache, a
+	// load balancer), outermost first: each is sampled like the load
+	// balancer and sent the cache probe matrix, and a finding names the
+	// first layer whose answers differ from the layer behind it. Empty:
+	// the load balancer at url is the one layer.
+	Fronts []Front `yaml:"fronts,omitempty"`
+	Policy Policy  `yaml:"policy"`
 	// Paths are the paths probed (default: the URL's path).
 	Paths []string `yaml:"paths,omitempty,flow"`
 	// Auth is the logged-in user's secret, sent where a browser sends it.
@@ -279,6 +285,17 @@ type LB struct {
 	Samples        int    `yaml:"samples,omitempty"`
 	InstanceHeader string `yaml:"instance_header,omitempty"`
 	Disabled       bool   `yaml:"disabled,omitempty"`
+}
+
+// Front is one entry of fronts: a name and exactly one of url (the layer's
+// own URL: its scheme and host are requested, with the target's paths)
+// and address (host:port dialled with the public Host and SNI, as
+// instances are; a name is resolved and samples spread over its
+// addresses).
+type Front struct {
+	Name    string `yaml:"name"`
+	URL     string `yaml:"url,omitempty"`
+	Address string `yaml:"address,omitempty"`
 }
 
 // Policy is what the service means to allow (also the gate's --policy file).

@@ -54,6 +54,8 @@ type InventoryTarget struct {
 	Probes    []audit.Probe        `json:"probes"`
 	Direct    InventoryDirect      `json:"direct"`
 	LB        InventoryLB          `json:"lb"`
+	// Fronts are the config's fronts of the target (audit.TargetSpec.Fronts).
+	Fronts []audit.Front `json:"fronts,omitempty"`
 	// ConfigTarget is the index of the config's target it was discovered
 	// from: a shard takes the target's auth and TLS settings from there
 	// (secrets are read where the shard runs, never written here).
@@ -122,6 +124,7 @@ func (t InventoryTarget) Spec() audit.TargetSpec {
 		LeftOut: t.LeftOut,
 		Direct:  audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
 		LB:      audit.LB{Disabled: t.LB.Disabled, Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader},
+		Fronts:  t.Fronts,
 	}
 }
 
@@ -132,7 +135,7 @@ func inventoryTarget(s audit.TargetSpec, b cors.Browser, timeout time.Duration) 
 	t := InventoryTarget{Name: s.Target.Name, URL: s.Target.URL, Instances: s.Target.Instances, Probes: s.Probes,
 		Direct:  InventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
 		LB:      InventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader},
-		LeftOut: s.LeftOut}
+		LeftOut: s.LeftOut, Fronts: s.Fronts}
 	if u, err := url.Parse(s.Target.URL); err == nil && u.Host != "" {
 		t.Routing = Routing(s.Probes, u)
 		t.Findings = diff.RouteFindings(&s, u, b, timeout)
