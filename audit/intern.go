@@ -95,7 +95,7 @@ func isRelevantHeader(name, instanceHeader string) bool {
 	// hit or miss header, the layers it passed) matter to the cache
 	// analysis.
 	for _, n := range [...]string{"vary", "location", "age", "cache-control", "x-cache", "x-cache-status",
-		"cf-cache-status", "x-served-by", "via"} {
+		"cf-cache-status", "x-served-by", "via", "x-varnish"} {
 		if strings.EqualFold(name, n) {
 			return true
 		}

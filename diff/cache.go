@@ -3,7 +3,9 @@ package diff
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
@@ -133,7 +135,7 @@ func (d cacheDefect) key() string {
 // cacheMatrix reports what the cache probe matrix showed, naming the
 // first layer whose answers differ from the layer behind it: a defect
 // every layer shows is the innermost one's (a cache behind the others).
-// Defects of one kind through one layer, in one step, are one finding.
+// Defects of one kind through one layer are one finding.
 func (c *comparison) cacheMatrix() checked {
 	var out checked
 	layers := c.layers()
@@ -165,7 +167,7 @@ func (c *comparison) cacheMatrix() checked {
 				note = "; " + layers[d.layer+1].who() + " behind it does not"
 			}
 		}
-		k := fmt.Sprintf("%s\x00%d\x00%t\x00%s", d.kind, d.layer, d.pair.Preflight, note)
+		k := fmt.Sprintf("%s\x00%d\x00%s", d.kind, d.layer, note)
 		g, ok := at[k]
 		if !ok {
 			g = &group{note: note}
@@ -206,6 +208,9 @@ func (c *comparison) cacheFinding(l layer, ds []cacheDefect, note string) Findin
 		ev = " (a cache answered: " + strings.Join(evidence, "; ") + ")"
 	}
 	msg := fmt.Sprintf("%s %s%s%s", l.who(), strings.Join(whats, "; and "), ev, note)
+	if n, total := c.cachedSamples(l); n > 0 && sev == SeverityError {
+		msg += fmt.Sprintf("; %d of %s through it at the public URL got a cached answer that changes the verdict", n, plural.Count(total, "request"))
+	}
 	f := Finding{Kind: first.kind, Severity: sev, Instances: []string{"lb"}, Front: l.front(),
 		Addresses: exchangeAddresses(answers), Probes: probes, Probe: &probes[0],
 		Reproduce: joinRequests(first.pair.FirstAnswer, first.pair.SecondAnswer), Message: msg + c.cacheConsequence(first.kind, sev)}
@@ -301,7 +306,7 @@ func (c *comparison) cacheDefect(pair audit.CachePair) (cacheDefect, bool) {
 	if fresh == nil || fresh.Failed() || sp < 0 || sp >= len(probes) {
 		return d, false
 	}
-	got, alone, firstGot := canonical(second, pair.Preflight), canonical(fresh, pair.Preflight), canonical(first, pair.Preflight)
+	got, alone, firstGot := cacheCanonical(second, pair.Preflight), cacheCanonical(fresh, pair.Preflight), cacheCanonical(first, pair.Preflight)
 	if got == alone || got != firstGot {
 		return d, false
 	}
@@ -343,6 +348,23 @@ func (c *comparison) cacheDefect(pair audit.CachePair) (cacheDefect, bool) {
 		d.what = fmt.Sprintf("served the %s answer made for %s to %s%s", what, from(pair.First), pair.Second, outcome)
 	}
 	return d, true
+}
+
+// cacheCanonical is canonical(e, preflight) with the cache-busting
+// parameter left out of a Location (a redirect names the URL requested,
+// and the fresh request's parameter differs).
+func cacheCanonical(e *audit.Exchange, preflight bool) string {
+	if e.Location == "" {
+		return canonical(e, preflight)
+	}
+	c := *e
+	if u, err := url.Parse(e.Location); err == nil {
+		q := u.Query()
+		q.Del(audit.CacheParam)
+		u.RawQuery = q.Encode()
+		c.Location = u.String()
+	}
+	return canonical(&c, preflight)
 }
 
 // conditional names the validator a revalidation sent.
@@ -400,12 +422,56 @@ func (c *comparison) layerOf(front string) int {
 // cache's own hit header, the layers it passed ("" when nothing does).
 func cacheEvidence(h http.Header) string {
 	var out []string
-	for _, name := range []string{"Age", "X-Cache", "X-Cache-Status", "Cf-Cache-Status", "X-Served-By", "Via"} {
+	for _, name := range []string{"Age", "X-Cache", "X-Cache-Status", "Cf-Cache-Status", "X-Varnish", "X-Served-By", "Via"} {
 		if v := h.Get(name); v != "" {
 			out = append(out, http.CanonicalHeaderKey(name)+": "+v)
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// cacheHit reports whether an answer says a cache served it from what it
+// stored: a HIT in X-Cache, X-Cache-Status or CF-Cache-Status, varnish's
+// two transaction ids in X-Varnish, or an Age above 0.
+func cacheHit(h http.Header) bool {
+	for _, name := range []string{"X-Cache", "X-Cache-Status", "Cf-Cache-Status"} {
+		if strings.Contains(strings.ToUpper(h.Get(name)), "HIT") {
+			return true
+		}
+	}
+	if len(strings.Fields(h.Get("X-Varnish"))) == 2 {
+		return true
+	}
+	age, err := strconv.Atoi(strings.TrimSpace(h.Get("Age")))
+	return err == nil && age > 0
+}
+
+// cachedMismatch reports whether sample o through layer l, whose verdict
+// differs from the instances' majority, got its deciding answer from a
+// cache that the cache probe matrix shows at fault through l or a layer
+// in front of it: the cache finding reports it (cachedSamples), not
+// lb-mismatch. Nothing is left out when the cache analysis is off.
+func (c *comparison) cachedMismatch(l layer, o audit.Observation) bool {
+	e := DecidingExchange(o)
+	return e != nil && c.opt.enabled(AnalysisCache) && cacheHit(e.Header) && c.cacheHarm(l) != ""
+}
+
+// cachedSamples counts the samples through layer l whose verdict a cached
+// answer changed (cachedMismatch), and the samples answered.
+func (c *comparison) cachedSamples(l layer) (n, total int) {
+	for p, row := range l.samples {
+		_, outcome := c.directMajority(p)
+		for _, o := range row {
+			if !answered(o) {
+				continue
+			}
+			total++
+			if outcome != "" && outcomeOf(o) != outcome && c.cachedMismatch(l, o) {
+				n++
+			}
+		}
+	}
+	return n, total
 }
 
 // exchangeAddresses is the distinct --connect-to addresses of the

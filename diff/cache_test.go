@@ -264,10 +264,8 @@ func frontCases() []compareCase {
 	return []compareCase{
 		{desc: "a cache keyed on the URL alone", res: cached, want: []wantFinding{
 			{KindCacheNoOrigin, SeverityError, []string{"lb"}, nil},
-			{KindCacheRefusal, SeverityError, []string{"lb"}, []string{"GET answer"}},
-			{KindCacheRefusal, SeverityError, []string{"lb"}, []string{"preflight answer"}},
-			{KindCacheLeak, SeverityError, []string{"lb"}, []string{"GET answer"}},
-			{KindCacheLeak, SeverityError, []string{"lb"}, []string{"preflight answer"}},
+			{KindCacheRefusal, SeverityError, []string{"lb"}, []string{"GET answer", "preflight answer"}},
+			{KindCacheLeak, SeverityError, []string{"lb"}, []string{"GET answer", "preflight answer"}},
 			{KindCachePreflightKey, SeverityError, []string{"lb"}, nil},
 			{KindCacheRevalidation, SeverityWarning, []string{"lb"}, nil},
 		}},
