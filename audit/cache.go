@@ -2,25 +2,32 @@ package audit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/discovery"
 )
 
 // CacheParam is the query parameter that keeps each order of the cache
-// probe matrix in cache entries of its own: never one that users' requests
-// read, never one an earlier run filled.
+// probe matrix in cache entries of its own, never one that users'
+// requests read.
 const CacheParam = "corsaudit-cache"
 
-// newCacheToken is a random token for Options.CacheToken.
-func newCacheToken() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
+// cacheToken is the target's part of its cache-busting parameters: the
+// run's Options.CacheToken, else a hash of the target's name and URL. It
+// is the same from run to run, as reports must be: a run within a
+// cache's lifetime reads the entries an earlier one stored, as users'
+// requests read theirs.
+func cacheToken(opt *Options, t discovery.Target) string {
+	if opt.CacheToken != "" {
+		return opt.CacheToken
+	}
+	h := fnv.New32a()
+	h.Write([]byte(t.Name + "\x00" + t.URL))
+	return fmt.Sprintf("%08x", h.Sum32())
 }
 
 // CacheMatrix is the cache probe matrix of one layer, its orders without
@@ -116,34 +123,43 @@ func otherOrigin(probes []Probe, a string) string {
 // one layer (Estimate counts them).
 const CacheRequests = 26
 
-// cacheJobs sends the cache probe matrix through layer l (fp): one job per
+// cacheJobs sends the cache probe matrix through every layer: one job per
 // order, its requests in turn over one keep-alive connection (so a cache
 // with several nodes answers both from the same node), each order under
 // its own cache-busting parameter, the fresh request under another.
-// Orders cycle through the layer's addresses.
-func (s *sender) cacheJobs(fp frontPlan, l int) []job {
+// Orders cycle through each layer's addresses. The orders are all in
+// res.Cache before any job is made: a job holds its order's place.
+func (s *sender) cacheJobs(layers []frontPlan) []job {
 	res := s.res
 	probes := res.Spec.Probes
 	orders := CacheMatrix(probes, func(p int) bool { return res.LB[p] != nil }, s.opt.Browser)
-	addrs := fp.addrs
-	if len(addrs) == 0 {
-		addrs = []string{""}
+	type planned struct {
+		layer int
+		addr  string
 	}
+	var plan []planned
+	for l, fp := range layers {
+		addrs := fp.addrs
+		if len(addrs) == 0 {
+			addrs = []string{""}
+		}
+		for k, o := range orders {
+			o.Front = fp.name
+			res.Cache = append(res.Cache, o)
+			plan = append(plan, planned{layer: l, addr: addrs[k%len(addrs)]})
+		}
+	}
+	token := cacheToken(s.opt, res.Spec.Target)
 	var jobs []job
-	first := len(res.Cache)
-	for _, o := range orders {
-		o.Front = fp.name
-		res.Cache = append(res.Cache, o)
-	}
-	for k := range orders {
-		pair := &res.Cache[first+k]
-		addr := addrs[k%len(addrs)]
-		param := fmt.Sprintf("%s-%d-%d", s.opt.CacheToken, l, k)
+	for i, p := range plan {
+		pair := &res.Cache[i]
+		fp := layers[p.layer]
+		param := fmt.Sprintf("%s-%d-%d", token, p.layer, i%max(len(orders), 1))
 		jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
 			defer tick()
 			// A client of the order's own, closed when it is done: its
 			// requests share one connection, and no other order's.
-			to := NewEndpoint(fp.url, addr, TransportOptions{MaxConnsPerHost: 1, Timeout: s.opt.Timeout,
+			to := NewEndpoint(fp.url, p.addr, TransportOptions{MaxConnsPerHost: 1, Timeout: s.opt.Timeout,
 				TLSConfig: res.Spec.tlsConfig(s.opt)})
 			defer to.Client.CloseIdleConnections()
 			s.sendOrder(ctx, to, pair, param)

@@ -89,9 +89,9 @@ type Options struct {
 	// LookupHost resolves the host name of a front's address (nil: the
 	// system resolver).
 	LookupHost LookupHost
-	// CacheToken makes the cache-busting query parameters of the cache
-	// probe matrix unique to the run (empty: random), so that no answer a
-	// cache kept from an earlier run is read as this run's.
+	// CacheToken, when set, starts the cache-busting query parameters of
+	// the cache probe matrix (empty: a hash of each target's name and URL,
+	// the same from run to run).
 	CacheToken string
 }
 
@@ -107,9 +107,6 @@ func (o *Options) defaults() {
 	}
 	if o.Browser == "" {
 		o.Browser = cors.Chromium
-	}
-	if o.CacheToken == "" {
-		o.CacheToken = newCacheToken()
 	}
 }
 
@@ -262,10 +259,7 @@ func planTarget(ctx context.Context, res *TargetResult, spec TargetSpec, opt *Op
 		}
 		jobs = append(jobs, s.sampleJobs(fp, rows, samples)...)
 	}
-	for l, fp := range layers {
-		jobs = append(jobs, s.cacheJobs(fp, l)...)
-	}
-	return jobs
+	return append(jobs, s.cacheJobs(layers)...)
 }
 
 // sampleJobs samples every sampled probe through one layer, samples times,

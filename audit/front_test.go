@@ -267,3 +267,60 @@ func TestCacheMatrixIsSentThroughTheFrontOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryFrontIsSampled: with two fronts, each gets its samples (the
+// first's in LB, the other's in Fronts) and the whole cache probe matrix,
+// every order answered.
+func TestEveryFrontIsSampled(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	count := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			hits[name]++
+			mu.Unlock()
+			allowApp(w, r)
+		})
+	}
+	cdn := httptest.NewServer(count("cdn"))
+	defer cdn.Close()
+	lb := httptest.NewServer(count("lb"))
+	defer lb.Close()
+	spec := TargetSpec{
+		Target: discovery.Target{Name: "t", URL: cdn.URL + "/v1/cart",
+			Instances: []discovery.Instance{{ID: "i1", Addr: lb.Listener.Addr().String()}}},
+		Probes: Plan(testPolicy()),
+		LB:     LB{Samples: 2},
+		Fronts: []Front{{Name: "cdn", URL: cdn.URL}, {Name: "lb", Address: lb.Listener.Addr().String()}},
+	}
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if len(r.Fronts) != 1 || r.Fronts[0].Name != "lb" || len(r.Layers()) != 2 {
+		t.Fatalf("fronts %+v, want the lb behind the cdn", r.Fronts)
+	}
+	for _, l := range r.Layers() {
+		n := 0
+		for _, row := range l.Samples {
+			n += len(row)
+		}
+		if n == 0 {
+			t.Errorf("layer %s: no samples", l.Name)
+		}
+	}
+	per := map[string]int{}
+	for _, pair := range r.Cache {
+		per[pair.Front]++
+		if pair.FirstAnswer == nil || pair.FirstAnswer.Failed() {
+			t.Errorf("%s %s: first request not answered", pair.Front, pair.Order)
+		}
+	}
+	if per["cdn"] == 0 || per["cdn"] != per["lb"] {
+		t.Errorf("orders per front %v, want the same matrix through both", per)
+	}
+	if hits["cdn"] == 0 || hits["lb"] == 0 {
+		t.Errorf("requests per front %v", hits)
+	}
+}
