@@ -195,6 +195,7 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	if opt.enabled(AnalysisDrift) {
 		all.merge(c.errorsWithoutCORS())
 	}
+	all.add(c.configFindings(all.findings)...)
 	fs := c.finish(all.findings)
 	return c.targetReport(all.drift), fs
 }

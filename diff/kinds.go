@@ -41,6 +41,15 @@ const (
 	KindWildcardCredentials Kind = "wildcard-credentials"
 	KindInvalidHeader       Kind = "invalid-header"
 	KindErrorWithoutCORS    Kind = "error-without-cors"
+	// KindConfigCORSHeaders: a front's configuration sets CORS headers
+	// itself (ALB listener attributes, GCP customResponseHeaders).
+	KindConfigCORSHeaders Kind = "config-cors-headers"
+	// KindConfigCacheKey: a CDN's cache key leaves out the Origin (Cloud
+	// CDN's cacheKeyPolicy).
+	KindConfigCacheKey Kind = "config-cache-key"
+	// KindConfigPreflightLogin: an identity-aware proxy sends preflights
+	// to its login (IAP without allowHttpOptions).
+	KindConfigPreflightLogin Kind = "config-preflight-login"
 	// KindUnauditedRoute: the load balancer sends a step of a probe where
 	// no audited instance answers it (a backend bucket, a pool nobody
 	// discovered, an answer of its own).
@@ -75,6 +84,12 @@ var Kinds = []KindInfo{
 		"A cache stored the answer made for a disallowed origin (no Access-Control-Allow-Origin) and served it to an allowed origin: whoever calls first with a wrong Origin breaks the page for every user until the entry expires."},
 	{KindCacheRevalidation, SeverityWarning, "304 revalidation drops the CORS headers",
 		"A conditional request (If-None-Match, If-Modified-Since) from an allowed origin got a 304 without the Access-Control-Allow-Origin its 200 had. Browsers that merge the 304 into the copy they revalidated keep the 200's headers, so a warning; a page that revalidates itself, or a cache in front that passes the 304 on, gets an answer browsers block."},
+	{KindConfigCacheKey, SeverityWarning, "CDN cache key without the Origin",
+		"What the provider read of the load balancer's configuration: Cloud CDN is enabled on the backend service with a cache key (cdnPolicy.cacheKeyPolicy.includeHttpHeaders) that leaves out the Origin, so only a Vary: Origin on every answer keeps origins apart. The finding names the backend service, its cache mode and key, and the cache probe findings it explains (cache-leak, cache-no-origin, cache-refusal...); a warning, since the probes say what users lose."},
+	{KindConfigCORSHeaders, SeverityWarning, "A front's configuration sets CORS headers",
+		"What the provider read of the load balancer's configuration: ALB listener attributes routing.http.response.access_control_* or GCP backend service customResponseHeaders put fixed CORS headers on its answers, whatever the instances send. The finding names the listener or backend service and the values, and the probe findings it explains (lb-mismatch, lb-answers-options, invalid-header...); a warning, since the probes say what users lose."},
+	{KindConfigPreflightLogin, SeverityError, "Identity-Aware Proxy sends preflights to its login",
+		"What the provider read of the load balancer's configuration: Identity-Aware Proxy is enabled on the backend service without accessSettings.corsSettings.allowHttpOptions, so every preflight (which never carries the login cookie) is redirected to the login page and every non-simple request fails. The finding names the backend service and the lb-redirect it explains."},
 	{KindErrorWithoutCORS, SeverityWarning, "Error responses without CORS headers",
 		"Instances answer the actual request of an allowed origin with an error status (4xx, 5xx) that lacks Access-Control-Allow-Origin, often nginx add_header without always. The browser then hides the response: the page sees a network error instead of the status, so it cannot tell an expired login (401) from an outage, nor show the server's message. A warning: requests that succeed are unaffected. Without auth, an endpoint behind a login reports its anonymous 401 this way rather than as a policy-violation; configure auth to audit the logged-in answer."},
 	{KindHeaderDrift, SeverityWarning, "Instances send different CORS headers",

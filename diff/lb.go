@@ -236,7 +236,8 @@ func (c *comparison) lbProbe(l layer, p int) lbProbe {
 			}
 		case invalidDetail(o) != "" || c.leftToMisconfig(p):
 			// reported as invalid-header, or judged by the misconfig check
-		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome && c.cachedMismatch(l, o):
+		case (lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome || lp.majVerdict != "" && VerdictString(o.Verdict()) != lp.majVerdict) &&
+			c.cachedMismatch(l, o):
 			// a cached answer: the cache finding reports it
 		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome:
 			lp.mismatches = append(lp.mismatches, o)
