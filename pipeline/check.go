@@ -27,6 +27,10 @@ import (
 // ask for (audit.SamplesFor gives at most 256).
 const maxSamples = 10_000
 
+// maxFacts bounds the facts of a target, and the settings of a fact, an
+// inventory may carry (a provider gives a few per listener or service).
+const maxFacts = 1000
+
 // check checks what an inventory says on its own: at least one target,
 // and each target's fields.
 func (inv *Inventory) check() error {
@@ -90,6 +94,20 @@ func (t *InventoryTarget) check(path string) error {
 	}
 	if t.LB.Samples < 0 || t.LB.Samples > maxSamples {
 		return fmt.Errorf("%s.lb.samples: %d is not from 0 to %d", path, t.LB.Samples, maxSamples)
+	}
+	if len(t.Facts) > maxFacts {
+		return fmt.Errorf("%s.facts: %d, more than %d", path, len(t.Facts), maxFacts)
+	}
+	for j, f := range t.Facts {
+		p := fmt.Sprintf("%s.facts[%d]", path, j)
+		switch f.Kind {
+		case discovery.FactCORSHeaders, discovery.FactCacheKey, discovery.FactPreflightLogin:
+		default:
+			return fmt.Errorf("%s.kind: %q is not a kind of fact", p, f.Kind)
+		}
+		if f.Resource == "" || len(f.Settings) == 0 || len(f.Settings) > maxFacts {
+			return fmt.Errorf("%s: a fact names its resource and from 1 to %d settings", p, maxFacts)
+		}
 	}
 	for j, f := range t.Fronts {
 		p := fmt.Sprintf("%s.fronts[%d]", path, j)

@@ -56,6 +56,9 @@ type InventoryTarget struct {
 	LB        InventoryLB          `json:"lb"`
 	// Fronts are the config's fronts of the target (audit.TargetSpec.Fronts).
 	Fronts []audit.Front `json:"fronts,omitempty"`
+	// Facts are what the provider read of the fronts' configuration
+	// (discovery.Target.Facts).
+	Facts []discovery.FrontFact `json:"facts,omitempty"`
 	// ConfigTarget is the index of the config's target it was discovered
 	// from: a shard takes the target's auth and TLS settings from there
 	// (secrets are read where the shard runs, never written here).
@@ -119,7 +122,7 @@ type InventoryLB struct {
 // Spec is the target as the engine takes it.
 func (t InventoryTarget) Spec() audit.TargetSpec {
 	return audit.TargetSpec{
-		Target:  discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances},
+		Target:  discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances, Facts: t.Facts},
 		Probes:  t.Probes,
 		LeftOut: t.LeftOut,
 		Direct:  audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
@@ -135,7 +138,7 @@ func inventoryTarget(s audit.TargetSpec, b cors.Browser, timeout time.Duration) 
 	t := InventoryTarget{Name: s.Target.Name, URL: s.Target.URL, Instances: s.Target.Instances, Probes: s.Probes,
 		Direct:  InventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
 		LB:      InventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader},
-		LeftOut: s.LeftOut, Fronts: s.Fronts}
+		LeftOut: s.LeftOut, Fronts: s.Fronts, Facts: s.Target.Facts}
 	if u, err := url.Parse(s.Target.URL); err == nil && u.Host != "" {
 		t.Routing = Routing(s.Probes, u)
 		t.Findings = diff.RouteFindings(&s, u, b, timeout)
