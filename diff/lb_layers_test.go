@@ -2,6 +2,7 @@ package diff
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -240,5 +241,39 @@ func TestProtocolMismatch(t *testing.T) {
 			_, got := Compare(tc.res, tc.opt)
 			checkWanted(t, got, tc.want, tc.absent)
 		})
+	}
+}
+
+// TestFindingSaysWhichAddress: samples of a front spread over the
+// addresses its name resolves to; a finding about the answers of one
+// node names its address.
+func TestFindingSaysWhichAddress(t *testing.T) {
+	probes := testProbes()
+	res := withLB(fleetOf(probes, same(3, allowing)...), 4, allowing, func(p int, pr audit.Probe, s []audit.Observation) {
+		for k := range s {
+			addr := []string{"127.0.0.1:8443", "127.0.0.2:8443"}[k%2]
+			if addr == "127.0.0.2:8443" && pr.Method == "GET" && pr.Origin == appOrigin {
+				pre, act := allowing(pr)
+				act.Del(cors.ACAC)
+				s[k] = lbSample(pr, http.StatusNoContent, pre, act, "web-1", "web-1")
+				s[k].Probe, s[k].Sample = p, k
+			}
+			for _, e := range []*audit.Exchange{s[k].Preflight, s[k].Actual} {
+				if e != nil {
+					r := *e.Request
+					r.ConnectTo = addr
+					e.Request = &r
+				}
+			}
+		}
+	})
+	res.Spec.Fronts = []audit.Front{{Name: "alb", Address: "alb.example.test:8443"}}
+	_, got := Compare(res, lbOnly)
+	checkWanted(t, got, []wantFinding{{KindLBMismatch, SeverityError, []string{"lb", "web-1"},
+		[]string{"2 of 4 requests through the alb front block GET", "(at 127.0.0.2:8443)"}}}, nil)
+	for _, f := range got {
+		if f.Kind == KindLBMismatch && (f.Front != "alb" || !slices.Equal(f.Addresses, []string{"127.0.0.2:8443"})) {
+			t.Errorf("front %q addresses %v, want alb at 127.0.0.2:8443", f.Front, f.Addresses)
+		}
 	}
 }
