@@ -113,7 +113,7 @@ var Kinds = []KindInfo{
 	{KindPolicyViolation, SeverityError, "Instances contradict the declared policy",
 		"Instances decide otherwise than the declared policy: they block an allowed origin, method or header, or allow one the policy does not list."},
 	{KindProtocolMismatch, SeverityWarning, "Answers over HTTP/2 differ from HTTP/1.1",
-		"A front answers otherwise over HTTP/2, which browsers use when it offers it over TLS, than over HTTP/1.1, which curl and most monitoring use (a rule in one listener or one protocol's code path only). An error when the verdict differs, a warning when only the headers do."},
+		"A front answers otherwise over HTTP/2, which browsers use when it offers it over TLS, than over HTTP/1.1, which many monitors and scripts use (a rule in one protocol's code path only). An error when the verdict differs, a warning when only the headers do."},
 	{KindSkipped, SeverityInfo, "Instance not probed",
 		"The provider listed an instance corsaudit cannot probe (a Lambda target, an unused target)."},
 	{KindSplit, SeverityError, "No majority answer among instances",

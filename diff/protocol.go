@@ -9,8 +9,8 @@ import (
 
 // protocolMismatch reports a layer that answers a probe otherwise over
 // HTTP/2 than over HTTP/1.1: browsers use HTTP/2 wherever the front
-// offers it over TLS, so an HTTP/1.1 check (curl, most monitoring) sees
-// another answer than users do. A probe counts when the samples over
+// offers it over TLS, so an HTTP/1.1 check (many monitors and scripts)
+// sees another answer than users do. A probe counts when the samples over
 // each protocol agree among themselves (so that instances drifting
 // behind the layer do not pass for a protocol difference) and differ
 // from the other protocol's; one finding per layer, an error when the
@@ -60,7 +60,7 @@ func (c *comparison) protocolMismatch(l layer) []Finding {
 	if f.Severity == SeverityError {
 		what = "with another verdict: " + h2First.Verdict().Message
 	}
-	f.Message = fmt.Sprintf("%s answers %s over HTTP/2, which browsers use, than over HTTP/1.1 (%s)%s: a check over HTTP/1.1 (curl, monitoring) does not see what users see",
+	f.Message = fmt.Sprintf("%s answers %s over HTTP/2, which browsers use, than over HTTP/1.1 (%s)%s: a check over HTTP/1.1 does not see what users see",
 		l.who(), what, requestsPhrase(f.Probes), because(f.Difference, ""))
 	return []Finding{*f}
 }
