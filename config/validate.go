@@ -141,7 +141,7 @@ func (v *validation) fronts(t Target, path string) []audit.Front {
 		return nil
 	}
 	if t.LB.Disabled {
-		v.bad(path, "lb.disabled: true samples no layer: remove fronts: or lb.disabled")
+		v.bad(strings.TrimSuffix(path, ".fronts")+".lb.disabled", "true samples none of the fronts: remove it or fronts:")
 	}
 	var out []audit.Front
 	seen := map[string]int{}
