@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"context"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/corsaudit/corsaudit/discovery"
@@ -28,5 +30,29 @@ func TestEstimate(t *testing.T) {
 		if n != tc.wantInstances || r != tc.wantRequests {
 			t.Errorf("%s: Estimate = %d instances, %d requests; want %d, %d", tc.desc, n, r, tc.wantInstances, tc.wantRequests)
 		}
+	}
+}
+
+// TestEstimateBoundsRun: a run through a load balancer, with its cache
+// checks, sends no more requests than the estimate says ("up to N
+// requests" in the log).
+func TestEstimateBoundsRun(t *testing.T) {
+	var insts []discovery.Instance
+	for _, id := range []string{"a", "b"} {
+		srv := httptest.NewServer(newRecorder(t, allowApp))
+		t.Cleanup(srv.Close)
+		insts = append(insts, discovery.Instance{ID: id, Addr: srv.Listener.Addr().String()})
+	}
+	lb := httptest.NewServer(newRecorder(t, allowApp))
+	t.Cleanup(lb.Close)
+	spec := TargetSpec{Target: discovery.Target{Name: "shop", URL: lb.URL + "/v1/cart", Instances: insts},
+		Probes: Plan(testPolicy())[:3], LB: LB{Samples: 2}}
+	_, estimate := Estimate([]TargetSpec{spec})
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent := int(res[0].Requests); sent > estimate || len(res[0].Cache) == 0 {
+		t.Errorf("sent %d requests with %d cache checks, estimated up to %d", sent, len(res[0].Cache), estimate)
 	}
 }

@@ -51,6 +51,14 @@ type Probe struct {
 	// forwards to. Nil when the target has no router: every instance
 	// answers every probe.
 	Routes []StepRoute `json:"routes,omitempty"`
+	// Unserved: the load balancer forwards the probe's requests only to
+	// pools none of whose instances was discovered (MarkUnserved, from
+	// the whole target: RouteTarget, and every shard from the inventory,
+	// which does not carry it). No instance answers it, and it is not
+	// sampled through the load balancer: nothing would be compared with
+	// the samples, and they would load a service the audit was not asked
+	// about. The routes' findings report it (unaudited-route).
+	Unserved bool `json:"-"`
 }
 
 // Request is the probe as the cors package sees it.

@@ -41,10 +41,10 @@ func (r StepRoute) Method(p Probe) string {
 // requests go (Routes set): only instances of those pools answer it.
 func (p Probe) Routed() bool { return p.Routes != nil }
 
-// sends reports whether corsaudit sends step of p: the preflight unless
+// Sends reports whether corsaudit sends step of p: the preflight unless
 // the probe is the actual request alone; the actual request for GET and
 // HEAD unless the probe is the preflight alone.
-func (p Probe) sends(step string) bool {
+func (p Probe) Sends(step string) bool {
 	if step == StepPreflight {
 		return p.Step != StepActual
 	}
@@ -56,7 +56,7 @@ func (p Probe) sends(step string) bool {
 func (p Probe) deciding() []StepRoute {
 	var out []StepRoute
 	for _, r := range p.Routes {
-		if p.sends(r.Step) {
+		if p.Sends(r.Step) {
 			out = append(out, r)
 		}
 	}
@@ -178,7 +178,7 @@ func routeProbe(p Probe, public *url.URL, router discovery.Router, b cors.Browse
 			r.Pools = slices.Clone(r.Pools)
 			outcomes[step] = append(outcomes[step], StepRoute{Step: step, Route: r})
 		}
-		if p.sends(step) {
+		if p.Sends(step) {
 			sent = append(sent, step)
 		} else {
 			unsent = append(unsent, step)
@@ -393,11 +393,12 @@ func (p Probe) maxRequests() int {
 
 // Sampled reports whether probe p is sent through the load balancer: not
 // an adversarial probe (misconfig checks judge instances; the LB adds
-// nothing), and not a probe the load balancer answers itself (a redirect,
-// a fixed response, a bucket: findings from the routes alone). It depends
-// on the probe alone, so that every shard decides alike.
+// nothing), not a probe the load balancer answers itself (a redirect, a
+// fixed response, a bucket: findings from the routes alone), and not one
+// it forwards only to pools with no discovered instance (Unserved). It
+// depends on the probe alone, so that every shard decides alike.
 func (p Probe) Sampled() bool {
-	return !IsAdversarial(p.Class) && p.Forwarded()
+	return !IsAdversarial(p.Class) && p.Forwarded() && !p.Unserved
 }
 
 // PoolCount is a pool and how many of its instances were discovered.
@@ -409,7 +410,8 @@ type PoolCount struct {
 // RouteTarget routes spec's probes with its target's router
 // (RouteProbes) and leaves out of the audit the instances of the pools
 // that no probe reaches (the load balancer sends none of the probed
-// requests there): spec.LeftOut counts them. Without a router it changes
+// requests there): spec.LeftOut counts them, and marks Unserved the
+// probes that reach no discovered instance (MarkUnserved). Without a router it changes
 // nothing. It fails when no probe reaches any discovered instance, naming
 // what serves each path and step.
 func RouteTarget(spec *TargetSpec, b cors.Browser) error {
@@ -427,13 +429,14 @@ func RouteTarget(spec *TargetSpec, b cors.Browser) error {
 	}
 	reached := make([]bool, len(t.served))
 	anyReached := false
-	for k, served := range t.served {
-		reached[k] = len(served) > 0
+	for k, ps := range t.served {
+		reached[k] = len(ps) > 0
 		anyReached = anyReached || reached[k]
 	}
 	if !anyReached {
 		return notReached(spec, u, t)
 	}
+	t.markUnserved(spec.Probes)
 	var keep []discovery.Instance
 	left := map[string]int{}
 	var order []string
@@ -456,6 +459,25 @@ func RouteTarget(spec *TargetSpec, b cors.Browser) error {
 		spec.LeftOut = append(spec.LeftOut, PoolCount{Pool: pool, Instances: left[pool]})
 	}
 	return nil
+}
+
+// MarkUnserved sets Unserved on the routed probes that no instance of
+// insts (the whole target's, before any shard takes its share) answers.
+func MarkUnserved(probes []Probe, insts []discovery.Instance) {
+	routesOf(probes, insts).markUnserved(probes)
+}
+
+// markUnserved sets Unserved on the routed probes of no pool of t.
+func (t routeTable) markUnserved(probes []Probe) {
+	served := make([]bool, len(probes))
+	for _, ps := range t.served {
+		for _, p := range ps {
+			served[p] = true
+		}
+	}
+	for p := range probes {
+		probes[p].Unserved = t.pools != nil && probes[p].Routed() && !served[p]
+	}
 }
 
 // notReached is the error of a target none of whose probes reaches a

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -163,5 +164,53 @@ func TestRunRoutedProbes(t *testing.T) {
 	}
 	if o := r.Direct.At(1, 1); o.Preflight != nil || o.Actual == nil {
 		t.Errorf("the GET alone: preflight %v, actual %v", o.Preflight, o.Actual)
+	}
+}
+
+// TestRunSamplesServedProbesOnly: a probe that the load balancer forwards
+// only to a pool none of whose instances was discovered (another service
+// behind the same load balancer) is not sampled through the load
+// balancer either: no instance answer would be compared with the samples,
+// and the requests would load a service the audit was not asked about.
+func TestRunSamplesServedProbesOnly(t *testing.T) {
+	web := newRecorder(t, allowApp)
+	webSrv := httptest.NewServer(web)
+	t.Cleanup(webSrv.Close)
+	var mu sync.Mutex
+	lbPaths := map[string]int{}
+	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		lbPaths[r.URL.Path]++
+		mu.Unlock()
+		allowApp(w, r)
+	}))
+	t.Cleanup(lb.Close)
+	router := routertest.Router{Rules: []routertest.Rule{{PathPrefix: "/legacy/", Routes: []discovery.Route{routertest.Forward("rule 1", "legacy")}}},
+		Default: []discovery.Route{routertest.Forward("default", "web")}}
+	var probes []Probe
+	for _, path := range []string{"/web/cart", "/legacy/cart"} {
+		for _, p := range Plan(testPolicy())[:3] {
+			p.ID, p.Path = p.ID+path, path
+			probes = append(probes, p)
+		}
+	}
+	spec := TargetSpec{Target: discovery.Target{Name: "shop", URL: lb.URL + "/web/cart", Router: router,
+		Instances: []discovery.Instance{{ID: "web-1", Addr: webSrv.Listener.Addr().String(), Pool: "web"}}},
+		Probes: probes, LB: LB{Samples: 2}}
+	if err := RouteTarget(&spec, cors.Chromium); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range spec.Probes {
+		if want := !strings.HasPrefix(p.Path, "/legacy/"); p.Sampled() != want {
+			t.Errorf("probe %s on %s: sampled %v, want %v", p.ID, p.Path, p.Sampled(), want)
+		}
+	}
+	if _, err := Run(context.Background(), []TargetSpec{spec}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if lbPaths["/legacy/cart"] != 0 || lbPaths["/web/cart"] == 0 {
+		t.Errorf("requests through the load balancer by path %v, want /web/cart only", lbPaths)
 	}
 }

@@ -67,10 +67,10 @@ func TestLBAnswersOptionsOnEvidence(t *testing.T) {
 		{desc: "a front that drops Vary (varnish's unset beresp.http.Vary), no instance header: lb-changes-headers warning",
 			res: passOn(varnish, ""), opt: lbOnly,
 			want: []wantFinding{{KindLBChangesHeaders, SeverityWarning, []string{"lb"},
-				[]string{"the load balancer changes the instances' CORS headers on 16 of 16 requests through it: Vary is missing (expected Origin)", "browsers decide the same", "a cache (this layer's, one in front of it, the browser's) can serve one origin's answer to another"}}},
+				[]string{"the load balancer changes the instances' CORS headers on 16 of 16 requests through it: it omits Origin from Vary", "browsers decide the same", "a cache (this layer's, one in front of it, the browser's) can serve one origin's answer to another"}}},
 			absent: []Kind{KindLBAnswersOptions, KindLBMismatch}},
 		{desc: "the same with the instance header passed on", res: passOn(varnish, "X-Instance-Id"), opt: lbOnly,
-			want:   []wantFinding{{KindLBChangesHeaders, SeverityWarning, []string{"lb"}, []string{"Vary is missing"}}},
+			want:   []wantFinding{{KindLBChangesHeaders, SeverityWarning, []string{"lb"}, []string{"omits Origin from Vary"}}},
 			absent: []Kind{KindLBAnswersOptions, KindLBMismatch}},
 		{desc: "a Max-Age rewritten: lb-changes-headers",
 			res: passOnFrom(maxAge, func(pr audit.Probe, pre, act http.Header) (int, http.Header, http.Header) {
@@ -79,7 +79,7 @@ func TestLBAnswersOptionsOnEvidence(t *testing.T) {
 				}
 				return http.StatusNoContent, pre, act
 			}, ""), opt: lbOnly,
-			want:   []wantFinding{{KindLBChangesHeaders, SeverityWarning, []string{"lb"}, []string{"Access-Control-Max-Age is 5 instead of 600"}}},
+			want:   []wantFinding{{KindLBChangesHeaders, SeverityWarning, []string{"lb"}, []string{"it sends Access-Control-Max-Age 5 instead of 600"}}},
 			absent: []Kind{KindLBAnswersOptions}},
 		{desc: "evidence: a Max-Age where no instance sends one",
 			res: passOn(func(pr audit.Probe, pre, act http.Header) (int, http.Header, http.Header) {
@@ -144,7 +144,7 @@ func TestDroppedVaryWithCacheHarm(t *testing.T) {
 	res.Cache = cacheSim{key: keyURL}.run(probes, allowing)
 	_, got := Compare(res, Options{})
 	checkWanted(t, got, []wantFinding{{KindLBChangesHeaders, SeverityError, []string{"lb"},
-		[]string{"Vary is missing", "the cache probe shows it (cache-"}}}, nil)
+		[]string{"omits Origin from Vary", "the cache probe shows it (cache-"}}}, nil)
 }
 
 // TestLBLayers: with fronts, a finding names the first layer whose answers
@@ -224,7 +224,7 @@ func TestProtocolMismatch(t *testing.T) {
 				}
 			}), opt: lbOnly,
 			want: []wantFinding{{KindProtocolMismatch, SeverityError, []string{"lb"},
-				[]string{"the load balancer answers with another verdict", "over HTTP/2, which browsers use, than over HTTP/1.1", "Access-Control-Allow-Credentials is missing"}}}},
+				[]string{"otherwise over HTTP/2, which browsers use, than over HTTP/1.1", "sends no Access-Control-Allow-Credentials", "over HTTP/2 the verdict differs"}}}},
 		{desc: "the same answers over both", res: withProto(func(bool, audit.Probe, *audit.Observation) {}), opt: lbOnly,
 			absent: []Kind{KindProtocolMismatch}},
 		{desc: "samples over one protocol disagree among themselves: drift, not the protocol",

@@ -56,12 +56,12 @@ func (c *comparison) protocolMismatch(l layer) []Finding {
 		return nil
 	}
 	f.Probe = &f.Probes[0]
-	what := "with other CORS headers"
+	f.Message = fmt.Sprintf("%s answers %s otherwise over HTTP/2, which browsers use, than over HTTP/1.1%s",
+		l.who(), requestsPhrase(f.Probes), because(f.Difference, ""))
 	if f.Severity == SeverityError {
-		what = "with another verdict: " + h2First.Verdict().Message
+		f.Message += "; over HTTP/2 the verdict differs: " + h2First.Verdict().Message
 	}
-	f.Message = fmt.Sprintf("%s answers %s over HTTP/2, which browsers use, than over HTTP/1.1 (%s)%s: a check over HTTP/1.1 does not see what users see",
-		l.who(), what, requestsPhrase(f.Probes), because(f.Difference, ""))
+	f.Message += "; a check over HTTP/1.1 does not see what users see"
 	return []Finding{*f}
 }
 

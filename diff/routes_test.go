@@ -150,44 +150,68 @@ func TestRoutedComparisons(t *testing.T) {
 }
 
 // TestRouteFindings: what the routes show without a request, one finding
-// per rule, step and path, naming the rule and reproducible with curl.
+// per cause (kind, path, rule and what it does), listing the methods and
+// probes it covers, naming the rule, and reproducible with curl by a
+// request corsaudit itself may send: never the unsafe actual request (a
+// PUT) a browser sends after the preflight, which a pasted curl line would
+// send to production.
 func TestRouteFindings(t *testing.T) {
 	probes := testProbes() // p1 GET app, p2 PUT app, p3 GET admin, p4 PUT admin, p5 GET, p6 PUT disallowed
 	put := func(ids ...string) []string { return ids }
+	bucket := discovery.Route{Rule: "url map web: path rule /*", Action: discovery.ActionBucket, Detail: "backend bucket assets"}
 	for _, tc := range []struct {
 		desc     string
 		pre, act discovery.Route
-		want     []string // "kind severity probes: message part"
+		// put, when set, routes the actual PUT (else act does).
+		put  *discovery.Route
+		want []string // "kind severity probes: message part"
+		// curls is, per finding, the method its curl line sends ("": no
+		// curl line).
+		curls []string
 	}{
 		{desc: "forwarded to discovered pools: nothing", pre: forward("rule 1", discovery.Pool{Name: "api"}), act: forward("rule 1", discovery.Pool{Name: "api"})},
 		{desc: "a preflight redirected",
 			pre: discovery.Route{Rule: "HTTP:80 default action", Action: discovery.ActionRedirect, Detail: "301 to https://api.example.com/data"},
 			act: forward("rule 1", discovery.Pool{Name: "api"}),
 			want: put("lb-redirect error p2,p4,p6: the load balancer redirects OPTIONS /data (redirect (301 to https://api.example.com/data))",
-				"rule: HTTP:80 default action")},
+				"rule: HTTP:80 default action"),
+			curls: []string{"OPTIONS"}},
 		{desc: "a preflight sent to the identity provider",
-			pre:  discovery.Route{Rule: "HTTPS:443 rule priority 4 (…/77aa)", Action: discovery.ActionAuthenticate, Detail: "302 to https://login.example.com/"},
-			act:  forward("rule 1", discovery.Pool{Name: "api"}),
-			want: put("lb-redirect error p2,p4,p6: the load balancer sends to its identity provider (a preflight never carries the login cookie) OPTIONS /data")},
+			pre:   discovery.Route{Rule: "HTTPS:443 rule priority 4 (…/77aa)", Action: discovery.ActionAuthenticate, Detail: "302 to https://login.example.com/"},
+			act:   forward("rule 1", discovery.Pool{Name: "api"}),
+			want:  put("lb-redirect error p2,p4,p6: the load balancer sends to its identity provider (a preflight never carries the login cookie) OPTIONS /data"),
+			curls: []string{"OPTIONS"}},
 		{desc: "a fixed response to OPTIONS",
 			pre: discovery.Route{Rule: "HTTPS:443 rule priority 3 (…/0f3e)", Action: discovery.ActionFixedResponse, Detail: "fixed response 204"},
 			act: forward("rule 1", discovery.Pool{Name: "api"}),
 			want: put("lb-answers-options error p2,p4,p6: the load balancer answers OPTIONS /data itself (fixed-response (fixed response 204)), without CORS headers",
-				"rule: HTTPS:443 rule priority 3 (…/0f3e)")},
-		{desc: "a bucket, and a pool nobody discovered",
+				"rule: HTTPS:443 rule priority 3 (…/0f3e)"),
+			curls: []string{"OPTIONS"}},
+		{desc: "a bucket, and a pool nobody discovered: one finding each, whatever the methods",
 			pre: forward("rule 1", discovery.Pool{Name: "api", Weight: 80}, discovery.Pool{Name: "canary", Weight: 20}),
-			act: discovery.Route{Rule: "url map web: path rule /*", Action: discovery.ActionBucket, Detail: "backend bucket assets"},
+			act: bucket,
 			want: put("unaudited-route warning p2,p4,p6: the load balancer forwards OPTIONS /data to pool canary (weight 20), but no instance of that pool was discovered",
-				"unaudited-route warning p1,p3,p5: GET /data goes to backend-bucket (backend bucket assets): a backend bucket serves it",
-				"unaudited-route warning p2,p4,p6: PUT /data goes to backend-bucket")},
+				"unaudited-route warning p1,p2,p3,p4,p5,p6: the load balancer routes GET and PUT /data to backend-bucket (backend bucket assets): a backend bucket answers, not an instance"),
+			curls: []string{"GET", "OPTIONS"}},
+		{desc: "every step to a pool nobody discovered",
+			pre: forward("rule 1", discovery.Pool{Name: "legacy"}), act: forward("rule 1", discovery.Pool{Name: "legacy"}),
+			want:  put("unaudited-route warning p1,p2,p3,p4,p5,p6: the load balancer forwards GET, OPTIONS and PUT /data to pool legacy, but no instance of that pool was discovered"),
+			curls: []string{"GET"}},
+		{desc: "only the actual PUT goes to a bucket: no curl line (it would send a PUT)",
+			pre: forward("rule 1", discovery.Pool{Name: "api"}), act: forward("rule 1", discovery.Pool{Name: "api"}), put: &bucket,
+			want:  put("unaudited-route warning p2,p4,p6: the load balancer routes PUT /data to backend-bucket (backend bucket assets)"),
+			curls: []string{""}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			spec := audit.TargetSpec{Target: discovery.Target{Name: "api", URL: testURL, Instances: []discovery.Instance{{ID: "i1", Pool: "api"}}}}
 			for _, pr := range probes {
 				for _, step := range audit.BrowserSteps(pr, cors.Chromium) {
 					r := tc.act
-					if step == audit.StepPreflight {
+					switch {
+					case step == audit.StepPreflight:
 						r = tc.pre
+					case pr.Method == http.MethodPut && tc.put != nil:
+						r = *tc.put
 					}
 					pr.Routes = append(pr.Routes, audit.StepRoute{Step: step, Route: r})
 				}
@@ -195,25 +219,21 @@ func TestRouteFindings(t *testing.T) {
 			}
 			u, _ := url.Parse(testURL)
 			fs := RouteFindings(&spec, u, cors.Chromium, 5*time.Second)
-			var got []string
+			var got, curls []string
 			for _, f := range fs {
 				var ids []string
 				for _, p := range f.Probes {
 					ids = append(ids, p.ID)
 				}
 				got = append(got, fmt.Sprintf("%s %s %s: %s", f.Kind, f.Severity, strings.Join(ids, ","), f.Message))
-				if f.Path != "/data" || f.Probe == nil || !strings.HasPrefix(f.Reproduce, "curl ") || !strings.Contains(f.Reproduce, "--max-time 5") || !slices.Equal(f.Instances, []string{"lb"}) {
-					t.Errorf("finding %+v: want path /data, its first probe, a curl line, the lb", f)
-				}
-				// The curl line reproduces the step the route is about: the
-				// preflight for an OPTIONS route, else the probe's own method.
-				preflight := strings.Contains(f.Message, "OPTIONS ")
-				if sendsOptions := strings.Contains(f.Reproduce, "-X 'OPTIONS'") || strings.Contains(f.Reproduce, "-X OPTIONS"); sendsOptions != preflight {
-					t.Errorf("%s (%s): reproduce line %s is not the routed step", f.Kind, f.Message, f.Reproduce)
+				curls = append(curls, curlMethod(f.Reproduce))
+				if f.Path != "/data" || f.Probe == nil || f.Probe.ID != ids[0] || !slices.Equal(f.Instances, []string{"lb"}) ||
+					f.Reproduce != "" && !strings.Contains(f.Reproduce, "--max-time 5") {
+					t.Errorf("finding %+v: want path /data, its first probe, the lb, a curl line with the run's timeout", f)
 				}
 			}
-			if len(tc.want) == 0 && len(got) != 0 {
-				t.Errorf("findings %q, want none", got)
+			if len(got) != len(tc.curls) {
+				t.Errorf("%d findings, want %d:\n%s", len(got), len(tc.curls), strings.Join(got, "\n"))
 			}
 			all := strings.Join(got, "\n")
 			for _, w := range tc.want {
@@ -221,6 +241,26 @@ func TestRouteFindings(t *testing.T) {
 					t.Errorf("findings lack %q:\n%s", w, all)
 				}
 			}
+			if !slices.Equal(curls, tc.curls) {
+				t.Errorf("curl lines send %q, want %q", curls, tc.curls)
+			}
 		})
 	}
+}
+
+// curlMethod is the method a curl line sends ("" for no line).
+func curlMethod(line string) string {
+	switch {
+	case line == "":
+		return ""
+	case !strings.HasPrefix(line, "curl "):
+		return "not curl: " + line
+	case strings.Contains(line, " -I "):
+		return http.MethodHead
+	}
+	if _, rest, ok := strings.Cut(line, " -X "); ok {
+		m, _, _ := strings.Cut(rest, " ")
+		return strings.Trim(m, "'")
+	}
+	return http.MethodGet
 }

@@ -121,9 +121,11 @@ type InventoryLB struct {
 
 // Spec is the target as the engine takes it.
 func (t InventoryTarget) Spec() audit.TargetSpec {
+	probes := slices.Clone(t.Probes)
+	audit.MarkUnserved(probes, t.Instances)
 	return audit.TargetSpec{
 		Target:  discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances, Facts: t.Facts},
-		Probes:  t.Probes,
+		Probes:  probes,
 		LeftOut: t.LeftOut,
 		Direct:  audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
 		LB:      audit.LB{Disabled: t.LB.Disabled, Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader},

@@ -152,7 +152,9 @@ func writeDiscoverTarget(w io.Writer, t *pipeline.InventoryTarget) {
 		fmt.Fprintln(w, "  findings from the routes alone (nothing sent; audit reports them too):")
 		for _, f := range t.Findings {
 			fmt.Fprintf(w, "    %-7s  %s  %s\n", f.Severity, f.Kind, c(f.Message))
-			fmt.Fprintf(w, "             $ %s\n", c(f.Reproduce))
+			if f.Reproduce != "" {
+				fmt.Fprintf(w, "             $ %s\n", c(f.Reproduce))
+			}
 		}
 	}
 }

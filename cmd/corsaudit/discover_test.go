@@ -23,8 +23,11 @@ func TestDiscoverTableRoutes(t *testing.T) {
 		Routing: []pipeline.RoutingEntry{
 			{Path: "/api/cart", Method: "OPTIONS", StepRoute: fixed, Probes: []string{"p2.preflight", "p3", "p4", "p6", "p9", "p10"}},
 			{Path: "/api/cart", Method: "GET", StepRoute: fwd, Probes: []string{"p1", "p2.actual"}}},
-		LeftOut:  []audit.PoolCount{{Pool: "admin", Instances: 2}},
-		Findings: []diff.Finding{{Kind: diff.KindLBAnswersOptions, Severity: diff.SeverityError, Message: "the load balancer answers OPTIONS /api/cart itself; rule: rule 3", Reproduce: "curl -X OPTIONS https://shop.example.com/api/cart"}},
+		LeftOut: []audit.PoolCount{{Pool: "admin", Instances: 2}},
+		Findings: []diff.Finding{{Kind: diff.KindLBAnswersOptions, Severity: diff.SeverityError, Message: "the load balancer answers OPTIONS /api/cart itself; rule: rule 3", Reproduce: "curl -X OPTIONS https://shop.example.com/api/cart"},
+			// About the PUT a browser sends after the preflight alone: no
+			// curl line (corsaudit prints no unsafe request).
+			{Kind: diff.KindUnauditedRoute, Severity: diff.SeverityWarning, Message: "the load balancer routes PUT /api/cart to backend-bucket"}},
 	}
 	var b strings.Builder
 	writeDiscoverTarget(&b, &it)
@@ -37,6 +40,9 @@ func TestDiscoverTableRoutes(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("discover table lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Count(out, "$ ") != 1 {
+		t.Errorf("want one curl line, for the finding that has one:\n%s", out)
 	}
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("a terminal escape reached the table:\n%q", out)

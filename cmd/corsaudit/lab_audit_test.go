@@ -66,14 +66,23 @@ func TestLabFindings(t *testing.T) {
 					Message   string   `json:"message"`
 					Instances []string `json:"instances"`
 					Front     string   `json:"front"`
+					Explains  []string `json:"explains"`
 				} `json:"findings"`
 			}
 			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 				t.Fatalf("audit output is not JSON: %v\n%s", err, out.String())
 			}
 			kinds := map[string]bool{}
+			var explains []string
 			for _, f := range rep.Findings {
 				kinds[f.Kind] = true
+				if len(f.Explains) > 1 {
+					explains = append(explains, f.Explains...)
+				}
+			}
+			sort.Strings(explains)
+			if !reflect.DeepEqual(explains, sc.Explains) {
+				t.Errorf("the findings explain %q, want %q\n%s", explains, sc.Explains, out.String())
 			}
 			got := []string{}
 			for k := range kinds {
@@ -168,7 +177,7 @@ func TestVarnishStripVaryExitCode(t *testing.T) {
 					t.Errorf("lb-answers-options: %s", f.Message)
 				case f.Kind == "lb-changes-headers":
 					changes++
-					if f.Severity != "warning" || !strings.Contains(f.Message, "Vary is missing (expected Origin)") || f.Front != tc.wantFront {
+					if f.Severity != "warning" || !strings.Contains(f.Message, "it omits Origin from Vary") || f.Front != tc.wantFront {
 						t.Errorf("lb-changes-headers %s front %q: %s; want a warning naming the dropped Vary, front %q", f.Severity, f.Front, f.Message, tc.wantFront)
 					}
 				default:
