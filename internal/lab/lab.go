@@ -172,8 +172,9 @@ func (l *Lab) startProxy(ctx context.Context, p Proxy, rules, httpRules string, 
 	l.waited = append(l.waited, done)
 	go func() {
 		_ = cmd.Wait()
-		close(done)
+		// Exited first: whoever waits on done (Close) sees it closed too.
 		l.exit.Do(func() { close(l.exited) })
+		close(done)
 	}()
 	if err := l.waitListening(ctx, p, addr, done); err != nil {
 		return "", "", err
