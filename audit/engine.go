@@ -94,6 +94,8 @@ type Options struct {
 	// LookupHost resolves the host name of a front's address (nil: the
 	// system resolver).
 	LookupHost LookupHost
+	// NoCache sends no cache probe matrix (the cache analysis is off).
+	NoCache bool
 	// CacheToken, when set, starts the cache-busting query parameters of
 	// the cache probe matrix (empty: a hash of each target's name and URL,
 	// the same from run to run).
@@ -266,6 +268,9 @@ func planTarget(ctx context.Context, res *TargetResult, spec TargetSpec, opt *Op
 			res.Fronts = append(res.Fronts, FrontSamples{Name: fp.name, Addrs: fp.addrs, LB: rows})
 		}
 		jobs = append(jobs, s.sampleJobs(fp, rows, samples)...)
+	}
+	if opt.NoCache {
+		return jobs
 	}
 	return append(jobs, s.cacheJobs(layers)...)
 }

@@ -338,7 +338,8 @@ func (p Policy) AuditPolicy() audit.Policy {
 // valid config.
 func (c *Config) AuditOptions() audit.Options {
 	browser, _ := cors.ParseBrowser(c.Browser)
-	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser}
+	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser,
+		NoCache: !slices.Contains(c.Analyses, diff.AnalysisCache)}
 }
 
 // yamlConfig is Config as written in YAML: durations as "5s".

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/discovery"
@@ -37,8 +38,10 @@ func (p withFacts) Discover(ctx context.Context) ([]discovery.Target, error) {
 // urlCache is a CDN on loopback that keys GET answers on the URL alone
 // and ignores Vary, in front of next; reset empties it.
 type urlCache struct {
-	next   string // the load balancer's URL
-	mu     sync.Mutex
+	next string // the load balancer's URL
+	mu   sync.Mutex
+	// matrix counts the requests of the cache probe matrix.
+	matrix int
 	stored map[string]*http.Response
 	bodies map[string][]byte
 }
@@ -47,11 +50,15 @@ func (c *urlCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stored, c.bodies = map[string]*http.Response{}, map[string][]byte{}
+	c.matrix = 0
 }
 
 func (c *urlCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.URL.RequestURI()
 	c.mu.Lock()
+	if r.URL.Query().Has(audit.CacheParam) {
+		c.matrix++
+	}
 	hit, ok := c.stored[key]
 	body := c.bodies[key]
 	c.mu.Unlock()
@@ -167,6 +174,17 @@ func TestFrontsThroughShards(t *testing.T) {
 		if got[f] != w {
 			t.Errorf("2 shards merged: %s differs from the single run: %s", f, firstDifference(w, got[f]))
 		}
+	}
+
+	// Without the cache analysis, no request of the matrix is sent.
+	cdn.reset()
+	off := c
+	off.Analyses = []string{diff.AnalysisDrift, diff.AnalysisLB, diff.AnalysisMisconfig}
+	if _, err := run(context.Background(), time.Now(), &off, built, Options{Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if cdn.matrix != 0 {
+		t.Errorf("checks without cache: %d requests of the cache probe matrix, want none", cdn.matrix)
 	}
 }
 

@@ -106,6 +106,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 		plural.Count(instances, "instance"), plural.Count(requests, "request"))
 
 	aopt := cfg.AuditOptions()
+	aopt.NoCache = !slices.Contains(opt.Diff.Analyses, diff.AnalysisCache)
 	aopt.Progress = opt.Progress
 	aopt.OnSend = opt.Sent
 	aopt.Slots = opt.Slots
