@@ -115,6 +115,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdLab(ios, nil),
 		newCmdMerge(ios, nil),
 		newCmdProviders(ios, nil),
+		newCmdSchema(ios),
 		newCmdVersion(ios),
 		newCmdMan(ios),
 	)
