@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // ShardOptions are what a shard run needs besides the inventory and config.
@@ -68,9 +69,8 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 			}
 		}
 	}
-	instances, requests := audit.Estimate(specs)
-	fmt.Fprintf(log, "corsaudit: shard %d/%d: %d targets, %d instances, up to %d requests\n", k, n, len(specs), instances, requests)
 	aopt := cfg.AuditOptions()
+	fmt.Fprintf(log, "corsaudit: shard %d/%d: %s, %s\n", k, n, plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt.Browser)))
 	aopt.Progress = opt.Progress
 	aopt.Latencies = true // the shard file carries each request's
 	results, runErr := audit.Run(ctx, specs, aopt)
