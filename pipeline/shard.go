@@ -18,6 +18,9 @@ type ShardOptions struct {
 	Log io.Writer
 	// Progress, when set, is called as requests complete.
 	Progress func(done, total int64)
+	// Sent, when set, is told each request as it is sent, secrets shown
+	// as their placeholder (audit --verbose).
+	Sent func(*audit.SentRequest)
 	// Version is written in the shard.
 	Version string
 }
@@ -72,6 +75,7 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 	aopt := cfg.AuditOptions()
 	fmt.Fprintf(log, "corsaudit: shard %d/%d: %s, %s\n", k, n, plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt.Browser)))
 	aopt.Progress = opt.Progress
+	aopt.OnSend = opt.Sent
 	aopt.Latencies = true // the shard file carries each request's
 	results, runErr := audit.Run(ctx, specs, aopt)
 
