@@ -174,16 +174,7 @@ func TestConfigSchemaValidatesExamples(t *testing.T) {
 		}
 		configs["lab "+sc.Name] = text
 	}
-	fleet, err := startDemoFleet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fleet.Close()
-	text, err := pipeline.ConfigYAML(fleet.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	configs["demo"] = []byte(text)
+	configs["demo"] = []byte(demoConfig(t))
 	for name, data := range configs {
 		if err := sch.Validate(yamlDoc(t, data)); err != nil {
 			t.Errorf("%s does not validate against the config schema: %v", name, err)
@@ -254,17 +245,8 @@ func TestOutputSchemasValidateOutputs(t *testing.T) {
 	if code != exitClean {
 		t.Fatalf("demo: exit %d\n%s", code, stderr)
 	}
-	fleet, err := startDemoFleet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fleet.Close()
-	text, err := pipeline.ConfigYAML(fleet.config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := filepath.Join(dir, "demo.yaml")
-	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(demoConfig(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	inv := filepath.Join(dir, "inventory.json")
@@ -319,6 +301,22 @@ func TestOutputSchemasValidateOutputs(t *testing.T) {
 			t.Errorf("%s with targets a string validates against the %s schema", d.desc, d.schema)
 		}
 	}
+}
+
+// demoConfig starts the demo's fleet for the test and returns the config
+// that audits it, as written out.
+func demoConfig(t *testing.T) string {
+	t.Helper()
+	fleet, err := startDemoFleet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Close)
+	text, err := pipeline.ConfigYAML(fleet.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
 
 func readFile(t *testing.T, path string) []byte {

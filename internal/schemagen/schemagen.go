@@ -153,6 +153,16 @@ var durationString = &jsonschema.Schema{
 	Examples:    []any{"5s"},
 }
 
+// configTypes maps the types the config writes its own way: durations as
+// strings with a unit.
+func configTypes(t reflect.Type) *jsonschema.Schema {
+	if t == reflect.TypeOf(time.Duration(0)) {
+		d := *durationString
+		return &d
+	}
+	return nil
+}
+
 // enumStrings are values as a JSON Schema enum.
 func enumStrings[T ~string](values []T) []any {
 	out := make([]any, len(values))
@@ -379,13 +389,7 @@ func (g *Generator) addDef(s *jsonschema.Schema, v any, lists bool) string {
 // each registered provider's section, values from their owners' lists
 // and the defaults of config.Default.
 func (g *Generator) config() *jsonschema.Schema {
-	r := g.reflector("yaml", func(t reflect.Type) *jsonschema.Schema {
-		if t == reflect.TypeOf(time.Duration(0)) {
-			d := *durationString
-			return &d
-		}
-		return nil
-	})
+	r := g.reflector("yaml", configTypes)
 	r.RequiredFromJSONSchemaTags = true // required keys are set below
 	s := r.Reflect(&config.Config{})
 	s.Title = "corsaudit config"
@@ -428,13 +432,7 @@ func (g *Generator) config() *jsonschema.Schema {
 // discover is the schema of a target's discover: section: exactly one
 // registered provider, each with its own keys.
 func (g *Generator) discover() *jsonschema.Schema {
-	r := g.reflector("mapstructure", func(t reflect.Type) *jsonschema.Schema {
-		if t == reflect.TypeOf(time.Duration(0)) {
-			d := *durationString
-			return &d
-		}
-		return nil
-	})
+	r := g.reflector("mapstructure", configTypes)
 	r.RequiredFromJSONSchemaTags = true // each provider says what it needs
 	r.DoNotReference = true
 	props := jsonschema.NewProperties()
