@@ -216,11 +216,10 @@ func canonicalURL(raw string) string {
 // ("(Reason: ...)", see ConsoleMessage) for f, from the CORS* strings of
 // dom/locales/en-US/chrome/security/security.properties, as Firefox ESR
 // 153 fills them in (checked word for word by the conformance suite); ""
-// for a failure Firefox's console does not report. Firefox checks in Chromium's order
-// (the conformance suite shows it), but tells an
-// Access-Control-Allow-Origin header sent twice (CORSMultipleAllowOriginNotAllowed)
-// from a list in one header, which does not match the origin
-// (CORSAllowOriginNotMatchingOrigin).
+// for a failure Firefox's console does not report. Firefox checks in
+// Chromium's order, but tells an Access-Control-Allow-Origin header sent
+// twice (CORSMultipleAllowOriginNotAllowed) from a list in one header,
+// which does not match the origin (CORSAllowOriginNotMatchingOrigin).
 func firefoxReason(f *failure) string {
 	const acao = "CORS header ‘Access-Control-Allow-Origin’"
 	switch f.reason {
