@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
 func TestAdversarialProbesExample(t *testing.T) {
@@ -279,4 +281,48 @@ func FuzzAdversarialProbes(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlannedProbesPassCheck: Probe.Check, run on probes read from an
+// inventory or a shard file, accepts every probe a plan makes (adversarial
+// origins with special characters included), and refuses tampered ones.
+func TestPlannedProbesPassCheck(t *testing.T) {
+	pol := Policy{Origins: []string{"https://app.example.com", "http://localhost:3000", "null"}, Methods: []string{"GET", "PUT", "DELETE", "PATCH"},
+		Headers: []string{"Content-Type", "Authorization", "X-Request-Id", "Accept-Language"}, Credentials: true}
+	probes, _, err := PlanTarget(pol, "api.example.com", true, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes = PerPath(probes, []string{"/v1/cart", "/v1/items?x=1"})
+	for _, p := range probes {
+		if err := p.Check(); err != nil {
+			t.Errorf("%s (%s): %v", p.ID, p, err)
+		}
+	}
+	good := probes[0]
+	for _, tc := range []struct {
+		desc string
+		edit func(*Probe)
+		want string
+	}{
+		{"no id", func(p *Probe) { p.ID = "" }, "id: empty"},
+		{"unknown class", func(p *Probe) { p.Class = "x" }, `class: "x" is not a probe class`},
+		{"unknown expectation", func(p *Probe) { p.Expect = "maybe" }, `expect: "maybe"`},
+		{"method with a space", func(p *Probe) { p.Method = "GE T" }, `method: "GE T"`},
+		{"forbidden method", func(p *Probe) { p.Method = "TRACE" }, `method: "TRACE"`},
+		{"no origin", func(p *Probe) { p.Origin = "" }, "origin: empty"},
+		{"origin with CR LF", func(p *Probe) { p.Origin = "https://a.example\r\nX: 1" }, "origin: value of Origin"},
+		{"policy origin with a path", func(p *Probe) { p.Origin = "https://a.example/x" }, "origin: "},
+		{"header with LF", func(p *Probe) { p.Headers = []cors.Header{{Name: "X-A", Value: "1\n2"}} }, "headers[0]: value of X-A"},
+		{"forbidden header", func(p *Probe) { p.Headers = []cors.Header{{Name: "Cookie", Value: "a=b"}} }, "headers[0]: fetch() does not let a page set Cookie"},
+		{"relative path", func(p *Probe) { p.Path = "v1" }, `path: "v1" is not an absolute path`},
+		{"absolute URL as path", func(p *Probe) { p.Path = "http://evil.example/" }, "is not an absolute path"},
+	} {
+		p := good
+		p.Headers = append([]cors.Header(nil), good.Headers...)
+		tc.edit(&p)
+		if err := p.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error containing %q", tc.desc, err, tc.want)
+		}
+	}
 }

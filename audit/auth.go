@@ -3,7 +3,11 @@ package audit
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Credential is the secret a logged-in user's browser sends with the
@@ -26,6 +30,100 @@ type Credential struct {
 	// Adversarial also sends the secret on the probes from origins the
 	// policy does not list (adversarial and disallowed-origin probes).
 	Adversarial bool
+
+	// forms caches echoForms.
+	forms atomic.Pointer[[]string]
+}
+
+// Redacted replaces a credential's value wherever an instance echoed it.
+const Redacted = "[REDACTED]"
+
+// echoForms are the forms of the value an instance may echo, longest
+// first: the value, the token after its scheme ("Bearer TOKEN") when
+// that is not short, and both as written in a URL's query or path.
+func (c *Credential) echoForms() []string {
+	if f := c.forms.Load(); f != nil {
+		return *f
+	}
+	var forms []string
+	add := func(s string) {
+		if s != "" && !slices.Contains(forms, s) {
+			forms = append(forms, s)
+		}
+	}
+	values := []string{c.Value}
+	if _, token, ok := strings.Cut(c.Value, " "); ok && len(token) >= 8 {
+		values = append(values, token)
+	}
+	for _, v := range values {
+		add(v)
+		add(url.QueryEscape(v))
+		add(url.PathEscape(v))
+	}
+	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	c.forms.Store(&forms)
+	return forms
+}
+
+// Redact returns s with every form of c's value (echoForms) replaced by
+// Redacted; s itself when it holds none (or c is nil).
+func (c *Credential) Redact(s string) string {
+	if c == nil || c.Value == "" {
+		return s
+	}
+	for _, f := range c.echoForms() {
+		if strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, Redacted)
+		}
+	}
+	return s
+}
+
+// redactHeader redacts every value of h in place.
+func (c *Credential) redactHeader(h http.Header) {
+	if c == nil || c.Value == "" {
+		return
+	}
+	for _, vs := range h {
+		for i, v := range vs {
+			vs[i] = c.Redact(v)
+		}
+	}
+}
+
+// ShownEnv is what records show for a secret read from the environment
+// variable name: $NAME.
+func ShownEnv(name string) string { return "$" + name }
+
+// ShownFile is what records show for a secret read from the file at path:
+// $(cat PATH), the path as written (a curl command quotes it).
+func ShownFile(path string) string { return "$(cat " + path + ")" }
+
+// ParseShown splits a recorded credential header value into the literal
+// text before the placeholder (a cookie's "NAME=") and the placeholder,
+// as ShownEnv or ShownFile wrote it: env or path is set. ok is false when
+// v ends with neither, or the variable name is not one a shell expands in
+// "$NAME".
+func ParseShown(v string) (prefix, env, path string, ok bool) {
+	if i := strings.Index(v, "$(cat "); i >= 0 && strings.HasSuffix(v, ")") && len(v) > i+len("$(cat )") {
+		return v[:i], "", v[i+len("$(cat ") : len(v)-1], true
+	}
+	i := strings.LastIndexByte(v, '$')
+	if i < 0 || !IsEnvName(v[i+1:]) {
+		return "", "", "", false
+	}
+	return v[:i], v[i+1:], "", true
+}
+
+// IsEnvName reports whether s is a variable name a POSIX shell expands in
+// "$NAME": a letter or underscore, then letters, digits or underscores.
+func IsEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+	})
 }
 
 // String describes the credential without its value.
@@ -82,6 +180,12 @@ func (c *Credential) sendsWith(headers []string, credentials bool) bool {
 		}
 	}
 	return false
+}
+
+// Recorded is the header and value a record of a request carrying c
+// holds: the placeholder, never the secret.
+func (c *Credential) Recorded() (header, value string) {
+	return http.CanonicalHeaderKey(c.Header), c.value(true)
 }
 
 // attach sets the credential on the header of an actual request: the

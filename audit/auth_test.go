@@ -145,3 +145,29 @@ func TestTLSFilesErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCredentialRedact(t *testing.T) {
+	bearer := &Credential{Header: "Authorization", Value: "Bearer tok/7f3a+9c=="}
+	short := &Credential{Header: "Authorization", Value: "Bearer ab"}
+	for _, tc := range []struct {
+		desc string
+		cred *Credential
+		in   string
+		want string
+	}{
+		{"the whole value", bearer, "Bearer tok/7f3a+9c==", Redacted},
+		{"the token alone", bearer, "X-tok/7f3a+9c==, X-Other", "X-" + Redacted + ", X-Other"},
+		{"in a query", bearer, "https://a.example/cb?t=Bearer+tok%2F7f3a%2B9c%3D%3D&u=tok%2F7f3a%2B9c%3D%3D",
+			"https://a.example/cb?t=" + Redacted + "&u=" + Redacted},
+		{"in a path", bearer, "https://a.example/tok%2F7f3a+9c==/x", "https://a.example/" + Redacted + "/x"},
+		{"nothing to redact", bearer, "https://app.example.com", "https://app.example.com"},
+		{"a short token is redacted only whole", short, "Bearer ab, ab", Redacted + ", ab"},
+		{"no credential", nil, "Bearer tok/7f3a+9c==", "Bearer tok/7f3a+9c=="},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := tc.cred.Redact(tc.in); got != tc.want {
+				t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

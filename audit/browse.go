@@ -60,11 +60,22 @@ type FetchOptions struct {
 	// browser would attach it (never to a preflight); records show its
 	// placeholder, never its value.
 	Credential *Credential
+	// Secret, when set, is the target's credential, whether or not it
+	// goes on this fetch: an instance may echo it on any answer, so its
+	// value is redacted (Credential.Redact) from every byte read from the
+	// network (response headers, error messages) before anything reads
+	// or stores them. Credential is redacted too.
+	Secret *Credential
 	// IgnoreMixedContent sends the requests even when a browser would
 	// block them as mixed content (cors.MixedContent). The audit sets it:
 	// it reports mixed content once per target and still probes what the
 	// instances answer, whose URL may use the direct scheme.
 	IgnoreMixedContent bool
+	// Step, when set, sends one step of the fetch only (Probe.Step):
+	// StepPreflight the preflight, judged alone; StepActual the actual
+	// request, as a browser sends it once the preflight passed, judged
+	// with cors.EvaluateActual.
+	Step string
 
 	// health, when set, is asked before each request and told each
 	// outcome: the engine gives up on an instance that keeps failing.
@@ -123,11 +134,12 @@ func (f *Fetched) decide(v *cors.Verdict) {
 // trustworthy is blocked as mixed content before anything is sent: the
 // verdict says so, Done is false (unless IgnoreMixedContent).
 //
-// Nothing sent means nothing observed: when no request may be sent (a simple
-// POST is sent by a browser without preflight, and corsaudit never sends
-// it), when ctx ended (the run's deadline or an interrupt, as opposed to the
-// per-request Timeout), or when the instance was given up, Done is false and
-// NotRun says why in plain words. A request that got no response for
+// Nothing answered means nothing observed: when no request may be sent (a
+// simple POST is sent by a browser without preflight, and corsaudit never
+// sends it), when ctx ended (the run's deadline or an interrupt, as opposed
+// to the per-request Timeout) before a request was sent or while it was in
+// flight (NotAnswered*), or when the instance was given up, Done is false
+// and NotRun says why in plain words. A request that got no response for
 // another reason is an observation of the instance: Done, with the
 // exchange's error class and a zero verdict.
 func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
@@ -139,21 +151,29 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	}
 	f := Fetched{Plan: o.planFor(req)}
 	method := cors.NormalizeMethod(req.Method)
-	sendsActual := method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual
+	sendsActual := (method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual) && o.Step != StepPreflight
+	sendsPreflight := f.Plan.Needed && o.Step != StepActual
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
 		f.NotRun = o.notRun(func() string { return "not run: " + f.Plan.Why })
 		return f
 	case !o.IgnoreMixedContent && blockMixedContent(&f, req.Origin, to.URL):
 		return f
-	case !f.Plan.Needed && !sendsActual:
+	case o.Step == StepPreflight && !f.Plan.Needed:
+		f.NotRun = o.notRun(func() string { return "not run: a browser sends no preflight for this request" })
+		return f
+	case !sendsPreflight && !sendsActual:
 		f.NotRun = o.notRun(func() string {
-			return fmt.Sprintf("not run: a browser sends this %s without a preflight and corsaudit never sends %s (it can change server state), so no request may be sent", method, method)
+			how := "without a preflight"
+			if f.Plan.Needed {
+				how = "after a preflight that another probe judges"
+			}
+			return fmt.Sprintf("not run: a browser sends this %s %s and corsaudit never sends %s (it can change server state), so no request may be sent", method, how, method)
 		})
 		return f
 	}
 	var pre *cors.Response
-	if f.Plan.Needed {
+	if sendsPreflight {
 		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan), nil); f.NotRun != "" {
 			return f
 		}
@@ -166,6 +186,10 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 		case !f.Verdict.Allowed:
 			// A browser stops at a failed preflight.
 			f.ActualSkipped = "the preflight failed"
+			f.Done = true
+			return f
+		case o.Step == StepPreflight:
+			f.ActualSkipped = "the load balancer routes the actual request to other pools: another probe judges it"
 			f.Done = true
 			return f
 		case !sendsActual:
@@ -235,6 +259,14 @@ func actualHeader(req cors.Request) http.Header {
 	return h
 }
 
+// browserHeaders sets the headers every request corsaudit sends carries,
+// as a browser's fetch() does.
+func browserHeaders(h http.Header) {
+	h.Set("User-Agent", UserAgent)
+	h.Set("Accept", "*/*")
+	h.Set("Sec-Fetch-Mode", "cors")
+}
+
 func headerNames(hs []cors.Header) []string {
 	names := make([]string, len(hs))
 	for i, h := range hs {
@@ -259,10 +291,22 @@ func cutOff(ctx context.Context) string {
 	return NotRunInterrupted
 }
 
-// Reasons a request was not sent (Observation.NotRun).
+// unanswered says in plain words that a request was in flight when ctx
+// ended the run.
+func unanswered(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return NotAnsweredDeadline
+	}
+	return NotAnsweredInterrupted
+}
+
+// Reasons a probe observed nothing (Observation.NotRun): not sent, or sent
+// and not answered before the run stopped (Observation.Unanswered).
 const (
-	NotRunDeadline    = "not run: the run's deadline passed"
-	NotRunInterrupted = "not run: interrupted"
+	NotRunDeadline         = "not run: the run's deadline passed"
+	NotRunInterrupted      = "not run: interrupted"
+	NotAnsweredDeadline    = "not answered before the run stopped: its deadline passed"
+	NotAnsweredInterrupted = "not answered before the run stopped: interrupted"
 )
 
 // send sends one request with the per-request timeout and records it; resp
@@ -278,13 +322,11 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if ctx.Err() != nil {
 		return nil, nil, cutOff(ctx)
 	}
-	h.Set("User-Agent", UserAgent)
-	h.Set("Accept", "*/*")
-	h.Set("Sec-Fetch-Mode", "cors")
+	browserHeaders(h)
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.
-	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h}
+	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h, Timeout: o.Timeout}
 	if to.URL != to.urlOf {
 		sent.URL = to.URL.String()
 	}
@@ -313,16 +355,28 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		o.OnSend(&sent)
 	}
 	start := time.Now()
+	secret := o.Secret
+	if secret == nil {
+		secret = o.Credential
+	}
 	r, err := roundTrip(to.Client, req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, cutOff(ctx) // the run ended, not the instance
+			// The run ended, not the instance: the request was sent (or
+			// was being sent) and nobody waited for the answer.
+			return nil, nil, unanswered(ctx)
 		}
-		ex = &Exchange{Err: Classify(err), ErrMsg: err.Error(), Latency: time.Since(start)}
+		if malformedHeader(err) {
+			if ex, resp, ok := o.sendTolerantly(rctx, to, req, sent, start); ok {
+				return ex, resp, ""
+			}
+		}
+		ex = &Exchange{Err: Classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
 		o.record(ex, sent)
 		o.health.record(ex)
 		return o.shareExchange(ex), nil, ""
 	}
+	secret.redactHeader(r.Header)
 	header := readResponseHeader(o.Browser, r.Header)
 	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
 	o.record(ex, sent)
@@ -338,10 +392,54 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	_, err = io.Copy(io.Discard, io.LimitReader(r.Body, MaxBodyBytes))
 	r.Body.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		ex.ErrMsg = "body: " + err.Error()
+		ex.ErrMsg = "body: " + secret.Redact(err.Error())
+	}
+	if err != nil && ctx.Err() == nil && Classify(err) == ErrTimeout {
+		o.health.bodyTimedOut() // the answer counts; the instance's slowness too
+	} else {
+		o.health.record(ex)
+	}
+	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
+}
+
+// sendTolerantly sends req again when Go's client rejected the response's
+// header lines, and reads the answer as the browser does (readTolerantly):
+// an observation with the browser's verdict, the malformed line recorded in
+// the exchange. ok is false when no answer could be read that way either
+// (the first failure then stands).
+func (o *FetchOptions) sendTolerantly(ctx context.Context, to Endpoint, req *http.Request, sent SentRequest, start time.Time) (ex *Exchange, resp *cors.Response, ok bool) {
+	if o.Sent != nil {
+		atomic.AddInt64(o.Sent, 1)
+	}
+	r, malformed, err := readTolerantly(ctx, to, req, o.Browser)
+	if err != nil {
+		return nil, nil, false
+	}
+	// Not interned (answer 0): each such answer is judged on its own.
+	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: RelevantHeaders(r.Header, ""),
+		Malformed: malformedDetail(r, malformed), Latency: time.Since(start)}
+	o.record(ex, sent)
+	if o.InstanceHeader != "" {
+		ex.ServedBy = r.Header.Get(o.InstanceHeader)
 	}
 	o.health.record(ex)
-	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
+	return ex, &r, true
+}
+
+// malformedDetail is what an exchange records of the malformed lines of a
+// response: the one that makes the browser reject it, else the first one
+// in a header that matters to CORS, else nothing (a browser reads the
+// response, and the junk line is none of CORS's business).
+func malformedDetail(r cors.Response, malformed []cors.MalformedLine) string {
+	if r.Invalid != "" {
+		return r.Invalid + ": browsers treat the response as a network error"
+	}
+	for _, m := range malformed {
+		if m.Name != "" && isRelevantHeader(m.Name, "") {
+			return m.Problem
+		}
+	}
+	return ""
 }
 
 // readResponseHeader reads header names as browser b does

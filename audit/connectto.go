@@ -5,11 +5,24 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/corsaudit/corsaudit/discovery"
 )
 
 // ResolveConnectTo turns a curl --connect-to value into the address to dial, or "" when
 // the curl form HOST1:PORT1:HOST2:PORT2 does not match the URL.
 func ResolveConnectTo(spec string, u *url.URL) (string, error) {
+	addr, err := resolveConnectTo(spec, u)
+	if err != nil || addr == "" {
+		return addr, err
+	}
+	if err := discovery.CheckAddr(addr); err != nil {
+		return "", fmt.Errorf("connect-to: %w", err)
+	}
+	return addr, nil
+}
+
+func resolveConnectTo(spec string, u *url.URL) (string, error) {
 	parts, err := splitConnectTo(spec)
 	if err != nil {
 		return "", err

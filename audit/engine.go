@@ -53,6 +53,9 @@ type TargetSpec struct {
 	// TLS, when set, is the target's TLS configuration (CA, client
 	// certificate, verification), for instances and the LB alike.
 	TLS *tls.Config
+	// LeftOut are the pools whose instances no probe reaches, left out of
+	// Target.Instances by RouteTarget.
+	LeftOut []PoolCount
 }
 
 // Options bound and tune a run.
@@ -186,20 +189,40 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	for p, pr := range spec.Probes {
 		s.memos[p] = probeMemo{plan: cors.PlanPreflightFor(opt.Browser, pr.Request()), verdicts: verdicts, probe: p}
 	}
-	// Every probed instance starts with each probe pending (not done):
-	// one shared observation per probe.
+	// Every probed instance starts with each probe it answers pending (not
+	// done), the others not routed to it: one shared observation per
+	// probe, one row of them per pool.
+	s.routes = routesOf(spec.Probes, insts)
 	pending := make([]uint32, len(spec.Probes))
 	for p := range pending {
 		pending[p] = res.Direct.intern(Observation{Probe: p, Sample: -1})
 	}
+	rows := make([][]uint32, len(s.routes.served))
+	for k, served := range s.routes.served {
+		rows[k] = make([]uint32, len(spec.Probes))
+		for p := range rows[k] {
+			rows[k][p] = res.Direct.intern(Observation{Probe: p, Sample: -1, NotRun: NotRunNotRouted})
+		}
+		for _, p := range served {
+			rows[k][p] = pending[p]
+		}
+	}
 	var jobs []job
-	workers := min(opt.PerInstance, len(spec.Probes))
 	for i, in := range insts {
 		if !in.Probeable() {
 			continue
 		}
-		res.Direct.setRowIDs(i, pending)
-		jobs = append(jobs, job{weight: int64(workers), instance: s, index: i})
+		units := len(spec.Probes)
+		if k, ok := s.routes.pool(in.Pool); !ok {
+			res.Direct.setRowIDs(i, pending)
+		} else {
+			res.Direct.setRowIDs(i, rows[k])
+			units = len(s.routes.served[k])
+		}
+		if units == 0 {
+			continue
+		}
+		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), instance: s, index: i})
 	}
 	if spec.LB.Disabled {
 		return jobs
@@ -210,8 +233,8 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	samples := spec.lbSamples(spec.probeable())
 	res.LB = make([][]Observation, len(spec.Probes))
 	for p, pr := range spec.Probes {
-		if IsAdversarial(pr.Class) {
-			continue // misconfig checks judge instances; the LB adds nothing
+		if !pr.Sampled() {
+			continue
 		}
 		res.LB[p] = make([]Observation, samples)
 		for k := range samples {
@@ -227,22 +250,27 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	return jobs
 }
 
-// cacheRounds is how many times each cache check pair runs: a few pairs
-// per kind give a cache the chance to store the first answer.
+// cacheRounds is how many pairs of requests check a cache per kind of
+// probe (simple and preflighted).
 const cacheRounds = 3
 
 // cacheProbes are the probes of the cache checks: for each kind (simple,
-// then preflighted, as browser b decides), the first policy probe that
-// sends an actual request, else the first policy probe of that kind.
+// then preflighted, as browser b decides), the first sampled policy probe
+// of a whole fetch that sends an actual request, else the first such probe
+// of that kind. A probe of one step cannot repeat the other step's request.
 func cacheProbes(probes []Probe, b cors.Browser) []int {
+	candidate := func(pr Probe, preflight bool) bool {
+		return pr.Class == ClassPolicy && pr.Step == "" && pr.Sampled() &&
+			cors.PlanPreflightFor(b, pr.Request()).Needed == preflight
+	}
 	pick := func(preflight bool) int {
 		for p, pr := range probes {
-			if pr.Class == ClassPolicy && pr.SendsActual() && cors.PlanPreflightFor(b, pr.Request()).Needed == preflight {
+			if candidate(pr, preflight) && pr.SendsActual() {
 				return p
 			}
 		}
 		for p, pr := range probes {
-			if pr.Class == ClassPolicy && cors.PlanPreflightFor(b, pr.Request()).Needed == preflight {
+			if candidate(pr, preflight) {
 				return p
 			}
 		}
@@ -259,7 +287,8 @@ func cacheProbes(probes []Probe, b cors.Browser) []int {
 
 // cacheJobs checks, for the probes of cacheProbes, whether an answer made
 // for one origin is served to another. Each pair runs sequentially inside
-// one job, cacheRounds times per probe.
+// one job; cacheRounds pairs per probe give a cache the chance to store
+// the first answer.
 func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 	probes := res.Spec.Probes
 	var jobs []job
@@ -321,13 +350,16 @@ type sender struct {
 	intern *interner
 	// memos[p] is probe p's plan and verdicts, shared by every instance.
 	memos []probeMemo
+	// routes says which probes the instances of each pool answer.
+	routes routeTable
 }
 
 // fetchOptions are the options of every fetch of this target; health is
 // the instance's (nil through the load balancer).
 func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 	return FetchOptions{Browser: s.opt.Browser, Timeout: s.opt.Timeout, InstanceHeader: s.instanceHeader,
-		Sent: &s.res.Requests, OnSend: s.opt.OnSend, health: health, intern: s.intern, IgnoreMixedContent: true, share: !s.opt.Latencies}
+		Secret: s.res.Spec.Auth, Sent: &s.res.Requests, OnSend: s.opt.OnSend, health: health, intern: s.intern,
+		IgnoreMixedContent: true, share: !s.opt.Latencies}
 }
 
 // probeInstance sends the probes of instance i with PerInstance workers
@@ -343,9 +375,10 @@ func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 		Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: spec.tlsConfig(opt)})
 	defer to.Client.CloseIdleConnections()
 	health := &instanceHealth{}
+	probes := s.routes.probesOf(in.Pool)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(opt.PerInstance, len(spec.Probes)) {
+	for range min(opt.PerInstance, len(probes)) {
 		wg.Go(func() {
 			for p := range next {
 				obs := Observation{Probe: p, Sample: -1}
@@ -356,7 +389,7 @@ func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 		})
 	}
 feed:
-	for p := range spec.Probes {
+	for _, p := range probes {
 		select {
 		case next <- p:
 		case <-ctx.Done():
@@ -371,6 +404,7 @@ feed:
 func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observation, health *instanceHealth) {
 	fo := s.fetchOptions(health)
 	fo.memo = &s.memos[obs.Probe]
+	fo.Step = pr.Step
 	fo.Credential = s.res.Spec.Auth.forProbe(pr)
 	f := ActAsBrowser(ctx, to.at(pr.Path), pr.Request(), fo)
 	obs.Preflight, obs.Actual, obs.verdict, obs.Done, obs.NotRun = f.Preflight, f.Actual, f.decided, f.Done, f.NotRun

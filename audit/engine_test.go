@@ -332,7 +332,7 @@ func TestRunRecordsRequestsSent(t *testing.T) {
 			want := &SentRequest{Method: http.MethodOptions, URL: spec.Target.URL, ConnectTo: tt.connectTo, Header: http.Header{
 				"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"PUT"},
 				"Access-Control-Request-Headers": {"x-request-id"}, "Sec-Fetch-Mode": {"cors"},
-				"User-Agent": {UserAgent}, "Accept": {"*/*"}}}
+				"User-Agent": {UserAgent}, "Accept": {"*/*"}}, Timeout: 5 * time.Second}
 			if !reflect.DeepEqual(tt.obs.Sent(pre), want) {
 				t.Errorf("request:\n got %+v\nwant %+v", tt.obs.Sent(pre), want)
 			}

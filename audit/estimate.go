@@ -19,19 +19,20 @@ func SamplesFor(n int) int {
 	return min(max(s, 8), 256)
 }
 
-// LBProbes counts the probes that are also sampled through the LB.
+// LBProbes counts the probes that are also sampled through the LB
+// (Probe.Sampled).
 func LBProbes(probes []Probe) int {
 	n := 0
 	for _, p := range probes {
-		if !IsAdversarial(p.Class) {
+		if p.Sampled() {
 			n++
 		}
 	}
 	return n
 }
 
-// lbSamples is how many times each LB probe of spec goes through the load
-// balancer, probeable instances being behind it: LB.Samples, else
+// lbSamples is how many times each sampled probe of spec goes through the
+// load balancer, probeable instances being behind it: LB.Samples, else
 // SamplesFor(probeable).
 func (s TargetSpec) lbSamples(probeable int) int {
 	if s.LB.Samples > 0 {
@@ -54,42 +55,61 @@ func (s TargetSpec) probeable() int {
 // Work is what Run does, counted before it starts: for one target
 // (WorkOf) or summed over several (Estimate). It is the one count of the
 // log lines and of the progress bar (Options.Progress), in fetches: a
-// fetch is one probe run as a browser runs fetch() once (its preflight and
-// actual request), against one instance or once through the load
-// balancer; a cache check counts as one.
+// fetch is one probe run once as a browser runs fetch() (its preflight and
+// actual request, or the one step a routed probe is), against one
+// instance or once through the load balancer; a cache check counts as
+// one.
 type Work struct {
 	// Instances are the probeable instances.
 	Instances int
 	// Probes are the probes of the plans (each target's counted once).
 	Probes int
 	// Direct are the fetches sent to instances: every probe to every
-	// probeable instance.
+	// probeable instance whose pool answers it.
 	Direct int
-	// ThroughLB are the fetches sent through load balancers: every probe
-	// but the adversarial ones, once per sample.
+	// ThroughLB are the fetches sent through load balancers: every
+	// sampled probe (Probe.Sampled) once per sample.
 	ThroughLB int
 	// CacheChecks are the cache checks: two requests each, one origin
 	// then another, through the load balancer.
 	CacheChecks int
+	// Requests is an upper bound on the requests sent: per fetch its
+	// probe's (a preflight and an actual request, one for a probe of one
+	// step), two per cache check.
+	Requests int
 }
 
 // Fetches is the total of the progress bar.
 func (w Work) Fetches() int { return w.Direct + w.ThroughLB + w.CacheChecks }
 
-// Requests is an upper bound on the requests sent: a preflight and an
-// actual request per fetch, two per cache check.
-func (w Work) Requests() int { return 2 * w.Fetches() }
+// add adds o to w.
+func (w *Work) add(o Work) {
+	w.Instances += o.Instances
+	w.Probes += o.Probes
+	w.Direct += o.Direct
+	w.ThroughLB += o.ThroughLB
+	w.CacheChecks += o.CacheChecks
+	w.Requests += o.Requests
+}
 
 // WorkOf is what Run does for spec, acting as browser b (which decides
 // which probes the cache checks use).
 func WorkOf(spec TargetSpec, b cors.Browser) Work {
 	n := spec.probeable()
-	w := Work{Instances: n, Probes: len(spec.Probes), Direct: n * len(spec.Probes)}
+	t := routesOf(spec.Probes, spec.Target.Instances)
+	w := Work{Instances: n, Probes: len(spec.Probes), Direct: t.fetches(n), Requests: t.requests(spec.Probes, n)}
 	if spec.LB.Disabled {
 		return w
 	}
-	w.ThroughLB = spec.lbSamples(n) * LBProbes(spec.Probes)
+	samples := spec.lbSamples(n)
+	for _, p := range spec.Probes {
+		if p.Sampled() {
+			w.ThroughLB += samples
+			w.Requests += samples * p.maxRequests()
+		}
+	}
 	w.CacheChecks = len(cacheProbes(spec.Probes, b)) * cacheRounds
+	w.Requests += 2 * w.CacheChecks
 	return w
 }
 
@@ -97,12 +117,7 @@ func WorkOf(spec TargetSpec, b cors.Browser) Work {
 func Estimate(specs []TargetSpec, b cors.Browser) Work {
 	var total Work
 	for _, s := range specs {
-		w := WorkOf(s, b)
-		total.Instances += w.Instances
-		total.Probes += w.Probes
-		total.Direct += w.Direct
-		total.ThroughLB += w.ThroughLB
-		total.CacheChecks += w.CacheChecks
+		total.add(WorkOf(s, b))
 	}
 	return total
 }

@@ -17,6 +17,7 @@ func TestEstimate(t *testing.T) {
 	// One simple and one preflighted policy probe: two cache checks of
 	// three rounds each.
 	cache := 2 * cacheRounds
+	n, lbn := len(probes), LBProbes(probes)
 	for _, tc := range []struct {
 		desc  string
 		specs []TargetSpec
@@ -24,21 +25,46 @@ func TestEstimate(t *testing.T) {
 	}{
 		{desc: "no targets"},
 		{desc: "direct only", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Disabled: true}}},
-			want: Work{Instances: 2, Probes: len(probes), Direct: 2 * len(probes)}},
-		{desc: "with 3 LB samples", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Samples: 3}}},
-			want: Work{Instances: 2, Probes: len(probes), Direct: 2 * len(probes), ThroughLB: 3 * LBProbes(probes), CacheChecks: cache}},
+			want: Work{Instances: 2, Probes: n, Direct: 2 * n, Requests: 2 * n * 2}},
+		{desc: "with 3 LB samples and the cache checks", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Samples: 3}}},
+			want: Work{Instances: 2, Probes: n, Direct: 2 * n, ThroughLB: 3 * lbn, CacheChecks: cache, Requests: 2*n*2 + 3*lbn*2 + cache*2}},
 		{desc: "automatic samples count probeable instances only", specs: []TargetSpec{{Target: withSkip, Probes: probes}},
-			want: Work{Instances: 2, Probes: len(probes), Direct: 2 * len(probes), ThroughLB: SamplesFor(2) * LBProbes(probes), CacheChecks: cache}},
+			want: Work{Instances: 2, Probes: n, Direct: 2 * n, ThroughLB: SamplesFor(2) * lbn, CacheChecks: cache,
+				Requests: 2*n*2 + SamplesFor(2)*lbn*2 + cache*2}},
 		{desc: "two targets add up", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Disabled: true}}, {Target: two, Probes: probes, LB: LB{Samples: 1}}},
-			want: Work{Instances: 4, Probes: 2 * len(probes), Direct: 4 * len(probes), ThroughLB: LBProbes(probes), CacheChecks: cache}},
+			want: Work{Instances: 4, Probes: 2 * n, Direct: 4 * n, ThroughLB: lbn, CacheChecks: cache, Requests: 4*n*2 + lbn*2 + cache*2}},
 	} {
 		got := Estimate(tc.specs, cors.Chromium)
 		if got != tc.want {
 			t.Errorf("%s: Estimate = %+v, want %+v", tc.desc, got, tc.want)
 		}
-		if got.Requests() != 2*got.Fetches() || got.Fetches() != got.Direct+got.ThroughLB+got.CacheChecks {
-			t.Errorf("%s: %d fetches, %d requests do not add up from %+v", tc.desc, got.Fetches(), got.Requests(), got)
+		if got.Fetches() != got.Direct+got.ThroughLB+got.CacheChecks {
+			t.Errorf("%s: %d fetches do not add up from %+v", tc.desc, got.Fetches(), got)
 		}
+	}
+}
+
+// TestEstimateBoundsRun: a run through a load balancer, with its cache
+// checks, sends no more requests than the estimate says ("up to N
+// requests" in the log).
+func TestEstimateBoundsRun(t *testing.T) {
+	var insts []discovery.Instance
+	for _, id := range []string{"a", "b"} {
+		srv := httptest.NewServer(newRecorder(t, allowApp))
+		t.Cleanup(srv.Close)
+		insts = append(insts, discovery.Instance{ID: id, Addr: srv.Listener.Addr().String()})
+	}
+	lb := httptest.NewServer(newRecorder(t, allowApp))
+	t.Cleanup(lb.Close)
+	spec := TargetSpec{Target: discovery.Target{Name: "shop", URL: lb.URL + "/v1/cart", Instances: insts},
+		Probes: Plan(testPolicy())[:3], LB: LB{Samples: 2}}
+	estimate := Estimate([]TargetSpec{spec}, cors.Chromium).Requests
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent := int(res[0].Requests); sent > estimate || len(res[0].Cache) == 0 {
+		t.Errorf("sent %d requests with %d cache checks, estimated up to %d", sent, len(res[0].Cache), estimate)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,31 +142,44 @@ func TestRunLBNotGivenUp(t *testing.T) {
 	}
 }
 
-// TestRunCutOffIsNotRun: requests cut off by the run's deadline or by an
-// interrupt are not observations: not done, NotRun in plain words, never
-// a timeout, although the instance is only slow.
-func TestRunCutOffIsNotRun(t *testing.T) {
+// TestRunCutOff: requests cut off by the run's deadline or by an
+// interrupt are not observations: not done, never a timeout, although the
+// instance is only slow. Those in flight when the run stopped say "not
+// answered before the run stopped" (Unanswered): they were sent, unlike
+// the probes never started ("not run").
+func TestRunCutOff(t *testing.T) {
 	tests := []struct {
-		desc      string
-		interrupt bool
-		want      string
+		desc             string
+		interrupt        bool
+		notRun, notAnswd string
 	}{
-		{desc: "deadline", want: NotRunDeadline},
-		{desc: "interrupt", interrupt: true, want: NotRunInterrupted},
+		{desc: "deadline", notRun: NotRunDeadline, notAnswd: NotAnsweredDeadline},
+		{desc: "interrupt", interrupt: true, notRun: NotRunInterrupted, notAnswd: NotAnsweredInterrupted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			release := make(chan struct{})
-			received := make(chan struct{}, 100)
-			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				received <- struct{}{}
-				select { // answers later than the run's deadline
-				case <-release:
-				case <-r.Context().Done():
-				}
-				allowApp(w, r)
-			}))
-			defer slow.Close()
+			received := make(chan struct{}, 1000)
+			var mu sync.Mutex
+			arrived := map[string]int{}
+			slow := func(name string) *httptest.Server {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					mu.Lock()
+					arrived[name]++
+					mu.Unlock()
+					if name == "instance" { // the interrupt waits for the instance's first request
+						received <- struct{}{}
+					}
+					select { // answers later than the run's deadline
+					case <-release:
+					case <-r.Context().Done():
+					}
+					allowApp(w, r)
+				}))
+				t.Cleanup(srv.Close)
+				return srv
+			}
+			instance, lb := slow("instance"), slow("lb")
 			defer close(release)
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
@@ -177,28 +191,49 @@ func TestRunCutOffIsNotRun(t *testing.T) {
 					cancel()
 				}()
 			}
-			spec := TargetSpec{Target: discovery.Target{Name: "t", URL: slow.URL,
-				Instances: []discovery.Instance{{ID: "slow", Addr: slow.Listener.Addr().String()}}},
+			spec := TargetSpec{Target: discovery.Target{Name: "t", URL: lb.URL,
+				Instances: []discovery.Instance{{ID: "slow", Addr: instance.Listener.Addr().String()}}},
 				Probes: Plan(faultPolicy()), LB: LB{Samples: 2}}
 			res, err := Run(ctx, []TargetSpec{spec}, Options{Timeout: time.Minute})
 			if err == nil {
 				t.Fatal("Run returned no error although it was cut off")
 			}
-			check := func(where string, o Observation) {
+			inFlight := map[string]int{}
+			check := func(where, kind string, o Observation) {
 				if o.Done || o.Err() == ErrTimeout || o.Err() == ErrCanceled || o.Preflight != nil || o.Actual != nil {
-					t.Errorf("%s: done %v, error %q: want not run, no exchange", where, o.Done, o.Err())
+					t.Errorf("%s: done %v, error %q: want not done, no exchange", where, o.Done, o.Err())
 				}
-				if pr := spec.Probes[o.Probe]; (pr.Method != http.MethodPost || len(pr.Headers) > 0) && o.NotRun != tt.want {
-					t.Errorf("%s: not run %q, want %q", where, o.NotRun, tt.want)
+				if o.Unanswered() {
+					inFlight[kind]++
+					if o.NotRun != tt.notAnswd {
+						t.Errorf("%s: not run %q, want %q", where, o.NotRun, tt.notAnswd)
+					}
+					return
+				}
+				if pr := spec.Probes[o.Probe]; (pr.Method != http.MethodPost || len(pr.Headers) > 0) && o.NotRun != tt.notRun {
+					t.Errorf("%s: not run %q, want %q", where, o.NotRun, tt.notRun)
 				}
 			}
 			for _, o := range res[0].Direct.Row(0) {
-				check("direct "+spec.Probes[o.Probe].ID, o)
+				check("direct "+spec.Probes[o.Probe].ID, "instance", o)
 			}
 			for _, samples := range res[0].LB {
 				for _, o := range samples {
-					check("lb "+spec.Probes[o.Probe].ID, o)
+					check("lb "+spec.Probes[o.Probe].ID, "lb", o)
 				}
+			}
+			// Every request the instance received was in flight when the
+			// run stopped (it answers none before): each is an unanswered
+			// observation, not "not run". Through the load balancer, cache
+			// checks send requests too, which are no observations.
+			mu.Lock()
+			defer mu.Unlock()
+			if arrived["instance"] == 0 || inFlight["instance"] < arrived["instance"] {
+				t.Errorf("the instance received %d requests and answered none; %d observations say so, want at least as many (and some)",
+					arrived["instance"], inFlight["instance"])
+			}
+			if arrived["lb"] > 0 && inFlight["lb"] == 0 {
+				t.Errorf("the load balancer received %d requests and answered none; no sample says so", arrived["lb"])
 			}
 		})
 	}
@@ -212,4 +247,44 @@ func errMsg(o Observation) string {
 		}
 	}
 	return ""
+}
+
+// TestTrickleIsGivenUp: an instance that sends its status line and CORS
+// headers, then trickles its body, answers each request as far as the CORS
+// check goes (a browser has the headers), but its body timing out counts
+// toward giving it up like any other timeout: after GiveUpAfter of them the
+// rest of its probes are not run, instead of every GET waiting the full
+// timeout and pushing the run to its deadline.
+func TestTrickleIsGivenUp(t *testing.T) {
+	const perInstance = 2
+	trickle := faultnet.Start(t, faultnet.Trickle("Access-Control-Allow-Origin: https://app.example.com\r\nVary: Origin\r\n"))
+	pol := Policy{Methods: []string{"GET"}}
+	for _, o := range "abcdefghij" {
+		pol.Origins = append(pol.Origins, "https://"+string(o)+".example.com")
+	}
+	probes := Plan(pol)
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/",
+		Instances: []discovery.Instance{{ID: "trickle", Addr: trickle.Addr()}}}, Probes: probes, LB: LB{Disabled: true}}
+	res, err := Run(context.Background(), []TargetSpec{spec}, Options{PerInstance: perInstance, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, givenUp := 0, 0
+	for _, o := range res[0].Direct.Row(0) {
+		switch {
+		case o.Done:
+			sent++
+			e := o.Actual
+			if e == nil || e.Status != http.StatusOK || !strings.HasPrefix(e.ErrMsg, "body: ") {
+				t.Errorf("%s: %+v: want the status and headers, with the body's timeout noted", probes[o.Probe].ID, e)
+			}
+		case o.NotRun == "not run: instance given up after 2 consecutive timeouts":
+			givenUp++
+		default:
+			t.Errorf("%s: not done, not run %q", probes[o.Probe].ID, o.NotRun)
+		}
+	}
+	if sent < GiveUpAfter || sent > perInstance+1 || givenUp == 0 {
+		t.Errorf("%d probes sent, %d given up (of %d): want %d to %d sent, the rest given up", sent, givenUp, len(probes), GiveUpAfter, perInstance+1)
+	}
 }

@@ -6,9 +6,10 @@ import (
 )
 
 // GiveUpAfter is how many consecutive requests to one instance may fail
-// without a response (connection failures or timeouts, counted across its
-// parallel workers) before the rest of its probes are not run: one dead
-// instance costs about GiveUpAfter timeouts, whatever the number of probes.
+// without a response (connection failures or timeouts, a body that does not
+// arrive within the timeout included, counted across its parallel workers)
+// before the rest of its probes are not run: one dead or trickling instance
+// costs about GiveUpAfter timeouts, whatever the number of probes.
 const GiveUpAfter = 2
 
 // instanceHealth counts an instance's consecutive failed requests and gives
@@ -36,14 +37,30 @@ func (h *instanceHealth) record(ex *Exchange) {
 	if h == nil {
 		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !ex.Failed() {
-		h.fails, h.timeouts = 0, 0
+	if ex.Failed() {
+		h.fail(ex.Err == ErrTimeout)
 		return
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fails, h.timeouts = 0, 0
+}
+
+// bodyTimedOut counts a response whose headers came but whose body did not
+// within the timeout (a server trickling it) as a timeout: the browser has
+// its answer, but every further request would wait the full timeout too.
+func (h *instanceHealth) bodyTimedOut() {
+	if h != nil {
+		h.fail(true)
+	}
+}
+
+// fail counts a failed request (timeout: it timed out).
+func (h *instanceHealth) fail(timeout bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.fails++
-	if ex.Err == ErrTimeout {
+	if timeout {
 		h.timeouts++
 	}
 	if h.fails >= GiveUpAfter && h.givenUp == "" {

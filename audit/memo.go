@@ -147,7 +147,7 @@ func (o *FetchOptions) record(ex *Exchange, sent SentRequest) {
 // sameShape reports whether a and b are the same request, ConnectTo
 // apart. Headers are interned (sharedRequest): equal ones are one map.
 func sameShape(a, b *SentRequest) bool {
-	return a.Method == b.Method && a.URL == b.URL &&
+	return a.Method == b.Method && a.URL == b.URL && a.Timeout == b.Timeout &&
 		reflect.ValueOf(a.Header).UnsafePointer() == reflect.ValueOf(b.Header).UnsafePointer() &&
 		slices.Equal(a.Placeholders, b.Placeholders)
 }
@@ -212,7 +212,7 @@ func (o *FetchOptions) planFor(req cors.Request) cors.PreflightPlan {
 // engine sends (every response interned). The verdict is shared: read only.
 func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Response, actEx *Exchange, act *cors.Response) *cors.Verdict {
 	if o.memo == nil || (pre != nil && (preEx == nil || preEx.answer == 0)) || (act != nil && (actEx == nil || actEx.answer == 0)) {
-		v := cors.Evaluate(o.Browser, req, pre, act)
+		v := o.judge(req, pre, act)
 		return &v
 	}
 	k := verdictKey{probe: o.memo.probe}
@@ -229,7 +229,7 @@ func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Res
 	if ok {
 		return v
 	}
-	decided := cors.Evaluate(o.Browser, req, pre, act)
+	decided := o.judge(req, pre, act)
 	v = &decided
 	c.mu.Lock()
 	if seen, ok := c.m[k]; ok {
@@ -239,4 +239,13 @@ func (o *FetchOptions) evaluate(req cors.Request, preEx *Exchange, pre *cors.Res
 	}
 	c.mu.Unlock()
 	return v
+}
+
+// judge is the browser's verdict on the responses: cors.Evaluate, or
+// cors.EvaluateActual for a probe of the actual request alone.
+func (o *FetchOptions) judge(req cors.Request, pre, act *cors.Response) cors.Verdict {
+	if o.Step == StepActual {
+		return cors.EvaluateActual(o.Browser, req, act)
+	}
+	return cors.Evaluate(o.Browser, req, pre, act)
 }

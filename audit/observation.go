@@ -22,6 +22,9 @@ type SentRequest struct {
 	// expression standing for a secret ($CORSAUDIT_TOKEN), never the
 	// secret itself: a curl command leaves them unquoted for the shell.
 	Placeholders []string `json:"placeholders,omitempty"`
+	// Timeout bounded the request (the run's per-request timeout): curl's
+	// --max-time. Zero in records written before it existed.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // Exchange is one HTTP request and what came back.
@@ -40,6 +43,11 @@ type Exchange struct {
 	ServedBy string     `json:"served_by,omitempty"`
 	Err      ErrorClass `json:"error,omitempty"`
 	ErrMsg   string     `json:"error_message,omitempty"`
+	// Malformed, when set, says which response header line is outside
+	// HTTP's field syntax (quoted): Go's parser rejected the response, and
+	// it was read again the way the browser reads it (a NUL byte: the
+	// browser rejects it as a network error).
+	Malformed string `json:"malformed,omitempty"`
 	// Latency is the request's, or the first request's of an exchange
 	// shared by instances answered alike (Options.Latencies).
 	Latency time.Duration `json:"latency"`
@@ -101,9 +109,17 @@ type Observation struct {
 	Done bool `json:"done"`
 	// NotRun says in plain words why Done is false: no request a browser
 	// would send may be sent for this probe, the run's deadline passed or
-	// it was interrupted, or the instance was given up after consecutive
+	// it was interrupted (before a request was sent, or while one was in
+	// flight: Unanswered), or the instance was given up after consecutive
 	// failures. Empty when Done.
 	NotRun string `json:"not_run,omitempty"`
+}
+
+// Unanswered reports whether a request of o was sent, or being sent, when
+// the run stopped (its deadline or an interrupt), and got no answer: o is
+// not an observation of the instance, but not "nothing sent" either.
+func (o Observation) Unanswered() bool {
+	return !o.Done && (o.NotRun == NotAnsweredDeadline || o.NotRun == NotAnsweredInterrupted)
 }
 
 // Verdict is the browser's decision; zero (never allowed) when not Done,

@@ -63,14 +63,23 @@ func (e Endpoint) at(path string) Endpoint {
 	if path == "" {
 		return e
 	}
+	e.URL = withPath(e.URL, path)
+	return e
+}
+
+// withPath is u with path (and its query) instead of its own; u itself
+// when path is empty or not a path.
+func withPath(u *url.URL, path string) *url.URL {
+	if path == "" {
+		return u
+	}
 	ref, err := ParsePath(path)
 	if err != nil {
-		return e // validated by the config layer
+		return u // validated by the config layer
 	}
-	u := *e.URL
-	u.Path, u.RawPath, u.RawQuery = ref.Path, ref.RawPath, ref.RawQuery
-	e.URL = &u
-	return e
+	v := *u
+	v.Path, v.RawPath, v.RawQuery = ref.Path, ref.RawPath, ref.RawQuery
+	return &v
 }
 
 // tlsConfig is the base TLS configuration of the target's clients: its

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -39,6 +40,25 @@ type Probe struct {
 	// or an adversarial pattern class).
 	Class  string      `json:"class"`
 	Expect Expectation `json:"expect,omitempty"`
+	// Step, when set, is the one step of the fetch this probe sends and
+	// judges, because the load balancer routes the preflight and the
+	// actual request to different pools: StepPreflight sends the
+	// preflight alone, StepActual the actual request alone, as a browser
+	// sends it once the preflight passed. Empty: the whole fetch.
+	Step string `json:"step,omitempty"`
+	// Routes is what the target's load balancer does with each step a
+	// browser takes (RouteProbes): the rule, its action, the pools it
+	// forwards to. Nil when the target has no router: every instance
+	// answers every probe.
+	Routes []StepRoute `json:"routes,omitempty"`
+	// Unserved: the load balancer forwards the probe's requests only to
+	// pools none of whose instances was discovered (MarkUnserved, from
+	// the whole target: RouteTarget, and every shard from the inventory,
+	// which does not carry it). No instance answers it, and it is not
+	// sampled through the load balancer: nothing would be compared with
+	// the samples, and they would load a service the audit was not asked
+	// about. The routes' findings report it (unaudited-route).
+	Unserved bool `json:"-"`
 }
 
 // Request is the probe as the cors package sees it.
@@ -46,11 +66,51 @@ func (p Probe) Request() cors.Request {
 	return cors.Request{Origin: p.Origin, Method: p.Method, Headers: p.Headers, Credentials: p.Credentials}
 }
 
+// Check says whether p is a probe corsaudit sends as a browser would: used
+// on probes read from an inventory or a shard file (every probe a plan
+// makes passes it). The error names the field.
+func (p Probe) Check() error {
+	switch {
+	case p.ID == "":
+		return errors.New("id: empty")
+	case p.Class != ClassPolicy && p.Class != ClassDisallowed && !IsAdversarial(p.Class):
+		return fmt.Errorf("class: %q is not a probe class", p.Class)
+	case p.Expect != ExpectNone && p.Expect != ExpectAllowed && p.Expect != ExpectBlocked:
+		return fmt.Errorf("expect: %q is not allowed or blocked", p.Expect)
+	case !cors.IsToken(p.Method) || cors.IsForbiddenMethod(p.Method):
+		return fmt.Errorf("method: %q is not a method fetch() sends", p.Method)
+	case p.Origin == "":
+		return errors.New("origin: empty")
+	}
+	if err := CheckHeader(cors.Header{Name: "Origin", Value: p.Origin}); err != nil {
+		return fmt.Errorf("origin: %w", err)
+	}
+	if p.Class == ClassPolicy || p.Class == ClassDisallowed {
+		if _, err := cors.ParseOrigin(p.Origin); err != nil {
+			return fmt.Errorf("origin: %w", err)
+		}
+	}
+	for i, h := range p.Headers {
+		if err := CheckHeader(h); err != nil {
+			return fmt.Errorf("headers[%d]: %w", i, err)
+		}
+		if cors.IsForbiddenRequestHeader(h.Name, h.Value) {
+			return fmt.Errorf("headers[%d]: fetch() does not let a page set %s", i, h.Name)
+		}
+	}
+	if p.Path != "" {
+		if _, err := ParsePath(p.Path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SendsActual reports whether corsaudit sends the actual request: only for
-// GET and HEAD, which cannot change server state. Everything else is only
-// preflighted.
+// GET and HEAD, which cannot change server state, and not when the probe
+// is the preflight alone. Everything else is only preflighted.
 func (p Probe) SendsActual() bool {
-	return p.Method == http.MethodGet || p.Method == http.MethodHead
+	return (p.Method == http.MethodGet || p.Method == http.MethodHead) && p.Step != StepPreflight
 }
 
 // HeaderStrings renders the headers as "Name: value".
@@ -82,6 +142,12 @@ func (p Probe) String() string {
 	}
 	if p.Credentials {
 		b.WriteString(" (credentials)")
+	}
+	switch p.Step {
+	case StepPreflight:
+		b.WriteString(" [preflight only]")
+	case StepActual:
+		b.WriteString(" [actual request only]")
 	}
 	return b.String()
 }

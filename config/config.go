@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/diff"
@@ -42,7 +44,7 @@ type Config struct {
 
 	// problems found while parsing or setting values; Validate reports
 	// them with the others.
-	problems []Problem
+	problems problemList
 	// pos maps a field path to where its value was written ("file:line",
 	// or a variable or flag name in names). It is filled from src, the YAML
 	// read from srcFile (flate-compressed), once a problem needs it
@@ -74,6 +76,10 @@ type Target struct {
 	// it read compact instead (DiscoverSettings decodes them); when set, it
 	// replaces them.
 	Discover map[string]map[string]any `yaml:"discover"`
+	// Sources is discover: written as a list of sources, each one provider
+	// section and an optional group: (Parse sets it instead of Discover):
+	// their instances make one target.
+	Sources []Source `yaml:"-"`
 	// Direct says how instances are reached directly.
 	Direct Direct `yaml:"direct,omitempty"`
 	// LB says how the load balancer is sampled.
@@ -92,36 +98,76 @@ type Target struct {
 	parsed map[string]section
 }
 
+// Source is one entry of discover: written as a list: one provider
+// section, and the group of every instance it finds.
+type Source struct {
+	// Group, when set, is the group of every instance the source finds
+	// (what gate --baseline and --candidate name), whatever the provider
+	// says.
+	Group string
+	// Discover holds exactly one provider section, as Target.Discover.
+	Discover map[string]map[string]any
+
+	parsed map[string]section
+}
+
+// source is the target's single discover: section as a Source.
+func (t *Target) source() *Source { return &Source{Discover: t.Discover, parsed: t.parsed} }
+
 // pack moves the provider sections that Parse decoded into Discover to
 // parsed, compact. A section YAML cannot have produced stays in Discover.
 func (t *Target) pack() {
-	if len(t.Discover) == 0 {
+	src := t.source()
+	src.pack()
+	t.Discover, t.parsed = src.Discover, src.parsed
+}
+
+// hasSettings says whether provider name has a section, not null, in the
+// target's discover: (any of its sources).
+func (t *Target) hasSettings(name string) bool {
+	if len(t.Sources) > 0 {
+		return slices.ContainsFunc(t.Sources, func(s Source) bool { return s.hasSettings(name) })
+	}
+	return t.source().hasSettings(name)
+}
+
+// DiscoverSettings is the discover: section: Discover when set, else the
+// sections Parse read, decoded again into a new map at each call (nil for
+// the list form: see Source.DiscoverSettings).
+func (t Target) DiscoverSettings() (map[string]map[string]any, error) {
+	return t.source().DiscoverSettings()
+}
+
+// pack moves the provider sections that Parse decoded into Discover to
+// parsed, compact. A section YAML cannot have produced stays in Discover.
+func (s *Source) pack() {
+	if len(s.Discover) == 0 {
 		return
 	}
-	parsed := make(map[string]section, len(t.Discover))
-	for name, m := range t.Discover {
+	parsed := make(map[string]section, len(s.Discover))
+	for name, m := range s.Discover {
 		if m == nil {
 			parsed[name] = nil
 			continue
 		}
-		s, err := packSection(m)
+		sec, err := packSection(m)
 		if err != nil {
 			return
 		}
-		parsed[name] = s
+		parsed[name] = sec
 	}
-	t.parsed, t.Discover = parsed, nil
+	s.parsed, s.Discover = parsed, nil
 }
 
-// providerNames are the keys of discover:, sorted.
-func (t *Target) providerNames() []string {
+// providerNames are the provider keys of the source, sorted.
+func (s *Source) providerNames() []string {
 	var names []string
-	if t.Discover != nil {
-		for name := range t.Discover {
+	if s.Discover != nil {
+		for name := range s.Discover {
 			names = append(names, name)
 		}
 	} else {
-		for name := range t.parsed {
+		for name := range s.parsed {
 			names = append(names, name)
 		}
 	}
@@ -130,34 +176,34 @@ func (t *Target) providerNames() []string {
 }
 
 // hasSettings says whether provider name has a section, not null.
-func (t *Target) hasSettings(name string) bool {
-	if t.Discover != nil {
-		return t.Discover[name] != nil
+func (s *Source) hasSettings(name string) bool {
+	if s.Discover != nil {
+		return s.Discover[name] != nil
 	}
-	return t.parsed[name] != nil
+	return s.parsed[name] != nil
 }
 
 // settings is the section of provider name (nil when absent or null).
-func (t *Target) settings(name string) (map[string]any, error) {
-	if t.Discover != nil {
-		return t.Discover[name], nil
+func (s *Source) settings(name string) (map[string]any, error) {
+	if s.Discover != nil {
+		return s.Discover[name], nil
 	}
-	s := t.parsed[name]
-	if s == nil {
+	sec := s.parsed[name]
+	if sec == nil {
 		return nil, nil
 	}
-	return s.settings()
+	return sec.settings()
 }
 
-// DiscoverSettings is the discover: section: Discover when set, else the
-// sections Parse read, decoded again into a new map at each call.
-func (t Target) DiscoverSettings() (map[string]map[string]any, error) {
-	if t.Discover != nil || t.parsed == nil {
-		return t.Discover, nil
+// DiscoverSettings is the source's provider sections: Discover when set,
+// else the sections Parse read, decoded again into a new map at each call.
+func (s Source) DiscoverSettings() (map[string]map[string]any, error) {
+	if s.Discover != nil || s.parsed == nil {
+		return s.Discover, nil
 	}
-	d := make(map[string]map[string]any, len(t.parsed))
-	for name := range t.parsed {
-		m, err := t.settings(name)
+	d := make(map[string]map[string]any, len(s.parsed))
+	for name := range s.parsed {
+		m, err := s.settings(name)
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +225,37 @@ func (t Target) MarshalYAML() (any, error) {
 	}
 	p := plainTarget(t)
 	p.Discover = d
-	return p, nil
+	if len(t.Sources) == 0 {
+		return p, nil
+	}
+	// The list form: the discover: key's value is the list of sources.
+	list := make([]map[string]any, len(t.Sources))
+	for i, src := range t.Sources {
+		d, err := src.DiscoverSettings()
+		if err != nil {
+			return nil, err
+		}
+		item := map[string]any{}
+		for name, m := range d {
+			item[name] = m
+		}
+		if src.Group != "" {
+			item["group"] = src.Group
+		}
+		list[i] = item
+	}
+	var n yaml.Node
+	if err := n.Encode(p); err != nil {
+		return nil, err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "discover" {
+			if err := n.Content[i+1].Encode(list); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &n, nil
 }
 
 // Auth names where the secret of a logged-in user comes from (never the
@@ -257,7 +333,7 @@ func Default() Config {
 		Timeout:     5 * time.Second,
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
-		FailOn:      string(diff.FailOn(diff.SeverityError)),
+		FailOn:      string(diff.DefaultFailOn),
 		Analyses:    append([]string(nil), diff.AllAnalyses...),
 		MaxProbes:   200,
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/corsaudit/corsaudit/discovery"
 )
 
 func parseFile(t *testing.T, file string) (*Config, error) {
@@ -103,6 +106,13 @@ func TestInvalidConfigs(t *testing.T) {
 			`testdata/invalid-many.yaml:14: targets[0].policy.methods[0]: "GE T" is not an HTTP method`,
 			`testdata/invalid-many.yaml:15: targets[1].name: "a" already used by targets[0]`,
 			`testdata/invalid-many.yaml:17: targets[1].discover.consul: unknown provider (known: aws, dns, gcp, static)`}},
+		{"a list of sources", "invalid-sources.yaml", []string{
+			`testdata/invalid-sources.yaml:7: targets[0].discover[0].static.instances[0]: unknown key "adr", did you mean "addr"?`,
+			`testdata/invalid-sources.yaml:8: targets[0].discover[1].group: not a group name`,
+			`testdata/invalid-sources.yaml:8: targets[0].discover[1]: exactly one provider per source, got 2 (a list of sources under discover: combines several)`,
+			`testdata/invalid-sources.yaml:12: targets[0].discover[2]: one provider is required (one of aws, dns, gcp, static)`,
+			`testdata/invalid-sources.yaml:13: targets[0].discover[3].consul: unknown provider (known: aws, dns, gcp, static)`,
+			`testdata/invalid-sources.yaml:17: targets[1].discover: at least one source is required (a provider section, and group: when the source is one group)`}},
 	} {
 		c, err := parseFile(t, filepath.Join("testdata", tc.file))
 		if err == nil {
@@ -212,5 +222,63 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 	if back.Timeout != c.Timeout || back.Targets[0].LB.Samples != 4 || !back.Targets[0].Policy.Credentials {
 		t.Errorf("round trip: %+v", back)
+	}
+}
+
+// TestSources: discover: as a list of sources builds one provider of
+// every source, named by group (else provider), each with its group; the
+// list survives the round trip through YAML (inventories and shards carry
+// the config as YAML and fingerprint it).
+func TestSources(t *testing.T) {
+	c, err := parseFile(t, "testdata/sources-valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, ok := built[0].Provider.(discovery.Sources)
+	if !ok {
+		t.Fatalf("provider is a %T, want discovery.Sources", built[0].Provider)
+	}
+	var got []string
+	for _, s := range srcs {
+		got = append(got, s.Name+"="+s.Group)
+	}
+	if want := "blue=blue green=green dns="; strings.Join(got, " ") != want {
+		t.Errorf("sources %q, want %q", strings.Join(got, " "), want)
+	}
+	ts, err := srcs[:2].Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups []string
+	for _, in := range ts[0].Instances {
+		groups = append(groups, in.ID+":"+in.Group+":"+in.Pool)
+	}
+	if want := "blue-1:blue: green-1:green:"; strings.Join(groups, " ") != want {
+		t.Errorf("instances %q, want %q (the source's group wins; no router, no pools)", strings.Join(groups, " "), want)
+	}
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(data, "marshalled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := yaml.Marshal(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(data) {
+		t.Errorf("YAML changed on the round trip:\n%s\nvs\n%s", data, again)
+	}
+	if len(back.Targets[0].Sources) != 3 || back.Targets[0].Sources[1].Group != "green" {
+		t.Errorf("sources after the round trip: %+v", back.Targets[0].Sources)
+	}
+	if !strings.Contains(string(data), "discover:\n") || !strings.Contains(string(data), "group: blue") {
+		t.Errorf("the list form is not written as a list:\n%s", data)
 	}
 }

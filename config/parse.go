@@ -42,9 +42,45 @@ func (p Problem) String() string {
 	return strings.Join(parts, ": ")
 }
 
-// Problems is every problem of a config, in the order of the file; it is
-// the error Validate returns.
+// Problems is every problem of a config, in the order of the file (the
+// first maxListed, then how many more); it is the error Validate returns.
 type Problems []Problem
+
+// maxListed is how many problems a config error lists: a file of 200,000
+// unknown keys is told in a screen, with how many more there are.
+const maxListed = 50
+
+// problemList collects problems: the first maxListed, and a count of the
+// others (not even formatted).
+type problemList struct {
+	list Problems
+	more int
+}
+
+// full says whether a further problem is only counted.
+func (l *problemList) full() bool { return len(l.list) >= maxListed }
+
+func (l *problemList) add(p Problem) {
+	if l.full() {
+		l.more++
+		return
+	}
+	l.list = append(l.list, p)
+}
+
+// count is the number of problems.
+func (l *problemList) count() int { return len(l.list) + l.more }
+
+// err is the Problems error, or nil when there are none.
+func (l *problemList) err() error {
+	if l.count() == 0 {
+		return nil
+	}
+	if l.more == 0 {
+		return l.list
+	}
+	return append(slices.Clip(l.list), Problem{Msg: fmt.Sprintf("and %d more problems", l.more)})
+}
 
 func (ps Problems) Error() string {
 	lines := make([]string, len(ps))
@@ -113,7 +149,7 @@ func (c *Config) loadPositions() {
 		return
 	}
 	again := Default()
-	d := decoder{file: c.srcFile, c: &again, positions: true}
+	d := decoder{file: c.srcFile, c: &again, positions: true, again: true}
 	d.value(root, reflect.ValueOf(&again).Elem(), "")
 	c.pos = again.pos
 }
@@ -129,6 +165,9 @@ func parseYAML(data []byte, file string) (*yaml.Node, error) {
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
+	}
+	if err := checkExpansion(doc.Content[0]); err != nil {
+		return nil, fmt.Errorf("config %s: %w", file, err)
 	}
 	return doc.Content[0], nil
 }
@@ -149,7 +188,11 @@ func yamlLine(msg string) string {
 
 // problem records a problem found at path.
 func (c *Config) problem(path, msg string) {
-	c.problems = append(c.problems, c.at(path, msg))
+	if c.problems.full() {
+		c.problems.more++
+		return
+	}
+	c.problems.add(c.at(path, msg))
 }
 
 // at is a Problem at path, with where the value at path (or its nearest
@@ -187,6 +230,9 @@ type decoder struct {
 	c    *Config
 	// positions: record where each value was written (loadPositions).
 	positions bool
+	// again: the source is decoded a second time for positions, its
+	// problems already recorded.
+	again bool
 	// sections are the provider sections of the target being decoded,
 	// packed straight from the YAML tree.
 	sections map[string]section
@@ -238,9 +284,19 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i].Value, n.Content[i+1]
 			f, ok := fields[key]
+			if ok && key == "discover" && v.Type() == targetType && resolve(val).Kind == yaml.SequenceNode {
+				d.sources(resolve(val), v.Addr().Interface().(*Target), join(path, key))
+				continue
+			}
 			if !ok {
-				d.c.problems = append(d.c.problems, Problem{Path: path,
-					Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
+				switch {
+				case d.again:
+				case d.c.problems.full():
+					d.c.problems.more++
+				default:
+					d.c.problems.add(Problem{Path: path,
+						Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
+				}
 				continue
 			}
 			d.value(val, v.Field(f), join(path, key))
@@ -368,5 +424,56 @@ func (d *decoder) recordPositions(n *yaml.Node, path string) {
 			d.c.setPos(p, fmt.Sprintf("%s:%d", d.file, e.Line))
 			d.recordPositions(e, p)
 		}
+	}
+}
+
+// resolve is the node an alias stands for, or n.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return n.Alias
+	}
+	return n
+}
+
+// sources decodes discover: written as a list into t.Sources: each item a
+// mapping of an optional group: and provider sections, packed as the
+// single form's are.
+func (d *decoder) sources(n *yaml.Node, t *Target, path string) {
+	if d.positions {
+		d.c.setPos(path, fmt.Sprintf("%s:%d", d.file, n.Line))
+		d.recordPositions(n, path)
+		return
+	}
+	t.Sources = make([]Source, 0, len(n.Content))
+	for i, item := range n.Content {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		item = resolve(item)
+		var src Source
+		if item.Kind != yaml.MappingNode {
+			d.c.problem(at, "not a mapping of one provider section and an optional group:")
+			t.Sources = append(t.Sources, src)
+			continue
+		}
+		providers := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: item.Line, Column: item.Column}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], resolve(item.Content[j+1])
+			if k.Value != "group" {
+				providers.Content = append(providers.Content, k, item.Content[j+1])
+				continue
+			}
+			if val.Kind != yaml.ScalarNode || val.Tag == "!!null" || val.Value == "" {
+				d.c.problem(at+".group", "not a group name")
+				continue
+			}
+			src.Group = val.Value
+		}
+		if sections, ok := packSections(providers); ok {
+			src.parsed = sections
+		} else if err := providers.Decode(&src.Discover); err != nil {
+			d.c.problem(at, "not a mapping of provider names to their settings")
+		} else {
+			src.pack()
+		}
+		t.Sources = append(t.Sources, src)
 	}
 }

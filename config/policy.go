@@ -19,8 +19,8 @@ func ParsePolicy(data []byte, file string) (Policy, error) {
 	}
 	v := &validation{c: &scratch, problems: scratch.problems}
 	v.policy(p, "")
-	if len(v.problems) > 0 {
-		return Policy{}, v.problems
+	if err := v.problems.err(); err != nil {
+		return Policy{}, err
 	}
 	return p, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -16,18 +15,17 @@ import (
 
 // paths checks a target's paths at path.
 func (v *validation) paths(paths []string, path string) {
+	seen := make(map[string]bool, len(paths))
 	for j, p := range paths {
 		field := fmt.Sprintf("%s[%d]", path, j)
 		if _, err := audit.ParsePath(p); err != nil {
 			v.bad(field, "%s", strings.TrimPrefix(err.Error(), "path: "))
-		} else if slices.Index(paths, p) < j {
+		} else if seen[p] {
 			v.bad(field, "%q is listed twice", p)
 		}
+		seen[p] = true
 	}
 }
-
-// envName is a variable name a shell expands in "$NAME".
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // auth checks the target's auth at path and reads its secret. Messages
 // name the variable or file, never the value.
@@ -62,7 +60,7 @@ func (v *validation) auth(t Target, path string) *audit.Credential {
 		v.bad(path, "a browser sends cookies only on credentialed requests: set policy.credentials: true")
 		ok = false
 	}
-	var value, shown string
+	var value string
 	switch {
 	case a.ValueFromEnv == "" && a.ValueFromFile == "":
 		v.bad(path, "give value_from_env: VARIABLE or value_from_file: PATH (the secret is never written in the config)")
@@ -71,7 +69,7 @@ func (v *validation) auth(t Target, path string) *audit.Credential {
 		v.bad(path, "give value_from_env: or value_from_file:, not both")
 		return nil
 	case a.ValueFromEnv != "":
-		if !envName.MatchString(a.ValueFromEnv) {
+		if !audit.IsEnvName(a.ValueFromEnv) {
 			v.bad(path+".value_from_env", "%q is not a variable name", a.ValueFromEnv)
 			return nil
 		}
@@ -83,11 +81,11 @@ func (v *validation) auth(t Target, path string) *audit.Credential {
 			v.bad(path+".value_from_env", "%s is not set or empty", a.ValueFromEnv)
 			return nil
 		}
-		value, shown = val, "$"+a.ValueFromEnv
+		value = val
 	case v.c.noSecrets:
 		return nil
 	default:
-		data, err := os.ReadFile(a.ValueFromFile)
+		data, err := ReadFile(a.ValueFromFile)
 		if err != nil {
 			v.bad(path+".value_from_file", "cannot read %s: %s", a.ValueFromFile, readProblem(err))
 			return nil
@@ -97,7 +95,6 @@ func (v *validation) auth(t Target, path string) *audit.Credential {
 			v.bad(path+".value_from_file", "%s is empty", a.ValueFromFile)
 			return nil
 		}
-		shown = "$(cat " + shellWord(a.ValueFromFile) + ")"
 	}
 	if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
 		v.bad(path, "the secret holds control characters (a line break?): it cannot be sent in a header")
@@ -106,11 +103,30 @@ func (v *validation) auth(t Target, path string) *audit.Credential {
 	if !ok {
 		return nil
 	}
+	cred := a.Placeholder()
+	cred.Value = value
+	return cred
+}
+
+// shown is what records show instead of the secret.
+func (a Auth) shown() string {
+	if a.ValueFromEnv != "" {
+		return audit.ShownEnv(a.ValueFromEnv)
+	}
+	return audit.ShownFile(a.ValueFromFile)
+}
+
+// Placeholder is the credential a without its value (nothing is read):
+// what corsaudit records in its place. Nil when a names no credential.
+func (a Auth) Placeholder() *audit.Credential {
+	if a.Header == "" && a.Cookie == "" || a.ValueFromEnv == "" && a.ValueFromFile == "" {
+		return nil
+	}
 	header := a.Header
 	if a.Cookie != "" {
 		header = "Cookie"
 	}
-	return &audit.Credential{Header: http.CanonicalHeaderKey(header), Cookie: a.Cookie, Value: value, Shown: shown,
+	return &audit.Credential{Header: http.CanonicalHeaderKey(header), Cookie: a.Cookie, Shown: a.shown(),
 		Adversarial: a.Adversarial}
 }
 
@@ -122,16 +138,6 @@ func readProblem(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// shellWord quotes s for a POSIX shell when it needs quoting.
-func shellWord(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./", r))
-	}) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // tls checks the target's tls at path and loads its files.

@@ -1,9 +1,9 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
-	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -52,7 +52,8 @@ func (c *Config) Validate() error {
 // Build validates the config and returns its targets with their providers.
 // The error, if any, is Problems.
 func (c *Config) Build() ([]BuiltTarget, error) {
-	v := &validation{c: c, problems: append(Problems(nil), c.problems...)}
+	v := &validation{c: c, problems: c.problems}
+	v.problems.list = slices.Clone(v.problems.list)
 	if c.Concurrency < 1 {
 		v.bad("concurrency", "%d must be at least 1", c.Concurrency)
 	}
@@ -93,8 +94,8 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			names[t.Name] = i
 		}
 		if t.URL != "" {
-			if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.bad(field+".url", "%q is not an absolute http(s) URL", t.URL)
+			if _, err := TargetURL(t.URL); err != nil {
+				v.bad(field+".url", "%s", err)
 			}
 		}
 		switch t.Direct.Scheme {
@@ -119,9 +120,9 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
 			Paths:  t.Paths, Auth: cred, TLS: tlsConf})
 	}
-	if len(v.problems) > 0 {
-		v.problems.sortByLine()
-		return nil, v.problems
+	v.problems.list.sortByLine()
+	if err := v.problems.err(); err != nil {
+		return nil, err
 	}
 	return built, nil
 }
@@ -130,7 +131,7 @@ func label(t Target, i int) string {
 	if t.Name != "" {
 		return t.Name
 	}
-	if u, err := url.Parse(t.URL); err == nil && u.Host != "" {
+	if u, err := TargetURL(t.URL); err == nil {
 		return u.Host
 	}
 	return fmt.Sprintf("target-%d", i+1)
@@ -139,11 +140,15 @@ func label(t Target, i int) string {
 // validation collects the problems of one Build.
 type validation struct {
 	c        *Config
-	problems Problems
+	problems problemList
 }
 
 func (v *validation) bad(path, format string, a ...any) {
-	v.problems = append(v.problems, v.c.at(path, fmt.Sprintf(format, a...)))
+	if v.problems.full() {
+		v.problems.more++
+		return
+	}
+	v.problems.add(v.c.at(path, fmt.Sprintf(format, a...)))
 }
 
 // policy checks a policy (of a target, or the gate's policy file) at path.
@@ -174,51 +179,142 @@ var subPath = regexp.MustCompile(`^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*$`)
 // unknownKeyMsg matches unknownKey's message.
 var unknownKeyMsg = regexp.MustCompile(`^unknown key "([^"]+)"`)
 
-// provider builds a target's provider; its problems are recorded.
+// provider builds a target's provider; its problems are recorded. The
+// list form of discover: is a discovery.Sources of one provider per
+// source.
 func (v *validation) provider(t Target, field string) discovery.Provider {
-	names := t.providerNames()
+	if t.Sources == nil {
+		return v.sourceProvider(t.source(), field+".discover")
+	}
+	if len(t.Sources) == 0 {
+		v.bad(field+".discover", "at least one source is required (a provider section, and group: when the source is one group)")
+		return nil
+	}
+	names := sourceNames(t.Sources)
+	srcs := make(discovery.Sources, len(t.Sources))
+	ok := true
+	for j := range t.Sources {
+		p := v.sourceProvider(&t.Sources[j], fmt.Sprintf("%s.discover[%d]", field, j))
+		ok = ok && p != nil
+		srcs[j] = discovery.Source{Name: names[j], Group: t.Sources[j].Group, Provider: p}
+	}
+	if !ok {
+		return nil
+	}
+	return srcs
+}
+
+// sourceNames names each source of a list (in pool names and messages):
+// its group, else its provider; a name two sources would share is
+// followed by the source's index ("aws[1]").
+func sourceNames(srcs []Source) []string {
+	names := make([]string, len(srcs))
+	count := map[string]int{}
+	for j, s := range srcs {
+		names[j] = s.Group
+		if names[j] == "" {
+			names[j] = strings.Join(s.providerNames(), "+")
+		}
+		count[names[j]]++
+	}
+	for j := range names {
+		if count[names[j]] > 1 {
+			names[j] = fmt.Sprintf("%s[%d]", names[j], j)
+		}
+	}
+	return names
+}
+
+// sourceProvider builds the provider of one source at path (a target's
+// discover:, or an item of its list); its problems are recorded.
+func (v *validation) sourceProvider(src *Source, path string) discovery.Provider {
+	names := src.providerNames()
 	switch len(names) {
 	case 0:
-		v.bad(field+".discover", "one provider is required (one of %s)", strings.Join(providers.Names(), ", "))
+		v.bad(path, "one provider is required (one of %s)", strings.Join(providers.Names(), ", "))
 		return nil
 	case 1:
 	default:
-		v.bad(field+".discover", "exactly one provider per target, got %d", len(names))
+		v.bad(path, "exactly one provider per %s, got %d (a list of sources under discover: combines several)", sourceWord(path), len(names))
 		return nil
 	}
-	for _, name := range names {
-		path := field + ".discover." + name
-		f, err := providers.Lookup(name)
-		if err != nil {
-			v.bad(path, "unknown provider (known: %s)", strings.Join(providers.Names(), ", "))
-			return nil
-		}
-		section, err := t.settings(name)
-		if err != nil {
-			v.bad(path, "%s", err)
-			return nil
-		}
-		p, err := f(decodeSection(section))
-		if err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
-					v.bad(path+"."+sub, "%s", msg)
-				} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
-					// Placed at the key's own line, named by its parent.
-					p := v.c.at(path, line)
-					if p.Name == "" {
-						p.Pos = v.c.at(path+"."+m[1], "").Pos
-					}
-					v.problems = append(v.problems, p)
-				} else {
-					v.bad(path, "%s", line)
-				}
-			}
-			return nil
-		}
-		return p
+	name := names[0]
+	path += "." + name
+	f, err := providers.Lookup(name)
+	if err != nil {
+		v.bad(path, "unknown provider (known: %s)", strings.Join(providers.Names(), ", "))
+		return nil
 	}
-	return nil
+	section, err := src.settings(name)
+	if err != nil {
+		v.bad(path, "%s", err)
+		return nil
+	}
+	p, err := f(decodeSection(section))
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if v.problems.full() {
+				v.problems.more++
+				continue
+			}
+			if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
+				v.bad(path+"."+sub, "%s", msg)
+			} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
+				// Placed at the key's own line, named by its parent.
+				p := v.c.at(path, line)
+				if p.Name == "" {
+					p.Pos = v.c.at(path+"."+m[1], "").Pos
+				}
+				v.problems.add(p)
+			} else {
+				v.bad(path, "%s", line)
+			}
+		}
+		return nil
+	}
+	return p
+}
+
+// sourceWord is what holds one provider at path: a target, or a source of
+// its list.
+func sourceWord(path string) string {
+	if strings.HasSuffix(path, "]") {
+		return "source"
+	}
+	return "target"
+}
+
+// ListedInstances is what target i lists under discover: when every
+// source of it is static (ok is false for another provider, or a section
+// Validate refuses). It reads no file or variable, and dials nothing:
+// shards and merge check an inventory against it.
+func (c *Config) ListedInstances(i int) (instances []discovery.Instance, ok bool) {
+	if i < 0 || i >= len(c.Targets) {
+		return nil, false
+	}
+	t := c.Targets[i]
+	srcs := []*Source{t.source()}
+	if t.Sources != nil {
+		srcs = srcs[:0]
+		for j := range t.Sources {
+			srcs = append(srcs, &t.Sources[j])
+		}
+	}
+	for _, src := range srcs {
+		if names := src.providerNames(); len(names) != 1 || names[0] != "static" {
+			return nil, false
+		}
+	}
+	v := &validation{c: c}
+	p := v.provider(t, fmt.Sprintf("targets[%d]", i))
+	if p == nil || v.problems.count() > 0 {
+		return nil, false
+	}
+	found, err := p.Discover(context.Background()) // static sources do no I/O
+	if err != nil || len(found) != 1 {
+		return nil, false
+	}
+	return found[0].Instances, true
 }
 
 // decodeSection is the decode func given to a provider's factory: it fills
@@ -244,13 +340,16 @@ func decodeSection(section map[string]any) func(any) error {
 		sort.Strings(md.Unused)
 		known := mapstructureNames(reflectType(out))
 		var lines []string
-		for _, u := range md.Unused {
+		for n, u := range md.Unused {
 			i := strings.LastIndexAny(u, ".")
 			parent, key := "", u
 			if i >= 0 {
 				parent, key = u[:i], u[i+1:]
 			}
-			msg := unknownKey(key, known)
+			msg := fmt.Sprintf("unknown key %q", key)
+			if n < maxListed { // the others are only counted
+				msg = unknownKey(key, known)
+			}
 			if parent != "" {
 				msg = parent + ": " + msg
 			}

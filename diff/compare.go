@@ -5,8 +5,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
@@ -37,6 +39,12 @@ type Options struct {
 	Policy bool
 	// Analyses enabled (nil: AllAnalyses).
 	Analyses []string
+	// Browser is whose requests the findings from the load balancer's
+	// routes reproduce (RouteFindings); empty: Chromium's.
+	Browser cors.Browser
+	// Timeout is the run's per-request timeout: the --max-time of the
+	// reproduce lines of findings no recorded request backs (routes).
+	Timeout time.Duration
 	// FlagAdvice: the run was set up with command-line flags (an ad hoc
 	// audit), so findings name the flag to change (--direct-scheme http),
 	// not the config key (direct.scheme: http).
@@ -92,6 +100,19 @@ type comparison struct {
 	// (res.Direct.Outcome; computed once; the zero signature for those
 	// that did not answer): thousands of instances answer alike.
 	sigs []Signature
+	// classes names, per pool, the probes its instances answer (nil when
+	// the probes are not routed): instances of one class are compared
+	// with one another where a check compares whole instances.
+	classes map[string]string
+}
+
+// routeClass is the probes instance i answers, as a key: instances with
+// the same key serve the same routes ("" for all when nothing is routed).
+func (c *comparison) routeClass(i int) string {
+	if c.classes == nil {
+		return ""
+	}
+	return c.classes[c.inst(i).Pool]
 }
 
 // sig is the signature of instance i's answer to probe p.
@@ -99,6 +120,21 @@ func (c *comparison) sig(i, p int) Signature { return c.sigs[c.res.Direct.Outcom
 
 func newComparison(res *audit.TargetResult, opt Options) *comparison {
 	c := &comparison{res: res, opt: opt}
+	if slices.ContainsFunc(res.Spec.Probes, audit.Probe.Routed) {
+		c.classes = map[string]string{}
+		for _, in := range res.Spec.Target.Instances {
+			if _, ok := c.classes[in.Pool]; ok {
+				continue
+			}
+			key := make([]byte, len(res.Spec.Probes))
+			for p, pr := range res.Spec.Probes {
+				if pr.Serves(in.Pool) {
+					key[p] = 1
+				}
+			}
+			c.classes[in.Pool] = string(key)
+		}
+	}
 	d := res.Direct
 	if d == nil {
 		return c
@@ -129,6 +165,9 @@ func newComparison(res *audit.TargetResult, opt Options) *comparison {
 func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	c := newComparison(res, opt)
 	var all checked
+	if opt.enabled(AnalysisLB) {
+		all.add(RouteFindings(&res.Spec, res.URL, opt.Browser, opt.Timeout)...)
+	}
 	all.merge(c.skipped())
 	all.merge(c.unreachable())
 	if opt.enabled(AnalysisDrift) {
@@ -200,9 +239,8 @@ func (c *comparison) answering(p int, group string) []int {
 }
 
 func (c *comparison) probeRef(p int) *ProbeRef {
-	pr := c.spec().Probes[p]
-	return &ProbeRef{ID: pr.ID, Origin: pr.Origin, Method: pr.Method, Headers: pr.HeaderStrings(),
-		Credentials: pr.Credentials, Class: pr.Class, Expect: string(pr.Expect)}
+	ref := probeRef(c.spec().Probes[p])
+	return &ref
 }
 
 func (c *comparison) ids(idx []int) []string {

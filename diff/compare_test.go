@@ -36,17 +36,22 @@ func allowedOnly(e edit) edit {
 // lbOnly is a check set with the LB check only.
 var lbOnly = Options{Analyses: []string{AnalysisLB}}
 
-func TestCompareFindings(t *testing.T) {
+// compareCase is a fleet and the findings it must give.
+type compareCase struct {
+	desc string
+	res  *audit.TargetResult
+	opt  Options
+	want []wantFinding
+	// absent kinds must not be reported.
+	absent []Kind
+}
+
+// compareCases are fleets that give every kind of finding the comparison
+// reports from the answers of instances and the load balancer.
+func compareCases() []compareCase {
 	probes := testProbes()
 	disallowedPUT := func(p audit.Probe) bool { return p.Method == "PUT" && p.Class == audit.ClassDisallowed }
-	cases := []struct {
-		desc string
-		res  *audit.TargetResult
-		opt  Options
-		want []wantFinding
-		// absent kinds must not be reported.
-		absent []Kind
-	}{
+	return []compareCase{
 		{
 			desc: "one instance blocks what the majority allows: verdict-drift naming it",
 			res:  fleetOf(probes, append(same(3, allowing), blocksPUT)...),
@@ -260,7 +265,10 @@ func TestCompareFindings(t *testing.T) {
 			absent: []Kind{KindUnreachable},
 		},
 	}
-	for _, tc := range cases {
+}
+
+func TestCompareFindings(t *testing.T) {
+	for _, tc := range compareCases() {
 		t.Run(tc.desc, func(t *testing.T) {
 			_, got := Compare(tc.res, tc.opt)
 			checkWanted(t, got, tc.want, tc.absent)

@@ -11,11 +11,17 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
+// Steps of HeaderDifference.
+const (
+	StepPreflight = "preflight"
+	StepActual    = "actual"
+)
+
 // HeaderDifference is how one header (or the status) of one answer differs
 // between the expected answer and the observed one: the tokens a list
 // header lacks or adds, or the changed value of any other header.
 type HeaderDifference struct {
-	// Step is the answer: "preflight" or "actual".
+	// Step is the answer: StepPreflight or StepActual.
 	Step string `json:"step"`
 	// Header is the full header name, or "status".
 	Header string `json:"header"`
@@ -59,8 +65,8 @@ var listHeader = map[string]bool{cors.ACAM: false, cors.ACAH: true, cors.ACEH: t
 
 // answerHeaders are the headers compared per step, in report order.
 var answerHeaders = map[string][]string{
-	"preflight": {cors.ACAO, cors.ACAC, cors.ACAM, cors.ACAH, cors.ACMA, "Vary"},
-	"actual":    {cors.ACAO, cors.ACAC, cors.ACEH, "Vary"},
+	StepPreflight: {cors.ACAO, cors.ACAC, cors.ACAM, cors.ACAH, cors.ACMA, "Vary"},
+	StepActual:    {cors.ACAO, cors.ACAC, cors.ACEH, "Vary"},
 }
 
 // Differences compares two observations of one probe, answer by answer: only
@@ -71,7 +77,7 @@ func Differences(want, got audit.Observation) []HeaderDifference {
 	steps := []struct {
 		name string
 		a, b *audit.Exchange
-	}{{"preflight", want.Preflight, got.Preflight}, {"actual", want.Actual, got.Actual}}
+	}{{StepPreflight, want.Preflight, got.Preflight}, {StepActual, want.Actual, got.Actual}}
 	for _, s := range steps {
 		if s.a == nil || s.b == nil || s.a.Failed() || s.b.Failed() {
 			continue

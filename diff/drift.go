@@ -96,7 +96,7 @@ func (c *comparison) drift(p int) checked {
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindVerdictDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 			Expected: majSig.Describe(), Observed: sig(idx[0]).Describe(), Difference: ds, Message: msg,
-			Reproduce: Reproduce(obs), Compared: len(cmp),
+			Reproduce: ReproduceDifference(obs, ds), Compared: len(cmp),
 			cause: &cause{key: causeKey(got, ds, sig(idx[0]).Verdict), message: func(ps []ProbeRef) string {
 				return fmt.Sprintf("%s %s %s where %s %ss them%s", who, gotN, requestsPhrase(ps), c.reference(), ref,
 					because(ds, obs.Verdict().Message))
@@ -164,7 +164,7 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 		who := c.ofCompared(len(idx), len(cmp))
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindHeaderDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
-			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: Reproduce(obs),
+			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: ReproduceDifference(obs, ds),
 			Compared: len(cmp),
 			cause: &cause{key: causeKey("same", ds, got.Verdict), message: func(ps []ProbeRef) string {
 				return fmt.Sprintf("%s %s %s with other CORS headers than the majority, browsers deciding the same%s",
@@ -256,7 +256,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	}
 	return Finding{Kind: KindPolicyViolation, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 		Expected: string(pr.Expect) + " (policy)", Observed: sig.Describe(), Difference: ds, Message: msg,
-		Reproduce: Reproduce(obs),
+		Reproduce: ReproduceDifference(obs, ds),
 		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict), message: func(ps []ProbeRef) string {
 			return fmt.Sprintf("%s %s %s, which the policy %s%s", which, v, requestsPhrase(ps), policy,
 				because(ds, obs.Verdict().Message))

@@ -2,6 +2,8 @@
 // turns the differences into Findings.
 package diff
 
+import "github.com/corsaudit/corsaudit/audit"
+
 // Severity of a finding.
 type Severity string
 
@@ -38,6 +40,14 @@ type ProbeRef struct {
 	// Expect is what the policy says a browser decides: "allowed",
 	// "blocked", or "" (adversarial probes judge themselves).
 	Expect string `json:"expect,omitempty"`
+	// Step, when set, is the one step of the fetch the probe sends
+	// ("preflight" or "actual"): the load balancer routes the steps to
+	// different pools.
+	Step string `json:"step,omitempty"`
+	// Routes is what the load balancer does with each step (the rule, its
+	// action, the pools it forwards to): only the instances of those pools
+	// answered the probe. Empty when the target has no router.
+	Routes []audit.StepRoute `json:"routes,omitempty"`
 }
 
 // Finding is one problem corsaudit reports.
@@ -89,6 +99,13 @@ type InstanceInfo struct {
 	// NothingSent: no request was sent to the instance (every probe was
 	// not run), so it is neither reachable nor unreachable.
 	NothingSent bool `json:"nothing_sent,omitempty"`
+	// Failed counts the probes whose requests got no HTTP answer
+	// (connection failures, timeouts).
+	Failed int `json:"failed,omitempty"`
+	// Unanswered counts the probes whose request was sent and not
+	// answered before the run stopped (its deadline or an interrupt): the
+	// instance was neither heard from nor given the time to answer.
+	Unanswered int `json:"unanswered,omitempty"`
 	// NotRun lists the probes not run on the instance, by reason.
 	NotRun []NotRun `json:"not_run,omitempty"`
 }
@@ -102,8 +119,12 @@ type NotRun struct {
 }
 
 // Unreachable reports whether the instance was probed, sent requests, and
-// answered none of them.
-func (in InstanceInfo) Unreachable() bool { return in.Skip == "" && !in.Reachable && !in.NothingSent }
+// answered none of them, one at least failing: requests the run stopped
+// waiting for (Unanswered) alone do not make an instance unreachable.
+// (Reports written before Failed existed have neither count.)
+func (in InstanceInfo) Unreachable() bool {
+	return in.Skip == "" && !in.Reachable && !in.NothingSent && (in.Failed > 0 || in.Unanswered == 0)
+}
 
 // Outcome of one (instance, probe) cell.
 const (

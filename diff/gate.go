@@ -9,6 +9,7 @@ import (
 	"github.com/corsaudit/corsaudit/internal/plural"
 
 	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
 // Gate is a pre-deploy gate: the Candidate group's instances compared with
@@ -64,10 +65,10 @@ func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, no
 			keep = append(keep, i)
 		case len(names) == 0 && len(missing) == len(needs):
 			notes = append(notes, fmt.Sprintf("gate: skipping target %s: it has no %s group (groups: %s)",
-				t.Name, strings.Join(quoteAll(needs), " or "), listOrNone(groups)))
+				t.Name, strings.Join(escape.Quote(needs), " or "), listOrNone(groups)))
 		default:
 			return nil, nil, fmt.Errorf("gate: target %s has no %s group (groups: %s)",
-				t.Name, strings.Join(quoteAll(missing), " or "), listOrNone(groups))
+				t.Name, strings.Join(escape.Quote(missing), " or "), listOrNone(groups))
 		}
 	}
 	if len(keep) == 0 {
@@ -76,7 +77,7 @@ func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, no
 			all = append(all, t.Name+": "+listOrNone(Groups(t)))
 		}
 		return nil, notes, fmt.Errorf("gate: no target has the %s group (groups: %s)",
-			strings.Join(quoteAll(needs), " and "), listOrNone(all))
+			strings.Join(escape.Quote(needs), " and "), listOrNone(all))
 	}
 	return keep, notes, nil
 }
@@ -91,14 +92,6 @@ func Groups(t discovery.Target) []string {
 	}
 	sort.Strings(gs)
 	return gs
-}
-
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
-	}
-	return out
 }
 
 func listOrNone(ss []string) string {
@@ -140,6 +133,8 @@ func (g Gate) Failures(r *Report) []string {
 		}
 		if !g.Policy && base == 0 {
 			out = append(out, fmt.Sprintf("%s: baseline group %q has no reachable instance: nothing to compare with", t.Name, g.Baseline))
+		} else if !g.Policy {
+			out = append(out, g.unmatchedRoutes(&t)...)
 		}
 	}
 	for _, f := range r.Findings {
@@ -197,6 +192,40 @@ func (g Gate) Failures(r *Report) []string {
 		}
 		fmt.Fprintf(&b, "\n      reference%s: %s\n      candidate%s: %s\n      %s", first, f.Expected, first, f.Observed, f.Reproduce)
 		out = append(out, b.String())
+	}
+	return out
+}
+
+// unmatchedRoutes lists the routed probes of t that candidate instances
+// answered and no baseline instance did: the load balancer sends them
+// where the baseline group is not, so nothing compares the candidate's
+// answers.
+func (g Gate) unmatchedRoutes(t *TargetReport) []string {
+	if !slices.ContainsFunc(t.Probes, func(p ProbeRef) bool { return len(p.Routes) > 0 }) {
+		return nil
+	}
+	group := map[string]string{}
+	for _, in := range t.Instances {
+		group[in.ID] = in.Group
+	}
+	cand, base := map[string]bool{}, map[string]bool{}
+	for c := range t.Cells.All() {
+		if c.Outcome == OutcomeError {
+			continue
+		}
+		switch group[c.Instance] {
+		case g.Candidate:
+			cand[c.Probe] = true
+		case g.Baseline:
+			base[c.Probe] = true
+		}
+	}
+	var out []string
+	for _, p := range t.Probes {
+		if len(p.Routes) > 0 && cand[p.ID] && !base[p.ID] {
+			out = append(out, fmt.Sprintf("%s: %s: candidate group %q answers it, no instance of the baseline group %q does (routed: %s): nothing to compare with",
+				t.Name, p.ID+" "+p.Method+" from "+p.Origin, g.Candidate, g.Baseline, p.RoutedBy()))
+		}
 	}
 	return out
 }

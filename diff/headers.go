@@ -11,7 +11,9 @@ import (
 )
 
 // invalidHeaders reports answers whose CORS headers a browser cannot parse:
-// several Access-Control-Allow-Origin values, unparsable lists. Through the
+// several Access-Control-Allow-Origin values, unparsable lists, header
+// lines outside HTTP's syntax (a NUL byte, which browsers reject as a
+// network error, or a control byte in a CORS header). Through the
 // load balancer, only what the instances do not already explain.
 func (c *comparison) invalidHeaders() checked {
 	var out checked
@@ -83,6 +85,9 @@ func invalidDetail(o audit.Observation) string {
 	for _, e := range []*audit.Exchange{o.Preflight, o.Actual} {
 		if e == nil {
 			continue
+		}
+		if e.Malformed != "" {
+			return "a malformed header line " + e.Malformed
 		}
 		acao := e.Header.Values(cors.ACAO)
 		if len(acao) > 1 {

@@ -88,13 +88,17 @@ func (c *comparison) instanceInfo(i int) InstanceInfo {
 	}
 	nSent, nFailed, _ := rowCounts(d, i)
 	info.Reachable = nSent > nFailed
-	info.NothingSent = nSent == 0
+	info.Failed = nFailed
 	var notRun []int
 	for p, o := range d.Each(i) {
-		if !sent(o) {
+		if !sent(o) && o.NotRun != audit.NotRunNotRouted {
 			notRun = append(notRun, p)
 		}
+		if o.Unanswered() {
+			info.Unanswered++
+		}
 	}
+	info.NothingSent = nSent == 0 && info.Unanswered == 0
 	for _, g := range groupBy(notRun, func(p int) string { return notRunReason(d.At(i, p)) }) {
 		nr := NotRun{Reason: g.key}
 		for _, p := range g.items {

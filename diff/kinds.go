@@ -22,6 +22,10 @@ const (
 	KindWildcardCredentials Kind = "wildcard-credentials"
 	KindInvalidHeader       Kind = "invalid-header"
 	KindErrorWithoutCORS    Kind = "error-without-cors"
+	// KindUnauditedRoute: the load balancer sends a step of a probe where
+	// no audited instance answers it (a backend bucket, a pool nobody
+	// discovered, an answer of its own).
+	KindUnauditedRoute Kind = "unaudited-route"
 	// KindSkipped: an instance the provider listed but corsaudit cannot
 	// probe (a lambda target, an unused target).
 	KindSkipped Kind = "skipped"
@@ -53,11 +57,11 @@ var Kinds = []KindInfo{
 	{KindInvalidHeader, SeverityError, "CORS header browsers cannot parse",
 		"A CORS header browsers cannot parse: several Access-Control-Allow-Origin values (often a load balancer adding its own on top of the instance's), an unparsable list."},
 	{KindLBAnswersOptions, SeverityWarning, "Load balancer answers preflights itself",
-		"The load balancer answers preflights itself, with CORS headers no instance sends: the instances' CORS config is not what browsers see. An error when its answer changes the browser's verdict (blocks what the instances allow, or allows what they block), a warning when the verdict stays the same."},
+		"The load balancer answers preflights itself, with CORS headers no instance sends: the instances' CORS config is not what browsers see. An error when its answer changes the browser's verdict (blocks what the instances allow, or allows what they block), a warning when the verdict stays the same. A rule that answers OPTIONS with a fixed response is found from the routes alone (naming the rule): an error, since that answer has no CORS headers and every preflight fails."},
 	{KindLBMismatch, SeverityError, "Load balancer answers differ from the instances",
 		"Answers through the load balancer differ from the instances' majority; the finding gives the share of requests affected (the intermittency users see) and which instance served the step that decided. An error when the verdict differs, a warning when only the reason does."},
 	{KindLBRedirect, SeverityError, "Load balancer redirects preflights",
-		"The load balancer answers OPTIONS with a 3xx (an http-to-https or canonical-host rule). Browsers reject every redirected preflight, so every non-simple request fails."},
+		"The load balancer answers OPTIONS with a 3xx (an http-to-https or canonical-host rule), or its rules redirect preflights or send them to an identity provider (found from the routes alone, naming the rule). Browsers reject every redirected preflight, so every non-simple request fails."},
 	{KindNullOrigin, SeverityError, "The null origin is trusted",
 		"An instance trusts the null origin, which sandboxed iframes and data: pages of any site can send."},
 	{KindOriginReflection, SeverityError, "Arbitrary origin reflected",
@@ -70,6 +74,8 @@ var Kinds = []KindInfo{
 		"No strict majority: an exact 2-2 split, or three different answers. Without a policy expectation or a baseline corsaudit does not pick a winner; someone must decide which answer is right."},
 	{KindUnreachable, SeverityError, "Instance or load balancer unreachable",
 		"An instance (or the load balancer) gave no HTTP answer to any request it was sent: refused, timeout, TLS, reset. It is left out of every majority. An instance that failed only some requests is a warning."},
+	{KindUnauditedRoute, SeverityWarning, "Request routed where corsaudit audits nothing",
+		"The load balancer's routes (ALB listener rules, GCP URL map) send a probed request where no discovered instance answers it: a backend bucket, a pool whose instances were not discovered (add its source under discover:), or an answer of the load balancer's own (a fixed response, a redirect of the actual request, which a browser fails unless it carries CORS headers). Found from the routes alone, without sending a request; the finding names the rule. A warning: what serves that request is not audited."},
 	{KindVaryMissing, SeverityWarning, "Origin-dependent answer without Vary: Origin",
 		"An instance's Access-Control-Allow-Origin depends on the request's Origin but the answer lacks Vary: Origin, so any shared cache can mix origins up."},
 	{KindVerdictDrift, SeverityError, "Instances disagree on the CORS verdict",

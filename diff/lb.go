@@ -193,7 +193,7 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 		Difference: ds, Share: float64(len(lp.mismatches)) / float64(lp.n),
 		Message: fmt.Sprintf("%d of %s through the load balancer %s: %s%s; %s",
 			len(lp.mismatches), plural.Count(lp.n, "request"), what, howOften(len(lp.mismatches), lp.n), because(ds, ""), by),
-		Reproduce: Reproduce(first),
+		Reproduce: ReproduceDifference(first, ds),
 		// One cause whichever step shows it: a load balancer that strips a
 		// header does so on the preflight of one request and on the actual
 		// answer of a simple one.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Merge combines reports from several runs (shards, accounts, regions) into
@@ -19,8 +18,15 @@ import (
 //     its own instances. The same instance in two inputs is an error, since
 //     no one can tell which answer is current;
 //   - findings are concatenated;
-//   - StartedAt is the earliest start, Duration spans to the latest end;
-//     Browser and Version list the distinct values;
+//   - StartedAt is the earliest start, EndedAt the latest end; Duration
+//     is the longest input's:
+//     runs merged together usually run side by side (one job per account,
+//     region or shard), so the merged run took as long as its slowest
+//     part, and the idle time between runs started apart is no part of
+//     it (a sum would count parallel runs twice);
+//   - FailOn is the strictest of the inputs' thresholds (Strictest), so
+//     the merged report fails when one of its runs would have;
+//   - Browser and Version list the distinct values;
 //   - Incomplete joins the inputs' reasons, so one partial shard makes the
 //     merged report partial;
 //   - the summary is recomputed, requests summed.
@@ -30,7 +36,7 @@ func Merge(reports ...*Report) (*Report, error) {
 	}
 	out := &Report{Tool: "corsaudit", Targets: []TargetReport{}, Findings: []Finding{}}
 	var versions, browsers, incomplete []string
-	var end time.Time
+	var failOn []FailOn
 	where := map[string]int{}    // target name -> index in out.Targets
 	owner := map[[2]string]int{} // (target, instance id) -> input index
 	requests := 0
@@ -46,14 +52,14 @@ func Merge(reports ...*Report) (*Report, error) {
 		if r.Incomplete != "" {
 			incomplete = append(incomplete, r.Incomplete)
 		}
-		if !r.StartedAt.IsZero() {
-			if out.StartedAt.IsZero() || r.StartedAt.Before(out.StartedAt) {
-				out.StartedAt = r.StartedAt
-			}
-			if e := r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second))); e.After(end) {
-				end = e
-			}
+		if !r.StartedAt.IsZero() && (out.StartedAt.IsZero() || r.StartedAt.Before(out.StartedAt)) {
+			out.StartedAt = r.StartedAt
 		}
+		if e := r.End(); e.After(out.EndedAt) {
+			out.EndedAt = e
+		}
+		out.Duration = max(out.Duration, r.Duration)
+		failOn = append(failOn, r.Threshold())
 		requests += r.Summary.Requests
 		for _, t := range r.Targets {
 			i, seen := where[t.Name]
@@ -101,9 +107,7 @@ func Merge(reports ...*Report) (*Report, error) {
 	out.Version = strings.Join(versions, ", ")
 	out.Browser = strings.Join(browsers, ", ")
 	out.Incomplete = strings.Join(incomplete, "; ")
-	if !out.StartedAt.IsZero() {
-		out.Duration = end.Sub(out.StartedAt).Seconds()
-	}
+	out.FailOn = Strictest(failOn...)
 	out.Summary.Requests = requests
 	out.Summarize()
 	return out, nil

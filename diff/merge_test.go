@@ -35,17 +35,18 @@ func TestMerge(t *testing.T) {
 		instances int
 		findings  int
 		requests  int
-		duration  float64
+		duration  float64 // the longest run's
+		end       time.Time
 		incompl   string
 	}{
 		{desc: "two accounts", in: []*Report{
 			shard("api", "https://api.example.com/", t0, 5, "a", "b"),
 			shard("web", "https://www.example.com/", t0.Add(10*time.Second), 5, "c", "dead"),
-		}, targets: 2, instances: 4, findings: 1, requests: 20, duration: 15},
+		}, targets: 2, instances: 4, findings: 1, requests: 20, duration: 5, end: t0.Add(15 * time.Second)},
 		{desc: "one target sharded, disjoint instances", in: []*Report{
 			shard("api", "https://api.example.com/", t0.Add(time.Second), 3, "a", "b"),
 			shard("api", "https://api.example.com/", t0, 2, "c", "dead"),
-		}, targets: 1, instances: 4, findings: 1, requests: 20, duration: 4},
+		}, targets: 1, instances: 4, findings: 1, requests: 20, duration: 3, end: t0.Add(4 * time.Second)},
 		{desc: "one partial shard makes the merge partial", in: func() []*Report {
 			a := shard("api", "https://api.example.com/", t0, 1, "a")
 			b := shard("web", "https://www.example.com/", t0, 1, "b")
@@ -86,6 +87,9 @@ func TestMerge(t *testing.T) {
 			s := got.Summary
 			if s.Targets != tc.targets || s.Instances != tc.instances || s.Findings != tc.findings || s.Requests != tc.requests {
 				t.Errorf("summary %+v, want targets=%d instances=%d findings=%d requests=%d", s, tc.targets, tc.instances, tc.findings, tc.requests)
+			}
+			if !tc.end.IsZero() && !got.End().Equal(tc.end) {
+				t.Errorf("end %s, want %s (the last run's)", got.End(), tc.end)
 			}
 			if got.Duration != tc.duration || got.Incomplete != tc.incompl {
 				t.Errorf("duration %v incomplete %q, want %v %q", got.Duration, got.Incomplete, tc.duration, tc.incompl)

@@ -135,7 +135,11 @@ func (c *comparison) misconfig() checked {
 	}
 	var out checked
 	for _, k := range misconfigKinds {
-		out.merge(c.misconfigKind(k, mistakes, canShow[k]))
+		// Instances that answer other routes are not compared: a pool
+		// that serves another path is no drift.
+		for _, g := range groupBy(canShow[k], c.routeClass) {
+			out.merge(c.misconfigKind(k, mistakes, g.items))
+		}
 	}
 	return out
 }

@@ -4,15 +4,18 @@ import "time"
 
 // Summary counts what a run did and found.
 type Summary struct {
-	Targets     int              `json:"targets"`
-	Instances   int              `json:"instances"`
-	Probed      int              `json:"probed"`
-	Unreachable int              `json:"unreachable"`
-	Probes      int              `json:"probes"`
-	Requests    int              `json:"requests"`
-	Findings    int              `json:"findings"`
-	BySeverity  map[Severity]int `json:"by_severity"`
-	ByKind      map[Kind]int     `json:"by_kind"`
+	Targets     int `json:"targets"`
+	Instances   int `json:"instances"`
+	Probed      int `json:"probed"`
+	Unreachable int `json:"unreachable"`
+	// Unanswered counts the instances with requests not answered before
+	// the run stopped (a partial run).
+	Unanswered int              `json:"unanswered,omitempty"`
+	Probes     int              `json:"probes"`
+	Requests   int              `json:"requests"`
+	Findings   int              `json:"findings"`
+	BySeverity map[Severity]int `json:"by_severity"`
+	ByKind     map[Kind]int     `json:"by_kind"`
 }
 
 // Report is the whole result of a run: what renderers draw and what
@@ -29,6 +32,22 @@ type Report struct {
 	// Incomplete, when set, says why the run did not finish (deadline,
 	// interrupt, discovery error): the report is partial.
 	Incomplete string `json:"incomplete,omitempty"`
+	// EndedAt, when set, is when the last of merged runs ended (their
+	// Duration is the longest run's, not the span from StartedAt): read
+	// End.
+	EndedAt time.Time `json:"ended_at,omitzero"`
+	// FailOn is the threshold the run is judged by (the config's fail_on,
+	// or --fail-on): read Threshold, which defaults it.
+	FailOn FailOn `json:"fail_on,omitempty"`
+}
+
+// End is when the run ended: EndedAt, else StartedAt + Duration (zero
+// when StartedAt is).
+func (r *Report) End() time.Time {
+	if !r.EndedAt.IsZero() || r.StartedAt.IsZero() {
+		return r.EndedAt
+	}
+	return r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
 }
 
 // Summarize recomputes r.Summary from its targets and findings; unreachable
@@ -45,6 +64,9 @@ func (r *Report) Summarize() {
 			}
 			if in.Unreachable() {
 				s.Unreachable++
+			}
+			if in.Unanswered > 0 {
+				s.Unanswered++
 			}
 		}
 	}

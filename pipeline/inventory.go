@@ -8,13 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"sort"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
@@ -54,6 +58,47 @@ type InventoryTarget struct {
 	// from: a shard takes the target's auth and TLS settings from there
 	// (secrets are read where the shard runs, never written here).
 	ConfigTarget int `json:"config_target"`
+	// LeftOut are the pools no probe reaches, whose instances are not
+	// audited (not in Instances).
+	LeftOut []audit.PoolCount `json:"left_out,omitempty"`
+	// Routing and Findings say, for reading (an audit recomputes them from
+	// Probes), how the load balancer routes each path and step, and what
+	// its routes show without a request (diff.RouteFindings).
+	Routing  []RoutingEntry `json:"routing,omitempty"`
+	Findings []diff.Finding `json:"findings,omitempty"`
+}
+
+// RoutingEntry is what the load balancer does with one step of the probed
+// requests of one path, and the probes it covers.
+type RoutingEntry struct {
+	Path   string `json:"path"`
+	Method string `json:"method"`
+	audit.StepRoute
+	Probes []string `json:"probes"`
+}
+
+// Routing is how the load balancer routes the probes of target at public
+// URL u: one entry per path, method, step and route, in plan order (nil
+// when the probes are not routed).
+func Routing(probes []audit.Probe, u *url.URL) []RoutingEntry {
+	var out []RoutingEntry
+	at := map[string]int{}
+	for _, p := range probes {
+		for _, r := range p.Routes {
+			e := RoutingEntry{Path: audit.PathOf(p, u), Method: r.Method(p), StepRoute: r}
+			key := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%v\x00%s\x00%s", e.Path, e.Method, r.Step, r.Rule, r.Action, r.Pools, r.Detail, r.Note)
+			n, ok := at[key]
+			if !ok {
+				n = len(out)
+				at[key] = n
+				out = append(out, e)
+			}
+			if !slices.Contains(out[n].Probes, p.ID) {
+				out[n].Probes = append(out[n].Probes, p.ID)
+			}
+		}
+	}
+	return out
 }
 
 // InventoryDirect is audit.Direct as written in an inventory.
@@ -71,18 +116,30 @@ type InventoryLB struct {
 
 // Spec is the target as the engine takes it.
 func (t InventoryTarget) Spec() audit.TargetSpec {
+	probes := slices.Clone(t.Probes)
+	audit.MarkUnserved(probes, t.Instances)
 	return audit.TargetSpec{
-		Target: discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances},
-		Probes: t.Probes,
-		Direct: audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
-		LB:     audit.LB{Disabled: t.LB.Disabled, Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader},
+		Target:  discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances},
+		Probes:  probes,
+		LeftOut: t.LeftOut,
+		Direct:  audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
+		LB:      audit.LB{Disabled: t.LB.Disabled, Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader},
 	}
 }
 
-func inventoryTarget(s audit.TargetSpec) InventoryTarget {
-	return InventoryTarget{Name: s.Target.Name, URL: s.Target.URL, Instances: s.Target.Instances, Probes: s.Probes,
-		Direct: InventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
-		LB:     InventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader}}
+// inventoryTarget is spec as the inventory writes it, with its routing
+// and the findings of its routes for browser b (curl lines bounded by
+// the per-request timeout).
+func inventoryTarget(s audit.TargetSpec, b cors.Browser, timeout time.Duration) InventoryTarget {
+	t := InventoryTarget{Name: s.Target.Name, URL: s.Target.URL, Instances: s.Target.Instances, Probes: s.Probes,
+		Direct:  InventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
+		LB:      InventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader},
+		LeftOut: s.LeftOut}
+	if u, err := url.Parse(s.Target.URL); err == nil && u.Host != "" {
+		t.Routing = Routing(s.Probes, u)
+		t.Findings = diff.RouteFindings(&s, u, b, timeout)
+	}
+	return t
 }
 
 // ConfigYAML is cfg as YAML (durations with units): what inventories and
@@ -120,6 +177,11 @@ func DiscoverInventory(ctx context.Context, cfg *config.Config, version string, 
 	if err != nil {
 		return nil, err
 	}
+	return discoverInventory(ctx, cfg, built, version, log)
+}
+
+// discoverInventory is DiscoverInventory once cfg is built into built.
+func discoverInventory(ctx context.Context, cfg *config.Config, built []config.BuiltTarget, version string, log io.Writer) (*Inventory, error) {
 	if log == nil {
 		log = io.Discard
 	}
@@ -132,11 +194,11 @@ func DiscoverInventory(ctx context.Context, cfg *config.Config, version string, 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
 	specs, from, derr := discover(ctx, built)
-	if err := plan(specs, from, cfg.MaxProbes, cfg.Analyses, log); err != nil {
+	if err := plan(specs, from, cfg.MaxProbes, cfg.Analyses, cfg.AuditOptions().Browser, log); err != nil {
 		return nil, err
 	}
 	for i, s := range specs {
-		it := inventoryTarget(s)
+		it := inventoryTarget(s, cfg.AuditOptions().Browser, cfg.Timeout)
 		it.ConfigTarget = from[i].Index
 		inv.Targets = append(inv.Targets, it)
 	}
@@ -164,14 +226,21 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	if fingerprint([]byte(inv.Config)) != inv.ConfigFingerprint {
 		return nil, errors.New("inventory: config_fingerprint does not match its config (edited by hand?)")
 	}
+	if err := inv.check(); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
 	return &inv, nil
 }
 
-// ParseConfig parses the inventory's config, the config every shard runs with.
+// ParseConfig parses the inventory's config, the config every shard runs
+// with, and checks the inventory's targets against it (checkConfig).
 func (inv *Inventory) ParseConfig() (*config.Config, error) {
 	cfg, err := config.Parse([]byte(inv.Config), "inventory config")
 	if err != nil {
 		return nil, err
+	}
+	if err := inv.checkConfig(cfg); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	return cfg, nil
 }

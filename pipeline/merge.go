@@ -55,22 +55,45 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 		}
 		inv.Targets = append(inv.Targets, *it)
 	}
+	// The owners' entries are the inventory every shard ran from, checked
+	// as an inventory read from a file is.
+	inv.ConfigFingerprint = first.ConfigFingerprint
+	if inv.Fingerprint() != first.InventoryFingerprint {
+		return nil, nil, fmt.Errorf("merge: %w: the targets' inventory entries are not the inventory the shards were run from (edited by hand?)", ErrShardMismatch)
+	}
+	err = inv.check()
+	if err == nil {
+		err = inv.checkConfig(cfg)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("merge: %s: inventory: %w", shards[0].Name, err)
+	}
 	results := make([]audit.TargetResult, len(inv.Targets))
 	for t, it := range inv.Targets {
 		r := &results[t]
 		r.Spec = it.Spec()
+		if config.ShowURL(it.URL) != it.URL {
+			_, err := config.TargetURL(it.URL)
+			return nil, nil, fmt.Errorf("merge: target %q: url: %w", it.Name, err)
+		}
 		if r.URL, err = url.Parse(it.URL); err != nil || r.URL.Host == "" {
 			r.URL = nil
 			continue
 		}
 		r.Direct = audit.NewDirectMatrix(r.Spec.Target.Instances, len(r.Spec.Probes))
 	}
+	var creds []*audit.Credential
+	for _, t := range cfg.Targets {
+		if c := t.Auth.Placeholder(); c != nil {
+			creds = append(creds, c)
+		}
+	}
 	var start, end time.Time
 	var problems []string
 	a := Assign(inv, first.Shards)
 	for _, ns := range byNumber {
 		s := ns.Shard
-		if err := fill(results, a, s); err != nil {
+		if err := fill(results, a, s, creds); err != nil {
 			return nil, nil, fmt.Errorf("merge: %s: %w", ns.Name, err)
 		}
 		if start.IsZero() || s.StartedAt.Before(start) {
@@ -89,7 +112,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 			}
 		}
 	}
-	rep := compare(results, diff.Options{Analyses: cfg.Analyses}, first.Version, string(cfg.AuditOptions().Browser))
+	rep := compare(results, diff.Options{Analyses: cfg.Analyses}, first.Version, cfg)
 	rep.StartedAt = start
 	rep.Duration = end.Sub(start).Seconds()
 	rep.Incomplete = joinNew(problems)
@@ -97,9 +120,10 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	return rep, cfg, nil
 }
 
-// fill places shard s's observations into results.
-func fill(results []audit.TargetResult, a Assignment, s *Shard) error {
-	d, err := newDecoder(s)
+// fill places shard s's observations into results; creds are the
+// credentials of the config (newDecoder).
+func fill(results []audit.TargetResult, a Assignment, s *Shard, creds []*audit.Credential) error {
+	d, err := newDecoder(s, creds)
 	if err != nil {
 		return err
 	}
@@ -177,14 +201,22 @@ func checkBelong(shards []NamedShard) error {
 		}
 		seen[s.Shard] = ns.Name
 	}
-	var missing []string
-	for k := range first.Shard.Shards {
-		if _, ok := seen[k]; !ok {
-			missing = append(missing, fmt.Sprintf("%d/%d", k, first.Shard.Shards))
+	// Every shard number was seen once and is below N: N shards are
+	// missing N - len(seen); name the first few (the loop stops after at
+	// most len(seen) + 5 numbers, whatever N the files say).
+	n := first.Shard.Shards
+	if absent := n - len(seen); absent > 0 {
+		var missing []string
+		for k := 0; k < n && len(missing) < 5; k++ {
+			if _, ok := seen[k]; !ok {
+				missing = append(missing, fmt.Sprintf("%d/%d", k, n))
+			}
 		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("merge: %w: missing shard(s) %s: the merged report would leave out their instances", ErrShardMismatch, strings.Join(missing, ", "))
+		list := strings.Join(missing, ", ")
+		if absent > len(missing) {
+			list += fmt.Sprintf(" and %d more", absent-len(missing))
+		}
+		return fmt.Errorf("merge: %w: missing shard(s) %s: the merged report would leave out their instances", ErrShardMismatch, list)
 	}
 	return nil
 }

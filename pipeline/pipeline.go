@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/plural"
@@ -53,6 +54,12 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 	if err != nil {
 		return nil, err
 	}
+	return run(ctx, start, cfg, built, opt)
+}
+
+// run is Audit once cfg is built into built (tests give providers of
+// their own).
+func run(ctx context.Context, start time.Time, cfg *config.Config, built []config.BuiltTarget, opt Options) (*diff.Report, error) {
 	log := opt.Log
 	if log == nil {
 		log = io.Discard
@@ -69,7 +76,7 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 		problems = append(problems, "discovery: "+err.Error())
 		fmt.Fprintf(log, "corsaudit: discovery: %v\n", err)
 	}
-	if err := plan(specs, from, cfg.MaxProbes, opt.Diff.Analyses, log); err != nil {
+	if err := plan(specs, from, cfg.MaxProbes, opt.Diff.Analyses, cfg.AuditOptions().Browser, log); err != nil {
 		return nil, err
 	}
 	if opt.Select != nil {
@@ -89,7 +96,7 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
 	}
-	rep := compare(results, opt.Diff, opt.Version, string(aopt.Browser))
+	rep := compare(results, opt.Diff, opt.Version, cfg)
 	rep.StartedAt = start.UTC()
 	rep.Duration = time.Since(start).Seconds()
 	rep.Incomplete = strings.Join(problems, "; ")
@@ -101,8 +108,10 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 }
 
 // plan fills in each spec's probes from its target's policy (from[i] is
-// specs[i]'s), adversarial origins when the misconfig check is on.
-func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, checks []string, log io.Writer) error {
+// specs[i]'s), adversarial origins when the misconfig check is on, and
+// routes them with the target's router (audit.RouteTarget): the pools no
+// probe reaches are left out, with a log line.
+func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, checks []string, browser cors.Browser, log io.Writer) error {
 	for i := range specs {
 		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
 			slices.Contains(checks, diff.AnalysisMisconfig), maxProbes)
@@ -114,6 +123,12 @@ func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, ch
 		}
 		// The same plan on every path: CORS is often configured per route.
 		specs[i].Probes = audit.PerPath(probes, from[i].Paths)
+		if err := audit.RouteTarget(&specs[i], browser); err != nil {
+			return fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
+		}
+		for _, lo := range specs[i].LeftOut {
+			fmt.Fprintf(log, "corsaudit: %s: %s\n", specs[i].Target.Name, LeftOutNote(lo))
+		}
 		if w := MixedContentWarning(specs[i].Target.Name, specs[i].Target.URL, from[i].Policy.Origins); w != "" {
 			fmt.Fprintf(log, "corsaudit: %s\n", w)
 		}
@@ -125,8 +140,10 @@ func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, ch
 // report's targets, findings and request count are made, for a single run
 // and for merged shards alike. The caller sets timing, Incomplete and
 // calls Summarize.
-func compare(results []audit.TargetResult, opt diff.Options, version, browser string) *diff.Report {
-	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: browser}
+func compare(results []audit.TargetResult, opt diff.Options, version string, cfg *config.Config) *diff.Report {
+	rep := &diff.Report{Tool: "corsaudit", Version: version, Browser: string(cfg.AuditOptions().Browser),
+		FailOn: diff.FailOn(cfg.FailOn)}
+	opt.Browser, opt.Timeout = cors.Browser(rep.Browser), cfg.Timeout
 	for i := range results {
 		if results[i].URL == nil {
 			continue
@@ -140,8 +157,9 @@ func compare(results []audit.TargetResult, opt diff.Options, version, browser st
 }
 
 // cutOff says in plain words why the run stopped early and what it did
-// not run: per instance, how many probes; and how many load balancer
-// samples. Observations cut off are not run, never timeouts.
+// not run: per instance, how many probes were not run and how many were
+// sent and not answered before the run stopped; and how many load
+// balancer samples. Observations cut off are never timeouts.
 func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
 	msg := "interrupted"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -151,38 +169,51 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 	isCut := func(o audit.Observation) bool {
 		return !o.Done && (o.NotRun == audit.NotRunDeadline || o.NotRun == audit.NotRunInterrupted)
 	}
-	var parts []string
+	var notRun, unanswered []string
 	lb := 0
 	for _, r := range results {
 		for i := range r.Direct.Instances() {
-			n := 0
+			cut, waiting := 0, 0
 			for _, o := range r.Direct.Each(i) {
-				if isCut(o) {
-					n++
+				switch {
+				case isCut(o):
+					cut++
+				case o.Unanswered():
+					waiting++
 				}
 			}
-			if n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d of %s", r.Spec.Target.Instances[i].ID, n, plural.Count(len(r.Spec.Probes), "probe")))
+			id, of := r.Spec.Target.Instances[i].ID, plural.Count(len(r.Spec.Probes), "probe")
+			if cut > 0 {
+				notRun = append(notRun, fmt.Sprintf("%s %d of %s", id, cut, of))
+			}
+			if waiting > 0 {
+				unanswered = append(unanswered, fmt.Sprintf("%s %d of %s", id, waiting, of))
 			}
 		}
 		for _, row := range r.LB {
 			for _, o := range row {
-				if isCut(o) {
+				if isCut(o) || o.Unanswered() {
 					lb++
 				}
 			}
 		}
 	}
-	if len(parts) > 0 {
+	list := func(parts []string) string {
 		const show = 10
-		list := strings.Join(parts[:min(len(parts), show)], ", ")
+		l := strings.Join(parts[:min(len(parts), show)], ", ")
 		if len(parts) > show {
-			list += fmt.Sprintf(" and %d more", len(parts)-show)
+			l += fmt.Sprintf(" and %d more", len(parts)-show)
 		}
-		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(parts), "instance"), list)
+		return l
+	}
+	if len(unanswered) > 0 {
+		msg += fmt.Sprintf("; sent and not answered before the run stopped on %s: %s", plural.Count(len(unanswered), "instance"), list(unanswered))
+	}
+	if len(notRun) > 0 {
+		msg += fmt.Sprintf("; not run on %s: %s", plural.Count(len(notRun), "instance"), list(notRun))
 	}
 	if lb > 0 {
-		msg += fmt.Sprintf("; %s not run", plural.Count(lb, "load balancer sample"))
+		msg += fmt.Sprintf("; %s not run or not answered", plural.Count(lb, "load balancer sample"))
 	}
 	return msg
 }
@@ -194,9 +225,6 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 func describeWork(w audit.Work, paths string) string {
 	s := fmt.Sprintf("%s, %s%s: %s", plural.Count(w.Instances, "instance"), plural.Count(w.Probes, "probe"), paths,
 		plural.Count(w.Fetches(), "fetch"))
-	if w.ThroughLB+w.CacheChecks == 0 {
-		return s + " (each probe to each instance, no load balancer)"
-	}
 	return s + fmt.Sprintf(" (%d direct, %d through the LB, %s)", w.Direct, w.ThroughLB, plural.Count(w.CacheChecks, "cache check"))
 }
 
@@ -204,7 +232,7 @@ func describeWork(w audit.Work, paths string) string {
 // progress bar counts to ("18 instances, 620 fetches, up to 1240 requests").
 func describeTotal(w audit.Work) string {
 	return fmt.Sprintf("%s, %s, up to %s", plural.Count(w.Instances, "instance"), plural.Count(w.Fetches(), "fetch"),
-		plural.Count(w.Requests(), "request"))
+		plural.Count(w.Requests, "request"))
 }
 
 func onPaths(probes []audit.Probe) string {
@@ -225,4 +253,14 @@ func hostOf(u string) string {
 		return p.Host
 	}
 	return ""
+}
+
+// LeftOutNote says that a pool's instances are not audited, and why.
+func LeftOutNote(lo audit.PoolCount) string {
+	are := "are"
+	if lo.Instances == 1 {
+		are = "is"
+	}
+	return fmt.Sprintf("pool %s serves none of the probed requests (the load balancer routes them elsewhere): its %s %s not audited",
+		lo.Pool, plural.Count(lo.Instances, "instance"), are)
 }

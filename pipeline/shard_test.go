@@ -130,6 +130,13 @@ func inventoryOf(t *testing.T, cfg *config.Config) *Inventory {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return throughJSON(t, inv)
+}
+
+// throughJSON is inv written and read back, as discover writes it and the
+// shards read it.
+func throughJSON(t *testing.T, inv *Inventory) *Inventory {
+	t.Helper()
 	b, err := json.Marshal(inv)
 	if err != nil {
 		t.Fatal(err)
@@ -324,10 +331,11 @@ func TestMergeRefusesShardsThatDoNotBelong(t *testing.T) {
 	inv2 := inventoryOf(t, &other)
 	otherPolicy := runShard(t, inv2, 1, 2, nil)
 	of3 := runShard(t, inv, 1, 3, nil)
-	// The fleet changed between two discoveries: one instance fewer.
+	// Another inventory under the same config (another discovery, another
+	// version's plan): one probe fewer.
 	shrunk := *inv
 	shrunk.Targets = slices.Clone(inv.Targets)
-	shrunk.Targets[0].Instances = shrunk.Targets[0].Instances[1:]
+	shrunk.Targets[1].Probes = shrunk.Targets[1].Probes[1:]
 	rediscovered := runShard(t, &shrunk, 1, 2, nil)
 	for _, tc := range []struct {
 		desc   string

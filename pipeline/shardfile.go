@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
@@ -155,12 +157,20 @@ type decoder struct {
 	shared []*cors.Verdict
 }
 
-func newDecoder(s *Shard) (*decoder, error) {
+// newDecoder decodes the interned parts of s. A request's Placeholders
+// are not read from the file: a header is a placeholder only when its
+// value is what corsaudit records for one of creds (the config's
+// credentials, Recorded), so a shard file cannot make a curl command
+// expand anything else.
+func newDecoder(s *Shard, creds []*audit.Credential) (*decoder, error) {
 	d := &decoder{requests: make([]*audit.SentRequest, len(s.Requests)), answers: make([]audit.Exchange, len(s.Answers)),
 		verdicts: make([]cors.Verdict, len(s.Verdicts))}
 	for i, b := range s.Requests {
 		if err := json.Unmarshal(b, &d.requests[i]); err != nil {
 			return nil, fmt.Errorf("requests[%d]: %w", i, err)
+		}
+		if r := d.requests[i]; r != nil {
+			r.Placeholders = placeholders(r.Header, creds)
 		}
 	}
 	for i, b := range s.Answers {
@@ -180,6 +190,19 @@ func newDecoder(s *Shard) (*decoder, error) {
 		}
 	}
 	return d, nil
+}
+
+// placeholders names the headers of h that hold what a record of one of
+// creds holds.
+func placeholders(h http.Header, creds []*audit.Credential) []string {
+	var names []string
+	for _, c := range creds {
+		name, value := c.Recorded()
+		if slices.Contains(h[name], value) && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 func (d *decoder) exchange(x *ShardExchange) (*audit.Exchange, error) {
@@ -238,6 +261,9 @@ func ReadShard(r io.Reader) (*Shard, error) {
 	}
 	if s.Format != FormatVersion {
 		return nil, fmt.Errorf("shard: format %d, this corsaudit reads format %d", s.Format, FormatVersion)
+	}
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("shard: %w", err)
 	}
 	return &s, nil
 }

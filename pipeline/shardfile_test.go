@@ -57,7 +57,7 @@ func TestShardEncodingRoundTrip(t *testing.T) {
 		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&back); err != nil {
 			t.Fatal(err)
 		}
-		d, err := newDecoder(&back)
+		d, err := newDecoder(&back, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

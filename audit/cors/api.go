@@ -60,6 +60,10 @@ type PreflightPlan struct {
 type Response struct {
 	Status int
 	Header http.Header
+	// Invalid, when set, says what in the response's header bytes the
+	// browser rejects (ReadResponseHead): it treats the response as a
+	// network error, and the verdict is blocked (ReasonInvalidResponse).
+	Invalid string
 }
 
 // Reason is a stable code for why a browser blocks a request.

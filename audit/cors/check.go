@@ -239,12 +239,29 @@ func invalidList(reason Reason, values []string) *failure {
 //
 // SpecNote is set when b's verdict differs from the Fetch standard's.
 func Evaluate(b Browser, r Request, preflight, actual *Response) Verdict {
+	return decide(b, r, preflight, actual, false)
+}
+
+// EvaluateActual decides what browser b does with the response to the
+// actual request of r once a preflight, if r needs one, has passed: the
+// CORS check of actual alone (stage "actual"), as Evaluate runs it after
+// the preflight's checks. It judges a load balancer's routes one at a
+// time when the preflight and the actual request go to different pools:
+// the preflight is judged with Evaluate (actual nil) where it goes, the
+// actual request with EvaluateActual where it goes. Preflight in the
+// verdict still says whether r needs a preflight; CacheLifetime is 0.
+func EvaluateActual(b Browser, r Request, actual *Response) Verdict {
+	return decide(b, r, nil, actual, true)
+}
+
+// decide is Evaluate, or EvaluateActual when actualOnly, with SpecNote.
+func decide(b Browser, r Request, preflight, actual *Response, actualOnly bool) Verdict {
 	b = b.known()
-	v, divergences := evaluate(b, r, preflight, actual)
+	v, divergences := evaluate(b, r, preflight, actual, actualOnly)
 	if b == Spec {
 		return v
 	}
-	s, _ := evaluate(Spec, r, preflight, actual)
+	s, _ := evaluate(Spec, r, preflight, actual, actualOnly)
 	var notes []string
 	if s.Allowed != v.Allowed || s.Preflight != v.Preflight || s.Reason != v.Reason {
 		notes = append(notes, divergences...)
@@ -286,9 +303,10 @@ func cacheDivergence(b Browser, preflight *Response, v, s Verdict) string {
 	return fmt.Sprintf("%s; the Fetch standard caches it for %s", note, s.CacheLifetime)
 }
 
-// evaluate is Evaluate for one browser, without SpecNote; it also returns
+// evaluate is Evaluate for one browser, without SpecNote (EvaluateActual
+// when actualOnly: the preflight's checks are skipped); it also returns
 // the notes explaining where b departs from the standard.
-func evaluate(b Browser, r Request, preflight, actual *Response) (Verdict, []string) {
+func evaluate(b Browser, r Request, preflight, actual *Response, actualOnly bool) (Verdict, []string) {
 	if IsForbiddenMethod(r.Method) || !isMethodToken(r.Method) {
 		return Verdict{Stage: StagePreflight, Reason: ReasonForbiddenMethod,
 			Message: message(b, r, StagePreflight, &failure{reason: ReasonForbiddenMethod, param: r.Method})}, nil
@@ -302,6 +320,8 @@ func evaluate(b Browser, r Request, preflight, actual *Response) (Verdict, []str
 	v := Verdict{Preflight: plan.Needed}
 	block := func(stage string, f *failure) (Verdict, []string) {
 		switch {
+		case f.reason == ReasonInvalidResponse:
+			// A network error: the browser reads no status.
 		case stage == StagePreflight && preflight != nil:
 			f.status = preflight.Status
 		case stage == StageActual:
@@ -312,9 +332,12 @@ func evaluate(b Browser, r Request, preflight, actual *Response) (Verdict, []str
 		v.CacheLifetime = 0
 		return v, divergences
 	}
-	if plan.Needed {
+	if plan.Needed && !actualOnly {
 		if preflight == nil {
 			return block(StagePreflight, &failure{reason: ReasonNoResponse})
+		}
+		if preflight.Invalid != "" {
+			return block(StagePreflight, &failure{reason: ReasonInvalidResponse, param: preflight.Invalid})
 		}
 		res := checkPreflight(b, r, method, list, unsafe, preflight)
 		divergences = append(divergences, res.divergences...)
@@ -325,12 +348,15 @@ func evaluate(b Browser, r Request, preflight, actual *Response) (Verdict, []str
 	}
 	if actual == nil {
 		v.Allowed = true
-		if plan.Needed {
+		if plan.Needed && !actualOnly {
 			v.Note = "the actual request was not sent: the verdict is the preflight's"
 		} else {
 			v.Note = "no preflight and the actual request was not sent: no response was checked"
 		}
 		return v, divergences
+	}
+	if actual.Invalid != "" {
+		return block(StageActual, &failure{reason: ReasonInvalidResponse, param: actual.Invalid})
 	}
 	if f := corsCheck(actual.Header, r.Origin, r.Credentials); f != nil {
 		return block(StageActual, f)

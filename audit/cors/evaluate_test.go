@@ -330,3 +330,32 @@ func TestConsoleMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateActualAlone: a preflighted request judged on its actual
+// response alone (the load balancer routes its preflight elsewhere) runs
+// the CORS check on that response, as Evaluate does after a passing
+// preflight, and never blocks for want of a preflight.
+func TestEvaluateActualAlone(t *testing.T) {
+	r := Request{Origin: origin, Method: http.MethodPut, Headers: []Header{{Name: "X-Request-Id", Value: "1"}}}
+	for _, tc := range []struct {
+		desc    string
+		actual  *Response
+		allowed bool
+		stage   string
+		reason  Reason
+	}{
+		{desc: "ACAO on the actual response", actual: rsp(200, ACAO, origin), allowed: true},
+		{desc: "no ACAO", actual: rsp(200), stage: StageActual, reason: ReasonACAOMissing},
+	} {
+		v := EvaluateActual(Chromium, r, tc.actual)
+		if v.Allowed != tc.allowed || v.Reason != tc.reason || (!tc.allowed && v.Stage != tc.stage) {
+			t.Errorf("%s: allowed %v at %q (%s), want %v at %q (%s)", tc.desc, v.Allowed, v.Stage, v.Reason, tc.allowed, tc.stage, tc.reason)
+		}
+		if !v.Preflight {
+			t.Errorf("%s: Preflight false: the request needs one", tc.desc)
+		}
+		if full := Evaluate(Chromium, r, nil, tc.actual); full.Allowed || full.Stage != StagePreflight {
+			t.Errorf("%s: Evaluate without the preflight = %+v, want blocked at the preflight (what EvaluateActual avoids)", tc.desc, full)
+		}
+	}
+}

@@ -78,3 +78,16 @@ func combined(values []string) (string, bool) {
 	}
 	return strings.Join(trimmed, ", "), true
 }
+
+// NormalizeHeaderValue is v as fetch() normalizes a header value before
+// it checks and sends it: leading and trailing HTTP whitespace removed.
+func NormalizeHeaderValue(v string) string { return trimHTTPWhitespace(v) }
+
+// IsHeaderValue reports whether v, once normalized (trimHTTPWhitespace),
+// is a header value fetch() accepts: no NUL, CR or LF
+// (https://fetch.spec.whatwg.org/#header-value; Headers.append() and
+// fetch() throw a TypeError otherwise, so a browser never sends one).
+// Other control bytes are header values: a browser sends them.
+func IsHeaderValue(v string) bool {
+	return !strings.ContainsAny(trimHTTPWhitespace(v), "\x00\r\n")
+}

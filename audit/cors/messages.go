@@ -93,6 +93,8 @@ func chromiumMessage(reason Reason, param string) string {
 		return "The preflight request got no response: the browser reports a network error (net::ERR_FAILED)."
 	case ReasonForbiddenMethod:
 		return fmt.Sprintf("fetch() rejects the method %q before sending anything (TypeError).", param)
+	case ReasonInvalidResponse:
+		return "The response header line " + param + ": the browser's HTTP parser rejects the response and reports a network error (Chromium: net::ERR_INVALID_HTTP_RESPONSE)."
 	}
 	return ""
 }
@@ -124,8 +126,9 @@ func chromiumMessage(reason Reason, param string) string {
 // reason.
 //
 // It returns "" when v is allowed or is not a CORS error in b's console
-// (a forbidden method; no response, but in Firefox): the browser prints no
-// such line. For mixed content it returns v.Message, Chromium's whole line.
+// (a forbidden method; no response or an invalid one, but in Firefox and
+// for WebKitGTK's preflight): the browser prints no such line. For mixed content it returns v.Message,
+// Chromium's whole line.
 func ConsoleMessage(b Browser, rawURL, origin string, v Verdict) string {
 	if v.Reason == ReasonMixedContent {
 		return v.Message
@@ -150,12 +153,12 @@ func ConsoleMessage(b Browser, rawURL, origin string, v Verdict) string {
 		}
 		return line
 	case Webkit:
-		if v.Reason == ReasonNoResponse {
+		if v.Reason == ReasonNoResponse || v.Reason == ReasonInvalidResponse && v.Message != webkitUnparsable {
 			return ""
 		}
 		return v.Message
 	}
-	if v.Reason == ReasonNoResponse {
+	if v.Reason == ReasonNoResponse || v.Reason == ReasonInvalidResponse {
 		return ""
 	}
 	return "Access to fetch at '" + canonicalURL(rawURL) + "' from origin '" + origin +
@@ -248,7 +251,7 @@ func firefoxReason(f *failure) string {
 		return "Did not find method in CORS header ‘Access-Control-Allow-Methods’"
 	case ReasonHeaderNotAllowed: // CORSMissingAllowHeaderFromPreflight2
 		return "header ‘" + f.param + "’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response"
-	case ReasonNoResponse: // CORSDidNotSucceed2
+	case ReasonNoResponse, ReasonInvalidResponse: // CORSDidNotSucceed2
 		return "CORS request did not succeed"
 	}
 	return ""
@@ -272,7 +275,7 @@ func utf8Text(s string) string {
 // CORSPreflightDidNotSucceed3 and CORSDidNotSucceed2).
 func firefoxStatus(reason Reason) bool {
 	switch reason {
-	case ReasonACAOMissing, ReasonPreflightStatus, ReasonNoResponse:
+	case ReasonACAOMissing, ReasonPreflightStatus, ReasonNoResponse, ReasonInvalidResponse:
 		return true
 	}
 	return false
@@ -283,12 +286,12 @@ func firefoxStatus(reason Reason) bool {
 // (passesAccessControlCheck, validatePreflightResponse) and
 // CrossOriginPreflightResultCache.cpp (the method and header checks), as
 // WebKitGTK 2.50 prints them (checked word for word by the conformance
-// suite); "" for a failure WebKit's console does not report as such. WebKit checks a
-// preflight's status before its CORS headers (a redirect too: it is not
-// followed, and its status is not ok), reads Access-Control-Allow-Origin as
-// one value (a comma in it is "more than one origin", anything else but
-// the origin is not allowed), and names a request header as the page set
-// it.
+// suite); "" for a failure WebKit's console does not report as such.
+// WebKit checks a preflight's status before its CORS headers (a redirect
+// too: it is not followed, and its status is not ok), reads
+// Access-Control-Allow-Origin as one value (a comma in it is "more than
+// one origin", anything else but the origin is not allowed), and names a
+// request header as the page set it.
 func webkitMessage(r Request, stage string, f *failure) string {
 	notOK := "Preflight response is not successful. Status code: " + strconv.Itoa(f.status)
 	switch f.reason {
@@ -323,6 +326,16 @@ func webkitMessage(r Request, stage string, f *failure) string {
 		return "Request header field " + f.value + " is not allowed by Access-Control-Allow-Headers."
 	case ReasonNoResponse:
 		return "The preflight request got no response: the browser reports a network error."
+	case ReasonInvalidResponse:
+		if stage == StagePreflight {
+			// WebKitGTK logs the preflight's network error, libsoup's
+			// words (Safari's CFNetwork has its own).
+			return webkitUnparsable
+		}
 	}
 	return ""
 }
+
+// webkitUnparsable is what WebKitGTK logs for a preflight whose response
+// its HTTP parser (libsoup) rejects.
+const webkitUnparsable = "Could not parse HTTP response"

@@ -99,8 +99,12 @@ func OriginMatches(acao, origin string) bool {
 // CheckAccess), which decides between the "invalid value" and the "not
 // equal to the supplied origin" messages: a scheme (a letter, then letters,
 // digits, "+", "-", "."), ":", then for special schemes a host after "//"
-// with an optional numeric port. "null" is valid (a mismatch).
+// with an optional numeric port. "null" is valid (a mismatch). As the URL
+// parser does first (https://url.spec.whatwg.org/#concept-basic-url-parser
+// step 1), leading and trailing C0 control bytes and spaces are removed:
+// an origin followed by a control byte is "not equal", not "invalid".
 func acaoValueValid(v string) bool {
+	v = strings.Trim(v, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
 	if v == "null" {
 		return true
 	}

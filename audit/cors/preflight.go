@@ -3,6 +3,8 @@ package cors
 import (
 	"fmt"
 	"strings"
+
+	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
 // PlanPreflight says whether Chromium (the default browser) sends a
@@ -57,14 +59,5 @@ func headersWhy(names []string) string {
 	if len(names) == 1 {
 		return fmt.Sprintf("header %q is not CORS-safelisted", names[0])
 	}
-	return fmt.Sprintf("headers %s are not CORS-safelisted", strings.Join(quoteAll(names), ", "))
-}
-
-// quoteAll quotes each string with %q.
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
-	}
-	return out
+	return fmt.Sprintf("headers %s are not CORS-safelisted", strings.Join(escape.Quote(names), ", "))
 }

@@ -76,6 +76,10 @@ const (
 	// ReasonForbiddenMethod: fetch() rejects the method (CONNECT, TRACE,
 	// TRACK) before sending anything.
 	ReasonForbiddenMethod Reason = "forbidden-method"
+	// ReasonInvalidResponse: the response's header bytes are ones the
+	// browser's HTTP parser rejects (a NUL byte, Response.Invalid): it
+	// reports a network error, whatever the headers say.
+	ReasonInvalidResponse Reason = "invalid-response"
 )
 
 // Browsers lists the supported browsers in a stable order.

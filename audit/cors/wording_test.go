@@ -80,6 +80,12 @@ func TestEngineWording(t *testing.T) {
 			webkit:   "Request header field X-Request-Id is not allowed by Access-Control-Allow-Headers."},
 		{desc: "no preflight response: only Firefox prints a CORS line", req: put, reason: ReasonNoResponse,
 			firefox: ffAt + "CORS request did not succeed). Status code: (null)."},
+		{desc: "a response the browsers' parsers reject: a network error, only Firefox prints a CORS line", req: get,
+			actual: &Response{Status: 200, Invalid: `"X-Junk: a\x00b" holds a NUL byte`}, reason: ReasonInvalidResponse,
+			firefox: ffAt + "CORS request did not succeed). Status code: (null)."},
+		{desc: "a preflight response the parsers reject: WebKitGTK logs libsoup's error", req: put,
+			preflight: &Response{Status: 204, Invalid: `"X-Junk: a\x00b" holds a NUL byte`}, reason: ReasonInvalidResponse,
+			firefox: ffAt + "CORS request did not succeed). Status code: (null).", webkit: "Could not parse HTTP response"},
 		{desc: "forbidden method: nothing is sent, no console line", req: Request{Origin: origin, Method: "TRACE"}, reason: ReasonForbiddenMethod},
 	}
 	for _, tc := range tests {

@@ -78,7 +78,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runAudit(cmd, ios, opts)
+			return notRunMetrics(opts.MetricsFile, runAudit(cmd, ios, opts))
 		},
 	}
 	f := cmd.Flags()
@@ -163,7 +163,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	}
 	var bar *progressBar
 	if ios.errIsTerminal && !o.Quiet {
-		bar = newProgressBar(ios.errOut)
+		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
 	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)
@@ -217,7 +217,7 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	if diff.FailOn(cfg.FailOn).Fails(rep) {
+	if rep.Fails() {
 		return &exitError{code: exitFindings}
 	}
 	return nil

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,12 +104,12 @@ func loginFleet(t *testing.T, auth string, drift bool) (path string, apis []*log
 
 func TestAuthLoggedInEndpoint(t *testing.T) {
 	t.Setenv(authEnv, authSecret)
-	secretFile := filepath.Join(t.TempDir(), "token")
+	secretFile := filepath.Join(t.TempDir(), "it's the token")
 	if err := os.WriteFile(secretFile, []byte(authSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	fromEnv := "    auth: {header: Authorization, value_from_env: " + authEnv + "}\n"
-	fromFile := "    auth: {header: Authorization, value_from_file: " + secretFile + "}\n"
+	fromFile := "    auth: {header: Authorization, value_from_file: \"" + secretFile + "\"}\n"
 	for _, tc := range []struct {
 		desc  string
 		auth  string
@@ -121,10 +124,10 @@ func TestAuthLoggedInEndpoint(t *testing.T) {
 		{desc: "logged in from a variable: no finding", auth: fromEnv, want: map[diff.Kind]string{}, wantCode: exitClean},
 		{desc: "logged in, one instance drops CORS on its 200: only that instance; curl names the variable",
 			auth: fromEnv, drift: true, want: map[diff.Kind]string{diff.KindVerdictDrift: "i3"}, wantCode: exitFindings,
-			reproduce: `-H "Authorization: $` + authEnv + `"`},
+			reproduce: `-H 'Authorization: '"$` + authEnv + `"`},
 		{desc: "logged in from a file: curl reads the file", auth: fromFile, drift: true,
 			want: map[diff.Kind]string{diff.KindVerdictDrift: "i3"}, wantCode: exitFindings,
-			reproduce: `-H "Authorization: $(cat ` + secretFile + `)"`},
+			reproduce: `-H 'Authorization: '"$(cat '` + strings.ReplaceAll(secretFile, "'", `'\''`) + `')"`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			path, apis := loginFleet(t, tc.auth, tc.drift)
@@ -155,6 +158,9 @@ func TestAuthLoggedInEndpoint(t *testing.T) {
 					}
 					if tc.reproduce != "" && !strings.Contains(f.Reproduce, tc.reproduce) {
 						t.Errorf("finding %s: reproduce %q lacks %s", f.Kind, f.Reproduce, tc.reproduce)
+					}
+					if tc.reproduce != "" && !slices.Contains(shellArgs(t, f.Reproduce, authEnv+"="+authSecret), "Authorization: "+authSecret) {
+						t.Errorf("finding %s: pasted, %s does not send the secret", f.Kind, f.Reproduce)
 					}
 					outputs = append(outputs, f.Reproduce)
 				}
@@ -246,5 +252,120 @@ func TestAuthAdHocFlags(t *testing.T) {
 				t.Errorf("the secret is printed")
 			}
 		})
+	}
+}
+
+// shellArgs is what /bin/sh makes of a printed curl line: the arguments
+// curl would receive (printf runs in its place), with only env set.
+func shellArgs(t *testing.T, line string, env ...string) []string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(line, "curl ")
+	if !ok {
+		t.Fatalf("not a curl line: %s", line)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `printf '%s\0' `+rest)
+	cmd.Dir, cmd.Env = t.TempDir(), env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sh: %s: %v", line, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}
+
+// echoAPI answers a request carrying the credential by echoing it where a
+// careless or hostile instance would: in Location, Access-Control-Allow-
+// Origin, Access-Control-Expose-Headers and the instance header; with
+// garbled, in a malformed header line that Go's client quotes in its
+// error message.
+func echoAPI(garbled bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.Header.Get("Authorization")
+		w.Header().Set("Vary", "Origin")
+		if r.Method == http.MethodOptions || token == "" {
+			w.Header().Set("Access-Control-Allow-Origin", authOrigin)
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+			w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
+			w.Header().Set("Access-Control-Allow-Headers", "X-Request-Id")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if garbled {
+			c, buf, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			buf.WriteString("HTTP/1.1 200 OK\r\nBroken header line " + token + "\r\n\r\n")
+			buf.Flush()
+			return
+		}
+		bare := strings.TrimPrefix(token, "Bearer ")
+		w.Header().Set("Location", "https://app.example.com/cb?token="+url.QueryEscape(token)+"&t="+bare)
+		w.Header().Set("Access-Control-Allow-Origin", token)
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
+		w.Header().Set("Access-Control-Expose-Headers", "X-"+bare)
+		w.Header().Set("X-Served-By", "i2 "+token)
+		w.WriteHeader(http.StatusFound)
+	})
+}
+
+// TestEchoedCredentialIsRedacted: an instance that echoes the credential
+// does not make corsaudit store or print it: it is redacted from every
+// byte recorded from the network before anything is stored, so no format
+// (table, json, sarif, junit, html, metrics), no shard file and nothing on
+// stderr holds it.
+func TestEchoedCredentialIsRedacted(t *testing.T) {
+	t.Setenv(authEnv, authSecret)
+	var insts strings.Builder
+	for i, h := range []http.Handler{&loginAPI{}, echoAPI(false), echoAPI(true)} {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		fmt.Fprintf(&insts, "          - {id: i%d, addr: %s}\n", i+1, srv.Listener.Addr())
+	}
+	lb := httptest.NewServer(echoAPI(false))
+	t.Cleanup(lb.Close)
+	path := writeConfig(t, fmt.Sprintf(`targets:
+  - name: api
+    url: %s/v1/cart
+    discover:
+      static:
+        instances:
+%s    lb: {samples: 2, instance_header: X-Served-By}
+    policy: {origins: [%s], methods: [GET, PUT], headers: [X-Request-Id], credentials: true}
+    auth: {header: Authorization, value_from_env: %s}
+`, lb.URL, insts.String(), authOrigin, authEnv))
+	dir := t.TempDir()
+	const leaked = "tok-7f3a9c"
+	outputs := map[string]string{}
+	for _, format := range []string{"json", "table", "sarif", "junit", "html"} {
+		metrics := filepath.Join(dir, format+".prom")
+		code, out, stderr := runCLI("audit", "--config", path, "--format", format, "--metrics-file", metrics)
+		if code != exitFindings {
+			t.Fatalf("%s: exit %d, want %d (the echoing instances drift)\n%s", format, code, exitFindings, stderr)
+		}
+		prom, _ := os.ReadFile(metrics)
+		outputs[format], outputs[format+" stderr"], outputs[format+" metrics"] = out, stderr, string(prom)
+	}
+	if !strings.Contains(outputs["json"], "REDACTED") {
+		t.Errorf("the JSON report shows no redaction: did the instances echo anything?\n%s", outputs["json"])
+	}
+	inv := filepath.Join(dir, "inventory.json")
+	if code, _, stderr := runCLI("discover", "--config", path, "--output", inv); code != exitClean {
+		t.Fatalf("discover: exit %d\n%s", code, stderr)
+	}
+	shard := filepath.Join(dir, "shard.json")
+	code, _, stderr := runCLI("audit", "--inventory", inv, "--shard", "0/1", "--output", shard)
+	if code != exitClean {
+		t.Fatalf("shard: exit %d\n%s", code, stderr)
+	}
+	b, _ := os.ReadFile(shard)
+	outputs["shard file"], outputs["shard stderr"] = string(b), stderr
+	_, merged, stderr := runCLI("merge", shard, "--format", "table")
+	outputs["merged table"], outputs["merge stderr"] = merged, stderr
+	for what, o := range outputs {
+		if strings.Contains(o, leaked) {
+			i := strings.Index(o, leaked)
+			t.Errorf("%s holds the credential: ...%s...", what, o[max(0, i-80):min(len(o), i+40)])
+		}
 	}
 }

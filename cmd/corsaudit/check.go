@@ -14,6 +14,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 )
 
@@ -99,15 +100,13 @@ type checkRequest struct {
 // prepareCheck validates the options; every error it returns is a usage error.
 func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error) {
 	var errs []error
-	u, err := url.Parse(opts.URL)
+	u, err := config.TargetURL(opts.URL)
 	switch {
 	case urlSchemeHint("url", opts.URL) != nil:
 		errs = append(errs, urlSchemeHint("url", opts.URL))
 		u = nil
 	case err != nil:
 		errs = append(errs, fmt.Errorf("url: %w", err))
-	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, fmt.Errorf("url: %q is not an absolute http or https URL", opts.URL))
 	}
 	if err := validateOrigin(opts.Origin); err != nil {
 		errs = append(errs, err)
@@ -201,22 +200,18 @@ func validateOrigin(o string) error {
 	return nil
 }
 
-// parseHeaderFlag parses "Name: value". The value is trimmed of leading and
-// trailing spaces and tabs, as fetch() normalizes it.
+// parseHeaderFlag parses "Name: value". The value is normalized as fetch()
+// normalizes it, and checked by audit.CheckHeader.
 func parseHeaderFlag(s string) (cors.Header, error) {
 	name, value, ok := strings.Cut(s, ":")
 	if !ok {
 		return cors.Header{}, fmt.Errorf("header: %q is not 'Name: value'", s)
 	}
-	name = strings.TrimSpace(name)
-	if !cors.IsToken(name) {
-		return cors.Header{}, fmt.Errorf("header: %q is not a valid header name", name)
+	h := cors.Header{Name: strings.TrimSpace(name), Value: cors.NormalizeHeaderValue(value)}
+	if err := audit.CheckHeader(h); err != nil {
+		return cors.Header{}, fmt.Errorf("header: %w", err)
 	}
-	value = strings.Trim(value, " \t")
-	if strings.ContainsAny(value, "\x00\r\n") {
-		return cors.Header{}, fmt.Errorf("header: value of %s contains NUL, CR or LF", name)
-	}
-	return cors.Header{Name: name, Value: value}, nil
+	return h, nil
 }
 
 // runCheck sends what a browser would and prints the verdict.

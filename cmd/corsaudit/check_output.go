@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
 // checkExchange is one request check sent and the response it got.
@@ -138,7 +139,9 @@ func writeCheckText(w io.Writer, r *checkResult) error {
 	if r.Reproduce != "" {
 		fmt.Fprintf(&b, "reproduce: %s\n", r.Reproduce)
 	}
-	_, err := io.WriteString(w, b.String())
+	// The lines are check's; what they quote (header values, messages
+	// naming them) is the instance's: escaped for the terminal.
+	_, err := io.WriteString(w, escape.Lines(b.String()))
 	return err
 }
 

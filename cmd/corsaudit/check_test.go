@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
@@ -82,7 +84,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"no origin", []string{"check", "http://127.0.0.1:1/"}, "origin: --origin is required"},
 		{"origin with a path", []string{"check", "http://127.0.0.1:1/", "--origin", "https://a.example/x"}, "is not an origin (scheme://host[:port] only)"},
 		{"ftp origin (the config rejects it too)", []string{"check", "http://127.0.0.1:1/", "--origin", "ftp://a.example"}, "scheme must be http or https"},
-		{"relative URL", []string{"check", "/x", "--origin", pageOrigin}, "is not an absolute http or https URL"},
+		{"relative URL", []string{"check", "/x", "--origin", pageOrigin}, "is not an absolute http(s) URL"},
 		{"header without colon", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X-A"}, "is not 'Name: value'"},
 		{"bad header name", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-H", "X A: 1"}, "is not a valid header name"},
 		{"bad method", []string{"check", "http://127.0.0.1:1/", "--origin", pageOrigin, "-X", "GE T"}, "is not a valid HTTP method"},
@@ -502,7 +504,7 @@ func TestCheckReproduce(t *testing.T) {
 	if code != exitFindings {
 		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitFindings, stderr.String())
 	}
-	want := "reproduce: curl -sS -o /dev/null -D - http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
+	want := "reproduce: curl -sS -o /dev/null -D - --max-time 5 http://api.example.com:8080/x --connect-to api.example.com:8080:" + addr +
 		" -H 'Accept: */*' -H 'Origin: http://app.example.com' -H 'Sec-Fetch-Mode: cors' -H 'User-Agent: " + audit.UserAgent +
 		"' -H 'X-Request-Id: 7'\n"
 	if !strings.Contains(stdout.String(), want) {
@@ -596,5 +598,91 @@ func TestCheckEngineLines(t *testing.T) {
 		if res.Message != line {
 			t.Errorf("--browser %s: message\n%s\nwant\n%s", b, res.Message, line)
 		}
+	}
+}
+
+// TestCheckHeaderValuesGoCannotSend: a header value with a byte Go's client
+// refuses is refused up front with the reason (exit 2), never "could not
+// be reached" (exit 3): fetch() itself rejects NUL, CR and LF (a browser
+// never sends them); other control bytes a browser sends after a
+// preflight, and corsaudit says it cannot. The server on loopback asserts
+// that nothing is sent.
+func TestCheckHeaderValuesGoCannotSend(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request sent: %s %s %q", r.Method, r.URL, r.Header)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		desc, header, want string
+	}{
+		{"SOH in Accept-Language", "Accept-Language: en\x01", "value of Accept-Language holds the control byte 0x01"},
+		{"ESC in a custom header", "X-Trace: a\x1bb", "value of X-Trace holds the control byte 0x1b"},
+		{"DEL in Accept", "Accept: text/plain\x7f", "value of Accept holds the control byte 0x7f"},
+		{"NUL", "Accept: a\x00b", "fetch() rejects a value with NUL, CR or LF"},
+		{"CR inside", "X-Trace: a\rb", "fetch() rejects a value with NUL, CR or LF"},
+		{"LF inside", "X-Trace: a\nb", "fetch() rejects a value with NUL, CR or LF"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, _, errOut := runCLI("check", srv.URL+"/x", "--origin", pageOrigin, "--header", tc.header)
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want %d; stderr %q, want it to contain %q", code, exitUsage, errOut, tc.want)
+			}
+		})
+	}
+}
+
+// TestMalformedHeaderBytesAreAnAnswer: an instance whose response carries
+// a header line Go's parser rejects (a NUL or another control byte) gave
+// an answer: `check` says what the browser decides (exit 0 or 1, never 3
+// "could not be reached"), and the audit judges the instance (an
+// invalid-header finding where a browser is affected), never unreachable.
+func TestMalformedHeaderBytesAreAnAnswer(t *testing.T) {
+	allow := "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: " + pageOrigin + "\r\nVary: Origin\r\n"
+	for _, tc := range []struct {
+		desc     string
+		head     string
+		code     int    // check's exit code
+		reason   string // check's reason ("" allowed)
+		finding  bool   // the audit reports invalid-header for the instance
+		malforms string // in the finding
+	}{
+		{"NUL in another header: a network error in every browser", allow + "X-Junk: a\x00b\r\n", exitFindings, "invalid-response", true, `X-Junk: a\x00b`},
+		{"NUL at the end of ACAO", "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: " + pageOrigin + "\x00\r\n", exitFindings, "invalid-response", true, "NUL byte"},
+		{"control byte at the end of ACAO: no origin matches", "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: " + pageOrigin + "\x01\r\nVary: Origin\r\n", exitFindings, "acao-mismatch", true, "control byte 0x01"},
+		{"control byte in another header: browsers read the response", allow + "X-Junk: a\x01b\r\n", exitClean, "", false, ""},
+		{"line without a colon: dropped", allow + "NoColon\r\n", exitClean, "", false, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			addr := rawCORS(t, tc.head)
+			code, out, errOut := runCLI("check", "http://"+addr+"/x", "--origin", pageOrigin, "--format", "json")
+			var res struct {
+				Allowed bool   `json:"allowed"`
+				Reason  string `json:"reason"`
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil || code != tc.code || res.Reason != tc.reason {
+				t.Errorf("check: exit %d, reason %q (%v); want exit %d, reason %q\nstderr: %s\n%s", code, res.Reason, err, tc.code, tc.reason, errOut, out)
+			}
+			good := rawCORS(t, allow)
+			rep, _, stderr := runJSON(t, "audit", "http://api.example.com/x", "--no-lb", "--format", "json", "--origin", pageOrigin,
+				"--instance", "bad="+addr, "--instance", "good1="+good, "--instance", "good2="+good, "--checks", "drift,misconfig")
+			if rep.Summary.Unreachable != 0 {
+				t.Errorf("audit: %d unreachable, want 0\n%s", rep.Summary.Unreachable, stderr)
+			}
+			var found bool
+			for _, f := range rep.Findings {
+				if f.Kind == diff.KindUnreachable {
+					t.Errorf("audit: unreachable finding: %s", f.Message)
+				}
+				if f.Kind == diff.KindInvalidHeader && slices.Equal(f.Instances, []string{"bad"}) {
+					found = true
+					if !strings.Contains(f.Message, tc.malforms) {
+						t.Errorf("audit: invalid-header %q, want it to name %q", f.Message, tc.malforms)
+					}
+				}
+			}
+			if found != tc.finding {
+				t.Errorf("audit: invalid-header finding for bad: %v, want %v; findings %+v", found, tc.finding, rep.Findings)
+			}
+		})
 	}
 }

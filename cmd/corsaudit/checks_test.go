@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/faultnet"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
 
@@ -115,5 +122,98 @@ func TestWildcardBreaksPolicy(t *testing.T) {
 			!strings.Contains(out, `"origin": "https://corsaudit-not-allowed.invalid"`) {
 			t.Errorf("--checks %s: exit %d, want a policy-violation for the disallowed origin\n%.1500s\n%s", checks, code, out, errOut)
 		}
+	}
+}
+
+// TestInFlightWhenTheRunStops: an instance that hangs with requests in
+// flight when the deadline passes or the run is interrupted was sent them:
+// it is not "nothing sent", not unreachable either; its probes say "not
+// answered before the run stopped", the summary counts it, and nothing
+// says "no findings" about the partial run (exit 3).
+func TestInFlightWhenTheRunStops(t *testing.T) {
+	for _, tc := range []struct {
+		desc      string
+		interrupt bool
+		reason    string
+	}{
+		{"deadline", false, "not answered before the run stopped: its deadline passed"},
+		{"interrupt", true, "not answered before the run stopped: interrupted"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			hang, requested := faultnet.Requested(t)
+			if !tc.interrupt {
+				// Answers each request after 100ms for half a second,
+				// then hangs: the request in flight when the deadline
+				// passes started half a second after the run began, so
+				// its own timeout (as long as the deadline) is far from
+				// passing.
+				var mu sync.Mutex
+				var first time.Time
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					mu.Lock()
+					if first.IsZero() {
+						first = time.Now()
+					}
+					late := time.Since(first) > 500*time.Millisecond
+					mu.Unlock()
+					if late {
+						<-r.Context().Done()
+						return
+					}
+					select { // slow, well inside --timeout
+					case <-time.After(100 * time.Millisecond):
+					case <-r.Context().Done():
+						return
+					}
+					w.WriteHeader(http.StatusNoContent)
+				}))
+				defer srv.Close()
+				hang = srv.Listener.Addr().String()
+			}
+			out := filepath.Join(t.TempDir(), "report.json")
+			args := []string{"audit", "http://api.example.com/", "--instance", "hang=" + hang, "--origin", "https://app.example.com",
+				"--no-lb", "--format", "json", "--output", out, "--per-instance", "1"}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.interrupt {
+				args = append(args, "--timeout", "1m", "--deadline", "1m")
+				go func() {
+					<-requested
+					cancel()
+				}()
+			} else {
+				args = append(args, "--timeout", "1s", "--deadline", "1s")
+			}
+			var stdout, stderr bytes.Buffer
+			code := execute(ctx, iostreams{out: &stdout, errOut: &stderr, in: strings.NewReader("")}, args)
+			if code != exitIncomplete {
+				t.Errorf("exit %d, want %d\n%s", code, exitIncomplete, stderr.String())
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep diff.Report
+			if err := json.Unmarshal(data, &rep); err != nil {
+				t.Fatalf("report: %v", err)
+			}
+			in := rep.Targets[0].Instances[0]
+			if in.Reachable != !tc.interrupt || in.NothingSent || in.Unanswered == 0 || in.Unreachable() {
+				t.Errorf("instance: reachable %v, nothing_sent %v, unanswered %d, unreachable %v: want sent, unanswered, not unreachable",
+					in.Reachable, in.NothingSent, in.Unanswered, in.Unreachable())
+			}
+			if !slices.ContainsFunc(in.NotRun, func(n diff.NotRun) bool { return n.Reason == tc.reason }) {
+				t.Errorf("not_run %+v: want a reason %q", in.NotRun, tc.reason)
+			}
+			if rep.Summary.Unanswered != 1 || rep.Summary.Unreachable != 0 {
+				t.Errorf("summary: %d unanswered, %d unreachable; want 1, 0", rep.Summary.Unanswered, rep.Summary.Unreachable)
+			}
+			if !strings.Contains(rep.Incomplete, "sent and not answered before the run stopped on 1 instance: hang") {
+				t.Errorf("incomplete = %q", rep.Incomplete)
+			}
+			if e := stderr.String(); strings.Contains(e, "no findings") || !strings.Contains(e, "1 not answered before the run stopped") {
+				t.Errorf("stderr says \"no findings\" or does not count the instance:\n%s", e)
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -73,8 +72,11 @@ func formatsOf(c *cobra.Command) []string {
 func fromConfig(values func(*config.Config) []string) cobra.CompletionFunc {
 	return func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		path, _ := c.Flags().GetString("config")
-		data, err := os.ReadFile(path)
-		if path == "" || err != nil {
+		if path == "" {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		data, err := config.ReadFile(path)
+		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		cfg, err := config.Parse(data, path)

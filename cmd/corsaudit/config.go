@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -54,7 +53,7 @@ func loadSettings(path string, flags *pflag.FlagSet) (*config.Config, error) {
 	c := new(config.Config)
 	*c = config.Default()
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := config.ReadFile(path)
 		if err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,73 @@ func TestConfigErrorsNameTheirSource(t *testing.T) {
 			}
 			if strings.Contains(errOut, "targets[0]") {
 				t.Errorf("stderr speaks of the config's fields:\n%s", errOut)
+			}
+		})
+	}
+}
+
+// TestHostileConfigFiles: a config file that would exhaust memory or print
+// megabytes is a usage error (exit 2) told in a few lines: an endless file,
+// aliases expanding beyond the bound, thousands of unknown keys.
+func TestHostileConfigFiles(t *testing.T) {
+	var keys, paths strings.Builder
+	for i := range 20_000 {
+		fmt.Fprintf(&keys, "k%d: 1\n", i)
+	}
+	for i := range 1000 {
+		fmt.Fprintf(&paths, "    - /p%d\n", i)
+	}
+	bomb := "targets:\n- &t\n  url: https://api.example.com\n  policy: {origins: [https://app.example.com]}\n" +
+		"  discover: {static: {instances: [{addr: 127.0.0.1:8080}]}}\n  paths:\n" + paths.String() + strings.Repeat("- *t\n", 1000)
+	for _, tc := range []struct {
+		desc string
+		file string
+		want string
+	}{
+		{"an endless file", "/dev/zero", "config /dev/zero: larger than 32 MiB"},
+		{"aliases expanding beyond the bound", writeConfig(t, bomb), "aliases expand the document beyond"},
+		{"20,000 unknown keys", writeConfig(t, keys.String()), "and 19951 more problems"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, out, errOut := runCLI("config", "check", "--config", tc.file)
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want %d; stderr (%d bytes) %.300q, want it to contain %q", code, exitUsage, len(errOut), errOut, tc.want)
+			}
+			if lines := strings.Count(errOut, "\n"); lines > 60 || out != "" {
+				t.Errorf("%d lines on stderr, %d bytes on stdout: want a few lines and nothing on stdout", lines, len(out))
+			}
+		})
+	}
+}
+
+// TestUndialableAddressesAreUsageErrors: an address that cannot be dialled
+// (port 0, negative or above 65535) is a mistake in the input, exit 2 naming
+// it, wherever it is written; never an `unreachable` finding.
+func TestUndialableAddressesAreUsageErrors(t *testing.T) {
+	static := func(addr string) string {
+		return writeConfig(t, "targets:\n- url: http://api.example.com/\n  policy: {origins: [https://app.example.com]}\n"+
+			"  discover: {static: {instances: [{addr: \""+addr+"\"}]}}\n")
+	}
+	for _, tc := range []struct {
+		desc string
+		args []string
+		want string
+	}{
+		{"config check, port above 65535", []string{"config", "check", "--config", static("127.0.0.1:99999")},
+			`targets[0].discover.static.instances[0].addr: "127.0.0.1:99999": port "99999" is not a number from 1 to 65535`},
+		{"config check, port 0", []string{"config", "check", "--config", static("127.0.0.1:0")}, `port "0" is not a number`},
+		{"config check, port -1", []string{"config", "check", "--config", static("127.0.0.1:-1")}, `port "-1" is not a number`},
+		{"audit --instance", []string{"audit", "http://api.example.com/", "--instance", "127.0.0.1:99999", "--origin", "https://app.example.com"},
+			`--instance: "127.0.0.1:99999": port "99999" is not a number from 1 to 65535`},
+		{"check --connect-to", []string{"check", "http://api.example.com/", "--origin", "https://app.example.com", "--connect-to", "127.0.0.1:0"},
+			`connect-to: "127.0.0.1:0": port "0" is not a number from 1 to 65535`},
+		{"check --connect-to, curl's four-part form", []string{"check", "http://api.example.com/", "--origin", "https://app.example.com",
+			"--connect-to", "api.example.com:80:127.0.0.1:70000"}, `port "70000" is not a number`},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, _, errOut := runCLI(tc.args...)
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want %d; stderr %q, want it to contain %q", code, exitUsage, errOut, tc.want)
 			}
 		})
 	}

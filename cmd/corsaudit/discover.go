@@ -3,11 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/discovery"
+	"github.com/corsaudit/corsaudit/internal/escape"
 	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
@@ -24,8 +30,19 @@ func newCmdDiscover(ios iostreams, runF func(*discoverOptions) error) *cobra.Com
 	opts := &discoverOptions{}
 	cmd := &cobra.Command{
 		Use:   "discover",
-		Short: "List the instances of every target, as the providers find them (nothing is probed)",
-		Args:  cobra.NoArgs,
+		Short: "List the instances of every target, as the providers find them, and how the load balancer routes each probed request (nothing is probed)",
+		Long: `List every target's instances and, when the provider knows the load
+balancer's routing (ALB listener rules, GCP URL map), the rule, action and
+pools of each probed path and step, the pools no probe reaches (not
+audited), and the findings the routes show without a request (a rule that
+redirects or answers preflights itself).
+
+Exit 0 when the inventory is listed, whatever those findings say (audit
+judges them with --fail-on), so that "discover --output fleet.json" scripts
+for sharded audits keep working; 2 on a config error, including a load
+balancer that sends no probed request to any discovered instance; 3 when
+discovery could not complete.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.audit.flags = cmd.Flags()
 			opts.audit.noSecrets = true // discover sends nothing
@@ -61,27 +78,15 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 	if err != nil {
 		return err
 	}
-	built, err := cfg.Build()
-	if err != nil {
-		return usageError(err)
+	inv, derr := pipeline.DiscoverInventory(cmd.Context(), cfg, version, ios.errOut)
+	if inv == nil {
+		return usageError(derr)
 	}
-	specs, derr := pipeline.Discover(cmd.Context(), built)
-	for _, s := range specs {
-		fmt.Fprintf(ios.out, "%s  %s  (%s)\n", s.Target.Name, s.Target.URL, plural.Count(len(s.Target.Instances), "instance"))
-		tw := tabwriter.NewWriter(ios.out, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE")
-		for _, in := range s.Target.Instances {
-			weight := ""
-			if in.Weight != 0 {
-				weight = strconv.Itoa(in.Weight)
-			}
-			health := in.Health
-			if in.HealthReason != "" {
-				health += " (" + in.HealthReason + ")"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, dash(in.Addr), dash(in.Group), dash(weight), dash(in.Zone), dash(health), in.Skip)
+	for i := range inv.Targets {
+		if i > 0 {
+			fmt.Fprintln(ios.out)
 		}
-		tw.Flush()
+		writeDiscoverTarget(ios.out, &inv.Targets[i])
 	}
 	if derr != nil {
 		return incompleteError(derr)
@@ -89,11 +94,84 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 	return nil
 }
 
+// writeDiscoverTarget writes one target of the inventory as discover's
+// table: its instances, then, when the load balancer routes requests, the
+// route of each path and step, the pools left out, and the findings of
+// the routes. Every value goes through escape.Text.
+func writeDiscoverTarget(w io.Writer, t *pipeline.InventoryTarget) {
+	c := escape.Text
+	fmt.Fprintf(w, "%s  %s  (%s)\n", c(t.Name), c(t.URL), plural.Count(len(t.Instances), "instance"))
+	pools := slices.ContainsFunc(t.Instances, func(in discovery.Instance) bool { return in.Pool != "" })
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	head := "  ID\tADDRESS\tGROUP\tWEIGHT\tZONE\tHEALTH\tNOTE"
+	if pools {
+		head = "  ID\tADDRESS\tGROUP\tPOOL\tWEIGHT\tZONE\tHEALTH\tNOTE"
+	}
+	fmt.Fprintln(tw, head)
+	for _, in := range t.Instances {
+		weight := ""
+		if in.Weight != 0 {
+			weight = strconv.Itoa(in.Weight)
+		}
+		health := in.Health
+		if in.HealthReason != "" {
+			health += " (" + in.HealthReason + ")"
+		}
+		cols := []string{in.ID, dash(in.Addr), dash(in.Group)}
+		if pools {
+			cols = append(cols, dash(in.Pool))
+		}
+		cols = append(cols, dash(weight), dash(in.Zone), dash(health), in.Skip)
+		for k := range cols {
+			cols[k] = c(cols[k])
+		}
+		fmt.Fprintf(tw, "  %s\n", strings.Join(cols, "\t"))
+	}
+	tw.Flush()
+	if len(t.Routing) > 0 {
+		fmt.Fprintln(w, "  routes (what the load balancer does with each probed request):")
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "    PATH\tREQUEST\tRULE\tACTION\tPROBES")
+		for _, e := range t.Routing {
+			req := e.Method
+			if e.Step == audit.StepPreflight {
+				req += " (preflight)"
+			}
+			action := e.Describe()
+			if e.Note != "" {
+				action += "; note: " + e.Note
+			}
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", c(e.Path), c(req), c(e.Rule), c(action), c(probeIDs(e.Probes)))
+		}
+		tw.Flush()
+	}
+	for _, lo := range t.LeftOut {
+		fmt.Fprintf(w, "  not audited: %s\n", c(pipeline.LeftOutNote(lo)))
+	}
+	if len(t.Findings) > 0 {
+		fmt.Fprintln(w, "  findings from the routes alone (nothing sent; audit reports them too):")
+		for _, f := range t.Findings {
+			fmt.Fprintf(w, "    %-7s  %s  %s\n", f.Severity, f.Kind, c(f.Message))
+			if f.Reproduce != "" {
+				fmt.Fprintf(w, "             $ %s\n", c(f.Reproduce))
+			}
+		}
+	}
+}
+
+// probeIDs lists probe ids, the first five and how many more.
+func probeIDs(ids []string) string {
+	if len(ids) > 5 {
+		return fmt.Sprintf("%s and %d more", strings.Join(ids[:5], ", "), len(ids)-5)
+	}
+	return strings.Join(ids, ", ")
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return escape.Text(s)
 }
 
 // newCmdConfig is `corsaudit config check [FILE]`.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
 )
@@ -47,6 +48,9 @@ func reportFormat(value string) (string, error) {
 func urlSchemeHint(what, raw string) error {
 	if raw == "" || strings.Contains(raw, "://") || strings.HasPrefix(raw, "/") {
 		return nil
+	}
+	if shown := config.ShowURL(raw); shown != raw {
+		return fmt.Errorf("%s: %q has a user name or password: browsers never send one with fetch(); give the URL without it, with a scheme (e.g. https://%s)", what, shown, shown)
 	}
 	return fmt.Errorf("%s: %q has no scheme: add http:// or https:// (e.g. https://%s)", what, raw, raw)
 }

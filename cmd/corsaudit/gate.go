@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -47,7 +46,7 @@ Exit 0 when the candidate matches.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runGate(cmd, ios, opts)
+			return notRunMetrics(opts.audit.MetricsFile, runGate(cmd, ios, opts))
 		},
 	}
 	f := cmd.Flags()
@@ -137,7 +136,7 @@ func selectTargets(gate diff.Gate, names []string, log io.Writer) func([]audit.T
 
 // readPolicy reads and validates a --policy file.
 func readPolicy(path string) (config.Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path)
 	if err != nil {
 		return config.Policy{}, fmt.Errorf("gate: policy: %w", err)
 	}

@@ -115,3 +115,55 @@ func TestGateGroups(t *testing.T) {
 		})
 	}
 }
+
+// TestGateTwoSources: blue and green are two sources of one target
+// (discover: as a list, each source's group: naming its instances), so the
+// gate compares them: 0 when green answers as blue does, 1 when a green
+// instance drifts (naming it), 2 when a group names no source.
+func TestGateTwoSources(t *testing.T) {
+	source := func(f *fleet, group string, behaviours ...labserver.Behavior) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "      - group: %s\n        static:\n          instances:\n", group)
+		for i, beh := range behaviours {
+			id := fmt.Sprintf("%s-%d", group, i+1)
+			// The static group says otherwise: the source's group wins.
+			fmt.Fprintf(&b, "            - {id: %s, addr: %s, group: web}\n", id, f.start(id, beh))
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		desc     string
+		green    []labserver.Behavior
+		args     []string
+		wantCode int
+		wantErr  []string
+	}{
+		{desc: "green answers as blue does", green: []labserver.Behavior{currentCORS, currentCORS},
+			args: []string{"--baseline", "blue", "--candidate", "green"}, wantCode: exitClean, wantErr: []string{"gate: PASS"}},
+		{desc: "a green instance drifts", green: []labserver.Behavior{currentCORS, olderCORS},
+			args: []string{"--baseline", "blue", "--candidate", "green"}, wantCode: exitFindings,
+			wantErr: []string{"gate: FAIL", "shop: green-2 decide"}},
+		{desc: "no source has the candidate group", green: []labserver.Behavior{currentCORS},
+			args: []string{"--baseline", "blue", "--candidate", "red"}, wantCode: exitUsage,
+			wantErr: []string{`gate: target shop has no "red" group (groups: blue, green)`}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			f := newFleet(t)
+			cfg := writeConfig(t, "checks: [drift]\ntargets:\n  - name: shop\n    url: http://shop.example.com/\n    discover:\n"+
+				source(f, "blue", currentCORS, currentCORS, currentCORS)+source(f, "green", tc.green...)+
+				"    direct: {scheme: http}\n    lb: {disabled: true}"+testPolicyYAML+"\n")
+			code, _, errOut := runCLI(append([]string{"gate", "--config", cfg, "--format", "json", "--timeout", "2s"}, tc.args...)...)
+			if code != tc.wantCode {
+				t.Errorf("exit code = %d, want %d\nstderr:\n%s", code, tc.wantCode, errOut)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if strings.Contains(errOut, "green-1 decide") {
+				t.Errorf("green-1 answers as blue does but is named:\n%s", errOut)
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
 // Exit codes (DESIGN.md).
@@ -48,8 +49,12 @@ func incompleteError(err error) error { return &exitError{code: exitIncomplete, 
 
 // iostreams are the standard streams, injectable for tests.
 type iostreams struct {
-	in            io.Reader
-	out, errOut   io.Writer
+	in          io.Reader
+	out, errOut io.Writer
+	// progress is standard error as it is, for the progress bar's own
+	// control sequences; everything else goes to errOut, which execute
+	// makes a sanitising writer (escape.Writer).
+	progress      io.Writer
 	outIsTerminal bool
 	errIsTerminal bool
 }
@@ -72,6 +77,11 @@ func run() int {
 // execute runs the command line args and maps the outcome to an exit code,
 // in this one place.
 func execute(ctx context.Context, ios iostreams, args []string) int {
+	// Standard error carries log lines, notes and error messages quoting
+	// names, ids and bytes from the network or files: whoever writes
+	// there, a terminal receives no control it would act on.
+	ios.progress = ios.errOut
+	ios.errOut = escape.Writer(ios.errOut)
 	root := newRootCmd(ios)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -127,6 +137,14 @@ func newRootCmd(ios iostreams) *cobra.Command {
 // may use colour: it goes to a terminal and NO_COLOR is not set.
 func (ios iostreams) colour(output string) bool {
 	return report.UseColor(ios.outIsTerminal && (output == "" || output == "-"), os.Getenv)
+}
+
+// progressOut is where the progress bar draws: standard error as it is.
+func (ios iostreams) progressOut() io.Writer {
+	if ios.progress != nil {
+		return ios.progress
+	}
+	return ios.errOut
 }
 
 func isTerminal(f *os.File) bool {

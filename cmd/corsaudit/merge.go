@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -21,10 +20,8 @@ type mergeOptions struct {
 	Format      string   // empty: table on a terminal, json otherwise
 	Output      string
 	MetricsFile string
-	FailOn      string
-	// failOnSet: --fail-on was given (shards otherwise use their config's).
-	failOnSet bool
-	failOn    diff.FailOn
+	// FailOn, when set, replaces the runs' own fail_on.
+	FailOn string
 }
 
 func newCmdMerge(ios iostreams, runF func(*mergeOptions) error) *cobra.Command {
@@ -38,8 +35,8 @@ last step merges them for the dashboard, the metrics file or code scanning.
 
 The shards of one sharded audit (audit --inventory fleet.json --shard K/N)
 are merged by running the differ over all their observations: findings,
-severities, summary and exit code (under the config's fail_on unless
---fail-on is given) are those of a single run over the whole fleet.
+severities, summary and exit code are those of a single run over the whole
+fleet.
 Shards of another config or inventory, the same shard twice, or a missing
 shard are errors (exit 2) naming the difference.
 
@@ -49,14 +46,20 @@ Reports (not shards) are combined as follows. Targets are concatenated. A target
 with the same URL and disjoint instances (one target sharded across jobs);
 drift is then what each shard found among its own instances. The same
 instance in two reports is an error. Findings are concatenated and the
-summary recomputed; if any input is partial, so is the result.
+summary recomputed; if any input is partial, so is the result. The merged
+run lasted as long as the longest input (runs merged together run side by
+side; the time between runs started apart is no part of any).
 
   corsaudit merge eu.json us.json --format sarif --output corsaudit.sarif
   corsaudit merge shards/*.json --metrics-file /var/lib/node_exporter/textfile/corsaudit.prom
 
 A single input converts a report: corsaudit merge gate.json --format junit.
 
-Exit codes: 0 merged; 1 findings at or above --fail-on; 2 unreadable or
+The exit code and the JUnit failures follow --fail-on when given, else the
+runs' own fail_on (the shards' config; for reports, the strictest of
+theirs, error for reports that do not record one), as a single run does.
+
+Exit codes: 0 merged; 1 findings at or above the fail-on; 2 unreadable or
 conflicting input; 3 an input report is partial (the merged report is
 still written).`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -67,25 +70,27 @@ still written).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = args
-			opts.failOnSet = cmd.Flags().Changed("fail-on")
 			if runF != nil {
 				return runF(opts)
 			}
-			return runMerge(ios, opts)
+			return notRunMetrics(opts.MetricsFile, runMerge(ios, opts))
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(&opts.Output, "output", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(&opts.MetricsFile, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
-	f.StringVar(&opts.FailOn, "fail-on", "never", "exit 1 when a finding is at or above this severity: error, warning, info or never")
+	f.StringVar(&opts.FailOn, "fail-on", "", "exit 1 when a finding is at or above this severity: error, warning, info or never (default: the runs' own fail_on)")
 	return cmd
 }
 
 func runMerge(ios iostreams, o *mergeOptions) error {
-	failOn, err := diff.ParseFailOn(o.FailOn)
-	if err != nil {
-		return usageError(fmt.Errorf("merge: --%w", err))
+	var failOn diff.FailOn
+	if o.FailOn != "" {
+		var err error
+		if failOn, err = diff.ParseFailOn(o.FailOn); err != nil {
+			return usageError(fmt.Errorf("merge: --%w", err))
+		}
 	}
 	renderer, err := pickRenderer(o.Format, ios.outIsTerminal && o.Output == "", ios.colour(o.Output))
 	if err != nil {
@@ -100,13 +105,15 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	}
 	var merged *diff.Report
 	if len(shards) > 0 {
-		o.failOn = failOn
-		merged, failOn, err = mergeShards(o, shards)
+		merged, err = mergeShards(shards)
 	} else {
 		merged, err = diff.Merge(reports...)
 	}
 	if err != nil {
 		return usageError(err)
+	}
+	if failOn != "" {
+		merged.FailOn = failOn
 	}
 	if err := writeReport(ios.out, o.Output, renderer, merged); err != nil {
 		return incompleteError(fmt.Errorf("merge: %w", err))
@@ -123,24 +130,10 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if merged.Incomplete != "" {
 		return incompleteError(fmt.Errorf("merge: partial report: %s", merged.Incomplete))
 	}
-	if failOn.Fails(merged) {
+	if merged.Fails() {
 		return &exitError{code: exitFindings}
 	}
 	return nil
-}
-
-// readReport decodes one JSON report from path ("-": stdin).
-func readReport(stdin io.Reader, path string) (*diff.Report, error) {
-	var in io.Reader = stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("merge: read %s: %w", path, err)
-		}
-		defer f.Close()
-		in = f
-	}
-	return decodeReport(in, path)
 }
 
 // decodeReport decodes one JSON report read from path.
@@ -152,6 +145,11 @@ func decodeReport(in io.Reader, path string) (*diff.Report, error) {
 	}
 	if r.Tool != "corsaudit" {
 		return nil, fmt.Errorf("merge: read %s: not a corsaudit report (tool %q)", path, r.Tool)
+	}
+	// A curl line from a file is code someone will paste: only what
+	// corsaudit writes is printed again.
+	for i := range r.Findings {
+		r.Findings[i].Reproduce = diff.Untrusted(r.Findings[i].Reproduce)
 	}
 	return &r, nil
 }

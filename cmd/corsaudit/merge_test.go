@@ -135,7 +135,7 @@ func TestMergeCommandFiles(t *testing.T) {
 	out := filepath.Join(dir, "junit.xml")
 	prom := filepath.Join(dir, "corsaudit.prom")
 	code, stdout, stderr := runMergeCLI(t, "", "merge", eu, us, "--format", "junit", "--output", out, "--metrics-file", prom)
-	if code != exitClean || stdout != "" {
+	if code != exitFindings || stdout != "" { // an error, under the runs' fail_on (error)
 		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
 	}
 	b, err := os.ReadFile(out)
@@ -180,5 +180,43 @@ func TestMergeCommandFlags(t *testing.T) {
 	if got == nil || strings.Join(got.Inputs, ",") != strings.Join(want.Inputs, ",") || got.Format != want.Format ||
 		got.Output != want.Output || got.MetricsFile != want.MetricsFile || got.FailOn != want.FailOn {
 		t.Errorf("options %+v, want %+v", got, want)
+	}
+}
+
+// TestMergeReportPrintsNoForeignCommand: a report file whose reproduce
+// lines were edited to run something is merged with those lines dropped,
+// in every format; a curl line corsaudit wrote is kept as written.
+func TestMergeReportPrintsNoForeignCommand(t *testing.T) {
+	dir := t.TempDir()
+	const good = "curl -sS -o /dev/null -D - https://api.example.com/ -H 'Origin: https://app.example.com'"
+	r := shardReport("api", diff.SeverityError, "i-1", "i-2")
+	r.Findings = append(r.Findings, r.Findings[0], r.Findings[0])
+	r.Findings[0].Reproduce = good
+	r.Findings[1].Reproduce = good + "; touch pwned"
+	r.Findings[2].Reproduce = `curl -sS -o /dev/null -D - https://api.example.com/ -H "X: $(touch pwned)"`
+	path := writeJSONReport(t, dir, "edited.json", r)
+	for _, format := range []string{"json", "table", "sarif", "junit", "html"} {
+		_, stdout, _ := runMergeCLI(t, "", "merge", path, "--format", format)
+		if strings.Contains(stdout, "touch pwned") {
+			t.Errorf("%s: the edited command is printed:\n%s", format, stdout)
+		}
+		if format == "json" && strings.Count(stdout, "https://app.example.com'") != 1 {
+			t.Errorf("json: the curl line corsaudit wrote is not kept once:\n%s", stdout)
+		}
+	}
+}
+
+// TestMergeEndlessInput: `merge /dev/zero` (an input that never ends) is a
+// usage error once the bound is read, not memory without end; so is an
+// inventory that never ends for a shard audit.
+func TestMergeEndlessInput(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero here")
+	}
+	for _, args := range [][]string{{"merge", "/dev/zero"}, {"audit", "--inventory", "/dev/zero", "--shard", "0/2", "--output", filepath.Join(t.TempDir(), "s.json")}} {
+		code, out, errOut := runCLI(args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "/dev/zero") || strings.Count(errOut, "\n") > 3 {
+			t.Errorf("%v: exit %d, stdout %d bytes, stderr %.300q; want exit %d naming /dev/zero in a line or two", args, code, len(out), errOut, exitUsage)
+		}
 	}
 }

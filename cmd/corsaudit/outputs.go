@@ -71,3 +71,21 @@ func writeMetrics(path string, rep *diff.Report, lastSuccess time.Time) error {
 	}
 	return nil
 }
+
+// notRunMetrics is err, a command's outcome, after writing the metrics
+// file of a run that could not start (exit 2), when there is one: it
+// replaces the last run's with corsaudit_run_complete 0 and carries the
+// last success over, so that the alert on its age fires instead of the
+// file saying the last run completed.
+func notRunMetrics(path string, err error) error {
+	var ee *exitError
+	if path == "" || !errors.As(err, &ee) || ee.code != exitUsage {
+		return err
+	}
+	last := report.PreviousSuccess(path)
+	werr := report.WriteFileAtomic(path, func(w io.Writer) error { return report.NotRunMetrics(w, time.Now(), last) })
+	if werr != nil {
+		return usageError(fmt.Errorf("%w (and metrics: %w)", ee.err, werr))
+	}
+	return err
+}

@@ -27,7 +27,9 @@ it finds and every key of its section under a target's discover:, e.g.
       url: https://api.example.com/v1/cart
       discover:
         aws:
-          load_balancer: shop-alb`,
+          load_balancer: shop-alb
+
+` + sourcesHelp,
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Names = args
 			if runF != nil {
@@ -53,5 +55,27 @@ func runProviders(ios iostreams, opts *providersOptions) error {
 		}
 		fmt.Fprintln(ios.out, p.Help)
 	}
+	if len(opts.Names) == 0 {
+		fmt.Fprintln(ios.out)
+		fmt.Fprintln(ios.out, sourcesHelp)
+	}
 	return nil
 }
+
+// sourcesHelp is how several sources make one target.
+const sourcesHelp = `discover: may also be a list of sources, each one provider section and an
+optional group: (the group of every instance the source finds, whatever the
+provider says), whose instances make one target: two backend services of a
+traffic split, two load balancers, a static list and a DNS name. Gate
+--baseline and --candidate may then name the groups of two sources:
+
+      discover:
+        - group: blue
+          aws: {load_balancer: shop-blue}
+        - group: green
+          aws: {load_balancer: shop-green}
+
+Pools are named after their source ("green/api-tg"). When a provider knows
+the load balancer's routing (aws: listener rules; gcp: URL map), each
+request is compared only among the instances of the pools its route
+reaches; ` + "`corsaudit discover`" + ` shows the route of every probed path and step.`

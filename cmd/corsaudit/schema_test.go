@@ -221,6 +221,11 @@ func TestConfigSchemaRejects(t *testing.T) {
 		{desc: "unknown provider key", yaml: "targets:\n  - discover: {dns: {name: a, prot: 80}}\n    policy: {origins: [https://a.example]}\n"},
 		{desc: "provider duration without a unit", yaml: "targets:\n  - discover: {gcp: {project: p, backend_service: b, call_timeout: 30}}\n    policy: {origins: [https://a.example]}\n"},
 		{desc: "unknown key in a static instance", yaml: "targets:\n  - discover: {static: {instances: [{id: a, adr: 127.0.0.1:1}]}}\n    policy: {origins: [https://a.example]}\n"},
+		{desc: "an empty list of sources", yaml: "targets:\n  - discover: []\n    policy: {origins: [https://a.example]}\n"},
+		{desc: "a source with two providers", yaml: "targets:\n  - discover:\n      - {group: blue, dns: {name: a, port: 80}, static: {instances: []}}\n    policy: {origins: [https://a.example]}\n"},
+		{desc: "a source with a group only", yaml: "targets:\n  - discover:\n      - {group: blue}\n    policy: {origins: [https://a.example]}\n"},
+		{desc: "a source with an empty group", yaml: "targets:\n  - discover:\n      - {group: '', dns: {name: a, port: 80}}\n    policy: {origins: [https://a.example]}\n"},
+		{desc: "a source with an unknown key", yaml: "targets:\n  - discover:\n      - {gruop: blue, dns: {name: a, port: 80}}\n    policy: {origins: [https://a.example]}\n"},
 		{desc: "direct scheme", yaml: "targets:\n  - discover: {dns: {name: a, port: 80}}\n    direct: {scheme: ftp}\n    policy: {origins: [https://a.example]}\n"},
 	}
 	for _, tc := range tests {

@@ -87,7 +87,7 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("audit: read inventory: %w", err))
 	}
-	inv, err := pipeline.ReadInventory(f)
+	inv, err := pipeline.ReadInventory(pipeline.Bounded(f))
 	f.Close()
 	if err != nil {
 		return usageError(fmt.Errorf("audit: %s: %w", o.Inventory, err))
@@ -111,7 +111,7 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	}
 	var bar *progressBar
 	if ios.errIsTerminal && !o.Quiet {
-		bar = newProgressBar(ios.errOut)
+		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
 	s, runErr := pipeline.AuditShard(cmd.Context(), inv, cfg, k, n, popt)
@@ -142,7 +142,7 @@ func mergeInputs(stdin io.Reader, paths []string) ([]*diff.Report, []pipeline.Na
 		var head struct {
 			Kind string `json:"kind"`
 		}
-		_ = json.Unmarshal(data, &head) // not JSON: readReport says so
+		_ = json.Unmarshal(data, &head) // not JSON: decodeReport says so
 		if head.Kind == pipeline.KindShard {
 			s, err := pipeline.ReadShard(bytes.NewReader(data))
 			if err != nil {
@@ -163,37 +163,40 @@ func mergeInputs(stdin io.Reader, paths []string) ([]*diff.Report, []pipeline.Na
 	return reports, shards, nil
 }
 
+// readInput reads one of merge's inputs ("-": stdin), bounded: a shard
+// or report is read, not trusted, and /dev/zero is no input.
 func readInput(stdin io.Reader, path string) ([]byte, error) {
-	if path == "-" {
-		return io.ReadAll(stdin)
+	in := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("merge: read %s: %w", path, err)
+		}
+		defer f.Close()
+		in = f
 	}
-	data, err := os.ReadFile(path)
+	data, err := pipeline.ReadAll(in)
 	if err != nil {
 		return nil, fmt.Errorf("merge: read %s: %w", path, err)
 	}
 	return data, nil
 }
 
-// mergeShards runs the differ over the shards' union: the report (and,
-// unless --fail-on was given, the exit code under the config's fail_on) of
-// a single run over the whole fleet.
-func mergeShards(o *mergeOptions, shards []pipeline.NamedShard) (*diff.Report, diff.FailOn, error) {
-	rep, cfg, err := pipeline.MergeShards(shards)
+// mergeShards merges the shards of one audit; the report carries the
+// config's fail_on.
+func mergeShards(shards []pipeline.NamedShard) (*diff.Report, error) {
+	rep, _, err := pipeline.MergeShards(shards)
 	if err != nil {
-		return nil, "", usageError(err)
+		return nil, usageError(err)
 	}
-	failOn := diff.FailOn(cfg.FailOn)
-	if o.failOnSet {
-		failOn = o.failOn
-	}
-	return rep, failOn, nil
+	return rep, nil
 }
 
 // mergeEnd is when a complete merged run succeeded: the end of its last
 // input, else now.
 func mergeEnd(r *diff.Report) time.Time {
-	if r.StartedAt.IsZero() {
-		return time.Now()
+	if end := r.End(); !end.IsZero() {
+		return end
 	}
-	return r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
+	return time.Now()
 }

@@ -125,11 +125,39 @@ func TestShardCLIErrors(t *testing.T) {
 	if code, _, stderr := runCLI("audit", "--config", cfgA, "--format", "json", "--fail-on", "never", "--output", report); code != exitClean {
 		t.Fatalf("audit: exit %d\n%s", code, stderr)
 	}
+	// Files edited by hand (the fingerprints kept).
+	edit := func(src, name string, change func(m map[string]any)) string {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		change(m)
+		out := filepath.Join(dir, name)
+		if err := os.WriteFile(out, []byte(mustJSON(t, m)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	noTargets := edit(fleetA, "no-targets.json", func(m map[string]any) { m["targets"] = []any{} })
+	garbageURL := edit(fleetA, "garbage-url.json", func(m map[string]any) { m["targets"].([]any)[0].(map[string]any)["url"] = "::garbage" })
+	billion := edit(a0, "billion.json", func(m map[string]any) { m["shards"] = 1_000_000_000 })
+	badRow := edit(a0, "bad-row.json", func(m map[string]any) {
+		m["targets"].([]any)[0].(map[string]any)["rows"].([]any)[0].(map[string]any)["index"] = 999
+	})
 	for _, tc := range []struct {
 		desc string
 		args []string
 		want string
 	}{
+		{"an inventory without targets", []string{"audit", "--inventory", noTargets, "--shard", "0/1"}, noTargets + ": inventory: targets: none"},
+		{"an inventory URL that is not one", []string{"audit", "--inventory", garbageURL, "--shard", "0/1"},
+			garbageURL + `: inventory: targets[0].url: "::garbage" is not a URL`},
+		{"a billion shards", []string{"merge", billion}, "missing shard(s) 1/1000000000, 2/1000000000, 3/1000000000, 4/1000000000, 5/1000000000 and 999999994 more"},
+		{"a row index out of range", []string{"merge", badRow, a1slow}, badRow + ": shard: targets[0].rows[0].index: 999 out of range (5 instances)"},
 		{"shards of different policies", []string{"merge", a0, b1}, "were run with different configs: targets[0].policy.origins: [https://app.example.com] vs [https://app.example.com, https://admin.example.com]"},
 		{"shards with another timeout", []string{"merge", a0, a1slow}, "different configs: timeout: 5s vs 7s"},
 		{"a missing shard", []string{"merge", a0}, "missing shard(s) 1/2"},

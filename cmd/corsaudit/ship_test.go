@@ -79,7 +79,7 @@ func TestQuietAndVerbose(t *testing.T) {
 		t.Errorf("--quiet: exit %d, stdout %q, stderr %q; want 0 and nothing", code, stdout, stderr)
 	}
 	code, _, stderr = runCLI(append(base, "--verbose")...)
-	if code != exitClean || !strings.Contains(stderr, "corsaudit: > curl ") || !strings.Contains(stderr, `-H "Authorization: $SHOP_TOKEN"`) {
+	if code != exitClean || !strings.Contains(stderr, "corsaudit: > curl ") || !strings.Contains(stderr, `-H 'Authorization: '"$SHOP_TOKEN"`) {
 		t.Errorf("--verbose: exit %d, stderr %q; want curl lines and the placeholder $SHOP_TOKEN", code, stderr)
 	}
 	if strings.Contains(stderr, "s3cr3t-value") {
@@ -113,7 +113,7 @@ func TestShardQuietAndVerbose(t *testing.T) {
 		t.Errorf("--quiet: exit %d, stdout %q, stderr %q; want 0 and nothing", code, stdout, stderr)
 	}
 	code, _, stderr := runCLI(append(base, "--verbose")...)
-	if code != exitClean || !strings.Contains(stderr, `-H "Authorization: $SHOP_TOKEN"`) {
+	if code != exitClean || !strings.Contains(stderr, `-H 'Authorization: '"$SHOP_TOKEN"`) {
 		t.Fatalf("--verbose: exit %d, stderr %q; want curl lines and the placeholder $SHOP_TOKEN", code, stderr)
 	}
 	var shard struct {

@@ -3,7 +3,9 @@ package report
 import (
 	"time"
 
+	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/discovery"
 )
 
 // Hostile values a server or a provider could put in a report: they must
@@ -21,7 +23,15 @@ const (
 func fixture() *diff.Report {
 	appGet := diff.ProbeRef{ID: "p1", Origin: "https://app.example.com", Method: "GET", Headers: []string{}, Class: "policy", Expect: "allowed"}
 	appPut := diff.ProbeRef{ID: "p2", Origin: "https://app.example.com", Method: "PUT",
-		Headers: []string{"Content-Type: application/json", "X-Request-Id: 1"}, Credentials: true, Class: "policy", Expect: "allowed"}
+		Headers: []string{"Content-Type: application/json", "X-Request-Id: 1"}, Credentials: true, Class: "policy", Expect: "allowed",
+		// The shared load balancer's rule for /api/* (its preflight and
+		// the PUT a browser sends after it) names the pools it weighs.
+		Routes: []audit.StepRoute{
+			{Step: audit.StepPreflight, Route: discovery.Route{Rule: "HTTPS:443 rule priority 10 (…/9c2e)", Action: discovery.ActionForward,
+				Pools: []discovery.Pool{{Name: "api-blue", Weight: 90}, {Name: "api-green", Weight: 10}}}},
+			{Step: audit.StepActual, Route: discovery.Route{Rule: "HTTPS:443 rule priority 10 (…/9c2e)", Action: discovery.ActionForward,
+				Pools: []discovery.Pool{{Name: "api-blue", Weight: 90}, {Name: "api-green", Weight: 10}}}},
+		}}
 	appDelete := diff.ProbeRef{ID: "p5", Origin: "https://app.example.com", Method: "DELETE", Headers: []string{}, Credentials: true,
 		Class: "policy", Expect: "allowed"}
 	evil := diff.ProbeRef{ID: "p3", Origin: "https://evil.example", Method: "GET", Headers: []string{}, Class: "arbitrary"}

@@ -14,7 +14,8 @@ import (
 // of 12 blocks GET, PUT for https://app.example.com; the load balancer
 // redirects preflights". FAIL when a finding is an error, WARN when the
 // worst is a warning, PASS otherwise; it names what the findings of the
-// worst severity mean for users (at most three, then how many more).
+// worst severity mean for users (at most three, then how many more). A
+// partial run without warnings or errors is INCOMPLETE, never PASS.
 func headline(r *diff.Report) (word, sentence string) {
 	worst := r.MaxSeverity()
 	switch worst {
@@ -39,15 +40,31 @@ func headline(r *diff.Report) (word, sentence string) {
 		sentence = strings.Join(phrases[:3], "; ") + fmt.Sprintf("; and %d more", len(phrases)-3)
 	case len(phrases) > 0:
 		sentence = strings.Join(phrases, "; ")
+	case len(r.Findings) == 0 && r.Incomplete != "":
+		// A partial run found nothing in what it saw: not a pass.
+		return "INCOMPLETE", noneFound(r)
 	case len(r.Findings) == 0:
-		sentence = "no findings"
+		sentence = noneFound(r)
 	default:
 		sentence = "no warning or error"
 	}
 	if r.Incomplete != "" {
 		sentence += " (incomplete run)"
+		if word == "PASS" {
+			word = "INCOMPLETE"
+		}
 	}
 	return word, sentence
+}
+
+// noneFound says that r has no findings: "no findings", or for a partial
+// run, which never reads as a clean one, "nothing found before the run
+// stopped".
+func noneFound(r *diff.Report) string {
+	if r.Incomplete != "" {
+		return "nothing found before the run stopped"
+	}
+	return "no findings"
 }
 
 // verdictLine is the verdict sentence in one line: "FAIL: ...".

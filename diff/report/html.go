@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
 // HTML writes one self-contained HTML page (inline CSS and JS, no network
@@ -31,7 +32,8 @@ import (
 // only the page's own script (by hash): a hostile header value or instance
 // id is shown as text and can never run.
 func HTML(w io.Writer, r *diff.Report) error {
-	if err := htmlTemplate.Execute(w, newHTMLPage(r)); err != nil {
+	// Header values are bytes as received: the page stays UTF-8.
+	if err := htmlTemplate.Execute(escape.ValidUTF8(w), newHTMLPage(r)); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
@@ -58,6 +60,8 @@ type htmlTarget struct {
 	URL      string
 	Matrices []htmlMatrix
 	Findings []htmlFinding
+	// NoneFound is what the page says when the target has no findings.
+	NoneFound string
 }
 
 type htmlFinding struct {
@@ -185,7 +189,8 @@ func newHTMLPage(r *diff.Report) htmlPage {
 	large := instances > driftOnlyAbove
 	byTarget, order := findingsByTarget(r)
 	for _, name := range order {
-		ht := htmlTarget{Name: name}
+		none := noneFound(r)
+		ht := htmlTarget{Name: name, NoneFound: strings.ToUpper(none[:1]) + none[1:] + "."}
 		if t := targetByName(r, name); t != nil {
 			ht.URL = t.URL
 			ht.Matrices = htmlMatrices(t, groups, large)

@@ -338,7 +338,7 @@ func expectedOutcomes(t *diff.TargetReport, column []int) []string {
 // colour whether that is as expected.
 func htmlCellOf(c diff.Cell, ok bool, expected string) htmlCell {
 	if !ok {
-		return htmlCell{Class: cellNone, Symbol: "·", Title: "not probed (not run, or nothing a browser would send)"}
+		return htmlCell{Class: cellNone, Symbol: "·", Title: "not probed (not run, not routed to this instance, or nothing a browser would send)"}
 	}
 	hc := htmlCell{Title: c.Outcome}
 	switch c.Outcome {

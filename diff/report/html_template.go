@@ -127,6 +127,6 @@ Colours say whether the answer is <i>as expected</i> (the policy's verdict; bloc
  </dl>
  {{if .Reproduce}}<div class="repro"><pre>{{.Reproduce}}</pre><button class="copy" type="button">copy</button></div>{{end}}
 </div>
-{{else}}<p class="none-found">No findings.</p>
+{{else}}<p class="none-found">{{$.NoneFound}}</p>
 {{end}}
 {{end}}`))

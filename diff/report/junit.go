@@ -13,14 +13,16 @@ import (
 
 // JUnit XML, as read by CI test reports (GitLab, Jenkins, GitHub actions
 // that publish test results): one testsuite per target, one testcase per
-// target x probe that fails when a finding of warning or error severity
-// concerns that probe (a finding covering several probes, one cause, fails
-// the testcase of each probe it lists, so test names stay stable whatever
-// the grouping), and one testcase per kind of target-level finding
-// (unreachable instances, vary-missing...). Each failing testcase carries
-// a single failure element (strict consumers accept only one) whose text
-// lists every finding with its curl reproduction. Info findings are
-// reported as skipped testcases or system-out, never as failures.
+// target x probe that fails when a finding at or above the run's fail-on
+// (Report.Fails, the rule of the exit code) concerns that probe (a finding
+// covering several probes, one cause, fails the testcase of each probe it
+// lists, so test names stay stable whatever the grouping), and one
+// testcase per kind of target-level finding (unreachable instances,
+// vary-missing...). Each failing testcase carries a single failure element
+// (strict consumers accept only one) whose text lists every finding with
+// its curl reproduction. Findings below the fail-on are reported as
+// system-out (and a testcase with only info findings as skipped), never as
+// failures: CI goes red exactly when the run exits 1.
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
@@ -95,7 +97,7 @@ func JUnit(w io.Writer, r *diff.Report) error {
 						mine = append(mine, f)
 					}
 				}
-				suite.Cases = append(suite.Cases, junitCaseOf(probeString(p), class, mine))
+				suite.Cases = append(suite.Cases, junitCaseOf(probeString(p), class, mine, r.Threshold()))
 			}
 		}
 		// Target-level findings (and findings on a probe the target does
@@ -112,7 +114,7 @@ func JUnit(w io.Writer, r *diff.Report) error {
 			rest[f.Kind] = append(rest[f.Kind], f)
 		}
 		for _, k := range kinds {
-			suite.Cases = append(suite.Cases, junitCaseOf(string(k)+": "+k.Title(), class, rest[k]))
+			suite.Cases = append(suite.Cases, junitCaseOf(string(k)+": "+k.Title(), class, rest[k], r.Threshold()))
 		}
 		out.Suites = append(out.Suites, suite)
 	}
@@ -156,16 +158,17 @@ func JUnit(w io.Writer, r *diff.Report) error {
 	return nil
 }
 
-// junitCaseOf is one testcase: failed when a finding is a warning or an
-// error, skipped when only info findings (skipped instances) are about it.
-func junitCaseOf(name, class string, fs []diff.Finding) junitCase {
+// junitCaseOf is one testcase: failed when a finding is at or above
+// failOn, skipped when only info findings (skipped instances) are about
+// it; the findings below failOn are its system-out.
+func junitCaseOf(name, class string, fs []diff.Finding, failOn diff.FailOn) junitCase {
 	c := junitCase{Name: name, Classname: class}
-	var failing, info []diff.Finding
+	var failing, below []diff.Finding
 	for _, f := range fs {
-		if f.Severity.Rank() >= diff.SeverityWarning.Rank() {
+		if failOn.Counts(f.Severity) {
 			failing = append(failing, f)
 		} else {
-			info = append(info, f)
+			below = append(below, f)
 		}
 	}
 	if len(failing) > 0 {
@@ -181,11 +184,11 @@ func junitCaseOf(name, class string, fs []diff.Finding) junitCase {
 		}
 		c.Failure = &junitMessage{Message: msg, Type: string(worst.Kind), Text: xmlText(findingText(failing))}
 	}
-	if len(info) > 0 {
-		if len(failing) == 0 && len(fs) == len(info) {
-			c.Skipped = &junitMessage{Message: info[0].Message}
+	if len(below) > 0 {
+		if len(failing) == 0 && !slices.ContainsFunc(below, func(f diff.Finding) bool { return f.Severity != diff.SeverityInfo }) {
+			c.Skipped = &junitMessage{Message: below[0].Message}
 		}
-		c.SystemOut = &junitText{xmlText(findingText(info))}
+		c.SystemOut = &junitText{xmlText(findingText(below))}
 	}
 	return c
 }

@@ -25,7 +25,7 @@ import (
 //	corsaudit_targets                            targets audited
 //	corsaudit_probes                             probes (browser scenarios), all targets
 //	corsaudit_requests                           requests sent
-//	corsaudit_run_duration_seconds               wall-clock duration of the run
+//	corsaudit_run_duration_seconds               wall-clock duration of the run (merged: the longest)
 //	corsaudit_run_complete                       1, or 0 for a partial report
 //	corsaudit_last_run_timestamp_seconds         when the run ended
 //	corsaudit_last_success_timestamp_seconds     lastSuccess, when not zero
@@ -34,18 +34,8 @@ import (
 // leaves the metric out, so alert on its age (or on its absence) to catch a
 // job that stopped succeeding.
 func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
-	var fams []*dto.MetricFamily
-	gauge := func(name, help string, samples ...*dto.Metric) {
-		fams = append(fams, &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help),
-			Type: dto.MetricType_GAUGE.Enum(), Metric: samples})
-	}
-	sample := func(v float64, labels ...string) *dto.Metric {
-		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}}
-		for i := 0; i+1 < len(labels); i += 2 {
-			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(labels[i]), Value: proto.String(labels[i+1])})
-		}
-		return m
-	}
+	var fams families
+	gauge := fams.gauge
 
 	// Findings: every known kind at its default severity (so alerts see
 	// zeros, not absent series), plus whatever the report holds.
@@ -105,20 +95,60 @@ func Metrics(w io.Writer, r *diff.Report, lastSuccess time.Time) error {
 		complete = 0
 	}
 	gauge("corsaudit_run_complete", "1 when the last run completed, 0 when its report is partial.", sample(complete))
-	if !r.StartedAt.IsZero() {
-		end := r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
+	if end := r.End(); !end.IsZero() {
 		gauge("corsaudit_last_run_timestamp_seconds", "Unix time the last run ended.", sample(unixSeconds(end)))
 	}
-	if !lastSuccess.IsZero() {
-		gauge(lastSuccessMetric, "Unix time of the last run that completed.", sample(unixSeconds(lastSuccess)))
-	}
+	fams.lastSuccess(lastSuccess)
+	return fams.write(w)
+}
 
+// NotRunMetrics writes the metrics of a run that could not start (a
+// config error, an unreadable input: exit 2): corsaudit_run_complete 0,
+// corsaudit_last_run_timestamp_seconds at, and lastSuccess when not zero
+// (the previous file's, PreviousSuccess), so that an alert on its age
+// fires. Nothing was audited: no finding or instance series, whose zeros
+// would resolve alerts on them.
+func NotRunMetrics(w io.Writer, at, lastSuccess time.Time) error {
+	var fams families
+	fams.gauge("corsaudit_run_complete", "1 when the last run completed, 0 when its report is partial.", sample(0))
+	fams.gauge("corsaudit_last_run_timestamp_seconds", "Unix time the last run ended.", sample(unixSeconds(at)))
+	fams.lastSuccess(lastSuccess)
+	return fams.write(w)
+}
+
+// families are the metric families of one metrics file, in order.
+type families []*dto.MetricFamily
+
+// gauge adds a gauge family.
+func (fams *families) gauge(name, help string, samples ...*dto.Metric) {
+	*fams = append(*fams, &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help),
+		Type: dto.MetricType_GAUGE.Enum(), Metric: samples})
+}
+
+// lastSuccess adds the last success, when not zero.
+func (fams *families) lastSuccess(at time.Time) {
+	if !at.IsZero() {
+		fams.gauge(lastSuccessMetric, "Unix time of the last run that completed.", sample(unixSeconds(at)))
+	}
+}
+
+// write writes the families in the Prometheus text format.
+func (fams families) write(w io.Writer) error {
 	for _, mf := range fams {
 		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
 			return fmt.Errorf("report: metrics: %w", err)
 		}
 	}
 	return nil
+}
+
+// sample is one gauge value with its labels (name, value pairs).
+func sample(v float64, labels ...string) *dto.Metric {
+	m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}}
+	for i := 0; i+1 < len(labels); i += 2 {
+		m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(labels[i]), Value: proto.String(labels[i+1])})
+	}
+	return m
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -265,20 +265,32 @@ func TestTableLegend(t *testing.T) {
 	}
 }
 
-func TestClean(t *testing.T) {
-	for _, tc := range []struct{ desc, in, want string }{
-		{"plain", "ACAO=https://a.example", "ACAO=https://a.example"},
-		{"unicode kept", "café ✓", "café ✓"},
-		{"ansi escape", "\x1b[2J\x1b]0;owned\x07x", `\x1b[2J\x1b]0;owned\x07x`},
-		{"newline", "a\r\nb", `a\x0d\x0ab`},
-		{"c1 control", "a\u009bb", `a\x9bb`},
-		{"invalid utf-8", "a\xffb", `a\xffb`},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			if got := clean(tc.in); got != tc.want {
-				t.Errorf("clean(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
+// TestPartialRunSaysSo: a run stopped by its deadline or an interrupt with
+// requests in flight never reads as "no findings" in any format, and
+// counts the instances whose requests were not answered before it stopped
+// (they are not unreachable, nor "nothing sent").
+func TestPartialRunSaysSo(t *testing.T) {
+	r := &diff.Report{Tool: "corsaudit", Incomplete: "the deadline (1s) passed before the audit finished: the report is partial",
+		Targets: []diff.TargetReport{{Name: "api", URL: "https://api.example.com/", Instances: []diff.InstanceInfo{
+			{ID: "up", Reachable: true},
+			{ID: "hang", Unanswered: 3, NotRun: []diff.NotRun{{Reason: "not answered before the run stopped: its deadline passed", Probes: []string{"p1", "p2", "p3"}}}},
+		}}}}
+	r.Summarize()
+	if r.Summary.Unanswered != 1 || r.Summary.Unreachable != 0 {
+		t.Errorf("summary: %d unanswered, %d unreachable; want 1 and 0", r.Summary.Unanswered, r.Summary.Unreachable)
+	}
+	line := SummaryLine(r)
+	if want := "(2 probed, 0 unreachable, 1 not answered before the run stopped)"; !strings.Contains(line, want) || strings.Contains(line, "no findings") {
+		t.Errorf("summary line %q: want %q and never \"no findings\"", line, want)
+	}
+	for _, format := range []string{"table", "html"} {
+		out := string(render(t, format, r))
+		if strings.Contains(strings.ToLower(out), "no findings") {
+			t.Errorf("%s says \"no findings\" about a partial run:\n%s", format, out)
+		}
+		if !strings.Contains(out, "before the run stopped") {
+			t.Errorf("%s does not say the run stopped:\n%s", format, out)
+		}
 	}
 }
 
@@ -353,7 +365,9 @@ func TestHeadline(t *testing.T) {
 		{"errors: the worst causes, for users", fixture(), "FAIL: the load balancer redirects preflights; 2 instances of 6 block PUT, DELETE for https://app.example.com; i-0c9 is unreachable; and 1 more"},
 		{"warnings only", warnOnly, "WARN: 1 instance of 6 sends other CORS headers for PUT for https://app.example.com"},
 		{"nothing found", &diff.Report{}, "PASS: no findings"},
-		{"partial run", &diff.Report{Incomplete: "deadline"}, "PASS: no findings (incomplete run)"},
+		{"partial run: never \"no findings\" nor PASS", &diff.Report{Incomplete: "deadline"}, "INCOMPLETE: nothing found before the run stopped"},
+		{"partial run with info findings only", &diff.Report{Incomplete: "deadline", Findings: []diff.Finding{{Kind: diff.KindSkipped, Severity: diff.SeverityInfo}}},
+			"INCOMPLETE: no warning or error (incomplete run)"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			word, sentence := headline(tc.r)

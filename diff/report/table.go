@@ -3,13 +3,14 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/escape"
 	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
@@ -29,12 +30,12 @@ func table(w io.Writer, r *diff.Report, p painter) error {
 	switch word {
 	case "FAIL":
 		word = p.paint(sgrBold, word)
-	case "WARN":
+	case "WARN", "INCOMPLETE":
 		word = p.paint(sgrYellow, word)
 	default:
 		word = p.paint(sgrGreen, word)
 	}
-	tw.printf("%s: %s\n", word, clean(sentence))
+	tw.printf("%s: %s\n", word, escape.Text(sentence))
 	when := ""
 	if !r.StartedAt.IsZero() {
 		when = " at " + r.StartedAt.UTC().Format(time.RFC3339)
@@ -42,7 +43,7 @@ func table(w io.Writer, r *diff.Report, p painter) error {
 	tw.printf("%s %s, %s rules, started%s, took %s\n", orDefault(r.Tool, "corsaudit"), r.Version,
 		orDefault(r.Browser, "browser"), orDefault(when, " (unknown)"), time.Duration(r.Duration*float64(time.Second)).Round(time.Millisecond))
 	if r.Incomplete != "" {
-		tw.printf("INCOMPLETE: %s\n", clean(r.Incomplete))
+		tw.printf("INCOMPLETE: %s\n", escape.Text(r.Incomplete))
 	}
 	legend := false
 	byTarget, order := findingsByTarget(r)
@@ -51,11 +52,11 @@ func table(w io.Writer, r *diff.Report, p painter) error {
 		if t := targetByName(r, name); t != nil {
 			targetHeader(tw, t)
 		} else {
-			tw.printf("%s\n", clean(name))
+			tw.printf("%s\n", escape.Text(name))
 		}
 		fs := byTarget[name]
 		if len(fs) == 0 {
-			tw.printf("  no findings\n")
+			tw.printf("  %s\n", noneFound(r))
 			continue
 		}
 		var kw, iw int
@@ -67,7 +68,7 @@ func table(w io.Writer, r *diff.Report, p painter) error {
 			iw = min(max(iw, utf8.RuneCountInString(rows[i][1])), 30)
 		}
 		for i, f := range fs {
-			msg := clean(f.Message)
+			msg := escape.Text(f.Message)
 			if f.Share > 0 {
 				msg += fmt.Sprintf(" [%.0f%% of load balancer requests]", f.Share*100)
 			}
@@ -99,12 +100,12 @@ func targetHeader(tw *errWriter, t *diff.TargetReport) {
 		probes += ": " + k
 	}
 	tw.printf("%s  %s  (%s, %d of %d probed reachable; %s)\n",
-		clean(t.Name), clean(t.URL), plural.Count(len(t.Instances), "instance"), reach, probed, probes)
+		escape.Text(t.Name), escape.Text(t.URL), plural.Count(len(t.Instances), "instance"), reach, probed, probes)
 	if dead := unreachableIDs(t); len(dead) > 0 {
-		tw.printf("  unreachable (answered none of the requests sent): %s\n", clean(namedIDs(dead)))
+		tw.printf("  unreachable (answered none of the requests sent): %s\n", escape.Text(namedIDs(dead)))
 	}
 	for _, line := range notRunLines(t) {
-		tw.printf("  not run: %s\n", clean(line))
+		tw.printf("  not run: %s\n", escape.Text(line))
 	}
 }
 
@@ -122,6 +123,7 @@ func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 	if len(probes) == 0 && f.Probe != nil {
 		probes = []diff.ProbeRef{*f.Probe}
 	}
+	var routed []string
 	for k, pr := range probes {
 		label := "probes:  "
 		if len(probes) == 1 {
@@ -130,7 +132,17 @@ func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 		if k > 0 {
 			label = "         "
 		}
-		tw.printf("%s%s %s\n", indent, label, clean(probeString(pr)))
+		tw.printf("%s%s %s\n", indent, label, escape.Text(probeString(pr)))
+		if r := pr.RoutedBy(); r != "" && !slices.Contains(routed, r) {
+			routed = append(routed, r)
+		}
+	}
+	for k, r := range routed {
+		label := "routed:  "
+		if k > 0 {
+			label = "         "
+		}
+		tw.printf("%s%s %s\n", indent, label, escape.Text(r))
 	}
 	if len(f.Difference) > 0 {
 		for k, d := range f.Difference {
@@ -142,15 +154,15 @@ func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 		}
 	} else {
 		if f.Expected != "" {
-			tw.printf("%sexpected: %s\n", indent, clean(f.Expected))
+			tw.printf("%sexpected: %s\n", indent, escape.Text(f.Expected))
 		}
 		if f.Observed != "" {
-			tw.printf("%sobserved: %s\n", indent, clean(f.Observed))
+			tw.printf("%sobserved: %s\n", indent, escape.Text(f.Observed))
 		}
 		short = hasShortNames(f.Expected) || hasShortNames(f.Observed)
 	}
 	if f.Reproduce != "" {
-		tw.printf("%s$ %s\n", indent, clean(f.Reproduce))
+		tw.printf("%s$ %s\n", indent, escape.Text(f.Reproduce))
 	}
 	return short
 }
@@ -172,15 +184,15 @@ func hasShortNames(s string) bool {
 func differenceString(d diff.HeaderDifference, p painter) string {
 	var parts []string
 	for _, t := range d.Missing {
-		parts = append(parts, p.paint(sgrRed, "-"+clean(t)))
+		parts = append(parts, p.paint(sgrRed, "-"+escape.Text(t)))
 	}
 	for _, t := range d.Extra {
-		parts = append(parts, p.paint(sgrGreen, "+"+clean(t)))
+		parts = append(parts, p.paint(sgrGreen, "+"+escape.Text(t)))
 	}
 	if len(parts) == 0 {
-		parts = append(parts, p.paint(sgrRed, "-"+orDash(clean(d.Expected))), p.paint(sgrGreen, "+"+orDash(clean(d.Observed))))
+		parts = append(parts, p.paint(sgrRed, "-"+orDash(escape.Text(d.Expected))), p.paint(sgrGreen, "+"+orDash(escape.Text(d.Observed))))
 	}
-	return fmt.Sprintf("%s %s: %s", clean(d.Step), clean(d.Header), strings.Join(parts, " "))
+	return fmt.Sprintf("%s %s: %s", escape.Text(d.Step), escape.Text(d.Header), strings.Join(parts, " "))
 }
 
 func orDash(s string) string {
@@ -238,11 +250,15 @@ func SummaryLine(r *diff.Report) string { return summaryLine(r) }
 // summaryLine is the one-line summary of a report.
 func summaryLine(r *diff.Report) string {
 	s := r.Summary
-	line := fmt.Sprintf("summary: %s, %s (%d probed, %d unreachable), %s, %s; ",
-		plural.Count(s.Targets, "target"), plural.Count(s.Instances, "instance"), s.Probed, s.Unreachable,
+	unanswered := ""
+	if s.Unanswered > 0 {
+		unanswered = fmt.Sprintf(", %d not answered before the run stopped", s.Unanswered)
+	}
+	line := fmt.Sprintf("summary: %s, %s (%d probed, %d unreachable%s), %s, %s; ",
+		plural.Count(s.Targets, "target"), plural.Count(s.Instances, "instance"), s.Probed, s.Unreachable, unanswered,
 		plural.Count(s.Probes, "probe"), plural.Count(s.Requests, "request"))
 	if s.Findings == 0 {
-		return line + "no findings"
+		return line + noneFound(r)
 	}
 	var parts []string
 	for _, sev := range []diff.Severity{diff.SeverityError, diff.SeverityWarning, diff.SeverityInfo} {
@@ -312,7 +328,7 @@ func instanceList(f diff.Finding, n int) string {
 	if len(f.Groups) > 0 {
 		s += " (" + strings.Join(f.Groups, ",") + ")"
 	}
-	return clean(s)
+	return escape.Text(s)
 }
 
 // probeString describes a probe in one line: "PUT from https://a.example
@@ -325,34 +341,16 @@ func probeString(p diff.ProbeRef) string {
 	if p.Credentials {
 		s += ", credentials"
 	}
+	switch p.Step {
+	case "preflight":
+		s += " [preflight only]"
+	case "actual":
+		s += " [actual request only]"
+	}
 	if p.ID != "" {
 		s = p.ID + ": " + s
 	}
 	return s
-}
-
-// clean escapes control characters (ANSI escapes, newlines, C1 controls)
-// so a value fits on one line and cannot drive the terminal.
-func clean(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsControl(r):
-			if r < 0x100 {
-				fmt.Fprintf(&b, `\x%02x`, r)
-			} else {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 func pad(s string, w int) string {

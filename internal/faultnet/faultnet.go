@@ -95,6 +95,58 @@ func Garbage(c net.Conn) {
 	c.(*net.TCPConn).CloseWrite()
 }
 
+// Requested is a listener that reads each request and never answers it;
+// got is closed once the first request has arrived, so a test can stop a
+// run while requests are in flight without sleeping.
+func Requested(t testing.TB) (addr string, got <-chan struct{}) {
+	t.Helper()
+	ch := make(chan struct{})
+	var once sync.Once
+	s := Start(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(r); err != nil {
+				return
+			}
+			once.Do(func() { close(ch) })
+		}
+	})
+	return s.Addr(), ch
+}
+
+// Trickle answers each request with its status line, headers (with head,
+// CRLF-terminated header lines, added) and the first byte of a body it
+// then never finishes, as a server that trickles a body at one byte per
+// second does within any timeout shorter than its length: a browser (and
+// corsaudit) reads the CORS headers, then waits for the body.
+func Trickle(head string) func(net.Conn) {
+	return func(c net.Conn) {
+		r := bufio.NewReader(c)
+		if _, err := http.ReadRequest(r); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n"+head+"Content-Length: 100000\r\n\r\nx")
+		io.Copy(io.Discard, r) // until the client gives up and closes
+	}
+}
+
+// Raw answers every request on the connection with response, bytes that
+// go out as written (malformed headers included), and keeps the
+// connection open for the next request.
+func Raw(response string) func(net.Conn) {
+	return func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(r); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, response); err != nil {
+				return
+			}
+		}
+	}
+}
+
 // Addr starts the fault named fault ("refuse", "hang", "reset",
 // "garbage") and returns its address.
 func Addr(t testing.TB, fault string) string {

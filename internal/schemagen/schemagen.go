@@ -420,7 +420,7 @@ func (g *Generator) config() *jsonschema.Schema {
 
 	target := s.Definitions["Target"]
 	target.Required = []string{"discover", "policy"}
-	target.Properties.Set("discover", g.discover())
+	target.Properties.Set("discover", g.discover(s))
 	property(s, "Direct", "scheme").Enum = []any{"http", "https"}
 	property(s, "LB", "samples").Minimum = "0"
 	property(s, "Policy", "origins").MinItems = ptr(1)
@@ -429,13 +429,16 @@ func (g *Generator) config() *jsonschema.Schema {
 	return s
 }
 
-// discover is the schema of a target's discover: section: exactly one
-// registered provider, each with its own keys.
-func (g *Generator) discover() *jsonschema.Schema {
+// discover is the schema of a target's discover: section, whose
+// registered providers' sections it adds to root's definitions
+// ("provider.aws"): a mapping of exactly one provider section, or a list
+// of sources, each one provider section and an optional group:.
+func (g *Generator) discover(root *jsonschema.Schema) *jsonschema.Schema {
 	r := g.reflector("mapstructure", configTypes)
 	r.RequiredFromJSONSchemaTags = true // each provider says what it needs
 	r.DoNotReference = true
-	props := jsonschema.NewProperties()
+	sections := jsonschema.NewProperties()
+	var oneProvider []*jsonschema.Schema
 	names := providers.Names()
 	for _, name := range names {
 		p, err := providers.Get(name)
@@ -447,7 +450,6 @@ func (g *Generator) discover() *jsonschema.Schema {
 		if !strings.HasSuffix(help, ".") {
 			help += "."
 		}
-		desc := help + " `corsaudit providers " + name + "` lists every key with an example."
 		var sec *jsonschema.Schema
 		if p.Config != nil {
 			sec = r.Reflect(p.Config)
@@ -457,16 +459,34 @@ func (g *Generator) discover() *jsonschema.Schema {
 			sec = &jsonschema.Schema{Type: "object"}
 		}
 		sec.Title = name
-		sec.Description = desc
-		props.Set(name, sec)
+		sec.Description = help + " `corsaudit providers " + name + "` lists every key with an example."
+		root.Definitions["provider."+name] = sec
+		sections.Set(name, &jsonschema.Schema{Ref: "#/$defs/provider." + name})
+		oneProvider = append(oneProvider, &jsonschema.Schema{Required: []string{name}})
 	}
-	return &jsonschema.Schema{
+	single := &jsonschema.Schema{
 		Type:                 "object",
-		Description:          "Where the target's instances come from: exactly one provider section (" + strings.Join(names, ", ") + ").",
-		Properties:           props,
+		Description:          "One provider section (" + strings.Join(names, ", ") + ").",
+		Properties:           sections,
 		AdditionalProperties: jsonschema.FalseSchema,
 		MinProperties:        ptr(1),
 		MaxProperties:        ptr(1),
+	}
+	source := &jsonschema.Schema{
+		Type:                 "object",
+		Description:          "One source: one provider section, and the group of every instance it finds.",
+		Properties:           jsonschema.NewProperties(),
+		AdditionalProperties: jsonschema.FalseSchema,
+		OneOf:                oneProvider,
+	}
+	source.Properties.Set("group", &jsonschema.Schema{Type: "string", MinLength: ptr(1),
+		Description: "The group of every instance the source finds (what gate --baseline and --candidate name), whatever the provider says."})
+	for pair := sections.Oldest(); pair != nil; pair = pair.Next() {
+		source.Properties.Set(pair.Key, pair.Value)
+	}
+	return &jsonschema.Schema{
+		Description: "Where the target's instances come from: one provider section, or a list of sources whose instances make one target.",
+		OneOf:       []*jsonschema.Schema{single, {Type: "array", MinItems: ptr(1), Items: source}},
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 
 	"github.com/corsaudit/corsaudit/discovery"
@@ -44,8 +43,8 @@ func (c Config) Validate() error {
 	seen := map[string]int{}
 	for i, in := range c.Instances {
 		field := fmt.Sprintf("instances[%d]", i)
-		if _, _, err := net.SplitHostPort(in.Addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s.addr: %q is not host:port", field, in.Addr))
+		if err := discovery.CheckAddr(in.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s.addr: %w", field, err))
 		}
 		id := in.ID
 		if id == "" {

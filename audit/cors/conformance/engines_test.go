@@ -32,9 +32,6 @@ type engine struct {
 	console func(p *browserProc, url string) string
 	// cannot lists the scenarios (by description) the engine cannot run, and why.
 	cannot map[string]string
-	// dropsSpacedNames: the engine's HTTP parser drops a response header
-	// line with whitespace before the colon (see scriptServer.responseFor).
-	dropsSpacedNames bool
 	// checkDiffs lists the scenarios (by description) where `corsaudit
 	// check`, which reads responses with one HTTP parser for every
 	// --browser, cannot reach the engine's verdict, and why. An entry that
@@ -46,11 +43,9 @@ type engine struct {
 var engines = []*engine{
 	{name: "chromium", model: cors.Chromium, bins: []string{"chromium", "chromium-browser", "google-chrome"},
 		launch: launchChromium, console: chromiumConsole},
-	{name: "firefox", model: cors.Firefox, bins: []string{"firefox-esr", "firefox"}, launch: launchFirefox, console: firefoxConsole,
-		dropsSpacedNames: true},
+	{name: "firefox", model: cors.Firefox, bins: []string{"firefox-esr", "firefox"}, launch: launchFirefox, console: firefoxConsole},
 	{name: "webkit", model: cors.Webkit, bins: []string{"/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
-		"/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser", "MiniBrowser"}, launch: launchWebkit, console: webkitConsole,
-		dropsSpacedNames: true},
+		"/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser", "MiniBrowser"}, launch: launchWebkit, console: webkitConsole},
 }
 
 // find returns the engine's executable. When none is found it fails the

@@ -340,6 +340,42 @@ func scenarios() []*scenario {
 		repeated(3, "force-cache", preflighted("cache: three PUTs, ACMA 600, cache force-cache", "PUT", permissive("PUT", "", h(acma, "600")), actualOK)),
 		repeated(3, "", preflighted("cache: three PUTs, preflight fails", "PUT", resp(204, okOrigin, h(acma, "600")), actualOK)),
 		repeated(3, "", preflighted("cache: three X-Custom GETs, ACMA 600", "GET", permissive("GET", "X-Custom", h(acma, "600")), actualOK, hdr("X-Custom", "1"))),
+
+		// Response header lines outside HTTP's syntax, which Go's client
+		// rejects: what each engine makes of them (cors.ReadResponseHead).
+		simple("response header line with a NUL byte in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\x00b"))),
+		simple("response header line with a NUL byte ending ACAO", "GET", resp(200, rawLine(acao+": "+phOrigin+"\x00"))),
+		simple("response header line with a control byte in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\x01b"))),
+		simple("response header line with a control byte ending ACAO", "GET", resp(200, rawLine(acao+": "+phOrigin+"\x01"))),
+		simple("response header line with DEL in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\x7fb"))),
+		simple("response header line with a bare CR in another header", "GET", resp(200, okOrigin, rawLine("X-Junk: a\rb"))),
+		simple("response header line without a colon", "GET", resp(200, okOrigin, rawLine("NoColon"))),
+		simple("response header line with a NUL byte in its name", "GET", resp(200, okOrigin, rawLine("X\x00Junk: 1"))),
+		preflighted("response header line with a NUL byte in the preflight", "PUT", permissive("PUT", "", rawLine("X-Junk: a\x00b")), actualOK),
+		preflighted("response header line with a control byte in the preflight", "PUT", permissive("PUT", "", rawLine("X-Junk: a\x01b")), actualOK),
+
+		// The 128-byte limit of a safelisted value
+		// (https://fetch.spec.whatwg.org/#cors-safelisted-request-header
+		// step 1) for each safelisted header, alone and appended twice:
+		// Chromium and WebKit judge the combined value ("a, b"), Firefox
+		// each value alone.
+		safelistProbe("Accept-Language of 128 bytes is safelisted", hdr("Accept-Language", long("en", 128))),
+		safelistProbe("Content-Language of 128 bytes is safelisted", hdr("Content-Language", long("de", 128))),
+		safelistProbe("Content-Language of 129 bytes is unsafe", hdr("Content-Language", long("de", 129))),
+		safelistProbe("Content-Type of 128 bytes is safelisted", hdr("Content-Type", long("text/plain;a=", 128))),
+		safelistProbe("Range of 128 bytes is safelisted", hdr("Range", "bytes="+strings.Repeat("0", 128-9)+"1-2")),
+		safelistProbe("Range of 129 bytes is unsafe", hdr("Range", "bytes="+strings.Repeat("0", 129-9)+"1-2")),
+		safelistProbe("Accept appended twice, 127 bytes combined", hdr("Accept", long("a/", 62)), hdr("Accept", long("b/", 63))),
+		safelistProbe("Accept appended twice, 128 bytes combined", hdr("Accept", long("a/", 63)), hdr("Accept", long("b/", 63))),
+		safelistProbe("Accept appended twice, 129 bytes combined", hdr("Accept", long("a/", 64)), hdr("Accept", long("b/", 63))),
+		safelistProbe("Accept appended twice, 128 bytes each", hdr("Accept", long("a/", 128)), hdr("Accept", long("b/", 128))),
+		safelistProbe("Accept-Language appended twice, 128 bytes combined", hdr("Accept-Language", long("en", 63)), hdr("Accept-Language", long("de", 63))),
+		safelistProbe("Accept-Language appended twice, 129 bytes combined", hdr("Accept-Language", long("en", 64)), hdr("Accept-Language", long("de", 63))),
+		safelistProbe("Content-Language appended twice, 128 bytes combined", hdr("Content-Language", long("en", 63)), hdr("Content-Language", long("de", 63))),
+		safelistProbe("Content-Language appended twice, 129 bytes combined", hdr("Content-Language", long("en", 64)), hdr("Content-Language", long("de", 63))),
+		safelistProbe("Content-Type appended twice, 128 bytes combined", hdr("Content-Type", long("text/plain;a=", 63)), hdr("Content-Type", long("text/plain;b=", 63))),
+		safelistProbe("Content-Type appended twice, 129 bytes combined", hdr("Content-Type", long("text/plain;a=", 64)), hdr("Content-Type", long("text/plain;b=", 63))),
+		safelistProbe("Range appended twice", hdr("Range", "bytes=0-1"), hdr("Range", "bytes=2-3")),
 	}
 	for i, s := range all {
 		s.id = fmt.Sprintf("s%03d", i+1)

@@ -158,25 +158,3 @@ func (s *scriptServer) expand(v, self string) string {
 	v = strings.ReplaceAll(v, phHostPort, strings.TrimPrefix(s.pageOrigin, "http://"))
 	return strings.ReplaceAll(v, phSelf, self)
 }
-
-// responseFor is the scripted response as the cors package sees it: the
-// headers the client parsed from the raw bytes (names canonicalized,
-// repeated headers kept in order, values trimmed). dropSpacedNames drops a
-// raw line with whitespace before its colon, as Firefox's and libsoup's
-// (WebKitGTK's) HTTP parsers do; Chromium's keeps it.
-func (s *scriptServer) responseFor(resp scripted, self string, dropSpacedNames bool) http.Header {
-	h := http.Header{}
-	for _, f := range append(append([]field(nil), resp.fields...), framing(resp.status)...) {
-		name, value := f.name, f.value
-		if f.line != "" {
-			name, value, _ = strings.Cut(f.line, ":")
-			if dropSpacedNames && strings.TrimRight(name, " \t") != name {
-				continue
-			}
-			// An obsolete line fold joins the lines with a space.
-			value = strings.NewReplacer("\r\n\t", " ", "\r\n ", " ").Replace(value)
-		}
-		h.Add(strings.TrimSpace(name), strings.Trim(s.expand(value, self), " \t"))
-	}
-	return h
-}
