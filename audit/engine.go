@@ -76,6 +76,11 @@ type Options struct {
 	OnSend func(*SentRequest)
 	// TLSConfig is the base TLS configuration (tests trust a test CA here).
 	TLSConfig *tls.Config
+	// Slots, when set, is the bound of requests in flight that this run
+	// shares with others (the exporter's scheduled audits and probes hold
+	// one bound between them); its size must be Concurrency. Nil: the run
+	// has a bound of Concurrency of its own.
+	Slots *semaphore.Weighted
 	// Latencies keeps every request's own exchange, with its latency
 	// (shard files carry them). Otherwise instances answered alike share
 	// one exchange, whose Latency is that of the first request: memory
@@ -119,7 +124,7 @@ type job struct {
 // PerInstance workers over its own keep-alive connections, closed when the
 // instance is done, so a run holds at most Concurrency connections however
 // large the fleet. A weighted semaphore bounds requests in flight across all
-// jobs to Concurrency.
+// jobs to Concurrency (and across runs, when they share opt.Slots).
 func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, error) {
 	opt.defaults()
 	results := make([]TargetResult, len(specs))
@@ -140,7 +145,10 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 			opt.Progress(n, total)
 		}
 	}
-	slots := semaphore.NewWeighted(int64(opt.Concurrency))
+	slots := opt.Slots
+	if slots == nil {
+		slots = semaphore.NewWeighted(int64(opt.Concurrency))
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, j := range jobs {
 		if err := slots.Acquire(gctx, j.weight); err != nil {

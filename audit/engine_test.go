@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
 )
@@ -290,6 +292,63 @@ func TestRunBoundsConcurrency(t *testing.T) {
 	}
 	if maxInFlight < 2 {
 		t.Errorf("max in flight = %d: the run never sent requests in parallel", maxInFlight)
+	}
+}
+
+// TestRunsShareSlots: runs that share Slots hold one bound of requests
+// in flight between them (the exporter's audits and probes), however many
+// run at once; each alone could fill it.
+func TestRunsShareSlots(t *testing.T) {
+	const global, runs, n = 4, 3, 4
+	var mu sync.Mutex
+	inFlight, maxInFlight := 0, 0
+	// Each request is held for a moment (cut short once the bound is
+	// exceeded), so that runs ignoring the shared bound overlap above it.
+	over := make(chan struct{})
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		if inFlight > global && maxInFlight <= global {
+			close(over)
+		}
+		maxInFlight = max(maxInFlight, inFlight)
+		mu.Unlock()
+		select {
+		case <-over:
+		case <-time.After(20 * time.Millisecond):
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		allowApp(w, r)
+	}
+	var insts []discovery.Instance
+	for i := range n {
+		srv := httptest.NewServer(newRecorder(t, handler))
+		defer srv.Close()
+		insts = append(insts, discovery.Instance{ID: string(rune('a' + i)), Addr: srv.Listener.Addr().String()})
+	}
+	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/", Instances: insts},
+		Probes: Plan(testPolicy()), LB: LB{Disabled: true}}
+	slots := semaphore.NewWeighted(global)
+	var wg sync.WaitGroup
+	errs := make([]error, runs)
+	for i := range runs {
+		wg.Go(func() {
+			_, errs[i] = Run(context.Background(), []TargetSpec{spec}, Options{Concurrency: global, PerInstance: global, Slots: slots})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	if maxInFlight > global {
+		t.Errorf("max in flight over %d runs = %d, want at most the shared bound %d", runs, maxInFlight, global)
+	}
+	if maxInFlight < 2 {
+		t.Errorf("max in flight = %d: the runs never sent requests in parallel", maxInFlight)
 	}
 }
 

@@ -39,6 +39,8 @@ type Config struct {
 	// MaxProbes bounds the probes per target and path: policy probes over
 	// it are an error, adversarial ones are left out.
 	MaxProbes int `yaml:"max_probes"`
+	// Interval is how often `serve` audits each target.
+	Interval time.Duration `yaml:"interval"`
 	// Targets are the services audited.
 	Targets []Target `yaml:"targets"`
 
@@ -336,12 +338,13 @@ func Default() Config {
 		FailOn:      string(diff.DefaultFailOn),
 		Analyses:    append([]string(nil), diff.AllAnalyses...),
 		MaxProbes:   200,
+		Interval:    10 * time.Minute,
 	}
 }
 
 // Settings are the top-level keys that Set accepts (from CORSAUDIT_*
 // variables and flags), in the order of Config.
-var Settings = []string{"concurrency", "per_instance", "timeout", "deadline", "browser", "fail_on", "checks", "max_probes"}
+var Settings = []string{"concurrency", "per_instance", "timeout", "deadline", "browser", "fail_on", "checks", "max_probes", "interval"}
 
 // AuditPolicy is p as the audit plans it (methods normalised).
 func (p Policy) AuditPolicy() audit.Policy {
@@ -366,13 +369,20 @@ type yamlConfig struct {
 	FailOn      string   `yaml:"fail_on"`
 	Checks      []string `yaml:"checks,flow"`
 	MaxProbes   int      `yaml:"max_probes"`
+	Interval    string   `yaml:"interval,omitempty"`
 	Targets     []Target `yaml:"targets"`
 }
 
 // MarshalYAML writes durations with their unit, so that the YAML of a
-// Config parses back into the same Config.
+// Config parses back into the same Config. The interval, which only
+// `serve` reads, is written when it is not the default: the YAML that
+// inventories and shards fingerprint stays what it was before it existed.
 func (c Config) MarshalYAML() (any, error) {
-	return yamlConfig{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout.String(),
+	y := yamlConfig{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout.String(),
 		Deadline: c.Deadline.String(), Browser: c.Browser, FailOn: c.FailOn, Checks: c.Analyses,
-		MaxProbes: c.MaxProbes, Targets: c.Targets}, nil
+		MaxProbes: c.MaxProbes, Targets: c.Targets}
+	if c.Interval != Default().Interval {
+		y.Interval = c.Interval.String()
+	}
+	return y, nil
 }

@@ -41,6 +41,7 @@ func TestParseValid(t *testing.T) {
 		{"browser default", c.Browser, "chromium"},
 		{"fail_on default", c.FailOn, "error"},
 		{"max_probes default", c.MaxProbes, 200},
+		{"interval default", c.Interval, 10 * time.Minute},
 		{"one target built", len(built), 1},
 		{"methods normalised", built[0].Policy.Methods[2], "PUT"},
 		{"credentials", built[0].Policy.Credentials, true},
@@ -73,6 +74,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{"bad duration", "invalid-duration.yaml", []string{
 			`testdata/invalid-duration.yaml:1: timeout: "fast" is not a duration (like 500ms, 5s, 2m)`,
 			`testdata/invalid-duration.yaml:2: targets: at least one target is required`}},
+		{"interval not positive", "invalid-interval.yaml", []string{
+			`testdata/invalid-interval.yaml:1: interval: 0s must be positive`}},
 		{"duration without a unit", "invalid-duration-unit.yaml", []string{
 			`testdata/invalid-duration-unit.yaml:1: timeout: "5" has no unit: write "5s" (or 500ms, 2m)`}},
 		{"values of the wrong type", "invalid-type.yaml", []string{
@@ -193,6 +196,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 	c := Default()
 	c.Timeout = 1500 * time.Millisecond
 	c.Analyses = []string{"drift", "lb"}
+	c.Interval = 90 * time.Second
 	c.Targets = []Target{{
 		Name: "shop-api", URL: "http://127.0.0.1:8080/v1/cart",
 		Discover: map[string]map[string]any{"static": {"instances": []any{
@@ -220,7 +224,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 	if string(again) != string(data) {
 		t.Errorf("round trip changed the config:\n%s\nvs\n%s", data, again)
 	}
-	if back.Timeout != c.Timeout || back.Targets[0].LB.Samples != 4 || !back.Targets[0].Policy.Credentials {
+	if back.Timeout != c.Timeout || back.Interval != c.Interval || back.Targets[0].LB.Samples != 4 || !back.Targets[0].Policy.Credentials {
 		t.Errorf("round trip: %+v", back)
 	}
 }

@@ -80,6 +80,9 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 	if c.MaxProbes < 1 {
 		v.bad("max_probes", "%d must be at least 1", c.MaxProbes)
 	}
+	if c.Interval <= 0 {
+		v.bad("interval", "%s must be positive", c.Interval)
+	}
 	if len(c.Targets) == 0 {
 		v.bad("targets", "at least one target is required")
 	}

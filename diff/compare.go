@@ -104,6 +104,8 @@ type comparison struct {
 	// the probes are not routed): instances of one class are compared
 	// with one another where a check compares whole instances.
 	classes map[string]string
+	// rows is the row of each instance id LB samples name (-1: none).
+	rows map[string]int
 }
 
 // routeClass is the probes instance i answers, as a key: instances with
@@ -195,19 +197,21 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	return c.targetReport(all.drift), fs
 }
 
-// finish fills each finding's target, path and default severity and sorts
+// finish fills each finding's target and default severity, folds the
+// findings that share a cause (group), completes them (Finding.Normalize) and sorts
 // them.
 func (c *comparison) finish(fs []Finding) []Finding {
 	for k := range fs {
 		fs[k].Target = c.spec().Target.Name
-		if fs[k].Probe != nil && fs[k].Path == "" {
-			fs[k].Path = c.pathOf(fs[k].Probe.ID)
-		}
+		fs[k].Probes = fs[k].AllProbes()
 		if fs[k].Severity == "" {
 			fs[k].Severity = fs[k].Kind.DefaultSeverity()
 		}
 	}
-	fs = groupFindings(fs)
+	fs = c.group(fs)
+	for k := range fs {
+		fs[k].Normalize()
+	}
 	SortFindings(fs)
 	return fs
 }
@@ -239,7 +243,7 @@ func (c *comparison) answering(p int, group string) []int {
 }
 
 func (c *comparison) probeRef(p int) *ProbeRef {
-	ref := probeRef(c.spec().Probes[p])
+	ref := probeRef(c.spec().Probes[p], c.res.URL)
 	return &ref
 }
 

@@ -56,7 +56,7 @@ func compareCases() []compareCase {
 			desc: "one instance blocks what the majority allows: verdict-drift naming it",
 			res:  fleetOf(probes, append(same(3, allowing), blocksPUT)...),
 			want: []wantFinding{
-				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"1 of 4 instances blocks 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the majority allows them: Access-Control-Allow-Methods lacks PUT"}},
+				{KindVerdictDrift, SeverityError, []string{"web-4"}, []string{"web-4 (1 of 4 instances) omits PUT from Access-Control-Allow-Methods on /data: PUT from https://app.example.com, https://admin.example.com are blocked there"}},
 			},
 			absent: []Kind{KindHeaderDrift, KindSplit, KindPolicyViolation},
 		},
@@ -68,14 +68,14 @@ func compareCases() []compareCase {
 				}
 			}))...),
 			want: []wantFinding{{KindHeaderDrift, SeverityWarning, []string{"web-4"},
-				[]string{"1 of 4 instances blocks PUT from https://corsaudit-not-allowed.invalid (credentials) for another reason: acao-mismatch instead of acao-missing"}}},
+				[]string{"web-4 (1 of 4 instances) sends Access-Control-Allow-Origin https://other.example (expected none) on /data: PUT from https://corsaudit-not-allowed.invalid is blocked there for another reason (acao-mismatch instead of acao-missing)"}}},
 			absent: []Kind{KindVerdictDrift, KindSplit, KindPolicyViolation},
 		},
 		{
 			desc: "same verdict, other headers: header-drift",
 			res:  fleetOf(probes, append(same(3, allowing), policyAnswers(allowedOnly(on("PUT", setPre(cors.ACMA, "600")))))...),
 			want: []wantFinding{
-				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"1 of 4 instances answers 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) with other CORS headers", "Access-Control-Max-Age is 600 (expected none)"}},
+				{KindHeaderDrift, SeverityWarning, []string{"web-4"}, []string{"web-4 (1 of 4 instances) sends Access-Control-Max-Age 600 (expected none) on /data: browsers decide the same on 2 requests"}},
 			},
 			absent: []Kind{KindVerdictDrift},
 		},
@@ -83,7 +83,7 @@ func compareCases() []compareCase {
 			desc: "2-2 split with a policy: the instances contradicting it are policy violations",
 			res:  fleetOf(probes, allowing, allowing, blocksPUT, blocksPUT),
 			want: []wantFinding{
-				{KindPolicyViolation, SeverityError, []string{"web-3", "web-4"}, []string{"2 instances (web-3, web-4) block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com), which the policy allows: Access-Control-Allow-Methods lacks PUT"}},
+				{KindPolicyViolation, SeverityError, []string{"web-3", "web-4"}, []string{"web-3, web-4 (2 of 4 instances) omit PUT from Access-Control-Allow-Methods on /data: PUT from https://app.example.com, https://admin.example.com are blocked there, which the policy allows"}},
 				{KindSplit, SeverityWarning, []string{"web-1", "web-2", "web-3", "web-4"}, []string{"no majority for 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com): 2 allowed (web-1, web-2) vs 2 blocked (web-3, web-4)"}},
 			},
 			absent: []Kind{KindVerdictDrift},
@@ -106,7 +106,7 @@ func compareCases() []compareCase {
 			desc: "the fleet agrees against the policy: policy-violation on all",
 			res:  fleetOf(probes, same(3, blocksPUT)...),
 			want: []wantFinding{
-				{KindPolicyViolation, SeverityError, []string{"web-1", "web-2", "web-3"}, []string{"3 instances (web-1, web-2, web-3) block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com), which the policy allows: Method PUT is not allowed"}},
+				{KindPolicyViolation, SeverityError, []string{"web-1", "web-2", "web-3"}, []string{"web-1, web-2, web-3 (3 of 3 instances) block PUT from https://app.example.com, https://admin.example.com on /data, which the policy allows: Method PUT is not allowed"}},
 			},
 			absent: []Kind{KindVerdictDrift, KindSplit},
 		},
@@ -115,7 +115,7 @@ func compareCases() []compareCase {
 			res:  fleetOf(probes, allowing, blocksPUT, allowing),
 			opt:  Options{Policy: true},
 			want: []wantFinding{
-				{KindPolicyViolation, SeverityError, []string{"web-2"}, []string{"instance web-2 blocks 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com), which the policy allows: Access-Control-Allow-Methods lacks PUT"}},
+				{KindPolicyViolation, SeverityError, []string{"web-2"}, []string{"web-2 (1 of 3 instances) omits PUT from Access-Control-Allow-Methods on /data: PUT from https://app.example.com, https://admin.example.com are blocked there, which the policy allows"}},
 			},
 			absent: []Kind{KindVerdictDrift, KindSplit},
 		},
@@ -130,7 +130,7 @@ func compareCases() []compareCase {
 			}(),
 			opt: Options{Baseline: "blue", Candidate: "green"},
 			want: []wantFinding{
-				{KindVerdictDrift, SeverityError, []string{"web-3", "web-4", "web-5"}, []string{"3 of 3 green instances block 2 requests (p2, p4: PUT from https://app.example.com, https://admin.example.com) where the baseline group blue's majority allows them"}},
+				{KindVerdictDrift, SeverityError, []string{"web-3", "web-4", "web-5"}, []string{"web-3, web-4, web-5 (3 of 3 green instances) omit PUT from Access-Control-Allow-Methods on /data: PUT from https://app.example.com, https://admin.example.com are blocked there, which the baseline group blue's majority allows"}},
 			},
 			absent: []Kind{KindSplit, KindPolicyViolation},
 		},

@@ -45,33 +45,45 @@ func labConfig(methods, headers, maxAge string) behaviour {
 	}
 }
 
-// demoFleet is the demo: 12 instances, web-07 on an older config (no PUT,
-// DELETE, X-Request-Id), web-12 refusing every connection, and a load
-// balancer redirecting every preflight.
+// demoFleet is the demo: 12 instances audited on two paths, web-07 on an
+// older config (no PUT, DELETE, X-Request-Id), web-12 refusing every
+// connection, and a load balancer redirecting every preflight on /v1/cart
+// and round-robining the rest over the 11 live instances (sample k of a
+// probe served by the k-th).
 func demoFleet() *audit.TargetResult {
 	current := labConfig("GET, POST, PUT, DELETE", "Content-Type, X-Request-Id", "600")
 	older := labConfig("GET, POST", "Content-Type", "60")
 	bs := same(12, current)
 	bs[6] = older
-	res := fleetOf(demoProbes(), bs...)
+	res := fleetOf(audit.PerPath(demoProbes(), []string{"/v1/cart", "/v1/items"}), bs...)
 	for i := range res.Spec.Target.Instances {
 		res.Spec.Target.Instances[i].ID = fmt.Sprintf("web-%02d", i+1)
 	}
 	for p, pr := range res.Spec.Probes {
 		res.Direct.Set(11, p, refused(pr, res.Spec.Target.Instances[11].Addr))
 	}
-	return withLB(res, 3, current, func(p int, pr audit.Probe, s []audit.Observation) {
-		for k := range s {
-			if s[k].Preflight != nil {
-				s[k] = lbSample(pr, http.StatusMovedPermanently, http.Header{}, nil, "", "")
-				s[k].Probe, s[k].Sample = p, k
+	res.LB = make([][]audit.Observation, len(res.Spec.Probes))
+	for p, pr := range res.Spec.Probes {
+		for k := range 11 {
+			b, id := current, res.Spec.Target.Instances[k].ID
+			if k == 6 {
+				b = older
 			}
+			pre, act := b(pr)
+			s := lbSample(pr, http.StatusNoContent, pre, act, id, id)
+			if s.Preflight != nil && pr.Path == "/v1/cart" {
+				s = lbSample(pr, http.StatusMovedPermanently, http.Header{}, nil, "", "")
+			}
+			s.Probe, s.Sample = p, k
+			res.LB[p] = append(res.LB[p], s)
 		}
-	})
+	}
+	return res
 }
 
-// TestDemoFleetOneFindingPerCause: one instance drifting on several probes,
-// one unreachable and an LB redirect are three findings, each listing its
+// TestDemoFleetOneFindingPerCause: one instance drifting on several probes
+// of two paths, whose answers the load balancer passes through on one, one
+// unreachable and an LB redirect are three findings, each listing its
 // probes, most users affected first (the LB's share of requests, then
 // instances, then kind).
 func TestDemoFleetOneFindingPerCause(t *testing.T) {
@@ -86,11 +98,12 @@ func TestDemoFleetOneFindingPerCause(t *testing.T) {
 		probes    []string
 		message   string
 	}{
-		{"LB redirect, every user", KindLBRedirect, []string{"lb"}, []string{"p2", "p3", "p4", "p6", "p9"}, "redirects OPTIONS preflights (5 of 5 preflighted probes"},
+		{"LB redirect, every user on /v1/cart", KindLBRedirect, []string{"lb"}, []string{"p2", "p3", "p4", "p6", "p9"}, "redirects OPTIONS preflights (5 of 10 preflighted probes"},
+		{"drifted instance, all its probes on both paths, the LB's share", KindVerdictDrift, []string{"web-07"}, []string{"p2", "p3", "p4", "p50", "p51", "p52"},
+			"web-07 (1 of 11 instances) omits DELETE, PUT from Access-Control-Allow-Methods and x-request-id from Access-Control-Allow-Headers, " +
+				"and sends Access-Control-Max-Age 60 instead of 600 on /v1/cart and /v1/items: GET, PUT from https://app.example.com are blocked there, " +
+				"and on 9% of requests through the load balancer"},
 		{"unreachable instance", KindUnreachable, []string{"web-12"}, nil, "answered none"},
-		{"drifted instance, all its probes", KindVerdictDrift, []string{"web-07"}, []string{"p2", "p3", "p4"},
-			"1 of 11 instances blocks 3 requests (p2, p3, p4: GET, PUT from https://app.example.com) where the majority allows them: " +
-				"Access-Control-Allow-Methods lacks DELETE, PUT; Access-Control-Allow-Headers lacks x-request-id; Access-Control-Max-Age is 60 instead of 600"},
 	}
 	if len(fs) != len(want) {
 		t.Fatalf("%d findings, want %d", len(fs), len(want))
@@ -102,7 +115,7 @@ func TestDemoFleetOneFindingPerCause(t *testing.T) {
 			t.Errorf("%s: finding %d is %s on %v probes %v: %q", w.desc, k, f.Kind, f.Instances, probeIDs(f), f.Message)
 		}
 	}
-	drift := fs[2]
+	drift := fs[1]
 	wantDiff := []HeaderDifference{
 		{Step: "preflight", Header: cors.ACAM, Missing: []string{"DELETE", "PUT"}},
 		{Step: "preflight", Header: cors.ACAH, Missing: []string{"x-request-id"}},
@@ -110,6 +123,10 @@ func TestDemoFleetOneFindingPerCause(t *testing.T) {
 	}
 	if fmt.Sprint(drift.Difference) != fmt.Sprint(wantDiff) {
 		t.Errorf("difference %+v, want %+v", drift.Difference, wantDiff)
+	}
+	if !slices.Equal(drift.Explains, []Kind{KindVerdictDrift, KindLBMismatch}) || len(drift.Evidence) != 2 ||
+		!slices.Equal(drift.Evidence[1].Probes, []string{"p50", "p51", "p52"}) {
+		t.Errorf("explains %v, evidence %+v: want the load balancer's samples on /v1/items folded in", drift.Explains, drift.Evidence)
 	}
 }
 
@@ -131,18 +148,18 @@ func TestDifferences(t *testing.T) {
 		{"methods and headers missing, extra method",
 			audit.Observation{Preflight: ex(http.Header{cors.ACAM: {"GET, PUT"}, cors.ACAH: {"X-A"}})},
 			audit.Observation{Preflight: ex(http.Header{cors.ACAM: {"GET,PATCH"}, cors.ACAH: {"x-a"}})},
-			"Access-Control-Allow-Methods lacks PUT and adds PATCH"},
+			"omits PUT from Access-Control-Allow-Methods and adds PATCH to Access-Control-Allow-Methods"},
 		{"the actual request was not sent on the observed side: only the preflight is compared",
 			audit.Observation{Preflight: ex(http.Header{cors.ACAO: {appOrigin}}), Actual: ex(http.Header{cors.ACAO: {appOrigin}})},
 			audit.Observation{Preflight: ex(http.Header{})},
-			"Access-Control-Allow-Origin is missing (expected https://app.example.com)"},
+			"sends no Access-Control-Allow-Origin (expected https://app.example.com)"},
 		{"Vary lists other headers too",
 			audit.Observation{Actual: ex(http.Header{"Vary": {"Accept, Origin"}})},
 			audit.Observation{Actual: ex(http.Header{"Vary": {"origin"}})},
 			""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			if got := DifferenceSentence(Differences(tc.want, tc.got)); got != tc.sentence {
+			if got := DifferenceSentence(Differences(tc.want, tc.got), 1); got != tc.sentence {
 				t.Errorf("got %q, want %q", got, tc.sentence)
 			}
 		})

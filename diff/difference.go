@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // Steps of HeaderDifference.
@@ -168,39 +169,120 @@ func differenceKey(ds []HeaderDifference) string {
 	return b.String()
 }
 
-// DifferenceSentence says the differences in words, one clause per header,
-// without repeating a header the preflight and actual answers share:
-// "Access-Control-Allow-Methods lacks DELETE, PUT; Access-Control-Max-Age is
-// 60 instead of 600".
-func DifferenceSentence(ds []HeaderDifference) string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, d := range ds {
-		var clause []string
-		if len(d.Missing) > 0 {
-			clause = append(clause, "lacks "+strings.Join(d.Missing, ", "))
-		}
-		if len(d.Extra) > 0 {
-			clause = append(clause, "adds "+strings.Join(d.Extra, ", "))
-		}
-		if len(clause) == 0 {
-			switch {
-			case d.Observed == "":
-				clause = append(clause, "is missing (expected "+d.Expected+")")
-			case d.Expected == "":
-				clause = append(clause, "is "+d.Observed+" (expected none)")
-			default:
-				clause = append(clause, "is "+d.Observed+" instead of "+d.Expected)
-			}
-		}
-		s := d.Header + " " + strings.Join(clause, " and ")
-		if d.Header == "status" {
-			s = d.Step + " " + s
-		}
-		if !seen[s] {
-			seen[s] = true
-			parts = append(parts, s)
+// DifferenceSentence says in words what the observed answer does
+// otherwise, as a verb phrase whose subject is n instances (1: an instance
+// or an answer), one clause per header, without repeating a header the preflight and
+// actual answers share, clauses with the same verb together: "omits
+// DELETE, PUT from Access-Control-Allow-Methods and x-request-id from
+// Access-Control-Allow-Headers, and sends Access-Control-Max-Age 60
+// instead of 600".
+func DifferenceSentence(ds []HeaderDifference, n int) string {
+	type clause struct{ verb, rest string }
+	var clauses []clause
+	add := func(verb, rest string) {
+		if !slices.Contains(clauses, clause{verb, rest}) {
+			clauses = append(clauses, clause{verb, rest})
 		}
 	}
-	return strings.Join(parts, "; ")
+	for _, d := range ds {
+		switch {
+		case d.Header == "status":
+			add("answer", fmt.Sprintf("the %s with %s instead of %s", d.Step, d.Observed, d.Expected))
+		case d.Header == "Vary" && d.Observed == "":
+			add("omit", "Origin from Vary")
+		case d.Header == "Vary":
+			add("add", "Origin to Vary")
+		case len(d.Missing)+len(d.Extra) > 0:
+			if len(d.Missing) > 0 {
+				add("omit", strings.Join(d.Missing, ", ")+" from "+d.Header)
+			}
+			if len(d.Extra) > 0 {
+				add("add", strings.Join(d.Extra, ", ")+" to "+d.Header)
+			}
+		case d.Observed == "":
+			add("send", "no "+d.Header+" (expected "+d.Expected+")")
+		case d.Expected == "":
+			add("send", d.Header+" "+d.Observed+" (expected none)")
+		default:
+			add("send", d.Header+" "+d.Observed+" instead of "+d.Expected)
+		}
+	}
+	// One phrase per verb, in the order verbs first appear.
+	var verbs []string
+	rests := map[string][]string{}
+	for _, c := range clauses {
+		if _, ok := rests[c.verb]; !ok {
+			verbs = append(verbs, c.verb)
+		}
+		rests[c.verb] = append(rests[c.verb], c.rest)
+	}
+	var phrases []string
+	for _, v := range verbs {
+		phrases = append(phrases, plural.Verb(n, v)+" "+andList(rests[v]))
+	}
+	if len(phrases) > 2 || len(phrases) == 2 && strings.Contains(phrases[0], " and ") {
+		return strings.Join(phrases[:len(phrases)-1], ", ") + ", and " + phrases[len(phrases)-1]
+	}
+	return strings.Join(phrases, " and ")
+}
+
+// andList joins words as a sentence lists them: "a", "a and b", "a, b and c".
+func andList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// unionDifferences merges the differences of several answers into one
+// list, one entry per step and header in the order Differences gives
+// them: the tokens a list header lacks or adds on any of them (sorted),
+// the first changed value of any other header.
+func unionDifferences(lists ...[]HeaderDifference) []HeaderDifference {
+	var out []HeaderDifference
+	for _, ds := range lists {
+		for _, d := range ds {
+			k := slices.IndexFunc(out, func(e HeaderDifference) bool { return e.Step == d.Step && e.Header == d.Header })
+			if k < 0 {
+				d.Missing, d.Extra = slices.Clone(d.Missing), slices.Clone(d.Extra)
+				out = append(out, d)
+				continue
+			}
+			out[k].Missing = unionSorted(out[k].Missing, d.Missing)
+			out[k].Extra = unionSorted(out[k].Extra, d.Extra)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b HeaderDifference) int { return differenceRank(a) - differenceRank(b) })
+	return out
+}
+
+// differenceRank is where a difference comes in Differences' order: the
+// preflight before the actual answer; the status, Location, then the
+// headers of answerHeaders.
+func differenceRank(d HeaderDifference) int {
+	r := 0
+	if d.Step == StepActual {
+		r = 100
+	}
+	switch d.Header {
+	case "status":
+		return r
+	case "Location":
+		return r + 1
+	}
+	if k := slices.Index(answerHeaders[d.Step], d.Header); k >= 0 {
+		return r + 2 + k
+	}
+	return r + 99
+}
+
+// unionSorted is the sorted tokens of a and b, each once.
+func unionSorted(a, b []string) []string {
+	for _, t := range b {
+		if !slices.Contains(a, t) {
+			a = append(a, t)
+		}
+	}
+	sort.Strings(a)
+	return a
 }

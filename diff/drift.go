@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
@@ -54,7 +55,9 @@ func (c *comparison) answersWildcard(p int) bool {
 // the majority of all instances (or of the baseline group), or, with
 // Options.Policy, the probe's expectation. Verdict drift is an instance
 // allowing what the majority blocks or the reverse; header drift is the
-// same verdict with other headers or for another reason.
+// same verdict with other headers or for another reason. Each is a
+// symptom of its instances' answer (answerCause): group makes one finding
+// of every symptom of the same instances.
 func (c *comparison) drift(p int) checked {
 	cmp := c.answering(p, c.opt.Candidate)
 	if c.opt.Policy {
@@ -71,7 +74,7 @@ func (c *comparison) drift(p int) checked {
 	maj := majority(byOutcome, len(ref))
 	if maj == nil {
 		if len(byOutcome) > 1 {
-			out.merge(c.split(p, byOutcome, cmp))
+			out.merge(c.verdictSplit(p, byOutcome, cmp))
 		}
 		return out
 	}
@@ -86,21 +89,19 @@ func (c *comparison) drift(p int) checked {
 	for _, g := range groupBy(other, func(i int) string { return sig(i).Key() }) {
 		idx := g.items
 		obs := c.res.Direct.At(idx[0], p)
-		who, got, ref := c.ofCompared(len(idx), len(cmp)), verb(sig(idx[0]).Outcome()), verb(maj.key)
-		gotN := plural.Verb(len(idx), got) // "1 of 11 instances blocks"
-		msg := fmt.Sprintf("%s %s %s where %s %s", who, gotN, pr, c.reference(), ref)
+		got := sig(idx[0])
+		gotN := plural.Verb(len(idx), verb(got.Outcome())) // "1 of 11 instances blocks"
+		msg := fmt.Sprintf("%s %s %s where %s %s", c.ofCompared(len(idx), len(cmp)), gotN, pr, c.reference(), verb(maj.key))
 		if obs.Verdict().Message != "" {
 			msg += ": " + obs.Verdict().Message
 		}
 		ds := Differences(majObs, obs)
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindVerdictDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
-			Expected: majSig.Describe(), Observed: sig(idx[0]).Describe(), Difference: ds, Message: msg,
+			Expected: majSig.Describe(), Observed: got.Describe(), Difference: ds, Message: msg,
 			Reproduce: ReproduceDifference(obs, ds), Compared: len(cmp),
-			cause: &cause{key: causeKey(got, ds, sig(idx[0]).Verdict), message: func(ps []ProbeRef) string {
-				return fmt.Sprintf("%s %s %s where %s %ss them%s", who, gotN, requestsPhrase(ps), c.reference(), ref,
-					because(ds, obs.Verdict().Message))
-			}}})
+			cause: &cause{answer: &answerCause{idx: idx, p: p, sig: g.key, outcome: got.Outcome(), refOutcome: maj.key,
+				verdict: got.Verdict, refVerdict: majSig.Verdict, reference: c.reference(), message: obs.Verdict().Message}}})
 	}
 	out.merge(c.headerDrift(p, maj.items, cmp))
 	// The fleet agrees, but not with the declared policy.
@@ -112,7 +113,7 @@ func (c *comparison) drift(p int) checked {
 			}
 		}
 		if len(idx) > 0 {
-			out.add(c.policyViolation(p, idx))
+			out.add(c.policyViolation(p, idx, len(cmp)))
 		}
 	}
 	return out
@@ -128,17 +129,11 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 	full := largestFirst(groupBy(same, func(i int) string { return sig(i).Key() }))
 	hmaj := majority(full, len(same))
 	if hmaj == nil {
+		hmaj = c.consensus(p, full, len(same))
+	}
+	if hmaj == nil {
 		if len(full) > 1 {
-			var sides []string
-			var all []int
-			for _, g := range full {
-				sides = append(sides, fmt.Sprintf("%d × %s", len(g.items), sig(g.items[0]).Describe()))
-				all = append(all, g.items...)
-			}
-			out.add(Finding{Kind: KindSplit, Severity: SeverityWarning, Instances: c.ids(all), Groups: c.groups(all),
-				Probe: c.probeRef(p), Expected: "a strict majority of identical answers", Observed: strings.Join(sides, " vs "),
-				Message:   fmt.Sprintf("instances agree on the verdict for %s but no answer has a majority", pr),
-				Reproduce: Reproduce(c.res.Direct.At(full[1].items[0], p))})
+			out.add(c.split(p, full, true, SeverityWarning))
 		}
 		return out
 	}
@@ -158,52 +153,122 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 			c.ofCompared(len(idx), len(cmp)), plural.Verb(len(idx), "answer"), pr, got.Verdict)
 		if got.Verdict != want.Verdict {
 			msg = fmt.Sprintf("%s %s %s for another reason: %s instead of %s",
-				c.ofCompared(len(idx), len(cmp)), plural.Verb(len(idx), "block"), pr, obs.Verdict().Reason, c.res.Direct.At(hmaj.items[0], p).Verdict().Reason)
+				c.ofCompared(len(idx), len(cmp)), plural.Verb(len(idx), "block"), pr, obs.Verdict().Reason, wantObs.Verdict().Reason)
 		}
 		ds := Differences(wantObs, obs)
-		who := c.ofCompared(len(idx), len(cmp))
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindHeaderDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: ReproduceDifference(obs, ds),
 			Compared: len(cmp),
-			cause: &cause{key: causeKey("same", ds, got.Verdict), message: func(ps []ProbeRef) string {
-				return fmt.Sprintf("%s %s %s with other CORS headers than the majority, browsers deciding the same%s",
-					who, plural.Verb(len(idx), "answer"), requestsPhrase(ps), because(ds, ""))
-			}}})
+			cause: &cause{answer: &answerCause{idx: idx, p: p, sig: g.key, outcome: got.Outcome(), refOutcome: want.Outcome(),
+				verdict: got.Verdict, refVerdict: want.Verdict, reference: c.reference(), message: obs.Verdict().Message}}})
 	}
 	return out
 }
 
-// split reports probe p with no majority verdict among the reference
-// instances. With a policy expectation the policy decides: the compared
-// instances that contradict it are policy violations and the split is a
-// warning; without one, the split is an error nobody can resolve.
-func (c *comparison) split(p int, sides []group[int], cmp []int) checked {
+// consensus is, among the answers to probe p of n instances agreeing on
+// the verdict (groups, by answer), the one that holds a strict majority
+// header by header: every header value, and every token of a list header,
+// in which another answer differs from it is the answer of more than half
+// the instances. Two instances each lacking another method (2 + 1 + 1) is
+// no split: the answer of the two is what most instances say on every
+// point. Nil when no answer does (2 + 2): no majority answer.
+func (c *comparison) consensus(p int, groups []group[int], n int) *group[int] {
+	obs := func(g group[int]) audit.Observation { return c.res.Direct.At(g.items[0], p) }
+	for gi, g := range groups {
+		diffs := make([][]HeaderDifference, len(groups))
+		ok := true
+		for k, h := range groups {
+			if k != gi {
+				diffs[k] = Differences(obs(g), obs(h))
+				ok = ok && len(diffs[k]) > 0 // a difference nothing shows decides nothing
+			}
+		}
+		// agrees counts the instances whose answer is g's on one point.
+		agrees := func(step, header, token string, missing bool) bool {
+			count := len(g.items)
+			for k, h := range groups {
+				if k != gi && !slices.ContainsFunc(diffs[k], func(d HeaderDifference) bool {
+					return d.Step == step && d.Header == header &&
+						(token == "" || missing && slices.Contains(d.Missing, token) || !missing && slices.Contains(d.Extra, token))
+				}) {
+					count += len(h.items)
+				}
+			}
+			return 2*count > n
+		}
+		for _, ds := range diffs {
+			for _, d := range ds {
+				for _, t := range d.Missing {
+					ok = ok && agrees(d.Step, d.Header, t, true)
+				}
+				for _, t := range d.Extra {
+					ok = ok && agrees(d.Step, d.Header, t, false)
+				}
+				if len(d.Missing)+len(d.Extra) == 0 {
+					ok = ok && agrees(d.Step, d.Header, "", false)
+				}
+			}
+		}
+		if ok {
+			return &groups[gi]
+		}
+	}
+	return nil
+}
+
+// verdictSplit reports probe p with no majority verdict among the
+// reference instances. With a policy expectation the policy decides: the
+// compared instances that contradict it are policy violations and the
+// split is a warning; without one, the split is an error nobody can
+// resolve.
+func (c *comparison) verdictSplit(p int, sides []group[int], cmp []int) checked {
 	var out checked
+	pr := c.spec().Probes[p]
+	if pr.Expect == audit.ExpectNone {
+		for _, g := range sides {
+			out.mark(p, g.items...)
+		}
+		out.add(c.split(p, sides, false, SeverityError))
+		return out
+	}
+	out.add(c.split(p, sides, false, SeverityWarning))
+	out.merge(c.policyOnly(p, cmp))
+	return out
+}
+
+// split is the finding for probe p when no side holds a strict majority:
+// of the verdicts, or, with sameVerdict, of the answers of instances that
+// agree on the verdict. Sides are the instances answering alike, largest
+// first; the one builder of split findings, one wording.
+func (c *comparison) split(p int, sides []group[int], sameVerdict bool, sev Severity) Finding {
 	pr := c.spec().Probes[p]
 	var words []string
 	var all []int
 	for _, g := range sides {
-		words = append(words, fmt.Sprintf("%d %s (%s)", len(g.items), g.key, c.idList(g.items)))
+		what := g.key
+		if sameVerdict {
+			what = c.sig(g.items[0], p).Describe()
+		}
+		words = append(words, fmt.Sprintf("%d %s (%s)", len(g.items), what, c.idList(g.items)))
 		all = append(all, g.items...)
 	}
-	f := Finding{Kind: KindSplit, Instances: c.ids(all), Groups: c.groups(all), Probe: c.probeRef(p),
-		Expected: "a strict majority verdict", Observed: strings.Join(words, " vs "),
-		Message:   fmt.Sprintf("no majority for %s: %s", pr, strings.Join(words, " vs ")),
-		Reproduce: Reproduce(c.res.Direct.At(sides[1].items[0], p)),
-		cause: &cause{key: strings.Join(words, " vs "), message: func(ps []ProbeRef) string {
-			return fmt.Sprintf("no majority for %s: %s", requestsPhrase(ps), strings.Join(words, " vs "))
-		}}}
-	if pr.Expect == audit.ExpectNone {
-		out.mark(p, all...)
-		out.add(f)
-		return out
+	expected, scope := "a strict majority verdict", ""
+	if sameVerdict {
+		expected, scope = "a strict majority of identical answers", fmt.Sprintf(" (every instance: %s)", c.sig(sides[0].items[0], p).Verdict)
 	}
-	f.Severity = SeverityWarning
-	f.Message += fmt.Sprintf("; the policy expects %s", pr.Expect)
-	out.add(f)
-	out.merge(c.policyOnly(p, cmp))
-	return out
+	tail := ""
+	if pr.Expect != audit.ExpectNone && !sameVerdict {
+		tail = fmt.Sprintf("; the policy expects %s", pr.Expect)
+	}
+	sides2 := strings.Join(words, " vs ")
+	return Finding{Kind: KindSplit, Severity: sev, Instances: c.ids(all), Groups: c.groups(all), Probe: c.probeRef(p),
+		Expected: expected, Observed: sides2,
+		Message:   fmt.Sprintf("no majority for %s%s: %s%s", pr, scope, sides2, tail),
+		Reproduce: Reproduce(c.res.Direct.At(sides[1].items[0], p)),
+		cause: &cause{key: scope + sides2 + tail, message: func(ps []ProbeRef, _ []string) string {
+			return fmt.Sprintf("no majority for %s%s: %s%s", requestsPhrase(ps), scope, sides2, tail)
+		}}}
 }
 
 // policyOnly compares each instance of cmp with the probe's expectation.
@@ -221,14 +286,14 @@ func (c *comparison) policyOnly(p int, cmp []int) checked {
 	}
 	for _, g := range groupBy(bad, func(i int) string { return c.sig(i, p).Key() }) {
 		out.mark(p, g.items...)
-		out.add(c.policyViolation(p, g.items))
+		out.add(c.policyViolation(p, g.items, len(cmp)))
 	}
 	return out
 }
 
-// policyViolation is the finding for the instances idx, which answer probe
-// p alike and contradict its expectation.
-func (c *comparison) policyViolation(p int, idx []int) Finding {
+// policyViolation is the finding for the instances idx (of compared),
+// which answer probe p alike and contradict its expectation.
+func (c *comparison) policyViolation(p int, idx []int, compared int) Finding {
 	pr := c.spec().Probes[p]
 	obs := c.res.Direct.At(idx[0], p)
 	sig := c.sig(idx[0], p)
@@ -237,11 +302,7 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 		which = fmt.Sprintf("%d instances (%s)", len(idx), c.idList(idx))
 	}
 	policy := map[audit.Expectation]string{audit.ExpectAllowed: "allows", audit.ExpectBlocked: "does not allow"}[pr.Expect]
-	v := verb(sig.Outcome())
-	if len(idx) == 1 {
-		v += "s"
-	}
-	msg := fmt.Sprintf("%s %s %s, which the policy %s", which, v, pr, policy)
+	msg := fmt.Sprintf("%s %s %s, which the policy %s", which, plural.Verb(len(idx), verb(sig.Outcome())), pr, policy)
 	if obs.Verdict().Message != "" {
 		msg += ": " + obs.Verdict().Message
 	}
@@ -256,21 +317,9 @@ func (c *comparison) policyViolation(p int, idx []int) Finding {
 	}
 	return Finding{Kind: KindPolicyViolation, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 		Expected: string(pr.Expect) + " (policy)", Observed: sig.Describe(), Difference: ds, Message: msg,
-		Reproduce: ReproduceDifference(obs, ds),
-		cause: &cause{key: causeKey(sig.Outcome(), ds, sig.Verdict), message: func(ps []ProbeRef) string {
-			return fmt.Sprintf("%s %s %s, which the policy %s%s", which, v, requestsPhrase(ps), policy,
-				because(ds, obs.Verdict().Message))
-		}}}
-}
-
-// causeKey is what findings of one kind on the same instances must share
-// to be one finding: the outcome and the header difference, or, when no
-// answer was compared, the verdict with its reason.
-func causeKey(outcome string, ds []HeaderDifference, verdict string) string {
-	if len(ds) == 0 {
-		return outcome + "\x00verdict\x00" + verdict
-	}
-	return outcome + "\x00" + differenceKey(ds)
+		Reproduce: ReproduceDifference(obs, ds), Compared: compared,
+		cause: &cause{answer: &answerCause{idx: idx, p: p, sig: sig.Key(), outcome: sig.Outcome(), refOutcome: string(pr.Expect),
+			verdict: sig.Verdict, refVerdict: sig.Verdict, reference: "the policy", message: obs.Verdict().Message}}}
 }
 
 // ofCompared is "n of m instances", naming the candidate group when one is

@@ -29,9 +29,12 @@ func (s Severity) Rank() int {
 
 // ProbeRef is the browser scenario a finding or a cell is about.
 type ProbeRef struct {
-	ID          string   `json:"id"`
-	Origin      string   `json:"origin"`
-	Method      string   `json:"method"`
+	ID     string `json:"id"`
+	Origin string `json:"origin"`
+	Method string `json:"method"`
+	// Path is the path (and query) the probe requests, one of the target's
+	// paths (empty in reports written before probes named it).
+	Path        string   `json:"path,omitempty"`
 	Headers     []string `json:"headers"` // "Name: value", as the page sets them
 	Credentials bool     `json:"credentials"`
 	// Class says why the probe is in the plan: "policy", "disallowed", or an
@@ -50,7 +53,13 @@ type ProbeRef struct {
 	Routes []audit.StepRoute `json:"routes,omitempty"`
 }
 
-// Finding is one problem corsaudit reports.
+// Finding is one problem corsaudit reports: one cause, with everything it
+// explains. Instances that answer otherwise than the rest (one set of
+// instances and the header difference that sets them apart) are one finding
+// whatever they cause: the requests browsers block on every path
+// (verdict-drift), the same-verdict differences on other requests
+// (header-drift), the requests through the load balancer that land on them
+// (lb-mismatch); Explains lists those kinds and Kind is the most severe.
 type Finding struct {
 	Kind      Kind     `json:"kind"`
 	Severity  Severity `json:"severity"`
@@ -59,9 +68,20 @@ type Finding struct {
 	Groups    []string `json:"groups,omitempty"`
 	// Probe is the first of Probes, kept for readers of older reports.
 	Probe *ProbeRef `json:"probe,omitempty"`
-	// Probes is every probe the finding covers: one cause (one kind, the
-	// same instances, the same header difference) is one finding.
-	Probes   []ProbeRef `json:"probes"`
+	// Probes is every probe the finding covers, each with its path, in
+	// the plan's order: read AllProbes, which also reads older reports.
+	Probes []ProbeRef `json:"probes"`
+	// Paths is every path of Probes, sorted.
+	Paths []string `json:"paths,omitempty"`
+	// Explains is, for a finding about instances that answer otherwise
+	// than the rest, the symptom kinds its cause explains
+	// (["verdict-drift", "header-drift", "lb-mismatch"]), most severe
+	// first; Kind is the first.
+	Explains []Kind `json:"explains,omitempty"`
+	// Evidence is, per set of instances showing the finding on the same
+	// probes, those probes and a curl command for one of them; "lb" for
+	// the requests through the load balancer that show it.
+	Evidence []Evidence `json:"evidence,omitempty"`
 	Expected string     `json:"expected,omitempty"`
 	Observed string     `json:"observed,omitempty"`
 	// Difference is, header by header, how the observed answer differs
@@ -72,17 +92,26 @@ type Finding struct {
 	// among ("1 of 11"), when it counts them: the one count the message and
 	// the report's headline both say.
 	Compared int `json:"compared,omitempty"`
-	// Share is, for LB findings, the fraction of LB samples affected (the
-	// intermittency users see).
+	// Share is the fraction of requests through the load balancer the
+	// finding affects (the intermittency users see), where samples show
+	// it: the largest over its probes.
 	Share float64 `json:"share,omitempty"`
 	// Reproduce is a curl command that shows the problem.
 	Reproduce string `json:"reproduce,omitempty"`
-	// Path is the path (and query) of the probe's requests, one of the
-	// target's paths; empty for findings about a whole instance.
+	// Path is the first of Paths, kept for readers of older reports;
+	// empty for findings about a whole instance.
 	Path string `json:"path,omitempty"`
 
 	// cause, set by the check, says which findings share one cause.
 	cause *cause
+}
+
+// Evidence is where a set of instances (or the load balancer, "lb") shows a
+// finding: the probes, by id, and a curl command for one of them.
+type Evidence struct {
+	Instances []string `json:"instances"`
+	Probes    []string `json:"probes"`
+	Reproduce string   `json:"reproduce,omitempty"`
 }
 
 // InstanceInfo is an instance as shown in reports.

@@ -109,7 +109,8 @@ var gateKinds = map[Kind]bool{
 // Failures lists why the gate fails on r: a target with fewer reachable
 // candidate instances than MinInstances, a baseline group with no
 // reachable instance or no majority, and every finding about a candidate
-// instance that decides differently or is unreachable. None: it passes.
+// instance that decides differently or is unreachable, one per cause (its
+// sentence, then every request it covers on every path). None: it passes.
 func (g Gate) Failures(r *Report) []string {
 	var out []string
 	candidates := map[string]map[string]bool{} // target -> candidate instance ids
@@ -151,16 +152,17 @@ func (g Gate) Failures(r *Report) []string {
 		if len(hit) == 0 && !baselineSplit {
 			continue
 		}
-		// A finding stands for one cause over every probe it lists; the
-		// reference and candidate answers shown are its first probe's.
+		// A finding stands for one cause over every probe and path it
+		// lists; the reference and candidate answers shown are its first
+		// probe's.
 		var requests []string
-		probes := f.Probes
-		if len(probes) == 0 && f.Probe != nil {
-			probes = []ProbeRef{*f.Probe}
-		}
-		for _, p := range probes {
+		for _, p := range f.AllProbes() {
 			// Per path: the same probe on another path is another check.
-			r := strings.TrimSpace(p.Method+" "+f.Path) + " from " + p.Origin
+			path := p.Path
+			if path == "" {
+				path = f.Path // a report written before probes named their path
+			}
+			r := strings.TrimSpace(p.Method+" "+path) + " from " + p.Origin
 			if len(p.Headers) > 0 {
 				r += " with " + strings.Join(p.Headers, ", ")
 			}
@@ -183,6 +185,10 @@ func (g Gate) Failures(r *Report) []string {
 			continue
 		}
 		fmt.Fprintf(&b, "%s: %s %s %s differently:", f.Target, strings.Join(hit, ", "), plural.Verb(len(hit), "decide"), plural.Count(len(requests), "request"))
+		if len(f.Explains) > 0 {
+			// One cause, with everything it explains.
+			fmt.Fprintf(&b, "\n      cause: %s", f.Message)
+		}
 		for _, r := range requests {
 			fmt.Fprintf(&b, "\n      %s", r)
 		}

@@ -74,6 +74,13 @@ func TestGateFailures(t *testing.T) {
 		{desc: "baseline split", rep: Report{Targets: []TargetReport{{Name: "t", Instances: []InstanceInfo{inst("b1", "blue", true), inst("g1", "green", true)}}},
 			Findings: []Finding{{Kind: KindSplit, Target: "t", Instances: []string{"b1"}, Probe: &ProbeRef{Method: "PUT", Origin: "https://a.example"}}}},
 			want: []string{"PUT from https://a.example: the baseline group has no majority"}},
+		{desc: "one cause on two paths: one failure, its sentence, each request with its path",
+			rep: Report{Targets: []TargetReport{{Name: "t", Instances: []InstanceInfo{inst("b1", "blue", true), inst("g1", "green", true)}}},
+				Findings: []Finding{{Kind: KindVerdictDrift, Target: "t", Instances: []string{"g1"}, Explains: []Kind{KindVerdictDrift, KindHeaderDrift},
+					Message: "g1 (1 of 1 green instance) omits PUT from Access-Control-Allow-Methods on /v1/cart and /v1/items: PUT from https://a.example is blocked there",
+					Probes:  []ProbeRef{{Method: "PUT", Origin: "https://a.example", Path: "/v1/cart"}, {Method: "PUT", Origin: "https://a.example", Path: "/v1/items"}}}}},
+			want: []string{"t: g1 decides 2 requests differently:\n      cause: g1 (1 of 1 green instance) omits PUT from Access-Control-Allow-Methods on /v1/cart and /v1/items: " +
+				"PUT from https://a.example is blocked there\n      PUT /v1/cart from https://a.example\n      PUT /v1/items from https://a.example\n"}},
 		{desc: "drift on a baseline instance only", rep: Report{Targets: []TargetReport{{Name: "t", Instances: []InstanceInfo{inst("b1", "blue", true), inst("g1", "green", true)}}},
 			Findings: []Finding{{Kind: KindVerdictDrift, Target: "t", Instances: []string{"b1"}}}}},
 	} {

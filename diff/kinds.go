@@ -59,7 +59,7 @@ var Kinds = []KindInfo{
 	{KindLBAnswersOptions, SeverityWarning, "Load balancer answers preflights itself",
 		"The load balancer answers preflights itself, with CORS headers no instance sends: the instances' CORS config is not what browsers see. An error when its answer changes the browser's verdict (blocks what the instances allow, or allows what they block), a warning when the verdict stays the same. A rule that answers OPTIONS with a fixed response is found from the routes alone (naming the rule): an error, since that answer has no CORS headers and every preflight fails."},
 	{KindLBMismatch, SeverityError, "Load balancer answers differ from the instances",
-		"Answers through the load balancer differ from the instances' majority; the finding gives the share of requests affected (the intermittency users see) and which instance served the step that decided. An error when the verdict differs, a warning when only the reason does."},
+		"Answers through the load balancer differ from the instances' majority; the finding gives the share of requests affected (the intermittency users see) and which instance served the step that decided. An error when the verdict differs, a warning when only the reason does. When the answer is the serving instance's own, passed through, the finding about that instance covers it (explains lists lb-mismatch, share says how many requests); on its own it is what the load balancer changes."},
 	{KindLBRedirect, SeverityError, "Load balancer redirects preflights",
 		"The load balancer answers OPTIONS with a 3xx (an http-to-https or canonical-host rule), or its rules redirect preflights or send them to an identity provider (found from the routes alone, naming the rule). Browsers reject every redirected preflight, so every non-simple request fails."},
 	{KindNullOrigin, SeverityError, "The null origin is trusted",
@@ -79,7 +79,7 @@ var Kinds = []KindInfo{
 	{KindVaryMissing, SeverityWarning, "Origin-dependent answer without Vary: Origin",
 		"An instance's Access-Control-Allow-Origin depends on the request's Origin but the answer lacks Vary: Origin, so any shared cache can mix origins up."},
 	{KindVerdictDrift, SeverityError, "Instances disagree on the CORS verdict",
-		"A browser would allow the request on some instances and block it on others. These are the intermittent CORS failures users report: whether a request works depends on which instance the load balancer picks."},
+		"A browser would allow the request on some instances and block it on others. These are the intermittent CORS failures users report: whether a request works depends on which instance the load balancer picks. One finding per cause: the instances and the header difference that sets them apart, on every path, with the other requests they answer differently (header-drift) and the requests through the load balancer that land on them (lb-mismatch, its share), listed in explains."},
 	{KindWildcardCredentials, SeverityWarning, "Wildcard origin with credentials",
 		"Access-Control-Allow-Origin: * together with Access-Control-Allow-Credentials: true. Browsers refuse it, but it shows the intent to allow every origin with credentials."},
 }

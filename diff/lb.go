@@ -78,7 +78,6 @@ type lbProbe struct {
 	redirects, answers     []audit.Observation
 	mismatches             []audit.Observation
 	redirectLoc            string
-	mismatchSev            Severity
 	majVerdict, majOutcome string
 }
 
@@ -97,7 +96,7 @@ func (c *comparison) lb() checked {
 		probes = append(probes, lp)
 		if len(lp.mismatches) > 0 {
 			out.mark(p, lbRow)
-			out.add(c.lbMismatch(lp))
+			out.add(c.lbMismatches(lp)...)
 		}
 	}
 	if !anyAnswered {
@@ -134,24 +133,112 @@ func (c *comparison) lbProbe(p int) lbProbe {
 			lp.answers = append(lp.answers, o)
 		case invalidDetail(o) != "" || c.leftToMisconfig(p):
 			// reported as invalid-header, or judged by the misconfig check
-		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome:
+		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome,
+			lp.majVerdict != "" && VerdictString(o.Verdict()) != lp.majVerdict:
 			lp.mismatches = append(lp.mismatches, o)
-			lp.mismatchSev = SeverityError
-		case lp.majVerdict != "" && VerdictString(o.Verdict()) != lp.majVerdict:
-			lp.mismatches = append(lp.mismatches, o)
-			if lp.mismatchSev == "" {
-				lp.mismatchSev = SeverityWarning
-			}
 		}
 	}
 	return lp
 }
 
-// lbMismatch reports LB samples whose verdict differs from the instances'
-// majority, naming the instance that served the step that decided.
-func (c *comparison) lbMismatch(lp lbProbe) Finding {
-	var names, served []string
+// lbMismatches reports the LB samples of lp whose verdict differs from the
+// instances' majority. Samples that carry the answer of the instance that
+// served them, passed through, are that instance's doing: one finding per
+// such answer, which group folds into the instances' own finding (its
+// share of load balancer requests). The rest is the load balancer's doing
+// (it changes the answers, or sends requests to instances nobody audits):
+// one finding, whose difference is with the answer of the instance that
+// served the deciding step (with the majority's when it is not known).
+func (c *comparison) lbMismatches(lp lbProbe) []Finding {
+	passed := map[string][]audit.Observation{}
+	var answers []string
+	var own []audit.Observation
 	for _, o := range lp.mismatches {
+		sig, ok := c.passedThrough(lp.p, o)
+		if !ok {
+			own = append(own, o)
+			continue
+		}
+		if _, seen := passed[sig]; !seen {
+			answers = append(answers, sig)
+		}
+		passed[sig] = append(passed[sig], o)
+	}
+	var out []Finding
+	for _, sig := range answers {
+		f := c.lbMismatch(lp, passed[sig], false)
+		f.cause.passed = &passedSamples{p: lp.p, sig: sig}
+		out = append(out, f)
+	}
+	if len(own) > 0 {
+		out = append(out, c.lbMismatch(lp, own, true))
+	}
+	return out
+}
+
+// passedThrough reports whether an LB sample of probe p carries an
+// instance's own answer, and which (its Signature.Key): the instance that
+// served the deciding step answered that step alike when asked directly;
+// when the load balancer does not say which instance served it, the
+// sample's answer is the key (group folds it into the instances that
+// answer so, if any do).
+func (c *comparison) passedThrough(p int, o audit.Observation) (string, bool) {
+	e := DecidingExchange(o)
+	if e == nil {
+		return "", false
+	}
+	if e.ServedBy == "" {
+		return SignatureOf(o).Key(), true
+	}
+	i, ok := c.row(e.ServedBy)
+	if !ok {
+		return "", false
+	}
+	d := c.res.Direct.At(i, p)
+	if !answered(d) {
+		return "", false
+	}
+	step := d.Actual
+	if e == o.Preflight {
+		step = d.Preflight
+	}
+	if step == nil || step.Failed() || canonical(step, e == o.Preflight) != canonical(e, e == o.Preflight) {
+		return "", false
+	}
+	return c.sig(i, p).Key(), true
+}
+
+// row is the row of the instance with this id (false for an instance the
+// target does not list). Only the few ids LB samples name are looked up,
+// each once.
+func (c *comparison) row(id string) (int, bool) {
+	if i, ok := c.rows[id]; ok {
+		return i, i >= 0
+	}
+	if c.rows == nil {
+		c.rows = map[string]int{}
+	}
+	c.rows[id] = -1
+	for i, in := range c.spec().Target.Instances {
+		if in.ID == id {
+			c.rows[id] = i
+			break
+		}
+	}
+	return c.rows[id], c.rows[id] >= 0
+}
+
+// lbMismatch is the finding for samples of lp (all of them, or those an
+// instance's answer explains), naming the instance that served the step
+// that decided. own: the samples are the load balancer's doing, and the
+// difference is with the answer of the instance that served them.
+func (c *comparison) lbMismatch(lp lbProbe, samples []audit.Observation, own bool) Finding {
+	var names, served []string
+	sev := SeverityWarning
+	for _, o := range samples {
+		if outcomeOf(o) != lp.majOutcome {
+			sev = SeverityError
+		}
 		e := DecidingExchange(o)
 		if e == nil || e.ServedBy == "" {
 			continue
@@ -173,34 +260,51 @@ func (c *comparison) lbMismatch(lp lbProbe) Finding {
 	if len(served) > 0 {
 		by = "the deciding step was served by " + strings.Join(served, ", ")
 	}
-	first := lp.mismatches[0]
+	first := samples[0]
 	sig := SignatureOf(first)
 	what := fmt.Sprintf("%s %s where the instances' majority %s", verb(sig.Outcome()), c.spec().Probes[lp.p], verb(lp.majOutcome))
-	if lp.mismatchSev == SeverityWarning {
+	if sev == SeverityWarning {
 		what = fmt.Sprintf("block %s for another reason than the instances' majority (%s instead of %s)",
 			c.spec().Probes[lp.p], sig.Verdict, lp.majVerdict)
 	}
-	// The difference is with an instance answering as the majority does.
+	// The difference is with the instance that served the deciding step,
+	// for the load balancer's own doing; else with an instance answering
+	// as the majority does.
 	var ds []HeaderDifference
-	for _, i := range c.answering(lp.p, "") {
-		if c.sig(i, lp.p).Verdict == lp.majVerdict {
+	if e := DecidingExchange(first); own && e != nil && e.ServedBy != "" {
+		if i, ok := c.row(e.ServedBy); ok && answered(c.res.Direct.At(i, lp.p)) {
 			ds = Differences(c.res.Direct.At(i, lp.p), first)
-			break
 		}
 	}
-	return Finding{Kind: KindLBMismatch, Severity: lp.mismatchSev, Instances: append([]string{"lb"}, names...),
+	if ds == nil {
+		for _, i := range c.answering(lp.p, "") {
+			if c.sig(i, lp.p).Verdict == lp.majVerdict {
+				ds = Differences(c.res.Direct.At(i, lp.p), first)
+				break
+			}
+		}
+	}
+	share := float64(len(samples)) / float64(lp.n)
+	n := len(samples)
+	return Finding{Kind: KindLBMismatch, Severity: sev, Instances: append([]string{"lb"}, names...),
 		Probe: c.probeRef(lp.p), Expected: lp.majVerdict + " (direct majority)", Observed: sig.Describe(),
-		Difference: ds, Share: float64(len(lp.mismatches)) / float64(lp.n),
+		Difference: ds, Share: share,
 		Message: fmt.Sprintf("%d of %s through the load balancer %s: %s%s; %s",
-			len(lp.mismatches), plural.Count(lp.n, "request"), what, howOften(len(lp.mismatches), lp.n), because(ds, ""), by),
+			n, plural.Count(lp.n, "request"), what, howOften(n, lp.n), because(ds, ""), by),
 		Reproduce: ReproduceDifference(first, ds),
-		// One cause whichever step shows it: a load balancer that strips a
-		// header does so on the preflight of one request and on the actual
-		// answer of a simple one.
-		cause: &cause{key: sig.Outcome() + "\x00" + headerChangeKey(ds, sig.Verdict) + "\x00" + strings.Join(names, ","), message: func(ps []ProbeRef) string {
-			return fmt.Sprintf("requests through the load balancer for %s are %s on some samples where the instances' majority %s them (%s)%s; %s",
-				requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", howOften(len(lp.mismatches), lp.n), because(ds, first.Verdict().Message), by)
-		}}}
+		// One cause whichever step shows it and whichever instance served
+		// it: a load balancer that strips a header does so on the
+		// preflight of one request and on the actual answer of a simple
+		// one, on every instance's answers.
+		cause: &cause{key: sig.Outcome() + "\x00" + headerChangeKey(ds, sig.Verdict), unite: true,
+			message: func(ps []ProbeRef, instances []string) string {
+				by := by
+				if len(instances) > 1 {
+					by = "the deciding steps were served by " + strings.Join(instances[1:], ", ")
+				}
+				return fmt.Sprintf("requests through the load balancer for %s are %s on some samples where the instances' majority %s them (%s)%s; %s",
+					requestsPhrase(ps), sig.Outcome(), verb(lp.majOutcome)+"s", howOften(n, lp.n), because(ds, first.Verdict().Message), by)
+			}}}
 }
 
 // howOften says how often users see a difference that n of total

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/corsaudit/corsaudit/audit"
@@ -49,6 +50,31 @@ type instanceMistakes struct {
 	// alsoTrusted lists, for a reflecting instance, the classes of the
 	// other adversarial origins it trusted (explained by the reflection).
 	alsoTrusted []string
+	// wildcard is the probes whose answers carry * with credentials, as
+	// "3,4,7" (hits keeps the first): instances answering alike share
+	// the string.
+	wildcard string
+}
+
+// shows is the probes on which the instance shows mistake k, in probe
+// order, and the same as a key.
+func (m instanceMistakes) shows(k Kind) ([]int, string) {
+	if k == KindWildcardCredentials {
+		var ps []int
+		for _, s := range strings.Split(m.wildcard, ",") {
+			if p, err := strconv.Atoi(s); err == nil {
+				ps = append(ps, p)
+			}
+		}
+		return ps, m.wildcard
+	}
+	var ps []int
+	var key []string
+	for _, h := range m.hits[k] {
+		ps = append(ps, h.p)
+		key = append(key, strconv.Itoa(h.p))
+	}
+	return ps, strings.Join(key, ",")
 }
 
 // key identifies an instance's behaviour for one kind: the trusted classes
@@ -82,6 +108,8 @@ func (c *comparison) misconfig() checked {
 	probes := c.spec().Probes
 	https := c.res.URL != nil && c.res.URL.Scheme == "https"
 	mistakes := make([]instanceMistakes, c.res.Direct.Instances())
+	shared := map[string]string{} // one copy of each distinct wildcard list
+	var wildcard []byte
 	// canShow[k] are the instances that answered a probe able to show
 	// mistake k: an adversarial probe, or any probe for wildcard-credentials.
 	canShow := map[Kind][]int{}
@@ -91,15 +119,19 @@ func (c *comparison) misconfig() checked {
 		}
 		m := instanceMistakes{hits: map[Kind][]trustHit{}}
 		anyReachable, anyAdversarial := false, false
+		wildcard = wildcard[:0]
 		for p, o := range c.res.Direct.Each(i) {
 			if !answered(o) {
 				continue
 			}
 			anyReachable = true
 			pr := probes[p]
-			if h, ok := wildcardWithCredentials(o); ok && len(m.hits[KindWildcardCredentials]) == 0 {
-				h.p, h.class = p, pr.Class
-				m.hits[KindWildcardCredentials] = append(m.hits[KindWildcardCredentials], h)
+			if h, ok := wildcardWithCredentials(o); ok {
+				if len(m.hits[KindWildcardCredentials]) == 0 {
+					h.p, h.class = p, pr.Class
+					m.hits[KindWildcardCredentials] = append(m.hits[KindWildcardCredentials], h)
+				}
+				wildcard = strconv.AppendInt(append(wildcard, ','), int64(p), 10)
 			}
 			if !audit.IsAdversarial(pr.Class) {
 				continue
@@ -122,6 +154,14 @@ func (c *comparison) misconfig() checked {
 				}
 				delete(m.hits, k)
 			}
+		}
+		if len(wildcard) > 0 {
+			w, ok := shared[string(wildcard[1:])]
+			if !ok {
+				w = string(wildcard[1:])
+				shared[w] = w
+			}
+			m.wildcard = w
 		}
 		mistakes[i] = m
 		if anyReachable {
@@ -254,8 +294,41 @@ func (c *comparison) misconfigFinding(k Kind, mistakes []instanceMistakes, idx, 
 	if h.preflight {
 		observed += " (preflight)"
 	}
-	return Finding{Kind: k, Severity: sev, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(h.p),
-		Expected: expected, Observed: observed, Message: msg, Reproduce: c.reproduceHit(idx[0], h)}
+	ev, probes := c.misconfigEvidence(k, mistakes, idx, nil)
+	return Finding{Kind: k, Severity: sev, Instances: c.ids(idx), Groups: c.groups(idx), Probes: probes,
+		Expected: expected, Observed: observed, Message: msg, Reproduce: ev[0].Reproduce, Evidence: ev}
+}
+
+// misconfigEvidence is, per set of instances of idx that show mistake k on
+// the same probes, those probes and the curl command of the first, with a
+// request that shows it on one of them; and every probe of idx's evidence.
+// An instance without mistake k shows its answer to hit, when given: the
+// answer that differs.
+func (c *comparison) misconfigEvidence(k Kind, mistakes []instanceMistakes, idx []int, hit *trustHit) ([]Evidence, []ProbeRef) {
+	var ev []Evidence
+	var all []int
+	for _, g := range groupBy(idx, func(i int) string { _, key := mistakes[i].shows(k); return key }) {
+		i := g.items[0]
+		ps, _ := mistakes[i].shows(k)
+		h := hit
+		if len(mistakes[i].hits[k]) > 0 {
+			h = &mistakes[i].hits[k][0]
+		}
+		if len(ps) == 0 && h != nil {
+			ps = []int{h.p}
+		}
+		e := Evidence{Instances: c.ids(g.items), Probes: c.probeIDs(ps)}
+		if h != nil {
+			e.Reproduce = c.reproduceHit(i, *h)
+		}
+		ev = append(ev, e)
+		all = append(all, ps...)
+	}
+	var refs []ProbeRef
+	for _, p := range sortedSet(all) {
+		refs = append(refs, *c.probeRef(p))
+	}
+	return ev, refs
 }
 
 // misconfigDrift reports that the instances do not all make mistake k the
@@ -317,8 +390,9 @@ func (c *comparison) misconfigDrift(k Kind, mistakes []instanceMistakes, byKey m
 			break
 		}
 	}
+	ev, probes := c.misconfigEvidence(k, mistakes, listed, &hit)
 	out.add(Finding{Kind: KindVerdictDrift, Severity: sev, Instances: c.ids(listed), Groups: c.groups(listed),
-		Probe: c.probeRef(hit.p), Expected: expected, Observed: observed,
+		Probes: probes, Evidence: ev, Expected: expected, Observed: observed,
 		Message: fmt.Sprintf("%s differs across the %d instances: %s; a fix rolled out to part of the fleet, or a regression on part of it (browsers on an attacker's origin get the answer from some instances only)",
 			k, len(answered), strings.Join(sides, "; ")),
 		Reproduce: reproduce})

@@ -66,7 +66,7 @@ func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser, time
 				if m := r.Method(pr); !slices.Contains(c.methods, m) {
 					c.methods = append(c.methods, m)
 				}
-				ref := probeRef(pr)
+				ref := probeRef(pr, public)
 				if !slices.ContainsFunc(c.f.Probes, func(q ProbeRef) bool { return q.ID == ref.ID }) {
 					c.f.Probes = append(c.f.Probes, ref)
 				}
@@ -82,7 +82,7 @@ func RouteFindings(spec *audit.TargetSpec, public *url.URL, b cors.Browser, time
 	for k, c := range causes {
 		out[k] = c.f
 		out[k].Message = c.message(listOf(c.methods) + " " + c.f.Path)
-		out[k].Probe = &out[k].Probes[0]
+		out[k].Normalize()
 	}
 	return out
 }
@@ -185,10 +185,11 @@ func routeAnswer(r audit.StepRoute) string {
 	return r.Action
 }
 
-// probeRef is probe pr as reports show it.
-func probeRef(pr audit.Probe) ProbeRef {
+// probeRef is probe pr of the target at public as reports show it.
+func probeRef(pr audit.Probe, public *url.URL) ProbeRef {
 	return ProbeRef{ID: pr.ID, Origin: pr.Origin, Method: pr.Method, Headers: pr.HeaderStrings(),
-		Credentials: pr.Credentials, Class: pr.Class, Expect: string(pr.Expect), Step: pr.Step, Routes: pr.Routes}
+		Credentials: pr.Credentials, Class: pr.Class, Expect: string(pr.Expect), Step: pr.Step, Routes: pr.Routes,
+		Path: audit.PathOf(pr, public)}
 }
 
 // RoutedBy says which rules of the load balancer route the probe's

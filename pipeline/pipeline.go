@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
@@ -42,6 +44,9 @@ type Options struct {
 	// it may narrow the targets, or stop the run by returning an error
 	// (Run returns that error as is, and no report).
 	Select func([]audit.TargetSpec) ([]audit.TargetSpec, error)
+	// Slots, when set, is a bound of requests in flight shared with other
+	// runs (audit.Options.Slots); its size must be cfg.Concurrency.
+	Slots *semaphore.Weighted
 }
 
 // Audit discovers, plans, probes and compares, within cfg.Deadline. The
@@ -55,6 +60,14 @@ func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, 
 		return nil, err
 	}
 	return run(ctx, start, cfg, built, opt)
+}
+
+// AuditBuilt is Audit of targets already built from cfg (Build reads
+// secrets and certificates and makes the providers' clients): the exporter
+// builds a config once and audits each of its targets many times. built
+// may be a subset of cfg.Build's targets.
+func AuditBuilt(ctx context.Context, cfg *config.Config, built []config.BuiltTarget, opt Options) (*diff.Report, error) {
+	return run(ctx, time.Now(), cfg, built, opt)
 }
 
 // run is Audit once cfg is built into built (tests give providers of
@@ -92,6 +105,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 
 	aopt.Progress = opt.Progress
 	aopt.OnSend = opt.Sent
+	aopt.Slots = opt.Slots
 	results, err := audit.Run(ctx, specs, aopt)
 	if err != nil {
 		problems = append(problems, cutOff(ctx, cfg.Deadline, results))

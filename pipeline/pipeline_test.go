@@ -14,6 +14,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
@@ -124,6 +125,48 @@ func TestRunStopsBeforeProbing(t *testing.T) {
 		}
 		if strings.Contains(log.String(), "auditing") {
 			t.Errorf("%s: probing started:\n%s", tc.desc, log.String())
+		}
+	}
+}
+
+// TestAuditBuiltOneTarget: AuditBuilt over the targets Build made gives
+// the report Audit gives, and over one of them audits that one only (the
+// exporter audits each target on its own, from one Build).
+func TestAuditBuiltOneTarget(t *testing.T) {
+	cfg := testConfig(t)
+	second := cfg.Targets[0]
+	second.Name = "shop-2"
+	cfg.Targets = append(cfg.Targets, second)
+	built, err := cfg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(rep *diff.Report, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.StartedAt, rep.Duration = time.Time{}, 0
+		var b bytes.Buffer
+		if err := report.JSON(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	whole := render(Audit(context.Background(), cfg, Options{}))
+	if got := render(AuditBuilt(context.Background(), cfg, built, Options{})); got != whole {
+		t.Errorf("AuditBuilt over every target differs from Audit:\n%s\nwant\n%s", got, whole)
+	}
+	rep, err := AuditBuilt(context.Background(), cfg, built[1:], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Targets) != 1 || rep.Targets[0].Name != "shop-2" {
+		t.Errorf("AuditBuilt(built[1:]) audited %d targets (%+v), want shop-2 only", len(rep.Targets), rep.Targets)
+	}
+	for _, f := range rep.Findings {
+		if f.Target != "shop-2" {
+			t.Errorf("finding on %s, want shop-2 only", f.Target)
 		}
 	}
 }

@@ -187,14 +187,16 @@ func TestSharedLoadBalancer(t *testing.T) {
 				named = append(named, string(f.Kind)+" "+strings.Join(f.Instances, ","))
 			}
 		}
-		slices.Sort(named)
-		named = slices.Compact(named)
-		if want := []string{"lb-mismatch lb,api-2", "verdict-drift api-2"}; !slices.Equal(named, want) {
+		// One cause: the requests through the load balancer that land on
+		// api-2 fold into its drift.
+		if want := []string{"verdict-drift api-2"}; !slices.Equal(named, want) {
 			t.Errorf("errors %q, want %q; all findings %q", named, want, findingsOf(rep))
 		}
 		for _, f := range rep.Findings {
-			if f.Kind == diff.KindVerdictDrift && (f.Path != "/api/cart" || !strings.Contains(f.Probes[0].RoutedBy(), "rule priority 10")) {
-				t.Errorf("verdict-drift on %s routed by %q, want /api/cart by rule priority 10", f.Path, f.Probes[0].RoutedBy())
+			if f.Kind == diff.KindVerdictDrift && (f.Path != "/api/cart" || !strings.Contains(f.Probes[0].RoutedBy(), "rule priority 10") ||
+				!slices.Contains(f.Explains, diff.KindLBMismatch) || f.Share == 0) {
+				t.Errorf("verdict-drift on %s routed by %q, explaining %v (share %.2f), want /api/cart by rule priority 10, explaining the LB's samples",
+					f.Path, f.Probes[0].RoutedBy(), f.Explains, f.Share)
 			}
 		}
 		if !diff.FailOn(cfg.FailOn).Fails(rep) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,7 +25,7 @@ func newCmdDemo(ios iostreams, runF func(*demoOptions) error) *cobra.Command {
 	opts := &demoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Audit a small fleet started in-process on loopback (12 instances, one drifted, one down, an LB that redirects OPTIONS)",
+		Short: "Audit a small fleet started in-process on loopback (12 instances, one drifted, one down, an LB that redirects OPTIONS on one of two paths)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -68,6 +69,7 @@ func startDemoFleet() (*demoFleet, error) {
 	cfg.Timeout = 2 * time.Second
 	cfg.Deadline = time.Minute
 	cfg.Targets[0].Name = "shop-api"
+	cfg.Targets[0].Paths = slices.Clone(lab.DemoPaths)
 	return &demoFleet{lab: l, config: &cfg}, nil
 }
 
@@ -99,9 +101,9 @@ func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
 // demoExplanation says in three lines what the demo's findings mean.
 func demoExplanation(rep *diff.Report) string {
 	return fmt.Sprintf(`
-What this shows (%s):
-  verdict-drift: web-07 still runs the old CORS config, so PUT and X-Request-Id fail for users who land on it; unreachable: web-12 is down and is left out of every majority.
-  lb-redirect: the load balancer answers every OPTIONS preflight with a 301, and browsers reject redirected preflights, so every non-simple request fails through it whatever the instances say.
+What this shows (%s, one per cause):
+  verdict-drift: web-07 still runs the old CORS config, so PUT and X-Request-Id fail for users who land on it, on both paths: one finding for everything that config explains, the requests through the load balancer that land on it included (its share); unreachable: web-12 is down and is left out of every majority.
+  lb-redirect: the load balancer answers every OPTIONS preflight on /v1/cart with a 301, and browsers reject redirected preflights, so every non-simple request there fails through it whatever the instances say.
   Each finding ends with a curl command that reproduces it (direct ones use --connect-to to reach one instance with the public Host).
 `, plural.Count(rep.Summary.Findings, "finding"))
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
@@ -60,6 +62,13 @@ func TestDemoFindingsReproduce(t *testing.T) {
 		if !strings.Contains(string(out), tc.curlOut) {
 			t.Errorf("%s: `%s` printed\n%s\nwant it to contain %q", tc.desc, f.Reproduce, out, tc.curlOut)
 		}
+	}
+	// One cause per finding: web-07's config on both paths, with the
+	// requests through the load balancer that land on it on /v1/items
+	// (the load balancer redirects the preflights on /v1/cart).
+	if fs := byKind[diff.KindVerdictDrift]; len(fs) != 1 || !slices.Equal(fs[0].Paths, lab.DemoPaths) ||
+		!slices.Equal(fs[0].Explains, []diff.Kind{diff.KindVerdictDrift, diff.KindLBMismatch}) || fs[0].Share == 0 {
+		t.Errorf("verdict-drift findings %+v, want one on both paths explaining the load balancer's samples", fs)
 	}
 	for kind := range byKind {
 		switch kind {

@@ -53,14 +53,23 @@ func TestLabFindings(t *testing.T) {
 					Kind      string   `json:"kind"`
 					Message   string   `json:"message"`
 					Instances []string `json:"instances"`
+					Explains  []string `json:"explains"`
 				} `json:"findings"`
 			}
 			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 				t.Fatalf("audit output is not JSON: %v\n%s", err, out.String())
 			}
 			kinds := map[string]bool{}
+			var explains []string
 			for _, f := range rep.Findings {
 				kinds[f.Kind] = true
+				if len(f.Explains) > 1 {
+					explains = append(explains, f.Explains...)
+				}
+			}
+			sort.Strings(explains)
+			if !reflect.DeepEqual(explains, sc.Explains) {
+				t.Errorf("the findings explain %q, want %q\n%s", explains, sc.Explains, out.String())
 			}
 			got := []string{}
 			for k := range kinds {

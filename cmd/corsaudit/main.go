@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -62,12 +63,45 @@ type iostreams struct {
 func main() { os.Exit(run()) }
 
 // stopSignals end a run as Ctrl-C does: the partial report is written,
-// `lab` stops its proxy and removes its files. SIGHUP is the terminal
-// closing.
+// `lab` stops its proxy and removes its files, `serve` shuts down. SIGHUP
+// is the terminal closing, except for a command that set onHangup.
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
+// onHangup, when set, is called on SIGHUP instead of stopping the command:
+// `serve` reloads its config, as Prometheus does.
+var onHangup atomic.Pointer[func()]
+
+// notifyStop returns a context that ends at the first stop signal (a
+// SIGHUP only when onHangup is unset), and the function that stops
+// listening.
+func notifyStop() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, stopSignals...)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-sigs:
+				if f := onHangup.Load(); s == syscall.SIGHUP && f != nil {
+					(*f)()
+					continue
+				}
+				cancel()
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := notifyStop()
 	defer stop()
 	ios := iostreams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr,
 		outIsTerminal: isTerminal(os.Stdout), errIsTerminal: isTerminal(os.Stderr)}
@@ -126,6 +160,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdMerge(ios, nil),
 		newCmdProviders(ios, nil),
 		newCmdSchema(ios),
+		newCmdServe(ios, nil),
 		newCmdVersion(ios),
 		newCmdMan(ios),
 	)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	gosarif "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -119,12 +120,18 @@ func TestSARIFResults(t *testing.T) {
 		if f.Reproduce != "" && res.Properties["reproduce"] != f.Reproduce {
 			t.Errorf("result %d: reproduce property %v", i, res.Properties["reproduce"])
 		}
-		if len(res.Locations) != 1 || res.Locations[0].PhysicalLocation.ArtifactLocation.URI == "" {
-			t.Errorf("result %d: no target URL location", i)
+		// One location per path, the target's URL on it.
+		if len(res.Locations) != max(1, len(f.Paths)) {
+			t.Errorf("result %d: %d locations for paths %v", i, len(res.Locations), f.Paths)
 		}
-		fp := res.PartialFingerprints["corsauditFinding/v1"]
-		if fp == "" || seen[fp] {
-			t.Errorf("result %d: fingerprint %q missing or repeated", i, fp)
+		for k, loc := range res.Locations {
+			if u := loc.PhysicalLocation.ArtifactLocation.URI; u == "" || k < len(f.Paths) && !strings.HasSuffix(u, f.Paths[k]) {
+				t.Errorf("result %d: location %d is %q, want the target URL on %v", i, k, u, f.Paths)
+			}
+		}
+		fp := res.PartialFingerprints["corsauditFinding/v2"]
+		if fp == "" || seen[fp] || fp != f.Fingerprint() {
+			t.Errorf("result %d: fingerprint %q missing, repeated or not the finding's", i, fp)
 		}
 		seen[fp] = true
 	}
@@ -159,12 +166,13 @@ func TestJUnitParses(t *testing.T) {
 		r                                      *diff.Report
 		suites, tests, failures, errs, skipped int
 	}{
-		// api: 5 probes (p2 and p5 fail: one verdict-drift and one
-		// lb-redirect each covering both) + unreachable; static: 2 probes +
-		// vary-missing + skipped. Under the default fail-on (error), the
-		// vary-missing warning is output, not a failure.
-		{"fixture", fixture(), 2, 10, 4, 0, 1},
-		{"incomplete run with control characters", incomplete, 3, 11, 4, 1, 1},
+		// api: 6 probes on two paths (p2, p5 and p6 fail: one cause
+		// covering the three, an lb-redirect covering p2 and p5) +
+		// unreachable; static: 3 probes (p2 and p3 fail: the reflection
+		// covers both) + vary-missing + skipped. Under the default fail-on
+		// (error), the vary-missing warning is output, not a failure.
+		{"fixture", fixture(), 2, 12, 6, 0, 1},
+		{"incomplete run with control characters", incomplete, 3, 13, 6, 1, 1},
 		{"no targets", &diff.Report{}, 0, 0, 0, 0, 0},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -200,42 +208,86 @@ func TestJUnitParses(t *testing.T) {
 
 func TestMetricsParse(t *testing.T) {
 	success := time.Date(2026, 3, 14, 9, 27, 0, 0, time.UTC)
+	ended := time.Date(2026, 3, 14, 9, 26, 57, 215e6, time.UTC)
 	incomplete := fixture()
 	incomplete.Incomplete = "deadline"
+	file := func(r *diff.Report, lastSuccess time.Time) func(io.Writer) error {
+		return func(w io.Writer) error { return Metrics(w, r, lastSuccess) }
+	}
+	exporter := func(ms ...RunMetrics) func(io.Writer) error {
+		return func(w io.Writer) error {
+			reg := prometheus.NewRegistry()
+			for _, m := range ms {
+				if err := reg.Register(m); err != nil {
+					return err
+				}
+			}
+			return WriteMetrics(w, reg)
+		}
+	}
+	hostile := &diff.Report{Targets: []diff.TargetReport{{Name: "bad\xff\"name\"\n"}},
+		Findings: []diff.Finding{{Kind: diff.KindVerdictDrift, Severity: diff.SeverityError, Target: "bad\xff\"name\"\n"}}}
 	for _, tc := range []struct {
-		desc        string
-		r           *diff.Report
-		lastSuccess time.Time
-		want        map[string]float64 // "name{label=value,...}" -> value
-		absent      []string
+		desc   string
+		write  func(io.Writer) error
+		want   map[string]float64 // "name{label=value,...}" (labels sorted) -> value
+		absent []string
 	}{
-		{"complete run", fixture(), success, map[string]float64{
-			"corsaudit_findings{kind=verdict-drift,severity=error}": 1,
-			"corsaudit_findings{kind=skipped,severity=info}":        1,
-			"corsaudit_findings{kind=cache-leak,severity=error}":    0,
-			"corsaudit_instances{target=api}":                       6,
-			"corsaudit_instances{target=static}":                    2,
-			"corsaudit_instances_unreachable{target=api}":           1,
-			"corsaudit_instances_unreachable{target=static}":        0,
-			"corsaudit_targets":                                     2,
-			"corsaudit_probes":                                      7,
-			"corsaudit_requests":                                    212,
-			"corsaudit_run_duration_seconds":                        4.215,
-			"corsaudit_run_complete":                                1,
-			"corsaudit_last_run_timestamp_seconds":                  float64(time.Date(2026, 3, 14, 9, 26, 57, 215e6, time.UTC).UnixNano()) / 1e9,
-			"corsaudit_last_success_timestamp_seconds":              float64(success.Unix()),
-		}, nil},
-		{"partial run", incomplete, time.Time{}, map[string]float64{
+		{"complete run", file(fixture(), success), map[string]float64{
+			"corsaudit_findings{kind=verdict-drift,severity=error,target=api}":    1,
+			"corsaudit_findings{kind=lb-redirect,severity=error,target=api}":      1,
+			"corsaudit_findings{kind=skipped,severity=info,target=static}":        1,
+			"corsaudit_findings{kind=verdict-drift,severity=error,target=static}": 0,
+			"corsaudit_findings{kind=cache-leak,severity=error,target=api}":       0,
+			"corsaudit_affected_share{kind=lb-redirect,target=api}":               0.5,
+			"corsaudit_instances{target=api}":                                     6,
+			"corsaudit_instances{target=static}":                                  2,
+			"corsaudit_instances_unreachable{target=api}":                         1,
+			"corsaudit_instances_unreachable{target=static}":                      0,
+			"corsaudit_targets":                        2,
+			"corsaudit_probes":                         9,
+			"corsaudit_requests":                       212,
+			"corsaudit_run_duration_seconds":           4.215,
+			"corsaudit_run_complete":                   1,
+			"corsaudit_last_run_timestamp_seconds":     float64(ended.UnixNano()) / 1e9,
+			"corsaudit_last_success_timestamp_seconds": float64(success.Unix()),
+		}, []string{"corsaudit_up"}},
+		{"partial run", file(incomplete, time.Time{}), map[string]float64{
 			"corsaudit_run_complete": 0,
 		}, []string{"corsaudit_last_success_timestamp_seconds"}},
-		{"empty report", &diff.Report{}, time.Time{}, map[string]float64{
-			"corsaudit_targets": 0,
-			"corsaudit_findings{kind=verdict-drift,severity=error}": 0,
-		}, []string{"corsaudit_instances", "corsaudit_last_run_timestamp_seconds"}},
+		{"empty report", file(&diff.Report{}, time.Time{}), map[string]float64{
+			"corsaudit_targets":      0,
+			"corsaudit_run_complete": 1,
+		}, []string{"corsaudit_instances", "corsaudit_findings", "corsaudit_last_run_timestamp_seconds"}},
+		{"exporter: two targets, each run labelled", exporter(
+			RunMetrics{Target: "api", Report: reportOf(fixture(), "api"), Ran: true, Ended: ended, Duration: 1.5, Complete: true, Up: true, LastSuccess: success},
+			RunMetrics{Target: "static", Report: reportOf(fixture(), "static"), Ran: true, Ended: ended, Duration: 2, Complete: false, Up: true},
+		), map[string]float64{
+			"corsaudit_findings{kind=verdict-drift,severity=error,target=api}": 1,
+			"corsaudit_findings{kind=skipped,severity=info,target=static}":     1,
+			"corsaudit_targets{target=api}":                                    1,
+			"corsaudit_targets{target=static}":                                 1,
+			"corsaudit_run_duration_seconds{target=api}":                       1.5,
+			"corsaudit_run_complete{target=api}":                               1,
+			"corsaudit_run_complete{target=static}":                            0,
+			"corsaudit_up{target=api}":                                         1,
+			"corsaudit_last_success_timestamp_seconds{target=api}":             float64(success.Unix()),
+			"corsaudit_last_run_timestamp_seconds{target=static}":              float64(ended.UnixNano()) / 1e9,
+		}, nil},
+		{"exporter: before the first run", exporter(RunMetrics{Target: "api"}), nil,
+			[]string{"corsaudit_findings", "corsaudit_up", "corsaudit_run_complete", "corsaudit_last_success_timestamp_seconds"}},
+		{"exporter: a run that could not start", exporter(RunMetrics{Target: "api", Ran: true, Ended: ended, LastSuccess: success}), map[string]float64{
+			"corsaudit_up{target=api}":                             0,
+			"corsaudit_run_complete{target=api}":                   0,
+			"corsaudit_last_success_timestamp_seconds{target=api}": float64(success.Unix()),
+		}, []string{"corsaudit_findings"}},
+		{"a target name that is not UTF-8 or has quotes", file(hostile, time.Time{}), map[string]float64{
+			"corsaudit_findings{kind=verdict-drift,severity=error,target=bad\uFFFD\"name\"\n}": 1,
+		}, nil},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Metrics(&buf, tc.r, tc.lastSuccess); err != nil {
+			if err := tc.write(&buf); err != nil {
 				t.Fatal(err)
 			}
 			p := expfmt.NewTextParser(model.UTF8Validation)
@@ -273,6 +325,23 @@ func TestMetricsParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reportOf is r narrowed to one target and its findings.
+func reportOf(r *diff.Report, target string) *diff.Report {
+	out := *r
+	out.Targets, out.Findings = nil, nil
+	for _, t := range r.Targets {
+		if t.Name == target {
+			out.Targets = append(out.Targets, t)
+		}
+	}
+	for _, f := range r.Findings {
+		if f.Target == target {
+			out.Findings = append(out.Findings, f)
+		}
+	}
+	return &out
 }
 
 func TestWriteFileAtomic(t *testing.T) {

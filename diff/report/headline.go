@@ -11,7 +11,7 @@ import (
 )
 
 // headline is the verdict sentence that opens the table: "FAIL: 1 instance
-// of 12 blocks GET, PUT for https://app.example.com; the load balancer
+// of 12 blocks GET, PUT from https://app.example.com; the load balancer
 // redirects preflights". FAIL when a finding is an error, WARN when the
 // worst is a warning, PASS otherwise; it names what the findings of the
 // worst severity mean for users (at most three, then how many more). A
@@ -93,12 +93,24 @@ func findingPhrase(r *diff.Report, f diff.Finding) string {
 	if total > 0 {
 		of = fmt.Sprintf("%d %s of %d", n, plural.Noun(n, "instance"), total)
 	}
-	what := requestWords(f.Probes)
+	what := diff.RequestWords(f.AllProbes())
 	switch f.Kind {
 	case diff.KindVerdictDrift, diff.KindPolicyViolation:
 		v := "block"
 		if strings.HasPrefix(f.Observed, diff.OutcomeAllowed) {
 			v = "allow"
+		}
+		// A cause also lists the requests it answers otherwise without
+		// changing their verdict: name those whose verdict it changes
+		// where the policy says (not the disallowed origin it blocks too).
+		var changed []diff.ProbeRef
+		for _, p := range f.AllProbes() {
+			if p.Expect != v+"ed" {
+				changed = append(changed, p)
+			}
+		}
+		if len(changed) > 0 {
+			what = diff.RequestWords(changed)
 		}
 		if n == 1 {
 			v += "s"
@@ -132,23 +144,6 @@ func findingPhrase(r *diff.Report, f diff.Finding) string {
 		return fmt.Sprintf("%s: %s", of, t)
 	}
 	return t
-}
-
-// requestWords is "GET, PUT for https://app.example.com".
-func requestWords(ps []diff.ProbeRef) string {
-	var methods, origins []string
-	for _, p := range ps {
-		if !slices.Contains(methods, p.Method) {
-			methods = append(methods, p.Method)
-		}
-		if !slices.Contains(origins, p.Origin) {
-			origins = append(origins, p.Origin)
-		}
-	}
-	if len(methods) == 0 {
-		return "some requests"
-	}
-	return strings.Join(methods, ", ") + " for " + strings.Join(origins, ", ")
 }
 
 // probeKinds says how many probes of each kind a target ran: "2 policy, 1

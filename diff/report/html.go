@@ -20,8 +20,9 @@ import (
 // answer is as expected (the policy's or the majority's verdict), not
 // whether the browser allows it, with drift outlined; the adversarial
 // probes in their own collapsed matrix; a legend for every symbol; then the
-// findings with their probes, header differences, curl reproductions and a
-// copy button. Above 200 instances the findings come first, instances
+// findings, one block per cause, with the kinds it explains, its probes,
+// header differences, curl reproductions (per set of instances when they
+// show it on different probes) and a copy button. Above 200 instances the findings come first, instances
 // whose rows are identical are one row saying how many they are (drifting
 // rows first), and a finding names its first 50 instances: the page of a
 // 100,000-instance fleet is a few rows. Filters by severity, kind, group,
@@ -75,6 +76,18 @@ type htmlFinding struct {
 	Probes     []string
 	Share      string
 	Difference []htmlDifference
+	// Explains is the kinds the cause explains, when several.
+	Explains string
+	// Evidence is, when the instances show the finding on different
+	// probes (or through the load balancer), each set with its probes
+	// and curl command.
+	Evidence []htmlEvidence
+}
+
+// htmlEvidence is one set of instances of a finding, its probes and its
+// curl command.
+type htmlEvidence struct {
+	Who, Probes, Reproduce string
 }
 
 // htmlDifference is one header difference: its name, then the missing
@@ -201,7 +214,7 @@ func newHTMLPage(r *diff.Report) htmlPage {
 				hf.Named = f.Instances[:namedInFinding]
 				hf.More = fmt.Sprintf("and %s more (%s instances)", thousands(len(f.Instances)-namedInFinding), thousands(len(f.Instances)))
 			}
-			for _, pr := range findingProbes(f) {
+			for _, pr := range f.AllProbes() {
 				hf.Probes = append(hf.Probes, probeString(pr))
 			}
 			for _, d := range f.Difference {
@@ -219,6 +232,14 @@ func newHTMLPage(r *diff.Report) htmlPage {
 			}
 			if f.Share > 0 {
 				hf.Share = fmt.Sprintf("%.0f%%", f.Share*100)
+			}
+			if len(f.Explains) > 1 {
+				hf.Explains = kindWords(f.Explains)
+			}
+			if len(f.Evidence) > 1 {
+				for _, e := range f.Evidence {
+					hf.Evidence = append(hf.Evidence, htmlEvidence{Who: evidenceWho(e), Probes: strings.Join(e.Probes, ", "), Reproduce: e.Reproduce})
+				}
 			}
 			ht.Findings = append(ht.Findings, hf)
 		}

@@ -69,6 +69,7 @@ details.adversarial > summary { cursor: pointer; font-weight: 600; }
 .finding dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 4px 0; font-size: 13px; }
 .finding dt { color: var(--muted); }
 .finding dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; white-space: pre-wrap; }
+.finding p.evidence { margin: 8px 0 0; font-family: ui-monospace, monospace; font-size: 12px; color: var(--muted); word-break: break-all; }
 .repro { position: relative; }
 .repro pre { background: #1d2433; color: #e6e9f2; padding: 8px 64px 8px 10px; border-radius: 6px; margin: 4px 0; white-space: pre-wrap; word-break: break-all; font-size: 12px; }
 button.copy { position: absolute; top: 4px; right: 4px; font-size: 11px; }
@@ -116,7 +117,8 @@ Colours say whether the answer is <i>as expected</i> (the policy's verdict; bloc
 <div class="finding {{.Severity}}" data-severity="{{.Severity}}" data-kind="{{.Kind}}" data-groups="{{.Groups}}">
  <div class="head"><span class="sev {{.Severity}}">{{.Severity}}</span><span class="kind" title="{{.Title}}">{{.Kind}}</span><span class="insts">{{range $i, $id := .Named}}{{if $i}}, {{end}}{{$id}}{{end}}{{if .More}} {{.More}}{{end}}{{if .Groups}} ({{.Groups}}){{end}}</span></div>
  <p>{{.Message}}</p>
- <dl>
+ <dl>{{if .Explains}}
+ <dt>explains</dt><dd>{{.Explains}}</dd>{{end}}
  {{if .Probes}}<dt>{{if gt (len .Probes) 1}}probes{{else}}probe{{end}}</dt><dd>{{range $i, $p := .Probes}}{{if $i}}
 {{end}}{{$p}}{{end}}</dd>{{end}}
  {{if .Difference}}<dt>differs</dt><dd>{{range $i, $d := .Difference}}{{if $i}}
@@ -125,7 +127,9 @@ Colours say whether the answer is <i>as expected</i> (the policy's verdict; bloc
  {{if .Observed}}<dt>observed</dt><dd>{{.Observed}}</dd>{{end}}{{end}}
  {{if .Share}}<dt>share</dt><dd>{{.Share}} of requests through the load balancer</dd>{{end}}
  </dl>
- {{if .Reproduce}}<div class="repro"><pre>{{.Reproduce}}</pre><button class="copy" type="button">copy</button></div>{{end}}
+ {{if .Evidence}}{{range .Evidence}}<p class="evidence">{{.Who}}: {{.Probes}}</p>{{if .Reproduce}}
+ <div class="repro"><pre>{{.Reproduce}}</pre><button class="copy" type="button">copy</button></div>{{end}}
+ {{end}}{{else if .Reproduce}}<div class="repro"><pre>{{.Reproduce}}</pre><button class="copy" type="button">copy</button></div>{{end}}
 </div>
 {{else}}<p class="none-found">{{$.NoneFound}}</p>
 {{end}}

@@ -185,8 +185,8 @@ func TestHTMLInChromium(t *testing.T) {
 		{"text and group", "#text=refused&group=blue", 7, 10},
 		// Rows with no drift, no unexpected answer and no failure: api
 		// i-0a1..3 (policy), all but i-0c9 (adversarial), static's three
-		// (policy), s-green-1 and the lambda (adversarial).
-		{"drift only", "#drift=1", 0, 14},
+		// (policy), the lambda (adversarial; s-green-1 trusts p3's origin).
+		{"drift only", "#drift=1", 0, 13},
 	} {
 		t.Run("filter "+tc.desc, func(t *testing.T) {
 			dom := string(run(tc.fragment, "--dump-dom", "--virtual-time-budget=3000"))

@@ -9,9 +9,10 @@ import (
 
 // JSON writes the report as indented JSON (the diff.Report field tags),
 // with every list present ([] rather than null) so scripts can iterate
-// without checks. Every finding has "probes" (the probes it covers, [] for
-// a finding about no probe, such as an unreachable instance) and, when it
-// has one, "probe" (the first of them, for readers of older reports). It is
+// without checks. Every finding has "probes" (the probes it covers, each
+// with its path, [] for a finding about no probe, such as an unreachable
+// instance) and, when it has one, "probe" (the first of them, for readers
+// of older reports). It is
 // the format `corsaudit merge` reads back. The document is written as it is
 // encoded, never whole in memory.
 func JSON(w io.Writer, r *diff.Report) error {
@@ -39,18 +40,13 @@ func normalize(r *diff.Report) *diff.Report {
 	out.Findings = make([]diff.Finding, len(r.Findings))
 	for i, f := range r.Findings {
 		f.Instances = nonNil(f.Instances)
-		if len(f.Probes) == 0 && f.Probe != nil {
-			f.Probes = []diff.ProbeRef{*f.Probe}
-		}
-		probes := make([]diff.ProbeRef, len(f.Probes))
-		for j, p := range f.Probes {
+		probes := make([]diff.ProbeRef, len(f.AllProbes()))
+		for j, p := range f.AllProbes() {
 			p.Headers = nonNil(p.Headers)
 			probes[j] = p
 		}
 		f.Probes = probes
-		if len(probes) > 0 {
-			f.Probe = &probes[0]
-		}
+		f.Normalize()
 		out.Findings[i] = f
 	}
 	if out.Summary.BySeverity == nil {

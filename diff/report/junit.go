@@ -13,10 +13,12 @@ import (
 
 // JUnit XML, as read by CI test reports (GitLab, Jenkins, GitHub actions
 // that publish test results): one testsuite per target, one testcase per
-// target x probe that fails when a finding at or above the run's fail-on
-// (Report.Fails, the rule of the exit code) concerns that probe (a finding
-// covering several probes, one cause, fails the testcase of each probe it
-// lists, so test names stay stable whatever the grouping), and one
+// target x path x probe (probes are numbered across the target's paths,
+// and the name says the path) that fails when a finding at or above the
+// run's fail-on (Report.Fails, the rule of the exit code) concerns that
+// probe with its cause's message (a finding covering several probes and
+// paths, one cause, fails the testcase of each probe it lists, so test
+// names stay stable whatever the grouping), and one
 // testcase per kind of target-level finding (unreachable instances,
 // vary-missing...). Each failing testcase carries a single failure element
 // (strict consumers accept only one) whose text lists every finding with
@@ -92,7 +94,7 @@ func JUnit(w io.Writer, r *diff.Report) error {
 			for _, p := range t.Probes {
 				var mine []diff.Finding
 				for i, f := range fs {
-					if slices.ContainsFunc(findingProbes(f), func(q diff.ProbeRef) bool { return sameProbe(q, p) }) {
+					if slices.ContainsFunc(f.AllProbes(), func(q diff.ProbeRef) bool { return sameProbe(q, p) }) {
 						used[i] = true
 						mine = append(mine, f)
 					}
@@ -216,13 +218,23 @@ func findingText(fs []diff.Finding) string {
 		if f.Share > 0 {
 			fmt.Fprintf(&b, "  share of load balancer requests: %.0f%%\n", f.Share*100)
 		}
+		if len(f.Explains) > 0 {
+			fmt.Fprintf(&b, "  explains: %s\n", kindWords(f.Explains))
+		}
 		if f.Expected != "" {
 			fmt.Fprintf(&b, "  expected: %s\n", f.Expected)
 		}
 		if f.Observed != "" {
 			fmt.Fprintf(&b, "  observed: %s\n", f.Observed)
 		}
-		if f.Reproduce != "" {
+		if len(f.Evidence) > 1 {
+			for _, e := range f.Evidence {
+				fmt.Fprintf(&b, "  %s: %s\n", evidenceWho(e), strings.Join(e.Probes, ", "))
+				if e.Reproduce != "" {
+					fmt.Fprintf(&b, "    reproduce: %s\n", e.Reproduce)
+				}
+			}
+		} else if f.Reproduce != "" {
 			fmt.Fprintf(&b, "  reproduce: %s\n", f.Reproduce)
 		}
 	}
@@ -235,7 +247,7 @@ func sameProbe(a, p diff.ProbeRef) bool {
 	if a.ID != "" && p.ID != "" {
 		return a.ID == p.ID
 	}
-	return a.Origin == p.Origin && a.Method == p.Method && a.Credentials == p.Credentials &&
+	return a.Origin == p.Origin && a.Method == p.Method && a.Credentials == p.Credentials && a.Path == p.Path &&
 		strings.Join(a.Headers, "\n") == strings.Join(p.Headers, "\n")
 }
 

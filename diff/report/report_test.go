@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
 )
@@ -39,9 +42,15 @@ func TestGolden(t *testing.T) {
 		{"junit xml", "junit", "report.junit.golden", false},
 		{"sarif log", "sarif", "report.sarif.golden", false},
 		{"html page", "html", "report.html.golden", false},
+		{"prometheus metrics file", "metrics", "report.metrics.golden", false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			rd, err := LookupWith(tc.format, Options{Color: tc.color})
+			if tc.format == "metrics" {
+				rd, err = RendererFunc(func(w io.Writer, r *diff.Report) error {
+					return Metrics(w, r, time.Date(2026, 3, 14, 9, 27, 0, 0, time.UTC))
+				}), nil
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,15 +151,30 @@ func TestJSONFields(t *testing.T) {
 			t.Errorf("finding %d: probe %s is not the first of probes", i, f["probe"])
 		}
 	}
-	// The verdict-drift finding covers two probes and says how its answer
-	// differs, header by header.
+	// The verdict-drift finding is one cause over three probes on two
+	// paths, with what it explains, its share of load balancer requests,
+	// and how its answer differs, header by header.
 	var difference []struct {
 		Step, Header string
 		Missing      []string
 	}
-	if err := json.Unmarshal(doc.Findings[1]["difference"], &difference); err != nil || len(difference) != 2 ||
+	if err := json.Unmarshal(doc.Findings[0]["difference"], &difference); err != nil || len(difference) != 2 ||
 		difference[0].Header != "Access-Control-Allow-Methods" || strings.Join(difference[0].Missing, ",") != "DELETE,PUT" {
-		t.Errorf("verdict-drift difference %s (%v)", doc.Findings[1]["difference"], err)
+		t.Errorf("verdict-drift difference %s (%v)", doc.Findings[0]["difference"], err)
+	}
+	for key, want := range map[string]string{
+		"paths":    `["/v1/cart","/v1/items"]`,
+		"explains": `["verdict-drift","lb-mismatch"]`,
+		"share":    `0.4`,
+		"path":     `"/v1/cart"`,
+	} {
+		if got := compact(t, doc.Findings[0][key]); got != want {
+			t.Errorf("verdict-drift %s = %s, want %s", key, got, want)
+		}
+	}
+	var probes []struct{ ID, Path string }
+	if err := json.Unmarshal(doc.Findings[0]["probes"], &probes); err != nil || fmt.Sprint(probes) != "[{p2 /v1/cart} {p5 /v1/cart} {p6 /v1/items}]" {
+		t.Errorf("verdict-drift probes %s, want each with its path (%v)", doc.Findings[0]["probes"], err)
 	}
 	for _, tg := range doc.Targets {
 		if tg.Name == nil || tg.URL == nil || len(tg.Instances) == 0 {
@@ -162,16 +186,16 @@ func TestJSONFields(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{"kind", "severity", "target", "instances", "probe", "probes", "difference", "expected", "observed", "message", "reproduce"} {
-		if _, ok := doc.Findings[1][key]; !ok {
+	for _, key := range []string{"kind", "severity", "target", "instances", "probe", "probes", "paths", "explains", "evidence", "difference", "expected", "observed", "message", "reproduce"} {
+		if _, ok := doc.Findings[0][key]; !ok {
 			t.Errorf("finding lacks %q: %s", key, out)
 		}
 	}
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(doc.Findings[1]["probe"], &probe); err != nil {
+	if err := json.Unmarshal(doc.Findings[0]["probe"], &probe); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"origin", "method", "headers", "credentials"} {
+	for _, key := range []string{"origin", "method", "headers", "credentials", "path"} {
 		if _, ok := probe[key]; !ok {
 			t.Errorf("probe lacks %q", key)
 		}
@@ -223,17 +247,24 @@ func TestTable(t *testing.T) {
 		t.Errorf("the table does not open with the verdict:\n%s", out)
 	}
 	for _, tc := range []struct{ desc, want string }{
-		{"verdict sentence first", "FAIL: the load balancer redirects preflights; " +
-			"2 instances of 6 block PUT, DELETE for https://app.example.com; i-0c9 is unreachable; and 1 more\n"},
-		{"target header with probes per kind", "api  https://api.example.com/v1/cart  (6 instances, 5 of 6 probed reachable; 5 probes: 3 policy, 2 adversarial)"},
+		{"verdict sentence first", "FAIL: 2 instances of 5 block PUT, DELETE from https://app.example.com; " +
+			"the load balancer redirects preflights; i-0c9 is unreachable; and 1 more\n"},
+		{"target header with probes per kind", "api  https://api.example.com/v1/cart  (6 instances, 5 of 6 probed reachable; 6 probes: 4 policy, 2 adversarial)"},
 		{"finding line", "error    verdict-drift"},
-		{"every probe of a finding", "           probes:   p2: PUT from https://app.example.com with Content-Type: application/json, X-Request-Id: 1, credentials\n" +
-			"                     p5: DELETE from https://app.example.com, credentials\n"},
+		{"what the cause explains", "           explains: verdict-drift, lb-mismatch\n"},
+		{"every probe of a finding, with its path", "           probes:   p2: PUT /v1/cart from https://app.example.com with Content-Type: application/json, X-Request-Id: 1, credentials\n" +
+			"                     p5: DELETE /v1/cart from https://app.example.com, credentials\n" +
+			"                     p6: PUT /v1/items from https://app.example.com, credentials\n"},
+		{"each set of instances with its probes and its curl line", "           on s-blue-1: p2, p3\n" +
+			"             $ curl -sS -o /dev/null -D - -X GET https://static.example.com/fonts/inter.woff2 --connect-to static.example.com:443:10.0.3.21:80 -H 'Origin: https://evil.example'\n" +
+			"           on s-green-1: p3\n" +
+			"             $ curl -sS -o /dev/null -D - -X OPTIONS https://static.example.com/fonts/inter.woff2 --connect-to static.example.com:443:10.0.3.22:80"},
+		{"through the load balancer", "           through the load balancer: p6\n             $ curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/items -H"},
 		{"only the headers that differ, tokens marked", "           differs:  preflight Access-Control-Allow-Methods: -DELETE -PUT\n" +
 			"                     preflight Access-Control-Max-Age: -600 +60\n"},
 		{"share", "[50% of load balancer requests]"},
 		{"reproduce indented", "           $ curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.2.11:8443"},
-		{"summary", "summary: 2 targets, 9 instances (8 probed, 1 unreachable), 7 probes, 212 requests; 7 findings (4 error, 2 warning, 1 info)"},
+		{"summary", "summary: 2 targets, 9 instances (8 probed, 1 unreachable), 9 probes, 212 requests; 7 findings (4 error, 2 warning, 1 info)"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			if !strings.Contains(out, tc.want) {
@@ -247,7 +278,7 @@ func TestTable(t *testing.T) {
 // come with a one-line legend, and only then.
 func TestTableLegend(t *testing.T) {
 	short := fixture()
-	short.Findings[0].Observed = "blocked; preflight: 204 ACAO=https://app.example.com ACAM=GET"
+	short.Findings[1].Observed = "blocked; preflight: 204 ACAO=https://app.example.com ACAM=GET"
 	for _, tc := range []struct {
 		desc string
 		r    *diff.Report
@@ -309,7 +340,7 @@ func TestTableNoFindings(t *testing.T) {
 // never let a server-supplied escape through.
 func TestTableColour(t *testing.T) {
 	hostile := fixture()
-	hostile.Findings[1].Difference[0].Missing[0] = "\x1b]0;owned\x07PUT"
+	hostile.Findings[0].Difference[0].Missing[0] = "\x1b]0;owned\x07PUT"
 	for _, tc := range []struct {
 		desc       string
 		terminal   bool
@@ -362,8 +393,8 @@ func TestHeadline(t *testing.T) {
 		r    *diff.Report
 		want string
 	}{
-		{"errors: the worst causes, for users", fixture(), "FAIL: the load balancer redirects preflights; 2 instances of 6 block PUT, DELETE for https://app.example.com; i-0c9 is unreachable; and 1 more"},
-		{"warnings only", warnOnly, "WARN: 1 instance of 6 sends other CORS headers for PUT for https://app.example.com"},
+		{"errors: the worst causes, for users", fixture(), "FAIL: 2 instances of 5 block PUT, DELETE from https://app.example.com; the load balancer redirects preflights; i-0c9 is unreachable; and 1 more"},
+		{"warnings only", warnOnly, "WARN: 1 instance of 5 sends other CORS headers for PUT from https://app.example.com"},
 		{"nothing found", &diff.Report{}, "PASS: no findings"},
 		{"partial run: never \"no findings\" nor PASS", &diff.Report{Incomplete: "deadline"}, "INCOMPLETE: nothing found before the run stopped"},
 		{"partial run with info findings only", &diff.Report{Incomplete: "deadline", Findings: []diff.Finding{{Kind: diff.KindSkipped, Severity: diff.SeverityInfo}}},

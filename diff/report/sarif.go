@@ -1,10 +1,9 @@
 package report
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -19,14 +18,16 @@ const informationURI = "https://github.com/corsaudit/corsaudit"
 
 // SARIF writes the report as a SARIF 2.1.0 log for code-scanning UIs: one
 // rule per finding kind (with its explanation as help), one result per
-// finding with its level from the severity. A finding has no source file:
-// its physical location is the target's public URL and its logical
-// locations are the target and the instances. One result per finding means
-// one per cause: a finding covering several probes is one result listing
-// them. The probes (and "probe", the first), the expected and observed
-// answers, the header difference and the curl reproduction are result
-// properties, and a partial fingerprint lets a UI follow a finding from
-// run to run.
+// finding with its level from the severity. One result per finding means
+// one per cause: a finding covering several probes and paths is one
+// result listing them. A finding has no source file: it has a location
+// per path, whose physical location is the target's public URL on that
+// path and whose logical locations are the target and the instances. The
+// probes (and "probe", the first), the paths, the kinds the cause
+// explains, the evidence per instance, the expected and observed answers,
+// the header difference and the curl reproduction are result properties,
+// and a partial fingerprint (Finding.Fingerprint: over the cause, not the
+// probes) lets a UI follow a finding from run to run.
 func SARIF(w io.Writer, r *diff.Report) error {
 	log := sarif.NewReport()
 	run := sarif.NewRunWithInformationURI(orDefault(r.Tool, "corsaudit"), informationURI)
@@ -77,19 +78,25 @@ func SARIF(w io.Writer, r *diff.Report) error {
 		res := run.CreateResultForRule(string(f.Kind)).
 			WithLevel(sarifLevel(f.Severity)).
 			WithMessage(sarif.NewTextMessage(f.Message)).
-			WithPartialFingerprints(map[string]string{"corsauditFinding/v1": fingerprint(f)})
-		loc := sarif.NewLocation()
-		if u := urls[f.Target]; u != "" {
-			loc.WithPhysicalLocation(sarif.NewPhysicalLocation().
-				WithArtifactLocation(sarif.NewSimpleArtifactLocation(u)))
+			WithPartialFingerprints(map[string]string{"corsauditFinding/v2": f.Fingerprint()})
+		paths := f.Paths
+		if len(paths) == 0 {
+			paths = []string{""}
 		}
-		loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(f.Target).
-			WithFullyQualifiedName(f.Target).WithKind("resource"))
-		for _, id := range f.Instances {
-			loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(id).
-				WithFullyQualifiedName(f.Target + "/" + id).WithKind("resource"))
+		for _, path := range paths {
+			loc := sarif.NewLocation()
+			if u := urlOnPath(urls[f.Target], path); u != "" {
+				loc.WithPhysicalLocation(sarif.NewPhysicalLocation().
+					WithArtifactLocation(sarif.NewSimpleArtifactLocation(u)))
+			}
+			loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(f.Target).
+				WithFullyQualifiedName(f.Target).WithKind("resource"))
+			for _, id := range f.Instances {
+				loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(id).
+					WithFullyQualifiedName(f.Target + "/" + id).WithKind("resource"))
+			}
+			res.AddLocation(loc)
 		}
-		res.AddLocation(loc)
 		props := sarif.NewPropertyBag().
 			Add("kind", string(f.Kind)).
 			Add("severity", string(f.Severity)).
@@ -98,14 +105,27 @@ func SARIF(w io.Writer, r *diff.Report) error {
 		if len(f.Groups) > 0 {
 			props.Add("groups", f.Groups)
 		}
-		if ps := findingProbes(f); len(ps) > 0 {
+		if ps := f.AllProbes(); len(ps) > 0 {
 			var all []map[string]any
 			for _, p := range ps {
-				all = append(all, map[string]any{"id": p.ID, "origin": p.Origin, "method": p.Method,
-					"headers": nonNil(p.Headers), "credentials": p.Credentials})
+				m := map[string]any{"id": p.ID, "origin": p.Origin, "method": p.Method,
+					"headers": nonNil(p.Headers), "credentials": p.Credentials}
+				if p.Path != "" {
+					m["path"] = p.Path
+				}
+				all = append(all, m)
 			}
 			props.Add("probe", all[0])
 			props.Add("probes", all)
+		}
+		if len(f.Paths) > 0 {
+			props.Add("paths", f.Paths)
+		}
+		if len(f.Explains) > 0 {
+			props.Add("explains", f.Explains)
+		}
+		if len(f.Evidence) > 0 {
+			props.Add("evidence", f.Evidence)
 		}
 		if len(f.Difference) > 0 {
 			props.Add("difference", f.Difference)
@@ -158,32 +178,20 @@ func ruleName(k diff.Kind) string {
 	return b.String()
 }
 
-// fingerprint identifies a finding across runs: its kind, target, probes
-// (as scenarios, in a fixed order, so the same grouped finding keeps its
-// fingerprint whatever order the probes came in) and instances, not its
-// wording or its share.
-func fingerprint(f diff.Finding) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", f.Kind, f.Target)
-	var scenarios []string
-	for _, p := range findingProbes(f) {
-		scenarios = append(scenarios, fmt.Sprintf("%s\x00%s\x00%s\x00%t\x00", p.Origin, p.Method, strings.Join(p.Headers, "\x01"), p.Credentials))
+// urlOnPath is the target's public URL u on path (and its query), u
+// itself when path is empty or u does not parse.
+func urlOnPath(u, path string) string {
+	if path == "" || u == "" {
+		return u
 	}
-	sort.Strings(scenarios)
-	for _, s := range scenarios {
-		fmt.Fprint(h, s)
+	pu, err := url.Parse(u)
+	if err != nil {
+		return u
 	}
-	ids := append([]string(nil), f.Instances...)
-	sort.Strings(ids)
-	fmt.Fprintf(h, "%s", strings.Join(ids, "\x01"))
-	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-// findingProbes is the probes a finding covers (its Probe alone in a report
-// written before findings listed several).
-func findingProbes(f diff.Finding) []diff.ProbeRef {
-	if len(f.Probes) == 0 && f.Probe != nil {
-		return []diff.ProbeRef{*f.Probe}
+	ref, err := url.Parse(path)
+	if err != nil {
+		return u
 	}
-	return f.Probes
+	pu.Path, pu.RawPath, pu.RawQuery = ref.Path, ref.RawPath, ref.RawQuery
+	return pu.String()
 }

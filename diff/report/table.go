@@ -16,11 +16,13 @@ import (
 
 // Table writes the report for a terminal, without colour (see
 // TableRenderer): the verdict sentence first, a header line, then per
-// target one line per finding (severity, kind, instances, message) with
-// the probes it covers, how the observed answer differs from the expected
-// one (only the headers that differ, missing tokens as -PUT, extra as
-// +PATCH) and its curl reproduction indented below, then the summary
-// counts. Control characters in server-supplied values are escaped so a
+// target one block per finding, that is per cause: a line (severity, kind,
+// instances, message), then indented below the kinds the cause explains,
+// the probes it covers with their paths, how the observed answer differs
+// from the expected one (only the headers that differ, missing tokens as
+// -PUT, extra as +PATCH) and its curl reproduction (per set of instances
+// showing it on other probes, and through the load balancer, each with
+// its probes and its own curl line); then the summary counts. Control characters in server-supplied values are escaped so a
 // hostile header cannot drive the terminal.
 func Table(w io.Writer, r *diff.Report) error { return table(w, r, painter(false)) }
 
@@ -69,7 +71,7 @@ func table(w io.Writer, r *diff.Report, p painter) error {
 		}
 		for i, f := range fs {
 			msg := escape.Text(f.Message)
-			if f.Share > 0 {
+			if f.Share > 0 && len(f.Explains) == 0 {
 				msg += fmt.Sprintf(" [%.0f%% of load balancer requests]", f.Share*100)
 			}
 			tw.printf("  %s  %s  %s  %s\n", p.severity(f.Severity, 7), pad(rows[i][0], kw), pad(rows[i][1], iw), msg)
@@ -119,10 +121,10 @@ const shortNamesLegend = "legend: ACAO Access-Control-Allow-Origin, ACAC -Allow-
 // reproduction. It reports whether it printed short header names.
 func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 	const indent = "           "
-	probes := f.Probes
-	if len(probes) == 0 && f.Probe != nil {
-		probes = []diff.ProbeRef{*f.Probe}
+	if len(f.Explains) > 1 {
+		tw.printf("%sexplains: %s\n", indent, kindWords(f.Explains))
 	}
+	probes := f.AllProbes()
 	var routed []string
 	for k, pr := range probes {
 		label := "probes:  "
@@ -132,7 +134,17 @@ func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 		if k > 0 {
 			label = "         "
 		}
+		if k == shownProbes && len(probes) > shownProbes+1 {
+			var rest []string
+			for _, q := range probes[k:] {
+				rest = append(rest, q.ID)
+			}
+			tw.printf("%s%s and %d more: %s\n", indent, label, len(rest), escape.Text(strings.Join(rest, ", ")))
+			break
+		}
 		tw.printf("%s%s %s\n", indent, label, escape.Text(probeString(pr)))
+	}
+	for _, pr := range probes {
 		if r := pr.RoutedBy(); r != "" && !slices.Contains(routed, r) {
 			routed = append(routed, r)
 		}
@@ -161,10 +173,51 @@ func findingDetail(tw *errWriter, f diff.Finding, p painter) (short bool) {
 		}
 		short = hasShortNames(f.Expected) || hasShortNames(f.Observed)
 	}
+	if len(f.Evidence) > 1 {
+		// Each set of instances with its own probes and curl line.
+		for _, e := range f.Evidence {
+			tw.printf("%s%s: %s\n", indent, escape.Text(evidenceWho(e)), escape.Text(probeIDList(e.Probes)))
+			if e.Reproduce != "" {
+				tw.printf("%s  $ %s\n", indent, escape.Text(e.Reproduce))
+			}
+		}
+		return short
+	}
 	if f.Reproduce != "" {
 		tw.printf("%s$ %s\n", indent, escape.Text(f.Reproduce))
 	}
 	return short
+}
+
+// shownProbes is how many probes a finding's block lists one per line;
+// the rest are named on one line.
+const shownProbes = 8
+
+// probeIDList is probe ids for one line: all of them, or the first ten
+// and how many in all ("p1, p2, ... p10 ... (47 probes)").
+func probeIDList(ids []string) string {
+	if len(ids) <= namedInLine {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:namedInLine], ", ") + " ... (" + plural.Count(len(ids), "probe") + ")"
+}
+
+// kindWords is kinds as a list: "verdict-drift, header-drift, lb-mismatch".
+func kindWords(ks []diff.Kind) string {
+	words := make([]string, len(ks))
+	for k, kind := range ks {
+		words[k] = string(kind)
+	}
+	return strings.Join(words, ", ")
+}
+
+// evidenceWho names who shows a finding's evidence: "on web-1, web-2",
+// "through the load balancer".
+func evidenceWho(e diff.Evidence) string {
+	if len(e.Instances) == 1 && e.Instances[0] == "lb" {
+		return "through the load balancer"
+	}
+	return "on " + namedIDs(e.Instances)
 }
 
 // hasShortNames reports whether a described answer uses the short header
@@ -331,10 +384,14 @@ func instanceList(f diff.Finding, n int) string {
 	return escape.Text(s)
 }
 
-// probeString describes a probe in one line: "PUT from https://a.example
-// with Content-Type: application/json, credentials".
+// probeString describes a probe in one line: "PUT /v1/cart from
+// https://a.example with Content-Type: application/json, credentials".
 func probeString(p diff.ProbeRef) string {
-	s := p.Method + " from " + p.Origin
+	s := p.Method
+	if p.Path != "" {
+		s += " " + p.Path
+	}
+	s += " from " + p.Origin
 	if len(p.Headers) > 0 {
 		s += " with " + strings.Join(p.Headers, ", ")
 	}

@@ -8,7 +8,12 @@
 // The fleet is lab.Fleet: every tenth instance runs the older CORS config,
 // so the differ has work. The policy plans 16 probes (benchPolicy). With
 // -wide one listener on 0.0.0.0:PORT serves every instance (100,000 fit);
-// internal/benchfleet/baseline is the bare client to compare with.
+// internal/benchfleet/baseline is the bare client to compare with. With
+// -targets N the config has N targets on the same instances (target-1 ...),
+// for measuring `corsaudit serve` per target:
+//
+//	go run ./internal/benchfleet -n 10 -targets 100 -config /tmp/serve.yaml &
+//	corsaudit serve --config /tmp/serve.yaml --interval 1m
 package main
 
 import (
@@ -33,6 +38,7 @@ func main() {
 	n := flag.Int("n", 1000, "instances")
 	port := flag.Int("port", 18080, "port every instance listens on (each on its own 127.0.x.y)")
 	path := flag.String("config", "fleet.yaml", "where to write the corsaudit config")
+	targets := flag.Int("targets", 1, "targets in the config, each auditing every instance (for `corsaudit serve`)")
 	wide := flag.Bool("wide", false, "serve every instance from one listener on 0.0.0.0:PORT, instance i at 127.a.b.c (for 100,000 instances; the dialled address says which)")
 	flag.Parse()
 
@@ -56,6 +62,7 @@ func main() {
 		ins = append(ins, lab.Instance{ID: be.Behavior.ID, Addr: addr, Group: be.Group})
 	}
 	cfg := fleetConfig(ins)
+	cfg.Targets = manyTargets(cfg.Targets[0], *targets)
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		log.Fatalf("benchfleet: config: %v", err)
@@ -85,4 +92,18 @@ func fleetConfig(ins []lab.Instance) config.Config {
 	target.Policy = benchPolicy
 	cfg.Targets = []config.Target{target}
 	return cfg
+}
+
+// manyTargets is n copies of t named target-1 ... target-n (t itself, named
+// fleet, when n is 1).
+func manyTargets(t config.Target, n int) []config.Target {
+	if n <= 1 {
+		return []config.Target{t}
+	}
+	out := make([]config.Target, n)
+	for i := range out {
+		out[i] = t
+		out[i].Name = fmt.Sprintf("target-%d", i+1)
+	}
+	return out
 }

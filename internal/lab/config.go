@@ -49,6 +49,9 @@ func (l *Lab) ConfigYAML() ([]byte, error) {
 	if len(l.Scenario.Findings) > 0 {
 		shows = strings.Join(l.Scenario.Findings, ", ")
 	}
+	if len(l.Scenario.Explains) > 0 {
+		shows += " (explaining " + strings.Join(l.Scenario.Explains, ", ") + ")"
+	}
 	fmt.Fprintf(&b, "# built to show: %s\n", shows)
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

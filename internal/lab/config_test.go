@@ -19,9 +19,9 @@ func TestConfigYAML(t *testing.T) {
 		scenario  Scenario
 		wantShows string
 	}{
-		{desc: "a scenario with findings", scenario: mustLookup(t, "nginx-round-robin"), wantShows: "# built to show: lb-mismatch, verdict-drift\n"},
+		{desc: "a scenario with findings", scenario: mustLookup(t, "nginx-round-robin"), wantShows: "# built to show: verdict-drift (explaining lb-mismatch, verdict-drift)\n"},
 		{desc: "a clean scenario", scenario: mustLookup(t, "haproxy-clean"), wantShows: "# built to show: no finding\n"},
-		{desc: "the demo", scenario: Demo(), wantShows: "# built to show: lb-redirect, unreachable, verdict-drift\n"},
+		{desc: "the demo", scenario: Demo(), wantShows: "# built to show: lb-redirect, unreachable, verdict-drift (explaining lb-mismatch, verdict-drift)\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

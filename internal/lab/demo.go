@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
@@ -15,20 +16,28 @@ import (
 const GoLB Proxy = "go"
 
 // Demo is the scenario `corsaudit demo` runs: 12 instances, web-07 on the
-// older CORS config and web-12 down, behind an in-process load balancer
-// that redirects every OPTIONS to https (a misconfigured http->https
-// listener rule) and round-robins the rest over the live instances.
+// older CORS config and web-12 down, audited on DemoPaths behind an
+// in-process load balancer that redirects every OPTIONS on /v1/cart to
+// https (a misconfigured http->https rule on one route) and round-robins
+// the rest over the live instances: on /v1/items the preflights that land
+// on web-07 fail through it too.
 func Demo() Scenario {
 	backends := Fleet(12, func(i int) bool { return i == 7 })
 	backends[11].Down = true
 	return Scenario{
-		Name:     "demo",
-		Proxy:    GoLB,
-		Summary:  "12 instances on 127.0.0.1 (web-07 runs an older CORS config, web-12 is down) behind a load balancer that redirects every OPTIONS",
+		Name:  "demo",
+		Proxy: GoLB,
+		Summary: "12 instances on 127.0.0.1 (web-07 runs an older CORS config, web-12 is down) behind a load balancer " +
+			"that redirects every OPTIONS on " + Path + ", audited on " + strings.Join(DemoPaths, " and "),
 		Findings: []string{"lb-redirect", "unreachable", "verdict-drift"},
+		Explains: []string{"lb-mismatch", "verdict-drift"},
 		Backends: backends,
 	}
 }
+
+// DemoPaths are the paths the demo audits: the load balancer redirects
+// preflights on the first.
+var DemoPaths = []string{Path, "/v1/items"}
 
 // StartDemo starts the Demo scenario in-process. Close stops it.
 func StartDemo() (*Lab, error) {
@@ -43,7 +52,7 @@ func StartDemo() (*Lab, error) {
 			live = append(live, &url.URL{Scheme: "http", Host: in.Addr})
 		}
 	}
-	addr, err := l.serve(RedirectOptions(RoundRobin(live)))
+	addr, err := l.serve(RedirectOptionsOn(Path, RoundRobin(live)))
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("lab: %s: load balancer: %w", l.Scenario.Name, err)
@@ -66,9 +75,13 @@ func RoundRobin(backends []*url.URL) http.Handler {
 // RedirectOptions answers every OPTIONS with a 301 to the same URL in https,
 // as a misconfigured http->https listener rule does, and passes the other
 // requests to next.
-func RedirectOptions(next http.Handler) http.Handler {
+func RedirectOptions(next http.Handler) http.Handler { return RedirectOptionsOn("", next) }
+
+// RedirectOptionsOn is RedirectOptions for the requests to path only (every
+// path when ""), as a rule on one route does.
+func RedirectOptionsOn(path string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
+		if r.Method == http.MethodOptions && (path == "" || r.URL.Path == path) {
 			http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
 			return
 		}

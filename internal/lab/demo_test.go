@@ -80,6 +80,10 @@ func TestStartDemo(t *testing.T) {
 	if a := send(t, "OPTIONS", l.URL, allowed, "PUT"); a.status != http.StatusMovedPermanently || !strings.HasPrefix(a.header.Get("Location"), "https://") {
 		t.Errorf("preflight via LB: %d Location %q, want a 301 to https", a.status, a.header.Get("Location"))
 	}
+	items := strings.TrimSuffix(l.URL, Path) + DemoPaths[1]
+	if a := send(t, "OPTIONS", items, allowed, "PUT"); a.status != http.StatusNoContent || a.instance() == "" {
+		t.Errorf("preflight via LB on %s: %d from %q, want an instance's 204 (the redirect is on %s only)", DemoPaths[1], a.status, a.instance(), Path)
+	}
 	seen := map[string]bool{}
 	for range 11 {
 		a := send(t, "GET", l.URL, allowed, "")

@@ -396,15 +396,18 @@ func (g *Generator) config() *jsonschema.Schema {
 	s.Description = "The corsaudit config file (corsaudit.yaml): `corsaudit config check FILE` validates it completely; this schema lets an editor complete and check it as you type."
 	s.Required = []string{"targets"}
 
-	def := config.Default()
-	defaults := map[string]any{
-		"concurrency": def.Concurrency, "per_instance": def.PerInstance, "timeout": def.Timeout.String(),
-		"deadline": def.Deadline.String(), "browser": def.Browser, "fail_on": def.FailOn,
-		"checks": def.Analyses, "max_probes": def.MaxProbes,
-	}
-	for key, v := range defaults {
-		if p := property(s, "", key); p != nil {
-			p.Default = v
+	// The default of every setting, from config.Default (durations as
+	// the config writes them).
+	def := reflect.ValueOf(config.Default())
+	for i := range def.NumField() {
+		key, _, _ := strings.Cut(def.Type().Field(i).Tag.Get("yaml"), ",")
+		p := property(s, "", key)
+		if p == nil || !slices.Contains(config.Settings, key) {
+			continue
+		}
+		p.Default = def.Field(i).Interface()
+		if d, ok := p.Default.(time.Duration); ok {
+			p.Default = d.String()
 		}
 	}
 	for _, key := range []string{"concurrency", "per_instance", "max_probes"} {

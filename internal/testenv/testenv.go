@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the tests run in CI (CI=true).
@@ -35,4 +36,24 @@ func LookTool(t testing.TB, why string, names ...string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// Eventually polls cond every 20ms until it holds, and fails the test
+// when within passes first, with what cond last said it saw: the way to
+// wait for a process or a server, instead of sleeping.
+func Eventually(t testing.TB, within time.Duration, cond func() (ok bool, what string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, what := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		<-tick.C
+	}
 }
