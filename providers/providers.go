@@ -35,16 +35,17 @@ type Provider struct {
 	LeftOut string
 }
 
-// registry maps the key under "discover:" to its provider. The cloud
-// providers are in files of their own (aws.go, gcp.go) that a build tag
-// leaves out: their SDKs' package initialisation is most of corsaudit's
-// start-up time and memory, and a build without them is for fleets listed
-// statically or in DNS.
+// registry maps the key under "discover:" to its provider. The cloud and
+// cluster providers are in files of their own (aws.go, gcp.go,
+// kubernetes.go) that a build tag leaves out: their SDKs' package
+// initialisation is most of corsaudit's start-up time and memory, and a
+// build without them is for fleets listed statically or in DNS.
 var registry = map[string]Provider{
-	"aws":    awsProvider,
-	"dns":    {New: dns.New, Help: dns.Help, Config: dns.Config{}},
-	"gcp":    gcpProvider,
-	"static": {New: static.New, Help: static.Help, Config: static.Config{}},
+	"aws":        awsProvider,
+	"dns":        {New: dns.New, Help: dns.Help, Config: dns.Config{}},
+	"gcp":        gcpProvider,
+	"kubernetes": kubernetesProvider,
+	"static":     {New: static.New, Help: static.Help, Config: static.Config{}},
 }
 
 // Lookup returns the factory registered under name.

@@ -198,6 +198,26 @@ func indentLines(s, prefix string) string {
 	return b.String()
 }
 
+// TestConfigSchemaAcceptsWeakTypes: a provider section is decoded weakly
+// typed (a number for a string, a number in a string): the schema accepts
+// it too, as config check does.
+func TestConfigSchemaAcceptsWeakTypes(t *testing.T) {
+	sch := compileSchema(t, "config")
+	for _, tc := range []struct{ desc, yaml string }{
+		{"a number for a string", "targets:\n  - url: https://api.example.com/\n    discover: {static: {instances: [{id: 7, addr: 127.0.0.1:1, labels: {tier: 1}}]}}\n    policy: {origins: [https://app.example.com]}\n"},
+		{"a number in a string", "targets:\n  - discover: {dns: {name: web.internal, port: \"8080\"}}\n    policy: {origins: [https://app.example.com]}\n"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if err := sch.Validate(yamlDoc(t, []byte(tc.yaml))); err != nil {
+				t.Errorf("the schema rejects what corsaudit accepts: %v", err)
+			}
+			if code, _, stderr := runCLI("config", "check", "--config", writeConfig(t, tc.yaml)); code != exitClean {
+				t.Errorf("config check: exit %d, want %d\n%s", code, exitClean, stderr)
+			}
+		})
+	}
+}
+
 // TestConfigSchemaRejects: what `config check` rejects for its form, the
 // schema rejects too, so an editor marks it as it is typed.
 func TestConfigSchemaRejects(t *testing.T) {

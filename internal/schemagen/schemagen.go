@@ -163,6 +163,20 @@ func configTypes(t reflect.Type) *jsonschema.Schema {
 	return nil
 }
 
+// providerTypes maps the types of provider sections as config.Build
+// decodes them, weakly typed: a number where a string is expected (`port:
+// 8080` for a port given by name or number), a whole number in a string
+// where a number is; durations as configTypes does.
+func providerTypes(t reflect.Type) *jsonschema.Schema {
+	switch t {
+	case reflect.TypeOf(""):
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{{Type: "string"}, {Type: "integer"}}}
+	case reflect.TypeOf(0):
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{{Type: "integer"}, {Type: "string", Pattern: `^[+-]?[0-9]+$`}}}
+	}
+	return configTypes(t)
+}
+
 // enumStrings are values as a JSON Schema enum.
 func enumStrings[T ~string](values []T) []any {
 	out := make([]any, len(values))
@@ -437,7 +451,7 @@ func (g *Generator) config() *jsonschema.Schema {
 // ("provider.aws"): a mapping of exactly one provider section, or a list
 // of sources, each one provider section and an optional group:.
 func (g *Generator) discover(root *jsonschema.Schema) *jsonschema.Schema {
-	r := g.reflector("mapstructure", configTypes)
+	r := g.reflector("mapstructure", providerTypes)
 	r.RequiredFromJSONSchemaTags = true // each provider says what it needs
 	r.DoNotReference = true
 	sections := jsonschema.NewProperties()
