@@ -108,7 +108,6 @@ func (o *Options) defaults() {
 // bound it holds while it runs.
 type job struct {
 	weight int64
-	units  int64
 	run    func(ctx context.Context, tick func())
 	// instance, when set, runs instead of run: the probes of instance
 	// index of its target (one closure per instance of a large fleet
@@ -130,14 +129,15 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 	opt.defaults()
 	results := make([]TargetResult, len(specs))
 	var jobs []job
-	var total int64
 	for i := range specs {
 		for _, j := range planTarget(&results[i], specs[i], &opt) {
 			j.weight = min(j.weight, int64(opt.Concurrency))
-			total += j.units
 			jobs = append(jobs, j)
 		}
 	}
+	// The progress total is Estimate's, the count the log lines give: the
+	// jobs tick once per fetch it counts.
+	total := int64(Estimate(specs, opt.Browser).Fetches())
 	var done atomic.Int64
 	tick := func() {
 		n := done.Add(1)
@@ -230,7 +230,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 		if units == 0 {
 			continue
 		}
-		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), units: int64(units), instance: s, index: i})
+		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), instance: s, index: i})
 	}
 	if spec.LB.Disabled {
 		return jobs
@@ -238,16 +238,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	// Through the LB: a fresh connection per request, so that LBs that
 	// balance per connection (L4, keep-alive pinning) spread samples too.
 	lb := NewEndpoint(u, "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: spec.tlsConfig(opt)})
-	samples := spec.LB.Samples
-	if samples <= 0 {
-		probeable := 0
-		for i := range insts {
-			if res.Direct.Probed(i) {
-				probeable++
-			}
-		}
-		samples = SamplesFor(probeable)
-	}
+	samples := spec.lbSamples(spec.probeable())
 	res.LB = make([][]Observation, len(spec.Probes))
 	for p, pr := range spec.Probes {
 		if !pr.Sampled() {
@@ -257,7 +248,7 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 		for k := range samples {
 			obs := &res.LB[p][k]
 			*obs = Observation{Probe: p, Sample: k}
-			jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
+			jobs = append(jobs, job{weight: 1, run: func(ctx context.Context, tick func()) {
 				s.observe(ctx, lb, spec.Probes[p], obs, nil)
 				tick()
 			}})
@@ -271,38 +262,46 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 // probe (simple and preflighted).
 const cacheRounds = 3
 
-// cacheJobs checks, for the first policy probe of each kind (simple GET and
-// preflighted), whether an answer made for one origin is served to another.
-// Each pair runs sequentially inside one job; a few pairs per kind give a
-// cache the chance to store the first answer.
-func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
-	probes := res.Spec.Probes
-	// A whole fetch whose samples are taken: a probe of one step cannot
-	// repeat the other step's request.
-	candidate := func(p int, preflight bool) bool {
-		pr := probes[p]
-		return pr.Class == ClassPolicy && pr.Step == "" && res.LB[p] != nil &&
-			cors.PlanPreflightFor(s.opt.Browser, pr.Request()).Needed == preflight
+// cacheProbes are the probes of the cache checks: for each kind (simple,
+// then preflighted, as browser b decides), the first sampled policy probe
+// of a whole fetch that sends an actual request, else the first such probe
+// of that kind. A probe of one step cannot repeat the other step's request.
+func cacheProbes(probes []Probe, b cors.Browser) []int {
+	candidate := func(pr Probe, preflight bool) bool {
+		return pr.Class == ClassPolicy && pr.Step == "" && pr.Sampled() &&
+			cors.PlanPreflightFor(b, pr.Request()).Needed == preflight
 	}
 	pick := func(preflight bool) int {
 		for p, pr := range probes {
-			if candidate(p, preflight) && pr.SendsActual() {
+			if candidate(pr, preflight) && pr.SendsActual() {
 				return p
 			}
 		}
-		for p := range probes {
-			if candidate(p, preflight) {
+		for p, pr := range probes {
+			if candidate(pr, preflight) {
 				return p
 			}
 		}
 		return -1
 	}
-	var jobs []job
+	var out []int
 	for _, preflight := range []bool{false, true} {
-		p := pick(preflight)
-		if p < 0 {
-			continue
+		if p := pick(preflight); p >= 0 {
+			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// cacheJobs checks, for the probes of cacheProbes, whether an answer made
+// for one origin is served to another. Each pair runs sequentially inside
+// one job; cacheRounds pairs per probe give a cache the chance to store
+// the first answer.
+func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
+	probes := res.Spec.Probes
+	var jobs []job
+	for _, p := range cacheProbes(probes, s.opt.Browser) {
+		preflight := cors.PlanPreflightFor(s.opt.Browser, probes[p].Request()).Needed
 		for range cacheRounds {
 			res.Cache = append(res.Cache, CachePair{Probe: p, Preflight: preflight,
 				First: probes[p].Origin, Second: DisallowedOrigin})
@@ -310,7 +309,7 @@ func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
 	}
 	for i := range res.Cache {
 		pair := &res.Cache[i]
-		jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
+		jobs = append(jobs, job{weight: 1, run: func(ctx context.Context, tick func()) {
 			defer tick()
 			first := probes[pair.Probe].Request()
 			second := first
