@@ -120,7 +120,7 @@ func otherOrigin(probes []Probe, a string) string {
 }
 
 // CacheRequests is the most requests the cache probe matrix sends through
-// one layer (Estimate counts them).
+// one layer (WorkOf counts them order by order).
 const CacheRequests = 26
 
 // cacheJobs sends the cache probe matrix through every layer: one job per
@@ -132,7 +132,7 @@ const CacheRequests = 26
 func (s *sender) cacheJobs(layers []frontPlan) []job {
 	res := s.res
 	probes := res.Spec.Probes
-	orders := CacheMatrix(probes, func(p int) bool { return res.LB[p] != nil }, s.opt.Browser)
+	orders := CacheMatrix(probes, func(p int) bool { return probes[p].Sampled() }, s.opt.Browser)
 	type planned struct {
 		layer int
 		addr  string
@@ -155,7 +155,7 @@ func (s *sender) cacheJobs(layers []frontPlan) []job {
 		pair := &res.Cache[i]
 		fp := layers[p.layer]
 		param := fmt.Sprintf("%s-%d-%d", token, p.layer, i%max(len(orders), 1))
-		jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
+		jobs = append(jobs, job{weight: 1, run: func(ctx context.Context, tick func()) {
 			defer tick()
 			// A client of the order's own, closed when it is done: its
 			// requests share one connection, and no other order's.

@@ -122,7 +122,6 @@ func (o *Options) defaults() {
 // bound it holds while it runs.
 type job struct {
 	weight int64
-	units  int64
 	run    func(ctx context.Context, tick func())
 	// instance, when set, runs instead of run: the probes of instance
 	// index of its target (one closure per instance of a large fleet
@@ -144,14 +143,15 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 	opt.defaults()
 	results := make([]TargetResult, len(specs))
 	var jobs []job
-	var total int64
 	for i := range specs {
 		for _, j := range planTarget(ctx, &results[i], specs[i], &opt) {
 			j.weight = min(j.weight, int64(opt.Concurrency))
-			total += j.units
 			jobs = append(jobs, j)
 		}
 	}
+	// The progress total is Estimate's, the count the log lines give: the
+	// jobs tick once per fetch it counts.
+	total := int64(Estimate(specs, opt).Fetches())
 	var done atomic.Int64
 	tick := func() {
 		n := done.Add(1)
@@ -244,21 +244,12 @@ func planTarget(ctx context.Context, res *TargetResult, spec TargetSpec, opt *Op
 		if units == 0 {
 			continue
 		}
-		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), units: int64(units), instance: s, index: i})
+		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), instance: s, index: i})
 	}
 	if spec.LB.Disabled {
 		return jobs
 	}
-	samples := spec.LB.Samples
-	if samples <= 0 {
-		probeable := 0
-		for i := range insts {
-			if res.Direct.Probed(i) {
-				probeable++
-			}
-		}
-		samples = SamplesFor(probeable)
-	}
+	samples := spec.lbSamples(spec.probeable())
 	layers := fronts(ctx, spec, u, opt.LookupHost)
 	for l, fp := range layers {
 		rows := make([][]Observation, len(spec.Probes))
@@ -297,7 +288,7 @@ func (s *sender) sampleJobs(fp frontPlan, rows [][]Observation, samples int) []j
 			if h1 {
 				to = ends[1][a]
 			}
-			jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
+			jobs = append(jobs, job{weight: 1, run: func(ctx context.Context, tick func()) {
 				s.observe(ctx, to, spec.Probes[p], obs, nil)
 				tick()
 			}})

@@ -138,13 +138,13 @@ func TestInvalidConfigs(t *testing.T) {
 			`testdata/invalid-many.yaml:13: targets[0].policy.origins[2]: "https://app.example.com/path" is not an origin (scheme://host[:port] only)`,
 			`testdata/invalid-many.yaml:14: targets[0].policy.methods[0]: "GE T" is not an HTTP method`,
 			`testdata/invalid-many.yaml:15: targets[1].name: "a" already used by targets[0]`,
-			`testdata/invalid-many.yaml:17: targets[1].discover.consul: unknown provider (known: aws, dns, gcp, static)`}},
+			`testdata/invalid-many.yaml:17: targets[1].discover.consul: unknown provider (known: aws, dns, gcp, kubernetes, static)`}},
 		{"a list of sources", "invalid-sources.yaml", []string{
 			`testdata/invalid-sources.yaml:7: targets[0].discover[0].static.instances[0]: unknown key "adr", did you mean "addr"?`,
 			`testdata/invalid-sources.yaml:8: targets[0].discover[1].group: not a group name`,
 			`testdata/invalid-sources.yaml:8: targets[0].discover[1]: exactly one provider per source, got 2 (a list of sources under discover: combines several)`,
-			`testdata/invalid-sources.yaml:12: targets[0].discover[2]: one provider is required (one of aws, dns, gcp, static)`,
-			`testdata/invalid-sources.yaml:13: targets[0].discover[3].consul: unknown provider (known: aws, dns, gcp, static)`,
+			`testdata/invalid-sources.yaml:12: targets[0].discover[2]: one provider is required (one of aws, dns, gcp, kubernetes, static)`,
+			`testdata/invalid-sources.yaml:13: targets[0].discover[3].consul: unknown provider (known: aws, dns, gcp, kubernetes, static)`,
 			`testdata/invalid-sources.yaml:17: targets[1].discover: at least one source is required (a provider section, and group: when the source is one group)`}},
 	} {
 		c, err := parseFile(t, filepath.Join("testdata", tc.file))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // ShardOptions are what a shard run needs besides the inventory and config.
@@ -17,6 +18,9 @@ type ShardOptions struct {
 	Log io.Writer
 	// Progress, when set, is called as requests complete.
 	Progress func(done, total int64)
+	// Sent, when set, is told each request as it is sent, secrets shown
+	// as their placeholder (audit --verbose).
+	Sent func(*audit.SentRequest)
 	// Version is written in the shard.
 	Version string
 }
@@ -68,10 +72,10 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 			}
 		}
 	}
-	instances, requests := audit.Estimate(specs)
-	fmt.Fprintf(log, "corsaudit: shard %d/%d: %d targets, %d instances, up to %d requests\n", k, n, len(specs), instances, requests)
 	aopt := cfg.AuditOptions()
+	fmt.Fprintf(log, "corsaudit: shard %d/%d: %s, %s\n", k, n, plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt)))
 	aopt.Progress = opt.Progress
+	aopt.OnSend = opt.Sent
 	aopt.Latencies = true // the shard file carries each request's
 	results, runErr := audit.Run(ctx, specs, aopt)
 

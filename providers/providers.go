@@ -26,21 +26,26 @@ type Provider struct {
 	// Help describes the config section: a summary line, then every key
 	// with an example value, so no config is needed to read it.
 	Help string
+	// Config is the provider's config section as the factory decodes it
+	// (a zero value of its struct): the JSON Schema of the config file
+	// describes its keys from it.
+	Config any
 	// LeftOut, for a provider this build does without, names the build
 	// tag that left it out (New is nil).
 	LeftOut string
 }
 
-// registry maps the key under "discover:" to its provider. The cloud
-// providers are in files of their own (aws.go, gcp.go) that a build tag
-// leaves out: their SDKs' package initialisation is most of corsaudit's
-// start-up time and memory, and a build without them is for fleets listed
-// statically or in DNS.
+// registry maps the key under "discover:" to its provider. The cloud and
+// cluster providers are in files of their own (aws.go, gcp.go,
+// kubernetes.go) that a build tag leaves out: their SDKs' package
+// initialisation is most of corsaudit's start-up time and memory, and a
+// build without them is for fleets listed statically or in DNS.
 var registry = map[string]Provider{
-	"aws":    awsProvider,
-	"dns":    {New: dns.New, Help: dns.Help},
-	"gcp":    gcpProvider,
-	"static": {New: static.New, Help: static.Help},
+	"aws":        awsProvider,
+	"dns":        {New: dns.New, Help: dns.Help, Config: dns.Config{}},
+	"gcp":        gcpProvider,
+	"kubernetes": kubernetesProvider,
+	"static":     {New: static.New, Help: static.Help, Config: static.Config{}},
 }
 
 // Lookup returns the factory registered under name.

@@ -321,7 +321,7 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 		res.ActualSkipped += "; pass --send-actual to send it"
 	}
 	if !v.Allowed {
-		res.Message = cors.ConsoleMessage(res.URL, c.req.Origin, v)
+		res.Message = cors.ConsoleMessage(browser, res.URL, c.req.Origin, v)
 		if res.Message == "" {
 			res.Message = v.Message
 		}

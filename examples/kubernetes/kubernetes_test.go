@@ -1,8 +1,9 @@
 // Package kubernetes holds the manifests of a sharded corsaudit run on
-// Kubernetes (a CronJob of Indexed Jobs, see cronjobs.yaml). No cluster is
-// needed to test them: every manifest is decoded strictly into its API
-// type, and the scripts the pods run are run here, on loopback, with the
-// real corsaudit. The Kubernetes API dependency builds only here.
+// Kubernetes (a CronJob of Indexed Jobs, see cronjobs.yaml) and of an
+// in-cluster audit of a Service's pods (service-audit.yaml, with the Role
+// of rbac.yaml). No cluster is needed to test them: every manifest is
+// decoded strictly into its API type, and the scripts the pods run are run
+// here, on loopback, with the real corsaudit.
 package kubernetes
 
 import (
@@ -25,10 +26,12 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/providers/kubernetes"
 )
 
 // manifests are the decoded objects of every *.yaml file here.
@@ -37,6 +40,8 @@ type manifests struct {
 	accounts   map[string]corev1.ServiceAccount
 	configMaps map[string]corev1.ConfigMap
 	claims     map[string]corev1.PersistentVolumeClaim
+	roles      []rbacv1.Role
+	bindings   []rbacv1.RoleBinding
 }
 
 // splitDocs splits a multi-document YAML file.
@@ -83,6 +88,10 @@ func decodeAll(t *testing.T) manifests {
 				obj = &corev1.ConfigMap{}
 			case "v1 PersistentVolumeClaim":
 				obj = &corev1.PersistentVolumeClaim{}
+			case "rbac.authorization.k8s.io/v1 Role":
+				obj = &rbacv1.Role{}
+			case "rbac.authorization.k8s.io/v1 RoleBinding":
+				obj = &rbacv1.RoleBinding{}
 			default:
 				t.Fatalf("%s doc %d: no API type for %s %s in this test", f, i, head.APIVersion, head.Kind)
 			}
@@ -98,6 +107,10 @@ func decodeAll(t *testing.T) manifests {
 				m.configMaps[o.Name] = *o
 			case *corev1.PersistentVolumeClaim:
 				m.claims[o.Name] = *o
+			case *rbacv1.Role:
+				m.roles = append(m.roles, *o)
+			case *rbacv1.RoleBinding:
+				m.bindings = append(m.bindings, *o)
 			}
 		}
 	}
@@ -132,19 +145,29 @@ func TestStrictDecodingRejectsUnknownFields(t *testing.T) {
 			t.Errorf("%s: decoded without error", tc.desc)
 		}
 	}
+	var role rbacv1.Role
+	if err := yaml.UnmarshalStrict([]byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nrules:\n- apiGroups: ['']\n  verb: [get]\n"), &role); err == nil {
+		t.Error("Role with a misspelt verbs: decoded without error")
+	}
 }
 
 // TestManifests: the manifests decode strictly and fit together: every
-// CronJob runs an Indexed Job of SHARDS+1 pods at once, under a
-// ServiceAccount carrying its cloud identity, with a config that
-// validates and a ReadWriteMany claim that exists.
+// sharded CronJob (one per cloud identity) runs an Indexed Job of
+// SHARDS+1 pods at once, under a ServiceAccount carrying its cloud
+// identity, with a config that validates and a ReadWriteMany claim that
+// exists.
 func TestManifests(t *testing.T) {
 	m := decodeAll(t)
-	if len(m.cronJobs) != 2 {
-		t.Fatalf("%d CronJobs, want 2 (aws, gcp)", len(m.cronJobs))
+	if len(m.cronJobs) != 3 {
+		t.Fatalf("%d CronJobs, want 3 (aws, gcp sharded; the in-cluster service audit)", len(m.cronJobs))
 	}
 	identity := map[string]string{"corsaudit-aws": "eks.amazonaws.com/role-arn", "corsaudit-gcp": "iam.gke.io/gcp-service-account"}
+	sharded := 0
 	for _, cj := range m.cronJobs {
+		if _, cloud := identity[cj.Spec.JobTemplate.Spec.Template.Spec.ServiceAccountName]; !cloud {
+			continue
+		}
+		sharded++
 		job := cj.Spec.JobTemplate.Spec
 		pod := job.Template.Spec
 		if job.CompletionMode == nil || *job.CompletionMode != batchv1.IndexedCompletion {
@@ -199,6 +222,9 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	}
+	if sharded != 2 {
+		t.Errorf("%d sharded CronJobs, want 2 (aws, gcp)", sharded)
+	}
 	for name, data := range m.configMaps["corsaudit"].Data {
 		if strings.HasSuffix(name, ".sh") {
 			cmd := exec.Command("sh", "-n")
@@ -208,6 +234,101 @@ func TestManifests(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestServiceAudit: the in-cluster CronJob audits a Service with a
+// config that validates, under a ServiceAccount that a RoleBinding in the
+// audited namespace binds to a Role granting exactly the provider's calls
+// (get and list, no watch, no wildcard).
+func TestServiceAudit(t *testing.T) {
+	m := decodeAll(t)
+	var cj *batchv1.CronJob
+	for i := range m.cronJobs {
+		if m.cronJobs[i].Name == "corsaudit-k8s" {
+			cj = &m.cronJobs[i]
+		}
+	}
+	if cj == nil {
+		t.Fatal("no CronJob corsaudit-k8s")
+	}
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	if _, ok := m.accounts[pod.ServiceAccountName]; !ok || len(pod.Containers) != 1 || len(pod.Volumes) != 1 || pod.Volumes[0].ConfigMap == nil {
+		t.Fatalf("pod: account %q (exists %v), %d containers, volumes %+v", pod.ServiceAccountName, ok, len(pod.Containers), pod.Volumes)
+	}
+	args := pod.Containers[0].Args
+	if len(args) == 0 || args[0] != "audit" || !slices.Contains(args, "--config=/etc/corsaudit/corsaudit.yaml") ||
+		pod.Containers[0].VolumeMounts[0].MountPath != "/etc/corsaudit" {
+		t.Errorf("container args %q, mounts %+v", args, pod.Containers[0].VolumeMounts)
+	}
+	data := m.configMaps[pod.Volumes[0].ConfigMap.Name].Data["corsaudit.yaml"]
+	cfg, err := config.Parse([]byte(data), "corsaudit.yaml")
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	var targets struct {
+		Targets []struct {
+			Discover struct {
+				Kubernetes struct {
+					Namespace string `json:"namespace"`
+				} `json:"kubernetes"`
+			} `json:"discover"`
+		} `json:"targets"`
+	}
+	if err := yaml.Unmarshal([]byte(data), &targets); err != nil || len(targets.Targets) != 1 || targets.Targets[0].Discover.Kubernetes.Namespace == "" {
+		t.Fatalf("config targets %+v (%v): want one kubernetes target with its namespace", targets, err)
+	}
+	ns := targets.Targets[0].Discover.Kubernetes.Namespace
+	var role *rbacv1.Role
+	for _, b := range m.bindings {
+		bound := slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool {
+			return s.Kind == "ServiceAccount" && s.Name == pod.ServiceAccountName && s.Namespace == cj.Namespace
+		})
+		if b.Namespace != ns || !bound || b.RoleRef.Kind != "Role" || b.RoleRef.APIGroup != rbacv1.GroupName {
+			continue
+		}
+		for i := range m.roles {
+			if m.roles[i].Name == b.RoleRef.Name && m.roles[i].Namespace == ns {
+				role = &m.roles[i]
+			}
+		}
+	}
+	if role == nil {
+		t.Fatalf("no Role in namespace %s bound to %s/%s", ns, cj.Namespace, pod.ServiceAccountName)
+	}
+	var granted []kubernetes.Permission
+	for _, r := range role.Rules {
+		if len(r.ResourceNames) > 0 || len(r.NonResourceURLs) > 0 {
+			t.Errorf("rule %+v: resourceNames or nonResourceURLs", r)
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					p := kubernetes.Permission{Group: g, Resource: res, Verb: v}
+					if slices.Contains(granted, p) {
+						t.Errorf("%+v granted twice", p)
+					}
+					granted = append(granted, p)
+				}
+			}
+		}
+	}
+	key := func(p kubernetes.Permission) string { return p.Group + "/" + p.Resource + "/" + p.Verb }
+	want := slices.Sorted(slices.Values(keysOf(kubernetes.Permissions, key)))
+	got := slices.Sorted(slices.Values(keysOf(granted, key)))
+	if !slices.Equal(got, want) {
+		t.Errorf("Role grants %q, want exactly the provider's calls %q", got, want)
+	}
+}
+
+func keysOf[T any](xs []T, key func(T) string) []string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, key(x))
+	}
+	return out
 }
 
 // buildCorsaudit builds the corsaudit command into dir.

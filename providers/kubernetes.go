@@ -1,0 +1,8 @@
+//go:build !corsaudit_nok8s
+
+package providers
+
+import "github.com/corsaudit/corsaudit/providers/kubernetes"
+
+// kubernetesProvider is in every build but those tagged corsaudit_nok8s.
+var kubernetesProvider = Provider{New: kubernetes.New, Help: kubernetes.Help, Config: kubernetes.Config{}}

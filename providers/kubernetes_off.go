@@ -1,0 +1,6 @@
+//go:build corsaudit_nok8s
+
+package providers
+
+// kubernetesProvider is left out of builds tagged corsaudit_nok8s.
+var kubernetesProvider = Provider{LeftOut: "corsaudit_nok8s"}
