@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -56,6 +55,12 @@ type TargetSpec struct {
 	// LeftOut are the pools whose instances no probe reaches, left out of
 	// Target.Instances by RouteTarget.
 	LeftOut []PoolCount
+	// Fronts, when set, are the layers in front of the instances,
+	// outermost first, each sampled with the same probes as the load
+	// balancer would be (LB.Samples each) and sent the cache probe
+	// matrix; the first one's samples are TargetResult.LB. Empty: the
+	// load balancer at the public URL is the one layer.
+	Fronts []Front
 }
 
 // Options bound and tune a run.
@@ -86,6 +91,15 @@ type Options struct {
 	// one exchange, whose Latency is that of the first request: memory
 	// follows the distinct answers, not instances x probes.
 	Latencies bool
+	// LookupHost resolves the host name of a front's address (nil: the
+	// system resolver).
+	LookupHost LookupHost
+	// NoCache sends no cache probe matrix (the cache analysis is off).
+	NoCache bool
+	// CacheToken, when set, starts the cache-busting query parameters of
+	// the cache probe matrix (empty: a hash of each target's name and URL,
+	// the same from run to run).
+	CacheToken string
 }
 
 func (o *Options) defaults() {
@@ -130,14 +144,14 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 	results := make([]TargetResult, len(specs))
 	var jobs []job
 	for i := range specs {
-		for _, j := range planTarget(&results[i], specs[i], &opt) {
+		for _, j := range planTarget(ctx, &results[i], specs[i], &opt) {
 			j.weight = min(j.weight, int64(opt.Concurrency))
 			jobs = append(jobs, j)
 		}
 	}
 	// The progress total is Estimate's, the count the log lines give: the
 	// jobs tick once per fetch it counts.
-	total := int64(Estimate(specs, opt.Browser).Fetches())
+	total := int64(Estimate(specs, opt).Fetches())
 	var done atomic.Int64
 	tick := func() {
 		n := done.Add(1)
@@ -180,7 +194,7 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 
 // planTarget prepares res and returns its jobs: one per probeable instance,
 // then the LB samples and cache checks.
-func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
+func planTarget(ctx context.Context, res *TargetResult, spec TargetSpec, opt *Options) []job {
 	res.Spec = spec
 	u, err := url.Parse(spec.Target.URL)
 	if err != nil || u.Host == "" {
@@ -235,102 +249,70 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 	if spec.LB.Disabled {
 		return jobs
 	}
-	// Through the LB: a fresh connection per request, so that LBs that
-	// balance per connection (L4, keep-alive pinning) spread samples too.
-	lb := NewEndpoint(u, "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: spec.tlsConfig(opt)})
 	samples := spec.lbSamples(spec.probeable())
-	res.LB = make([][]Observation, len(spec.Probes))
+	layers := fronts(ctx, spec, u, opt.LookupHost)
+	for l, fp := range layers {
+		rows := make([][]Observation, len(spec.Probes))
+		if l == 0 {
+			res.LB = rows
+		} else {
+			res.Fronts = append(res.Fronts, FrontSamples{Name: fp.name, Addrs: fp.addrs, LB: rows})
+		}
+		jobs = append(jobs, s.sampleJobs(fp, rows, samples)...)
+	}
+	if opt.NoCache {
+		return jobs
+	}
+	return append(jobs, s.cacheJobs(layers)...)
+}
+
+// sampleJobs samples every sampled probe through one layer, samples times,
+// into rows. Each request goes over a fresh connection, so that load
+// balancers that balance per connection (L4, keep-alive pinning) spread
+// samples too; samples cycle through the layer's addresses and, over
+// https, alternate between HTTP/2 and HTTP/1.1 (sampleRoute).
+func (s *sender) sampleJobs(fp frontPlan, rows [][]Observation, samples int) []job {
+	spec := &s.res.Spec
+	ends := s.layerEndpoints(fp, TransportOptions{DisableKeepAlives: true})
+	var jobs []job
 	for p, pr := range spec.Probes {
 		if !pr.Sampled() {
 			continue
 		}
-		res.LB[p] = make([]Observation, samples)
+		rows[p] = make([]Observation, samples)
 		for k := range samples {
-			obs := &res.LB[p][k]
+			obs := &rows[p][k]
 			*obs = Observation{Probe: p, Sample: k}
+			a, h1 := sampleRoute(k, len(ends[0]), fp.url.Scheme == "https")
+			to := ends[0][a]
+			if h1 {
+				to = ends[1][a]
+			}
 			jobs = append(jobs, job{weight: 1, run: func(ctx context.Context, tick func()) {
-				s.observe(ctx, lb, spec.Probes[p], obs, nil)
+				s.observe(ctx, to, spec.Probes[p], obs, nil)
 				tick()
 			}})
 		}
 	}
-	jobs = append(jobs, cacheJobs(res, s, lb)...)
 	return jobs
 }
 
-// cacheRounds is how many pairs of requests check a cache per kind of
-// probe (simple and preflighted).
-const cacheRounds = 3
-
-// cacheProbes are the probes of the cache checks: for each kind (simple,
-// then preflighted, as browser b decides), the first sampled policy probe
-// of a whole fetch that sends an actual request, else the first such probe
-// of that kind. A probe of one step cannot repeat the other step's request.
-func cacheProbes(probes []Probe, b cors.Browser) []int {
-	candidate := func(pr Probe, preflight bool) bool {
-		return pr.Class == ClassPolicy && pr.Step == "" && pr.Sampled() &&
-			cors.PlanPreflightFor(b, pr.Request()).Needed == preflight
+// layerEndpoints are the endpoints of a layer, one per address:
+// [0] offering HTTP/2 over TLS, [1] HTTP/1.1 alone.
+func (s *sender) layerEndpoints(fp frontPlan, o TransportOptions) [2][]Endpoint {
+	o.Timeout, o.TLSConfig = s.opt.Timeout, s.res.Spec.tlsConfig(s.opt)
+	addrs := fp.addrs
+	if len(addrs) == 0 {
+		addrs = []string{""}
 	}
-	pick := func(preflight bool) int {
-		for p, pr := range probes {
-			if candidate(pr, preflight) && pr.SendsActual() {
-				return p
-			}
-		}
-		for p, pr := range probes {
-			if candidate(pr, preflight) {
-				return p
-			}
-		}
-		return -1
-	}
-	var out []int
-	for _, preflight := range []bool{false, true} {
-		if p := pick(preflight); p >= 0 {
-			out = append(out, p)
-		}
+	var out [2][]Endpoint
+	for _, a := range addrs {
+		out[0] = append(out[0], NewEndpoint(fp.url, a, o))
+		h1 := o
+		h1.HTTP1Only = true
+		out[1] = append(out[1], NewEndpoint(fp.url, a, h1))
 	}
 	return out
-}
-
-// cacheJobs checks, for the probes of cacheProbes, whether an answer made
-// for one origin is served to another. Each pair runs sequentially inside
-// one job; cacheRounds pairs per probe give a cache the chance to store
-// the first answer.
-func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
-	probes := res.Spec.Probes
-	var jobs []job
-	for _, p := range cacheProbes(probes, s.opt.Browser) {
-		preflight := cors.PlanPreflightFor(s.opt.Browser, probes[p].Request()).Needed
-		for range cacheRounds {
-			res.Cache = append(res.Cache, CachePair{Probe: p, Preflight: preflight,
-				First: probes[p].Origin, Second: DisallowedOrigin})
-		}
-	}
-	for i := range res.Cache {
-		pair := &res.Cache[i]
-		jobs = append(jobs, job{weight: 1, run: func(ctx context.Context, tick func()) {
-			defer tick()
-			first := probes[pair.Probe].Request()
-			second := first
-			second.Origin = pair.Second
-			fo := s.fetchOptions(nil)
-			// The same single step a browser sends for the probe, from
-			// two origins in turn.
-			step := func(req cors.Request) *Exchange {
-				var ex *Exchange
-				if pair.Preflight {
-					ex, _, _ = fo.send(ctx, lb, http.MethodOptions, preflightHeader(req, cors.PlanPreflightFor(fo.Browser, req)), nil)
-				} else if m := cors.NormalizeMethod(req.Method); m == http.MethodGet || m == http.MethodHead {
-					ex, _, _ = fo.send(ctx, lb, m, actualHeader(req), nil)
-				}
-				return ex
-			}
-			pair.FirstAnswer = step(first)
-			pair.SecondAnswer = step(second)
-		}})
-	}
-	return jobs
 }
 
 // directURL is the public URL (its host gives the Host header and SNI)

@@ -58,7 +58,8 @@ func (s TargetSpec) probeable() int {
 // fetch is one probe run once as a browser runs fetch() (its preflight and
 // actual request, or the one step a routed probe is), against one
 // instance or once through the load balancer; a cache check counts as
-// one.
+// one. Through every layer in front (TargetSpec.Fronts), each layer
+// counts.
 type Work struct {
 	// Instances are the probeable instances.
 	Instances int
@@ -67,15 +68,17 @@ type Work struct {
 	// Direct are the fetches sent to instances: every probe to every
 	// probeable instance whose pool answers it.
 	Direct int
-	// ThroughLB are the fetches sent through load balancers: every
-	// sampled probe (Probe.Sampled) once per sample.
+	// ThroughLB are the fetches sent through load balancers and the
+	// other fronts: every sampled probe (Probe.Sampled) once per sample,
+	// through each layer.
 	ThroughLB int
-	// CacheChecks are the cache checks: two requests each, one origin
-	// then another, through the load balancer.
+	// CacheChecks are the orders of the cache probe matrix (CacheMatrix)
+	// through each layer: three requests each (the revalidation two),
+	// none when Options.NoCache.
 	CacheChecks int
 	// Requests is an upper bound on the requests sent: per fetch its
 	// probe's (a preflight and an actual request, one for a probe of one
-	// step), two per cache check.
+	// step), three per cache check.
 	Requests int
 }
 
@@ -92,9 +95,14 @@ func (w *Work) add(o Work) {
 	w.Requests += o.Requests
 }
 
-// WorkOf is what Run does for spec, acting as browser b (which decides
-// which probes the cache checks use).
-func WorkOf(spec TargetSpec, b cors.Browser) Work {
+// WorkOf is what Run does for spec with opt: acting as browser opt.Browser
+// (which decides which probes the cache checks use), with the cache probe
+// matrix unless opt.NoCache.
+func WorkOf(spec TargetSpec, opt Options) Work {
+	b := opt.Browser
+	if b == "" {
+		b = cors.Chromium
+	}
 	n := spec.probeable()
 	t := routesOf(spec.Probes, spec.Target.Instances)
 	w := Work{Instances: n, Probes: len(spec.Probes), Direct: t.fetches(n), Requests: t.requests(spec.Probes, n)}
@@ -102,22 +110,25 @@ func WorkOf(spec TargetSpec, b cors.Browser) Work {
 		return w
 	}
 	samples := spec.lbSamples(n)
+	layers := max(len(spec.Fronts), 1)
 	for _, p := range spec.Probes {
 		if p.Sampled() {
-			w.ThroughLB += samples
-			w.Requests += samples * p.maxRequests()
+			w.ThroughLB += layers * samples
+			w.Requests += layers * samples * p.maxRequests()
 		}
 	}
-	w.CacheChecks = len(cacheProbes(spec.Probes, b)) * cacheRounds
-	w.Requests += 2 * w.CacheChecks
+	if !opt.NoCache {
+		w.CacheChecks = layers * len(CacheMatrix(spec.Probes, func(p int) bool { return spec.Probes[p].Sampled() }, b))
+		w.Requests += 3 * w.CacheChecks
+	}
 	return w
 }
 
 // Estimate is WorkOf summed over specs.
-func Estimate(specs []TargetSpec, b cors.Browser) Work {
+func Estimate(specs []TargetSpec, opt Options) Work {
 	var total Work
 	for _, s := range specs {
-		total.add(WorkOf(s, b))
+		total.add(WorkOf(s, opt))
 	}
 	return total
 }

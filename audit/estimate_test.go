@@ -14,9 +14,11 @@ func TestEstimate(t *testing.T) {
 	probes := Plan(Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"}})
 	two := discovery.Target{Instances: []discovery.Instance{{ID: "a", Addr: "127.0.0.1:1"}, {ID: "b", Addr: "127.0.0.1:2"}}}
 	withSkip := discovery.Target{Instances: append(append([]discovery.Instance(nil), two.Instances...), discovery.Instance{ID: "c", Skip: "a lambda"})}
-	// One simple and one preflighted policy probe: two cache checks of
-	// three rounds each.
-	cache := 2 * cacheRounds
+	// One policy origin: the GET orders (no Origin, refusal, to the
+	// disallowed origin, revalidation) and the preflight orders (refusal,
+	// to the disallowed origin, another method) of the cache probe matrix,
+	// three requests each.
+	cache := len(CacheMatrix(probes, func(int) bool { return true }, cors.Chromium))
 	n, lbn := len(probes), LBProbes(probes)
 	for _, tc := range []struct {
 		desc  string
@@ -27,14 +29,17 @@ func TestEstimate(t *testing.T) {
 		{desc: "direct only", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Disabled: true}}},
 			want: Work{Instances: 2, Probes: n, Direct: 2 * n, Requests: 2 * n * 2}},
 		{desc: "with 3 LB samples and the cache checks", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Samples: 3}}},
-			want: Work{Instances: 2, Probes: n, Direct: 2 * n, ThroughLB: 3 * lbn, CacheChecks: cache, Requests: 2*n*2 + 3*lbn*2 + cache*2}},
+			want: Work{Instances: 2, Probes: n, Direct: 2 * n, ThroughLB: 3 * lbn, CacheChecks: cache, Requests: 2*n*2 + 3*lbn*2 + cache*3}},
 		{desc: "automatic samples count probeable instances only", specs: []TargetSpec{{Target: withSkip, Probes: probes}},
 			want: Work{Instances: 2, Probes: n, Direct: 2 * n, ThroughLB: SamplesFor(2) * lbn, CacheChecks: cache,
-				Requests: 2*n*2 + SamplesFor(2)*lbn*2 + cache*2}},
+				Requests: 2*n*2 + SamplesFor(2)*lbn*2 + cache*3}},
+		{desc: "two fronts, 3 samples and the matrix through each", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Samples: 3},
+			Fronts: []Front{{Name: "cdn", URL: "https://cdn.example.com"}, {Name: "lb", Address: "127.0.0.1:443"}}}},
+			want: Work{Instances: 2, Probes: n, Direct: 2 * n, ThroughLB: 2 * 3 * lbn, CacheChecks: 2 * cache, Requests: 2*n*2 + 2*3*lbn*2 + 2*cache*3}},
 		{desc: "two targets add up", specs: []TargetSpec{{Target: two, Probes: probes, LB: LB{Disabled: true}}, {Target: two, Probes: probes, LB: LB{Samples: 1}}},
-			want: Work{Instances: 4, Probes: 2 * n, Direct: 4 * n, ThroughLB: lbn, CacheChecks: cache, Requests: 4*n*2 + lbn*2 + cache*2}},
+			want: Work{Instances: 4, Probes: 2 * n, Direct: 4 * n, ThroughLB: lbn, CacheChecks: cache, Requests: 4*n*2 + lbn*2 + cache*3}},
 	} {
-		got := Estimate(tc.specs, cors.Chromium)
+		got := Estimate(tc.specs, Options{})
 		if got != tc.want {
 			t.Errorf("%s: Estimate = %+v, want %+v", tc.desc, got, tc.want)
 		}
@@ -58,7 +63,7 @@ func TestEstimateBoundsRun(t *testing.T) {
 	t.Cleanup(lb.Close)
 	spec := TargetSpec{Target: discovery.Target{Name: "shop", URL: lb.URL + "/v1/cart", Instances: insts},
 		Probes: Plan(testPolicy())[:3], LB: LB{Samples: 2}}
-	estimate := Estimate([]TargetSpec{spec}, cors.Chromium).Requests
+	estimate := Estimate([]TargetSpec{spec}, Options{}).Requests
 	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +93,7 @@ func TestProgressCountsEstimate(t *testing.T) {
 	tests := []struct {
 		desc    string
 		browser cors.Browser
+		noCache bool
 		specs   []TargetSpec
 	}{
 		{desc: "direct only", browser: cors.Chromium, specs: []TargetSpec{{Target: target, Probes: policy, Direct: Direct{Scheme: "http"}, LB: LB{Disabled: true}}}},
@@ -95,16 +101,20 @@ func TestProgressCountsEstimate(t *testing.T) {
 			specs: []TargetSpec{{Target: target, Probes: adversarial, Direct: Direct{Scheme: "http"}}}},
 		{desc: "LB with 2 samples, GET only (one cache check kind)", browser: cors.Firefox,
 			specs: []TargetSpec{{Target: target, Probes: getOnly, Direct: Direct{Scheme: "http"}, LB: LB{Samples: 2}}}},
+		{desc: "two fronts, one by address", browser: cors.Chromium, specs: []TargetSpec{{Target: target, Probes: policy,
+			Direct: Direct{Scheme: "http"}, LB: LB{Samples: 2}, Fronts: []Front{{Name: "cdn", URL: lb.URL}, {Name: "lb", Address: lb.Listener.Addr().String()}}}}},
+		{desc: "the cache analysis off", browser: cors.Chromium, noCache: true,
+			specs: []TargetSpec{{Target: target, Probes: policy, Direct: Direct{Scheme: "http"}, LB: LB{Samples: 2}}}},
 		{desc: "two targets, on two paths", browser: cors.Webkit, specs: []TargetSpec{
 			{Target: target, Probes: PerPath(policy, []string{"/v1/cart", "/v1/items"}), Direct: Direct{Scheme: "http"}, LB: LB{Samples: 1}},
 			{Target: target, Probes: getOnly, Direct: Direct{Scheme: "http"}, LB: LB{Disabled: true}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			want := int64(Estimate(tc.specs, tc.browser).Fetches())
+			want := int64(Estimate(tc.specs, Options{Browser: tc.browser, NoCache: tc.noCache}).Fetches())
 			var mu sync.Mutex
 			var ticks, last, total int64
-			_, err := Run(context.Background(), tc.specs, Options{Browser: tc.browser, Concurrency: 8, Progress: func(done, n int64) {
+			_, err := Run(context.Background(), tc.specs, Options{Browser: tc.browser, NoCache: tc.noCache, Concurrency: 8, Progress: func(done, n int64) {
 				mu.Lock()
 				defer mu.Unlock()
 				ticks++

@@ -86,6 +86,12 @@ type Target struct {
 	Direct Direct `yaml:"direct,omitempty"`
 	// LB says how the load balancer is sampled.
 	LB LB `yaml:"lb,omitempty"`
+	// Fronts are the layers in front of the instances (a CDN, a cache, a
+	// load balancer), outermost first: each is sampled like the load
+	// balancer and sent the cache probe matrix, and a finding names the
+	// first layer whose answers differ from the layer behind it. Empty:
+	// the load balancer at url is the one layer.
+	Fronts []Front `yaml:"fronts,omitempty"`
 	// Policy is what the service means to allow.
 	Policy Policy `yaml:"policy"`
 	// Paths are the paths probed (default: the URL's path).
@@ -312,6 +318,21 @@ type LB struct {
 	Disabled bool `yaml:"disabled,omitempty"`
 }
 
+// Front is one entry of fronts: a name and exactly one of url (the layer's
+// own URL: its scheme and host are requested, with the target's paths)
+// and address (host:port dialled with the public Host and SNI, as
+// instances are; a name is resolved and samples spread over its
+// addresses).
+type Front struct {
+	// Name names the layer in findings ("the cdn front"): letters,
+	// digits, '.', '_' and '-', up to 32.
+	Name string `yaml:"name"`
+	// URL is the layer's own URL: its scheme and host are requested.
+	URL string `yaml:"url,omitempty"`
+	// Address is the host:port dialled with the public Host and SNI.
+	Address string `yaml:"address,omitempty"`
+}
+
 // Policy is what the service means to allow (also the gate's --policy file).
 type Policy struct {
 	// Origins are the page origins that call the service
@@ -356,7 +377,8 @@ func (p Policy) AuditPolicy() audit.Policy {
 // valid config.
 func (c *Config) AuditOptions() audit.Options {
 	browser, _ := cors.ParseBrowser(c.Browser)
-	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser}
+	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser,
+		NoCache: !slices.Contains(c.Analyses, diff.AnalysisCache)}
 }
 
 // yamlConfig is Config as written in YAML: durations as "5s".

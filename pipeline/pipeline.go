@@ -98,10 +98,11 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 		}
 	}
 	aopt := cfg.AuditOptions()
+	aopt.NoCache = !slices.Contains(opt.Diff.Analyses, diff.AnalysisCache)
 	for _, s := range specs {
-		fmt.Fprintf(log, "corsaudit: %s: %s\n", s.Target.Name, describeWork(audit.WorkOf(s, aopt.Browser), onPaths(s.Probes)))
+		fmt.Fprintf(log, "corsaudit: %s: %s\n", s.Target.Name, describeWork(audit.WorkOf(s, aopt), onPaths(s.Probes)))
 	}
-	fmt.Fprintf(log, "corsaudit: auditing %s, %s\n", plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt.Browser)))
+	fmt.Fprintf(log, "corsaudit: auditing %s, %s\n", plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt)))
 
 	aopt.Progress = opt.Progress
 	aopt.OnSend = opt.Sent

@@ -73,7 +73,7 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 		}
 	}
 	aopt := cfg.AuditOptions()
-	fmt.Fprintf(log, "corsaudit: shard %d/%d: %s, %s\n", k, n, plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt.Browser)))
+	fmt.Fprintf(log, "corsaudit: shard %d/%d: %s, %s\n", k, n, plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt)))
 	aopt.Progress = opt.Progress
 	aopt.OnSend = opt.Sent
 	aopt.Latencies = true // the shard file carries each request's
@@ -100,8 +100,16 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 				st.LB = append(st.LB, enc.observations(row))
 			}
 			for _, c := range r.Cache {
-				st.Cache = append(st.Cache, ShardCachePair{Probe: c.Probe, Preflight: c.Preflight, First: c.First,
-					Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer), SecondAnswer: enc.exchange(c.SecondAnswer)})
+				st.Cache = append(st.Cache, ShardCachePair{Front: c.Front, Order: c.Order, Probe: c.Probe, SecondProbe: c.SecondProbe,
+					Preflight: c.Preflight, First: c.First, Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer),
+					SecondAnswer: enc.exchange(c.SecondAnswer), Fresh: enc.exchange(c.Fresh)})
+			}
+			for _, f := range r.Fronts {
+				sf := ShardFront{Name: f.Name, Addrs: f.Addrs}
+				for _, row := range f.LB {
+					sf.LB = append(sf.LB, enc.observations(row))
+				}
+				st.Fronts = append(st.Fronts, sf)
 			}
 		}
 		for j := range r.Direct.Instances() {

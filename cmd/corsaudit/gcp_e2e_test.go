@@ -155,3 +155,50 @@ func TestGCPAuditReportsDrift(t *testing.T) {
 		t.Errorf("no verdict-drift finding; findings: %+v", rep.Findings)
 	}
 }
+
+// TestGCPConfigFindings: the backend service sets an
+// Access-Control-Allow-Origin in customResponseHeaders, has Cloud CDN on
+// with a cache key without the Origin, and Identity-Aware Proxy without
+// allowHttpOptions. `corsaudit audit` reports each as a config finding
+// naming the backend service; the IAP one is an error (exit 1: every
+// preflight is sent to the login).
+func TestGCPConfigFindings(t *testing.T) {
+	path, f := gcpFleet(t)
+	svcPath := "global/backendServices/shop-backend"
+	svc := f.Object(svcPath)
+	svc["customResponseHeaders"] = []string{"Access-Control-Allow-Origin: *"}
+	svc["enableCDN"] = true
+	svc["cdnPolicy"] = gcptest.Obj{"cacheMode": "CACHE_ALL_STATIC"}
+	svc["iap"] = gcptest.Obj{"enabled": true}
+	f.Put(svcPath, svc)
+	f.IAPSettings("projects/shop-project/iap_web/compute/services/shop-backend", false)
+	code, out, stderr := runCLI("audit", "--config", path, "--format", "json")
+	var rep diff.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)
+	}
+	if code != exitFindings {
+		t.Errorf("audit: exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
+	}
+	want := map[diff.Kind]string{
+		diff.KindConfigCORSHeaders:    "customResponseHeaders: Access-Control-Allow-Origin: *",
+		diff.KindConfigCacheKey:       "cdnPolicy.cacheMode=CACHE_ALL_STATIC",
+		diff.KindConfigPreflightLogin: "accessSettings.corsSettings.allowHttpOptions=false",
+	}
+	for _, fd := range rep.Findings {
+		w, ok := want[fd.Kind]
+		if !ok {
+			continue
+		}
+		delete(want, fd.Kind)
+		if !strings.Contains(fd.Message, "backend service projects/shop-project/global/backendServices/shop-backend") || !strings.Contains(fd.Message, w) {
+			t.Errorf("%s: %s; want the backend service and %q", fd.Kind, fd.Message, w)
+		}
+		if fd.Kind == diff.KindConfigPreflightLogin && fd.Severity != diff.SeverityError {
+			t.Errorf("%s is a %s, want an error", fd.Kind, fd.Severity)
+		}
+	}
+	for k := range want {
+		t.Errorf("no %s finding: %+v", k, rep.Findings)
+	}
+}
