@@ -310,7 +310,19 @@ func (c *comparison) cacheDefect(pair audit.CachePair) (cacheDefect, bool) {
 	if got == alone || got != firstGot {
 		return d, false
 	}
-	if !c.instancesAgree() && cacheEvidence(second.Header) == "" {
+	// A round-robin layer with no cache gives the same pattern by chance
+	// (first and second from instances that agree, the fresh copy from
+	// one that does not). The instance header, where the target has one,
+	// settles it: a cache replays the first answer's, so a second answer
+	// naming another instance came from that instance. Otherwise, when the
+	// instances or the layer's own samples disagree, a cache must say it
+	// answered.
+	if h := c.spec().LB.InstanceHeader; h != "" {
+		if a, b := first.Header.Get(h), second.Header.Get(h); a != "" && b != "" && a != b {
+			return d, false
+		}
+	}
+	if (!c.instancesAgree() || c.layerVaries(pair)) && cacheEvidence(second.Header) == "" {
 		return d, false
 	}
 	req := probes[sp].Request()
@@ -394,6 +406,41 @@ func (c *comparison) instancesAgree() bool {
 		}
 	}
 	return true
+}
+
+// layerVaries reports whether the samples through the layer of pair gave
+// its probes more than one answer: something behind the layer (an
+// instance nobody discovered, a second pool) answers otherwise, and an
+// answer that differs from a fresh one may be its, not a cache's.
+func (c *comparison) layerVaries(pair audit.CachePair) bool {
+	layers := c.res.Layers()
+	l := c.layerOf(pair.Front)
+	if l >= len(layers) {
+		return false
+	}
+	for _, p := range []int{pair.Probe, pair.SecondProbe} {
+		if p < 0 || p >= len(layers[l].Samples) {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, o := range layers[l].Samples[p] {
+			if !answered(o) {
+				continue
+			}
+			var key strings.Builder
+			for _, e := range []*audit.Exchange{o.Preflight, o.Actual} {
+				if e != nil {
+					key.WriteString(canonical(e, e == o.Preflight))
+				}
+				key.WriteString("\x00")
+			}
+			seen[key.String()] = true
+		}
+		if len(seen) > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // cacheHarm is the kind of an error a cache probe found through layer l or

@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -281,6 +282,88 @@ func TestFrontCases(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			_, got := Compare(tc.res, tc.opt)
 			checkWanted(t, got, tc.want, tc.absent)
+		})
+	}
+}
+
+// TestRoundRobinIsNoCache: a round-robin layer without a cache, with an
+// instance nobody discovered on an older config in its rotation, can give
+// the cache pattern by chance: the first and second requests of an order
+// land on current instances and answer alike, the fresh copy lands on the
+// old one. That is no cache: the instance header shows the second answer
+// came from another instance than the first; without one, the layer's own
+// samples show that something behind it answers otherwise. Only a layer
+// whose samples agree (and no header to say otherwise) is read as a cache.
+func TestRoundRobinIsNoCache(t *testing.T) {
+	probes := audit.Plan(audit.Policy{Origins: []string{appOrigin, adminOrigin}, Methods: []string{"GET", "PUT"},
+		Headers: []string{"X-Request-Id"}, Credentials: true})
+	cacheOnly := Options{Analyses: []string{AnalysisCache}}
+	pattern := func(instanceHeader bool, samples behaviour, older bool) *audit.TargetResult {
+		r := fleetOf(probes, same(3, allowing)...)
+		if instanceHeader {
+			r.Spec.LB.InstanceHeader = "X-Instance-Id"
+		}
+		r = withLB(r, 8, allowing, func(p int, pr audit.Probe, s []audit.Observation) {
+			if !older {
+				return
+			}
+			// Every other sample lands on the old instance.
+			for k := 1; k < len(s); k += 2 {
+				pre, act := samples(pr)
+				s[k] = lbSample(pr, http.StatusNoContent, pre, act, "", "")
+			}
+		})
+		pairs := cacheSim{key: keyNone}.run(probes, allowing)
+		for k := range pairs {
+			pair := &pairs[k]
+			if pair.Fresh == nil || pair.Order == audit.CacheRevalidation {
+				continue
+			}
+			pair.FirstAnswer.Header.Set("X-Instance-Id", "m1")
+			pair.SecondAnswer.Header.Set("X-Instance-Id", "m2")
+			if !instanceHeader {
+				pair.FirstAnswer.Header.Del("X-Instance-Id")
+				pair.SecondAnswer.Header.Del("X-Instance-Id")
+			}
+			sp := pair.Probe
+			if pair.Order == audit.CachePreflightKey {
+				sp = pair.SecondProbe
+			}
+			pr := probes[sp]
+			pr.Origin = pair.Second
+			pre, act := blocksPUT(pr)
+			if !pair.Preflight {
+				pre = act
+			}
+			pair.Fresh = &audit.Exchange{Status: pair.Fresh.Status, Header: pre, Request: pair.Fresh.Request}
+		}
+		r.Cache = pairs
+		return r
+	}
+	cacheKinds := []Kind{KindCacheLeak, KindCacheNoOrigin, KindCacheRefusal, KindCachePreflightKey}
+	for _, tc := range []struct {
+		desc    string
+		res     *audit.TargetResult
+		noCache bool
+	}{
+		{desc: "the instance header names another instance for the second answer", res: pattern(true, blocksPUT, false), noCache: true},
+		{desc: "no instance header, the layer's samples disagree", res: pattern(false, blocksPUT, true), noCache: true},
+		{desc: "no instance header, the layer's samples agree: read as a cache", res: pattern(false, allowing, false)},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			_, got := Compare(tc.res, cacheOnly)
+			var found []Kind
+			for _, f := range got {
+				if slices.Contains(cacheKinds, f.Kind) {
+					found = append(found, f.Kind)
+				}
+			}
+			if tc.noCache && len(found) > 0 {
+				t.Errorf("cache findings %v on a layer without a cache", found)
+			}
+			if !tc.noCache && len(found) == 0 {
+				t.Errorf("no cache finding: the pattern alone, on a layer whose samples agree, should read as a cache (or this test shows nothing)")
+			}
 		})
 	}
 }
