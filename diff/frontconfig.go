@@ -34,6 +34,13 @@ var configKinds = map[string]struct {
 func (c *comparison) configFindings(found []Finding) []Finding {
 	var out []Finding
 	for _, fact := range c.spec().Target.Facts {
+		if fact.Kind == discovery.FactUnread {
+			out = append(out, Finding{Kind: KindConfigUnread, Instances: []string{"lb"},
+				Observed: strings.Join(fact.Settings, "; "),
+				Message: fmt.Sprintf("could not read %s: %s; the probes ran without it, but the config findings it could give are missing",
+					fact.Resource, strings.Join(fact.Settings, "; "))})
+			continue
+		}
 		ck, ok := configKinds[fact.Kind]
 		if !ok || !c.opt.enabled(ck.analysis) {
 			continue

@@ -94,3 +94,32 @@ func TestConfigFindings(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigUnread: configuration a provider could not read (a permission
+// not granted) is an info finding naming the resource and the reason: it
+// fails a run only at --fail-on info, so an upgrade that reads more of the
+// cloud config does not turn a clean cron job red.
+func TestConfigUnread(t *testing.T) {
+	res := fleetOf(testProbes(), same(3, allowing)...)
+	unread := discovery.FrontFact{Kind: discovery.FactUnread, Resource: "the attributes of ALB listener arn:aws:elasticloadbalancing:us-east-1:1:listener/app/shop/1/2 (HTTPS:443)",
+		Settings: []string{"aws: permission denied: may not call elasticloadbalancing:DescribeListenerAttributes"}}
+	res.Spec.Target.Facts = []discovery.FrontFact{unread}
+	_, got := Compare(res, Options{})
+	if len(got) != 1 || got[0].Kind != KindConfigUnread || got[0].Severity != SeverityInfo {
+		t.Fatalf("findings %+v, want one config-unread info", got)
+	}
+	for _, w := range []string{unread.Resource, "DescribeListenerAttributes", "the probes ran without it"} {
+		if !strings.Contains(got[0].Message, w) {
+			t.Errorf("message %q lacks %q", got[0].Message, w)
+		}
+	}
+	for _, tc := range []struct {
+		failOn FailOn
+		fails  bool
+	}{{FailOn(SeverityError), false}, {FailOn(SeverityWarning), false}, {FailOn(SeverityInfo), true}} {
+		r := &Report{Findings: got, FailOn: tc.failOn}
+		if r.Fails() != tc.fails {
+			t.Errorf("fail-on %s: fails %v, want %v", tc.failOn, r.Fails(), tc.fails)
+		}
+	}
+}

@@ -50,6 +50,9 @@ const (
 	// KindConfigPreflightLogin: an identity-aware proxy sends preflights
 	// to its login (IAP without allowHttpOptions).
 	KindConfigPreflightLogin Kind = "config-preflight-login"
+	// KindConfigUnread: the provider could not read part of a front's
+	// configuration (a permission not granted); the probes still ran.
+	KindConfigUnread Kind = "config-unread"
 	// KindUnauditedRoute: the load balancer sends a step of a probe where
 	// no audited instance answers it (a backend bucket, a pool nobody
 	// discovered, an answer of its own).
@@ -90,6 +93,8 @@ var Kinds = []KindInfo{
 		"What the provider read of the load balancer's configuration: ALB listener attributes routing.http.response.access_control_* or GCP backend service customResponseHeaders put fixed CORS headers on its answers, whatever the instances send. The finding names the listener or backend service and the values, and the probe findings it explains (lb-mismatch, lb-answers-options, invalid-header...); a warning, since the probes say what users lose."},
 	{KindConfigPreflightLogin, SeverityError, "Identity-Aware Proxy sends preflights to its login",
 		"What the provider read of the load balancer's configuration: Identity-Aware Proxy is enabled on the backend service without accessSettings.corsSettings.allowHttpOptions, so every preflight (which never carries the login cookie) is redirected to the login page and every non-simple request fails. The finding names the backend service and the lb-redirect it explains."},
+	{KindConfigUnread, SeverityInfo, "A front's configuration could not be read",
+		"The provider could not read part of the load balancer's configuration that corsaudit checks (ALB listener attributes, IAP settings), most often because a permission is not granted. The finding names the resource and the reason (the permission to grant); the probes ran as usual, so what users see is still audited, only the config findings that would explain it are missing. Info: the run is complete without it."},
 	{KindErrorWithoutCORS, SeverityWarning, "Error responses without CORS headers",
 		"Instances answer the actual request of an allowed origin with an error status (4xx, 5xx) that lacks Access-Control-Allow-Origin, often nginx add_header without always. The browser then hides the response: the page sees a network error instead of the status, so it cannot tell an expired login (401) from an outage, nor show the server's message. A warning: requests that succeed are unaffected. Without auth, an endpoint behind a login reports its anonymous 401 this way rather than as a policy-violation; configure auth to audit the logged-in answer."},
 	{KindHeaderDrift, SeverityWarning, "Instances send different CORS headers",

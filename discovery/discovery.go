@@ -101,6 +101,10 @@ const (
 	// FactPreflightLogin: an identity-aware proxy sends preflights to its
 	// login (IAP without accessSettings.corsSettings.allowHttpOptions).
 	FactPreflightLogin = "preflight-login"
+	// FactUnread: the provider could not read this part of a front's
+	// configuration (a permission not granted): the audit goes on without
+	// it, and says so. Settings hold the reason.
+	FactUnread = "unread"
 )
 
 // FrontFact is one thing a provider read, while discovering, of the

@@ -107,7 +107,10 @@ const corsAttributePrefix = "routing.http.response.access_control_"
 
 // listenerFacts reads the attributes of every HTTP(S) listener (one
 // DescribeListenerAttributes each) and says, per listener, the CORS
-// headers it sets itself.
+// headers it sets itself. A listener whose attributes cannot be read (the
+// permission, added after the rest of the IAM policy, not granted) is a
+// FactUnread naming the reason: the audit goes on without it rather than
+// failing discovery.
 func (p *Provider) listenerFacts(ctx context.Context, lb elbtypes.LoadBalancer, listeners []elbtypes.Listener) ([]discovery.FrontFact, error) {
 	var out []discovery.FrontFact
 	for _, l := range listeners {
@@ -117,7 +120,13 @@ func (p *Provider) listenerFacts(ctx context.Context, lb elbtypes.LoadBalancer, 
 		what := fmt.Sprintf("%s:%d", l.Protocol, sdkaws.ToInt32(l.Port))
 		res, err := p.clients.ELB.DescribeListenerAttributes(ctx, &elbv2.DescribeListenerAttributesInput{ListenerArn: l.ListenerArn})
 		if err != nil {
-			return nil, classify("elasticloadbalancing:DescribeListenerAttributes", fmt.Sprintf("describe attributes of listener %s:%d", deref(lb.LoadBalancerName), sdkaws.ToInt32(l.Port)), err)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			err = classify("elasticloadbalancing:DescribeListenerAttributes", fmt.Sprintf("describe attributes of listener %s:%d", deref(lb.LoadBalancerName), sdkaws.ToInt32(l.Port)), err)
+			out = append(out, discovery.FrontFact{Kind: discovery.FactUnread,
+				Resource: fmt.Sprintf("the attributes of ALB listener %s (%s)", deref(l.ListenerArn), what), Settings: []string{err.Error()}})
+			continue
 		}
 		if f, ok := corsAttributes(deref(l.ListenerArn), what, res.Attributes); ok {
 			out = append(out, f)

@@ -40,7 +40,14 @@ func (d *discoverer) serviceFacts(ctx context.Context, services []*computepb.Bac
 				return err
 			})
 		if err != nil {
-			return nil, err
+			// IAP settings need a permission roles/compute.viewer lacks:
+			// the audit goes on without them, and says so.
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			out = append(out, discovery.FrontFact{Kind: discovery.FactUnread, Resource: "the IAP settings of " + resource + " (" + name + ")",
+				Settings: []string{err.Error()}})
+			continue
 		}
 		if !allow {
 			out = append(out, discovery.FrontFact{Kind: discovery.FactPreflightLogin, Resource: resource + " (IAP " + name + ")",

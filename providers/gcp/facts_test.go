@@ -22,6 +22,7 @@ func TestDiscoverFacts(t *testing.T) {
 		desc  string
 		set   func(svc gcptest.Obj)
 		allow bool // IAP lets OPTIONS through
+		deny  bool // the IAP settings may not be read
 		want  []discovery.FrontFact
 	}{
 		{desc: "nothing in front", set: func(gcptest.Obj) {}},
@@ -47,6 +48,10 @@ func TestDiscoverFacts(t *testing.T) {
 			set: func(svc gcptest.Obj) { svc["iap"] = gcptest.Obj{"enabled": true} },
 			want: []discovery.FrontFact{{Kind: discovery.FactPreflightLogin, Resource: resource + " (IAP " + iapName + ")",
 				Settings: []string{"iap.enabled=true", "accessSettings.corsSettings.allowHttpOptions=false"}}}},
+		{desc: "IAP settings that may not be read: said, discovery goes on", deny: true,
+			set: func(svc gcptest.Obj) { svc["iap"] = gcptest.Obj{"enabled": true} },
+			want: []discovery.FrontFact{{Kind: discovery.FactUnread, Resource: "the IAP settings of " + resource + " (" + iapName + ")",
+				Settings: []string{"gcp: get IAP settings of shop-backend: permission denied (needs iap.webServices.getSettings)"}}}},
 		{desc: "IAP that lets OPTIONS through", allow: true,
 			set: func(svc gcptest.Obj) { svc["iap"] = gcptest.Obj{"enabled": true} }},
 	} {
@@ -61,6 +66,9 @@ func TestDiscoverFacts(t *testing.T) {
 			obj := f.Put(svcPath, f.Object(svcPath))
 			tc.set(obj)
 			f.IAPSettings(iapName, tc.allow)
+			if tc.deny {
+				f.SetError("iap:"+iapName, gcptest.Error{Code: 403, Reason: "forbidden", Message: "Permission 'iap.webServices.getSettings' denied"})
+			}
 			tg, err := discover(t, Config{Project: project, BackendService: "shop-backend", Endpoint: f.URL()})
 			if err != nil {
 				t.Fatalf("Discover: %v", err)

@@ -87,7 +87,8 @@ func (f *Server) SetBlock(b bool) {
 }
 
 // SetError answers requests for path (under projects/<project>/, without
-// query) with the API's error envelope.
+// query; "iap:" and the resource name for the IAP settings of a resource)
+// with the API's error envelope.
 func (f *Server) SetError(path string, e Error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -257,7 +258,12 @@ func (f *Server) serveIAP(w http.ResponseWriter, r *http.Request, name string) {
 	f.calls["GET iap/{}:iapSettings"]++
 	f.total++
 	o, ok := f.objects["iap:"+name]
+	e, failed := f.errs["iap:"+name]
 	f.mu.Unlock()
+	if failed {
+		f.fail(w, e)
+		return
+	}
 	if got := r.Header.Get("Authorization"); got != "" {
 		f.t.Errorf("fake iap: GET %s sent credentials %q to an http:// endpoint", name, got)
 	}
