@@ -404,7 +404,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	}
 	secret.redactHeader(r.Header)
 	header := readResponseHeader(o.Browser, r.Header)
-	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start)}
+	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start), Proto: protoOf(r)}
 	o.record(ex, sent)
 	if o.intern != nil {
 		ex.Header, ex.answer = o.sharedResponse(method, header)
@@ -428,6 +428,25 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
 }
 
+// Protocols an answer came over (Exchange.Proto).
+const (
+	ProtoHTTP1  = "HTTP/1.1"
+	ProtoHTTP10 = "HTTP/1.0"
+	ProtoHTTP2  = "HTTP/2.0"
+)
+
+// protoOf is the protocol of r as one of the Proto constants (the
+// server's own spelling is not kept: every exchange shares three strings).
+func protoOf(r *http.Response) string {
+	switch {
+	case r.ProtoMajor == 2:
+		return ProtoHTTP2
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		return ProtoHTTP10
+	}
+	return ProtoHTTP1
+}
+
 // sendTolerantly sends req again when Go's client rejected the response's
 // header lines, and reads the answer as the browser does (readTolerantly):
 // an observation with the browser's verdict, the malformed line recorded in
@@ -443,7 +462,7 @@ func (o *FetchOptions) sendTolerantly(ctx context.Context, to Endpoint, req *htt
 	}
 	// Not interned (answer 0): each such answer is judged on its own.
 	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: RelevantHeaders(r.Header, ""),
-		Malformed: malformedDetail(r, malformed), Latency: time.Since(start)}
+		Malformed: malformedDetail(r, malformed), Latency: time.Since(start), Proto: ProtoHTTP1}
 	o.record(ex, sent)
 	if o.InstanceHeader != "" {
 		ex.ServedBy = r.Header.Get(o.InstanceHeader)

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"sync"
@@ -57,6 +56,12 @@ type TargetSpec struct {
 	// LeftOut are the pools whose instances no probe reaches, left out of
 	// Target.Instances by RouteTarget.
 	LeftOut []PoolCount
+	// Fronts, when set, are the layers in front of the instances,
+	// outermost first, each sampled with the same probes as the load
+	// balancer would be (LB.Samples each) and sent the cache probe
+	// matrix; the first one's samples are TargetResult.LB. Empty: the
+	// load balancer at the public URL is the one layer.
+	Fronts []Front
 }
 
 // Options bound and tune a run. Concurrency, PerInstance, Timeout and
@@ -90,6 +95,15 @@ type Options struct {
 	// one exchange, whose Latency is that of the first request: memory
 	// follows the distinct answers, not instances x probes.
 	Latencies bool
+	// LookupHost resolves the host name of a front's address (nil: the
+	// system resolver).
+	LookupHost LookupHost
+	// NoCache sends no cache probe matrix (the cache analysis is off).
+	NoCache bool
+	// CacheToken, when set, starts the cache-busting query parameters of
+	// the cache probe matrix (empty: a hash of each target's name and URL,
+	// the same from run to run).
+	CacheToken string
 }
 
 // check says which required option is missing: a programming error of
@@ -114,7 +128,6 @@ func (o *Options) check() error {
 // bound it holds while it runs.
 type job struct {
 	weight int64
-	units  int64
 	run    func(ctx context.Context, tick func())
 	// instance, when set, runs instead of run: the probes of instance
 	// index of its target (one closure per instance of a large fleet
@@ -139,14 +152,15 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 	}
 	results := make([]TargetResult, len(specs))
 	var jobs []job
-	var total int64
 	for i := range specs {
-		for _, j := range planTarget(&results[i], specs[i], &opt) {
+		for _, j := range planTarget(ctx, &results[i], specs[i], &opt) {
 			j.weight = min(j.weight, int64(opt.Concurrency))
-			total += j.units
 			jobs = append(jobs, j)
 		}
 	}
+	// The progress total is Estimate's, the count the log lines give: the
+	// jobs tick once per fetch it counts.
+	total := int64(Estimate(specs, opt).Fetches())
 	var done atomic.Int64
 	tick := func() {
 		n := done.Add(1)
@@ -189,7 +203,7 @@ func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, 
 
 // planTarget prepares res and returns its jobs: one per probeable instance,
 // then the LB samples and cache checks.
-func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
+func planTarget(ctx context.Context, res *TargetResult, spec TargetSpec, opt *Options) []job {
 	res.Spec = spec
 	u, err := url.Parse(spec.Target.URL)
 	if err != nil || u.Host == "" {
@@ -239,108 +253,75 @@ func planTarget(res *TargetResult, spec TargetSpec, opt *Options) []job {
 		if units == 0 {
 			continue
 		}
-		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), units: int64(units), instance: s, index: i})
+		jobs = append(jobs, job{weight: int64(min(opt.PerInstance, units)), instance: s, index: i})
 	}
 	if spec.LB.Disabled {
 		return jobs
 	}
-	// Through the LB: a fresh connection per request, so that LBs that
-	// balance per connection (L4, keep-alive pinning) spread samples too.
-	lb := NewEndpoint(u, "", "", TransportOptions{Timeout: opt.Timeout, DisableKeepAlives: true, TLSConfig: spec.tlsConfig(opt)})
-	samples := spec.LB.Samples
-	if samples <= 0 {
-		probeable := 0
-		for i := range insts {
-			if res.Direct.Probed(i) {
-				probeable++
-			}
+	samples := spec.lbSamples(spec.probeable())
+	layers := fronts(ctx, spec, u, opt.LookupHost)
+	for l, fp := range layers {
+		rows := make([][]Observation, len(spec.Probes))
+		if l == 0 {
+			res.LB = rows
+		} else {
+			res.Fronts = append(res.Fronts, FrontSamples{Name: fp.name, Addrs: fp.addrs, LB: rows})
 		}
-		samples = SamplesFor(probeable)
+		jobs = append(jobs, s.sampleJobs(fp, rows, samples)...)
 	}
-	res.LB = make([][]Observation, len(spec.Probes))
+	if opt.NoCache {
+		return jobs
+	}
+	return append(jobs, s.cacheJobs(layers)...)
+}
+
+// sampleJobs samples every sampled probe through one layer, samples times,
+// into rows. Each request goes over a fresh connection, so that load
+// balancers that balance per connection (L4, keep-alive pinning) spread
+// samples too; samples cycle through the layer's addresses and, over
+// https, alternate between HTTP/2 and HTTP/1.1 (sampleRoute).
+func (s *sender) sampleJobs(fp frontPlan, rows [][]Observation, samples int) []job {
+	spec := &s.res.Spec
+	ends := s.layerEndpoints(fp, TransportOptions{DisableKeepAlives: true})
+	var jobs []job
 	for p, pr := range spec.Probes {
 		if !pr.Sampled() {
 			continue
 		}
-		res.LB[p] = make([]Observation, samples)
+		rows[p] = make([]Observation, samples)
 		for k := range samples {
-			obs := &res.LB[p][k]
+			obs := &rows[p][k]
 			*obs = Observation{Probe: p, Sample: k}
-			jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
-				s.observe(ctx, lb, spec.Probes[p], obs, nil)
+			a, h1 := sampleRoute(k, len(ends[0]), fp.url.Scheme == "https")
+			to := ends[0][a]
+			if h1 {
+				to = ends[1][a]
+			}
+			jobs = append(jobs, job{weight: 1, run: func(ctx context.Context, tick func()) {
+				s.observe(ctx, to, spec.Probes[p], obs, nil)
 				tick()
 			}})
 		}
 	}
-	jobs = append(jobs, cacheJobs(res, s, lb)...)
 	return jobs
 }
 
-// cacheRounds is how many pairs of requests check a cache per kind of
-// probe (simple and preflighted).
-const cacheRounds = 3
-
-// cacheJobs checks, for the first policy probe of each kind (simple GET and
-// preflighted), whether an answer made for one origin is served to another.
-// Each pair runs sequentially inside one job; a few pairs per kind give a
-// cache the chance to store the first answer.
-func cacheJobs(res *TargetResult, s *sender, lb Endpoint) []job {
-	probes := res.Spec.Probes
-	// A whole fetch whose samples are taken: a probe of one step cannot
-	// repeat the other step's request.
-	candidate := func(p int, preflight bool) bool {
-		pr := probes[p]
-		return pr.Class == ClassPolicy && pr.Step == "" && res.LB[p] != nil &&
-			cors.PlanPreflightFor(s.opt.Browser, pr.Request()).Needed == preflight
+// layerEndpoints are the endpoints of a layer, one per address:
+// [0] offering HTTP/2 over TLS, [1] HTTP/1.1 alone.
+func (s *sender) layerEndpoints(fp frontPlan, o TransportOptions) [2][]Endpoint {
+	o.Timeout, o.TLSConfig = s.opt.Timeout, s.res.Spec.tlsConfig(s.opt)
+	addrs := fp.addrs
+	if len(addrs) == 0 {
+		addrs = []string{""}
 	}
-	pick := func(preflight bool) int {
-		for p, pr := range probes {
-			if candidate(p, preflight) && pr.SendsActual() {
-				return p
-			}
-		}
-		for p := range probes {
-			if candidate(p, preflight) {
-				return p
-			}
-		}
-		return -1
+	var out [2][]Endpoint
+	for _, a := range addrs {
+		out[0] = append(out[0], NewEndpoint(fp.url, a, "", o))
+		h1 := o
+		h1.HTTP1Only = true
+		out[1] = append(out[1], NewEndpoint(fp.url, a, "", h1))
 	}
-	var jobs []job
-	for _, preflight := range []bool{false, true} {
-		p := pick(preflight)
-		if p < 0 {
-			continue
-		}
-		for range cacheRounds {
-			res.Cache = append(res.Cache, CachePair{Probe: p, Preflight: preflight,
-				First: probes[p].Origin, Second: DisallowedOrigin})
-		}
-	}
-	for i := range res.Cache {
-		pair := &res.Cache[i]
-		jobs = append(jobs, job{weight: 1, units: 1, run: func(ctx context.Context, tick func()) {
-			defer tick()
-			first := probes[pair.Probe].Request()
-			second := first
-			second.Origin = pair.Second
-			fo := s.fetchOptions(nil)
-			// The same single step a browser sends for the probe, from
-			// two origins in turn.
-			step := func(req cors.Request) *Exchange {
-				var ex *Exchange
-				if pair.Preflight {
-					ex, _, _ = fo.send(ctx, lb, http.MethodOptions, preflightHeader(req, cors.PlanPreflightFor(fo.Browser, req)), nil)
-				} else if m := cors.NormalizeMethod(req.Method); m == http.MethodGet || m == http.MethodHead {
-					ex, _, _ = fo.send(ctx, lb, m, actualHeader(req), nil)
-				}
-				return ex
-			}
-			pair.FirstAnswer = step(first)
-			pair.SecondAnswer = step(second)
-		}})
-	}
-	return jobs
+	return out
 }
 
 // directScheme is the scheme spoken to an instance: its own, else the

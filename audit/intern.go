@@ -91,7 +91,11 @@ func isRelevantHeader(name, instanceHeader string) bool {
 	if len(name) >= len(acPrefix) && strings.EqualFold(name[:len(acPrefix)], acPrefix) {
 		return true
 	}
-	for _, n := range [...]string{"vary", "location", "age", "cache-control", "x-cache", "x-cache-status"} {
+	// Vary and the cache evidence (a cache answered: its age, its own
+	// hit or miss header, the layers it passed) matter to the cache
+	// analysis.
+	for _, n := range [...]string{"vary", "location", "age", "cache-control", "x-cache", "x-cache-status",
+		"cf-cache-status", "x-served-by", "via", "x-varnish"} {
 		if strings.EqualFold(name, n) {
 			return true
 		}

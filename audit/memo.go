@@ -39,6 +39,7 @@ type exchangeKey struct {
 	status                     int
 	location, servedBy, errMsg string
 	err                        ErrorClass
+	proto                      string
 }
 
 // shareExchange is the probe's shared exchange alike ex (ex itself the
@@ -49,7 +50,7 @@ func (o *FetchOptions) shareExchange(ex *Exchange) *Exchange {
 		return ex
 	}
 	k := exchangeKey{shape: ex.shape, answer: ex.answer, status: ex.Status, location: ex.Location,
-		servedBy: ex.ServedBy, errMsg: ex.ErrMsg, err: ex.Err}
+		servedBy: ex.ServedBy, errMsg: ex.ErrMsg, err: ex.Err, proto: ex.Proto}
 	m := &o.memo.exchanges
 	m.mu.Lock()
 	defer m.mu.Unlock()

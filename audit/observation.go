@@ -51,6 +51,10 @@ type Exchange struct {
 	// Latency is the request's, or the first request's of an exchange
 	// shared by instances answered alike (Options.Latencies).
 	Latency time.Duration `json:"latency"`
+	// Proto is the protocol the answer came over: ProtoHTTP2 when the
+	// server offered HTTP/2 over TLS (ALPN, as browsers negotiate it),
+	// else HTTP/1.x ("" in reports written before it was recorded).
+	Proto string `json:"proto,omitempty"`
 
 	// answer numbers the distinct response header sets of a run (0: not
 	// interned); equal numbers read alike to a browser (verdictCache).
@@ -178,17 +182,54 @@ func (o Observation) ServedBy() string {
 	return ""
 }
 
-// CachePair is a cache check through the LB: the same request from origin
-// First, then at once from origin Second. A shared cache that ignores the
-// Origin hands Second the answer made for First.
+// CachePair is one order of the cache probe matrix sent through one front
+// (cache.go): a request from origin First, then at once, over the same
+// connection, a request from origin Second (the revalidation order: the
+// same request again with the first answer's validators), both with one
+// cache-busting query parameter of their own; then Fresh, the second
+// request alone under another such parameter: what it gets when nothing
+// is cached. A shared cache that keys on the URL alone hands Second the
+// answer made for First.
 type CachePair struct {
-	Probe        int       `json:"probe"`
-	Preflight    bool      `json:"preflight"`
-	First        string    `json:"first_origin"`
-	Second       string    `json:"second_origin"`
+	// Front names the layer the requests went through (Front.Name;
+	// LBLayer, or "" in reports written before fronts existed: the load
+	// balancer at the public URL).
+	Front string `json:"front,omitempty"`
+	// Order is one of the Cache* orders ("" in reports written before
+	// orders existed: CacheOtherOrigin).
+	Order     string `json:"order,omitempty"`
+	Probe     int    `json:"probe"`
+	Preflight bool   `json:"preflight"`
+	// First and Second are the origins of the two requests ("": no
+	// Origin header).
+	First  string `json:"first_origin"`
+	Second string `json:"second_origin"`
+	// SecondProbe is the probe whose request the second step sends from
+	// Second (another method and request headers in the CachePreflightKey
+	// order; Probe otherwise, and in reports written before it existed).
+	SecondProbe  int       `json:"second_probe,omitempty"`
 	FirstAnswer  *Exchange `json:"first"`
 	SecondAnswer *Exchange `json:"second"`
+	Fresh        *Exchange `json:"fresh,omitempty"`
 }
+
+// Orders of the cache probe matrix (CachePair.Order).
+const (
+	// CacheNoOrigin: a GET without Origin, then from an allowed origin.
+	CacheNoOrigin = "no-origin-then-allowed"
+	// CacheRefusal: a request from a disallowed origin, then from an
+	// allowed one.
+	CacheRefusal = "disallowed-then-allowed"
+	// CacheOtherOrigin: a request from an allowed origin, then from
+	// another allowed origin or a disallowed one.
+	CacheOtherOrigin = "allowed-then-other-origin"
+	// CachePreflightKey: a preflight for one method and request headers,
+	// then for others from the same origin.
+	CachePreflightKey = "preflight-then-other-request"
+	// CacheRevalidation: a GET from an allowed origin, then the same GET
+	// with If-None-Match or If-Modified-Since from the first answer.
+	CacheRevalidation = "revalidation"
+)
 
 // TargetResult holds everything observed for one target.
 type TargetResult struct {
@@ -199,10 +240,14 @@ type TargetResult struct {
 	// Spec.Target.Instances order; rows of instances not probed are
 	// empty).
 	Direct *DirectMatrix
-	// LB[p] are the LB samples for probe p.
+	// LB[p] are the samples for probe p through the first layer: the load
+	// balancer at the public URL, or Spec.Fronts[0].
 	LB [][]Observation
-	// Cache are the cache checks through the LB.
+	// Cache are the orders of the cache probe matrix through every layer.
 	Cache []CachePair
+	// Fronts are the samples through the fronts behind the first
+	// (Spec.Fronts[1:]), in order; Layers lists every layer.
+	Fronts []FrontSamples
 	// Requests counts HTTP requests sent.
 	Requests int64
 }

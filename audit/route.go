@@ -360,6 +360,19 @@ func (t routeTable) probesOf(pool string) []int {
 	return t.all
 }
 
+// fetches is how many fetches the probeable instances are sent: per
+// instance, every probe its pool answers.
+func (t routeTable) fetches(probeable int) int {
+	if t.pools == nil {
+		return probeable * len(t.all)
+	}
+	n := 0
+	for k, served := range t.served {
+		n += t.probed[k] * len(served)
+	}
+	return n
+}
+
 // requests is an upper bound on the requests the probeable instances are
 // sent: per instance and probe its pool answers, the probe's
 // (maxRequests).

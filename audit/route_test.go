@@ -141,7 +141,7 @@ func TestRunRoutedProbes(t *testing.T) {
 	spec := TargetSpec{Target: discovery.Target{Name: "shop", URL: u.String(), Instances: []discovery.Instance{
 		{ID: "pre-1", Addr: pre.addr, Pool: "preflights"}, {ID: "web-1", Addr: web.addr, Pool: "web"}}},
 		Probes: probes, LB: LB{Disabled: true}}
-	_, estimate := Estimate([]TargetSpec{spec})
+	estimate := Estimate([]TargetSpec{spec}, Options{}).Requests
 	var done, total atomic.Int64
 	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Progress: func(d, t int64) { done.Store(d); total.Store(t) }}))
 	if err != nil {

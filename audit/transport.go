@@ -49,6 +49,9 @@ type TransportOptions struct {
 	// TLSConfig, when set, is the base TLS configuration (tests use it to
 	// trust a test CA).
 	TLSConfig *tls.Config
+	// HTTP1Only offers HTTP/1.1 alone in TLS's ALPN; otherwise HTTP/2 is
+	// used when the server offers it over TLS, as browsers do.
+	HTTP1Only bool
 }
 
 // NewClient returns an HTTP client that never follows redirects, sends no
@@ -78,6 +81,11 @@ func NewClient(o TransportOptions) *http.Client {
 		IdleConnTimeout:        30 * time.Second,
 		DisableCompression:     true,
 		ForceAttemptHTTP2:      true,
+	}
+	if o.HTTP1Only {
+		tr.ForceAttemptHTTP2 = false
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetHTTP1(true)
 	}
 	connectTo := o.ConnectTo
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -20,17 +20,30 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Concurrency int           `yaml:"concurrency"`
-	PerInstance int           `yaml:"per_instance"`
-	Timeout     time.Duration `yaml:"timeout"`
-	Deadline    time.Duration `yaml:"deadline"`
-	Browser     string        `yaml:"browser"`
-	FailOn      string        `yaml:"fail_on"`
-	Analyses    []string      `yaml:"checks"`
-	MaxProbes   int           `yaml:"max_probes"`
+	// Concurrency bounds the requests in flight, all instances together.
+	Concurrency int `yaml:"concurrency"`
+	// PerInstance bounds the requests in flight to one instance.
+	PerInstance int `yaml:"per_instance"`
+	// Timeout bounds each request (a unit is required: 5s).
+	Timeout time.Duration `yaml:"timeout"`
+	// Deadline bounds the whole run; a partial report is written when it
+	// passes.
+	Deadline time.Duration `yaml:"deadline"`
+	// Browser is whose CORS rules decide: chromium, firefox, webkit (alias
+	// safari) or spec (the Fetch standard).
+	Browser string `yaml:"browser"`
+	// FailOn is the severity at or above which findings exit 1: error,
+	// warning, info or never.
+	FailOn string `yaml:"fail_on"`
+	// Analyses are the checks run: drift, lb, cache, misconfig.
+	Analyses []string `yaml:"checks"`
+	// MaxProbes bounds the probes per target and path: policy probes over
+	// it are an error, adversarial ones are left out.
+	MaxProbes int `yaml:"max_probes"`
 	// Interval is how often `serve` audits each target.
 	Interval time.Duration `yaml:"interval"`
-	Targets  []Target      `yaml:"targets"`
+	// Targets are the services audited.
+	Targets []Target `yaml:"targets"`
 
 	// problems found while parsing or setting values; Validate reports
 	// them with the others.
@@ -48,6 +61,7 @@ type Config struct {
 
 // Target is one entry of targets:.
 type Target struct {
+	// Name names the target in reports (default: the URL's host).
 	Name string `yaml:"name,omitempty"`
 	// URL is the public URL through the load balancer; its path is probed.
 	URL string `yaml:"url,omitempty"`
@@ -60,9 +74,18 @@ type Target struct {
 	// section and an optional group: (Parse sets it instead of Discover):
 	// their instances make one target.
 	Sources []Source `yaml:"-"`
-	Direct  Direct   `yaml:"direct,omitempty"`
-	LB      LB       `yaml:"lb,omitempty"`
-	Policy  Policy   `yaml:"policy"`
+	// Direct says how instances are reached directly.
+	Direct Direct `yaml:"direct,omitempty"`
+	// LB says how the load balancer is sampled.
+	LB LB `yaml:"lb,omitempty"`
+	// Fronts are the layers in front of the instances (a CDN, a cache, a
+	// load balancer), outermost first: each is sampled like the load
+	// balancer and sent the cache probe matrix, and a finding names the
+	// first layer whose answers differ from the layer behind it. Empty:
+	// the load balancer at url is the one layer.
+	Fronts []Front `yaml:"fronts,omitempty"`
+	// Policy is what the service means to allow.
+	Policy Policy `yaml:"policy"`
 	// Paths are the paths probed (default: the URL's path).
 	Paths []string `yaml:"paths,omitempty,flow"`
 	// Auth is the logged-in user's secret, sent where a browser sends it.
@@ -236,8 +259,8 @@ func (t Target) MarshalYAML() (any, error) {
 }
 
 // Auth names where the secret of a logged-in user comes from (never the
-// YAML itself) and how it is sent: exactly one of Header and Cookie, and
-// exactly one of ValueFromEnv and ValueFromFile.
+// YAML itself) and how it is sent: exactly one of header and cookie, and
+// exactly one of value_from_env and value_from_file.
 type Auth struct {
 	// Header is the request header carrying the value (Authorization).
 	Header string `yaml:"header,omitempty"`
@@ -256,31 +279,64 @@ type Auth struct {
 // TLS is how the target's certificates are verified, and the client
 // certificate it presents (mTLS).
 type TLS struct {
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
-	CAFile             string `yaml:"ca_file,omitempty"`
-	CertFile           string `yaml:"cert_file,omitempty"`
-	KeyFile            string `yaml:"key_file,omitempty"`
+	// InsecureSkipVerify does not verify certificates, like curl -k.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify,omitempty"`
+	// CAFile is a PEM file of CAs trusted besides the system's.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// CertFile is the client certificate presented (mTLS), with KeyFile.
+	CertFile string `yaml:"cert_file,omitempty"`
+	// KeyFile is the client certificate's private key.
+	KeyFile string `yaml:"key_file,omitempty"`
 }
 
 // Direct says how instances are reached directly.
 type Direct struct {
-	Scheme             string `yaml:"scheme,omitempty"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
+	// Scheme is how instances are dialled, http or https, unless the
+	// provider gives an instance its own (default: the URL's).
+	Scheme string `yaml:"scheme,omitempty"`
+	// InsecureSkipVerify does not verify the instances' certificates.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify,omitempty"`
 }
 
 // LB says how the load balancer is sampled.
 type LB struct {
-	Samples        int    `yaml:"samples,omitempty"`
+	// Samples is how many requests per probe go through the load
+	// balancer (0: enough to reach every instance).
+	Samples int `yaml:"samples,omitempty"`
+	// InstanceHeader is the response header naming the instance that
+	// served a request through the load balancer.
 	InstanceHeader string `yaml:"instance_header,omitempty"`
-	Disabled       bool   `yaml:"disabled,omitempty"`
+	// Disabled sends nothing through the load balancer.
+	Disabled bool `yaml:"disabled,omitempty"`
+}
+
+// Front is one entry of fronts: a name and exactly one of url (the layer's
+// own URL: its scheme and host are requested, with the target's paths)
+// and address (host:port dialled with the public Host and SNI, as
+// instances are; a name is resolved and samples spread over its
+// addresses).
+type Front struct {
+	// Name names the layer in findings ("the cdn front"): letters,
+	// digits, '.', '_' and '-', up to 32.
+	Name string `yaml:"name"`
+	// URL is the layer's own URL: its scheme and host are requested.
+	URL string `yaml:"url,omitempty"`
+	// Address is the host:port dialled with the public Host and SNI.
+	Address string `yaml:"address,omitempty"`
 }
 
 // Policy is what the service means to allow (also the gate's --policy file).
 type Policy struct {
-	Origins     []string `yaml:"origins"`
-	Methods     []string `yaml:"methods,omitempty"`
-	Headers     []string `yaml:"headers,omitempty"`
-	Credentials bool     `yaml:"credentials,omitempty"`
+	// Origins are the page origins that call the service
+	// (https://app.example.com).
+	Origins []string `yaml:"origins"`
+	// Methods are the methods the pages use.
+	Methods []string `yaml:"methods,omitempty"`
+	// Headers are the request headers the pages set.
+	Headers []string `yaml:"headers,omitempty"`
+	// Credentials: the pages send cookies or HTTP auth (credentials:
+	// "include").
+	Credentials bool `yaml:"credentials,omitempty"`
 }
 
 // Default returns the configuration with every default applied and no
@@ -313,7 +369,8 @@ func (p Policy) AuditPolicy() audit.Policy {
 // valid config.
 func (c *Config) AuditOptions() audit.Options {
 	browser, _ := cors.ParseBrowser(c.Browser)
-	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser}
+	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser,
+		NoCache: !slices.Contains(c.Analyses, audit.AnalysisCache)}
 }
 
 // yamlConfig is Config as written in YAML: durations as "5s".

@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,26 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// TestFronts: a target's fronts, outermost first, reach the audit as
+// written; without fronts: none.
+func TestFronts(t *testing.T) {
+	c, err := parseFile(t, "testdata/fronts-valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := b.Targets
+	if got, want := fmt.Sprint(built[0].Fronts), "[{cdn https://api.example.com } {lb  shop-alb.example.com:443}]"; got != want {
+		t.Errorf("fronts %s, want %s", got, want)
+	}
+	if built[1].Fronts != nil {
+		t.Errorf("a target without fronts: %v", built[1].Fronts)
+	}
+}
+
 func TestInvalidConfigs(t *testing.T) {
 	for _, tc := range []struct {
 		desc string
@@ -71,6 +92,16 @@ func TestInvalidConfigs(t *testing.T) {
 		{"unknown key in a provider section", "invalid-provider-key.yaml", []string{
 			`testdata/invalid-provider-key.yaml:7: targets[0].discover.static: unknown key "region" (known: instances, id, addr, group, zone, scheme, labels)`}},
 		{"no targets", "invalid-no-targets.yaml", []string{"targets: at least one target is required"}},
+		{"fronts", "invalid-fronts.yaml", []string{
+			`testdata/invalid-fronts.yaml:7: targets[0].lb.disabled: true samples none of the fronts: remove it or fronts:`,
+			`testdata/invalid-fronts.yaml:9: targets[0].fronts[0].url: "api.example.com" is not an absolute http(s) URL`,
+			`testdata/invalid-fronts.yaml:10: targets[0].fronts[1].name: "cdn" already names fronts[0]`,
+			`testdata/invalid-fronts.yaml:10: targets[0].fronts[1].address: "lb.example.com:https": port "https" is not a number from 1 to 65535`,
+			`testdata/invalid-fronts.yaml:11: targets[0].fronts[2].name: required (the name findings give the layer: cdn, lb)`,
+			`testdata/invalid-fronts.yaml:11: targets[0].fronts[2]: give url: or address:, not both`,
+			`testdata/invalid-fronts.yaml:12: targets[0].fronts[3]: unknown key "addrress", did you mean "address"?`,
+			`testdata/invalid-fronts.yaml:12: targets[0].fronts[3].name: "the lb" is not a short name (letters, digits, '.', '_' and '-', up to 32)`,
+			`testdata/invalid-fronts.yaml:12: targets[0].fronts[3]: give url: (the layer's own URL) or address: (host:port dialled with the public Host and SNI)`}},
 		{"bad duration", "invalid-duration.yaml", []string{
 			`testdata/invalid-duration.yaml:1: timeout: "fast" is not a duration (like 500ms, 5s, 2m)`,
 			`testdata/invalid-duration.yaml:2: targets: at least one target is required`}},

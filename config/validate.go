@@ -33,6 +33,9 @@ type BuiltTarget struct {
 	Policy   audit.Policy
 	Direct   audit.Direct
 	LB       audit.LB
+	// Fronts are the layers in front of the instances, outermost first
+	// (nil: the load balancer at the URL).
+	Fronts []audit.Front
 	// Paths are the paths probed (nil: the URL's).
 	Paths []string
 	// Auth is the secret sent where a browser sends it (nil: none).
@@ -186,6 +189,7 @@ func (v *validation) config() []BuiltTarget {
 		}
 		v.policy(t.Policy, field+".policy")
 		v.paths(t.Paths, field+".paths")
+		fronts := v.fronts(t, field+".fronts")
 		cred := v.auth(t, field+".auth")
 		tlsConf := v.tls(t.TLS, field+".tls")
 		prov, _ := v.provider(t, field)
@@ -197,11 +201,57 @@ func (v *validation) config() []BuiltTarget {
 				Policy: t.Policy.AuditPolicy(),
 				Direct: audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
 				LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
-				Paths:  t.Paths, Auth: cred, TLS: tlsConf})
+				Fronts: fronts, Paths: t.Paths, Auth: cred, TLS: tlsConf})
 		}
 	}
 	v.problems.list.sortByLine()
 	return built
+}
+
+// frontName is what a front's name may be: a short word that reads in a
+// message ("the cdn front").
+var frontName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+
+// fronts checks a target's fronts at path.
+func (v *validation) fronts(t Target, path string) []audit.Front {
+	if len(t.Fronts) == 0 {
+		return nil
+	}
+	if t.LB.Disabled {
+		v.bad(strings.TrimSuffix(path, ".fronts")+".lb.disabled", "true samples none of the fronts: remove it or fronts:")
+	}
+	var out []audit.Front
+	seen := map[string]int{}
+	for j, f := range t.Fronts {
+		field := fmt.Sprintf("%s[%d]", path, j)
+		switch {
+		case f.Name == "":
+			v.bad(field+".name", "required (the name findings give the layer: cdn, lb)")
+		case !frontName.MatchString(f.Name):
+			v.bad(field+".name", "%q is not a short name (letters, digits, '.', '_' and '-', up to 32)", f.Name)
+		default:
+			if k, dup := seen[f.Name]; dup {
+				v.bad(field+".name", "%q already names fronts[%d]", f.Name, k)
+			}
+			seen[f.Name] = j
+		}
+		switch {
+		case f.URL == "" && f.Address == "":
+			v.bad(field, "give url: (the layer's own URL) or address: (host:port dialled with the public Host and SNI)")
+		case f.URL != "" && f.Address != "":
+			v.bad(field, "give url: or address:, not both")
+		case f.URL != "":
+			if _, err := TargetURL(f.URL); err != nil {
+				v.bad(field+".url", "%s", err)
+			}
+		default:
+			if err := discovery.CheckAddr(f.Address); err != nil {
+				v.bad(field+".address", "%s", err)
+			}
+		}
+		out = append(out, audit.Front{Name: f.Name, URL: f.URL, Address: f.Address})
+	}
+	return out
 }
 
 func label(t Target, i int) string {

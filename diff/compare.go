@@ -98,6 +98,10 @@ type comparison struct {
 	// the probes are not routed): instances of one class are compared
 	// with one another where a check compares whole instances.
 	classes map[string]string
+	// preNames caches preflightHeaderNames.
+	preNames map[string]bool
+	// cacheFound caches cacheDefects.
+	cacheFound *[]cacheDefect
 	// rows is the row of each instance id LB samples name (-1: none).
 	rows map[string]int
 }
@@ -176,7 +180,7 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	all.merge(c.invalidHeaders())
 	if opt.enabled(AnalysisCache) {
 		all.merge(c.varyMissing())
-		all.merge(c.cacheLeak())
+		all.merge(c.cacheMatrix())
 	}
 	if opt.enabled(AnalysisLB) {
 		all.merge(c.lb())
@@ -187,6 +191,7 @@ func Compare(res *audit.TargetResult, opt Options) (TargetReport, []Finding) {
 	if opt.enabled(AnalysisDrift) {
 		all.merge(c.errorsWithoutCORS())
 	}
+	all.add(c.configFindings(all.findings)...)
 	fs := c.finish(all.findings)
 	return c.targetReport(all.drift), fs
 }

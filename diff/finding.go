@@ -66,7 +66,9 @@ type Finding struct {
 	// Explains is, for a finding about instances that answer otherwise
 	// than the rest, the symptom kinds its cause explains
 	// (["verdict-drift", "header-drift", "lb-mismatch"]), most severe
-	// first; Kind is the first.
+	// first; Kind is the first. For a finding from a front's
+	// configuration (config-*), the kinds of the run's probe findings the
+	// configuration explains.
 	Explains []Kind `json:"explains,omitempty"`
 	// Evidence is, per set of instances showing the finding on the same
 	// probes, those probes and a curl command for one of them; "lb" for
@@ -91,6 +93,14 @@ type Finding struct {
 	// Path is the first of Paths, kept for readers of older reports;
 	// empty for findings about a whole instance.
 	Path string `json:"path,omitempty"`
+	// Front names the layer in front of the instances the finding is
+	// about, when the target lists its fronts (fronts:); empty for the
+	// load balancer of a target without fronts.
+	Front string `json:"front,omitempty"`
+	// Addresses are the addresses of the front that gave the answers the
+	// finding is about, when its name resolves to several (each ALB node,
+	// each anycast address).
+	Addresses []string `json:"addresses,omitempty"`
 
 	// cause, set by the check, says which findings share one cause.
 	cause *cause

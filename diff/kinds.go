@@ -5,14 +5,33 @@ type Kind string
 
 // Finding kinds (DESIGN.md). Each has a row in Kinds.
 const (
-	KindVerdictDrift        Kind = "verdict-drift"
-	KindHeaderDrift         Kind = "header-drift"
-	KindSplit               Kind = "split"
-	KindUnreachable         Kind = "unreachable"
-	KindLBRedirect          Kind = "lb-redirect"
-	KindLBAnswersOptions    Kind = "lb-answers-options"
-	KindLBMismatch          Kind = "lb-mismatch"
-	KindCacheLeak           Kind = "cache-leak"
+	KindVerdictDrift     Kind = "verdict-drift"
+	KindHeaderDrift      Kind = "header-drift"
+	KindSplit            Kind = "split"
+	KindUnreachable      Kind = "unreachable"
+	KindLBRedirect       Kind = "lb-redirect"
+	KindLBAnswersOptions Kind = "lb-answers-options"
+	KindLBMismatch       Kind = "lb-mismatch"
+	// KindLBChangesHeaders: a front passes the instances' answers on with
+	// other CORS headers, browsers deciding the same (a Vary dropped, a
+	// Max-Age rewritten).
+	KindLBChangesHeaders Kind = "lb-changes-headers"
+	// KindProtocolMismatch: a front answers otherwise over HTTP/2 than
+	// over HTTP/1.1.
+	KindProtocolMismatch Kind = "protocol-mismatch"
+	KindCacheLeak        Kind = "cache-leak"
+	// KindCacheNoOrigin: an answer fetched without Origin is cached and
+	// served to an allowed origin.
+	KindCacheNoOrigin Kind = "cache-no-origin"
+	// KindCacheRefusal: a refusal (an answer for a disallowed origin) is
+	// cached and served to an allowed origin.
+	KindCacheRefusal Kind = "cache-refusal"
+	// KindCachePreflightKey: a preflight answer is cached without the
+	// requested method and headers in its key.
+	KindCachePreflightKey Kind = "cache-preflight-key"
+	// KindCacheRevalidation: a 304 answers a revalidation without the
+	// CORS headers of the 200.
+	KindCacheRevalidation   Kind = "cache-revalidation"
 	KindVaryMissing         Kind = "vary-missing"
 	KindPolicyViolation     Kind = "policy-violation"
 	KindOriginReflection    Kind = "origin-reflection"
@@ -22,6 +41,18 @@ const (
 	KindWildcardCredentials Kind = "wildcard-credentials"
 	KindInvalidHeader       Kind = "invalid-header"
 	KindErrorWithoutCORS    Kind = "error-without-cors"
+	// KindConfigCORSHeaders: a front's configuration sets CORS headers
+	// itself (ALB listener attributes, GCP customResponseHeaders).
+	KindConfigCORSHeaders Kind = "config-cors-headers"
+	// KindConfigCacheKey: a CDN's cache key leaves out the Origin (Cloud
+	// CDN's cacheKeyPolicy).
+	KindConfigCacheKey Kind = "config-cache-key"
+	// KindConfigPreflightLogin: an identity-aware proxy sends preflights
+	// to its login (IAP without allowHttpOptions).
+	KindConfigPreflightLogin Kind = "config-preflight-login"
+	// KindConfigUnread: the provider could not read part of a front's
+	// configuration (a permission not granted); the probes still ran.
+	KindConfigUnread Kind = "config-unread"
 	// KindUnauditedRoute: the load balancer sends a step of a probe where
 	// no audited instance answers it (a backend bucket, a pool nobody
 	// discovered, an answer of its own).
@@ -47,7 +78,23 @@ var Kinds = []KindInfo{
 	{KindBypassOrigin, SeverityError, "Look-alike origin trusted",
 		"An instance trusts an origin that only resembles an allowed one (app.example.com.evil.example, evilapp.example.com): its origin check is a prefix, suffix or unanchored regex match."},
 	{KindCacheLeak, SeverityError, "Cache serves one origin's answer to another",
-		"A cache in front of the instances served the answer made for one origin to another origin: it ignores Vary: Origin or keys without the Origin."},
+		"A cache in front of the instances served the answer made for one allowed origin to another origin (the cache probe matrix: an allowed origin first, then another allowed one, then the disallowed one; GET and preflight): it keys without the Origin and ignores Vary: Origin. An error when the second origin's verdict changes (another allowed origin is blocked), a warning when it does not (the disallowed origin is blocked either way: the cache still ignores the Origin). The finding names the first layer in front that does it."},
+	{KindCacheNoOrigin, SeverityError, "Cache serves an answer fetched without Origin to a cross-origin page",
+		"A response fetched without an Origin header (a same-origin page, an <img>, a crawler, a server) was cached without Access-Control-Allow-Origin and served to a page on an allowed origin, which the browser then blocks until the entry expires. The cache keys on the URL alone and ignores Vary: Origin."},
+	{KindCachePreflightKey, SeverityError, "Cache keys preflights without the requested method and headers",
+		"A cache answered a preflight for one method and request headers with the answer it stored for another (Access-Control-Request-Method and -Headers are not in its key): an error when that blocks the second request, a warning when browsers decide the same."},
+	{KindCacheRefusal, SeverityError, "Cache serves a refusal to an allowed origin",
+		"A cache stored the answer made for a disallowed origin (no Access-Control-Allow-Origin) and served it to an allowed origin: whoever calls first with a wrong Origin breaks the page for every user until the entry expires."},
+	{KindCacheRevalidation, SeverityWarning, "304 revalidation drops the CORS headers",
+		"A conditional request (If-None-Match, If-Modified-Since) from an allowed origin got a 304 without the Access-Control-Allow-Origin its 200 had. Browsers that merge the 304 into the copy they revalidated keep the 200's headers, so a warning; a page that revalidates itself, or a cache in front that passes the 304 on, gets an answer browsers block."},
+	{KindConfigCacheKey, SeverityWarning, "CDN cache key without the Origin",
+		"What the provider read of the load balancer's configuration: Cloud CDN is enabled on the backend service with a cache key (cdnPolicy.cacheKeyPolicy.includeHttpHeaders) that leaves out the Origin, so only a Vary: Origin on every answer keeps origins apart. The finding names the backend service, its cache mode and key, and the cache probe findings it explains (cache-leak, cache-no-origin, cache-refusal...); a warning, since the probes say what users lose."},
+	{KindConfigCORSHeaders, SeverityWarning, "A front's configuration sets CORS headers",
+		"What the provider read of the load balancer's configuration: ALB listener attributes routing.http.response.access_control_* or GCP backend service customResponseHeaders put fixed CORS headers on its answers, whatever the instances send. The finding names the listener or backend service and the values, and the probe findings it explains (lb-mismatch, lb-answers-options, invalid-header...); a warning, since the probes say what users lose."},
+	{KindConfigPreflightLogin, SeverityError, "Identity-Aware Proxy sends preflights to its login",
+		"What the provider read of the load balancer's configuration: Identity-Aware Proxy is enabled on the backend service without accessSettings.corsSettings.allowHttpOptions, so every preflight (which never carries the login cookie) is redirected to the login page and every non-simple request fails. The finding names the backend service and the lb-redirect it explains."},
+	{KindConfigUnread, SeverityInfo, "A front's configuration could not be read",
+		"The provider could not read part of the load balancer's configuration that corsaudit checks (ALB listener attributes, IAP settings), most often because a permission is not granted. The finding names the resource and the reason (the permission to grant); the probes ran as usual, so what users see is still audited, only the config findings that would explain it are missing. Info: the run is complete without it."},
 	{KindErrorWithoutCORS, SeverityWarning, "Error responses without CORS headers",
 		"Instances answer the actual request of an allowed origin with an error status (4xx, 5xx) that lacks Access-Control-Allow-Origin, often nginx add_header without always. The browser then hides the response: the page sees a network error instead of the status, so it cannot tell an expired login (401) from an outage, nor show the server's message. A warning: requests that succeed are unaffected. Without auth, an endpoint behind a login reports its anonymous 401 this way rather than as a policy-violation; configure auth to audit the logged-in answer."},
 	{KindHeaderDrift, SeverityWarning, "Instances send different CORS headers",
@@ -57,7 +104,9 @@ var Kinds = []KindInfo{
 	{KindInvalidHeader, SeverityError, "CORS header browsers cannot parse",
 		"A CORS header browsers cannot parse: several Access-Control-Allow-Origin values (often a load balancer adding its own on top of the instance's), an unparsable list."},
 	{KindLBAnswersOptions, SeverityWarning, "Load balancer answers preflights itself",
-		"The load balancer answers preflights itself, with CORS headers no instance sends: the instances' CORS config is not what browsers see. An error when its answer changes the browser's verdict (blocks what the instances allow, or allows what they block), a warning when the verdict stays the same. A rule that answers OPTIONS with a fixed response is found from the routes alone (naming the rule): an error, since that answer has no CORS headers and every preflight fails."},
+		"The load balancer (or another front) answers preflights itself: the instances' CORS config is not what browsers see. Said only on evidence: the configured instance header absent where every instance sends it, a status the instances never give that preflight, or an Access-Control-* header no instance sends; an answer that only differs from the instances' is lb-changes-headers or lb-mismatch. An error when its answer changes the browser's verdict (blocks what the instances allow, or allows what they block), a warning when the verdict stays the same. A rule that answers OPTIONS with a fixed response is found from the routes alone (naming the rule): an error, since that answer has no CORS headers and every preflight fails."},
+	{KindLBChangesHeaders, SeverityWarning, "A front changes the instances' CORS headers",
+		"A layer in front of the instances (CDN, cache, load balancer) passes their answers on with other CORS headers, browsers deciding the same: a Vary: Origin dropped, an Access-Control-Max-Age rewritten. The finding names the first layer that changes them and what it changes. A warning; an error when a dropped Vary: Origin goes with a cache probe through that layer (or one in front of it) that shows the harm."},
 	{KindLBMismatch, SeverityError, "Load balancer answers differ from the instances",
 		"Answers through the load balancer differ from the instances' majority; the finding gives the share of requests affected (the intermittency users see) and which instance served the step that decided. An error when the verdict differs, a warning when only the reason does. When the answer is the serving instance's own, passed through, the finding about that instance covers it (explains lists lb-mismatch, share says how many requests); on its own it is what the load balancer changes."},
 	{KindLBRedirect, SeverityError, "Load balancer redirects preflights",
@@ -68,6 +117,8 @@ var Kinds = []KindInfo{
 		"An instance echoes any Origin in Access-Control-Allow-Origin: every web site can read its responses."},
 	{KindPolicyViolation, SeverityError, "Instances contradict the declared policy",
 		"Instances decide otherwise than the declared policy: they block an allowed origin, method or header, or allow one the policy does not list."},
+	{KindProtocolMismatch, SeverityWarning, "Answers over HTTP/2 differ from HTTP/1.1",
+		"A front answers otherwise over HTTP/2, which browsers use when it offers it over TLS, than over HTTP/1.1, which many monitors and scripts use (a rule in one protocol's code path only). An error when the verdict differs, a warning when only the headers do."},
 	{KindSkipped, SeverityInfo, "Instance not probed",
 		"The provider listed an instance corsaudit cannot probe (a Lambda target, an unused target)."},
 	{KindSplit, SeverityError, "No majority answer among instances",

@@ -316,11 +316,13 @@ func reproducedSteps(res *audit.TargetResult, command string) []reproduced {
 			all = append(all, o)
 		}
 	}
-	for _, row := range res.LB {
-		all = append(all, row...)
+	for _, l := range res.Layers() {
+		for _, row := range l.Samples {
+			all = append(all, row...)
+		}
 	}
 	for _, c := range res.Cache {
-		for _, ex := range []*audit.Exchange{c.FirstAnswer, c.SecondAnswer} {
+		for _, ex := range []*audit.Exchange{c.FirstAnswer, c.SecondAnswer, c.Fresh} {
 			o := audit.Observation{Actual: ex, Done: true}
 			if c.Preflight {
 				o = audit.Observation{Preflight: ex, Done: true}
@@ -353,7 +355,7 @@ func TestReproduceStepPerKind(t *testing.T) {
 			policyAnswers(setPre(cors.ACAM, "GET"), setPre(cors.ACAH, "X-Request-Id")))...)}
 	var results []*audit.TargetResult
 	var findings [][]Finding
-	for _, tc := range append(compareCases(), drift) {
+	for _, tc := range append(append(compareCases(), frontCases()...), drift) {
 		_, got := Compare(tc.res, tc.opt)
 		results, findings = append(results, tc.res), append(findings, got)
 	}
@@ -390,8 +392,9 @@ func TestReproduceStepPerKind(t *testing.T) {
 	}
 	for _, k := range Kinds {
 		// unaudited-route comes from the routes alone, never from Compare:
-		// TestRouteFindings checks its reproduce step.
-		if !checked[k.Kind] && k.Kind != KindSkipped && k.Kind != KindErrorWithoutCORS && k.Kind != KindUnauditedRoute {
+		// TestRouteFindings checks its reproduce step; config-* from what
+		// the provider read (TestConfigFindings), without a recorded request.
+		if !checked[k.Kind] && k.Kind != KindSkipped && k.Kind != KindErrorWithoutCORS && k.Kind != KindUnauditedRoute && !strings.HasPrefix(string(k.Kind), "config-") {
 			t.Errorf("no %s finding was checked", k.Kind)
 		}
 	}
@@ -434,7 +437,8 @@ func wrongStep(f Finding, o audit.Observation, ex *audit.Exchange) string {
 		if strings.HasSuffix(f.Observed, "(preflight)") {
 			want = []string{"preflight"}
 		}
-	case f.Kind == KindSplit || f.Kind == KindCacheLeak || f.Kind == KindPolicyViolation || f.Kind == KindVerdictDrift || f.Kind == KindLBMismatch:
+	case f.Kind == KindSplit || f.Kind == KindPolicyViolation || f.Kind == KindVerdictDrift || f.Kind == KindLBMismatch,
+		slices.Contains([]Kind{KindCacheLeak, KindCacheNoOrigin, KindCacheRefusal, KindCachePreflightKey, KindCacheRevalidation}, f.Kind):
 		// No difference to show: the step that decided the verdict.
 		want = []string{stepName(DecidingExchange(o), o)}
 	default:

@@ -77,10 +77,49 @@ type Target struct {
 	// compared only with the instances that serve the same route. Nil: the
 	// load balancer sends every request to every instance.
 	Router Router `json:"-"`
+	// Facts are what the provider read of the configuration of the layers
+	// in front of the instances that decides what browsers see.
+	Facts []FrontFact `json:"facts,omitempty"`
 }
 
 // Provider finds targets and their instances. Implementations are built from
 // their own config section by a factory in package providers.
 type Provider interface {
 	Discover(ctx context.Context) ([]Target, error)
+}
+
+// Kinds of FrontFact: what a provider read of a front's configuration
+// that decides what browsers see.
+const (
+	// FactCORSHeaders: the front sets Access-Control-* headers on answers
+	// itself (ALB listener attributes routing.http.response.access_control_*,
+	// GCP backend service customResponseHeaders).
+	FactCORSHeaders = "cors-headers"
+	// FactCacheKey: a CDN caches answers with a key that does not hold the
+	// Origin (Cloud CDN without Origin in cacheKeyPolicy.includeHttpHeaders).
+	FactCacheKey = "cache-key"
+	// FactPreflightLogin: an identity-aware proxy sends preflights to its
+	// login (IAP without accessSettings.corsSettings.allowHttpOptions).
+	FactPreflightLogin = "preflight-login"
+	// FactUnread: the provider could not read this part of a front's
+	// configuration (a permission not granted): the audit goes on without
+	// it, and says so. Settings hold the reason.
+	FactUnread = "unread"
+)
+
+// FrontFact is one thing a provider read, while discovering, of the
+// configuration of a layer in front of the instances (the load balancer,
+// its CDN, its identity-aware proxy) that decides what browsers see.
+// Providers only read it; diff turns it into a finding that names the
+// resource and the probe findings it explains.
+type FrontFact struct {
+	// Kind is one of the Fact* constants.
+	Kind string `json:"kind"`
+	// Resource names the resource as its owner looks it up ("ALB listener
+	// arn:aws:…:listener/app/shop/…/… (HTTPS:443)", "backend service
+	// projects/p/global/backendServices/shop").
+	Resource string `json:"resource"`
+	// Settings are the settings and values that make the fact, as the
+	// provider's API spells them ("routing.http.response.access_control_allow_origin.header_value=*").
+	Settings []string `json:"settings"`
 }

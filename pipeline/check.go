@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
+
+	"github.com/corsaudit/corsaudit/audit"
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/discovery"
@@ -23,6 +26,10 @@ import (
 // maxSamples bounds the load balancer samples per probe an inventory may
 // ask for (audit.SamplesFor gives at most 256).
 const maxSamples = 10_000
+
+// maxFacts bounds the facts of a target, and the settings of a fact, an
+// inventory may carry (a provider gives a few per listener or service).
+const maxFacts = 1000
 
 // check checks what an inventory says on its own: at least one target,
 // and each target's fields.
@@ -88,7 +95,47 @@ func (t *InventoryTarget) check(path string) error {
 	if t.LB.Samples < 0 || t.LB.Samples > maxSamples {
 		return fmt.Errorf("%s.lb.samples: %d is not from 0 to %d", path, t.LB.Samples, maxSamples)
 	}
+	if len(t.Facts) > maxFacts {
+		return fmt.Errorf("%s.facts: %d, more than %d", path, len(t.Facts), maxFacts)
+	}
+	for j, f := range t.Facts {
+		p := fmt.Sprintf("%s.facts[%d]", path, j)
+		switch f.Kind {
+		case discovery.FactCORSHeaders, discovery.FactCacheKey, discovery.FactPreflightLogin:
+		default:
+			return fmt.Errorf("%s.kind: %q is not a kind of fact", p, f.Kind)
+		}
+		if f.Resource == "" || len(f.Settings) == 0 || len(f.Settings) > maxFacts {
+			return fmt.Errorf("%s: a fact names its resource and from 1 to %d settings", p, maxFacts)
+		}
+	}
+	for j, f := range t.Fronts {
+		p := fmt.Sprintf("%s.fronts[%d]", path, j)
+		switch {
+		case f.Name == "":
+			return fmt.Errorf("%s.name: empty", p)
+		case (f.URL == "") == (f.Address == ""):
+			return fmt.Errorf("%s: one of url and address is required", p)
+		case f.URL != "":
+			if _, err := config.TargetURL(f.URL); err != nil {
+				return fmt.Errorf("%s.url: %w", p, err)
+			}
+		default:
+			if err := discovery.CheckAddr(f.Address); err != nil {
+				return fmt.Errorf("%s.address: %w", p, err)
+			}
+		}
+	}
 	return nil
+}
+
+// configFronts are a config target's fronts as the audit takes them.
+func configFronts(fs []config.Front) []audit.Front {
+	var out []audit.Front
+	for _, f := range fs {
+		out = append(out, audit.Front{Name: f.Name, URL: f.URL, Address: f.Address})
+	}
+	return out
 }
 
 // checkConfig checks the inventory's targets against the config they were
@@ -112,6 +159,9 @@ func (inv *Inventory) checkConfig(cfg *config.Config) error {
 		}
 		if t.LB != (InventoryLB{Disabled: ct.LB.Disabled, Samples: ct.LB.Samples, InstanceHeader: ct.LB.InstanceHeader}) {
 			return fmt.Errorf("%s.lb: not the config's %s.lb", path, cpath)
+		}
+		if !slices.Equal(t.Fronts, configFronts(ct.Fronts)) {
+			return fmt.Errorf("%s.fronts: not the config's %s.fronts", path, cpath)
 		}
 		if n := cfg.MaxProbes * max(1, len(ct.Paths)); len(t.Probes) > n {
 			return fmt.Errorf("%s.probes: more than the config's max_probes (%d) on each of %d paths", path, cfg.MaxProbes, max(1, len(ct.Paths)))
@@ -234,7 +284,7 @@ func (s *Shard) checkTarget(st *ShardTarget, path string) error {
 		}
 	}
 	if st.Inventory == nil {
-		if len(st.LB) > 0 || len(st.Cache) > 0 {
+		if len(st.LB) > 0 || len(st.Cache) > 0 || len(st.Fronts) > 0 {
 			return fmt.Errorf("%s.lb: load balancer samples without the target's inventory entry (not the owner shard)", path)
 		}
 		return nil
@@ -254,11 +304,41 @@ func (s *Shard) checkTarget(st *ShardTarget, path string) error {
 		if c.Probe < 0 || c.Probe >= probes {
 			return fmt.Errorf("%s.probe: %d out of range%s", p, c.Probe, of(probes, "probe"))
 		}
-		if err := s.checkExchange(c.FirstAnswer, p+".first"); err != nil {
-			return err
+		if c.SecondProbe < 0 || c.SecondProbe >= probes {
+			return fmt.Errorf("%s.second_probe: %d out of range%s", p, c.SecondProbe, of(probes, "probe"))
 		}
-		if err := s.checkExchange(c.SecondAnswer, p+".second"); err != nil {
-			return err
+		for _, x := range []struct {
+			e    *ShardExchange
+			name string
+		}{{c.FirstAnswer, ".first"}, {c.SecondAnswer, ".second"}, {c.Fresh, ".fresh"}} {
+			if err := s.checkExchange(x.e, p+x.name); err != nil {
+				return err
+			}
+		}
+	}
+	fronts := st.Inventory.Fronts
+	if len(st.Fronts) > max(0, len(fronts)-1) {
+		return fmt.Errorf("%s.fronts: %d for %d fronts behind the first", path, len(st.Fronts), max(0, len(fronts)-1))
+	}
+	for i, f := range st.Fronts {
+		p := fmt.Sprintf("%s.fronts[%d]", path, i)
+		if f.Name != fronts[i+1].Name {
+			return fmt.Errorf("%s.name: %q is not the inventory's fronts[%d] (%q)", p, f.Name, i+1, fronts[i+1].Name)
+		}
+		if len(f.LB) > probes {
+			return fmt.Errorf("%s.lb: %d rows for %d probes", p, len(f.LB), probes)
+		}
+		for q, row := range f.LB {
+			for k := range row {
+				if err := s.checkObservation(&row[k], fmt.Sprintf("%s.lb[%d][%d]", p, q, k)); err != nil {
+					return err
+				}
+			}
+		}
+		for j, a := range f.Addrs {
+			if err := discovery.CheckAddr(a); err != nil {
+				return fmt.Errorf("%s.addrs[%d]: %w", p, j, err)
+			}
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ func discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSp
 				errs = append(errs, fmt.Errorf("targets[%d] (%s): no url given and the provider found none", b.Index, t.Name))
 				continue
 			}
-			specs = append(specs, audit.TargetSpec{Target: t, Direct: b.Direct, LB: b.LB, Auth: b.Auth, TLS: b.TLS})
+			specs = append(specs, audit.TargetSpec{Target: t, Direct: b.Direct, LB: b.LB, Fronts: b.Fronts, Auth: b.Auth, TLS: b.TLS})
 			from = append(from, b)
 		}
 	}

@@ -54,6 +54,11 @@ type InventoryTarget struct {
 	Probes    []audit.Probe        `json:"probes"`
 	Direct    InventoryDirect      `json:"direct"`
 	LB        InventoryLB          `json:"lb"`
+	// Fronts are the config's fronts of the target (audit.TargetSpec.Fronts).
+	Fronts []audit.Front `json:"fronts,omitempty"`
+	// Facts are what the provider read of the fronts' configuration
+	// (discovery.Target.Facts).
+	Facts []discovery.FrontFact `json:"facts,omitempty"`
 	// ConfigTarget is the index of the config's target it was discovered
 	// from: a shard takes the target's auth and TLS settings from there
 	// (secrets are read where the shard runs, never written here).
@@ -119,11 +124,12 @@ func (t InventoryTarget) Spec() audit.TargetSpec {
 	probes := slices.Clone(t.Probes)
 	audit.MarkUnserved(probes, t.Instances)
 	return audit.TargetSpec{
-		Target:  discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances},
+		Target:  discovery.Target{Name: t.Name, URL: t.URL, Instances: t.Instances, Facts: t.Facts},
 		Probes:  probes,
 		LeftOut: t.LeftOut,
 		Direct:  audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
 		LB:      audit.LB{Disabled: t.LB.Disabled, Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader},
+		Fronts:  t.Fronts,
 	}
 }
 
@@ -134,7 +140,7 @@ func inventoryTarget(s audit.TargetSpec, b cors.Browser, timeout time.Duration) 
 	t := InventoryTarget{Name: s.Target.Name, URL: s.Target.URL, Instances: s.Target.Instances, Probes: s.Probes,
 		Direct:  InventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
 		LB:      InventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader},
-		LeftOut: s.LeftOut}
+		LeftOut: s.LeftOut, Fronts: s.Fronts, Facts: s.Target.Facts}
 	if u, err := url.Parse(s.Target.URL); err == nil && u.Host != "" {
 		t.Routing = Routing(s.Probes, u)
 		t.Findings = diff.RouteFindings(&s, u, b, timeout)

@@ -161,14 +161,29 @@ func fill(results []audit.TargetResult, a Assignment, s *Shard, creds []*audit.C
 			r.LB = append(r.LB, obs)
 		}
 		for _, c := range st.Cache {
-			pair := audit.CachePair{Probe: c.Probe, Preflight: c.Preflight, First: c.First, Second: c.Second}
+			pair := audit.CachePair{Front: c.Front, Order: c.Order, Probe: c.Probe, SecondProbe: c.SecondProbe,
+				Preflight: c.Preflight, First: c.First, Second: c.Second}
 			if pair.FirstAnswer, err = d.exchange(c.FirstAnswer); err != nil {
 				return fmt.Errorf("target %q: cache: %w", st.Name, err)
 			}
 			if pair.SecondAnswer, err = d.exchange(c.SecondAnswer); err != nil {
 				return fmt.Errorf("target %q: cache: %w", st.Name, err)
 			}
+			if pair.Fresh, err = d.exchange(c.Fresh); err != nil {
+				return fmt.Errorf("target %q: cache: %w", st.Name, err)
+			}
 			r.Cache = append(r.Cache, pair)
+		}
+		for _, f := range st.Fronts {
+			fs := audit.FrontSamples{Name: f.Name, Addrs: f.Addrs}
+			for p, row := range f.LB {
+				obs, err := d.observations(row, "", p)
+				if err != nil {
+					return fmt.Errorf("target %q: front %q: %w", st.Name, f.Name, err)
+				}
+				fs.LB = append(fs.LB, obs)
+			}
+			r.Fronts = append(r.Fronts, fs)
 		}
 	}
 	return nil

@@ -100,15 +100,13 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 			return nil, err
 		}
 	}
-	for _, s := range specs {
-		n, _ := audit.Estimate([]audit.TargetSpec{s})
-		fmt.Fprintf(log, "corsaudit: %s: %s, %s%s\n", s.Target.Name, plural.Count(n, "instance"), plural.Count(len(s.Probes), "probe"), onPaths(s.Probes))
-	}
-	instances, requests := audit.Estimate(specs)
-	fmt.Fprintf(log, "corsaudit: auditing %s, %s, up to %s\n", plural.Count(len(specs), "target"),
-		plural.Count(instances, "instance"), plural.Count(requests, "request"))
-
 	aopt := cfg.AuditOptions()
+	aopt.NoCache = !slices.Contains(opt.Diff.Analyses, diff.AnalysisCache)
+	for _, s := range specs {
+		fmt.Fprintf(log, "corsaudit: %s: %s\n", s.Target.Name, describeWork(audit.WorkOf(s, aopt), onPaths(s.Probes)))
+	}
+	fmt.Fprintf(log, "corsaudit: auditing %s, %s\n", plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt)))
+
 	aopt.Progress = opt.Progress
 	aopt.OnSend = opt.Sent
 	aopt.Slots = opt.Slots
@@ -239,6 +237,22 @@ func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetR
 }
 
 // onPaths is " on N paths" when the probes go to more than one path.
+// describeWork is one target's line: its instances and probes, and the
+// fetches they make, which the progress bar counts ("12 instances, 20
+// probes: 414 fetches (240 direct, 160 through the LB, 6 cache checks)").
+func describeWork(w audit.Work, paths string) string {
+	s := fmt.Sprintf("%s, %s%s: %s", plural.Count(w.Instances, "instance"), plural.Count(w.Probes, "probe"), paths,
+		plural.Count(w.Fetches(), "fetch"))
+	return s + fmt.Sprintf(" (%d direct, %d through the LB, %s)", w.Direct, w.ThroughLB, plural.Count(w.CacheChecks, "cache check"))
+}
+
+// describeTotal is the run's line: the instances, and the fetches the
+// progress bar counts to ("18 instances, 620 fetches, up to 1240 requests").
+func describeTotal(w audit.Work) string {
+	return fmt.Sprintf("%s, %s, up to %s", plural.Count(w.Instances, "instance"), plural.Count(w.Fetches(), "fetch"),
+		plural.Count(w.Requests, "request"))
+}
+
 func onPaths(probes []audit.Probe) string {
 	var paths []string
 	for _, p := range probes {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
 // ShardOptions are what a shard run needs besides the inventory and config.
@@ -17,6 +18,9 @@ type ShardOptions struct {
 	Log io.Writer
 	// Progress, when set, is called as requests complete.
 	Progress func(done, total int64)
+	// Sent, when set, is told each request as it is sent, secrets shown
+	// as their placeholder (audit --verbose).
+	Sent func(*audit.SentRequest)
 	// Version is written in the shard.
 	Version string
 }
@@ -70,10 +74,10 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 			}
 		}
 	}
-	instances, requests := audit.Estimate(specs)
-	fmt.Fprintf(log, "corsaudit: shard %d/%d: %d targets, %d instances, up to %d requests\n", k, n, len(specs), instances, requests)
 	aopt := cfg.AuditOptions()
+	fmt.Fprintf(log, "corsaudit: shard %d/%d: %s, %s\n", k, n, plural.Count(len(specs), "target"), describeTotal(audit.Estimate(specs, aopt)))
 	aopt.Progress = opt.Progress
+	aopt.OnSend = opt.Sent
 	aopt.Latencies = true // the shard file carries each request's
 	results, runErr := audit.Run(ctx, specs, aopt)
 
@@ -98,8 +102,16 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 				st.LB = append(st.LB, enc.observations(row))
 			}
 			for _, c := range r.Cache {
-				st.Cache = append(st.Cache, ShardCachePair{Probe: c.Probe, Preflight: c.Preflight, First: c.First,
-					Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer), SecondAnswer: enc.exchange(c.SecondAnswer)})
+				st.Cache = append(st.Cache, ShardCachePair{Front: c.Front, Order: c.Order, Probe: c.Probe, SecondProbe: c.SecondProbe,
+					Preflight: c.Preflight, First: c.First, Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer),
+					SecondAnswer: enc.exchange(c.SecondAnswer), Fresh: enc.exchange(c.Fresh)})
+			}
+			for _, f := range r.Fronts {
+				sf := ShardFront{Name: f.Name, Addrs: f.Addrs}
+				for _, row := range f.LB {
+					sf.LB = append(sf.LB, enc.observations(row))
+				}
+				st.Fronts = append(st.Fronts, sf)
 			}
 		}
 		for j := range r.Direct.Instances() {

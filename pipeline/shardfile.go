@@ -50,9 +50,19 @@ type ShardTarget struct {
 	Inventory *InventoryTarget `json:"inventory,omitempty"`
 	Rows      []ShardRow       `json:"rows"`
 	// LB[p] are the load balancer samples of probe p (owner shard only).
-	LB       [][]ShardObservation `json:"lb,omitempty"`
-	Cache    []ShardCachePair     `json:"cache,omitempty"`
-	Requests int64                `json:"requests_sent"`
+	LB    [][]ShardObservation `json:"lb,omitempty"`
+	Cache []ShardCachePair     `json:"cache,omitempty"`
+	// Fronts are the samples through the fronts behind the first (owner
+	// shard only).
+	Fronts   []ShardFront `json:"fronts,omitempty"`
+	Requests int64        `json:"requests_sent"`
+}
+
+// ShardFront is an audit.FrontSamples with interned parts.
+type ShardFront struct {
+	Name  string               `json:"name"`
+	Addrs []string             `json:"addrs,omitempty"`
+	LB    [][]ShardObservation `json:"lb"`
 }
 
 // ShardRow is one instance's observations, probe by probe.
@@ -83,12 +93,16 @@ type ShardExchange struct {
 
 // ShardCachePair is an audit.CachePair with interned exchanges.
 type ShardCachePair struct {
+	Front        string         `json:"front,omitempty"`
+	Order        string         `json:"order,omitempty"`
 	Probe        int            `json:"probe"`
+	SecondProbe  int            `json:"second_probe,omitempty"`
 	Preflight    bool           `json:"preflight"`
 	First        string         `json:"first_origin"`
 	Second       string         `json:"second_origin"`
 	FirstAnswer  *ShardExchange `json:"first,omitempty"`
 	SecondAnswer *ShardExchange `json:"second,omitempty"`
+	Fresh        *ShardExchange `json:"fresh,omitempty"`
 }
 
 // interner numbers distinct JSON values in order of first use.

@@ -32,6 +32,10 @@ type Provider struct {
 	// Help describes the config section: a summary line, then every key
 	// with an example value, so no config is needed to read it.
 	Help string
+	// Config is the provider's config section as the factory decodes it
+	// (a zero value of its struct): the JSON Schema of the config file
+	// describes its keys from it.
+	Config any
 	// LeftOut, for a provider this build does without, names the build
 	// tag that left it out (New is nil).
 	LeftOut string
@@ -44,10 +48,10 @@ type Provider struct {
 // build without them is for fleets listed statically or in DNS.
 var registry = map[string]Provider{
 	"aws":        awsProvider,
-	"dns":        {New: dns.New, Check: dns.Check, Help: dns.Help},
+	"dns":        {New: dns.New, Check: dns.Check, Help: dns.Help, Config: dns.Config{}},
 	"gcp":        gcpProvider,
 	"kubernetes": kubernetesProvider,
-	"static":     {New: static.New, Check: static.Check, Help: static.Help},
+	"static":     {New: static.New, Check: static.Check, Help: static.Help, Config: static.Config{}},
 }
 
 // Lookup returns the factory registered under name.

@@ -80,9 +80,14 @@ type Verdict struct {
 	Stage string `json:"stage,omitempty"`
 	// Reason is a stable code for a blocked verdict (the Reason* constants).
 	Reason Reason `json:"reason,omitempty"`
-	// Message is what Chromium prints after "has been blocked by CORS
-	// policy: " (see ConsoleMessage).
+	// Message is the selected browser's wording of Reason: what Chromium
+	// (and the Spec model) prints after "has been blocked by CORS policy: ",
+	// what Firefox prints in "(Reason: ...)", WebKit's whole line (see
+	// ConsoleMessage).
 	Message string `json:"message,omitempty"`
+	// Status is the status of the response that blocked (0: allowed, or
+	// no response): Firefox and WebKit print it.
+	Status int `json:"status,omitempty"`
 	// SpecNote is non-empty when the selected browser's outcome differs from
 	// the Fetch standard's; it says how.
 	SpecNote string `json:"spec_note,omitempty"`

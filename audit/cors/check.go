@@ -7,11 +7,21 @@ import (
 	"strings"
 )
 
-// failure is why a check failed: a reason code and the parameter Chromium
-// quotes in its message (the header value, method or header name).
+// failure is why a check failed: a reason code and what the browsers'
+// messages quote.
 type failure struct {
 	reason Reason
-	param  string
+	// param is what Chromium and Firefox quote: the header value, method
+	// or header name, the first invalid token of a list.
+	param string
+	// value is what WebKit quotes instead of param: the whole value of a
+	// list that does not parse, a request header's name as the page set
+	// it.
+	value string
+	// repeated: Access-Control-Allow-Origin was sent more than once.
+	repeated bool
+	// status is the status of the response that failed (0: none).
+	status int
 }
 
 // headerValues returns every value of the response header name, matching
@@ -63,7 +73,7 @@ func corsCheck(h http.Header, origin string, creds bool) *failure {
 	case acao != origin:
 		switch {
 		case strings.ContainsAny(acao, " ,"):
-			return &failure{reason: ReasonACAOMultiple, param: acao}
+			return &failure{reason: ReasonACAOMultiple, param: acao, repeated: len(headerValues(h, ACAO)) > 1}
 		case !acaoValueValid(acao):
 			return &failure{reason: ReasonACAOInvalid, param: acao}
 		}
@@ -145,11 +155,11 @@ func checkPreflight(b Browser, r Request, method string, list []Header, unsafe [
 	}
 	methods, ok := ParseList(headerValues(p.Header, ACAM))
 	if !ok {
-		return preflightResult{fail: &failure{reason: ReasonACAMInvalid}}
+		return preflightResult{fail: invalidList(ReasonACAMInvalid, headerValues(p.Header, ACAM))}
 	}
 	headers, ok := ParseList(headerValues(p.Header, ACAH))
 	if !ok {
-		return preflightResult{fail: &failure{reason: ReasonACAHInvalid}}
+		return preflightResult{fail: invalidList(ReasonACAHInvalid, headerValues(p.Header, ACAH))}
 	}
 	wildcardMethods := !r.Credentials && slices.Contains(methods, "*")
 	if !slices.Contains(methods, method) && !IsSafelistedMethod(method) && !wildcardMethods {
@@ -173,11 +183,37 @@ func checkPreflight(b Browser, r Request, method string, list []Header, unsafe [
 	if !wildcardHeaders {
 		for _, n := range unsafe {
 			if !containsFold(headers, n) {
-				return preflightResult{fail: &failure{reason: ReasonHeaderNotAllowed, param: n}}
+				return preflightResult{fail: &failure{reason: ReasonHeaderNotAllowed, param: n, value: nameAsSet(list, n)}}
 			}
 		}
 	}
 	return res
+}
+
+// nameAsSet is the name of the first header of list named n (any case),
+// as the page set it.
+func nameAsSet(list []Header, n string) string {
+	for _, h := range list {
+		if strings.EqualFold(h.Name, n) {
+			return h.Name
+		}
+	}
+	return n
+}
+
+// invalidList is the failure of a list header, values, that does not
+// parse: its first invalid token and its whole value.
+func invalidList(reason Reason, values []string) *failure {
+	f := &failure{reason: reason}
+	f.value, _ = combined(values)
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if part = trimOWS(part); part != "" && !IsToken(part) && f.param == "" {
+				f.param = part
+			}
+		}
+	}
+	return f
 }
 
 // Evaluate decides what browser b does with request r given the responses
@@ -273,7 +309,7 @@ func cacheDivergence(b Browser, preflight *Response, v, s Verdict) string {
 func evaluate(b Browser, r Request, preflight, actual *Response, actualOnly bool) (Verdict, []string) {
 	if IsForbiddenMethod(r.Method) || !isMethodToken(r.Method) {
 		return Verdict{Stage: StagePreflight, Reason: ReasonForbiddenMethod,
-			Message: message(ReasonForbiddenMethod, r.Method)}, nil
+			Message: message(b, r, StagePreflight, &failure{reason: ReasonForbiddenMethod, param: r.Method})}, nil
 	}
 	var divergences []string
 	method := NormalizeMethod(r.Method)
@@ -283,11 +319,16 @@ func evaluate(b Browser, r Request, preflight, actual *Response, actualOnly bool
 	divergences = append(divergences, headerDivergences(b, r)...)
 	v := Verdict{Preflight: plan.Needed}
 	block := func(stage string, f *failure) (Verdict, []string) {
-		v.Allowed, v.Stage, v.Reason = false, stage, f.reason
-		v.Message = message(f.reason, f.param)
-		if stage == StagePreflight && isPreflightCORSError(f.reason) {
-			v.Message = preflightPrefix + v.Message
+		switch {
+		case f.reason == ReasonInvalidResponse:
+			// A network error: the browser reads no status.
+		case stage == StagePreflight && preflight != nil:
+			f.status = preflight.Status
+		case stage == StageActual:
+			f.status = actual.Status
 		}
+		v.Allowed, v.Stage, v.Reason, v.Status = false, stage, f.reason, f.status
+		v.Message = message(b, r, stage, f)
 		v.CacheLifetime = 0
 		return v, divergences
 	}

@@ -15,7 +15,8 @@
 //     (UnsafeRequestHeaderNames).
 //   - Does the preflight pass, and does the actual response pass the CORS
 //     check? Evaluate returns a Verdict with a stable Reason code and the
-//     message Chromium prints (ConsoleMessage builds the whole console line).
+//     message the selected browser prints (ConsoleMessage builds its whole
+//     console line: Chromium's, Firefox's or WebKit's).
 //   - How long is a passing preflight cached? MaxAge, per browser.
 //   - Which response headers can the page read? Verdict.Exposed,
 //     IsCORSSafelistedResponseHeader, ExposedHeaderNames.

@@ -3,7 +3,9 @@ package cors
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Chromium's console wording, from
@@ -32,10 +34,32 @@ func isPreflightCORSError(reason Reason) bool {
 	return false
 }
 
-// message returns Chromium's wording for reason, param being the header
-// value, method or header name it quotes. Reasons Chromium does not report
-// as a CORS error get a plain description.
-func message(reason Reason, param string) string {
+// message returns browser b's wording of failure f of request r at stage,
+// as Verdict.Message holds it: Chromium's (the Spec model's too), what
+// Firefox prints inside "(Reason: ...)" (firefoxReason) or WebKit's console
+// line (webkitMessage).
+func message(b Browser, r Request, stage string, f *failure) string {
+	switch b {
+	case Firefox:
+		if msg := firefoxReason(f); msg != "" {
+			return msg
+		}
+	case Webkit:
+		if msg := webkitMessage(r, stage, f); msg != "" {
+			return msg
+		}
+	}
+	msg := chromiumMessage(f.reason, f.param)
+	if b != Firefox && b != Webkit && stage == StagePreflight && isPreflightCORSError(f.reason) {
+		msg = preflightPrefix + msg
+	}
+	return msg
+}
+
+// chromiumMessage returns Chromium's wording for reason, param being the
+// header value, method or header name it quotes. Reasons Chromium does not
+// report as a CORS error get a plain description.
+func chromiumMessage(reason Reason, param string) string {
 	switch reason {
 	case ReasonWildcardWithCredentials:
 		return "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' " +
@@ -75,21 +99,66 @@ func message(reason Reason, param string) string {
 	return ""
 }
 
-// ConsoleMessage returns the whole line Chromium prints in the console for
-// a blocked verdict:
+// ConsoleMessage returns the line browser b prints in its console for a
+// blocked verdict v of a fetch() of rawURL from origin. v must be b's
+// verdict (Evaluate(b, ...)): its Message is b's wording.
+//
+// Chromium (and the Spec model):
 //
 //	Access to fetch at '<url>' from origin '<origin>' has been blocked by CORS policy: <Message>
 //
 // with url in its canonical form (lower-case scheme and host, default port
-// dropped, "/" for an empty path), as Chromium prints it. It returns ""
-// when v is allowed or its reason is not a CORS error (no response, an
-// invalid response, forbidden method): Chromium prints no such line then. For mixed content
-// it returns v.Message, which is already Chromium's whole line.
-func ConsoleMessage(rawURL, origin string, v Verdict) string {
+// dropped, "/" for an empty path), header bytes read as ISO-8859-1.
+//
+// Firefox (dom/locales/en-US/chrome/security/security.properties, the
+// CORS* strings, filled in by netwerk/protocol/http/nsCORSListenerProxy.cpp):
+//
+//	Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at <url>. (Reason: <Message>).
+//
+// followed by " Status code: <status>." for a missing
+// Access-Control-Allow-Origin, a failed preflight and a request that did
+// not succeed ("(null)" without a response); the URL is quoted ‘’ when the
+// wildcard meets credentials.
+//
+// WebKit prints Message itself, as an error of the Security source
+// (WebCore/loader/CrossOriginAccessControl.cpp); the line that follows it,
+// "Fetch API cannot load <url> due to access control checks.", names no
+// reason.
+//
+// It returns "" when v is allowed or is not a CORS error in b's console
+// (a forbidden method; no response or an invalid one, but in Firefox and
+// for WebKitGTK's preflight): the browser prints no such line. For mixed content it returns v.Message,
+// Chromium's whole line.
+func ConsoleMessage(b Browser, rawURL, origin string, v Verdict) string {
 	if v.Reason == ReasonMixedContent {
 		return v.Message
 	}
-	if v.Allowed || v.Message == "" || v.Reason == ReasonNoResponse || v.Reason == ReasonForbiddenMethod || v.Reason == ReasonInvalidResponse {
+	if v.Allowed || v.Message == "" || v.Reason == ReasonForbiddenMethod {
+		return ""
+	}
+	switch b.known() {
+	case Firefox:
+		at := canonicalURL(rawURL)
+		if v.Reason == ReasonWildcardWithCredentials {
+			at = "‘" + at + "’"
+		}
+		line := "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at " + at +
+			". (Reason: " + v.Message + ")."
+		if firefoxStatus(v.Reason) {
+			status := "(null)"
+			if v.Status != 0 {
+				status = strconv.Itoa(v.Status)
+			}
+			line += " Status code: " + status + "."
+		}
+		return line
+	case Webkit:
+		if v.Reason == ReasonNoResponse || v.Reason == ReasonInvalidResponse && v.Message != webkitUnparsable {
+			return ""
+		}
+		return v.Message
+	}
+	if v.Reason == ReasonNoResponse || v.Reason == ReasonInvalidResponse {
 		return ""
 	}
 	return "Access to fetch at '" + canonicalURL(rawURL) + "' from origin '" + origin +
@@ -146,40 +215,127 @@ func canonicalURL(raw string) string {
 	return u.String()
 }
 
-// FirefoxConsoleReasons returns the keys of the reasons Firefox's console
-// may give for a request blocked with reason r ("Cross-Origin Request
-// Blocked: ... (Reason: CORS header ‘Access-Control-Allow-Origin’
-// missing)" is CORSMissingAllowOrigin2; the keys and texts are those of
-// dom/locales/en-US/chrome/security/security.properties). Checked against
-// Firefox ESR 153 by the conformance suite. Where Firefox's classes are
-// finer than Reason's, several keys are returned: an Access-Control-Allow-Origin
-// list in one header does not match, the header sent twice is "Multiple".
-func FirefoxConsoleReasons(r Reason) []string {
-	switch r {
-	case ReasonACAOMissing:
-		return []string{"CORSMissingAllowOrigin2"}
-	case ReasonACAOMismatch, ReasonACAOInvalid:
-		return []string{"CORSAllowOriginNotMatchingOrigin"}
+// firefoxReason is the reason Firefox gives in its console line
+// ("(Reason: ...)", see ConsoleMessage) for f, from the CORS* strings of
+// dom/locales/en-US/chrome/security/security.properties, as Firefox ESR
+// 153 fills them in (checked word for word by the conformance suite); ""
+// for a failure Firefox's console does not report. Firefox checks in
+// Chromium's order, but tells an Access-Control-Allow-Origin header sent
+// twice (CORSMultipleAllowOriginNotAllowed) from a list in one header,
+// which does not match the origin (CORSAllowOriginNotMatchingOrigin).
+func firefoxReason(f *failure) string {
+	const acao = "CORS header ‘Access-Control-Allow-Origin’"
+	switch f.reason {
+	case ReasonACAOMissing: // CORSMissingAllowOrigin2
+		return acao + " missing"
 	case ReasonACAOMultiple:
-		return []string{"CORSMultipleAllowOriginNotAllowed", "CORSAllowOriginNotMatchingOrigin"}
-	case ReasonWildcardWithCredentials:
-		return []string{"CORSNotSupportingCredentials"}
-	case ReasonACACMissing:
-		return []string{"CORSMissingAllowCredentials"}
-	case ReasonPreflightStatus:
-		return []string{"CORSPreflightDidNotSucceed3"}
-	case ReasonPreflightRedirect:
-		return []string{"CORSExternalRedirectNotAllowed", "CORSPreflightDidNotSucceed3"}
-	case ReasonACAMInvalid:
-		return []string{"CORSInvalidAllowMethod"}
-	case ReasonACAHInvalid:
-		return []string{"CORSInvalidAllowHeader"}
-	case ReasonMethodNotAllowed:
-		return []string{"CORSMethodNotFound"}
-	case ReasonHeaderNotAllowed:
-		return []string{"CORSMissingAllowHeaderFromPreflight2"}
-	case ReasonNoResponse, ReasonInvalidResponse:
-		return []string{"CORSDidNotSucceed2"}
+		if f.repeated { // CORSMultipleAllowOriginNotAllowed
+			return "Multiple " + acao + " not allowed"
+		}
+		return acao + " does not match ‘" + utf8Text(f.param) + "’"
+	case ReasonACAOMismatch, ReasonACAOInvalid: // CORSAllowOriginNotMatchingOrigin
+		return acao + " does not match ‘" + utf8Text(f.param) + "’"
+	case ReasonWildcardWithCredentials: // CORSNotSupportingCredentials
+		return "Credential is not supported if the " + acao + " is ‘*’"
+	case ReasonACACMissing: // CORSMissingAllowCredentials
+		return "expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’"
+	case ReasonPreflightStatus: // CORSPreflightDidNotSucceed3
+		return "CORS preflight response did not succeed"
+	case ReasonPreflightRedirect: // CORSExternalRedirectNotAllowed
+		return "CORS request external redirect not allowed"
+	case ReasonACAMInvalid: // CORSInvalidAllowMethod
+		return "invalid token ‘" + utf8Text(f.param) + "’ in CORS header ‘Access-Control-Allow-Methods’"
+	case ReasonACAHInvalid: // CORSInvalidAllowHeader
+		return "invalid token ‘" + utf8Text(f.param) + "’ in CORS header ‘Access-Control-Allow-Headers’"
+	case ReasonMethodNotAllowed: // CORSMethodNotFound
+		return "Did not find method in CORS header ‘Access-Control-Allow-Methods’"
+	case ReasonHeaderNotAllowed: // CORSMissingAllowHeaderFromPreflight2
+		return "header ‘" + f.param + "’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response"
+	case ReasonNoResponse, ReasonInvalidResponse: // CORSDidNotSucceed2
+		return "CORS request did not succeed"
 	}
-	return nil
+	return ""
 }
+
+// utf8Text decodes header bytes as Firefox does for its console: as UTF-8,
+// each byte that is not part of a valid sequence shown as U+FFFD.
+func utf8Text(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r) // utf8.RuneError for an invalid byte
+	}
+	return b.String()
+}
+
+// firefoxStatus reports whether Firefox's line for reason ends with the
+// response's status code (the strings CORSMissingAllowOrigin2,
+// CORSPreflightDidNotSucceed3 and CORSDidNotSucceed2).
+func firefoxStatus(reason Reason) bool {
+	switch reason {
+	case ReasonACAOMissing, ReasonPreflightStatus, ReasonNoResponse, ReasonInvalidResponse:
+		return true
+	}
+	return false
+}
+
+// webkitMessage is the line WebKit prints for f, a failure of request r at
+// stage, from WebCore/loader/CrossOriginAccessControl.cpp
+// (passesAccessControlCheck, validatePreflightResponse) and
+// CrossOriginPreflightResultCache.cpp (the method and header checks), as
+// WebKitGTK 2.50 prints them (checked word for word by the conformance
+// suite); "" for a failure WebKit's console does not report as such.
+// WebKit checks a preflight's status before its CORS headers (a redirect
+// too: it is not followed, and its status is not ok), reads
+// Access-Control-Allow-Origin as one value (a comma in it is "more than
+// one origin", anything else but the origin is not allowed), and names a
+// request header as the page set it.
+func webkitMessage(r Request, stage string, f *failure) string {
+	notOK := "Preflight response is not successful. Status code: " + strconv.Itoa(f.status)
+	switch f.reason {
+	case ReasonACAOMissing, ReasonACAOMismatch, ReasonACAOInvalid, ReasonACAOMultiple, ReasonWildcardWithCredentials, ReasonACACMissing:
+		if stage == StagePreflight && !isOKStatus(f.status) {
+			return notOK
+		}
+	}
+	switch f.reason {
+	case ReasonACAOMultiple:
+		if strings.Contains(f.param, ",") {
+			return "Access-Control-Allow-Origin cannot contain more than one origin."
+		}
+		return "Origin " + r.Origin + " is not allowed by Access-Control-Allow-Origin. Status code: " + strconv.Itoa(f.status)
+	case ReasonACAOMissing, ReasonACAOMismatch, ReasonACAOInvalid:
+		return "Origin " + r.Origin + " is not allowed by Access-Control-Allow-Origin. Status code: " + strconv.Itoa(f.status)
+	case ReasonWildcardWithCredentials:
+		return "Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true."
+	case ReasonACACMissing:
+		return `Credentials flag is true, but Access-Control-Allow-Credentials is not "true".`
+	case ReasonPreflightStatus, ReasonPreflightRedirect:
+		// A redirect is not followed, and fails as a status that is
+		// not ok.
+		return notOK
+	case ReasonACAMInvalid:
+		return "Header Access-Control-Allow-Methods has an invalid value: " + f.value
+	case ReasonACAHInvalid:
+		return "Header Access-Control-Allow-Headers has an invalid value: " + f.value
+	case ReasonMethodNotAllowed:
+		return "Method " + f.param + " is not allowed by Access-Control-Allow-Methods."
+	case ReasonHeaderNotAllowed:
+		return "Request header field " + f.value + " is not allowed by Access-Control-Allow-Headers."
+	case ReasonNoResponse:
+		return "The preflight request got no response: the browser reports a network error."
+	case ReasonInvalidResponse:
+		if stage == StagePreflight {
+			// WebKitGTK logs the preflight's network error, libsoup's
+			// words (Safari's CFNetwork has its own).
+			return webkitUnparsable
+		}
+	}
+	return ""
+}
+
+// webkitUnparsable is what WebKitGTK logs for a preflight whose response
+// its HTTP parser (libsoup) rejects.
+const webkitUnparsable = "Could not parse HTTP response"

@@ -83,7 +83,7 @@ func TestMixedContentMessage(t *testing.T) {
 	}
 	want := "Mixed Content: The page at 'https://app.example.com/' was loaded over HTTPS, but requested an insecure resource " +
 		"'http://api.example.com/v1/cart?id=1'. This request has been blocked; the content must be served over HTTPS."
-	if got := ConsoleMessage(u.String(), "https://app.example.com", v); got != want {
+	if got := ConsoleMessage(Chromium, u.String(), "https://app.example.com", v); got != want {
 		t.Errorf("console message\n got %s\nwant %s", got, want)
 	}
 }

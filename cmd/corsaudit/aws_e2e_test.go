@@ -143,3 +143,61 @@ func TestAWSDiscoverAndAudit(t *testing.T) {
 		t.Errorf("no verdict-drift finding; findings: %+v", rep.Findings)
 	}
 }
+
+// TestAWSConfigFindings: an ALB listener whose attributes put a fixed
+// Access-Control-Allow-Origin on every answer, read from moto_server:
+// `corsaudit audit` reports config-cors-headers naming the listener and
+// the value, a warning (exit 0: no probe of the run shows it, the load
+// balancer not being sampled).
+func TestAWSConfigFindings(t *testing.T) {
+	moto := awstest.Start(t)
+	moto.Env(t)
+	ln, err := net.Listen("tcp", "127.0.0.6:0")
+	if err != nil {
+		t.Fatalf("listen on 127.0.0.6: %v", err)
+	}
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	srv := httptest.NewUnstartedServer(labserver.New(labserver.Behavior{ID: ap.String(), AllowOrigins: []string{"https://app.example.com"},
+		AllowMethods: []string{"GET", "PUT"}, Credentials: true}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	alb := moto.NewALB(t, "attrs-alb")
+	web := moto.AddGroup(t, &alb, awstest.Group{Name: "web", Port: 8080, Targets: []netip.AddrPort{ap}})
+	listener := moto.AddListener(t, alb, "HTTPS", 443, awstest.Forward(web))
+	moto.SetListenerAttributes(t, listener, map[string]string{"routing.http.response.access_control_allow_origin.header_value": "*"})
+	path := writeConfig(t, `targets:
+  - discover:
+      aws:
+        region: `+awstest.Region+`
+        load_balancer: attrs-alb
+    lb: {disabled: true}
+    policy:
+      origins: [https://app.example.com]
+      methods: [GET, PUT]
+      credentials: true
+`)
+	code, out, stderr := runCLI("audit", "--config", path, "--format", "json")
+	var rep diff.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)
+	}
+	if code != exitClean {
+		t.Errorf("audit: exit %d, want %d; stderr:\n%s", code, exitClean, stderr)
+	}
+	var found bool
+	for _, f := range rep.Findings {
+		if f.Kind != diff.KindConfigCORSHeaders {
+			continue
+		}
+		found = true
+		if f.Severity != diff.SeverityWarning || !strings.Contains(f.Message, "ALB listener "+listener+" (HTTPS:443)") ||
+			!strings.Contains(f.Message, "routing.http.response.access_control_allow_origin.header_value=*") {
+			t.Errorf("%s: %s", f.Severity, f.Message)
+		}
+	}
+	if !found {
+		t.Errorf("no config-cors-headers finding: %+v", rep.Findings)
+	}
+}

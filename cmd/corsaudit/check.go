@@ -292,7 +292,7 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 		res.ActualSkipped += "; pass --send-actual to send it"
 	}
 	if !v.Allowed {
-		res.Message = cors.ConsoleMessage(res.URL, req.Origin, v)
+		res.Message = cors.ConsoleMessage(browser, res.URL, req.Origin, v)
 		if res.Message == "" {
 			res.Message = v.Message
 		}

@@ -570,6 +570,39 @@ func TestCheckEveryEngine(t *testing.T) {
 	}
 }
 
+// TestCheckEngineLines: check's line for each engine is that engine's
+// console wording (cors.ConsoleMessage), with --browser and without
+// (every engine in turn).
+func TestCheckEngineLines(t *testing.T) {
+	srv := startScripted(t, &scriptedCORS{act: answer(403)})
+	url := srv.URL + "/x"
+	want := map[string]string{
+		"chromium": "chromium: BLOCKED (acao-missing): Access to fetch at '" + url + "' from origin '" + pageOrigin +
+			"' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource.\n",
+		"firefox": "firefox:  BLOCKED (acao-missing): Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at " +
+			url + ". (Reason: CORS header ‘Access-Control-Allow-Origin’ missing). Status code: 403.\n",
+		"webkit": "webkit:   BLOCKED (acao-missing): Origin " + pageOrigin + " is not allowed by Access-Control-Allow-Origin. Status code: 403\n",
+	}
+	code, out, stderr := runCLI("check", url, "--origin", pageOrigin, "--format", "text")
+	if code != exitFindings {
+		t.Fatalf("exit code = %d, want %d; stderr: %s", code, exitFindings, stderr)
+	}
+	for _, b := range []string{"chromium", "firefox", "webkit"} {
+		if !strings.Contains(out, want[b]) {
+			t.Errorf("every engine: the %s line is not\n%s\ngot:\n%s", b, want[b], out)
+		}
+		code, out, stderr := runCLI("check", url, "--origin", pageOrigin, "--browser", b, "--format", "json")
+		var res checkResult
+		if err := json.Unmarshal([]byte(out), &res); err != nil || code != exitFindings {
+			t.Fatalf("--browser %s: exit %d, %v\n%s%s", b, code, err, out, stderr)
+		}
+		_, line, _ := strings.Cut(strings.TrimSuffix(want[b], "\n"), "(acao-missing): ")
+		if res.Message != line {
+			t.Errorf("--browser %s: message\n%s\nwant\n%s", b, res.Message, line)
+		}
+	}
+}
+
 // TestCheckHeaderValuesGoCannotSend: a header value with a byte Go's client
 // refuses is refused up front with the reason (exit 2), never "could not
 // be reached" (exit 3): fetch() itself rejects NUL, CR and LF (a browser

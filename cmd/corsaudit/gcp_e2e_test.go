@@ -21,6 +21,12 @@ import (
 // config. It returns the config file path.
 func gcpFleet(t *testing.T) (string, *gcptest.Server) {
 	t.Helper()
+	return gcpFleetOf(t, true)
+}
+
+// gcpFleetOf is gcpFleet, with shop-5 on the older config when drift.
+func gcpFleetOf(t *testing.T, drift bool) (string, *gcptest.Server) {
+	t.Helper()
 	current := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "PUT"},
 		AllowHeaders: []string{"Content-Type", "X-Request-Id"}, Credentials: true, MaxAge: 600}
 	older := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "POST"},
@@ -38,7 +44,7 @@ func gcpFleet(t *testing.T) (string, *gcptest.Server) {
 	for i := 1; i <= 5; i++ {
 		id := fmt.Sprintf("shop-%d", i)
 		b := current
-		if i == 5 {
+		if i == 5 && drift {
 			b = older
 		}
 		b.ID = id
@@ -153,5 +159,90 @@ func TestGCPAuditReportsDrift(t *testing.T) {
 	}
 	if drifts == 0 {
 		t.Errorf("no verdict-drift finding; findings: %+v", rep.Findings)
+	}
+}
+
+// TestGCPConfigFindings: the backend service sets an
+// Access-Control-Allow-Origin in customResponseHeaders, has Cloud CDN on
+// with a cache key without the Origin, and Identity-Aware Proxy without
+// allowHttpOptions. `corsaudit audit` reports each as a config finding
+// naming the backend service; the IAP one is an error (exit 1: every
+// preflight is sent to the login).
+func TestGCPConfigFindings(t *testing.T) {
+	path, f := gcpFleet(t)
+	svcPath := "global/backendServices/shop-backend"
+	svc := f.Object(svcPath)
+	svc["customResponseHeaders"] = []string{"Access-Control-Allow-Origin: *"}
+	svc["enableCDN"] = true
+	svc["cdnPolicy"] = gcptest.Obj{"cacheMode": "CACHE_ALL_STATIC"}
+	svc["iap"] = gcptest.Obj{"enabled": true}
+	f.Put(svcPath, svc)
+	f.IAPSettings("projects/shop-project/iap_web/compute/services/shop-backend", false)
+	code, out, stderr := runCLI("audit", "--config", path, "--format", "json")
+	var rep diff.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("audit: exit %d, output is not JSON: %v\nstdout: %s\nstderr: %s", code, err, out, stderr)
+	}
+	if code != exitFindings {
+		t.Errorf("audit: exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
+	}
+	want := map[diff.Kind]string{
+		diff.KindConfigCORSHeaders:    "customResponseHeaders: Access-Control-Allow-Origin: *",
+		diff.KindConfigCacheKey:       "cdnPolicy.cacheMode=CACHE_ALL_STATIC",
+		diff.KindConfigPreflightLogin: "accessSettings.corsSettings.allowHttpOptions=false",
+	}
+	for _, fd := range rep.Findings {
+		w, ok := want[fd.Kind]
+		if !ok {
+			continue
+		}
+		delete(want, fd.Kind)
+		if !strings.Contains(fd.Message, "backend service projects/shop-project/global/backendServices/shop-backend") || !strings.Contains(fd.Message, w) {
+			t.Errorf("%s: %s; want the backend service and %q", fd.Kind, fd.Message, w)
+		}
+		if fd.Kind == diff.KindConfigPreflightLogin && fd.Severity != diff.SeverityError {
+			t.Errorf("%s is a %s, want an error", fd.Kind, fd.Severity)
+		}
+	}
+	for k := range want {
+		t.Errorf("no %s finding: %+v", k, rep.Findings)
+	}
+}
+
+// TestGCPUnreadIAPSettingsExitCode: a role without iap.webServices.getSettings
+// (roles/compute.viewer) on a clean fleet with IAP enabled: discovery goes
+// on, the report says what it could not read, and the cron job still sees
+// exit 0 (exit 1 only at --fail-on info).
+func TestGCPUnreadIAPSettingsExitCode(t *testing.T) {
+	path, f := gcpFleetOf(t, false)
+	svcPath := "global/backendServices/shop-backend"
+	svc := f.Object(svcPath)
+	svc["iap"] = gcptest.Obj{"enabled": true}
+	f.Put(svcPath, svc)
+	f.SetError("iap:projects/shop-project/iap_web/compute/services/shop-backend",
+		gcptest.Error{Code: 403, Reason: "forbidden", Message: "Permission 'iap.webServices.getSettings' denied"})
+	for _, tc := range []struct {
+		failOn string
+		code   int
+	}{{"error", exitClean}, {"info", exitFindings}} {
+		code, out, stderr := runCLI("audit", "--config", path, "--format", "json", "--fail-on", tc.failOn)
+		var rep diff.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("audit: exit %d, output is not JSON: %v\nstderr: %s", code, err, stderr)
+		}
+		if code != tc.code {
+			t.Errorf("--fail-on %s: exit %d, want %d; stderr:\n%s", tc.failOn, code, tc.code, stderr)
+		}
+		var unread []diff.Finding
+		for _, fd := range rep.Findings {
+			if fd.Kind == diff.KindConfigUnread {
+				unread = append(unread, fd)
+			} else if fd.Severity != diff.SeverityInfo {
+				t.Errorf("--fail-on %s: unexpected %s %s: %s", tc.failOn, fd.Severity, fd.Kind, fd.Message)
+			}
+		}
+		if len(unread) != 1 || !strings.Contains(unread[0].Message, "iap.webServices.getSettings") || rep.Summary.Instances == 0 {
+			t.Errorf("--fail-on %s: config-unread findings %+v, %d instances; want one naming the permission, the fleet audited", tc.failOn, unread, rep.Summary.Instances)
+		}
 	}
 }

@@ -171,7 +171,7 @@ func TestReportWrittenSummaryAndGrammar(t *testing.T) {
 		want []string
 	}{
 		{"audit", []string{"audit", "http://127.0.0.1:1/", "--instance", "a=" + a, "--origin", pageOrigin, "--no-lb", "--output", out},
-			[]string{"auditing 1 target, 1 instance, up to", "corsaudit: wrote " + out + ": summary: 1 target, 1 instance (1 probed, 0 unreachable)"}},
+			[]string{"auditing 1 target, 1 instance, 40 fetches, up to", "corsaudit: wrote " + out + ": summary: 1 target, 1 instance (1 probed, 0 unreachable)"}},
 		{"gate", []string{"gate", "--config", cfg, "--baseline", "blue", "--candidate", "green", "--output", out},
 			[]string{"corsaudit: wrote " + out + ": summary: 1 target, 2 instances", "gate: PASS"}},
 		{"merge", []string{"merge", out, "--output", filepath.Join(dir, "m.html"), "--format", "html"},
@@ -201,7 +201,7 @@ func TestProgressUnits(t *testing.T) {
 	var b bytes.Buffer
 	bar := newProgressBar(&b)
 	bar.update(66, 105)
-	if !strings.HasSuffix(b.String(), "] 66/105 probes") {
-		t.Errorf("progress %q, want it to end with \"] 66/105 probes\"", b.String())
+	if !strings.HasSuffix(b.String(), "] 66/105 fetches") {
+		t.Errorf("progress %q, want it to end with \"] 66/105 fetches\"", b.String())
 	}
 }

@@ -26,10 +26,11 @@ func newCmdLab(ios iostreams, runF func(*labOptions) error) *cobra.Command {
 	opts := &labOptions{}
 	cmd := &cobra.Command{
 		Use:   "lab",
-		Short: "Start a local nginx or haproxy in front of instances on loopback, in a misconfiguration to audit",
-		Long: `Start one lab scenario: a few instances on 127.0.0.1 behind a real nginx or
-haproxy configured to show one load balancer pitfall (or none), print the
-corsaudit config that audits it, and run until Ctrl-C:
+		Short: "Start a local nginx, haproxy or varnish in front of instances on loopback, in a misconfiguration to audit",
+		Long: `Start one lab scenario: a few instances on 127.0.0.1 behind a real nginx,
+haproxy or varnish (or varnish in front of haproxy) configured to show one
+load balancer or cache pitfall (or none), print the corsaudit config that
+audits it, and run until Ctrl-C:
 
   corsaudit lab --scenario nginx-cache-leak > lab.yaml
   corsaudit audit --config lab.yaml      # in another terminal
@@ -57,7 +58,7 @@ func runLab(ctx context.Context, ios iostreams, opts *labOptions) error {
 			if len(sc.Findings) > 0 {
 				shows = strings.Join(sc.Findings, ", ")
 			}
-			fmt.Fprintf(ios.out, "%-26s %s (shows: %s)\n", sc.Name, sc.Summary, shows)
+			fmt.Fprintf(ios.out, "%-30s %s (shows: %s)\n", sc.Name, sc.Summary, shows)
 		}
 		return nil
 	}
@@ -86,8 +87,12 @@ func runLab(ctx context.Context, ios iostreams, opts *labOptions) error {
 	if _, err := ios.out.Write(cfg); err != nil {
 		return incompleteError(fmt.Errorf("lab: %w", err))
 	}
+	proxy := string(sc.Proxy)
+	if sc.Front != nil {
+		proxy = string(sc.Front.Proxy) + " in front of " + proxy + " (" + l.Inner + ")"
+	}
 	fmt.Fprintf(ios.errOut, "corsaudit lab: %s on %s (%s, %s in %s); save the config above and run `corsaudit audit --config FILE`; Ctrl-C stops\n",
-		sc.Proxy, l.URL, plural.Count(len(l.Instances), "instance"), l.ConfigPath, dir)
+		proxy, l.URL, plural.Count(len(l.Instances), "instance"), l.ConfigPath, dir)
 	select {
 	case <-ctx.Done():
 	case <-l.Exited():

@@ -159,6 +159,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 		newCmdLab(ios, nil),
 		newCmdMerge(ios, nil),
 		newCmdProviders(ios, nil),
+		newCmdSchema(ios),
 		newCmdServe(ios, nil),
 		newCmdVersion(ios),
 		newCmdMan(ios),

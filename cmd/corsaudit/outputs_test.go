@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -179,4 +181,40 @@ func lastSuccessIn(t *testing.T, path string) string {
 		}
 	}
 	return ""
+}
+
+// TestProgressAgreesWithTargetLines: the progress bar counts to the
+// fetches the target lines announce (each probe to each instance, through
+// the load balancer, the cache checks), and the run's line gives their
+// total: one count, one unit.
+func TestProgressAgreesWithTargetLines(t *testing.T) {
+	f := newFleet(t)
+	a, b, lb := f.start("a", currentCORS), f.start("b", currentCORS), f.start("lb", currentCORS)
+	cfg := writeConfig(t, "targets:\n"+
+		staticTarget("shop", "http://"+lb+"/v1/cart", "{samples: 2}", map[string]string{"a": a, "b": b})+
+		staticTarget("admin", "http://"+lb+"/admin", "{disabled: true}", map[string]string{"a": a}))
+	var out, errOut bytes.Buffer
+	ios := iostreams{out: &out, errOut: &errOut, in: strings.NewReader(""), errIsTerminal: true}
+	if code := execute(context.Background(), ios, []string{"audit", "--config", cfg, "--format", "json"}); code != exitClean {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	log := errOut.String()
+	targets := regexp.MustCompile(`corsaudit: (shop|admin): \d+ instances?, \d+ probes?: (\d+) fetch(es)? \(`).FindAllStringSubmatch(log, -1)
+	total := regexp.MustCompile(`corsaudit: auditing 2 targets, 3 instances, (\d+) fetches, up to (\d+) requests`).FindStringSubmatch(log)
+	bars := regexp.MustCompile(`probing \[[= ]+\] (\d+)/(\d+) fetches`).FindAllStringSubmatch(log, -1)
+	if len(targets) != 2 || total == nil || len(bars) == 0 {
+		t.Fatalf("want two target lines, the run's line and a progress bar counting fetches:\n%q", log)
+	}
+	sum := 0
+	for _, m := range targets {
+		n, _ := strconv.Atoi(m[2])
+		sum += n
+	}
+	last := bars[len(bars)-1]
+	if total[1] != strconv.Itoa(sum) || last[1] != total[1] || last[2] != total[1] {
+		t.Errorf("target lines say %d fetches, the run's line %s, the bar ends at %s/%s:\n%q", sum, total[1], last[1], last[2], log)
+	}
+	if n, _ := strconv.Atoi(total[1]); n <= 3*6 {
+		t.Errorf("%d fetches: the load balancer's and the cache checks' are missing:\n%q", n, log)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,6 +45,49 @@ func TestCLIDocumentsEveryFlag(t *testing.T) {
 	walk(root)
 	if checked < 30 {
 		t.Errorf("checked %d flags; the walk missed commands", checked)
+	}
+}
+
+// TestCLIDocumentsEveryCommand: every command appears in docs/cli.md in a
+// code span that starts with its path (`schema config|report...`), or
+// with its parent's and names it (`completion bash|zsh|fish|powershell`).
+func TestCLIDocumentsEveryCommand(t *testing.T) {
+	data, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spans []string
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(string(data), -1) {
+		spans = append(spans, strings.TrimPrefix(m[1], "corsaudit "))
+	}
+	documented := func(parent, name string) bool {
+		for _, s := range spans {
+			if strings.HasPrefix(s, strings.TrimSpace(parent+" "+name)) ||
+				parent != "" && strings.HasPrefix(s, parent+" ") && slices.Contains(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '|' }), name) {
+				return true
+			}
+		}
+		return false
+	}
+	root := newRootCmd(iostreams{out: &bytes.Buffer{}, errOut: &bytes.Buffer{}})
+	root.InitDefaultCompletionCmd()
+	checked := 0
+	var walk func(c *cobra.Command, parent string)
+	walk = func(c *cobra.Command, parent string) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" {
+				continue
+			}
+			checked++
+			if !documented(parent, sub.Name()) {
+				t.Errorf("docs/cli.md does not document the command %s", strings.TrimSpace(parent+" "+sub.Name()))
+			}
+			walk(sub, strings.TrimSpace(parent+" "+sub.Name()))
+		}
+	}
+	walk(root, "")
+	if checked < 12 {
+		t.Errorf("checked %d commands; the walk missed some", checked)
 	}
 }
 

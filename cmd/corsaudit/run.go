@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// progressBar draws "probing [=====>    ] 1234/5000 probes" on a terminal.
+// progressBar draws "probing [=====>    ] 1234/5000 fetches" on a terminal:
+// the fetches audit.Work counts, which the log lines announce.
 type progressBar struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -26,7 +27,7 @@ func (b *progressBar) update(done, total int64) {
 	b.last = time.Now()
 	const width = 30
 	filled := int(float64(width) * float64(done) / float64(max(total, 1)))
-	fmt.Fprintf(b.w, "\rprobing [%s%s] %d/%d probes", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
+	fmt.Fprintf(b.w, "\rprobing [%s%s] %d/%d fetches", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
 }
 
 func (b *progressBar) finish() {

@@ -105,8 +105,14 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 		return usageError(fmt.Errorf("audit: %s: invalid config:\n%w", o.Inventory, indent(err)))
 	}
 	popt := pipeline.ShardOptions{Log: ios.errOut, Version: reportVersion()}
+	if o.Quiet {
+		popt.Log = io.Discard
+	}
+	if o.Verbose {
+		popt.Sent = logRequest(ios.errOut)
+	}
 	var bar *progressBar
-	if ios.errIsTerminal {
+	if ios.errIsTerminal && !o.Quiet {
 		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -86,6 +87,52 @@ func TestQuietAndVerbose(t *testing.T) {
 	}
 	if code, _, stderr = runCLI(base...); strings.Contains(stderr, "> curl") || !strings.Contains(stderr, "wrote "+out) {
 		t.Errorf("default: exit %d, stderr %q; want the summary line and no request lines", code, stderr)
+	}
+}
+
+// TestShardQuietAndVerbose: with --inventory and --shard, --verbose
+// prints each request the shard sends as a curl line with the secret's
+// placeholder (one line per request the shard file counts), and --quiet
+// leaves stderr empty.
+func TestShardQuietAndVerbose(t *testing.T) {
+	// Not newFleet: its instances assert that no Authorization arrives.
+	srv := httptest.NewServer(labserver.New(currentCORS))
+	defer srv.Close()
+	t.Setenv("SHOP_TOKEN", "s3cr3t-value")
+	dir := t.TempDir()
+	cfg := writeConfig(t, "targets:\n"+staticTarget("shop", "http://api.example.com/v1/cart", "{disabled: true}",
+		map[string]string{"a": srv.Listener.Addr().String()})+
+		"    auth: {header: Authorization, value_from_env: SHOP_TOKEN}\n")
+	inv := filepath.Join(dir, "inventory.json")
+	if code, _, stderr := runCLI("discover", "--config", cfg, "--output", inv); code != exitClean {
+		t.Fatalf("discover: exit %d\n%s", code, stderr)
+	}
+	out := filepath.Join(dir, "shard.json")
+	base := []string{"audit", "--inventory", inv, "--shard", "0/1", "--output", out}
+	if code, stdout, stderr := runCLI(append(base, "--quiet")...); code != exitClean || stdout != "" || stderr != "" {
+		t.Errorf("--quiet: exit %d, stdout %q, stderr %q; want 0 and nothing", code, stdout, stderr)
+	}
+	code, _, stderr := runCLI(append(base, "--verbose")...)
+	if code != exitClean || !strings.Contains(stderr, `-H 'Authorization: '"$SHOP_TOKEN"`) {
+		t.Fatalf("--verbose: exit %d, stderr %q; want curl lines and the placeholder $SHOP_TOKEN", code, stderr)
+	}
+	var shard struct {
+		Targets []struct {
+			Requests int `json:"requests_sent"`
+		} `json:"targets"`
+	}
+	data, err := os.ReadFile(out)
+	if err != nil || json.Unmarshal(data, &shard) != nil || len(shard.Targets) != 1 {
+		t.Fatalf("shard file: %v\n%s", err, data)
+	}
+	if n := strings.Count(stderr, "corsaudit: > curl "); n != shard.Targets[0].Requests || n == 0 {
+		t.Errorf("--verbose printed %d requests, the shard sent %d:\n%s", n, shard.Targets[0].Requests, stderr)
+	}
+	if strings.Contains(stderr, "s3cr3t-value") || strings.Contains(string(data), "s3cr3t-value") {
+		t.Errorf("the secret was printed or written:\n%s", stderr)
+	}
+	if _, _, stderr := runCLI(base...); strings.Contains(stderr, "> curl") {
+		t.Errorf("default: stderr %q; want no request lines", stderr)
 	}
 }
 

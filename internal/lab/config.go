@@ -36,7 +36,12 @@ func Target(name, url string, ins []Instance) config.Target {
 // and one target named after the scenario.
 func (l *Lab) Config() config.Config {
 	c := config.Default()
-	c.Targets = []config.Target{Target(l.Scenario.Name, l.URL, l.Instances)}
+	t := Target(l.Scenario.Name, l.URL, l.Instances)
+	if f := l.Scenario.Front; f != nil {
+		t.Fronts = []config.Front{{Name: string(f.Proxy), URL: "http://" + l.Addr},
+			{Name: string(l.Scenario.Proxy), Address: l.Inner}}
+	}
+	c.Targets = []config.Target{t}
 	return c
 }
 

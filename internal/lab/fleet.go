@@ -7,7 +7,8 @@ import (
 )
 
 // current is the CORS config every healthy fleet instance runs; it follows
-// the policy exactly.
+// the policy exactly, and its answers carry an ETag (a cache, or the
+// cache probe matrix, revalidates them).
 func current(id string) labserver.Behavior {
 	return labserver.Behavior{
 		ID:            id,
@@ -17,6 +18,7 @@ func current(id string) labserver.Behavior {
 		ExposeHeaders: []string{"X-Request-Id"},
 		Credentials:   true,
 		MaxAge:        600,
+		ETag:          true,
 	}
 }
 

@@ -1,9 +1,11 @@
 // Package lab is the local load balancer lab: labserver backends on
-// loopback behind a real nginx or haproxy, in configurations that show each
-// load balancer pitfall corsaudit finds (redirected preflights, a balancer
-// answering OPTIONS itself, duplicated or stripped CORS headers, a cache
-// that ignores the Origin), plus clean ones. Start runs one scenario and
-// returns the corsaudit config that audits it.
+// loopback behind a real nginx, haproxy or varnish (or varnish in front of
+// haproxy), in configurations that show each load balancer and cache
+// pitfall corsaudit finds (redirected preflights, a balancer answering
+// OPTIONS itself, duplicated or stripped CORS headers, caches that key on
+// the URL alone, a dropped Vary, a 304 without CORS headers), plus clean
+// ones. Start runs one scenario and returns the corsaudit config that
+// audits it.
 package lab
 
 import (
@@ -40,21 +42,28 @@ type Instance struct {
 // Lab is a running scenario. Close stops it.
 type Lab struct {
 	Scenario Scenario
-	// URL is the public URL through the load balancer.
+	// URL is the public URL through the load balancer (through the front,
+	// for a scenario with one).
 	URL string
-	// Addr is the load balancer's listen address.
-	Addr      string
+	// Addr is the listen address URL reaches.
+	Addr string
+	// Inner is, for a scenario with a front, the load balancer's own
+	// listen address behind it ("" otherwise).
+	Inner     string
 	Instances []Instance
 	// Dir holds the proxy config, pid file, temp and cache directories.
 	Dir string
-	// ConfigPath is the written nginx.conf or haproxy.cfg.
+	// ConfigPath is the written nginx.conf, haproxy.cfg or varnish VCL (the
+	// front's, for a scenario with one).
 	ConfigPath string
 
 	servers []*http.Server
-	proc    *exec.Cmd
-	exited  chan struct{} // closed when proc has exited
+	procs   []*exec.Cmd
+	exited  chan struct{} // closed when a proxy has exited
 	stderr  *syncbuf.Buffer
 	once    sync.Once
+	exit    sync.Once
+	waited  []chan struct{} // closed when each of procs has exited
 }
 
 // outputLimit bounds what the lab keeps of the proxy's output; the start is
@@ -62,17 +71,11 @@ type Lab struct {
 const outputLimit = 64 << 10
 
 // Start runs sc: its backends on 127.0.0.1 free ports, then the proxy with a
-// config written into dir (which must exist), and waits until the proxy
-// listens. ctx bounds the start only; Close stops everything.
+// config written into dir (which must exist), and, for a scenario with a
+// front, the front proxy in front of it; it waits until they listen. ctx
+// bounds the start only; Close stops everything.
 func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
-	bin, err := exec.LookPath(string(sc.Proxy))
-	if err != nil {
-		bin, err = lookSbin(string(sc.Proxy))
-		if err != nil {
-			return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
-		}
-	}
-	dir, err = filepath.Abs(dir)
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
 	}
@@ -81,32 +84,80 @@ func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
 		l.Close()
 		return nil, err
 	}
-	port, err := freePort()
+	var upstreams []upstream
+	for _, in := range l.Instances {
+		upstreams = append(upstreams, upstream{id: in.ID, group: in.Group, addr: in.Addr})
+	}
+	addr, conf, err := l.startProxy(ctx, sc.Proxy, sc.rules, sc.httpRules, upstreams, "")
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
 	}
-	l.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	l.URL = "http://" + l.Addr + Path
-
-	var conf string
-	var args []string
-	switch sc.Proxy {
-	case Nginx:
-		conf = nginxConfig(sc, dir, l.Addr, l.Instances)
-		l.ConfigPath = filepath.Join(dir, "nginx.conf")
-		args = []string{"-p", dir, "-c", l.ConfigPath, "-e", "stderr"}
-	case HAProxy:
-		conf = haproxyConfig(sc, l.Addr, l.Instances)
-		l.ConfigPath = filepath.Join(dir, "haproxy.cfg")
-		args = []string{"-f", l.ConfigPath, "-db"}
-	default:
-		l.Close()
-		return nil, fmt.Errorf("lab: %s: unknown proxy %q", sc.Name, sc.Proxy)
+	if sc.Front != nil {
+		l.Inner = addr
+		addr, conf, err = l.startProxy(ctx, sc.Front.Proxy, sc.Front.rules, "", []upstream{{id: string(sc.Proxy), addr: addr}}, "front-")
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("lab: %s: front: %w", sc.Name, err)
+		}
 	}
-	if err := os.WriteFile(l.ConfigPath, []byte(conf), 0o644); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
+	l.Addr, l.ConfigPath = addr, conf
+	l.URL = "http://" + addr + Path
+	return l, nil
+}
+
+// upstream is one server a proxy forwards to.
+type upstream struct{ id, group, addr string }
+
+// startProxy starts proxy p with rules in front of ups, its files in
+// l.Dir named with prefix, and waits until it listens; it returns its
+// listen address and config file.
+func (l *Lab) startProxy(ctx context.Context, p Proxy, rules, httpRules string, ups []upstream, prefix string) (addr, conf string, err error) {
+	bin, err := exec.LookPath(p.Tool())
+	if err != nil {
+		if bin, err = lookSbin(p.Tool()); err != nil {
+			return "", "", err
+		}
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", "", err
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	dir := l.Dir
+	var text string
+	var args []string
+	switch p {
+	case Nginx:
+		if prefix != "" {
+			dir = filepath.Join(l.Dir, prefix+"nginx")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return "", "", err
+			}
+		}
+		text = nginxConfig(l.Scenario, rules, httpRules, dir, addr, ups)
+		conf = filepath.Join(dir, "nginx.conf")
+		args = []string{"-p", dir, "-c", conf, "-e", "stderr"}
+	case HAProxy:
+		text = haproxyConfig(l.Scenario, rules, addr, ups)
+		conf = filepath.Join(l.Dir, prefix+"haproxy.cfg")
+		args = []string{"-f", conf, "-db"}
+	case Varnish:
+		text = varnishConfig(l.Scenario, rules, ups)
+		conf = filepath.Join(l.Dir, prefix+"varnish.vcl")
+		// -j none: no privilege separation (no varnish user, no system
+		// service); -n: its working directory here; -T none: no
+		// management port.
+		args = []string{"-F", "-j", "none", "-n", filepath.Join(l.Dir, prefix+"varnish"), "-a", addr, "-f", conf,
+			"-s", "malloc,16m", "-T", "none", "-p", "default_grace=0", "-p", "default_keep=0",
+			// The VCL compiles in about half the time unoptimised: labs
+			// start in a second.
+			"-p", "cc_command=exec gcc -O0 -fpic -shared -o %o %s"}
+	default:
+		return "", "", fmt.Errorf("unknown proxy %q", p)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return "", "", err
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
@@ -114,19 +165,21 @@ func Start(ctx context.Context, sc Scenario, dir string) (*Lab, error) {
 	cmd.Stderr = l.stderr
 	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("lab: %s: start %s: %w", sc.Name, sc.Proxy, err)
+		return "", "", fmt.Errorf("start %s: %w", p, err)
 	}
-	l.proc = cmd
+	l.procs = append(l.procs, cmd)
+	done := make(chan struct{})
+	l.waited = append(l.waited, done)
 	go func() {
 		_ = cmd.Wait()
-		close(l.exited)
+		// Exited first: whoever waits on done (Close) sees it closed too.
+		l.exit.Do(func() { close(l.exited) })
+		close(done)
 	}()
-	if err := l.waitListening(ctx); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("lab: %s: %w", sc.Name, err)
+	if err := l.waitListening(ctx, p, addr, done); err != nil {
+		return "", "", err
 	}
-	return l, nil
+	return addr, conf, nil
 }
 
 // serveBackends starts l.Scenario's backends on 127.0.0.1 free ports; a
@@ -190,25 +243,25 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitListening polls the proxy's port until it accepts a connection, the
-// process exits, ctx ends, or StartTimeout passes.
-func (l *Lab) waitListening(ctx context.Context) error {
+// waitListening polls a proxy's port until it accepts a connection, the
+// process exits (done), ctx ends, or StartTimeout passes.
+func (l *Lab) waitListening(ctx context.Context, p Proxy, addr string, done <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var d net.Dialer
 	for {
-		c, err := d.DialContext(ctx, "tcp", l.Addr)
+		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			c.Close()
 			return nil
 		}
 		select {
-		case <-l.exited:
-			return fmt.Errorf("%s exited before listening on %s: %s", l.Scenario.Proxy, l.Addr, strings.TrimSpace(l.stderr.String()))
+		case <-done:
+			return fmt.Errorf("%s exited before listening on %s: %s", p, addr, strings.TrimSpace(l.stderr.String()))
 		case <-ctx.Done():
-			return fmt.Errorf("%s not listening on %s: %w; its output: %s", l.Scenario.Proxy, l.Addr, ctx.Err(), strings.TrimSpace(l.stderr.String()))
+			return fmt.Errorf("%s not listening on %s: %w; its output: %s", p, addr, ctx.Err(), strings.TrimSpace(l.stderr.String()))
 		case <-tick.C:
 		}
 	}
@@ -217,26 +270,31 @@ func (l *Lab) waitListening(ctx context.Context) error {
 // Output returns what the proxy printed so far (its error log).
 func (l *Lab) Output() string { return l.stderr.String() }
 
-// Exited is closed when the proxy process has exited.
+// Exited is closed when a proxy process has exited.
 func (l *Lab) Exited() <-chan struct{} { return l.exited }
 
-// Close stops the proxy by its pid (TERM, then KILL after a few seconds) and
-// the backends. It is safe to call more than once.
+// Close stops the proxies by their pid (TERM, then KILL after a few
+// seconds), the front first, and the backends. It is safe to call more
+// than once.
 func (l *Lab) Close() error {
 	var errs []error
 	l.once.Do(func() {
-		if l.proc != nil && l.proc.Process != nil && !l.hasExited() {
-			pid := l.proc.Process.Pid
-			if err := terminate(pid); err != nil && !l.hasExited() {
-				errs = append(errs, fmt.Errorf("lab: stop %s pid %d: %w", l.Scenario.Proxy, pid, err))
+		for k := len(l.procs) - 1; k >= 0; k-- {
+			cmd, done := l.procs[k], l.waited[k]
+			if cmd.Process == nil || closed(done) {
+				continue
+			}
+			pid := cmd.Process.Pid
+			if err := terminate(pid); err != nil && !closed(done) {
+				errs = append(errs, fmt.Errorf("lab: stop %s pid %d: %w", cmd.Path, pid, err))
 			}
 			select {
-			case <-l.exited:
+			case <-done:
 			case <-time.After(5 * time.Second):
 				if err := kill(pid); err != nil {
-					errs = append(errs, fmt.Errorf("lab: kill %s pid %d: %w", l.Scenario.Proxy, pid, err))
+					errs = append(errs, fmt.Errorf("lab: kill %s pid %d: %w", cmd.Path, pid, err))
 				}
-				<-l.exited
+				<-done
 			}
 		}
 		for _, s := range l.servers {
@@ -248,9 +306,10 @@ func (l *Lab) Close() error {
 	return errors.Join(errs...)
 }
 
-func (l *Lab) hasExited() bool {
+// closed reports whether ch is closed.
+func closed(ch <-chan struct{}) bool {
 	select {
-	case <-l.exited:
+	case <-ch:
 		return true
 	default:
 		return false

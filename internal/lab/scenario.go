@@ -11,11 +11,27 @@ import (
 // Proxy names the load balancer software a scenario runs.
 type Proxy string
 
-// The load balancers the lab drives.
+// The load balancers and caches the lab drives.
 const (
 	Nginx   Proxy = "nginx"
 	HAProxy Proxy = "haproxy"
+	Varnish Proxy = "varnish"
 )
+
+// Tool is the program that runs p ("varnishd" for varnish).
+func (p Proxy) Tool() string {
+	if p == Varnish {
+		return "varnishd"
+	}
+	return string(p)
+}
+
+// Layer is a proxy in front of a scenario's load balancer (a CDN or
+// cache), with its rules.
+type Layer struct {
+	Proxy Proxy
+	rules string
+}
 
 // Backend is one instance of a scenario: its group and CORS behaviour.
 type Backend struct {
@@ -41,6 +57,11 @@ type Scenario struct {
 	Explains []string
 	// Backends are the instances behind the load balancer, in order.
 	Backends []Backend
+	// Front, when set, is a proxy in front of the load balancer: the
+	// audit lists both as fronts (the front by URL, the load balancer by
+	// address), and Blames names the one a finding must name.
+	Front  *Layer
+	Blames string
 	// rules are the proxy directives inserted in front of proxying: inside
 	// nginx's location block, or haproxy's frontend section.
 	rules string
@@ -70,7 +91,52 @@ type kind struct {
 	haproxy       string // "" and !haproxyPlain: not a haproxy scenario
 	haproxyPlain  bool   // a haproxy scenario with no extra rules
 	nginxPlain    bool   // an nginx scenario with no extra rules
+	varnish       string // VCL subroutines; "" and !varnishPlain: not a varnish scenario
+	varnishPlain  bool   // a varnish scenario with the built-in VCL
+	// haproxyFindings, when set, are the haproxy scenario's findings
+	// instead of findings.
+	haproxyFindings []string
 }
+
+// reflecting is the current fleet answering preflights with the requested
+// method and headers (labserver's ReflectRequest), as many frameworks do:
+// a preflight answer then depends on the request's method and headers.
+func reflecting(n int) []Backend {
+	f := Fleet(n, nil)
+	for i := range f {
+		f[i].Behavior.ReflectRequest = true
+	}
+	return f
+}
+
+// VCL pieces of the varnish scenarios.
+const (
+	// vclPassAll sends every request to the instances, caching nothing.
+	vclPassAll = `sub vcl_recv {
+    return (pass);
+}`
+	// vclStripVary drops Vary from every answer, the mistake of an
+	// "unset beresp.http.Vary" meant to raise the hit rate.
+	vclStripVary = `sub vcl_backend_response {
+    unset beresp.http.Vary;
+}`
+	// vclCacheOptions caches preflights too, sending them to the backend
+	// as OPTIONS (varnish fetches a cache miss with GET otherwise), and
+	// keeps every answer, 204s included, for a minute.
+	vclCacheOptions = `sub vcl_recv {
+    set req.http.X-Lab-Method = req.method;
+    if (req.method == "OPTIONS") {
+        return (hash);
+    }
+}
+sub vcl_backend_fetch {
+    set bereq.method = bereq.http.X-Lab-Method;
+    unset bereq.http.X-Lab-Method;
+}
+sub vcl_backend_response {
+    set beresp.ttl = 60s;
+}`
+)
 
 var kinds = []kind{
 	{
@@ -143,23 +209,121 @@ var kinds = []kind{
 		nginxPlain: true, haproxyPlain: true,
 	},
 	{
-		name:      "cache-leak",
-		summary:   "nginx proxy_cache keyed without the Origin and ignoring Vary: a response cached for one origin is served to another",
-		findings:  []string{"cache-leak"},
-		backends:  Fleet(3, nil),
-		nginxHTTP: `proxy_cache_path {{dir}}/cache levels=1 keys_zone=lab:1m max_size=10m inactive=10m use_temp_path=off;`,
+		name:     "cache-leak",
+		summary:  "a cache keyed on the URL alone that ignores Vary (nginx proxy_cache_key without $http_origin and proxy_ignore_headers Vary; haproxy cache-store behind a del-header Vary): an answer cached without Origin, for a refused origin or for another origin is served to an allowed one",
+		findings: []string{"cache-leak", "cache-no-origin", "cache-refusal"},
+		// haproxy's cache stores no answer with a Vary: it is removed
+		// first, which the audit says too.
+		haproxyFindings: []string{"cache-leak", "cache-no-origin", "cache-refusal", "lb-changes-headers"},
+		backends:        Fleet(3, nil),
+		nginxHTTP:       `proxy_cache_path {{dir}}/cache levels=1 keys_zone=lab:1m max_size=10m inactive=10m use_temp_path=off;`,
 		nginx: `proxy_cache lab;
             proxy_cache_key $scheme$proxy_host$request_uri;
             proxy_ignore_headers Vary Cache-Control Expires Set-Cookie;
             proxy_cache_valid 200 204 10m;
             add_header X-Cache-Status $upstream_cache_status always;`,
+		haproxy: `cache lab
+    total-max-size 4
+    max-age 600
+
+http-request cache-use lab
+    http-response del-header Vary
+    http-response cache-store lab`,
+	},
+	{
+		name:      "cache-origin",
+		summary:   "the same cache keyed on the Origin (nginx proxy_cache_key with $http_origin; haproxy with the instances' Vary: Origin kept, which it does not store): every origin gets its own answer",
+		backends:  Fleet(3, nil),
+		nginxHTTP: `proxy_cache_path {{dir}}/cache levels=1 keys_zone=lab:1m max_size=10m inactive=10m use_temp_path=off;`,
+		nginx: `proxy_cache lab;
+            proxy_cache_key $scheme$proxy_host$request_uri$http_origin;
+            proxy_ignore_headers Cache-Control Expires Set-Cookie;
+            proxy_cache_valid 200 204 10m;
+            add_header X-Cache-Status $upstream_cache_status always;`,
+		haproxy: `cache lab
+    total-max-size 4
+    max-age 600
+
+http-request cache-use lab
+    http-response cache-store lab`,
+	},
+	{
+		name:     "strip-vary",
+		summary:  "varnish passes every request to the instances and drops Vary from their answers (unset beresp.http.Vary): browsers decide the same, but any cache in front of it or the browser's can mix origins up",
+		findings: []string{"lb-changes-headers"},
+		backends: Fleet(3, nil),
+		varnish:  vclPassAll + "\n" + vclStripVary,
+	},
+	{
+		name:     "cache-url",
+		summary:  "varnish keyed on the URL alone (vcl_hash with req.url, and the method since preflights are cached too), Vary dropped, in front of instances that reflect the requested method and headers: every order of the cache probe matrix fails",
+		findings: []string{"cache-leak", "cache-no-origin", "cache-preflight-key", "cache-refusal", "lb-changes-headers"},
+		backends: reflecting(3),
+		varnish: vclCacheOptions + "\n" + vclStripVary + `
+sub vcl_hash {
+    hash_data(req.method);
+    hash_data(req.url);
+    return (lookup);
+}`,
+	},
+	{
+		name:     "cache-key",
+		summary:  "the same varnish keyed on the URL, the Origin and the requested method and headers, Vary kept: every request gets its own answer",
+		backends: reflecting(3),
+		varnish: vclCacheOptions + `
+sub vcl_hash {
+    hash_data(req.method);
+    hash_data(req.url);
+    hash_data(req.http.Origin);
+    hash_data(req.http.Access-Control-Request-Method);
+    hash_data(req.http.Access-Control-Request-Headers);
+    return (lookup);
+}`,
+	},
+	{
+		name:     "drop-304-cors",
+		summary:  "varnish answers revalidations (If-None-Match) from its cache with a 304 from which it removes the CORS headers, as a cache that sends only the headers RFC 9110 requires on a 304 does",
+		findings: []string{"cache-revalidation"},
+		backends: Fleet(3, nil),
+		varnish: `sub vcl_deliver {
+    if (req.http.If-None-Match) {
+        unset resp.http.Access-Control-Allow-Origin;
+        unset resp.http.Access-Control-Allow-Credentials;
+        unset resp.http.Access-Control-Expose-Headers;
+    }
+}`,
 	},
 }
 
-// Scenarios returns every scenario, nginx ones first, in a stable order.
+// chains are the scenarios with varnish in front of haproxy, named
+// "varnish-haproxy-<name>": Blames names the layer their finding names.
+var chains = []struct {
+	name, summary, blames string
+	findings              []string
+	varnish, haproxy      string
+}{
+	{
+		name:     "strip-vary",
+		summary:  "varnish drops Vary from the answers of a clean haproxy: the finding names varnish, not the load balancer behind it",
+		blames:   "varnish",
+		findings: []string{"lb-changes-headers"},
+		varnish:  vclPassAll + "\n" + vclStripVary,
+	},
+	{
+		name:     "strip-header",
+		summary:  "haproxy strips Access-Control-Allow-Credentials behind a varnish that passes everything on: the finding names haproxy",
+		blames:   "haproxy",
+		findings: []string{"lb-mismatch"},
+		varnish:  vclPassAll,
+		haproxy:  `http-response del-header Access-Control-Allow-Credentials`,
+	},
+}
+
+// Scenarios returns every scenario, nginx ones first, then haproxy,
+// varnish, and varnish in front of haproxy, in a stable order.
 func Scenarios() []Scenario {
 	var out []Scenario
-	for _, p := range []Proxy{Nginx, HAProxy} {
+	for _, p := range []Proxy{Nginx, HAProxy, Varnish} {
 		for _, k := range kinds {
 			sc := Scenario{Name: string(p) + "-" + k.name, Proxy: p, Summary: k.summary,
 				Findings: k.findings, Explains: k.explains, Backends: k.backends}
@@ -168,13 +332,32 @@ func Scenarios() []Scenario {
 				sc.rules, sc.httpRules = k.nginx, k.nginxHTTP
 			case p == HAProxy && (k.haproxy != "" || k.haproxyPlain):
 				sc.rules = k.haproxy
+				if k.haproxyFindings != nil {
+					sc.Findings = k.haproxyFindings
+				}
+			case p == Varnish && (k.varnish != "" || k.varnishPlain):
+				sc.rules = k.varnish
 			default:
 				continue
 			}
 			out = append(out, sc)
 		}
 	}
+	for _, c := range chains {
+		out = append(out, Scenario{Name: "varnish-haproxy-" + c.name, Proxy: HAProxy, Summary: c.summary,
+			Findings: c.findings, Backends: Fleet(3, nil), rules: c.haproxy,
+			Front: &Layer{Proxy: Varnish, rules: c.varnish}, Blames: c.blames})
+	}
 	return out
+}
+
+// Tools are the programs sc runs.
+func (sc Scenario) Tools() []string {
+	tools := []string{sc.Proxy.Tool()}
+	if sc.Front != nil {
+		tools = append(tools, sc.Front.Proxy.Tool())
+	}
+	return tools
 }
 
 // Names returns the scenario names, sorted.

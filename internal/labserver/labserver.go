@@ -1,6 +1,6 @@
 // Package labserver is one backend instance with a configurable CORS policy,
 // correct or deliberately wrong, that records what it receives. Tests, the
-// demo and the nginx/haproxy lab run many of them on loopback.
+// demo and the nginx/haproxy/varnish lab run many of them on loopback.
 package labserver
 
 import (
@@ -58,7 +58,18 @@ type Behavior struct {
 	RedirectPreflight string
 	// ExtraHeaders are added to every response (e.g. a second ACAO value).
 	ExtraHeaders http.Header
+	// ReflectRequest answers an allowed preflight with the requested
+	// method and headers (Access-Control-Request-Method and -Headers) in
+	// Access-Control-Allow-Methods and -Headers, as many frameworks do,
+	// instead of AllowMethods and AllowHeaders, and says Vary on them.
+	ReflectRequest bool
+	// ETag gives actual answers a strong ETag and answers a request whose
+	// If-None-Match names it with a 304 carrying the same CORS headers.
+	ETag bool
 }
+
+// etag is the ETag of every actual answer when Behavior.ETag is set.
+const etag = `"corsaudit-lab-1"`
 
 // ParseMatch turns "suffix:S", "prefix:P" or "regexp:R" into an origin
 // matcher. The regexp is not anchored: "regexp:https://app.example.com"
@@ -196,22 +207,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if preflight {
-		if acao != "" {
+		if s.b.ReflectRequest && !s.b.NoVary {
+			h.Add("Vary", cors.ACRM+", "+cors.ACRH)
+		}
+		switch {
+		case acao != "" && s.b.ReflectRequest:
+			h.Set(cors.ACAM, r.Header.Get(cors.ACRM))
+			if v := r.Header.Get(cors.ACRH); v != "" {
+				h.Set(cors.ACAH, v)
+			}
+		case acao != "":
 			if len(s.b.AllowMethods) > 0 {
 				h.Set(cors.ACAM, strings.Join(s.b.AllowMethods, ", "))
 			}
 			if len(s.b.AllowHeaders) > 0 {
 				h.Set(cors.ACAH, strings.Join(s.b.AllowHeaders, ", "))
 			}
-			if s.b.MaxAge != 0 {
-				h.Set(cors.ACMA, strconv.Itoa(s.b.MaxAge))
-			}
+		}
+		if acao != "" && s.b.MaxAge != 0 {
+			h.Set(cors.ACMA, strconv.Itoa(s.b.MaxAge))
 		}
 		writeHeader(s.b.PreflightStatus)
 		return
 	}
 	if acao != "" && len(s.b.ExposeHeaders) > 0 {
 		h.Set(cors.ACEH, strings.Join(s.b.ExposeHeaders, ", "))
+	}
+	if s.b.ETag {
+		h.Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			writeHeader(http.StatusNotModified)
+			return
+		}
 	}
 	body := fmt.Sprintf("{\"instance\":%q}\n", s.b.ID)
 	h.Set("Content-Type", "application/json")

@@ -2,10 +2,14 @@
 // "3 targets". Every log line, table and message that counts uses it.
 package plural
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Count is n followed by noun, in the plural unless n is 1 or -1: "1 instance",
-// "0 instances". noun is the singular of a regular noun (plural adds "s").
+// "0 instances". noun is the singular of a regular noun (plural adds "s",
+// "es" after s, x, z, ch and sh: "2 fetches").
 func Count(n int, noun string) string {
 	return strconv.Itoa(n) + " " + Noun(n, noun)
 }
@@ -15,6 +19,11 @@ func Count(n int, noun string) string {
 func Noun(n int, noun string) string {
 	if n == 1 || n == -1 {
 		return noun
+	}
+	for _, end := range []string{"s", "x", "z", "ch", "sh"} {
+		if strings.HasSuffix(noun, end) {
+			return noun + "es"
+		}
 	}
 	return noun + "s"
 }

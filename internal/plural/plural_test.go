@@ -13,6 +13,9 @@ func TestCount(t *testing.T) {
 		{"one is singular", 1, "target", "1 target"},
 		{"two is plural", 2, "instance", "2 instances"},
 		{"minus one is singular", -1, "probe", "-1 probe"},
+		{"ch takes es", 2, "fetch", "2 fetches"},
+		{"one fetch", 1, "fetch", "1 fetch"},
+		{"s takes es", 3, "status", "3 statuses"},
 	} {
 		if got := Count(tc.n, tc.noun); got != tc.want {
 			t.Errorf("%s: Count(%d, %q) = %q, want %q", tc.desc, tc.n, tc.noun, got, tc.want)

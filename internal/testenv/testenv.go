@@ -1,11 +1,12 @@
 // Package testenv lets integration tests find the external tools they drive
-// (chromium, nginx, haproxy, moto_server). In CI (CI=true) a missing tool
+// (chromium, nginx, haproxy, varnishd, moto_server). In CI (CI=true) a missing tool
 // fails the test; on a developer's machine it skips with a clear message.
 package testenv
 
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -17,13 +18,21 @@ func InCI() bool {
 	return ok
 }
 
-// LookTool returns the path of the first of names found on PATH. When none
-// is found it fails the test in CI and skips it elsewhere.
+// LookTool returns the path of the first of names found on PATH, or in an
+// sbin directory a user's PATH often lacks (where Debian puts nginx,
+// haproxy and varnishd). When none is found it fails the test in CI and
+// skips it elsewhere.
 func LookTool(t testing.TB, why string, names ...string) string {
 	t.Helper()
 	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
 			return p
+		}
+		for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+			p := filepath.Join(d, n)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+				return p
+			}
 		}
 	}
 	msg := why + ": none of " + strconv.Quote(names[0])

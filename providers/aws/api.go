@@ -25,6 +25,13 @@ type ELB interface {
 	elbv2.DescribeRulesAPIClient
 	elbv2.DescribeTargetGroupsAPIClient
 	elbv2.DescribeTargetHealthAPIClient
+	ListenerAttributesAPIClient
+}
+
+// ListenerAttributesAPIClient is the DescribeListenerAttributes call (the
+// SDK defines no interface for an operation without pages).
+type ListenerAttributesAPIClient interface {
+	DescribeListenerAttributes(ctx context.Context, in *elbv2.DescribeListenerAttributesInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeListenerAttributesOutput, error)
 }
 
 // EC2 is the part of the EC2 client the provider calls.

@@ -44,13 +44,13 @@ func TestCallCount(t *testing.T) {
 		want map[string]int
 	}{
 		{desc: "2 target groups x 250 instances", n: 250, want: map[string]int{
-			"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 1,
+			"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 1, "DescribeListenerAttributes": 1,
 			"DescribeTargetGroups": 1, "DescribeTargetHealth": 2, "DescribeInstances": 5}},
 		{desc: "2 target groups x 1 instance", n: 1, want: map[string]int{
-			"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 1,
+			"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 1, "DescribeListenerAttributes": 1,
 			"DescribeTargetGroups": 1, "DescribeTargetHealth": 2, "DescribeInstances": 1}},
 		{desc: "2 target groups x 1000 instances", n: 1000, want: map[string]int{
-			"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 1,
+			"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 1, "DescribeListenerAttributes": 1,
 			"DescribeTargetGroups": 1, "DescribeTargetHealth": 2, "DescribeInstances": 20}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestCallCountRouted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
-	want := map[string]int{"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 2,
+	want := map[string]int{"DescribeLoadBalancers": 1, "DescribeListeners": 1, "DescribeRules": 2, "DescribeListenerAttributes": 2,
 		"DescribeTargetGroups": 1, "DescribeTargetHealth": groups}
 	if c := calls.snapshot(); !reflect.DeepEqual(c, want) {
 		t.Errorf("calls = %v, want %v", c, want)

@@ -52,6 +52,10 @@ func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {
 	if err != nil {
 		return nil, err
 	}
+	facts, err := p.listenerFacts(ctx, lb, listeners)
+	if err != nil {
+		return nil, err
+	}
 	refs := forwarded(listeners, rules)
 	if len(refs) == 0 {
 		return nil, fmt.Errorf("aws: load balancer %s forwards to no target group (its rules only redirect or answer fixed responses)", lbName)
@@ -93,7 +97,61 @@ func (p *Provider) Discover(ctx context.Context) ([]discovery.Target, error) {
 		out = append(out, mapped...)
 	}
 	return []discovery.Target{{Name: lbName, URL: publicURL(lb, listeners, p.cfg.ListenerPort), Instances: out,
-		Router: newRouter(lbName, listeners, rules, names, p.cfg.ListenerPort != 0)}}, nil
+		Router: newRouter(lbName, listeners, rules, names, p.cfg.ListenerPort != 0), Facts: facts}}, nil
+}
+
+// corsAttributePrefix starts the listener attributes with which an ALB
+// puts fixed CORS headers on every response it sends
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html).
+const corsAttributePrefix = "routing.http.response.access_control_"
+
+// listenerFacts reads the attributes of every HTTP(S) listener (one
+// DescribeListenerAttributes each) and says, per listener, the CORS
+// headers it sets itself. A listener whose attributes cannot be read (the
+// permission, added after the rest of the IAM policy, not granted) is a
+// FactUnread naming the reason: the audit goes on without it rather than
+// failing discovery.
+func (p *Provider) listenerFacts(ctx context.Context, lb elbtypes.LoadBalancer, listeners []elbtypes.Listener) ([]discovery.FrontFact, error) {
+	var out []discovery.FrontFact
+	for _, l := range listeners {
+		if !hasRules(l) {
+			continue
+		}
+		what := fmt.Sprintf("%s:%d", l.Protocol, sdkaws.ToInt32(l.Port))
+		res, err := p.clients.ELB.DescribeListenerAttributes(ctx, &elbv2.DescribeListenerAttributesInput{ListenerArn: l.ListenerArn})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			err = classify("elasticloadbalancing:DescribeListenerAttributes", fmt.Sprintf("describe attributes of listener %s:%d", deref(lb.LoadBalancerName), sdkaws.ToInt32(l.Port)), err)
+			out = append(out, discovery.FrontFact{Kind: discovery.FactUnread,
+				Resource: fmt.Sprintf("the attributes of ALB listener %s (%s)", deref(l.ListenerArn), what), Settings: []string{err.Error()}})
+			continue
+		}
+		if f, ok := corsAttributes(deref(l.ListenerArn), what, res.Attributes); ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// corsAttributes is the fact that the listener arn (protocol:port what)
+// sets CORS headers, from its attributes: each
+// routing.http.response.access_control_* attribute with a value, sorted.
+func corsAttributes(arn, what string, attrs []elbtypes.ListenerAttribute) (discovery.FrontFact, bool) {
+	var settings []string
+	for _, a := range attrs {
+		k, v := deref(a.Key), deref(a.Value)
+		if strings.HasPrefix(k, corsAttributePrefix) && v != "" {
+			settings = append(settings, k+"="+v)
+		}
+	}
+	if len(settings) == 0 {
+		return discovery.FrontFact{}, false
+	}
+	sort.Strings(settings)
+	return discovery.FrontFact{Kind: discovery.FactCORSHeaders, Resource: fmt.Sprintf("ALB listener %s (%s)", arn, what),
+		Settings: settings}, true
 }
 
 // publicURL is the load balancer's URL through a listener that serves it:

@@ -476,3 +476,35 @@ func TestPublicURL(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoverUnreadListenerAttributes: a policy written before corsaudit
+// read listener attributes lacks elasticloadbalancing:DescribeListenerAttributes.
+// Discovery still finds every instance and routes; what it could not read
+// is a FactUnread naming the permission, not a failed discovery (an
+// upgrade must not turn a cron job's exit 0 into exit 3).
+func TestDiscoverUnreadListenerAttributes(t *testing.T) {
+	f := shopCloud()
+	f.fault("DescribeListenerAttributes", "AccessDenied", 403, -1)
+	got, _, err := discoverWith(t, f, Config{LoadBalancer: "shop-alb"})
+	if err != nil {
+		t.Fatalf("Discover: %v, want the instances without the attributes", err)
+	}
+	if len(got) != 1 || len(got[0].Instances) != 8 || got[0].Router == nil {
+		t.Fatalf("got %d targets; want one with 8 instances and a router", len(got))
+	}
+	var unread []discovery.FrontFact
+	for _, fact := range got[0].Facts {
+		if fact.Kind == discovery.FactUnread {
+			unread = append(unread, fact)
+		}
+	}
+	if len(unread) == 0 {
+		t.Fatalf("facts %+v: want one saying the listener attributes could not be read", got[0].Facts)
+	}
+	for _, fact := range unread {
+		if !strings.Contains(fact.Resource, "listener") || len(fact.Settings) != 1 ||
+			!strings.Contains(fact.Settings[0], "elasticloadbalancing:DescribeListenerAttributes") {
+			t.Errorf("fact %+v: want the listener and the permission to grant", fact)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package aws
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,6 +31,8 @@ type fakeCloud struct {
 	lbs       []fakeLB
 	listeners []fakeListener
 	rules     map[string][]fakeRule // by listener ARN
+	// attrs are listener attributes by listener ARN (key: value).
+	attrs     map[string]map[string]string
 	tgs       []fakeTG
 	targets   map[string][]fakeTarget // by target group ARN
 	instances map[string]fakeInstance
@@ -126,7 +129,7 @@ type fakeFault struct {
 }
 
 func newFakeCloud() *fakeCloud {
-	return &fakeCloud{region: "us-east-1", rules: map[string][]fakeRule{}, targets: map[string][]fakeTarget{},
+	return &fakeCloud{region: "us-east-1", rules: map[string][]fakeRule{}, attrs: map[string]map[string]string{}, targets: map[string][]fakeTarget{},
 		instances: map[string]fakeInstance{}, faults: map[string][]fakeFault{}, attempts: map[string]int{}}
 }
 
@@ -230,6 +233,8 @@ func (f *fakeCloud) serveQuery(w http.ResponseWriter, r *http.Request) {
 		body, err = f.describeListeners(r.PostForm)
 	case "DescribeRules":
 		body, err = f.describeRules(r.PostForm)
+	case "DescribeListenerAttributes":
+		body, err = f.describeListenerAttributes(r.PostForm)
 	case "DescribeTargetGroups":
 		body, err = f.describeTargetGroups(r.PostForm)
 	case "DescribeTargetHealth":
@@ -379,6 +384,25 @@ func (f *fakeCloud) describeRules(form url.Values) (string, *fakeFault) {
 			form.Get("ListenerArn"), start+i, r.Priority, r.Priority == "default", r.Conditions, actionsXML("Actions", r.Actions))
 	}
 	b.WriteString("</Rules>" + marker("NextMarker", next))
+	return b.String(), nil
+}
+
+func (f *fakeCloud) describeListenerAttributes(form url.Values) (string, *fakeFault) {
+	arn := form.Get("ListenerArn")
+	if !slices.ContainsFunc(f.listeners, func(l fakeListener) bool { return l.ARN == arn }) {
+		return "", &fakeFault{Code: "ListenerNotFound", Status: 400}
+	}
+	attrs := map[string]string{"routing.http.response.server.enabled": "true"}
+	for k, v := range f.attrs[arn] {
+		attrs[k] = v
+	}
+	keys := slices.Sorted(maps.Keys(attrs))
+	var b strings.Builder
+	b.WriteString("<Attributes>")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "<member><Key>%s</Key><Value>%s</Value></member>", k, attrs[k])
+	}
+	b.WriteString("</Attributes>")
 	return b.String(), nil
 }
 

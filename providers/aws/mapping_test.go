@@ -2,6 +2,7 @@ package aws
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,6 +209,36 @@ address: "elastic" is not private or public`},
 			}
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v\nwant prefix %s", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestCORSAttributes(t *testing.T) {
+	attr := func(k, v string) elbtypes.ListenerAttribute {
+		return elbtypes.ListenerAttribute{Key: sdkaws.String(k), Value: sdkaws.String(v)}
+	}
+	for _, tc := range []struct {
+		desc  string
+		attrs []elbtypes.ListenerAttribute
+		want  []string
+	}{
+		{desc: "none set", attrs: []elbtypes.ListenerAttribute{attr("routing.http.response.server.enabled", "true")}},
+		{desc: "an empty value sets nothing", attrs: []elbtypes.ListenerAttribute{attr("routing.http.response.access_control_allow_origin.header_value", "")}},
+		{desc: "CORS attributes sorted, others left out", attrs: []elbtypes.ListenerAttribute{
+			attr("routing.http.response.access_control_max_age.header_value", "600"),
+			attr("routing.http.response.strict_transport_security.header_value", "max-age=1"),
+			attr("routing.http.response.access_control_allow_credentials.header_value", "true")},
+			want: []string{"routing.http.response.access_control_allow_credentials.header_value=true",
+				"routing.http.response.access_control_max_age.header_value=600"}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			f, ok := corsAttributes("arn:l", "HTTPS:443", tc.attrs)
+			if ok != (tc.want != nil) || !slices.Equal(f.Settings, tc.want) {
+				t.Fatalf("corsAttributes = %+v, %v; want settings %q", f, ok, tc.want)
+			}
+			if ok && (f.Kind != discovery.FactCORSHeaders || f.Resource != "ALB listener arn:l (HTTPS:443)") {
+				t.Errorf("fact %+v", f)
 			}
 		})
 	}

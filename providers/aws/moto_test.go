@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -214,3 +215,31 @@ func TestMotoRouting(t *testing.T) {
 
 // ruleARNs matches the suffix of the random rule ARNs moto makes.
 var ruleARNs = regexp.MustCompile(`\(…/[0-9a-f]+\)`)
+
+// TestMotoListenerCORSAttributes: an ALB listener whose attributes put
+// fixed CORS headers on every answer (routing.http.response.access_control_*,
+// read with DescribeListenerAttributes) is a fact of the target naming the
+// listener; a listener without them is none.
+func TestMotoListenerCORSAttributes(t *testing.T) {
+	moto := awstest.Start(t)
+	moto.Env(t)
+	alb := moto.NewALB(t, "attrs-alb")
+	web := moto.AddGroup(t, &alb, awstest.Group{Name: "web", Port: 8080, Targets: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.2:18080")}})
+	https := moto.AddListener(t, alb, elbtypes.ProtocolEnumHttps, 443, awstest.Forward(web))
+	moto.AddListener(t, alb, elbtypes.ProtocolEnumHttp, 80, awstest.Forward(web))
+	moto.SetListenerAttributes(t, https, map[string]string{
+		"routing.http.response.access_control_allow_origin.header_value":  "*",
+		"routing.http.response.access_control_allow_methods.header_value": "GET,POST",
+		"routing.http.response.server.enabled":                            "false",
+	})
+	_, got := discoverMoto(t, Config{LoadBalancer: "attrs-alb"})
+	if len(got) != 1 {
+		t.Fatalf("targets %+v, want one", got)
+	}
+	want := []discovery.FrontFact{{Kind: discovery.FactCORSHeaders, Resource: "ALB listener " + https + " (HTTPS:443)",
+		Settings: []string{"routing.http.response.access_control_allow_methods.header_value=GET,POST",
+			"routing.http.response.access_control_allow_origin.header_value=*"}}}
+	if !reflect.DeepEqual(got[0].Facts, want) {
+		t.Errorf("facts %+v\nwant %+v", got[0].Facts, want)
+	}
+}

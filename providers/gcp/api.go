@@ -8,6 +8,7 @@ import (
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
+	iap "google.golang.org/api/iap/v1"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
@@ -59,8 +60,15 @@ type forwardingRulesLister interface {
 	ListForwardingRules(ctx context.Context, project, region string) ([]*computepb.ForwardingRule, error)
 }
 
+type iapSettingsGetter interface {
+	// GetIAPSettings says whether the IAP settings of resource name let
+	// OPTIONS requests through (accessSettings.corsSettings.allowHttpOptions).
+	GetIAPSettings(ctx context.Context, name string) (allowHTTPOptions bool, err error)
+}
+
 // computeAPI is every call the provider makes.
 type computeAPI interface {
+	iapSettingsGetter
 	backendServiceGetter
 	healthGetter
 	groupInstancesLister
@@ -95,6 +103,7 @@ type restAPI struct {
 	rthsp    *compute.RegionTargetHttpsProxiesClient
 	gfr      *compute.GlobalForwardingRulesClient
 	fr       *compute.ForwardingRulesClient
+	iap      *iap.Service
 	closeAll []func() error
 }
 
@@ -173,6 +182,11 @@ func newRESTAPI(ctx context.Context, endpoint string) (*restAPI, error) {
 		return nil, a.fail("forwarding rules", err)
 	}
 	a.closeAll = append(a.closeAll, a.fr.Close)
+	// The IAP settings API (iap.googleapis.com; the endpoint override too,
+	// for tests and emulators): read only for services with IAP enabled.
+	if a.iap, err = iap.NewService(ctx, opts...); err != nil {
+		return nil, a.fail("iap", err)
+	}
 	return a, nil
 }
 
@@ -308,6 +322,14 @@ func (a *restAPI) ListTargetProxies(ctx context.Context, project, region string,
 		}
 	}
 	return out, nil
+}
+
+func (a *restAPI) GetIAPSettings(ctx context.Context, name string) (bool, error) {
+	s, err := a.iap.V1.GetIapSettings(name).Context(ctx).Do()
+	if err != nil {
+		return false, err
+	}
+	return s.AccessSettings != nil && s.AccessSettings.CorsSettings != nil && s.AccessSettings.CorsSettings.AllowHttpOptions, nil
 }
 
 func (a *restAPI) ListForwardingRules(ctx context.Context, project, region string) ([]*computepb.ForwardingRule, error) {

@@ -109,6 +109,10 @@ func (d *discoverer) run(ctx context.Context) (discovery.Target, error) {
 		}
 		members = append(members, ms...)
 	}
+	facts, err := d.serviceFacts(ctx, services)
+	if err != nil {
+		return discovery.Target{}, err
+	}
 	vms, err := d.lookupInstances(ctx, members)
 	if err != nil {
 		return discovery.Target{}, err
@@ -117,7 +121,7 @@ func (d *discoverer) run(ctx context.Context) (discovery.Target, error) {
 	for _, m := range members {
 		out = append(out, finishInstance(m, vms, d.cfg.Address))
 	}
-	t := discovery.Target{Name: bs.GetName(), URL: lb.url, Instances: out}
+	t := discovery.Target{Name: bs.GetName(), URL: lb.url, Instances: out, Facts: facts}
 	if lb.router != nil {
 		t.Router = lb.router
 	}

@@ -13,13 +13,17 @@
 //	4                  URL maps, HTTP and HTTPS target proxies, forwarding rules
 //	1 per service      get, for each backend service in a weighted split
 //	                   with it (their groups as above)
+//	1 per IAP service  IAP settings get (iap.googleapis.com), for each of
+//	                   them with Identity-Aware Proxy enabled
 //
 // so 3 zonal instance groups of 100 instances in 3 zones cost 14 calls,
 // never one call per instance, nor one per URL map, proxy or rule.
 //
 // What the load balancer routes where is modelled from what these calls
 // read: router.go picks the forwarding rule and URL map that serve a URL,
-// urlmaprouting.go evaluates the URL map.
+// urlmaprouting.go evaluates the URL map. facts.go says what the backend
+// services' configuration does to CORS (customResponseHeaders, Cloud CDN's
+// cache key, IAP and preflights).
 package gcp
 
 import (
@@ -58,8 +62,9 @@ type Config struct {
 	ForwardingRule string `mapstructure:"forwarding_rule"`
 	// Address is "internal" (networkIP, the default) or "external" (natIP).
 	Address string `mapstructure:"address"`
-	// Endpoint overrides the compute API endpoint (emulators, tests, private
-	// access). With an http:// endpoint no authentication is used.
+	// Endpoint overrides the compute API endpoint, and the IAP API's
+	// (emulators, tests, private access). With an http:// endpoint no
+	// authentication is used.
 	Endpoint string `mapstructure:"endpoint"`
 	// CallTimeout bounds each API call; zero means DefaultCallTimeout.
 	CallTimeout time.Duration `mapstructure:"call_timeout"`

@@ -12,16 +12,25 @@ import (
 
 // InstanceConfig is one listed instance.
 type InstanceConfig struct {
-	ID     string            `mapstructure:"id"`
-	Addr   string            `mapstructure:"addr"`
-	Group  string            `mapstructure:"group"`
-	Zone   string            `mapstructure:"zone"`
-	Scheme string            `mapstructure:"scheme"`
+	// ID names the instance in reports (default: Addr).
+	ID string `mapstructure:"id"`
+	// Addr is the host:port dialled.
+	Addr string `mapstructure:"addr"`
+	// Group is the instance's group (blue, green) for a gate.
+	Group string `mapstructure:"group"`
+	// Zone is the instance's zone, shown in reports.
+	Zone string `mapstructure:"zone"`
+	// Scheme is how this instance is dialled, http or https (default: the
+	// target's direct.scheme).
+	Scheme string `mapstructure:"scheme"`
+	// Labels are free-form facts kept with the instance (in the
+	// inventory).
 	Labels map[string]string `mapstructure:"labels"`
 }
 
 // Config is the `discover: static:` section.
 type Config struct {
+	// Instances are the instances behind the load balancer.
 	Instances []InstanceConfig `mapstructure:"instances"`
 }
 

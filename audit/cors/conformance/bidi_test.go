@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,47 +142,21 @@ func (b *bidi) logged() []string {
 	return append([]string(nil), b.entries...)
 }
 
-// firefoxReasonText matches the reason Firefox's CORS console line gives:
-// "Cross-Origin Request Blocked: ... at URL. (Reason: ...)."
-var firefoxReasonText = regexp.MustCompile(`Cross-Origin Request Blocked: .* at (\S+?)\. \(Reason: (.*?)\)\.`)
+// firefoxLine matches Firefox's CORS console line for a URL:
+// "Cross-Origin Request Blocked: ... at URL. (Reason: ...)." (the URL is
+// quoted ‘’ in one of them).
+var firefoxLine = regexp.MustCompile(`^Cross-Origin Request Blocked: .* at ‘?(\S+?)’?\. \(Reason: `)
 
-// firefoxReasons maps the English texts of Firefox's CORS console reasons
-// (dom/locales/en-US/chrome/security/security.properties) to their keys.
-var firefoxReasons = []struct {
-	key  string
-	text *regexp.Regexp
-}{
-	{"CORSMissingAllowOrigin2", regexp.MustCompile(`^CORS header ‘Access-Control-Allow-Origin’ missing$`)},
-	{"CORSAllowOriginNotMatchingOrigin", regexp.MustCompile(`^CORS header ‘Access-Control-Allow-Origin’ does not match ‘.*’$`)},
-	{"CORSMultipleAllowOriginNotAllowed", regexp.MustCompile(`^Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed$`)},
-	{"CORSNotSupportingCredentials", regexp.MustCompile(`^Credential is not supported if the CORS header ‘Access-Control-Allow-Origin’ is ‘\*’$`)},
-	{"CORSMissingAllowCredentials", regexp.MustCompile(`^expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’$`)},
-	{"CORSPreflightDidNotSucceed3", regexp.MustCompile(`^CORS preflight response did not succeed$`)},
-	{"CORSExternalRedirectNotAllowed", regexp.MustCompile(`^CORS request external redirect not allowed$`)},
-	{"CORSInvalidAllowMethod", regexp.MustCompile(`^invalid token ‘.*’ in CORS header ‘Access-Control-Allow-Methods’$`)},
-	{"CORSInvalidAllowHeader", regexp.MustCompile(`^invalid token ‘.*’ in CORS header ‘Access-Control-Allow-Headers’$`)},
-	{"CORSMethodNotFound", regexp.MustCompile(`^Did not find method in CORS header ‘Access-Control-Allow-Methods’$`)},
-	{"CORSMissingAllowHeaderFromPreflight2", regexp.MustCompile(`^header ‘.*’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response$`)},
-	{"CORSDidNotSucceed2", regexp.MustCompile(`^CORS request did not succeed$`)},
-}
-
-// firefoxConsole returns the key of the reason of the first CORS console
-// line Firefox logged for url ("?: text" for a reason it does not know).
+// firefoxConsole returns the first CORS console line Firefox logged for
+// url, as the console shows it (cors.ConsoleMessage's wording).
 func firefoxConsole(p *browserProc, url string) string {
 	if p.console == nil {
 		return ""
 	}
 	for _, text := range p.console() {
-		m := firefoxReasonText.FindStringSubmatch(text)
-		if m == nil || strings.Trim(m[1], "‘’") != url {
-			continue
+		if m := firefoxLine.FindStringSubmatch(text); m != nil && m[1] == url {
+			return text
 		}
-		for _, r := range firefoxReasons {
-			if r.text.MatchString(m[2]) {
-				return r.key
-			}
-		}
-		return "?: " + m[2]
 	}
 	return ""
 }

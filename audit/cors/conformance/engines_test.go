@@ -27,9 +27,8 @@ type engine struct {
 	// launch starts the engine on pageURL with a fresh, throw-away profile
 	// and everything that would talk to the internet turned off.
 	launch func(t *testing.T, bin, pageURL string) *browserProc
-	// console returns the CORS console line the engine logged for url:
-	// Chromium's whole line (cors.ConsoleMessage's wording), Firefox's
-	// reason key (cors.FirefoxConsoleReasons); nil when not modelled.
+	// console returns the CORS console line the engine logged for url, as
+	// its console shows it (cors.ConsoleMessage's wording).
 	console func(p *browserProc, url string) string
 	// cannot lists the scenarios (by description) the engine cannot run, and why.
 	cannot map[string]string
@@ -46,7 +45,7 @@ var engines = []*engine{
 		launch: launchChromium, console: chromiumConsole},
 	{name: "firefox", model: cors.Firefox, bins: []string{"firefox-esr", "firefox"}, launch: launchFirefox, console: firefoxConsole},
 	{name: "webkit", model: cors.Webkit, bins: []string{"/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
-		"/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser", "MiniBrowser"}, launch: launchWebkit},
+		"/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser", "MiniBrowser"}, launch: launchWebkit, console: webkitConsole},
 }
 
 // find returns the engine's executable. When none is found it fails the
@@ -195,18 +194,50 @@ func launchFirefox(t *testing.T, bin, pageURL string) *browserProc {
 	}
 }
 
-// launchWebkit starts WebKitGTK's MiniBrowser on pageURL, in private
-// browsing mode with a throw-away HOME, under its own Xvfb.
+// launchWebkit starts WebKitGTK's MiniBrowser on pageURL with a
+// throw-away HOME (cache, data and config in it), under its own Xvfb,
+// writing console messages on stdout. Not in private browsing mode: an
+// ephemeral session writes no console message there.
 func launchWebkit(t *testing.T, bin, pageURL string) *browserProc {
 	t.Helper()
 	display := startXvfb(t)
 	home := t.TempDir()
-	cmd := exec.Command(bin, "--private", pageURL)
+	cmd := exec.Command(bin, "--enable-write-console-messages-to-stdout=true", pageURL)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home,
 		"XDG_CACHE_HOME="+filepath.Join(home, "cache"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "WEBKIT_DISABLE_COMPOSITING_MODE=1",
 		"GST_REGISTRY="+filepath.Join(home, "gst.bin"))
 	return startProc(t, "webkit", cmd, nil)
+}
+
+// webkitSecurityLine and webkitFetchLine match WebKit's console on stdout:
+// the reason of a blocked fetch() ("CONSOLE SECURITY ERROR Origin ... is
+// not allowed by Access-Control-Allow-Origin. Status code: 200"), then the
+// line naming its URL ("CONSOLE JS ERROR Fetch API cannot load URL due to
+// access control checks.").
+var (
+	webkitSecurityLine = regexp.MustCompile(`^CONSOLE SECURITY ERROR (.*)$`)
+	webkitFetchLine    = regexp.MustCompile(`^CONSOLE JS ERROR Fetch API cannot load (\S+) due to access control checks\.$`)
+)
+
+// webkitConsole returns the reason WebKit logged for the first blocked
+// fetch() of url: the security error just before the line naming url ("" if
+// none came between it and the previous fetch's line).
+func webkitConsole(p *browserProc, url string) string {
+	reason := ""
+	for _, line := range strings.Split(p.log(), "\n") {
+		if m := webkitSecurityLine.FindStringSubmatch(line); m != nil {
+			reason = m[1]
+			continue
+		}
+		if m := webkitFetchLine.FindStringSubmatch(line); m != nil {
+			if m[1] == url {
+				return reason
+			}
+			reason = ""
+		}
+	}
+	return ""
 }
 
 // startXvfb starts an Xvfb on a free display and returns it (":N").

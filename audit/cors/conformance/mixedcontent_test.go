@@ -205,7 +205,7 @@ func TestChromiumMixedContent(t *testing.T) {
 		if f.Verdict.Reason != cors.ReasonMixedContent || f.Preflight != nil || f.Actual != nil {
 			t.Errorf("%s: corsaudit reason %q, sent preflight=%v actual=%v; want mixed-content and nothing sent", raw, f.Verdict.Reason, f.Preflight != nil, f.Actual != nil)
 		}
-		if want := cors.ConsoleMessage(raw, origin, f.Verdict); !waitConsole(want) {
+		if want := cors.ConsoleMessage(cors.Chromium, raw, origin, f.Verdict); !waitConsole(want) {
 			t.Errorf("%s: Chromium's console lacks\n  %s\ngot:\n  %s", raw, want, strings.Join(seen, "\n  "))
 		}
 	}

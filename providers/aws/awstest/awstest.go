@@ -227,6 +227,21 @@ func (m *Moto) AddListener(t testing.TB, alb ALB, protocol elbtypes.ProtocolEnum
 	return *l.Listeners[0].ListenerArn
 }
 
+// SetListenerAttributes sets attributes of a listener
+// (ModifyListenerAttributes), e.g. the routing.http.response.access_control_*
+// ones that put fixed CORS headers on its answers.
+func (m *Moto) SetListenerAttributes(t testing.TB, listenerARN string, attrs map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var list []elbtypes.ListenerAttribute
+	for k, v := range attrs {
+		list = append(list, elbtypes.ListenerAttribute{Key: sdkaws.String(k), Value: sdkaws.String(v)})
+	}
+	_, err := m.ELB.ModifyListenerAttributes(ctx, &elbv2.ModifyListenerAttributesInput{ListenerArn: sdkaws.String(listenerARN), Attributes: list})
+	must(t, "modify listener attributes", err)
+}
+
 // AddRule creates a rule on a listener and returns its ARN.
 func (m *Moto) AddRule(t testing.TB, listenerARN string, priority int32, conditions []elbtypes.RuleCondition, actions ...elbtypes.Action) string {
 	t.Helper()

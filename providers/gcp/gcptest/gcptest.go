@@ -87,7 +87,8 @@ func (f *Server) SetBlock(b bool) {
 }
 
 // SetError answers requests for path (under projects/<project>/, without
-// query) with the API's error envelope.
+// query; "iap:" and the resource name for the IAP settings of a resource)
+// with the API's error envelope.
 func (f *Server) SetError(path string, e Error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -112,6 +113,14 @@ func (f *Server) Put(path string, o Obj) Obj {
 	o["selfLink"] = f.SelfLink(path)
 	f.objects[path] = o
 	return o
+}
+
+// Object is the resource stored at path (nil when none is): change it and
+// Put it back.
+func (f *Server) Object(path string) Obj {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.objects[path]
 }
 
 // Add appends items to a collection: "zones/z/instances", "global/urlMaps",
@@ -146,6 +155,10 @@ var (
 )
 
 func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v1/"), ":iapSettings"); ok && r.Method == http.MethodGet {
+		f.serveIAP(w, r, name)
+		return
+	}
 	prefix := "/compute/v1/projects/" + f.project + "/"
 	path := strings.TrimPrefix(r.URL.Path, prefix)
 	f.mu.Lock()
@@ -224,6 +237,41 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("fake compute: unexpected %s %s", r.Method, path)
 		f.fail(w, Error{Code: 400, Reason: "badRequest", Message: "unexpected request"})
 	}
+}
+
+// IAPSettings stores the IAP settings of a backend service (the IAP API's
+// resource name, projects/P/iap_web/compute/services/S): whether they let
+// OPTIONS through (accessSettings.corsSettings.allowHttpOptions).
+func (f *Server) IAPSettings(name string, allowHTTPOptions bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := Obj{"name": name, "accessSettings": Obj{"corsSettings": Obj{"allowHttpOptions": allowHTTPOptions}}}
+	if !allowHTTPOptions {
+		o["accessSettings"] = Obj{} // the API leaves unset settings out
+	}
+	f.objects["iap:"+name] = o
+}
+
+// serveIAP answers GET /v1/{name}:iapSettings of the IAP API.
+func (f *Server) serveIAP(w http.ResponseWriter, r *http.Request, name string) {
+	f.mu.Lock()
+	f.calls["GET iap/{}:iapSettings"]++
+	f.total++
+	o, ok := f.objects["iap:"+name]
+	e, failed := f.errs["iap:"+name]
+	f.mu.Unlock()
+	if failed {
+		f.fail(w, e)
+		return
+	}
+	if got := r.Header.Get("Authorization"); got != "" {
+		f.t.Errorf("fake iap: GET %s sent credentials %q to an http:// endpoint", name, got)
+	}
+	if !ok {
+		f.fail(w, Error{Code: 404, Reason: "notFound", Message: "IAP settings of " + name + " not found"})
+		return
+	}
+	writeJSON(w, o)
 }
 
 // page answers one page of a list: items, nextPageToken (an offset).
