@@ -114,12 +114,12 @@ func TestProgressCountsEstimate(t *testing.T) {
 			want := int64(Estimate(tc.specs, Options{Browser: tc.browser, NoCache: tc.noCache}).Fetches())
 			var mu sync.Mutex
 			var ticks, last, total int64
-			_, err := Run(context.Background(), tc.specs, Options{Browser: tc.browser, NoCache: tc.noCache, Concurrency: 8, Progress: func(done, n int64) {
+			_, err := Run(context.Background(), tc.specs, testOptions(Options{Browser: tc.browser, NoCache: tc.noCache, Concurrency: 8, Progress: func(done, n int64) {
 				mu.Lock()
 				defer mu.Unlock()
 				ticks++
 				last, total = max(last, done), n
-			}})
+			}}))
 			if err != nil {
 				t.Fatal(err)
 			}
