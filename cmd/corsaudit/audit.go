@@ -51,9 +51,7 @@ type auditOptions struct {
 	// its comparison are done, before the report is written.
 	MemProfile string
 
-	// noSecrets: validate auth without reading the secret (discover).
-	noSecrets bool
-	flags     *pflag.FlagSet
+	flags *pflag.FlagSet
 }
 
 func newCmdAudit(ios iostreams, runF func(*auditOptions) error) *cobra.Command {
@@ -150,7 +148,7 @@ func pickRenderer(format string, table, colour bool) (report.Renderer, error) {
 // nothing could run; the error is an exitError (usage, or incomplete for a
 // partial report).
 func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer report.Renderer,
-	cfg *config.Config, popt pipeline.Options) (*diff.Report, error) {
+	built *config.Built, popt pipeline.Options) (*diff.Report, error) {
 	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
 		return nil, usageError(err)
 	}
@@ -166,7 +164,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
-	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)
+	rep, runErr := pipeline.Audit(cmd.Context(), built, popt)
 	if bar != nil {
 		bar.finish()
 	}
@@ -203,7 +201,7 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if o.Inventory != "" || o.Shard != "" {
 		return runShardAudit(cmd, ios, o)
 	}
-	cfg, err := o.prepare()
+	built, err := o.prepare()
 	if err != nil {
 		return err
 	}
@@ -213,7 +211,7 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	}
 	// Ad hoc: findings name the flags to change, not config keys.
 	popt := pipeline.Options{Diff: diff.Options{FlagAdvice: o.ConfigFile == ""}}
-	rep, err := runAuditCmd(cmd, ios, o, renderer, cfg, popt)
+	rep, err := runAuditCmd(cmd, ios, o, renderer, built, popt)
 	if err != nil {
 		return err
 	}
