@@ -69,7 +69,7 @@ func CacheMatrix(probes []Probe, sampled func(p int) bool, b cors.Browser) []Cac
 	if get >= 0 {
 		a := probes[get].Origin
 		at := func(order, first, second string) {
-			out = append(out, CachePair{Order: order, Probe: get, SecondProbe: get, First: first, Second: second})
+			out = append(out, CachePair{CacheCase: CacheCase{Order: order, Probe: get, SecondProbe: get, First: first, Second: second}})
 		}
 		at(CacheNoOrigin, "", a)
 		at(CacheRefusal, DisallowedOrigin, a)
@@ -89,7 +89,7 @@ func CacheMatrix(probes []Probe, sampled func(p int) bool, b cors.Browser) []Cac
 	if pre >= 0 {
 		a := probes[pre].Origin
 		at := func(order, first, second string, secondProbe int) {
-			out = append(out, CachePair{Order: order, Probe: pre, SecondProbe: secondProbe, Preflight: true, First: first, Second: second})
+			out = append(out, CachePair{CacheCase: CacheCase{Order: order, Probe: pre, SecondProbe: secondProbe, Preflight: true, First: first, Second: second}})
 		}
 		at(CacheRefusal, DisallowedOrigin, a, pre)
 		if other := otherOrigin(probes, a); other != "" {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 )
 
@@ -48,7 +49,7 @@ func fuzzSeeds(f *testing.F) (inventory, shard []byte) {
 		Targets: []ShardTarget{{Name: it.Name, Inventory: &it, Requests: 10,
 			Rows: []ShardRow{{Index: 0, Instance: "i1", Observations: obs()}, {Index: 1, Instance: "i2", Observations: obs()}},
 			LB:   [][]ShardObservation{{{Verdict: 0, Actual: &ShardExchange{Request: 1, Answer: 0}}, {Verdict: 1}}},
-			Cache: []ShardCachePair{{Probe: 0, First: "https://a.example", Second: "https://b.example",
+			Cache: []ShardCachePair{{CacheCase: audit.CacheCase{Probe: 0, First: "https://a.example", Second: "https://b.example"},
 				FirstAnswer: &ShardExchange{Request: 1, Answer: 0}, SecondAnswer: &ShardExchange{Request: 1, Answer: 1}}}}},
 		Requests: []json.RawMessage{[]byte(`{"method":"OPTIONS","url":"http://api.example.com/v1/cart"}`), []byte(`null`)},
 		Answers: []json.RawMessage{[]byte(`{"status":204,"header":{"Access-Control-Allow-Origin":["https://app.example.com"]}}`),

@@ -161,8 +161,7 @@ func fill(results []audit.TargetResult, a Assignment, s *Shard, creds []*audit.C
 			r.LB = append(r.LB, obs)
 		}
 		for _, c := range st.Cache {
-			pair := audit.CachePair{Front: c.Front, Order: c.Order, Probe: c.Probe, SecondProbe: c.SecondProbe,
-				Preflight: c.Preflight, First: c.First, Second: c.Second}
+			pair := audit.CachePair{CacheCase: c.CacheCase}
 			if pair.FirstAnswer, err = d.exchange(c.FirstAnswer); err != nil {
 				return fmt.Errorf("target %q: cache: %w", st.Name, err)
 			}

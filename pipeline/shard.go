@@ -102,8 +102,7 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 				st.LB = append(st.LB, enc.observations(row))
 			}
 			for _, c := range r.Cache {
-				st.Cache = append(st.Cache, ShardCachePair{Front: c.Front, Order: c.Order, Probe: c.Probe, SecondProbe: c.SecondProbe,
-					Preflight: c.Preflight, First: c.First, Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer),
+				st.Cache = append(st.Cache, ShardCachePair{CacheCase: c.CacheCase, FirstAnswer: enc.exchange(c.FirstAnswer),
 					SecondAnswer: enc.exchange(c.SecondAnswer), Fresh: enc.exchange(c.Fresh)})
 			}
 			for _, f := range r.Fronts {

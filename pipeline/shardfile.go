@@ -93,13 +93,7 @@ type ShardExchange struct {
 
 // ShardCachePair is an audit.CachePair with interned exchanges.
 type ShardCachePair struct {
-	Front        string         `json:"front,omitempty"`
-	Order        string         `json:"order,omitempty"`
-	Probe        int            `json:"probe"`
-	SecondProbe  int            `json:"second_probe,omitempty"`
-	Preflight    bool           `json:"preflight"`
-	First        string         `json:"first_origin"`
-	Second       string         `json:"second_origin"`
+	audit.CacheCase
 	FirstAnswer  *ShardExchange `json:"first,omitempty"`
 	SecondAnswer *ShardExchange `json:"second,omitempty"`
 	Fresh        *ShardExchange `json:"fresh,omitempty"`

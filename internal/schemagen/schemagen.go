@@ -229,6 +229,7 @@ func (g *Generator) output(v any, title, description string, lists bool) *jsonsc
 func (g *Generator) eachField(root *jsonschema.Schema, t reflect.Type, tag string, fn func(def *jsonschema.Schema, f reflect.StructField, key string, opts []string)) {
 	seen := map[reflect.Type]bool{}
 	var walk func(t reflect.Type, def *jsonschema.Schema)
+	var fields func(t reflect.Type, def *jsonschema.Schema)
 	walk = func(t reflect.Type, def *jsonschema.Schema) {
 		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 			t = t.Elem()
@@ -240,10 +241,19 @@ func (g *Generator) eachField(root *jsonschema.Schema, t reflect.Type, tag strin
 		if def == nil {
 			def = root.Definitions[g.name(t)]
 		}
+		fields(t, def)
+	}
+	// fields visits t's fields as fields of def: an embedded struct
+	// without a key is inlined, its fields described where they appear.
+	fields = func(t reflect.Type, def *jsonschema.Schema) {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name, opts, _ := strings.Cut(f.Tag.Get(tag), ",")
 			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+				fields(f.Type, def)
 				continue
 			}
 			if name == "" {
