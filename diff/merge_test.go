@@ -9,7 +9,7 @@ import (
 func shard(target, url string, start time.Time, dur float64, ids ...string) *Report {
 	t := TargetReport{Name: target, URL: url,
 		Probes: []ProbeRef{{ID: "p1", Origin: "https://app.example.com", Method: "GET"}}}
-	r := &Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium", StartedAt: start, Duration: dur,
+	r := &Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium", RunTime: RunTime{StartedAt: start, Duration: dur},
 		Summary: Summary{Requests: 10}}
 	var cells []Cell
 	for _, id := range ids {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
 )
 
 // fuzzConfig is a config of one static target whose instances are never
@@ -45,7 +46,7 @@ func fuzzSeeds(f *testing.F) (inventory, shard []byte) {
 		return row
 	}
 	s := &Shard{Kind: KindShard, Format: FormatVersion, Shard: 0, Shards: 1, ConfigFingerprint: inv.ConfigFingerprint, Config: inv.Config,
-		InventoryFingerprint: inv.Fingerprint(), StartedAt: time.Unix(0, 0).UTC(), Duration: 1,
+		InventoryFingerprint: inv.Fingerprint(), RunTime: diff.RunTime{StartedAt: time.Unix(0, 0).UTC(), Duration: 1},
 		Targets: []ShardTarget{{Name: it.Name, Inventory: &it, Requests: 10,
 			Rows: []ShardRow{{Index: 0, Instance: "i1", Observations: obs()}, {Index: 1, Instance: "i2", Observations: obs()}},
 			LB:   [][]ShardObservation{{{Verdict: 0, Actual: &ShardExchange{Request: 1, Answer: 0}}, {Verdict: 1}}},

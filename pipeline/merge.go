@@ -99,7 +99,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 		if start.IsZero() || s.StartedAt.Before(start) {
 			start = s.StartedAt
 		}
-		if e := s.StartedAt.Add(time.Duration(s.Duration * float64(time.Second))); e.After(end) {
+		if e := s.Ended(); e.After(end) {
 			end = e
 		}
 		problems = append(problems, strings.Split(s.Incomplete, "; ")...)

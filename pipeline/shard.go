@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
@@ -90,7 +91,7 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 	}
 	s := &Shard{Kind: KindShard, Format: FormatVersion, Version: opt.Version, Shard: k, Shards: n,
 		ConfigFingerprint: fingerprint([]byte(text)), Config: text, InventoryFingerprint: inv.Fingerprint(),
-		Incomplete: joinNew(problems), StartedAt: start.UTC(), Targets: []ShardTarget{}}
+		Incomplete: joinNew(problems), RunTime: diff.RunTime{StartedAt: start.UTC()}, Targets: []ShardTarget{}}
 	var enc encoder
 	for t := range results {
 		r := &results[t]

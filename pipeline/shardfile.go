@@ -11,6 +11,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/diff"
 )
 
 // Shard is what one shard writes: what its instances answered (and, for
@@ -33,10 +34,9 @@ type Shard struct {
 	Config               string `json:"config"`
 	InventoryFingerprint string `json:"inventory_fingerprint"`
 	// Incomplete joins the inventory's and this shard's reasons.
-	Incomplete string        `json:"incomplete,omitempty"`
-	StartedAt  time.Time     `json:"started_at"`
-	Duration   float64       `json:"duration_seconds"`
-	Targets    []ShardTarget `json:"targets"`
+	Incomplete string `json:"incomplete,omitempty"`
+	diff.RunTime
+	Targets []ShardTarget `json:"targets"`
 
 	Requests []json.RawMessage `json:"requests"`
 	Answers  []json.RawMessage `json:"answers"`

@@ -95,7 +95,7 @@ func fixture() *diff.Report {
 	putCurl := `curl -sS -o /dev/null -D - -X OPTIONS https://api.example.com/v1/cart --connect-to api.example.com:443:10.0.2.11:8443 -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: PUT' -H 'Access-Control-Request-Headers: content-type,x-request-id'`
 	r := &diff.Report{
 		Tool: "corsaudit", Version: "0.4.0", Browser: "chromium",
-		StartedAt: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC), Duration: 4.215,
+		RunTime: diff.RunTime{StartedAt: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC), Duration: 4.215},
 		Targets: []diff.TargetReport{
 			{Name: "api", URL: "https://api.example.com/v1/cart", Instances: apiInstances,
 				Probes: []diff.ProbeRef{appGet, appPut, evil, null, appDelete, itemsPut}, Cells: diff.NewCells(apiCells...)},

@@ -173,12 +173,28 @@ func (s *jsonStream) encode(v reflect.Value, depth int) {
 }
 
 func (s *jsonStream) object(v reflect.Value, depth int) {
+	n := s.fields(v, depth, 0)
+	if n == 0 {
+		s.write("{}")
+		return
+	}
+	s.write(indent(depth) + "}")
+}
+
+// fields writes the fields of struct v, the n-th of its object first
+// (opening the object at the first), and returns how many the object
+// then has: an embedded struct's fields are the object's, as
+// encoding/json writes them.
+func (s *jsonStream) fields(v reflect.Value, depth, n int) int {
 	t := v.Type()
-	n := 0
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, omitEmpty, omitZero, ok := jsonField(f)
 		fv := v.Field(i)
+		if inlined(f) {
+			n = s.fields(fv, depth, n)
+			continue
+		}
+		name, omitEmpty, omitZero, ok := jsonField(f)
 		if !ok || (omitEmpty && isEmptyJSON(fv)) || (omitZero && isZeroJSON(fv)) {
 			continue
 		}
@@ -192,11 +208,14 @@ func (s *jsonStream) object(v reflect.Value, depth int) {
 		s.write(indent(depth+1) + string(key) + ": ")
 		s.value(fv, depth+1)
 	}
-	if n == 0 {
-		s.write("{}")
-		return
-	}
-	s.write(indent(depth) + "}")
+	return n
+}
+
+// inlined says whether encoding/json writes f's fields in place of f: an
+// embedded struct (not a pointer) without a name in its tag.
+func inlined(f reflect.StructField) bool {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return f.Anonymous && f.Type.Kind() == reflect.Struct && name == "" && f.Tag.Get("json") != "-"
 }
 
 // jsonField reads f's json tag as encoding/json does, for the plain
@@ -258,15 +277,38 @@ func streamable(t reflect.Type) bool {
 	case reflect.Slice:
 		return t.Elem().Kind() != reflect.Uint8
 	case reflect.Struct:
-		lists := false
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if f.Anonymous || strings.Contains(f.Tag.Get("json"), ",string") {
-				return false
-			}
-			lists = lists || (f.IsExported() && f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.Uint8)
-		}
-		return lists
+		return plainFields(t) == 1
 	}
 	return false
+}
+
+// plainFields is 1 when struct t's fields, and those of the structs it
+// embeds (inlined), are plain and one of them is a list; 0 when they are
+// plain and none is; -1 when one is not plain (an embedded pointer,
+// interface or marshaler, or a ",string" option).
+func plainFields(t reflect.Type) int {
+	lists := 0
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if inlined(f) {
+			if f.Type.Implements(jsonMarshaler) || f.Type.Implements(textMarshaler) ||
+				reflect.PointerTo(f.Type).Implements(jsonMarshaler) || reflect.PointerTo(f.Type).Implements(textMarshaler) {
+				return -1
+			}
+			switch plainFields(f.Type) {
+			case -1:
+				return -1
+			case 1:
+				lists = 1
+			}
+			continue
+		}
+		if f.Anonymous || strings.Contains(f.Tag.Get("json"), ",string") {
+			return -1
+		}
+		if f.IsExported() && f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.Uint8 {
+			lists = 1
+		}
+	}
+	return lists
 }
