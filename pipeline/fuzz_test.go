@@ -45,7 +45,7 @@ func fuzzSeeds(f *testing.F) (inventory, shard []byte) {
 		}
 		return row
 	}
-	s := &Shard{Kind: KindShard, Format: FormatVersion, Shard: 0, Shards: 1, ConfigFingerprint: inv.ConfigFingerprint, Config: inv.Config,
+	s := &Shard{FileKind: FileKindShard, Format: FormatVersion, Shard: 0, Shards: 1, ConfigFingerprint: inv.ConfigFingerprint, Config: inv.Config,
 		InventoryFingerprint: inv.Fingerprint(), RunTime: diff.RunTime{StartedAt: time.Unix(0, 0).UTC(), Duration: 1},
 		Targets: []ShardTarget{{Name: it.Name, Inventory: &it, Requests: 10,
 			Rows: []ShardRow{{Index: 0, Instance: "i1", Observations: obs()}, {Index: 1, Instance: "i2", Observations: obs()}},

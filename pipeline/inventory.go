@@ -24,9 +24,9 @@ import (
 
 // Document kinds and the format version of inventories and shards.
 const (
-	KindInventory = "corsaudit-inventory"
-	KindShard     = "corsaudit-shard"
-	FormatVersion = 1
+	FileKindInventory = "corsaudit-inventory"
+	FileKindShard     = "corsaudit-shard"
+	FormatVersion     = 1
 )
 
 // Inventory is what `corsaudit discover --format json` writes: every
@@ -34,9 +34,9 @@ const (
 // from. Shards probe from it; merge checks that every shard used the same
 // one (InventoryFingerprint) under the same config (ConfigFingerprint).
 type Inventory struct {
-	Kind    string `json:"kind"`
-	Format  int    `json:"format"`
-	Version string `json:"version,omitempty"`
+	FileKind string `json:"kind"`
+	Format   int    `json:"format"`
+	Version  string `json:"version,omitempty"`
 	// ConfigFingerprint is the SHA-256 of Config.
 	ConfigFingerprint string `json:"config_fingerprint"`
 	// Config is the effective config (file, variables and flags) as YAML.
@@ -192,7 +192,7 @@ func discoverInventory(ctx context.Context, cfg *config.Config, built []config.B
 	if err != nil {
 		return nil, err
 	}
-	inv := &Inventory{Kind: KindInventory, Format: FormatVersion, Version: version, Config: text,
+	inv := &Inventory{FileKind: FileKindInventory, Format: FormatVersion, Version: version, Config: text,
 		ConfigFingerprint: fingerprint([]byte(text)), Targets: []InventoryTarget{}}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
@@ -220,8 +220,8 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	if err := dec.Decode(&inv); err != nil {
 		return nil, fmt.Errorf("inventory: not a corsaudit inventory: %w", err)
 	}
-	if inv.Kind != KindInventory {
-		return nil, fmt.Errorf("inventory: kind %q is not %s (write one with `corsaudit discover --format json`)", inv.Kind, KindInventory)
+	if inv.FileKind != FileKindInventory {
+		return nil, fmt.Errorf("inventory: kind %q is not %s (write one with `corsaudit discover --format json`)", inv.FileKind, FileKindInventory)
 	}
 	if inv.Format != FormatVersion {
 		return nil, fmt.Errorf("inventory: format %d, this corsaudit reads format %d", inv.Format, FormatVersion)

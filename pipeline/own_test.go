@@ -222,8 +222,8 @@ func TestReadShardRefuses(t *testing.T) {
 		desc, in, want string
 	}{
 		{"not JSON", "{", "shard: not a corsaudit shard: unexpected EOF"},
-		{"an inventory", `{"kind": "corsaudit-inventory", "format": 1}`, `shard: kind "corsaudit-inventory" is not ` + KindShard},
-		{"another format", fmt.Sprintf(`{"kind": %q, "format": 999}`, KindShard), fmt.Sprintf("shard: format 999, this corsaudit reads format %d", FormatVersion)},
+		{"an inventory", `{"kind": "corsaudit-inventory", "format": 1}`, `shard: kind "corsaudit-inventory" is not ` + FileKindShard},
+		{"another format", fmt.Sprintf(`{"kind": %q, "format": 999}`, FileKindShard), fmt.Sprintf("shard: format 999, this corsaudit reads format %d", FormatVersion)},
 	} {
 		s, err := ReadShard(strings.NewReader(tc.in))
 		if s != nil || err == nil || err.Error() != tc.want {

@@ -89,7 +89,7 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 	if runErr != nil {
 		problems = append(problems, fmt.Sprintf("shard %d/%d: %s", k, n, cutOff(ctx, cfg.Deadline, results)))
 	}
-	s := &Shard{Kind: KindShard, Format: FormatVersion, Version: opt.Version, Shard: k, Shards: n,
+	s := &Shard{FileKind: FileKindShard, Format: FormatVersion, Version: opt.Version, Shard: k, Shards: n,
 		ConfigFingerprint: fingerprint([]byte(text)), Config: text, InventoryFingerprint: inv.Fingerprint(),
 		Incomplete: joinNew(problems), RunTime: diff.RunTime{StartedAt: start.UTC()}, Targets: []ShardTarget{}}
 	var enc encoder

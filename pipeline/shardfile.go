@@ -23,9 +23,9 @@ import (
 // exchanges refer to them by index, so thousands of instances giving the
 // same answer cost one entry each plus a few numbers per observation.
 type Shard struct {
-	Kind    string `json:"kind"`
-	Format  int    `json:"format"`
-	Version string `json:"version,omitempty"`
+	FileKind string `json:"kind"`
+	Format   int    `json:"format"`
+	Version  string `json:"version,omitempty"`
 	// Shard is this shard's number, from 0 to Shards-1.
 	Shard  int `json:"shard"`
 	Shards int `json:"shards"`
@@ -264,8 +264,8 @@ func ReadShard(r io.Reader) (*Shard, error) {
 	if err := json.NewDecoder(r).Decode(&s); err != nil {
 		return nil, fmt.Errorf("shard: not a corsaudit shard: %w", err)
 	}
-	if s.Kind != KindShard {
-		return nil, fmt.Errorf("shard: kind %q is not %s", s.Kind, KindShard)
+	if s.FileKind != FileKindShard {
+		return nil, fmt.Errorf("shard: kind %q is not %s", s.FileKind, FileKindShard)
 	}
 	if s.Format != FormatVersion {
 		return nil, fmt.Errorf("shard: format %d, this corsaudit reads format %d", s.Format, FormatVersion)

@@ -142,10 +142,10 @@ func mergeInputs(stdin io.Reader, paths []string) ([]*diff.Report, []pipeline.Na
 			return nil, nil, err
 		}
 		var head struct {
-			Kind string `json:"kind"`
+			FileKind string `json:"kind"`
 		}
 		_ = json.Unmarshal(data, &head) // not JSON: decodeReport says so
-		if head.Kind == pipeline.KindShard {
+		if head.FileKind == pipeline.FileKindShard {
 			s, err := pipeline.ReadShard(bytes.NewReader(data))
 			if err != nil {
 				return nil, nil, fmt.Errorf("merge: read %s: %w", path, err)

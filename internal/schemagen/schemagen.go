@@ -99,7 +99,7 @@ func (g *Generator) Generate(name string) ([]byte, error) {
 	case "inventory":
 		s = g.output(&pipeline.Inventory{}, "corsaudit inventory",
 			"What `corsaudit discover --format json` writes: every target with its instances and probe plan, and the config it came from; `corsaudit audit --inventory FILE --shard K/N` reads it.", false)
-		constant(s, "", "kind", pipeline.KindInventory)
+		constant(s, "", "kind", pipeline.FileKindInventory)
 		constant(s, "", "format", pipeline.FormatVersion)
 	case "shard":
 		s = g.shard()
@@ -371,7 +371,7 @@ func property(s *jsonschema.Schema, def, key string) *jsonschema.Schema {
 func (g *Generator) shard() *jsonschema.Schema {
 	s := g.output(&pipeline.Shard{}, "corsaudit shard",
 		"What `corsaudit audit --inventory FILE --shard K/N` writes: one shard's observations, which `corsaudit merge` reads.", false)
-	constant(s, "", "kind", pipeline.KindShard)
+	constant(s, "", "kind", pipeline.FileKindShard)
 	constant(s, "", "format", pipeline.FormatVersion)
 	lists := []struct {
 		key  string
