@@ -104,7 +104,7 @@ type FetchOptions struct {
 	// outcome: the engine gives up on an instance that keeps failing.
 	health *instanceHealth
 	// intern, when set, shares identical recorded header sets.
-	intern *interner
+	intern *headerInterner
 	// memo, when set, is the probe's plan and verdicts, shared by every
 	// instance of the run (the engine sets it with intern).
 	memo *probeMemo
@@ -309,8 +309,8 @@ func isCredentialHeader(name string) bool {
 	return false
 }
 
-// cutOff says in plain words why ctx ended a run.
-func cutOff(ctx context.Context) string {
+// notRunReason says in plain words why ctx ended a run.
+func notRunReason(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return NotRunDeadline
 	}
@@ -346,7 +346,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		return nil, nil, why
 	}
 	if ctx.Err() != nil {
-		return nil, nil, cutOff(ctx)
+		return nil, nil, notRunReason(ctx)
 	}
 	browserHeaders(h)
 	// The transport does not change h and nothing does after: the record

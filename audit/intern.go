@@ -7,11 +7,11 @@ import (
 	"sync"
 )
 
-// interner shares the header sets that thousands of instances send and
+// headerInterner shares the header sets that thousands of instances send and
 // answer alike: a run keeps each distinct set once (read-only), so memory
 // follows the distinct answers, not instances x probes. Looking up a set
 // that was seen before allocates nothing.
-type interner struct {
+type headerInterner struct {
 	mu sync.Mutex
 	// answers numbers the distinct response header sets (from 1): the
 	// names of every header and the values of the relevant ones, which is
@@ -22,8 +22,8 @@ type interner struct {
 	request  map[string]http.Header
 }
 
-func newInterner() *interner {
-	return &interner{answers: map[string]uint32{}, request: map[string]http.Header{}}
+func newHeaderInterner() *headerInterner {
+	return &headerInterner{answers: map[string]uint32{}, request: map[string]http.Header{}}
 }
 
 // maxInternKeys bounds the header names kept on the stack while a key is
@@ -33,7 +33,7 @@ const maxInternKeys = 32
 // responseHeaders returns the shared copy of the relevant headers of h
 // (RelevantHeaders(h, "")) and the number of h's answer: equal numbers,
 // equal header names and equal relevant values.
-func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
+func (in *headerInterner) responseHeaders(h http.Header) (http.Header, uint32) {
 	var kb [512]byte
 	key := appendHeaderKey(kb[:0], h, true)
 	in.mu.Lock()
@@ -49,7 +49,7 @@ func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
 
 // requestHeaders returns the shared copy of request header h, which the
 // caller must not change afterwards.
-func (in *interner) requestHeaders(h http.Header) http.Header {
+func (in *headerInterner) requestHeaders(h http.Header) http.Header {
 	var kb [512]byte
 	key := appendHeaderKey(kb[:0], h, false)
 	in.mu.Lock()

@@ -112,7 +112,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 	aopt.Slots = opt.Slots
 	results, err := audit.Run(ctx, specs, aopt)
 	if err != nil {
-		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
+		problems = append(problems, partialReason(ctx, cfg.Deadline, results))
 	}
 	rep := compare(results, opt.Diff, opt.Version, cfg)
 	rep.StartedAt = start.UTC()
@@ -174,11 +174,11 @@ func compare(results []audit.TargetResult, opt diff.Options, version string, cfg
 	return rep
 }
 
-// cutOff says in plain words why the run stopped early and what it did
+// partialReason says in plain words why the run stopped early and what it did
 // not run: per instance, how many probes were not run and how many were
 // sent and not answered before the run stopped; and how many load
 // balancer samples. Observations cut off are never timeouts.
-func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
+func partialReason(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
 	msg := "interrupted"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		msg = fmt.Sprintf("the deadline (%s) passed", deadline)

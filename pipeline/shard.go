@@ -87,7 +87,7 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 		problems = append(problems, inv.Incomplete)
 	}
 	if runErr != nil {
-		problems = append(problems, fmt.Sprintf("shard %d/%d: %s", k, n, cutOff(ctx, cfg.Deadline, results)))
+		problems = append(problems, fmt.Sprintf("shard %d/%d: %s", k, n, partialReason(ctx, cfg.Deadline, results)))
 	}
 	s := &Shard{FileKind: FileKindShard, Format: FormatVersion, Version: opt.Version, Shard: k, Shards: n,
 		ConfigFingerprint: fingerprint([]byte(text)), Config: text, InventoryFingerprint: inv.Fingerprint(),

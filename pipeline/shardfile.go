@@ -99,13 +99,13 @@ type ShardCachePair struct {
 	Fresh        *ShardExchange `json:"fresh,omitempty"`
 }
 
-// interner numbers distinct JSON values in order of first use.
-type interner struct {
+// jsonInterner numbers distinct JSON values in order of first use.
+type jsonInterner struct {
 	at   map[string]int
 	list []json.RawMessage
 }
 
-func (in *interner) add(v any) int {
+func (in *jsonInterner) add(v any) int {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("shard: encode %T: %v", v, err)) // plain data: cannot fail
@@ -122,7 +122,7 @@ func (in *interner) add(v any) int {
 }
 
 // encoder turns observations into their shard form.
-type encoder struct{ requests, answers, verdicts interner }
+type encoder struct{ requests, answers, verdicts jsonInterner }
 
 func (e *encoder) exchange(x *audit.Exchange) *ShardExchange {
 	if x == nil {
