@@ -369,7 +369,7 @@ func (e *Exporter) latest() (*diff.Report, error) {
 	if len(reports) == 0 {
 		return nil, nil
 	}
-	merged, err := diff.Merge(reports...)
+	merged, err := diff.MergeReports(reports...)
 	if err != nil {
 		return nil, err
 	}

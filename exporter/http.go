@@ -22,7 +22,7 @@ import (
 
 // Handler serves:
 //
-//	GET  /             the latest report of every target, one HTML page (diff.Merge of each target's last complete audit)
+//	GET  /             the latest report of every target, one HTML page (diff.MergeReports of each target's last complete audit)
 //	GET  /report.json  the same report as JSON
 //	GET  /metrics      every target's metrics (report.RunMetrics), the config's state, Go and process metrics
 //	GET  /probe?target=NAME  one audit of NAME now, its metrics (as blackbox_exporter's /probe)

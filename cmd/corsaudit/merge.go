@@ -108,7 +108,7 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if len(shards) > 0 {
 		merged, err = mergeShards(shards)
 	} else {
-		merged, err = diff.Merge(reports...)
+		merged, err = diff.MergeReports(reports...)
 	}
 	if err != nil {
 		return usageError(err)
