@@ -18,7 +18,7 @@ var errDecoded = errors.New("decoded")
 // tags of the struct its factory decodes into, nested structs and slices of
 // structs included, found by reflection so the list cannot drift from the
 // code.
-func configKeys(t *testing.T, p Provider) []string {
+func configKeys(t *testing.T, p Registration) []string {
 	t.Helper()
 	var typ reflect.Type
 	_, err := p.New(func(out any) error {
