@@ -15,7 +15,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
 
@@ -73,7 +73,7 @@ func TestRunIsDeterministic(t *testing.T) {
 			probes[i] = append(probes[i], p.ID+" "+p.Method+" "+p.Origin)
 		}
 		var sarif bytes.Buffer
-		if err := report.SARIF(&sarif, rep); err != nil {
+		if err := render.SARIF(&sarif, rep); err != nil {
 			t.Fatal(err)
 		}
 		var doc struct {
@@ -164,7 +164,7 @@ func TestAuditOneTarget(t *testing.T) {
 		}
 		rep.StartedAt, rep.Duration = time.Time{}, 0
 		var b bytes.Buffer
-		if err := report.JSON(&b, rep); err != nil {
+		if err := render.JSON(&b, rep); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()

@@ -17,7 +17,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
@@ -180,8 +180,8 @@ func renderAll(t *testing.T, rep *diff.Report) map[string]string {
 	r := *rep
 	r.StartedAt, r.Duration = time.Time{}, 0
 	out := map[string]string{}
-	for _, f := range report.Formats() {
-		renderer, err := report.Lookup(f)
+	for _, f := range render.Formats() {
+		renderer, err := render.Lookup(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func renderAll(t *testing.T, rep *diff.Report) map[string]string {
 		out[f] = b.String()
 	}
 	var b bytes.Buffer
-	if err := report.Metrics(&b, &r, time.Unix(1, 0)); err != nil {
+	if err := render.Metrics(&b, &r, time.Unix(1, 0)); err != nil {
 		t.Fatal(err)
 	}
 	out["metrics"] = b.String()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
@@ -29,7 +29,7 @@ func writeJSON(stdout io.Writer, path string, v any) error {
 	if path == "" || path == "-" {
 		return write(stdout)
 	}
-	return report.WriteFileAtomic(path, write)
+	return render.WriteFileAtomic(path, write)
 }
 
 // runDiscoverInventory is `discover --format json`: the inventory that

@@ -86,7 +86,7 @@ func (g *Generator) Generate(name string) ([]byte, error) {
 		s = g.config()
 	case "report":
 		s = g.output(&diff.Report{}, "corsaudit report",
-			"The JSON report of `corsaudit audit`, `gate`, `demo` and `merge` (--format json). Every list is present, [] when empty (report.JSON).", true)
+			"The JSON report of `corsaudit audit`, `gate`, `demo` and `merge` (--format json). Every list is present, [] when empty (render.JSON).", true)
 		g.addDef(s, &diff.Cell{}, true) // TargetReport.Cells holds them
 	case "inventory":
 		s = g.output(&pipeline.Inventory{}, "corsaudit inventory",

@@ -1,4 +1,4 @@
-package report
+package render
 
 import (
 	"bytes"
@@ -97,7 +97,7 @@ func TestJSONStreams(t *testing.T) {
 
 // BenchmarkJSON writes the report of 10,000 instances x 16 probes:
 //
-//	go test -run '^$' -bench JSON -benchmem ./diff/report/
+//	go test -run '^$' -bench JSON -benchmem ./diff/render/
 func BenchmarkJSON(b *testing.B) {
 	r := bigReport(10000, 16)
 	for b.Loop() {

@@ -1,3 +1,0 @@
-// Package report renders a diff.Report. Every format is a Renderer; Lookup
-// maps the --format name to one.
-package report
