@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
 )
 
 // tlsOnly is a TLS server: a plain HTTP request fails its handshake and

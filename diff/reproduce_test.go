@@ -18,9 +18,9 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/internal/escape"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
-	"github.com/corsaudit/corsaudit/internal/labserver"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 const reproOrigin = "https://app.example.com"

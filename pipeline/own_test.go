@@ -13,7 +13,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
 )
 
 func TestParseShard(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
 )
 
 // TestChecksAndMaxProbes: misconfig checks run by default, --checks turns

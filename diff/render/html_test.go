@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 func TestHTMLEscapesServerValues(t *testing.T) {
@@ -262,7 +262,7 @@ func TestHTMLDriftOnlyDefault(t *testing.T) {
 
 // largeFleet is a report of n instances x 16 probes where every tenth
 // instance (web-000010, web-000020...) blocks p2 and p3, as
-// internal/benchfleet's fleet does, with the verdict-drift finding.
+// internal/testinfra/benchfleet's fleet does, with the verdict-drift finding.
 func largeFleet(n int) *diff.Report {
 	tr := diff.TargetReport{Name: "api", URL: "https://api.example.com/v1/cart", Cells: &diff.Cells{}}
 	for p := range 16 {

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
 )
 

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // image is IMAGE, the name .ci/image printed, with buildah to run it. It

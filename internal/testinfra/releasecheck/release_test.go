@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // releaseDir is RELEASE_DIR: where .ci/release wrote the artifacts. It

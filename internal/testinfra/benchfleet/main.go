@@ -2,17 +2,17 @@
 // addresses (127.0.x.y, one port) and writes the corsaudit config that audits
 // it, so that a corsaudit run can be measured on its own, e.g.:
 //
-//	go run ./internal/benchfleet -n 10000 -config /tmp/fleet.yaml &
+//	go run ./internal/testinfra/benchfleet -n 10000 -config /tmp/fleet.yaml &
 //	/usr/bin/time -v go run ./cmd/corsaudit audit --config /tmp/fleet.yaml --format json --output /dev/null
 //
 // The fleet is lab.Fleet: every tenth instance runs the older CORS config,
 // so the differ has work. The policy plans 16 probes (benchPolicy). With
 // -wide one listener on 0.0.0.0:PORT serves every instance (100,000 fit);
-// internal/benchfleet/baseline is the bare client to compare with. With
+// internal/testinfra/benchfleet/baseline is the bare client to compare with. With
 // -targets N the config has N targets on the same instances (target-1 ...),
 // for measuring `corsaudit serve` per target:
 //
-//	go run ./internal/benchfleet -n 10 -targets 100 -config /tmp/serve.yaml &
+//	go run ./internal/testinfra/benchfleet -n 10 -targets 100 -config /tmp/serve.yaml &
 //	corsaudit serve --config /tmp/serve.yaml --interval 1m
 package main
 
@@ -31,7 +31,7 @@ import (
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 func main() {

@@ -5,8 +5,8 @@
 // does nothing else: no verdict, no compare, no report. It reads the config
 // benchfleet writes:
 //
-//	go run ./internal/benchfleet -n 1000 -config /tmp/fleet.yaml &
-//	go run ./internal/benchfleet/baseline -config /tmp/fleet.yaml
+//	go run ./internal/testinfra/benchfleet -n 1000 -config /tmp/fleet.yaml &
+//	go run ./internal/testinfra/benchfleet/baseline -config /tmp/fleet.yaml
 //
 // .ci/bench times it against `corsaudit audit` on the same fleet.
 package main
