@@ -19,9 +19,9 @@ import (
 	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
-// ErrIncomplete is wrapped by the error of a run whose report is partial
+// errIncomplete is wrapped by the error of a run whose report is partial
 // (discovery failed for a target, the deadline passed, interrupted).
-var ErrIncomplete = errors.New("run incomplete")
+var errIncomplete = errors.New("run incomplete")
 
 // Options are what a run needs besides the config.
 type Options struct {
@@ -52,7 +52,7 @@ type Options struct {
 // nothing here reads a file or a variable. The report is nil only when
 // nothing could run: b was built for discovery only, a plan is over
 // MaxProbes, or Select refused. Otherwise the report is returned, with an
-// error wrapping ErrIncomplete when it is partial.
+// error wrapping errIncomplete when it is partial.
 func Audit(ctx context.Context, b *config.Built, opt Options) (*diff.Report, error) {
 	if err := canProbe(b); err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 	rep.Incomplete = strings.Join(problems, "; ")
 	rep.Summarize()
 	if rep.Incomplete != "" {
-		return rep, fmt.Errorf("%w: %s", ErrIncomplete, rep.Incomplete)
+		return rep, fmt.Errorf("%w: %s", errIncomplete, rep.Incomplete)
 	}
 	return rep, nil
 }

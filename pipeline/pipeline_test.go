@@ -139,7 +139,7 @@ func TestRunStopsBeforeProbing(t *testing.T) {
 		}
 		var log bytes.Buffer
 		rep, err := Audit(context.Background(), built, Options{Log: &log, Select: tc.sel})
-		if rep != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) || errors.Is(err, ErrIncomplete) {
+		if rep != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) || errors.Is(err, errIncomplete) {
 			t.Errorf("%s: report %v, err %v; want no report and %q", tc.desc, rep != nil, err, tc.wantErr)
 		}
 		if strings.Contains(log.String(), "auditing") {

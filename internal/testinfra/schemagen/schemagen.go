@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
 	"os"
 	"path"
 	"path/filepath"
@@ -72,8 +76,67 @@ func New(root string) (*Generator, error) {
 		if err := r.AddGoComments(base, filepath.Join(up, dir)); err != nil {
 			return nil, fmt.Errorf("schemagen: comments of %s: %w", dir, err)
 		}
+		if err := unexportedComments(r.CommentMap, absRoot, dir); err != nil {
+			return nil, fmt.Errorf("schemagen: comments of %s: %w", dir, err)
+		}
 	}
 	return &Generator{comments: r.CommentMap}, nil
+}
+
+// unexportedComments adds to comments, keyed as AddGoComments keys them,
+// the doc comments of the unexported struct types under root/dir and of
+// their exported fields, which AddGoComments leaves out: a document's
+// parts need not be exported by Go (pipeline's shardTarget).
+func unexportedComments(comments map[string]string, root, dir string) error {
+	return filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == "testdata" {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, filepath.Dir(p))
+		if err != nil {
+			return err
+		}
+		pkg := path.Join(module, filepath.ToSlash(rel))
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				st, ok := ts.Type.(*ast.StructType)
+				if ast.IsExported(ts.Name.Name) || !ok {
+					continue
+				}
+				txt := ts.Doc.Text()
+				if txt == "" && len(gd.Specs) == 1 {
+					txt = gd.Doc.Text()
+				}
+				if txt != "" {
+					comments[pkg+"."+ts.Name.Name] = strings.TrimSpace(new(doc.Package).Synopsis(txt))
+				}
+				for _, field := range st.Fields.List {
+					txt := field.Doc.Text()
+					if txt == "" {
+						txt = field.Comment.Text()
+					}
+					for _, n := range field.Names {
+						if txt != "" && n.IsExported() {
+							comments[pkg+"."+ts.Name.Name+"."+n.Name] = strings.TrimSpace(txt)
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Generate returns the schema of document name (one of schema.Names), as
@@ -122,14 +185,16 @@ func (g *Generator) reflector(tag string, mapper func(reflect.Type) *jsonschema.
 	}
 }
 
-// name names the definition of type t: its Go name, qualified by its
-// package (http.Header, cors.Header) when another type of the schema
-// already has that name.
+// name names the definition of type t: its Go name, capitalised (the
+// documents name their parts, whether or not Go exports them: Shard's
+// shardTarget is ShardTarget), qualified by its package (http.Header,
+// cors.Header) when another type of the schema already has that name.
 func (g *Generator) name(t reflect.Type) string {
 	n := t.Name()
 	if n == "" {
 		return ""
 	}
+	n = strings.ToUpper(n[:1]) + n[1:]
 	if other, ok := g.names[n]; ok && other != t {
 		n = path.Base(t.PkgPath()) + "." + n
 	}
@@ -294,7 +359,7 @@ func orNull(p *jsonschema.Schema, t reflect.Type, self bool) *jsonschema.Schema 
 
 // describe words the descriptions taken from doc comments for the
 // document's reader: a field's comment starts with its key rather than
-// its Go name, and lines are joined.
+// its Go name, a definition's with its name, and lines are joined.
 func (g *Generator) describe(s *jsonschema.Schema, t reflect.Type, tag string) {
 	g.eachField(s, t, tag, func(def *jsonschema.Schema, f reflect.StructField, key string, _ []string) {
 		if p, ok := def.Properties.Get(key); ok {
@@ -303,6 +368,13 @@ func (g *Generator) describe(s *jsonschema.Schema, t reflect.Type, tag string) {
 			}
 		}
 	})
+	for name, def := range s.Definitions {
+		// An unexported type's comment starts with its Go name.
+		lower := strings.ToLower(name[:1]) + name[1:]
+		if rest, ok := strings.CutPrefix(def.Description, lower+" "); ok {
+			def.Description = name + " " + rest
+		}
+	}
 	walkSchemas(s, func(s *jsonschema.Schema) {
 		paras := strings.Split(s.Description, "\n\n")
 		for i, p := range paras {
