@@ -43,7 +43,7 @@ type Endpoint struct {
 // discovery.CheckScheme's).
 func NewEndpoint(u *url.URL, connectTo, scheme string, o TransportOptions) Endpoint {
 	o.ConnectTo = connectTo
-	e := Endpoint{URL: u, ConnectTo: connectTo, Scheme: scheme, Client: NewClient(o), urlOf: u}
+	e := Endpoint{URL: u, ConnectTo: connectTo, Scheme: scheme, Client: newClient(o), urlOf: u}
 	e.url = e.RequestURL().String()
 	return e
 }
@@ -169,7 +169,7 @@ func (f *Fetched) decide(v *cors.Verdict) {
 func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
 	f := Fetched{Plan: o.planFor(req)}
 	method := cors.NormalizeMethod(req.Method)
-	sendsActual := SendsActual(method, o.SendUnsafeActual) && o.Step != StepPreflight
+	sendsActual := sendsActual(method, o.SendUnsafeActual) && o.Step != StepPreflight
 	sendsPreflight := f.Plan.Needed && o.Step != StepActual
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
@@ -235,11 +235,11 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	return f
 }
 
-// SendsActual says whether corsaudit sends the actual request of method
+// sendsActual says whether corsaudit sends the actual request of method
 // (normalised, as cors.NormalizeMethod): only GET and HEAD, which cannot
 // change server state, unless sendUnsafe (`check --send-actual`). Any
 // other method is only ever preflighted.
-func SendsActual(method string, sendUnsafe bool) bool {
+func sendsActual(method string, sendUnsafe bool) bool {
 	return method == http.MethodGet || method == http.MethodHead || sendUnsafe
 }
 
@@ -321,9 +321,9 @@ func notRunReason(ctx context.Context) string {
 // ended the run.
 func unanswered(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return NotAnsweredDeadline
+		return notAnsweredDeadline
 	}
-	return NotAnsweredInterrupted
+	return notAnsweredInterrupted
 }
 
 // Reasons a probe observed nothing (Observation.NotRun): not sent, or sent
@@ -331,8 +331,8 @@ func unanswered(ctx context.Context) string {
 const (
 	NotRunDeadline         = "not run: the run's deadline passed"
 	NotRunInterrupted      = "not run: interrupted"
-	NotAnsweredDeadline    = "not answered before the run stopped: its deadline passed"
-	NotAnsweredInterrupted = "not answered before the run stopped: interrupted"
+	notAnsweredDeadline    = "not answered before the run stopped: its deadline passed"
+	notAnsweredInterrupted = "not answered before the run stopped: interrupted"
 )
 
 // send sends one request with the per-request timeout and records it; resp
@@ -397,7 +397,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 				return ex, resp, ""
 			}
 		}
-		ex = &Exchange{Err: Classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
+		ex = &Exchange{Err: classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
 		o.record(ex, sent)
 		o.health.record(ex)
 		return o.shareExchange(ex), nil, ""
@@ -409,7 +409,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if o.intern != nil {
 		ex.Header, ex.answer = o.sharedResponse(method, header)
 	} else {
-		ex.Header = RelevantHeaders(header, "")
+		ex.Header = relevantHeaders(header, "")
 	}
 	if o.InstanceHeader != "" {
 		ex.ServedBy = header.Get(o.InstanceHeader)
@@ -420,7 +420,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if err != nil && !errors.Is(err, context.Canceled) {
 		ex.ErrMsg = "body: " + secret.Redact(err.Error())
 	}
-	if err != nil && ctx.Err() == nil && Classify(err) == ErrTimeout {
+	if err != nil && ctx.Err() == nil && classify(err) == ErrTimeout {
 		o.health.bodyTimedOut() // the answer counts; the instance's slowness too
 	} else {
 		o.health.record(ex)
@@ -461,7 +461,7 @@ func (o *FetchOptions) sendTolerantly(ctx context.Context, to Endpoint, req *htt
 		return nil, nil, false
 	}
 	// Not interned (answer 0): each such answer is judged on its own.
-	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: RelevantHeaders(r.Header, ""),
+	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: relevantHeaders(r.Header, ""),
 		Malformed: malformedDetail(r, malformed), Latency: time.Since(start), Proto: ProtoHTTP1}
 	o.record(ex, sent)
 	if o.InstanceHeader != "" {
@@ -515,9 +515,9 @@ func readResponseHeader(b cors.Browser, h http.Header) http.Header {
 	return out
 }
 
-// RelevantHeaders keeps the response headers that matter to CORS and caching,
+// relevantHeaders keeps the response headers that matter to CORS and caching,
 // values as received.
-func RelevantHeaders(h http.Header, instanceHeader string) http.Header {
+func relevantHeaders(h http.Header, instanceHeader string) http.Header {
 	out := http.Header{}
 	for k, v := range h {
 		if isRelevantHeader(k, instanceHeader) {

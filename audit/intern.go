@@ -31,7 +31,7 @@ func newHeaderInterner() *headerInterner {
 const maxInternKeys = 32
 
 // responseHeaders returns the shared copy of the relevant headers of h
-// (RelevantHeaders(h, "")) and the number of h's answer: equal numbers,
+// (relevantHeaders(h, "")) and the number of h's answer: equal numbers,
 // equal header names and equal relevant values.
 func (in *headerInterner) responseHeaders(h http.Header) (http.Header, uint32) {
 	var kb [512]byte
@@ -41,7 +41,7 @@ func (in *headerInterner) responseHeaders(h http.Header) (http.Header, uint32) {
 	if id, ok := in.answers[string(key)]; ok { // no allocation for the lookup
 		return in.relevant[id-1], id
 	}
-	in.relevant = append(in.relevant, RelevantHeaders(h, ""))
+	in.relevant = append(in.relevant, relevantHeaders(h, ""))
 	id := uint32(len(in.relevant))
 	in.answers[string(key)] = id
 	return in.relevant[id-1], id
@@ -63,7 +63,7 @@ func (in *headerInterner) requestHeaders(h http.Header) http.Header {
 
 // appendHeaderKey appends to key a form of h that equal header sets share:
 // the names in order, each followed by its values (only for the headers
-// RelevantHeaders keeps, when relevantOnly).
+// relevantHeaders keeps, when relevantOnly).
 func appendHeaderKey(key []byte, h http.Header, relevantOnly bool) []byte {
 	var buf [maxInternKeys]string
 	names := buf[:0]
@@ -85,7 +85,7 @@ func appendHeaderKey(key []byte, h http.Header, relevantOnly bool) []byte {
 }
 
 // isRelevantHeader reports whether response header name matters to CORS
-// and caching (the headers RelevantHeaders keeps), without allocating.
+// and caching (the headers relevantHeaders keeps), without allocating.
 func isRelevantHeader(name, instanceHeader string) bool {
 	const acPrefix = "access-control-"
 	if len(name) >= len(acPrefix) && strings.EqualFold(name[:len(acPrefix)], acPrefix) {

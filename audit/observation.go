@@ -123,7 +123,7 @@ type Observation struct {
 // the run stopped (its deadline or an interrupt), and got no answer: o is
 // not an observation of the instance, but not "nothing sent" either.
 func (o Observation) Unanswered() bool {
-	return !o.Done && (o.NotRun == NotAnsweredDeadline || o.NotRun == NotAnsweredInterrupted)
+	return !o.Done && (o.NotRun == notAnsweredDeadline || o.NotRun == notAnsweredInterrupted)
 }
 
 // Verdict is the browser's decision; zero (never allowed) when not Done,
@@ -202,7 +202,7 @@ type CachePair struct {
 // beside its own form of the exchanges).
 type CacheCase struct {
 	// Front names the layer the requests went through (Front.Name;
-	// LBLayer, or "" in reports written before fronts existed: the load
+	// "lb", or "" in reports written before fronts existed: the load
 	// balancer at the public URL).
 	Front string `json:"front,omitempty"`
 	// Order is one of the Cache* orders ("" in reports written before
