@@ -44,7 +44,7 @@ func (c *comparison) targetReport(drift []cell) TargetReport {
 			if !sent(o) {
 				continue
 			}
-			k := valueOf(o, false).Outcome + VerdictString(o.Verdict())
+			k := valueOf(o, false).Outcome + verdictString(o.Verdict())
 			counts[k]++
 			if counts[k] > bestN {
 				bestN, best = counts[k], o
