@@ -18,7 +18,7 @@ type Options struct {
 // the table uses colour; the other formats ignore o.
 func LookupWith(name string, o Options) (Renderer, error) {
 	if name == "table" {
-		return TableRenderer{Color: o.Color}, nil
+		return tableRenderer{Color: o.Color}, nil
 	}
 	return Lookup(name)
 }
@@ -30,11 +30,11 @@ func UseColor(isTerminal bool, getenv func(string) string) bool {
 	return isTerminal && getenv("NO_COLOR") == ""
 }
 
-// TableRenderer is the table format, with or without colour.
-type TableRenderer struct{ Color bool }
+// tableRenderer is the table format, with or without colour.
+type tableRenderer struct{ Color bool }
 
 // Render writes the table.
-func (t TableRenderer) Render(w io.Writer, r *diff.Report) error {
+func (t tableRenderer) Render(w io.Writer, r *diff.Report) error {
 	return table(w, r, painter(t.Color))
 }
 

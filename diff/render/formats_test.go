@@ -222,7 +222,7 @@ func TestMetricsParse(t *testing.T) {
 					return err
 				}
 			}
-			return WriteMetrics(w, reg)
+			return writeMetrics(w, reg)
 		}
 	}
 	hostile := &diff.Report{Targets: []diff.TargetReport{{Name: "bad\xff\"name\"\n"}},

@@ -219,12 +219,12 @@ func writeRun(w io.Writer, m RunMetrics) error {
 	if err := reg.Register(m); err != nil {
 		return fmt.Errorf("report: metrics: %w", err)
 	}
-	return WriteMetrics(w, reg)
+	return writeMetrics(w, reg)
 }
 
-// WriteMetrics writes what g gathers in the Prometheus text exposition
+// writeMetrics writes what g gathers in the Prometheus text exposition
 // format.
-func WriteMetrics(w io.Writer, g prometheus.Gatherer) error {
+func writeMetrics(w io.Writer, g prometheus.Gatherer) error {
 	fams, err := g.Gather()
 	if err != nil {
 		return fmt.Errorf("report: metrics: %w", err)

@@ -13,19 +13,19 @@ type Renderer interface {
 	Render(w io.Writer, r *diff.Report) error
 }
 
-// RendererFunc adapts a function to Renderer.
-type RendererFunc func(w io.Writer, r *diff.Report) error
+// rendererFunc adapts a function to Renderer.
+type rendererFunc func(w io.Writer, r *diff.Report) error
 
 // Render calls f.
-func (f RendererFunc) Render(w io.Writer, r *diff.Report) error { return f(w, r) }
+func (f rendererFunc) Render(w io.Writer, r *diff.Report) error { return f(w, r) }
 
 // formats maps --format names to renderers.
 var formats = map[string]Renderer{
-	"json":  RendererFunc(JSON),
-	"table": RendererFunc(Table),
-	"sarif": RendererFunc(SARIF),
-	"junit": RendererFunc(JUnit),
-	"html":  RendererFunc(HTML),
+	"json":  rendererFunc(JSON),
+	"table": rendererFunc(Table),
+	"sarif": rendererFunc(SARIF),
+	"junit": rendererFunc(JUnit),
+	"html":  rendererFunc(HTML),
 }
 
 // Lookup returns the renderer for a --format name.

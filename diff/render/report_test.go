@@ -47,7 +47,7 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			rd, err := LookupWith(tc.format, Options{Color: tc.color})
 			if tc.format == "metrics" {
-				rd, err = RendererFunc(func(w io.Writer, r *diff.Report) error {
+				rd, err = rendererFunc(func(w io.Writer, r *diff.Report) error {
 					return Metrics(w, r, time.Date(2026, 3, 14, 9, 27, 0, 0, time.UTC))
 				}), nil
 			}

@@ -15,7 +15,7 @@ import (
 )
 
 // Table writes the report for a terminal, without colour (see
-// TableRenderer): the verdict sentence first, a header line, then per
+// tableRenderer): the verdict sentence first, a header line, then per
 // target one block per finding, that is per cause: a line (severity, kind,
 // instances, message), then indented below the kinds the cause explains,
 // the probes it covers with their paths, how the observed answer differs
