@@ -52,8 +52,8 @@ var registry = map[string]Registration{
 	"static":     {New: static.New, Check: static.Check, Help: static.Help, Config: static.Config{}},
 }
 
-// Lookup returns the factory registered under name.
-func Lookup(name string) (Factory, error) {
+// lookup returns the factory registered under name.
+func lookup(name string) (Factory, error) {
 	p, err := Get(name)
 	if err != nil {
 		return nil, err
