@@ -43,6 +43,7 @@ func (u *unpacker) count() (int, error) {
 	return int(n), nil
 }
 
+// value reads one value: its kind byte, then the data of that kind.
 func (u *unpacker) value() (any, error) {
 	if len(u.data) == 0 {
 		return nil, errCorrupt
@@ -53,97 +54,134 @@ func (u *unpacker) value() (any, error) {
 	case packNil:
 		return nil, nil
 	case packString:
-		b, err := u.bytes()
-		if err != nil {
-			return nil, err
-		}
-		s := string(b)
-		u.strings = append(u.strings, s)
-		return s, nil
+		return u.newString()
 	case packStringRef:
-		i, err := u.uvarint()
-		if err != nil || i >= uint64(len(u.strings)) {
-			return nil, errCorrupt
-		}
-		return u.strings[i], nil
+		return u.stringRef()
 	case packFalse:
 		return false, nil
 	case packTrue:
 		return true, nil
 	case packInt, packInt64:
-		n, k := binary.Varint(u.data)
-		if k <= 0 {
-			return nil, errCorrupt
-		}
-		u.data = u.data[k:]
-		if kind == packInt {
-			return int(n), nil
-		}
-		return n, nil
+		return u.varint(kind)
 	case packUint64:
 		return u.uvarint()
 	case packFloat:
-		if len(u.data) < 8 {
-			return nil, errCorrupt
-		}
-		f := math.Float64frombits(binary.LittleEndian.Uint64(u.data))
-		u.data = u.data[8:]
-		return f, nil
+		return u.float()
 	case packTime:
-		b, err := u.bytes()
-		if err != nil {
-			return nil, err
-		}
-		var t time.Time
-		if err := t.UnmarshalBinary(b); err != nil {
-			return nil, errCorrupt
-		}
-		return t, nil
+		return u.time()
 	case packList:
-		n, err := u.count()
-		if err != nil {
-			return nil, err
-		}
-		l := make([]any, n)
-		for i := range l {
-			if l[i], err = u.value(); err != nil {
-				return nil, err
-			}
-		}
-		return l, nil
+		return u.list()
 	case packMap:
-		n, err := u.count()
-		if err != nil {
-			return nil, err
-		}
-		m := make(map[string]any, n)
-		for range n {
-			k, err := u.value()
-			key, ok := k.(string)
-			if err != nil || !ok {
-				return nil, errCorrupt
-			}
-			if m[key], err = u.value(); err != nil {
-				return nil, err
-			}
-		}
-		return m, nil
+		return u.stringMap()
 	case packAnyMap:
-		n, err := u.count()
-		if err != nil {
-			return nil, err
-		}
-		m := make(map[any]any, n)
-		for range n {
-			k, err := u.value()
-			if err != nil {
-				return nil, err
-			}
-			if m[k], err = u.value(); err != nil {
-				return nil, err
-			}
-		}
-		return m, nil
+		return u.anyMap()
 	}
 	return nil, errCorrupt
+}
+
+// newString reads a string met for the first time and adds it to the
+// table.
+func (u *unpacker) newString() (any, error) {
+	b, err := u.bytes()
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	u.strings = append(u.strings, s)
+	return s, nil
+}
+
+// stringRef reads the index of a string met before.
+func (u *unpacker) stringRef() (any, error) {
+	i, err := u.uvarint()
+	if err != nil || i >= uint64(len(u.strings)) {
+		return nil, errCorrupt
+	}
+	return u.strings[i], nil
+}
+
+// varint reads a packInt (as an int) or a packInt64 (as an int64).
+func (u *unpacker) varint(kind byte) (any, error) {
+	n, k := binary.Varint(u.data)
+	if k <= 0 {
+		return nil, errCorrupt
+	}
+	u.data = u.data[k:]
+	if kind == packInt {
+		return int(n), nil
+	}
+	return n, nil
+}
+
+func (u *unpacker) float() (any, error) {
+	if len(u.data) < 8 {
+		return nil, errCorrupt
+	}
+	f := math.Float64frombits(binary.LittleEndian.Uint64(u.data))
+	u.data = u.data[8:]
+	return f, nil
+}
+
+func (u *unpacker) time() (any, error) {
+	b, err := u.bytes()
+	if err != nil {
+		return nil, err
+	}
+	var t time.Time
+	if err := t.UnmarshalBinary(b); err != nil {
+		return nil, errCorrupt
+	}
+	return t, nil
+}
+
+func (u *unpacker) list() (any, error) {
+	n, err := u.count()
+	if err != nil {
+		return nil, err
+	}
+	l := make([]any, n)
+	for i := range l {
+		if l[i], err = u.value(); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// stringMap reads a map[string]any: each key must be a string.
+func (u *unpacker) stringMap() (any, error) {
+	n, err := u.count()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]any, n)
+	for range n {
+		k, err := u.value()
+		key, ok := k.(string)
+		if err != nil || !ok {
+			return nil, errCorrupt
+		}
+		if m[key], err = u.value(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (u *unpacker) anyMap() (any, error) {
+	n, err := u.count()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[any]any, n)
+	for range n {
+		k, err := u.value()
+		if err != nil {
+			return nil, err
+		}
+		if m[k], err = u.value(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
