@@ -174,7 +174,8 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	}
 	var pre *cors.Response
 	if sendsPreflight {
-		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan), nil); f.NotRun != "" {
+		h := o.requestHeader(http.MethodOptions, func() http.Header { return preflightHeader(req, f.Plan) })
+		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, h, nil); f.NotRun != "" {
 			return f
 		}
 		if f.Preflight.Failed() {
@@ -203,7 +204,8 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	if o.Credential.sendsWith(headerNames(req.Headers), req.Credentials) {
 		cred = o.Credential
 	}
-	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req), cred); f.NotRun != "" {
+	h := o.requestHeader(method, func() http.Header { return actualHeader(req) })
+	if f.Actual, act, f.NotRun = o.send(ctx, to, method, h, cred); f.NotRun != "" {
 		f.decide(nil)
 		return f
 	}
@@ -232,7 +234,8 @@ func blockMixedContent(f *Fetched, origin string, u *url.URL) bool {
 }
 
 // preflightHeader is the header of the OPTIONS request a browser sends for
-// req under plan (https://fetch.spec.whatwg.org/#cors-preflight-fetch).
+// req under plan (https://fetch.spec.whatwg.org/#cors-preflight-fetch),
+// the browser's own headers included.
 func preflightHeader(req cors.Request, plan cors.PreflightPlan) http.Header {
 	h := http.Header{}
 	h.Set(cors.Origin, req.Origin)
@@ -240,13 +243,14 @@ func preflightHeader(req cors.Request, plan cors.PreflightPlan) http.Header {
 	if plan.Headers != "" {
 		h.Set(cors.ACRH, plan.Headers)
 	}
+	browserHeaders(h)
 	return h
 }
 
 // actualHeader is the header of the actual request: the page's headers,
 // except credentials, which corsaudit sends only from a configured
 // Credential, never dummy ones (a preflight still lists them, as a browser
-// does).
+// does), and the browser's own headers.
 func actualHeader(req cors.Request) http.Header {
 	h := http.Header{}
 	for _, hd := range req.Headers {
@@ -256,11 +260,12 @@ func actualHeader(req cors.Request) http.Header {
 		h.Add(hd.Name, hd.Value)
 	}
 	h.Set(cors.Origin, req.Origin)
+	browserHeaders(h)
 	return h
 }
 
 // browserHeaders sets the headers every request corsaudit sends carries,
-// as a browser's fetch() does.
+// as a browser's fetch() does (preflightHeader and actualHeader set them).
 func browserHeaders(h http.Header) {
 	h.Set("User-Agent", UserAgent)
 	h.Set("Accept", "*/*")
@@ -309,7 +314,8 @@ const (
 	NotAnsweredInterrupted = "not answered before the run stopped: interrupted"
 )
 
-// send sends one request with the per-request timeout and records it; resp
+// send sends one request, whose header h (preflightHeader, actualHeader)
+// it does not change, with the per-request timeout and records it; resp
 // is the response as the browser reads it, with every header (the record
 // keeps only the relevant ones), nil when none came. It returns a non-empty
 // reason instead of an exchange when the request was not sent, or was cut
@@ -322,7 +328,6 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if ctx.Err() != nil {
 		return nil, nil, cutOff(ctx)
 	}
-	browserHeaders(h)
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.

@@ -93,13 +93,29 @@ func stepOf(method string) int {
 	return 1
 }
 
+// requestHeader is the header of the fetch's preflight (method OPTIONS)
+// or actual request that build makes. When the engine sends (memo and
+// intern set) it is the probe's shared copy, built by the first instance
+// and sent by every one (a probe's plan and headers are the probe's, the
+// same for every instance and load balancer sample), which nothing may
+// change; build is not called again.
+func (o *FetchOptions) requestHeader(method string, build func() http.Header) http.Header {
+	if o.memo == nil || o.intern == nil {
+		return build()
+	}
+	if p := o.memo.request[stepOf(method)].Load(); p != nil {
+		return *p
+	}
+	return o.sharedRequest(method, build())
+}
+
 // sharedRequest is the shared copy of request header h (intern is set).
 func (o *FetchOptions) sharedRequest(method string, h http.Header) http.Header {
 	if o.memo == nil {
 		return o.intern.requestHeaders(h)
 	}
 	slot := &o.memo.request[stepOf(method)]
-	if p := slot.Load(); p != nil && sameRequest(*p, h) {
+	if p := slot.Load(); p != nil && (sameMap(*p, h) || sameRequest(*p, h)) {
 		return *p
 	}
 	shared := o.intern.requestHeaders(h)
@@ -149,8 +165,13 @@ func (o *FetchOptions) record(ex *Exchange, sent SentRequest) {
 // apart. Headers are interned (sharedRequest): equal ones are one map.
 func sameShape(a, b *SentRequest) bool {
 	return a.Method == b.Method && a.URL == b.URL && a.Timeout == b.Timeout &&
-		reflect.ValueOf(a.Header).UnsafePointer() == reflect.ValueOf(b.Header).UnsafePointer() &&
+		sameMap(a.Header, b.Header) &&
 		slices.Equal(a.Placeholders, b.Placeholders)
+}
+
+// sameMap reports whether a and b are one map.
+func sameMap(a, b http.Header) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // sameRequest reports whether a and b hold the same headers and values.
