@@ -201,7 +201,7 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	}
 	var act *cors.Response
 	var cred *Credential
-	if o.Credential.sendsWith(headerNames(req.Headers), req.Credentials) {
+	if o.Credential != nil && o.Credential.sendsWith(headerNames(req.Headers), req.Credentials) {
 		cred = o.Credential
 	}
 	h := o.requestHeader(method, func() http.Header { return actualHeader(req) })
@@ -357,7 +357,8 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		atomic.AddInt64(o.Sent, 1)
 	}
 	if o.OnSend != nil {
-		o.OnSend(&sent)
+		told := sent // sent stays on the stack
+		o.OnSend(&told)
 	}
 	start := time.Now()
 	secret := o.Secret
@@ -376,35 +377,37 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 				return ex, resp, ""
 			}
 		}
-		ex = &Exchange{Err: Classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
-		o.record(ex, sent)
-		o.health.record(ex)
-		return o.shareExchange(ex), nil, ""
+		got := Exchange{Err: Classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
+		o.record(&got, sent)
+		o.health.record(&got)
+		return o.shareExchange(got), nil, ""
 	}
 	secret.redactHeader(r.Header)
 	header := readResponseHeader(o.Browser, r.Header)
-	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start), Proto: protoOf(r)}
-	o.record(ex, sent)
+	// got is on the stack: most instances answer as another did, and get
+	// that one's exchange (shareExchange).
+	got := Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start), Proto: protoOf(r)}
+	o.record(&got, sent)
 	if o.intern != nil {
-		ex.Header, ex.answer = o.sharedResponse(method, header)
+		got.Header, got.answer = o.sharedResponse(method, header)
 	} else {
-		ex.Header = RelevantHeaders(header, "")
+		got.Header = RelevantHeaders(header, "")
 	}
 	if o.InstanceHeader != "" {
-		ex.ServedBy = header.Get(o.InstanceHeader)
+		got.ServedBy = header.Get(o.InstanceHeader)
 	}
 	// Drain a bounded amount so the connection can be reused.
 	_, err = io.Copy(io.Discard, io.LimitReader(r.Body, MaxBodyBytes))
 	r.Body.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		ex.ErrMsg = "body: " + secret.Redact(err.Error())
+		got.ErrMsg = "body: " + secret.Redact(err.Error())
 	}
 	if err != nil && ctx.Err() == nil && Classify(err) == ErrTimeout {
 		o.health.bodyTimedOut() // the answer counts; the instance's slowness too
 	} else {
-		o.health.record(ex)
+		o.health.record(&got)
 	}
-	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
+	return o.shareExchange(got), &cors.Response{Status: r.StatusCode, Header: header}, ""
 }
 
 // Protocols an answer came over (Exchange.Proto).

@@ -42,12 +42,13 @@ type exchangeKey struct {
 	proto                      string
 }
 
-// shareExchange is the probe's shared exchange alike ex (ex itself the
+// shareExchange is the probe's shared exchange alike ex (a copy of ex the
 // first time), when exchanges are shared (o.share) and ex can be keyed:
-// its request is the probe's shared record and its answer interned.
-func (o *FetchOptions) shareExchange(ex *Exchange) *Exchange {
+// its request is the probe's shared record and its answer interned; else
+// a copy of ex. Only an exchange kept is allocated.
+func (o *FetchOptions) shareExchange(ex Exchange) *Exchange {
 	if !o.share || o.memo == nil || ex.shape == nil || (ex.answer == 0 && ex.Err == ErrNone) {
-		return ex
+		return kept(ex)
 	}
 	k := exchangeKey{shape: ex.shape, answer: ex.answer, status: ex.Status, location: ex.Location,
 		servedBy: ex.ServedBy, errMsg: ex.ErrMsg, err: ex.Err, proto: ex.Proto}
@@ -61,8 +62,16 @@ func (o *FetchOptions) shareExchange(ex *Exchange) *Exchange {
 		m.m = map[exchangeKey]*Exchange{}
 	}
 	ex.connectTo = "" // Observation.Sent says each instance's
-	m.m[k] = ex
-	return ex
+	shared := kept(ex)
+	m.m[k] = shared
+	return shared
+}
+
+// kept is a copy of ex on the heap (ex itself stays where it is).
+func kept(ex Exchange) *Exchange {
+	p := new(Exchange)
+	*p = ex
+	return p
 }
 
 // notRun is why the probe may send nothing, in the words say returns;
