@@ -54,7 +54,7 @@ func TestCredentialOnlyWhereABrowserSendsIt(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			clear(got)
-			f := ActAsBrowser(context.Background(), NewEndpoint(u, "", TransportOptions{}), tc.req, FetchOptions{Credential: tc.cred})
+			f := ActAsBrowser(context.Background(), NewEndpoint(u, "", "", TransportOptions{}), tc.req, testFetch(FetchOptions{Credential: tc.cred}))
 			if got["GET"] != tc.wantGET || got["OPTIONS"] != tc.wantPre {
 				t.Errorf("received GET %q OPTIONS %q, want %q and %q", got["GET"], got["OPTIONS"], tc.wantGET, tc.wantPre)
 			}

@@ -41,7 +41,7 @@ func BenchmarkAudit1000(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		res, err := Run(context.Background(), []TargetSpec{spec}, Options{Concurrency: 128, PerInstance: 2, Timeout: 10 * time.Second})
+		res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Concurrency: 128, PerInstance: 2, Timeout: 10 * time.Second}))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,34 +15,56 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
-// Endpoint is where the requests of one fetch go.
+// Endpoint is where the requests of one fetch go: the public URL the page
+// fetches, kept apart from the address dialled and the scheme spoken to it
+// when corsaudit reaches an instance directly (like curl --connect-to).
 type Endpoint struct {
-	// URL is the public URL: the Host header and TLS SNI come from it.
+	// URL is the public URL: the Host header, the TLS SNI and what a
+	// browser judges (mixed content) come from it.
 	URL *url.URL
 	// ConnectTo is the address Client dials whatever URL's host (an
-	// instance, like curl --connect-to); empty through the load balancer.
+	// instance); empty through the load balancer.
 	ConnectTo string
-	Client    *http.Client
+	// Scheme, when set, is the scheme spoken to ConnectTo instead of URL's
+	// (an instance serving plain HTTP behind a TLS load balancer): the
+	// requests carry it (RequestURL), the browser's judgement does not.
+	Scheme string
+	Client *http.Client
 
-	// url is URL as a string, computed once by NewEndpoint from urlOf:
-	// every record of a request to the endpoint shares it while URL is
-	// still urlOf.
+	// url is RequestURL as a string, computed once by NewEndpoint from
+	// urlOf: every record of a request to the endpoint shares it while URL
+	// is still urlOf.
 	url   string
 	urlOf *url.URL
 }
 
-// NewEndpoint returns the endpoint for u whose client dials connectTo when
-// it is set.
-func NewEndpoint(u *url.URL, connectTo string, o TransportOptions) Endpoint {
+// NewEndpoint returns the endpoint for the public URL u whose client dials
+// connectTo when it is set, speaking scheme when it is set (one of
+// discovery.CheckScheme's).
+func NewEndpoint(u *url.URL, connectTo, scheme string, o TransportOptions) Endpoint {
 	o.ConnectTo = connectTo
-	return Endpoint{URL: u, ConnectTo: connectTo, Client: NewClient(o), url: u.String(), urlOf: u}
+	e := Endpoint{URL: u, ConnectTo: connectTo, Scheme: scheme, Client: NewClient(o), urlOf: u}
+	e.url = e.RequestURL().String()
+	return e
+}
+
+// RequestURL is the URL the requests carry: the public URL, with Scheme
+// when it is set (the scheme spoken to the address dialled).
+func (e Endpoint) RequestURL() *url.URL {
+	if e.Scheme == "" || e.Scheme == e.URL.Scheme {
+		return e.URL
+	}
+	u := *e.URL
+	u.Scheme = e.Scheme
+	return &u
 }
 
 // FetchOptions tune ActAsBrowser.
 type FetchOptions struct {
 	// Browser selects whose rules decide what is sent and the verdict.
 	Browser cors.Browser
-	// Timeout bounds each request (inside ctx).
+	// Timeout bounds each request (inside ctx). Required, like Browser:
+	// the caller gives config's value (a zero gives up every request).
 	Timeout time.Duration
 	// InstanceHeader names a response header carrying the id of the
 	// instance that served the request (load balancer samples).
@@ -67,9 +89,10 @@ type FetchOptions struct {
 	// or stores them. Credential is redacted too.
 	Secret *Credential
 	// IgnoreMixedContent sends the requests even when a browser would
-	// block them as mixed content (cors.MixedContent). The audit sets it:
-	// it reports mixed content once per target and still probes what the
-	// instances answer, whose URL may use the direct scheme.
+	// block them as mixed content (cors.MixedContent, judged on the
+	// endpoint's public URL, never on the scheme spoken to an instance).
+	// The audit sets it: it reports mixed content once per target and
+	// still probes what the instances answer.
 	IgnoreMixedContent bool
 	// Step, when set, sends one step of the fetch only (Probe.Step):
 	// StepPreflight the preflight, judged alone; StepActual the actual
@@ -123,7 +146,8 @@ func (f *Fetched) decide(v *cors.Verdict) {
 }
 
 // ActAsBrowser is the one place that acts as browser o.Browser for a page
-// on req.Origin calling fetch() on to.URL: it decides what is sent
+// on req.Origin calling fetch() on to.URL (the public URL; the requests go
+// to to.ConnectTo in to.Scheme when set): it decides what is sent
 // (cors.PlanPreflightFor), sends the preflight when the browser would, then
 // the actual request only for GET and HEAD (or any method with
 // SendUnsafeActual) and only after a passing preflight, reads the response
@@ -143,15 +167,9 @@ func (f *Fetched) decide(v *cors.Verdict) {
 // another reason is an observation of the instance: Done, with the
 // exchange's error class and a zero verdict.
 func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
-	if o.Browser == "" {
-		o.Browser = cors.Chromium
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Second
-	}
 	f := Fetched{Plan: o.planFor(req)}
 	method := cors.NormalizeMethod(req.Method)
-	sendsActual := (method == http.MethodGet || method == http.MethodHead || o.SendUnsafeActual) && o.Step != StepPreflight
+	sendsActual := SendsActual(method, o.SendUnsafeActual) && o.Step != StepPreflight
 	sendsPreflight := f.Plan.Needed && o.Step != StepActual
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
@@ -217,6 +235,14 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	f.decide(o.evaluate(req, f.Preflight, pre, f.Actual, act))
 	f.Done = true
 	return f
+}
+
+// SendsActual says whether corsaudit sends the actual request of method
+// (normalised, as cors.NormalizeMethod): only GET and HEAD, which cannot
+// change server state, unless sendUnsafe (`check --send-actual`). Any
+// other method is only ever preflighted.
+func SendsActual(method string, sendUnsafe bool) bool {
+	return method == http.MethodGet || method == http.MethodHead || sendUnsafe
 }
 
 // blockMixedContent fills f and reports true when a browser blocks a
@@ -333,7 +359,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	// a credential's value goes out and its placeholder is recorded.
 	sent := SentRequest{Method: method, URL: to.url, ConnectTo: to.ConnectTo, Header: h, Timeout: o.Timeout}
 	if to.URL != to.urlOf {
-		sent.URL = to.URL.String()
+		sent.URL = to.RequestURL().String()
 	}
 	if cred != nil {
 		sent.Header = h.Clone()

@@ -159,7 +159,7 @@ func (s *sender) cacheJobs(layers []frontPlan) []job {
 			defer tick()
 			// A client of the order's own, closed when it is done: its
 			// requests share one connection, and no other order's.
-			to := NewEndpoint(fp.url, p.addr, TransportOptions{MaxConnsPerHost: 1, Timeout: s.opt.Timeout,
+			to := NewEndpoint(fp.url, p.addr, "", TransportOptions{MaxConnsPerHost: 1, Timeout: s.opt.Timeout,
 				TLSConfig: res.Spec.tlsConfig(s.opt)})
 			defer to.Client.CloseIdleConnections()
 			s.sendOrder(ctx, to, pair, param)

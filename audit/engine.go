@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,7 +64,10 @@ type TargetSpec struct {
 	Fronts []Front
 }
 
-// Options bound and tune a run.
+// Options bound and tune a run. Concurrency, PerInstance, Timeout and
+// Browser are required: the caller gives complete values (config.Default
+// is the one place their defaults are written), and Run refuses options
+// without them rather than apply a fallback of its own.
 type Options struct {
 	// Concurrency bounds requests in flight across all instances.
 	Concurrency int
@@ -102,19 +106,21 @@ type Options struct {
 	CacheToken string
 }
 
-func (o *Options) defaults() {
-	if o.Concurrency <= 0 {
-		o.Concurrency = 64
+// check says which required option is missing: a programming error of
+// the caller (config validates what users write), reported before
+// anything is sent.
+func (o *Options) check() error {
+	switch {
+	case o.Concurrency < 1:
+		return fmt.Errorf("options: concurrency %d must be at least 1", o.Concurrency)
+	case o.PerInstance < 1:
+		return fmt.Errorf("options: per-instance concurrency %d must be at least 1", o.PerInstance)
+	case o.Timeout <= 0:
+		return fmt.Errorf("options: timeout %s must be positive", o.Timeout)
+	case !slices.Contains(cors.Browsers, o.Browser):
+		return fmt.Errorf("options: browser %q is not one of %v", o.Browser, cors.Browsers)
 	}
-	if o.PerInstance <= 0 {
-		o.PerInstance = 4
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Second
-	}
-	if o.Browser == "" {
-		o.Browser = cors.Chromium
-	}
+	return nil
 }
 
 // job is one unit of scheduled work: all probes of one instance, or one LB
@@ -132,7 +138,8 @@ type job struct {
 
 // Run audits every target. A failing instance is data, not an error: Run
 // returns an error only when ctx ends before the run completes, and then the
-// results hold everything observed so far.
+// results hold everything observed so far, or when opt lacks a required
+// value (nothing is sent, and the results are nil).
 //
 // Scheduling: each instance is one job that sends its probes with
 // PerInstance workers over its own keep-alive connections, closed when the
@@ -140,7 +147,9 @@ type job struct {
 // large the fleet. A weighted semaphore bounds requests in flight across all
 // jobs to Concurrency (and across runs, when they share opt.Slots).
 func Run(ctx context.Context, specs []TargetSpec, opt Options) ([]TargetResult, error) {
-	opt.defaults()
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
 	results := make([]TargetResult, len(specs))
 	var jobs []job
 	for i := range specs {
@@ -307,26 +316,21 @@ func (s *sender) layerEndpoints(fp frontPlan, o TransportOptions) [2][]Endpoint 
 	}
 	var out [2][]Endpoint
 	for _, a := range addrs {
-		out[0] = append(out[0], NewEndpoint(fp.url, a, o))
+		out[0] = append(out[0], NewEndpoint(fp.url, a, "", o))
 		h1 := o
 		h1.HTTP1Only = true
-		out[1] = append(out[1], NewEndpoint(fp.url, a, h1))
+		out[1] = append(out[1], NewEndpoint(fp.url, a, "", h1))
 	}
 	return out
 }
 
-// directURL is the public URL (its host gives the Host header and SNI)
-// with the direct scheme (the instance's own, else the target's); the
-// instance's address is dialled instead of its host.
-func directURL(public *url.URL, instanceScheme, scheme string) *url.URL {
-	u := *public
-	switch {
-	case instanceScheme != "":
-		u.Scheme = instanceScheme
-	case scheme != "":
-		u.Scheme = scheme
+// directScheme is the scheme spoken to an instance: its own, else the
+// target's (empty: the public URL's).
+func directScheme(instanceScheme, scheme string) string {
+	if instanceScheme != "" {
+		return instanceScheme
 	}
-	return &u
+	return scheme
 }
 
 // sender sends the requests of one target.
@@ -361,7 +365,7 @@ func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 	defer cancel()
 	spec, opt := &s.res.Spec, s.opt
 	in := &spec.Target.Instances[i]
-	to := NewEndpoint(directURL(s.res.URL, in.Scheme, spec.Direct.Scheme), in.Addr, TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
+	to := NewEndpoint(s.res.URL, in.Addr, directScheme(in.Scheme, spec.Direct.Scheme), TransportOptions{InsecureSkipVerify: spec.Direct.InsecureSkipVerify,
 		Timeout: opt.Timeout, MaxConnsPerHost: opt.PerInstance, TLSConfig: spec.tlsConfig(opt)})
 	defer to.Client.CloseIdleConnections()
 	health := &instanceHealth{}

@@ -89,7 +89,7 @@ func TestRunDirectKeepsPublicHostAndSNI(t *testing.T) {
 		Probes: Plan(testPolicy()),
 		LB:     LB{Disabled: true},
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{TLSConfig: pool, Timeout: 5 * time.Second})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{TLSConfig: pool, Timeout: 5 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestRunNeverFollowsRedirects(t *testing.T) {
 			Instances: []discovery.Instance{{ID: "i1", Addr: srv.Listener.Addr().String()}}},
 		Probes: Plan(testPolicy()),
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRunUnreachableIsData(t *testing.T) {
 		Probes: Plan(testPolicy()),
 		LB:     LB{Disabled: true},
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 2 * time.Second})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Timeout: 2 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestRunDeadlineReturnsPartial(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	res, err := Run(ctx, []TargetSpec{spec}, Options{Timeout: time.Minute})
+	res, err := Run(ctx, []TargetSpec{spec}, testOptions(Options{Timeout: time.Minute}))
 	if err == nil {
 		t.Fatal("Run returned no error after its deadline")
 	}
@@ -284,7 +284,7 @@ func TestRunBoundsConcurrency(t *testing.T) {
 	}
 	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/", Instances: insts},
 		Probes: Plan(testPolicy()), LB: LB{Disabled: true}}
-	if _, err := Run(context.Background(), []TargetSpec{spec}, Options{Concurrency: global, PerInstance: perInstance}); err != nil {
+	if _, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Concurrency: global, PerInstance: perInstance})); err != nil {
 		t.Fatal(err)
 	}
 	if maxInFlight > global || maxPerInst > perInstance {
@@ -335,7 +335,7 @@ func TestRunsShareSlots(t *testing.T) {
 	errs := make([]error, runs)
 	for i := range runs {
 		wg.Go(func() {
-			_, errs[i] = Run(context.Background(), []TargetSpec{spec}, Options{Concurrency: global, PerInstance: global, Slots: slots})
+			_, errs[i] = Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Concurrency: global, PerInstance: global, Slots: slots}))
 		})
 	}
 	wg.Wait()
@@ -370,7 +370,7 @@ func TestRunRecordsRequestsSent(t *testing.T) {
 		Probes: probes,
 		LB:     LB{Samples: 1, InstanceHeader: "X-Instance-Id"},
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

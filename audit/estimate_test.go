@@ -64,7 +64,7 @@ func TestEstimateBoundsRun(t *testing.T) {
 	spec := TargetSpec{Target: discovery.Target{Name: "shop", URL: lb.URL + "/v1/cart", Instances: insts},
 		Probes: Plan(testPolicy())[:3], LB: LB{Samples: 2}}
 	estimate := Estimate([]TargetSpec{spec}, Options{}).Requests
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +114,12 @@ func TestProgressCountsEstimate(t *testing.T) {
 			want := int64(Estimate(tc.specs, Options{Browser: tc.browser, NoCache: tc.noCache}).Fetches())
 			var mu sync.Mutex
 			var ticks, last, total int64
-			_, err := Run(context.Background(), tc.specs, Options{Browser: tc.browser, NoCache: tc.noCache, Concurrency: 8, Progress: func(done, n int64) {
+			_, err := Run(context.Background(), tc.specs, testOptions(Options{Browser: tc.browser, NoCache: tc.noCache, Concurrency: 8, Progress: func(done, n int64) {
 				mu.Lock()
 				defer mu.Unlock()
 				ticks++
 				last, total = max(last, done), n
-			}})
+			}}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -77,7 +77,7 @@ func TestRunFaultFleet(t *testing.T) {
 		Probes: probes, LB: LB{Disabled: true}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := Run(ctx, []TargetSpec{spec}, Options{PerInstance: perInstance, Timeout: 300 * time.Millisecond})
+	res, err := Run(ctx, []TargetSpec{spec}, testOptions(Options{PerInstance: perInstance, Timeout: 300 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestRunLBNotGivenUp(t *testing.T) {
 	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://" + faultnet.RefusedAddr(t) + "/",
 		Instances: []discovery.Instance{{ID: "up", Addr: healthy.Listener.Addr().String()}}},
 		Probes: Plan(testPolicy()), LB: LB{Samples: 4}}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 2 * time.Second})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Timeout: 2 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestRunCutOff(t *testing.T) {
 			spec := TargetSpec{Target: discovery.Target{Name: "t", URL: lb.URL,
 				Instances: []discovery.Instance{{ID: "slow", Addr: instance.Listener.Addr().String()}}},
 				Probes: Plan(faultPolicy()), LB: LB{Samples: 2}}
-			res, err := Run(ctx, []TargetSpec{spec}, Options{Timeout: time.Minute})
+			res, err := Run(ctx, []TargetSpec{spec}, testOptions(Options{Timeout: time.Minute}))
 			if err == nil {
 				t.Fatal("Run returned no error although it was cut off")
 			}
@@ -265,7 +265,7 @@ func TestTrickleIsGivenUp(t *testing.T) {
 	probes := Plan(pol)
 	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: "http://api.example.com/",
 		Instances: []discovery.Instance{{ID: "trickle", Addr: trickle.Addr()}}}, Probes: probes, LB: LB{Disabled: true}}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{PerInstance: perInstance, Timeout: 300 * time.Millisecond})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{PerInstance: perInstance, Timeout: 300 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,8 +86,8 @@ func TestFrontAddressSpreadsSamples(t *testing.T) {
 		LB:     LB{Samples: 4},
 		Fronts: []Front{{Name: "lb", Address: "alb.example.test:" + port}},
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 5 * time.Second,
-		LookupHost: loopbackResolver(t, map[string][]string{"alb.example.test": {"127.0.0.2", "127.0.0.1", "127.0.0.1"}})})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Timeout: 5 * time.Second,
+		LookupHost: loopbackResolver(t, map[string][]string{"alb.example.test": {"127.0.0.2", "127.0.0.1", "127.0.0.1"}})}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestHTTP2WhereTheFrontOffersIt(t *testing.T) {
 		LB:     LB{Samples: 4},
 		Fronts: []Front{{Name: "lb", Address: u.Host}},
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{TLSConfig: pool, Timeout: 5 * time.Second})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{TLSConfig: pool, Timeout: 5 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestCacheMatrixIsSentThroughTheFrontOnly(t *testing.T) {
 		Probes: Plan(pol),
 		LB:     LB{Samples: 1},
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 5 * time.Second, CacheToken: "tok"})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Timeout: 5 * time.Second, CacheToken: "tok"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestEveryFrontIsSampled(t *testing.T) {
 		LB:     LB{Samples: 2},
 		Fronts: []Front{{Name: "cdn", URL: cdn.URL}, {Name: "lb", Address: lb.Listener.Addr().String()}},
 	}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Timeout: 5 * time.Second})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Timeout: 5 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}

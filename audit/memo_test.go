@@ -51,17 +51,17 @@ func TestRememberedVerdicts(t *testing.T) {
 	probes := Plan(Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"},
 		Headers: []string{"X-Request-Id"}, Credentials: true})
 	spec := TargetSpec{Target: discovery.Target{Name: "t", URL: u, Instances: instances}, Probes: probes, LB: LB{Disabled: true}}
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			to := NewEndpoint(res[0].URL, instances[i].Addr, TransportOptions{})
+			to := NewEndpoint(res[0].URL, instances[i].Addr, "", TransportOptions{})
 			defer to.Client.CloseIdleConnections()
 			for p, pr := range probes {
 				got := res[0].Direct.At(i, p)
-				want := ActAsBrowser(context.Background(), to, pr.Request(), FetchOptions{IgnoreMixedContent: true})
+				want := ActAsBrowser(context.Background(), to, pr.Request(), testFetch(FetchOptions{IgnoreMixedContent: true}))
 				if !got.Done || !want.Done {
 					t.Fatalf("probe %s: done %v, alone %v (%s)", pr, got.Done, want.Done, want.NotRun)
 				}
@@ -129,7 +129,7 @@ func TestLatenciesKeepEachExchange(t *testing.T) {
 		{desc: "shared", latencies: false},
 		{desc: "each its own", latencies: true},
 	} {
-		res, err := Run(context.Background(), []TargetSpec{spec}, Options{Latencies: tc.latencies})
+		res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Latencies: tc.latencies}))
 		if err != nil {
 			t.Fatal(err)
 		}

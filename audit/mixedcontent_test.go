@@ -40,9 +40,9 @@ func TestActAsBrowserMixedContent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		to := NewEndpoint(u, addr, TransportOptions{Timeout: 5 * time.Second})
+		to := NewEndpoint(u, addr, "", TransportOptions{Timeout: 5 * time.Second})
 		f := ActAsBrowser(context.Background(), to, cors.Request{Origin: tc.origin, Method: http.MethodGet},
-			FetchOptions{IgnoreMixedContent: tc.ignore})
+			testFetch(FetchOptions{IgnoreMixedContent: tc.ignore}))
 		to.Client.CloseIdleConnections()
 		if n := got.Load(); n != tc.sent {
 			t.Errorf("%s: server got %d requests, want %d", tc.desc, n, tc.sent)

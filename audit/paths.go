@@ -3,6 +3,7 @@ package audit
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -107,6 +108,9 @@ func (f TLSFiles) Config() (*tls.Config, error) {
 	if f == (TLSFiles{}) {
 		return nil, nil
 	}
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
 	c := &tls.Config{InsecureSkipVerify: f.InsecureSkipVerify} //nolint:gosec // the user's explicit choice
 	if f.CAFile != "" {
 		pem, err := os.ReadFile(f.CAFile)
@@ -122,17 +126,24 @@ func (f TLSFiles) Config() (*tls.Config, error) {
 		}
 		c.RootCAs = pool
 	}
-	switch {
-	case f.CertFile != "" && f.KeyFile != "":
+	if f.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("cert_file: %w", err)
 		}
 		c.Certificates = []tls.Certificate{cert}
-	case f.CertFile != "":
-		return nil, fmt.Errorf("cert_file: key_file is required with it")
-	case f.KeyFile != "":
-		return nil, fmt.Errorf("key_file: cert_file is required with it")
 	}
 	return c, nil
+}
+
+// Check says what is wrong with f without reading a file: a client
+// certificate without its key, or a key without its certificate.
+func (f TLSFiles) Check() error {
+	switch {
+	case f.CertFile != "" && f.KeyFile == "":
+		return errors.New("cert_file: key_file is required with it")
+	case f.KeyFile != "" && f.CertFile == "":
+		return errors.New("key_file: cert_file is required with it")
+	}
+	return nil
 }

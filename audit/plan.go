@@ -9,6 +9,22 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
+// Analyses are the groups of comparisons a run does, which the config's
+// checks: key and the --checks flag name. They decide the plan as well as
+// the comparison (the misconfig analysis adds adversarial origins), so
+// audit owns their names: config checks checks: against them and diff
+// switches its comparisons on them. In code they are analyses, so that
+// "check" stays the command and the Fetch standard's CORS check.
+const (
+	AnalysisDrift     = "drift"
+	AnalysisLB        = "lb"
+	AnalysisCache     = "cache"
+	AnalysisMisconfig = "misconfig"
+)
+
+// Analyses lists every analysis, in the order written: a run's default.
+var Analyses = []string{AnalysisDrift, AnalysisLB, AnalysisCache, AnalysisMisconfig}
+
 // Expectation is what a policy says a browser should decide for a probe.
 type Expectation string
 

@@ -52,7 +52,7 @@ func TestProtocolMismatchOnARealFront(t *testing.T) {
 		LB:     audit.LB{Samples: 4},
 		Fronts: []audit.Front{{Name: "edge", Address: u.Host}},
 	}
-	res, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{TLSConfig: pool, Timeout: 5 * time.Second})
+	res, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{TLSConfig: pool, Concurrency: 8, PerInstance: 4, Timeout: 5 * time.Second, Browser: cors.Chromium})
 	if err != nil {
 		t.Fatal(err)
 	}

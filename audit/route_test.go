@@ -143,7 +143,7 @@ func TestRunRoutedProbes(t *testing.T) {
 		Probes: probes, LB: LB{Disabled: true}}
 	estimate := Estimate([]TargetSpec{spec}, Options{}).Requests
 	var done, total atomic.Int64
-	res, err := Run(context.Background(), []TargetSpec{spec}, Options{Progress: func(d, t int64) { done.Store(d); total.Store(t) }})
+	res, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{Progress: func(d, t int64) { done.Store(d); total.Store(t) }}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestRunSamplesServedProbesOnly(t *testing.T) {
 			t.Errorf("probe %s on %s: sampled %v, want %v", p.ID, p.Path, p.Sampled(), want)
 		}
 	}
-	if _, err := Run(context.Background(), []TargetSpec{spec}, Options{}); err != nil {
+	if _, err := Run(context.Background(), []TargetSpec{spec}, testOptions(Options{})); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

@@ -84,7 +84,7 @@ func TestMalformedResponseReadAsBrowsersDo(t *testing.T) {
 				opts.ServerName = "example.com" // httptest's certificate names example.com
 			}
 			u, _ := url.Parse(scheme + "://api.example.com/x")
-			to := NewEndpoint(u, srv.Listener.Addr().String(), opts)
+			to := NewEndpoint(u, srv.Listener.Addr().String(), "", opts)
 			var sent int64
 			f := ActAsBrowser(context.Background(), to, cors.Request{Origin: origin, Method: "GET"}, FetchOptions{Browser: tc.browser, Timeout: 5 * time.Second, Sent: &sent, IgnoreMixedContent: true})
 			if !f.Done || f.Actual == nil || f.Actual.Err != tc.err {

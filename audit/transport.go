@@ -34,7 +34,8 @@ type TransportOptions struct {
 	// access to instances whose certificate names only the public host is
 	// verified against that public host, so this is rarely needed).
 	InsecureSkipVerify bool
-	// Timeout bounds dialling and the TLS handshake; the per-request timeout
+	// Timeout bounds dialling, the TLS handshake and the wait for the
+	// response header (0: none, as in net/http); the per-request timeout
 	// is a context deadline set by the caller.
 	Timeout time.Duration
 	// MaxConnsPerHost bounds connections per dialled address (0 = unlimited).
@@ -58,9 +59,6 @@ type TransportOptions struct {
 // while keeping the URL's Host and SNI.
 func NewClient(o TransportOptions) *http.Client {
 	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	tlsConf := &tls.Config{InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // user's explicit choice
 	if o.TLSConfig != nil {

@@ -1,9 +1,10 @@
 // Package config is corsaudit's typed configuration: the YAML schema, its
-// defaults (in Default, once), strict parsing with line numbers, Validate
-// listing every problem with its field path, and Build turning a valid
-// config into what the audit needs. It knows no flags and no environment
-// (cmd/corsaudit maps those onto Set), except the variable or file an
-// auth section names for its secret, read by Build.
+// defaults (in Default, once), strict parsing with line numbers, a pure
+// Validate listing every problem with its field path (no file, variable or
+// provider client), and Build turning a valid config into what a run
+// needs, once (providers, secrets, certificates). It knows no flags and no
+// environment (cmd/corsaudit maps those onto Set), except the variable or
+// file an auth section names for its secret, read by Build.
 package config
 
 import (
@@ -14,7 +15,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
-	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
 // Config is the whole configuration.
@@ -56,16 +57,7 @@ type Config struct {
 	names   map[string]string
 	src     []byte
 	srcFile string
-	// noSecrets: Build checks auth sections without reading their secret
-	// (WithoutSecrets).
-	noSecrets bool
 }
-
-// WithoutSecrets makes Validate and Build check each auth section without
-// reading its secret (the variable or file): for commands that send no
-// request, such as discover, which must work where only the probing
-// machine holds the secret. Targets then carry no credential.
-func (c *Config) WithoutSecrets() { c.noSecrets = true }
 
 // Target is one entry of targets:.
 type Target struct {
@@ -356,8 +348,8 @@ func Default() Config {
 		Timeout:     5 * time.Second,
 		Deadline:    2 * time.Minute,
 		Browser:     string(cors.Chromium),
-		FailOn:      string(diff.DefaultFailOn),
-		Analyses:    append([]string(nil), diff.AllAnalyses...),
+		FailOn:      string(severity.DefaultFailOn),
+		Analyses:    slices.Clone(audit.Analyses),
 		MaxProbes:   200,
 		Interval:    10 * time.Minute,
 	}
@@ -378,7 +370,7 @@ func (p Policy) AuditPolicy() audit.Policy {
 func (c *Config) AuditOptions() audit.Options {
 	browser, _ := cors.ParseBrowser(c.Browser)
 	return audit.Options{Concurrency: c.Concurrency, PerInstance: c.PerInstance, Timeout: c.Timeout, Browser: browser,
-		NoCache: !slices.Contains(c.Analyses, diff.AnalysisCache)}
+		NoCache: !slices.Contains(c.Analyses, audit.AnalysisCache)}
 }
 
 // yamlConfig is Config as written in YAML: durations as "5s".

@@ -43,12 +43,12 @@ func TestParseValid(t *testing.T) {
 		{"fail_on default", c.FailOn, "error"},
 		{"max_probes default", c.MaxProbes, 200},
 		{"interval default", c.Interval, 10 * time.Minute},
-		{"one target built", len(built), 1},
-		{"methods normalised", built[0].Policy.Methods[2], "PUT"},
-		{"credentials", built[0].Policy.Credentials, true},
-		{"instance header", built[0].LB.InstanceHeader, "X-Instance-Id"},
-		{"direct scheme", built[0].Direct.Scheme, "http"},
-		{"label", built[0].Label, "shop-api"},
+		{"one target built", len(built.Targets), 1},
+		{"methods normalised", built.Targets[0].Policy.Methods[2], "PUT"},
+		{"credentials", built.Targets[0].Policy.Credentials, true},
+		{"instance header", built.Targets[0].LB.InstanceHeader, "X-Instance-Id"},
+		{"direct scheme", built.Targets[0].Direct.Scheme, "http"},
+		{"label", built.Targets[0].Label, "shop-api"},
 		// Positions cost more than a large inventory's values: a config
 		// without problems never records them.
 		{"no positions recorded", len(c.pos), 0},
@@ -66,10 +66,11 @@ func TestFronts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	built, err := c.Build()
+	b, err := c.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
+	built := b.Targets
 	if got, want := fmt.Sprint(built[0].Fronts), "[{cdn https://api.example.com } {lb  shop-alb.example.com:443}]"; got != want {
 		t.Errorf("fronts %s, want %s", got, want)
 	}
@@ -123,7 +124,7 @@ func TestInvalidConfigs(t *testing.T) {
 			`testdata/invalid-target-keys.yaml:7: targets[0].paths[1]: "v1/items" is not an absolute path (like /v1/cart)`,
 			`testdata/invalid-target-keys.yaml:7: targets[0].paths[2]: "/v1/cart" is listed twice`,
 			`testdata/invalid-target-keys.yaml:9: targets[0].auth: a browser sends cookies only on credentialed requests: set policy.credentials: true`,
-			`testdata/invalid-target-keys.yaml:10: targets[0].auth.value_from_env: CORSAUDIT_CONFIG_TEST_UNSET is not set or empty`,
+			readOnBuild + `testdata/invalid-target-keys.yaml:10: targets[0].auth.value_from_env: CORSAUDIT_CONFIG_TEST_UNSET is not set or empty`,
 			`testdata/invalid-target-keys.yaml:11: targets[0].auth: unknown key "valu_from_file", did you mean "value_from_file"?`,
 			`testdata/invalid-target-keys.yaml:13: targets[0].tls.cert_file: key_file is required with it`}},
 		{"many problems", "invalid-many.yaml", []string{
@@ -147,20 +148,49 @@ func TestInvalidConfigs(t *testing.T) {
 			`testdata/invalid-sources.yaml:13: targets[0].discover[3].consul: unknown provider (known: aws, dns, gcp, kubernetes, static)`,
 			`testdata/invalid-sources.yaml:17: targets[1].discover: at least one source is required (a provider section, and group: when the source is one group)`}},
 	} {
-		c, err := parseFile(t, filepath.Join("testdata", tc.file))
-		if err == nil {
-			err = c.Validate()
-		}
-		want := strings.Join(tc.want, "\n")
-		if err == nil {
-			t.Errorf("%s: no error, want %q", tc.desc, want)
+		checkProblems(t, tc.desc, tc.file, tc.want)
+	}
+}
+
+// checkProblems checks that the config in testdata/file has exactly the
+// problems want, in order: Validate reads nothing, so the problems only
+// reading finds (marked readOnBuild) are Build's, listed in their place
+// among the others.
+func checkProblems(t *testing.T, desc, file string, want []string) {
+	t.Helper()
+	var validate, build []string
+	for _, w := range want {
+		if line, read := strings.CutPrefix(w, readOnBuild); read {
+			build = append(build, line)
 			continue
 		}
-		if err.Error() != want {
-			t.Errorf("%s:\n got: %s\nwant: %s", tc.desc, err, want)
+		validate, build = append(validate, w), append(build, w)
+	}
+	for _, step := range []struct {
+		name string
+		run  func(*Config) error
+		want []string
+	}{
+		{"Validate", (*Config).Validate, validate},
+		{"Build", func(c *Config) error { _, err := c.Build(); return err }, build},
+	} {
+		c, err := parseFile(t, filepath.Join("testdata", file))
+		if err == nil {
+			err = step.run(c)
+		}
+		want := strings.Join(step.want, "\n")
+		switch {
+		case err == nil && want != "":
+			t.Errorf("%s: %s: no error, want %q", desc, step.name, want)
+		case err != nil && err.Error() != want:
+			t.Errorf("%s: %s:\n got: %s\nwant: %s", desc, step.name, err, want)
 		}
 	}
 }
+
+// readOnBuild marks a problem that only reading a secret or a file finds:
+// Build reports it, Validate does not.
+const readOnBuild = "(read) "
 
 func TestParseUnreadableYAML(t *testing.T) {
 	_, err := parseFile(t, "testdata/invalid-yaml.yaml")
@@ -272,9 +302,9 @@ func TestSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcs, ok := built[0].Provider.(discovery.Sources)
+	srcs, ok := built.Targets[0].Provider.(discovery.Sources)
 	if !ok {
-		t.Fatalf("provider is a %T, want discovery.Sources", built[0].Provider)
+		t.Fatalf("provider is a %T, want discovery.Sources", built.Targets[0].Provider)
 	}
 	var got []string
 	for _, s := range srcs {

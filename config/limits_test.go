@@ -80,8 +80,8 @@ func TestAliasesWithinBoundsStillWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(built) != 2 || len(built[1].Paths) != 300 || len(built[1].Policy.Methods) != 2 || built[1].Provider == nil {
-		t.Fatalf("built %+v: want target b with the anchored policy, section and 300 paths", built[1])
+	if len(built.Targets) != 2 || len(built.Targets[1].Paths) != 300 || len(built.Targets[1].Policy.Methods) != 2 || built.Targets[1].Provider == nil {
+		t.Fatalf("built %+v: want target b with the anchored policy, section and 300 paths", built.Targets[1])
 	}
 }
 

@@ -37,14 +37,11 @@ func parseAndDiscover(t testing.TB, n int) (*Config, []discovery.Target) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	built, err := c.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	found, err := built[0].Provider.Discover(context.Background())
+	found, err := built.Targets[0].Provider.Discover(context.Background())
 	if err != nil || len(found) != 1 || len(found[0].Instances) != n {
 		t.Fatalf("discovered %v, %v: want %d instances", len(found), err, n)
 	}

@@ -27,12 +27,43 @@ func (v *validation) paths(paths []string, path string) {
 	}
 }
 
-// auth checks the target's auth at path and reads its secret. Messages
-// name the variable or file, never the value.
+// auth checks the target's auth at path and, when the validation reads
+// credentials (Build), reads its secret: the credential is nil when the
+// section names none, has a problem, or is not read. Messages name the
+// variable or file, never the value.
 func (v *validation) auth(t Target, path string) *audit.Credential {
 	a := t.Auth
 	if a == (Auth{}) {
 		return nil
+	}
+	ok := v.sendable(a, t.Policy, path)
+	switch {
+	case a.ValueFromEnv == "" && a.ValueFromFile == "":
+		v.bad(path, "give value_from_env: VARIABLE or value_from_file: PATH (the secret is never written in the config)")
+		return nil
+	case a.ValueFromEnv != "" && a.ValueFromFile != "":
+		v.bad(path, "give value_from_env: or value_from_file:, not both")
+		return nil
+	case a.ValueFromEnv != "" && !audit.IsEnvName(a.ValueFromEnv):
+		v.bad(path+".value_from_env", "%q is not a variable name", a.ValueFromEnv)
+		return nil
+	case !v.credentials:
+		return nil
+	}
+	value := v.secret(a, path)
+	if !ok || value == "" {
+		return nil
+	}
+	cred := a.Placeholder()
+	cred.Value = value
+	return cred
+}
+
+// sendable checks how the auth section a at path sends its secret: one
+// header or cookie, which policy p lets a browser send. It reads nothing.
+func (v *validation) sendable(a Auth, p Policy, path string) bool {
+	if a == (Auth{}) {
+		return true
 	}
 	ok := true
 	switch {
@@ -52,60 +83,46 @@ func (v *validation) auth(t Target, path string) *audit.Credential {
 		v.bad(path+".cookie", "%q is not a cookie name", a.Cookie)
 		ok = false
 	}
-	if a.Header != "" && !t.Policy.Credentials && !slices.ContainsFunc(t.Policy.Headers, func(h string) bool { return strings.EqualFold(h, a.Header) }) {
+	if a.Header != "" && !p.Credentials && !slices.ContainsFunc(p.Headers, func(h string) bool { return strings.EqualFold(h, a.Header) }) {
 		v.bad(path, "a browser sends %s only on credentialed requests or when the page sets it: set policy.credentials: true or list it in policy.headers", a.Header)
 		ok = false
 	}
-	if a.Cookie != "" && !t.Policy.Credentials {
+	if a.Cookie != "" && !p.Credentials {
 		v.bad(path, "a browser sends cookies only on credentialed requests: set policy.credentials: true")
 		ok = false
 	}
+	return ok
+}
+
+// secret reads the value of auth section a (at path), named by exactly
+// one valid variable or file: "" with a problem recorded when it cannot
+// be read or sent.
+func (v *validation) secret(a Auth, path string) string {
 	var value string
-	switch {
-	case a.ValueFromEnv == "" && a.ValueFromFile == "":
-		v.bad(path, "give value_from_env: VARIABLE or value_from_file: PATH (the secret is never written in the config)")
-		return nil
-	case a.ValueFromEnv != "" && a.ValueFromFile != "":
-		v.bad(path, "give value_from_env: or value_from_file:, not both")
-		return nil
-	case a.ValueFromEnv != "":
-		if !audit.IsEnvName(a.ValueFromEnv) {
-			v.bad(path+".value_from_env", "%q is not a variable name", a.ValueFromEnv)
-			return nil
-		}
-		if v.c.noSecrets {
-			return nil
-		}
+	if a.ValueFromEnv != "" {
 		val, set := os.LookupEnv(a.ValueFromEnv)
 		if !set || val == "" {
 			v.bad(path+".value_from_env", "%s is not set or empty", a.ValueFromEnv)
-			return nil
+			return ""
 		}
 		value = val
-	case v.c.noSecrets:
-		return nil
-	default:
+	} else {
 		data, err := ReadFile(a.ValueFromFile)
 		if err != nil {
 			v.bad(path+".value_from_file", "cannot read %s: %s", a.ValueFromFile, readProblem(err))
-			return nil
+			return ""
 		}
 		value = strings.TrimRight(string(data), "\r\n")
 		if value == "" {
 			v.bad(path+".value_from_file", "%s is empty", a.ValueFromFile)
-			return nil
+			return ""
 		}
 	}
 	if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
 		v.bad(path, "the secret holds control characters (a line break?): it cannot be sent in a header")
-		return nil
+		return ""
 	}
-	if !ok {
-		return nil
-	}
-	cred := a.Placeholder()
-	cred.Value = value
-	return cred
+	return value
 }
 
 // shown is what records show instead of the secret.
@@ -140,10 +157,16 @@ func readProblem(err error) string {
 	return err.Error()
 }
 
-// tls checks the target's tls at path and loads its files.
+// tls checks the target's tls at path and, when the validation reads
+// credentials (Build), loads its files.
 func (v *validation) tls(t TLS, path string) *tls.Config {
-	c, err := audit.TLSFiles{InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile,
-		KeyFile: t.KeyFile}.Config()
+	files := audit.TLSFiles{InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile,
+		KeyFile: t.KeyFile}
+	err := files.Check()
+	var c *tls.Config
+	if err == nil && v.credentials {
+		c, err = files.Config()
+	}
 	if err != nil {
 		key, msg, _ := strings.Cut(err.Error(), ": ")
 		v.bad(path+"."+key, "%s", msg)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
-	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/severity"
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/providers"
 )
@@ -44,18 +44,95 @@ type BuiltTarget struct {
 	TLS *tls.Config
 }
 
-// Validate checks the whole config (and builds its providers, which
-// validate their own sections), listing every problem at once in a
-// Problems error.
-func (c *Config) Validate() error {
-	_, err := c.Build()
-	return err
+// Built is a valid config with its targets built: what a run receives.
+// It is built once (Build) and handed on; nothing downstream reads a file
+// or a variable again.
+type Built struct {
+	// Config is the config built: the run's settings.
+	Config *Config
+	// Targets are its targets, in config order (a subset with Only).
+	Targets []BuiltTarget
+	// credentials: every target's secret and TLS files were read (Build,
+	// not BuildDiscovery).
+	credentials bool
 }
 
-// Build validates the config and returns its targets with their providers.
-// The error, if any, is Problems.
-func (c *Config) Build() ([]BuiltTarget, error) {
-	v := &validation{c: c, problems: c.problems}
+// Validate checks the whole config, listing every problem at once in a
+// Problems error. It reads no file and no variable and builds no provider
+// (each provider checks its own section: providers.Checker): what `config
+// check` needs. Build checks the same before it builds.
+func (c *Config) Validate() error {
+	v := &validation{c: c}
+	v.config()
+	return v.err()
+}
+
+// Build checks the config as Validate does, then builds what a run needs,
+// once: each target's provider, its secret (the variable or file its auth
+// section names) and its TLS files (CA, client certificate). The result
+// is handed to the run (pipeline.Audit, DiscoverInventory, AuditShard, the
+// exporter). The error, if any, is Problems: Validate's, and what reading
+// the secrets and files found.
+func (c *Config) Build() (*Built, error) {
+	return c.build(true)
+}
+
+// BuildDiscovery is Build without the secrets and the TLS files, for a
+// command that sends no request to the targets (discover): it works where
+// only the probing machine holds them. Its targets carry no Auth and no
+// TLS, and a run refuses to probe with it (Probes).
+func (c *Config) BuildDiscovery() (*Built, error) {
+	return c.build(false)
+}
+
+func (c *Config) build(credentials bool) (*Built, error) {
+	v := &validation{c: c, build: true, credentials: credentials}
+	built := v.config()
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return &Built{Config: c, Targets: built, credentials: credentials}, nil
+}
+
+// Probes says whether a run may probe with b: its secrets and TLS files
+// were read (Build). A BuildDiscovery result would send no credential
+// where a browser sends one.
+func (b *Built) Probes() bool { return b.credentials }
+
+// Only is b narrowed to targets, some of b.Targets (the exporter audits
+// one target at a time); it shares b's config and providers.
+func (b *Built) Only(targets ...BuiltTarget) *Built {
+	return &Built{Config: b.Config, Targets: targets, credentials: b.credentials}
+}
+
+// WithPolicy is b with every target's policy replaced by p (gate
+// --policy), sharing b's providers and secrets: what Build gives for the
+// config with p in every target. Its problems are what Validate finds
+// then: an auth section that p gives a browser no way to send.
+func (b *Built) WithPolicy(p Policy) (*Built, error) {
+	cfg := *b.Config
+	cfg.problems = problemList{}
+	cfg.Targets = slices.Clone(cfg.Targets)
+	out := &Built{Config: &cfg, Targets: slices.Clone(b.Targets), credentials: b.credentials}
+	v := &validation{c: &cfg}
+	for i := range cfg.Targets {
+		cfg.Targets[i].Policy = p
+		v.sendable(cfg.Targets[i].Auth, p, fmt.Sprintf("targets[%d].auth", i))
+	}
+	for i := range out.Targets {
+		out.Targets[i].Policy = p.AuditPolicy()
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// config checks the settings and every target; when building, it returns
+// the targets built.
+func (v *validation) config() []BuiltTarget {
+	c := v.c
+	v.problems = c.problems
 	v.problems.list = slices.Clone(v.problems.list)
 	if c.Concurrency < 1 {
 		v.bad("concurrency", "%d must be at least 1", c.Concurrency)
@@ -72,12 +149,12 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 	if _, err := cors.ParseBrowser(c.Browser); err != nil {
 		v.bad("browser", "%s", strings.TrimPrefix(err.Error(), "browser: "))
 	}
-	if _, err := diff.ParseFailOn(c.FailOn); err != nil {
+	if _, err := severity.ParseFailOn(c.FailOn); err != nil {
 		v.bad("fail_on", "%s", strings.TrimPrefix(err.Error(), "fail-on: "))
 	}
 	for i, ch := range c.Analyses {
-		if !slices.Contains(diff.AllAnalyses, ch) {
-			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(diff.AllAnalyses, ", "))
+		if !slices.Contains(audit.Analyses, ch) {
+			v.bad(fmt.Sprintf("checks[%d]", i), "%q is not one of %s", ch, strings.Join(audit.Analyses, ", "))
 		}
 	}
 	if c.MaxProbes < 1 {
@@ -104,10 +181,8 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 				v.bad(field+".url", "%s", err)
 			}
 		}
-		switch t.Direct.Scheme {
-		case "", "http", "https":
-		default:
-			v.bad(field+".direct.scheme", "%q is not http or https", t.Direct.Scheme)
+		if err := discovery.CheckScheme(t.Direct.Scheme); err != nil {
+			v.bad(field+".direct.scheme", "%s", err)
 		}
 		if t.LB.Samples < 0 {
 			v.bad(field+".lb.samples", "%d must not be negative", t.LB.Samples)
@@ -117,21 +192,20 @@ func (c *Config) Build() ([]BuiltTarget, error) {
 		fronts := v.fronts(t, field+".fronts")
 		cred := v.auth(t, field+".auth")
 		tlsConf := v.tls(t.TLS, field+".tls")
-		prov := v.provider(t, field)
+		prov, _ := v.provider(t, field)
 		if t.URL == "" && t.hasSettings("static") {
 			v.bad(field+".url", "required with the static provider (the public URL through the load balancer)")
 		}
-		built = append(built, BuiltTarget{Index: i, Name: t.Name, URL: t.URL, Label: label(t, i), Provider: prov,
-			Policy: t.Policy.AuditPolicy(),
-			Direct: audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
-			LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
-			Fronts: fronts, Paths: t.Paths, Auth: cred, TLS: tlsConf})
+		if v.build {
+			built = append(built, BuiltTarget{Index: i, Name: t.Name, URL: t.URL, Label: label(t, i), Provider: prov,
+				Policy: t.Policy.AuditPolicy(),
+				Direct: audit.Direct{Scheme: t.Direct.Scheme, InsecureSkipVerify: t.Direct.InsecureSkipVerify},
+				LB:     audit.LB{Samples: t.LB.Samples, InstanceHeader: t.LB.InstanceHeader, Disabled: t.LB.Disabled},
+				Fronts: fronts, Paths: t.Paths, Auth: cred, TLS: tlsConf})
+		}
 	}
 	v.problems.list.sortByLine()
-	if err := v.problems.err(); err != nil {
-		return nil, err
-	}
-	return built, nil
+	return built
 }
 
 // frontName is what a front's name may be: a short word that reads in a
@@ -190,11 +264,17 @@ func label(t Target, i int) string {
 	return fmt.Sprintf("target-%d", i+1)
 }
 
-// validation collects the problems of one Build.
+// validation collects the problems of one Validate or Build.
 type validation struct {
 	c        *Config
 	problems problemList
+	// build: make each provider (else only check its section);
+	// credentials: read each target's secret and TLS files.
+	build, credentials bool
 }
+
+// err is the problems found, as a Problems error (nil: none).
+func (v *validation) err() error { return v.problems.err() }
 
 func (v *validation) bad(path, format string, a ...any) {
 	if v.problems.full() {
@@ -232,29 +312,30 @@ var subPath = regexp.MustCompile(`^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*$`)
 // unknownKeyMsg matches unknownKey's message.
 var unknownKeyMsg = regexp.MustCompile(`^unknown key "([^"]+)"`)
 
-// provider builds a target's provider; its problems are recorded. The
-// list form of discover: is a discovery.Sources of one provider per
-// source.
-func (v *validation) provider(t Target, field string) discovery.Provider {
+// provider checks a target's provider sections and, when the validation
+// builds, makes its provider; its problems are recorded, and ok says
+// there were none. The list form of discover: is a discovery.Sources of
+// one provider per source.
+func (v *validation) provider(t Target, field string) (p discovery.Provider, ok bool) {
 	if t.Sources == nil {
 		return v.sourceProvider(t.source(), field+".discover")
 	}
 	if len(t.Sources) == 0 {
 		v.bad(field+".discover", "at least one source is required (a provider section, and group: when the source is one group)")
-		return nil
+		return nil, false
 	}
 	names := sourceNames(t.Sources)
 	srcs := make(discovery.Sources, len(t.Sources))
-	ok := true
+	ok = true
 	for j := range t.Sources {
-		p := v.sourceProvider(&t.Sources[j], fmt.Sprintf("%s.discover[%d]", field, j))
-		ok = ok && p != nil
+		p, sok := v.sourceProvider(&t.Sources[j], fmt.Sprintf("%s.discover[%d]", field, j))
+		ok = ok && sok
 		srcs[j] = discovery.Source{Name: names[j], Group: t.Sources[j].Group, Provider: p}
 	}
-	if !ok {
-		return nil
+	if !ok || !v.build {
+		return nil, ok
 	}
-	return srcs
+	return srcs, true
 }
 
 // sourceNames names each source of a list (in pool names and messages):
@@ -278,54 +359,68 @@ func sourceNames(srcs []Source) []string {
 	return names
 }
 
-// sourceProvider builds the provider of one source at path (a target's
-// discover:, or an item of its list); its problems are recorded.
-func (v *validation) sourceProvider(src *Source, path string) discovery.Provider {
+// sourceProvider checks the provider section of one source at path (a
+// target's discover:, or an item of its list) with the provider's Check,
+// or builds the provider with its New when the validation builds (New
+// checks the section as Check does: it is decoded once). Its problems
+// are recorded; ok says there were none.
+func (v *validation) sourceProvider(src *Source, path string) (discovery.Provider, bool) {
 	names := src.providerNames()
 	switch len(names) {
 	case 0:
 		v.bad(path, "one provider is required (one of %s)", strings.Join(providers.Names(), ", "))
-		return nil
+		return nil, false
 	case 1:
 	default:
 		v.bad(path, "exactly one provider per %s, got %d (a list of sources under discover: combines several)", sourceWord(path), len(names))
-		return nil
+		return nil, false
 	}
 	name := names[0]
 	path += "." + name
-	f, err := providers.Lookup(name)
+	reg, err := providers.Get(name)
 	if err != nil {
 		v.bad(path, "unknown provider (known: %s)", strings.Join(providers.Names(), ", "))
-		return nil
+		return nil, false
 	}
 	section, err := src.settings(name)
 	if err != nil {
 		v.bad(path, "%s", err)
-		return nil
+		return nil, false
 	}
-	p, err := f(decodeSection(section))
+	var p discovery.Provider
+	if v.build {
+		p, err = reg.New(decodeSection(section))
+	} else {
+		err = reg.Check(decodeSection(section))
+	}
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			if v.problems.full() {
-				v.problems.more++
-				continue
-			}
-			if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
-				v.bad(path+"."+sub, "%s", msg)
-			} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
-				// Placed at the key's own line, named by its parent.
-				p := v.c.at(path, line)
-				if p.Name == "" {
-					p.Pos = v.c.at(path+"."+m[1], "").Pos
-				}
-				v.problems.add(p)
-			} else {
-				v.bad(path, "%s", line)
-			}
-		}
-		return nil
+		v.sectionProblems(path, err)
+		return nil, false
 	}
-	return p
+	return p, true
+}
+
+// sectionProblems records a provider's error about its section at path:
+// one problem per line, at the field the line names.
+func (v *validation) sectionProblems(path string, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if v.problems.full() {
+			v.problems.more++
+			continue
+		}
+		if sub, msg, ok := strings.Cut(line, ": "); ok && subPath.MatchString(sub) {
+			v.bad(path+"."+sub, "%s", msg)
+		} else if m := unknownKeyMsg.FindStringSubmatch(line); m != nil {
+			// Placed at the key's own line, named by its parent.
+			p := v.c.at(path, line)
+			if p.Name == "" {
+				p.Pos = v.c.at(path+"."+m[1], "").Pos
+			}
+			v.problems.add(p)
+		} else {
+			v.bad(path, "%s", line)
+		}
+	}
 }
 
 // sourceWord is what holds one provider at path: a target, or a source of
@@ -358,9 +453,9 @@ func (c *Config) ListedInstances(i int) (instances []discovery.Instance, ok bool
 			return nil, false
 		}
 	}
-	v := &validation{c: c}
-	p := v.provider(t, fmt.Sprintf("targets[%d]", i))
-	if p == nil || v.problems.count() > 0 {
+	v := &validation{c: c, build: true}
+	p, ok := v.provider(t, fmt.Sprintf("targets[%d]", i))
+	if !ok || v.problems.count() > 0 {
 		return nil, false
 	}
 	found, err := p.Discover(context.Background()) // static sources do no I/O

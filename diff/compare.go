@@ -12,19 +12,13 @@ import (
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
-// Analyses are the groups of comparisons that can be switched on and off:
-// the config's `checks:` key and the --checks flag name them ("drift",
-// "lb", "cache", "misconfig"). In code they are analyses, so that "check"
-// stays the command and the Fetch standard's CORS check.
+// The analyses (the config's checks:), named by audit, which owns them.
 const (
-	AnalysisDrift     = "drift"
-	AnalysisLB        = "lb"
-	AnalysisCache     = "cache"
-	AnalysisMisconfig = "misconfig"
+	AnalysisDrift     = audit.AnalysisDrift
+	AnalysisLB        = audit.AnalysisLB
+	AnalysisCache     = audit.AnalysisCache
+	AnalysisMisconfig = audit.AnalysisMisconfig
 )
-
-// AllAnalyses is the default set.
-var AllAnalyses = []string{AnalysisDrift, AnalysisLB, AnalysisCache, AnalysisMisconfig}
 
 // Options choose what the differ compares against.
 type Options struct {
@@ -37,7 +31,7 @@ type Options struct {
 	// reference: every instance that decides otherwise is a
 	// policy-violation, and no majority is computed.
 	Policy bool
-	// Analyses enabled (nil: AllAnalyses).
+	// Analyses enabled (nil: every one of audit.Analyses).
 	Analyses []string
 	// Browser is whose requests the findings from the load balancer's
 	// routes reproduce (RouteFindings); empty: Chromium's.

@@ -1,6 +1,10 @@
 package diff
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/corsaudit/corsaudit/diff/severity"
+)
 
 func TestFailOn(t *testing.T) {
 	warn := &Report{Findings: []Finding{{Kind: KindHeaderDrift, Severity: SeverityWarning}}}
@@ -18,12 +22,12 @@ func TestFailOn(t *testing.T) {
 		{desc: "no findings", level: "info", rep: &Report{}, want: false},
 		{desc: "unknown level", level: "sometimes", wantErr: true},
 	} {
-		f, err := ParseFailOn(tc.level)
+		f, err := severity.ParseFailOn(tc.level)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%s: err = %v", tc.desc, err)
 			continue
 		}
-		if err == nil && f.Fails(tc.rep) != tc.want {
+		if err == nil && tc.rep.FailsAt(f) != tc.want {
 			t.Errorf("%s: Fails = %v, want %v", tc.desc, !tc.want, tc.want)
 		}
 	}

@@ -2,30 +2,20 @@
 // turns the differences into Findings.
 package diff
 
-import "github.com/corsaudit/corsaudit/audit"
+import (
+	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/diff/severity"
+)
 
-// Severity of a finding.
-type Severity string
+// Severity of a finding (package severity owns the scale).
+type Severity = severity.Severity
 
 // Severities, in increasing order.
 const (
-	SeverityInfo    Severity = "info"
-	SeverityWarning Severity = "warning"
-	SeverityError   Severity = "error"
+	SeverityInfo    = severity.Info
+	SeverityWarning = severity.Warning
+	SeverityError   = severity.Error
 )
-
-// Rank orders severities: info 1, warning 2, error 3, unknown 0.
-func (s Severity) Rank() int {
-	switch s {
-	case SeverityInfo:
-		return 1
-	case SeverityWarning:
-		return 2
-	case SeverityError:
-		return 3
-	}
-	return 0
-}
 
 // ProbeRef is the browser scenario a finding or a cell is about.
 type ProbeRef struct {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
 // Merge combines reports from several runs (shards, accounts, regions) into
@@ -24,7 +26,7 @@ import (
 //     region or shard), so the merged run took as long as its slowest
 //     part, and the idle time between runs started apart is no part of
 //     it (a sum would count parallel runs twice);
-//   - FailOn is the strictest of the inputs' thresholds (Strictest), so
+//   - FailOn is the strictest of the inputs' thresholds (severity.Strictest), so
 //     the merged report fails when one of its runs would have;
 //   - Browser and Version list the distinct values;
 //   - Incomplete joins the inputs' reasons, so one partial shard makes the
@@ -107,7 +109,7 @@ func Merge(reports ...*Report) (*Report, error) {
 	out.Version = strings.Join(versions, ", ")
 	out.Browser = strings.Join(browsers, ", ")
 	out.Incomplete = strings.Join(incomplete, "; ")
-	out.FailOn = Strictest(failOn...)
+	out.FailOn = severity.Strictest(failOn...)
 	out.Summary.Requests = requests
 	out.Summarize()
 	return out, nil

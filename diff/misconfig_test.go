@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/audit"
+	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 )
@@ -89,7 +90,7 @@ func fleet(t *testing.T, behaviors ...labserver.Behavior) (*audit.TargetResult, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	results, err := audit.Run(ctx, []audit.TargetSpec{spec}, audit.Options{Timeout: 10 * time.Second, PerInstance: 8})
+	results, err := audit.Run(ctx, []audit.TargetSpec{spec}, audit.Options{Concurrency: 8, PerInstance: 8, Timeout: 10 * time.Second, Browser: cors.Chromium})
 	if err != nil {
 		t.Fatalf("audit.Run: %v", err)
 	}

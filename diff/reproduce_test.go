@@ -140,7 +140,7 @@ func TestReproduceFromRun(t *testing.T) {
 			Headers: []cors.Header{{Name: "X-Request-Id", Value: "corsaudit"}}}},
 		LB: audit.LB{Disabled: true},
 	}
-	res, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{Timeout: 5 * time.Second})
+	res, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{Concurrency: 8, PerInstance: 4, Timeout: 5 * time.Second, Browser: cors.Chromium})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestReproduceCarriesMaxTime(t *testing.T) {
 		Probes: []audit.Probe{{ID: "p1", Origin: reproOrigin, Method: http.MethodGet}},
 		LB:     audit.LB{Disabled: true},
 	}
-	res, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{Timeout: 300 * time.Millisecond})
+	res, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{Concurrency: 8, PerInstance: 4, Timeout: 300 * time.Millisecond, Browser: cors.Chromium})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,17 @@ func CheckAddr(addr string) error {
 	return nil
 }
 
+// CheckScheme says whether s is a scheme corsaudit speaks to an instance
+// directly: "http", "https", or "" (the public URL's). It is the one
+// check of a direct scheme, wherever it comes from: a target's direct:, a
+// provider's instance, a flag or an inventory file. The error quotes s.
+func CheckScheme(s string) error {
+	if s != "" && s != "http" && s != "https" {
+		return fmt.Errorf("%q is not http or https", s)
+	}
+	return nil
+}
+
 // isHost says whether h is an IP address or a DNS host name (letters,
 // digits, hyphens and underscores in dot-separated labels of up to 63
 // bytes, 253 in all).

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,22 @@ func TestCheckAddr(t *testing.T) {
 				t.Errorf("CheckAddr(%q): %v, want an error containing %q", tc.addr, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestCheckScheme(t *testing.T) {
+	for _, tc := range []struct {
+		desc, scheme, wantErr string
+	}{
+		{desc: "empty: the public URL's", scheme: ""},
+		{desc: "http", scheme: "http"},
+		{desc: "https", scheme: "https"},
+		{desc: "case matters", scheme: "HTTPS", wantErr: `"HTTPS" is not http or https`},
+		{desc: "another scheme", scheme: "ftp", wantErr: `"ftp" is not http or https`},
+	} {
+		err := CheckScheme(tc.scheme)
+		if got := fmt.Sprint(err); (err == nil) != (tc.wantErr == "") || err != nil && got != tc.wantErr {
+			t.Errorf("%s: CheckScheme(%q) = %v, want %q", tc.desc, tc.scheme, err, tc.wantErr)
+		}
 	}
 }

@@ -3,11 +3,11 @@
 // memory and serves them to Prometheus (/metrics, and /probe in the manner
 // of blackbox_exporter), as an HTML page and as a JSON report.
 //
-// Every audit, scheduled or probed, goes through pipeline.AuditBuilt over
-// one target of a config built once per load, and holds requests in flight
-// from one bound of the config's concurrency shared by all of them: however
-// many targets and scrapes there are, the fleet never sees more than
-// concurrency requests at once from this process.
+// Every audit, scheduled or probed, goes through pipeline.Audit over one
+// target of a config built once per load (config.Build), and holds
+// requests in flight from one bound of the config's concurrency shared by
+// all of them: however many targets and scrapes there are, the fleet never
+// sees more than concurrency requests at once from this process.
 package exporter
 
 import (
@@ -30,9 +30,9 @@ import (
 
 // Options are what an Exporter needs besides its first config.
 type Options struct {
-	// Load reads the config again for a reload (the file, variables and
-	// flags), validated; nil: reloads are refused.
-	Load func() (*config.Config, error)
+	// Load reads and builds the config again for a reload (the file,
+	// variables and flags; config.Build); nil: reloads are refused.
+	Load func() (*config.Built, error)
 	// Log receives structured records (nil: discarded).
 	Log *slog.Logger
 	// Version is written in reports.
@@ -69,8 +69,7 @@ type Exporter struct {
 // shares: the built targets (secrets read, clients made) and the bound of
 // requests in flight.
 type generation struct {
-	cfg   *config.Config
-	built []config.BuiltTarget
+	run   *config.Built
 	slots *semaphore.Weighted
 }
 
@@ -100,16 +99,16 @@ type attempt struct {
 	err      string
 }
 
-// New builds cfg (valid) and returns an exporter for it; Run starts the
-// schedule.
-func New(cfg *config.Config, opt Options) (*Exporter, error) {
+// New returns an exporter for the config built as b (config.Build, once
+// per load); Run starts the schedule.
+func New(b *config.Built, opt Options) (*Exporter, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	if opt.ProbeConcurrency < 1 {
 		return nil, fmt.Errorf("exporter: probe concurrency %d must be at least 1", opt.ProbeConcurrency)
 	}
-	gen, err := build(cfg)
+	gen, err := newGeneration(b)
 	if err != nil {
 		return nil, err
 	}
@@ -119,28 +118,19 @@ func New(cfg *config.Config, opt Options) (*Exporter, error) {
 	return e, nil
 }
 
-// build makes a generation of cfg: its targets built once, with labels
-// that tell them apart (they name the targets in metrics and /probe).
-func build(cfg *config.Config) (*generation, error) {
-	built, err := cfg.Build()
-	if err != nil {
-		return nil, fmt.Errorf("invalid config:\n%w", indented{err})
-	}
+// newGeneration makes a generation of the config built as b, whose
+// targets' labels tell them apart (they name the targets in metrics and
+// /probe).
+func newGeneration(b *config.Built) (*generation, error) {
 	seen := map[string]int{}
-	for _, b := range built {
-		if i, dup := seen[b.Label]; dup {
-			return nil, fmt.Errorf("config: targets[%d] and targets[%d] are both called %q: give each a name", i, b.Index, b.Label)
+	for _, t := range b.Targets {
+		if i, dup := seen[t.Label]; dup {
+			return nil, fmt.Errorf("config: targets[%d] and targets[%d] are both called %q: give each a name", i, t.Index, t.Label)
 		}
-		seen[b.Label] = b.Index
+		seen[t.Label] = t.Index
 	}
-	return &generation{cfg: cfg, built: built, slots: semaphore.NewWeighted(int64(cfg.Concurrency))}, nil
+	return &generation{run: b, slots: semaphore.NewWeighted(int64(b.Config.Concurrency))}, nil
 }
-
-// indented is an error of several lines, each indented by two spaces.
-type indented struct{ err error }
-
-func (e indented) Error() string { return "  " + strings.ReplaceAll(e.err.Error(), "\n", "\n  ") }
-func (e indented) Unwrap() error { return e.err }
 
 // apply makes gen the current config: targets it no longer has are
 // dropped, the others keep their results; with Run going, the schedule
@@ -148,8 +138,8 @@ func (e indented) Unwrap() error { return e.err }
 func (e *Exporter) apply(gen *generation) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	targets := make(map[string]*target, len(gen.built))
-	for _, b := range gen.built {
+	targets := make(map[string]*target, len(gen.run.Targets))
+	for _, b := range gen.run.Targets {
 		t := e.targets[b.Label]
 		if t == nil {
 			t = &target{name: b.Label, running: make(chan struct{}, 1)}
@@ -186,11 +176,11 @@ func (e *Exporter) reload() error {
 	if e.opt.Load == nil {
 		return errors.New("config: reload: no way to load the config")
 	}
-	cfg, err := e.opt.Load()
+	b, err := e.opt.Load()
 	if err != nil {
 		return err
 	}
-	gen, err := build(cfg)
+	gen, err := newGeneration(b)
 	if err != nil {
 		return err
 	}
@@ -225,7 +215,7 @@ func (e *Exporter) startLoopsLocked() {
 	ctx, cancel := context.WithCancel(e.runCtx)
 	e.stopLoops = cancel
 	gen := e.gen
-	for _, b := range gen.built {
+	for _, b := range gen.run.Targets {
 		t := e.targets[b.Label]
 		e.loops.Go(func() { e.loop(ctx, gen, b, t) })
 	}
@@ -233,7 +223,7 @@ func (e *Exporter) startLoopsLocked() {
 
 // loop is the schedule of target t, built as b under gen.
 func (e *Exporter) loop(ctx context.Context, gen *generation, b config.BuiltTarget, t *target) {
-	interval := gen.cfg.Interval
+	interval := gen.run.Config.Interval
 	phase := phaseOf(t.name, interval)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -275,7 +265,7 @@ func (e *Exporter) scheduled(ctx context.Context, gen *generation, b config.Buil
 		return
 	}
 	start := time.Now()
-	rep, err := e.audit(ctx, gen, b, gen.cfg.Deadline)
+	rep, err := e.audit(ctx, gen, b, gen.run.Config.Deadline)
 	if ctx.Err() != nil {
 		return
 	}
@@ -309,9 +299,11 @@ func round(s float64) float64 { return float64(int64(s*1000)) / 1000 }
 // audit runs one audit of b within deadline, sharing gen's bound of
 // requests in flight.
 func (e *Exporter) audit(ctx context.Context, gen *generation, b config.BuiltTarget, deadline time.Duration) (*diff.Report, error) {
-	cfg := *gen.cfg
+	run := gen.run.Only(b)
+	cfg := *run.Config
 	cfg.Deadline = deadline
-	return pipeline.AuditBuilt(ctx, &cfg, []config.BuiltTarget{b}, pipeline.Options{
+	run.Config = &cfg
+	return pipeline.Audit(ctx, run, pipeline.Options{
 		Log: newLineLog(e.log.With("target", b.Label)), Version: e.opt.Version, Slots: gen.slots})
 }
 
@@ -331,8 +323,8 @@ func (t *target) unlock() { <-t.running }
 func (e *Exporter) currentNames() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	names := make([]string, len(e.gen.built))
-	for i, b := range e.gen.built {
+	names := make([]string, len(e.gen.run.Targets))
+	for i, b := range e.gen.run.Targets {
 		names[i] = b.Label
 	}
 	return names
@@ -343,7 +335,7 @@ func (e *Exporter) waiting() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var names []string
-	for _, b := range e.gen.built {
+	for _, b := range e.gen.run.Targets {
 		if !e.targets[b.Label].attempt.done {
 			names = append(names, b.Label)
 		}
@@ -358,7 +350,7 @@ func (e *Exporter) latest() (*diff.Report, error) {
 	e.mu.Lock()
 	var reports []*diff.Report
 	var notes []string
-	for _, b := range e.gen.built {
+	for _, b := range e.gen.run.Targets {
 		t := e.targets[b.Label]
 		switch {
 		case t.last == nil && !t.attempt.done:

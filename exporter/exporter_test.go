@@ -45,6 +45,17 @@ func fleetConfig(f *lab.LiveFleet, names ...string) *config.Config {
 	return &c
 }
 
+// building is load followed by config.Build, as `serve` loads a config.
+func building(load func() (*config.Config, error)) func() (*config.Built, error) {
+	return func() (*config.Built, error) {
+		cfg, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return cfg.Build()
+	}
+}
+
 // served is an exporter running its schedule, served on loopback.
 type served struct {
 	e    *Exporter
@@ -63,7 +74,11 @@ func serve(t *testing.T, cfg *config.Config, opt Options) *served {
 	if opt.ProbeConcurrency == 0 {
 		opt.ProbeConcurrency = DefaultProbeConcurrency
 	}
-	e, err := New(cfg, opt)
+	b, err := cfg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(b, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +238,7 @@ func TestEndpoints(t *testing.T) {
 // CORS header: no page of another origin may read what it serves.
 func TestNoCORS(t *testing.T) {
 	f := startFleet(t, 2, nil)
-	s := serve(t, fleetConfig(f, "shop"), Options{Load: func() (*config.Config, error) { return fleetConfig(f, "shop"), nil }})
+	s := serve(t, fleetConfig(f, "shop"), Options{Load: building(func() (*config.Config, error) { return fleetConfig(f, "shop"), nil })})
 	s.waitReady(t)
 	for _, method := range []string{"GET", "POST", "OPTIONS"} {
 		for _, path := range []string{"/", "/report.json", "/metrics", "/probe?target=shop", "/-/healthy", "/-/ready", "/-/reload"} {
@@ -252,7 +267,7 @@ func TestReload(t *testing.T) {
 		}
 		return next, nil
 	}
-	s := serve(t, fleetConfig(f, "shop"), Options{Load: load})
+	s := serve(t, fleetConfig(f, "shop"), Options{Load: building(load)})
 	s.waitReady(t)
 	if got := s.metrics(t)[driftShop]; got != 1 {
 		t.Fatalf("before the fix: %s = %v, want 1", driftShop, got)
@@ -313,7 +328,7 @@ func TestReloadDropsAndAddsTargets(t *testing.T) {
 		defer mu.Unlock()
 		return next, nil
 	}
-	s := serve(t, fleetConfig(f, "shop", "admin"), Options{Load: load})
+	s := serve(t, fleetConfig(f, "shop", "admin"), Options{Load: building(load)})
 	s.waitReady(t)
 	mu.Lock()
 	next = fleetConfig(f, "shop", "checkout")

@@ -145,7 +145,7 @@ func (e *Exporter) probe(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusBadRequest, "unknown target "+strconv.QuoteToASCII(name))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), probeTimeout(r.Header.Get(ScrapeTimeoutHeader), gen.cfg.Deadline))
+	ctx, cancel := context.WithTimeout(r.Context(), probeTimeout(r.Header.Get(ScrapeTimeoutHeader), gen.run.Config.Deadline))
 	defer cancel()
 	select {
 	case e.probes <- struct{}{}:

@@ -28,8 +28,8 @@ func (c collector) Describe(chan<- *prometheus.Desc) {}
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	e := c.e
 	e.mu.Lock()
-	runs := make([]report.RunMetrics, 0, len(e.gen.built))
-	for _, b := range e.gen.built {
+	runs := make([]report.RunMetrics, 0, len(e.gen.run.Targets))
+	for _, b := range e.gen.run.Targets {
 		runs = append(runs, e.targets[b.Label].metrics())
 	}
 	reloadOK, reloadAt := 0.0, float64(e.reloadAt.UnixNano())/1e9

@@ -60,7 +60,7 @@ func TestSecretsNeverServed(t *testing.T) {
 	tg.LB.Disabled = true
 	tg.Auth = config.Auth{Header: "Authorization", ValueFromEnv: secretEnv}
 	c.Targets = []config.Target{tg}
-	s := serve(t, &c, Options{Load: func() (*config.Config, error) { return &c, nil }})
+	s := serve(t, &c, Options{Load: building(func() (*config.Config, error) { return &c, nil })})
 	s.waitReady(t)
 	if authorized.Load() == 0 {
 		t.Fatal("the secret never reached the instances: the test shows nothing")

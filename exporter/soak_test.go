@@ -93,7 +93,7 @@ func TestSoakHeapFlat(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var audits atomic.Int64
 	s := serve(t, cfg, Options{Log: slog.New(countAudits{&audits}),
-		Load: func() (*config.Config, error) { return cfg, nil }})
+		Load: building(func() (*config.Config, error) { return cfg, nil })})
 	s.waitReady(t)
 
 	scrape := func() {

@@ -72,7 +72,7 @@ func (t *InventoryTarget) check(path string) error {
 				return fmt.Errorf("%s.addr: %w", p, err)
 			}
 		}
-		if err := checkScheme(in.Scheme); err != nil {
+		if err := discovery.CheckScheme(in.Scheme); err != nil {
 			return fmt.Errorf("%s.scheme: %w", p, err)
 		}
 	}
@@ -89,7 +89,7 @@ func (t *InventoryTarget) check(path string) error {
 		}
 		probeIDs[p.ID] = j
 	}
-	if err := checkScheme(t.Direct.Scheme); err != nil {
+	if err := discovery.CheckScheme(t.Direct.Scheme); err != nil {
 		return fmt.Errorf("%s.direct.scheme: %w", path, err)
 	}
 	if t.LB.Samples < 0 || t.LB.Samples > maxSamples {
@@ -136,13 +136,6 @@ func configFronts(fs []config.Front) []audit.Front {
 		out = append(out, audit.Front{Name: f.Name, URL: f.URL, Address: f.Address})
 	}
 	return out
-}
-
-func checkScheme(s string) error {
-	if s != "" && s != "http" && s != "https" {
-		return fmt.Errorf("%q is not http or https", s)
-	}
-	return nil
 }
 
 // checkConfig checks the inventory's targets against the config they were

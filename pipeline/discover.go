@@ -31,10 +31,11 @@ func discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSp
 		}
 		for _, t := range found {
 			if b.Name != "" {
-				t.Name = b.Name
+				name := b.Name
 				if len(found) > 1 {
-					t.Name = b.Name + "/" + t.Name
+					name += "/" + t.Name // the provider's name tells them apart
 				}
+				t.Name = name
 			}
 			if b.URL != "" {
 				t.URL = b.URL

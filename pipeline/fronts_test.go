@@ -117,10 +117,7 @@ func TestFrontsThroughShards(t *testing.T) {
 		Fronts: []config.Front{{Name: "cdn", URL: cdnSrv.URL}, {Name: "lb", Address: lb.Listener.Addr().String()}},
 		Policy: config.Policy{Origins: lab.PolicyOrigins, Methods: lab.PolicyMethods, Headers: lab.PolicyHeaders,
 			Credentials: true}}}
-	built, err := c.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := mustBuild(t, &c).Targets
 	fact := discovery.FrontFact{Kind: discovery.FactCacheKey, Resource: "backend service projects/p/global/backendServices/shop",
 		Settings: []string{"enableCDN=true", "cdnPolicy.cacheMode=FORCE_CACHE_ALL", "cdnPolicy.cacheKeyPolicy.includeHttpHeaders=[]"}}
 	built[0].Provider = withFacts{inner: built[0].Provider, facts: []discovery.FrontFact{fact}}
@@ -147,7 +144,7 @@ func TestFrontsThroughShards(t *testing.T) {
 		!slices.Equal(cfgFinding.Explains, []diff.Kind{diff.KindCacheLeak, diff.KindCacheNoOrigin, diff.KindCacheRefusal}) {
 		t.Errorf("config-cache-key finding %+v, want it naming the backend service and explaining the cache findings", cfgFinding)
 	}
-	if !diff.FailOn(c.FailOn).Fails(single) {
+	if !single.FailsAt(diff.FailOn(c.FailOn)) {
 		t.Error("the single run passes: a cache refusing an allowed origin must fail it")
 	}
 

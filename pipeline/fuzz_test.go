@@ -23,7 +23,11 @@ func fuzzSeeds(f *testing.F) (inventory, shard []byte) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	inv, err := DiscoverInventory(context.Background(), cfg, "fuzz", nil) // static: nothing is dialled
+	built, err := cfg.Build()
+	if err != nil {
+		f.Fatal(err)
+	}
+	inv, err := DiscoverInventory(context.Background(), built, "fuzz", nil) // static: nothing is dialled
 	if err != nil {
 		f.Fatal(err)
 	}

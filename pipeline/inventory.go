@@ -174,16 +174,13 @@ func (inv *Inventory) Fingerprint() string {
 	return fingerprint(b)
 }
 
-// DiscoverInventory discovers the targets of cfg and plans their probes,
-// as Run does before probing. A target whose discovery failed is left out
-// and named in Incomplete; the error wraps ErrIncomplete then. The
-// inventory is nil only when the config is invalid or a plan too large.
-func DiscoverInventory(ctx context.Context, cfg *config.Config, version string, log io.Writer) (*Inventory, error) {
-	built, err := cfg.Build()
-	if err != nil {
-		return nil, err
-	}
-	return discoverInventory(ctx, cfg, built, version, log)
+// DiscoverInventory discovers the targets of b and plans their probes,
+// as Audit does before probing; b may be built for discovery only
+// (config.BuildDiscovery: no secret is needed). A target whose discovery
+// failed is left out and named in Incomplete; the error wraps
+// ErrIncomplete then. The inventory is nil only when a plan is too large.
+func DiscoverInventory(ctx context.Context, b *config.Built, version string, log io.Writer) (*Inventory, error) {
+	return discoverInventory(ctx, b.Config, b.Targets, version, log)
 }
 
 // discoverInventory is DiscoverInventory once cfg is built into built.

@@ -35,7 +35,7 @@ func TestMixedContentWarning(t *testing.T) {
 // once and still probes every instance.
 func TestRunWarnsMixedContentAndStillProbes(t *testing.T) {
 	var log bytes.Buffer
-	rep, err := Audit(context.Background(), testConfig(t), Options{Log: &log})
+	rep, err := Audit(context.Background(), mustBuild(t, testConfig(t)), Options{Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}

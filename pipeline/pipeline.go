@@ -49,25 +49,28 @@ type Options struct {
 	Slots *semaphore.Weighted
 }
 
-// Audit discovers, plans, probes and compares, within cfg.Deadline. The
-// report is nil only when nothing could run: cfg is invalid, a plan is
-// over cfg.MaxProbes, or Select refused. Otherwise the report is returned,
-// with an error wrapping ErrIncomplete when it is partial.
-func Audit(ctx context.Context, cfg *config.Config, opt Options) (*diff.Report, error) {
-	start := time.Now()
-	built, err := cfg.Build()
-	if err != nil {
+// Audit discovers, plans, probes and compares the targets of b, within
+// b.Config.Deadline. b is built once by the caller (config.Build: secrets
+// read, certificates loaded, providers made) and may be a subset of its
+// config's targets (config.Built.Only: the exporter audits one at a time);
+// nothing here reads a file or a variable. The report is nil only when
+// nothing could run: b was built for discovery only, a plan is over
+// MaxProbes, or Select refused. Otherwise the report is returned, with an
+// error wrapping ErrIncomplete when it is partial.
+func Audit(ctx context.Context, b *config.Built, opt Options) (*diff.Report, error) {
+	if err := canProbe(b); err != nil {
 		return nil, err
 	}
-	return run(ctx, start, cfg, built, opt)
+	return run(ctx, time.Now(), b.Config, b.Targets, opt)
 }
 
-// AuditBuilt is Audit of targets already built from cfg (Build reads
-// secrets and certificates and makes the providers' clients): the exporter
-// builds a config once and audits each of its targets many times. built
-// may be a subset of cfg.Build's targets.
-func AuditBuilt(ctx context.Context, cfg *config.Config, built []config.BuiltTarget, opt Options) (*diff.Report, error) {
-	return run(ctx, time.Now(), cfg, built, opt)
+// canProbe refuses a config built without its secrets and certificates:
+// probing with it would send no credential where a browser sends one.
+func canProbe(b *config.Built) error {
+	if !b.Probes() {
+		return errors.New("pipeline: the config was built for discovery only (config.BuildDiscovery): build it with Build to probe")
+	}
+	return nil
 }
 
 // run is Audit once cfg is built into built (tests give providers of
@@ -129,7 +132,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 func plan(specs []audit.TargetSpec, from []config.BuiltTarget, maxProbes int, checks []string, browser cors.Browser, log io.Writer) error {
 	for i := range specs {
 		probes, dropped, err := audit.PlanTarget(from[i].Policy, hostOf(specs[i].Target.URL),
-			slices.Contains(checks, diff.AnalysisMisconfig), maxProbes)
+			slices.Contains(checks, audit.AnalysisMisconfig), maxProbes)
 		if err != nil {
 			return fmt.Errorf("target %s: %w", specs[i].Target.Name, err)
 		}

@@ -21,6 +21,16 @@ import (
 
 // testConfig is a config for a loopback fleet: a reflecting instance (so
 // adversarial origins give findings) and two that follow the policy.
+// mustBuild builds cfg as a command does before handing it to a run.
+func mustBuild(t testing.TB, cfg *config.Config) *config.Built {
+	t.Helper()
+	b, err := cfg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func testConfig(t *testing.T) *config.Config {
 	t.Helper()
 	good := labserver.Behavior{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"GET", "PUT"}, Credentials: true}
@@ -55,7 +65,7 @@ func TestRunIsDeterministic(t *testing.T) {
 	var probes [2][]string
 	var prints [2][]string
 	for i := range 2 {
-		rep, err := Audit(context.Background(), cfg, Options{})
+		rep, err := Audit(context.Background(), mustBuild(t, cfg), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,9 +118,11 @@ func TestRunStopsBeforeProbing(t *testing.T) {
 		desc    string
 		edit    func(*config.Config)
 		sel     func([]audit.TargetSpec) ([]audit.TargetSpec, error)
+		build   func(*config.Config) (*config.Built, error) // nil: Build
 		wantErr string
 	}{
-		{desc: "invalid config", edit: func(c *config.Config) { c.Concurrency = 0 }, wantErr: "concurrency: 0 must be at least 1"},
+		{desc: "built for discovery only", build: (*config.Config).BuildDiscovery,
+			wantErr: "pipeline: the config was built for discovery only (config.BuildDiscovery): build it with Build to probe"},
 		{desc: "plan over max_probes", edit: func(c *config.Config) { c.MaxProbes = 1 }, wantErr: "target shop: plan: the policy alone needs"},
 		{desc: "select refuses", sel: func([]audit.TargetSpec) ([]audit.TargetSpec, error) { return nil, errors.New("no") }, wantErr: "no"},
 	} {
@@ -118,8 +130,15 @@ func TestRunStopsBeforeProbing(t *testing.T) {
 		if tc.edit != nil {
 			tc.edit(cfg)
 		}
+		built := mustBuild(t, cfg)
+		if tc.build != nil {
+			var err error
+			if built, err = tc.build(cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var log bytes.Buffer
-		rep, err := Audit(context.Background(), cfg, Options{Log: &log, Select: tc.sel})
+		rep, err := Audit(context.Background(), built, Options{Log: &log, Select: tc.sel})
 		if rep != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) || errors.Is(err, ErrIncomplete) {
 			t.Errorf("%s: report %v, err %v; want no report and %q", tc.desc, rep != nil, err, tc.wantErr)
 		}
@@ -129,18 +148,15 @@ func TestRunStopsBeforeProbing(t *testing.T) {
 	}
 }
 
-// TestAuditBuiltOneTarget: AuditBuilt over the targets Build made gives
-// the report Audit gives, and over one of them audits that one only (the
-// exporter audits each target on its own, from one Build).
-func TestAuditBuiltOneTarget(t *testing.T) {
+// TestAuditOneTarget: Audit over one of the targets Build made (Only)
+// audits that one only, and over every one of them gives the whole
+// report (the exporter audits each target on its own, from one Build).
+func TestAuditOneTarget(t *testing.T) {
 	cfg := testConfig(t)
 	second := cfg.Targets[0]
 	second.Name = "shop-2"
 	cfg.Targets = append(cfg.Targets, second)
-	built, err := cfg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := mustBuild(t, cfg)
 	render := func(rep *diff.Report, err error) string {
 		t.Helper()
 		if err != nil {
@@ -153,16 +169,16 @@ func TestAuditBuiltOneTarget(t *testing.T) {
 		}
 		return b.String()
 	}
-	whole := render(Audit(context.Background(), cfg, Options{}))
-	if got := render(AuditBuilt(context.Background(), cfg, built, Options{})); got != whole {
-		t.Errorf("AuditBuilt over every target differs from Audit:\n%s\nwant\n%s", got, whole)
+	whole := render(Audit(context.Background(), built, Options{}))
+	if got := render(Audit(context.Background(), built.Only(built.Targets...), Options{})); got != whole {
+		t.Errorf("Audit of Only(every target) differs from Audit:\n%s\nwant\n%s", got, whole)
 	}
-	rep, err := AuditBuilt(context.Background(), cfg, built[1:], Options{})
+	rep, err := Audit(context.Background(), built.Only(built.Targets[1]), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Targets) != 1 || rep.Targets[0].Name != "shop-2" {
-		t.Errorf("AuditBuilt(built[1:]) audited %d targets (%+v), want shop-2 only", len(rep.Targets), rep.Targets)
+		t.Errorf("Audit(Only(targets[1])) audited %d targets (%+v), want shop-2 only", len(rep.Targets), rep.Targets)
 	}
 	for _, f := range rep.Findings {
 		if f.Target != "shop-2" {

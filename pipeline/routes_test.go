@@ -115,10 +115,7 @@ func sharedALB(t *testing.T, drifted string, fixed bool) (*config.Config, []conf
 		Direct:   config.Direct{Scheme: "http"}, LB: config.LB{InstanceHeader: labserver.InstanceHeader},
 		Policy: config.Policy{Origins: []string{"https://app.example.com"}, Methods: []string{"GET", "PUT"},
 			Headers: []string{"X-Request-Id"}, Credentials: true}}}
-	built, err := c.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := mustBuild(t, &c).Targets
 	rules := routertest.Router{Rules: []routertest.Rule{adminRule, apiRule}, Default: webRoute}
 	if fixed {
 		rules.Rules = append([]routertest.Rule{fixedOptions}, rules.Rules...)
@@ -163,7 +160,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 	t.Run("consistent pools: clean, exit 0", func(t *testing.T) {
 		cfg, built := sharedALB(t, "", false)
 		rep := run1(t, cfg, built)
-		if fs := findingsOf(rep); len(fs) != 0 || diff.FailOn(cfg.FailOn).Fails(rep) {
+		if fs := findingsOf(rep); len(fs) != 0 || rep.FailsAt(diff.FailOn(cfg.FailOn)) {
 			t.Errorf("findings %q, want none and exit 0", fs)
 		}
 		// Without the routes the same fleet is a false alarm: admin drifts
@@ -174,7 +171,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !diff.FailOn(cfg.FailOn).Fails(unrouted) || unrouted.Summary.ByKind[diff.KindVerdictDrift] == 0 {
+		if !unrouted.FailsAt(diff.FailOn(cfg.FailOn)) || unrouted.Summary.ByKind[diff.KindVerdictDrift] == 0 {
 			t.Errorf("without routes: findings %q, want verdict drift failing the run (the fleet no longer needs routing)", findingsOf(unrouted))
 		}
 	})
@@ -199,7 +196,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 					f.Path, f.Probes[0].RoutedBy(), f.Explains, f.Share)
 			}
 		}
-		if !diff.FailOn(cfg.FailOn).Fails(rep) {
+		if !rep.FailsAt(diff.FailOn(cfg.FailOn)) {
 			t.Error("exit 0, want 1")
 		}
 	})
@@ -229,7 +226,7 @@ func TestSharedLoadBalancer(t *testing.T) {
 		check("discover", inv.Targets[0].Findings)
 		rep := run1(t, cfg, built)
 		check("audit", rep.Findings)
-		if !diff.FailOn(cfg.FailOn).Fails(rep) {
+		if !rep.FailsAt(diff.FailOn(cfg.FailOn)) {
 			t.Error("exit 0, want 1")
 		}
 		// The GET that needs a preflight is still audited on the api pool,
@@ -271,10 +268,7 @@ func TestNoPoolReached(t *testing.T) {
 func TestShardsMergeAsOneRunRouted(t *testing.T) {
 	cfg, lbs := shardFleet(t)
 	cfg.Targets[0].Paths = []string{"/v1/cart", "/v1/items"}
-	built, err := cfg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := mustBuild(t, cfg).Targets
 	pools := map[string]string{"i02": "items", "i03": "items", "i06": "idle"}
 	router := routertest.Router{Rules: []routertest.Rule{
 		{Method: http.MethodOptions, PathPrefix: "/v1/items", Routes: []discovery.Route{routertest.Forward("rule 2", "cart")}},

@@ -37,14 +37,20 @@ func ParseShard(s string) (k, n int, err error) {
 	return k, n, nil
 }
 
-// AuditShard probes shard k of n of the inventory under cfg, within
-// cfg.Deadline: its share of every target's instances, and the load
+// AuditShard probes shard k of n of the inventory under b (its config,
+// built once by the caller: inv.ParseConfig, then config.Build), within
+// its deadline: its share of every target's instances, and the load
 // balancer of the targets it owns (see Assign). The shard is nil only when
-// k/n is invalid; the error wraps ErrIncomplete when the shard is partial.
-func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n int, opt ShardOptions) (*Shard, error) {
+// k/n is invalid or b was built for discovery only; the error wraps
+// ErrIncomplete when the shard is partial.
+func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, opt ShardOptions) (*Shard, error) {
 	if n < 1 || k < 0 || k >= n {
 		return nil, fmt.Errorf("shard: %d/%d: K must be from 0 to N-1", k, n)
 	}
+	if err := canProbe(b); err != nil {
+		return nil, err
+	}
+	cfg := b.Config
 	start := time.Now()
 	text, err := ConfigYAML(cfg)
 	if err != nil {
@@ -57,18 +63,14 @@ func AuditShard(ctx context.Context, inv *Inventory, cfg *config.Config, k, n in
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
 
-	built, err := cfg.Build()
-	if err != nil {
-		return nil, err
-	}
 	a := Assign(inv, n)
 	specs, index := a.ShardSpecs(inv, k)
 	for t := range specs {
 		// Credentials and TLS come from this run's config, never from the
 		// inventory file.
-		for _, b := range built {
-			if b.Index == inv.Targets[t].ConfigTarget {
-				specs[t].Auth, specs[t].TLS = b.Auth, b.TLS
+		for _, bt := range b.Targets {
+			if bt.Index == inv.Targets[t].ConfigTarget {
+				specs[t].Auth, specs[t].TLS = bt.Auth, bt.TLS
 			}
 		}
 	}

@@ -126,7 +126,7 @@ func shardFleet(t *testing.T) (*config.Config, []*roundRobin) {
 // discover command and the shards do.
 func inventoryOf(t *testing.T, cfg *config.Config) *Inventory {
 	t.Helper()
-	inv, err := DiscoverInventory(context.Background(), cfg, "test", nil)
+	inv, err := DiscoverInventory(context.Background(), mustBuild(t, cfg), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func runShard(t *testing.T, inv *Inventory, k, n int, edit func(*config.Config))
 	if edit != nil {
 		edit(cfg)
 	}
-	s, err := AuditShard(context.Background(), inv, cfg, k, n, ShardOptions{Version: "test"})
+	s, err := AuditShard(context.Background(), inv, mustBuild(t, cfg), k, n, ShardOptions{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 		}
 	}
 	resetLBs()
-	single, err := Audit(context.Background(), cfg, Options{Version: "test"})
+	single, err := Audit(context.Background(), mustBuild(t, cfg), Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 	if slices.Sort(shard0); !slices.Equal(shard0, []string{"i01", "i04", "i07"}) {
 		t.Fatalf("shard 0/3 of shop holds %v: the fleet no longer gives shard 0 a majority the whole fleet does not have", shard0)
 	}
-	wantFails := diff.FailOn(cfg.FailOn).Fails(single)
+	wantFails := single.FailsAt(diff.FailOn(cfg.FailOn))
 	if !wantFails {
 		t.Fatal("single run passes the default fail_on: the fleet should fail it")
 	}
@@ -268,7 +268,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d shards: %v", n, err)
 		}
-		if diff.FailOn(mcfg.FailOn).Fails(merged) != wantFails {
+		if merged.FailsAt(diff.FailOn(mcfg.FailOn)) != wantFails {
 			t.Errorf("%d shards: exit code differs from the single run's", n)
 		}
 		got := renderAll(t, merged)

@@ -19,10 +19,16 @@ import (
 // is a plain func type.
 type Factory func(decode func(out any) error) (discovery.Provider, error)
 
+// Checker validates a provider's config section as its Factory does,
+// building nothing (config.Validate, for `config check`).
+type Checker func(decode func(out any) error) error
+
 // Provider is one registered provider.
 type Provider struct {
 	// New builds the provider from its config section.
 	New Factory
+	// Check validates the section as New does, building nothing.
+	Check Checker
 	// Help describes the config section: a summary line, then every key
 	// with an example value, so no config is needed to read it.
 	Help string
@@ -42,10 +48,10 @@ type Provider struct {
 // build without them is for fleets listed statically or in DNS.
 var registry = map[string]Provider{
 	"aws":        awsProvider,
-	"dns":        {New: dns.New, Help: dns.Help, Config: dns.Config{}},
+	"dns":        {New: dns.New, Check: dns.Check, Help: dns.Help, Config: dns.Config{}},
 	"gcp":        gcpProvider,
 	"kubernetes": kubernetesProvider,
-	"static":     {New: static.New, Help: static.Help, Config: static.Config{}},
+	"static":     {New: static.New, Check: static.Check, Help: static.Help, Config: static.Config{}},
 }
 
 // Lookup returns the factory registered under name.

@@ -53,9 +53,7 @@ type auditOptions struct {
 	// CPUProfile (hidden): write a CPU profile of the whole command here.
 	CPUProfile string
 
-	// noSecrets: validate auth without reading the secret (discover).
-	noSecrets bool
-	flags     *pflag.FlagSet
+	flags *pflag.FlagSet
 }
 
 func newCmdAudit(ios iostreams, runF func(*auditOptions) error) *cobra.Command {
@@ -154,7 +152,7 @@ func pickRenderer(format string, table, colour bool) (report.Renderer, error) {
 // nothing could run; the error is an exitError (usage, or incomplete for a
 // partial report).
 func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer report.Renderer,
-	cfg *config.Config, popt pipeline.Options) (*diff.Report, error) {
+	built *config.Built, popt pipeline.Options) (*diff.Report, error) {
 	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
 		return nil, usageError(err)
 	}
@@ -170,7 +168,7 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
-	rep, runErr := pipeline.Audit(cmd.Context(), cfg, popt)
+	rep, runErr := pipeline.Audit(cmd.Context(), built, popt)
 	if bar != nil {
 		bar.finish()
 	}
@@ -216,7 +214,7 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) (err error) {
 	if o.Inventory != "" || o.Shard != "" {
 		return runShardAudit(cmd, ios, o)
 	}
-	cfg, err := o.prepare()
+	built, err := o.prepare()
 	if err != nil {
 		return err
 	}
@@ -226,7 +224,7 @@ func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) (err error) {
 	}
 	// Ad hoc: findings name the flags to change, not config keys.
 	popt := pipeline.Options{Diff: diff.Options{FlagAdvice: o.ConfigFile == ""}}
-	rep, err := runAuditCmd(cmd, ios, o, renderer, cfg, popt)
+	rep, err := runAuditCmd(cmd, ios, o, renderer, built, popt)
 	if err != nil {
 		return err
 	}

@@ -186,18 +186,20 @@ func TestAuthLoggedInEndpoint(t *testing.T) {
 }
 
 // TestAuthConfigErrors: the secret never in a message, and a missing or
-// misplaced secret says what to write.
+// misplaced secret says what to write. config check reads no secret: what
+// only reading finds (read) is audit's to report, before it sends anything.
 func TestAuthConfigErrors(t *testing.T) {
 	t.Setenv(authEnv, "line1\nline2-tok-7f3a9c")
 	for _, tc := range []struct {
 		desc, auth, want string
+		read             bool
 	}{
-		{"unset variable", "{header: Authorization, value_from_env: CORSAUDIT_UNSET_VAR}", "targets[0].auth.value_from_env: CORSAUDIT_UNSET_VAR is not set or empty"},
-		{"control characters", "{header: Authorization, value_from_env: " + authEnv + "}", "the secret holds control characters"},
-		{"no source", "{header: Authorization}", "give value_from_env: VARIABLE or value_from_file: PATH"},
-		{"both kinds", "{header: Authorization, cookie: session, value_from_env: " + authEnv + "}", "give header: or cookie:, not both"},
-		{"cookie as a header", "{header: Cookie, value_from_env: " + authEnv + "}", "write cookie: NAME"},
-		{"missing file", "{cookie: session, value_from_file: /nonexistent/token}", "cannot read /nonexistent/token"},
+		{"unset variable", "{header: Authorization, value_from_env: CORSAUDIT_UNSET_VAR}", "targets[0].auth.value_from_env: CORSAUDIT_UNSET_VAR is not set or empty", true},
+		{"control characters", "{header: Authorization, value_from_env: " + authEnv + "}", "the secret holds control characters", true},
+		{"no source", "{header: Authorization}", "give value_from_env: VARIABLE or value_from_file: PATH", false},
+		{"both kinds", "{header: Authorization, cookie: session, value_from_env: " + authEnv + "}", "give header: or cookie:, not both", false},
+		{"cookie as a header", "{header: Cookie, value_from_env: " + authEnv + "}", "write cookie: NAME", false},
+		{"missing file", "{cookie: session, value_from_file: /nonexistent/token}", "cannot read /nonexistent/token", true},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			path := writeConfig(t, `targets:
@@ -206,11 +208,18 @@ func TestAuthConfigErrors(t *testing.T) {
     policy: {origins: [https://app.example.com], credentials: true}
     auth: `+tc.auth+"\n")
 			code, out, stderr := runCLI("config", "check", "--config", path)
-			if code != exitUsage || !strings.Contains(stderr, tc.want) {
-				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, tc.want)
+			switch {
+			case tc.read && code != exitClean:
+				t.Errorf("config check: exit %d, stderr %q; want 0 (it reads no secret)", code, stderr)
+			case !tc.read && (code != exitUsage || !strings.Contains(stderr, tc.want)):
+				t.Errorf("config check: exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, tc.want)
 			}
-			if strings.Contains(out+stderr, "tok-7f3a9c") {
-				t.Errorf("the secret is printed:\n%s%s", out, stderr)
+			acode, aout, astderr := runCLI("audit", "--config", path, "--format", "json")
+			if acode != exitUsage || !strings.Contains(astderr, tc.want) || aout != "" {
+				t.Errorf("audit: exit %d, stdout %q, stderr %q; want %d, no report and %q", acode, aout, astderr, exitUsage, tc.want)
+			}
+			if strings.Contains(out+stderr+aout+astderr, "tok-7f3a9c") {
+				t.Errorf("the secret is printed:\n%s%s%s%s", out, stderr, aout, astderr)
 			}
 		})
 	}

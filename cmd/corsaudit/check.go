@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/discovery"
 )
 
 // checkOptions are the flags of `corsaudit check`.
@@ -76,28 +76,21 @@ Exit codes: 0 allowed, 1 blocked, 2 usage error, 3 the server could not be reach
 	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	f.StringVar(&opts.Browser, "browser", "", "browser whose behaviour to model: chromium, firefox, webkit (alias safari) or spec (default: each of chromium, firefox and webkit)")
 	f.StringVarP(&opts.Format, "format", "o", "", "output format: text (or table) or json, any case (default text on a terminal, json otherwise)")
-	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "timeout of each request")
+	f.DurationVar(&opts.Timeout, "timeout", config.Default().Timeout, "timeout of each request")
 	return cmd
 }
 
-// checkRequest is a validated check: what to send and where.
+// checkRequest is a validated check: the fetch to act out, as which
+// browsers, and how to print it.
 type checkRequest struct {
-	url        *url.URL
-	req        cors.Request
-	method     string         // normalized method of the actual request
-	browsers   []cors.Browser // the engines to act as, in cors.Engines() order
-	onlyNote   string         // why fewer engines than asked are run
-	format     string
-	connectTo  string
-	timeout    time.Duration
-	sendActual bool // whether the actual request is sent
-	// directScheme, when set, replaces the URL's scheme for the request
-	// sent to connectTo; insecure skips certificate verification.
-	directScheme string
-	insecure     bool
+	fetch    audit.Fetch
+	browsers []cors.Browser // the engines to act as, in cors.Engines() order
+	onlyNote string         // why fewer engines than asked are run
+	format   string
 }
 
-// prepareCheck validates the options; every error it returns is a usage error.
+// prepareCheck reads the flags into the fetch to act out; the rules of
+// what is sent are audit.Fetch's. Every error it returns is a usage error.
 func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error) {
 	var errs []error
 	u, err := config.TargetURL(opts.URL)
@@ -150,40 +143,29 @@ func prepareCheck(opts *checkOptions, outIsTerminal bool) (*checkRequest, error)
 			errs = append(errs, err)
 		}
 	}
-	switch {
-	case opts.DirectScheme != "" && opts.DirectScheme != "http" && opts.DirectScheme != "https":
-		errs = append(errs, fmt.Errorf("direct-scheme: %q is not http or https", opts.DirectScheme))
-	case opts.DirectScheme != "" && opts.ConnectTo == "":
+	if err := discovery.CheckScheme(opts.DirectScheme); err != nil {
+		errs = append(errs, fmt.Errorf("direct-scheme: %w", err))
+	} else if opts.DirectScheme != "" && opts.ConnectTo == "" {
 		errs = append(errs, errors.New("direct-scheme: needs --connect-to (the address it is spoken to)"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c := &checkRequest{
-		directScheme: opts.DirectScheme,
-		insecure:     opts.Insecure,
-		url:          u,
-		req:          cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
-		method:       cors.NormalizeMethod(opts.Method),
-		browsers:     browsers,
-		format:       format,
-		connectTo:    connectTo,
-		timeout:      opts.Timeout,
+	c := &checkRequest{format: format, fetch: audit.Fetch{
+		Request: cors.Request{Origin: opts.Origin, Method: opts.Method, Headers: headers, Credentials: opts.Credentials},
+		URL:     u, ConnectTo: connectTo, Scheme: opts.DirectScheme,
+		SendUnsafeActual: opts.SendActual, InsecureSkipVerify: opts.Insecure, Timeout: opts.Timeout,
+	}}
+	method := cors.NormalizeMethod(opts.Method)
+	if cors.IsForbiddenMethod(method) {
+		return nil, fmt.Errorf("method: fetch() rejects %s: a browser sends nothing", method)
 	}
-	safe := c.method == http.MethodGet || c.method == http.MethodHead
-	c.sendActual = safe || opts.SendActual
-	if cors.IsForbiddenMethod(c.method) {
-		return nil, fmt.Errorf("method: fetch() rejects %s: a browser sends nothing", c.method)
-	}
-	if !safe && opts.SendActual && len(c.browsers) > 1 {
-		// One engine, so that a request that may change server state is
-		// sent once.
-		c.browsers = c.browsers[:1]
-		c.onlyNote = fmt.Sprintf("only %s is checked with --send-actual (the %s is sent once); give --browser to choose", c.browsers[0], c.method)
+	if c.browsers = c.fetch.Engines(browsers); len(c.browsers) < len(browsers) {
+		c.onlyNote = fmt.Sprintf("only %s is checked with --send-actual (the %s is sent once); give --browser to choose", c.browsers[0], method)
 	}
 	for _, b := range c.browsers {
-		if _, mixed := cors.MixedContent(c.req.Origin, u); !mixed && !c.sendActual && !cors.PlanPreflightFor(b, c.req).Needed {
-			return nil, fmt.Errorf("method: a %s without preflight (%s) is judged only from its actual response, which check sends only with --send-actual", c.method, b)
+		if !c.fetch.Judged(b) {
+			return nil, fmt.Errorf("method: a %s without preflight (%s) is judged only from its actual response, which check sends only with --send-actual", method, b)
 		}
 	}
 	return c, nil
@@ -273,27 +255,16 @@ func (c *checkRequest) runEngines(ctx context.Context) (*checkResult, error) {
 	return first, nil
 }
 
-// actAs acts as browser (audit.ActAsBrowser: what is sent, how answers
-// are read, the verdict) and turns what happened into the result. An error
-// means the server could not be reached, or the request was interrupted.
+// actAs acts out the fetch as browser (audit.Fetch.Act: what is sent,
+// how answers are read, the verdict) and turns what happened into the
+// result. An error means the server could not be reached, or the request
+// was interrupted.
 func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkResult, error) {
-	target := c.url
-	ignoreMixed := false
-	if _, mixed := cors.MixedContent(c.req.Origin, c.url); !mixed && c.directScheme != "" && c.connectTo != "" {
-		// The browser fetches the public URL; the direct scheme is only
-		// how corsaudit reaches the instance behind it, so mixed content
-		// is judged on the public URL (blocked ones are sent nowhere).
-		u := *c.url
-		u.Scheme = c.directScheme
-		target, ignoreMixed = &u, true
-	}
-	to := audit.NewEndpoint(target, c.connectTo, audit.TransportOptions{Timeout: c.timeout, InsecureSkipVerify: c.insecure})
-	defer to.Client.CloseIdleConnections()
-	f := audit.ActAsBrowser(ctx, to, c.req, audit.FetchOptions{Browser: browser, Timeout: c.timeout,
-		SendUnsafeActual: c.sendActual, IgnoreMixedContent: ignoreMixed})
+	req, u := c.fetch.Request, c.fetch.URL
+	f := c.fetch.Act(ctx, browser)
 	for _, ex := range []*audit.Exchange{f.Preflight, f.Actual} {
 		if ex.Failed() {
-			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Sent().Method, c.url, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
+			return nil, fmt.Errorf("check: %s %s: %s: %s%s", ex.Sent().Method, u, ex.Err, ex.ErrMsg, diff.SchemeHint(ex, "--direct-scheme "))
 		}
 	}
 	mixed := f.Verdict.Reason == cors.ReasonMixedContent
@@ -302,8 +273,8 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 	}
 	v := f.Verdict
 	res := &checkResult{
-		URL: c.url.String(), Origin: c.req.Origin, Method: c.method, Headers: c.req.Headers,
-		Credentials: c.req.Credentials, Browser: browser,
+		URL: u.String(), Origin: req.Origin, Method: cors.NormalizeMethod(req.Method), Headers: req.Headers,
+		Credentials: req.Credentials, Browser: browser,
 		Preflight: f.Plan.Needed, PreflightWhy: f.Plan.Why,
 		Allowed: v.Allowed, Stage: v.Stage, Reason: string(v.Reason), SpecNote: v.SpecNote, Exposed: v.Exposed,
 		ActualSkipped:     f.ActualSkipped,
@@ -321,7 +292,7 @@ func (c *checkRequest) actAs(ctx context.Context, browser cors.Browser) (*checkR
 		res.ActualSkipped += "; pass --send-actual to send it"
 	}
 	if !v.Allowed {
-		res.Message = cors.ConsoleMessage(browser, res.URL, c.req.Origin, v)
+		res.Message = cors.ConsoleMessage(browser, res.URL, req.Origin, v)
 		if res.Message == "" {
 			res.Message = v.Message
 		}

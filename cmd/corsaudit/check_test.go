@@ -19,6 +19,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/discovery"
 )
@@ -476,7 +477,8 @@ func TestCheckAndAuditReadHeadersAlike(t *testing.T) {
 		Probes: []audit.Probe{{ID: "p1", Origin: pageOrigin, Method: http.MethodGet}},
 		LB:     audit.LB{Disabled: true},
 	}
-	results, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, audit.Options{Timeout: 5 * time.Second})
+	defaults := config.Default()
+	results, err := audit.Run(context.Background(), []audit.TargetSpec{spec}, defaults.AuditOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
-	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
 )
 
@@ -26,7 +26,7 @@ func registerCompletions(root *cobra.Command) {
 	walk(root, func(c *cobra.Command) {
 		values := map[string][]string{
 			"browser": browsers,
-			"checks":  diff.AllAnalyses,
+			"checks":  audit.Analyses,
 			"fail-on": {"error", "warning", "info", "never"},
 			"format":  formatsOf(c),
 		}

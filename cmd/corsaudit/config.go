@@ -138,9 +138,10 @@ func (o *auditOptions) commandLineTarget(c *config.Config) {
 	}
 }
 
-// prepare loads and validates the config of an audit-like command: the
-// config file, or the one target given by flags.
-func (o *auditOptions) prepare() (*config.Config, error) {
+// load reads the config of an audit-like command: the config file, or
+// the one target given by flags, with the variables and flags over it.
+// Its errors are usage errors; its values are not checked yet.
+func (o *auditOptions) load() (*config.Config, error) {
 	adHoc := len(o.Instances) > 0 || o.URL != ""
 	if o.ConfigFile != "" && adHoc {
 		return nil, usageError(errors.New("give either --config or a URL with --instance, not both"))
@@ -166,17 +167,43 @@ func (o *auditOptions) prepare() (*config.Config, error) {
 			cfg.Targets[i].TLS.InsecureSkipVerify = true
 		}
 	}
-	if o.noSecrets {
-		cfg.WithoutSecrets()
-	}
-	if err := cfg.Validate(); err != nil {
-		what := "invalid config"
-		if o.ConfigFile == "" {
-			what = "invalid arguments" // the flags, not a file
-		}
-		return nil, usageError(fmt.Errorf("%s:\n%w", what, indent(err)))
-	}
 	return cfg, nil
+}
+
+// prepare loads the config of a command that probes and builds it, once
+// (config.Build: secrets read, certificates loaded, providers made): the
+// run receives the result.
+func (o *auditOptions) prepare() (*config.Built, error) {
+	return o.build((*config.Config).Build)
+}
+
+// prepareDiscovery is prepare for a command that sends no request to the
+// targets (discover): no secret or certificate is read
+// (config.BuildDiscovery), so it runs where only the probing machine holds
+// them.
+func (o *auditOptions) prepareDiscovery() (*config.Built, error) {
+	return o.build((*config.Config).BuildDiscovery)
+}
+
+func (o *auditOptions) build(build func(*config.Config) (*config.Built, error)) (*config.Built, error) {
+	cfg, err := o.load()
+	if err != nil {
+		return nil, err
+	}
+	b, err := build(cfg)
+	if err != nil {
+		return nil, o.invalid(err)
+	}
+	return b, nil
+}
+
+// invalid is the usage error of a config's problems.
+func (o *auditOptions) invalid(err error) error {
+	what := "invalid config"
+	if o.ConfigFile == "" {
+		what = "invalid arguments" // the flags, not a file
+	}
+	return usageError(fmt.Errorf("%s:\n%w", what, indent(err)))
 }
 
 func indent(err error) error {

@@ -84,7 +84,11 @@ func runDemo(ctx context.Context, ios iostreams, opts *demoOptions) error {
 	}
 	defer fleet.Close()
 	fmt.Fprintf(ios.errOut, "corsaudit demo: %s at %s\n", fleet.lab.Scenario.Summary, fleet.lab.URL)
-	rep, err := pipeline.Audit(ctx, fleet.config, pipeline.Options{Log: ios.errOut, Version: reportVersion()})
+	built, err := fleet.config.Build()
+	if err != nil {
+		return incompleteError(fmt.Errorf("demo: %w", err))
+	}
+	rep, err := pipeline.Audit(ctx, built, pipeline.Options{Log: ios.errOut, Version: reportVersion()})
 	if rep == nil {
 		return incompleteError(fmt.Errorf("demo: %w", err))
 	}

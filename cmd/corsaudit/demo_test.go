@@ -25,7 +25,11 @@ func TestDemoFindingsReproduce(t *testing.T) {
 	}
 	defer fleet.Close()
 	var log bytes.Buffer
-	rep, err := pipeline.Audit(context.Background(), fleet.config, pipeline.Options{Log: &log})
+	built, err := fleet.config.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := pipeline.Audit(context.Background(), built, pipeline.Options{Log: &log})
 	if err != nil {
 		t.Fatalf("demo run: %v\n%s", err, log.String())
 	}

@@ -45,7 +45,6 @@ discovery could not complete.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.audit.flags = cmd.Flags()
-			opts.audit.noSecrets = true // discover sends nothing
 			if opts.Output != "" && !cmd.Flags().Changed("format") {
 				opts.Format = "json"
 			}
@@ -74,11 +73,11 @@ func runDiscover(cmd *cobra.Command, ios iostreams, opts *discoverOptions) error
 	if opts.Output != "" {
 		return usageError(errors.New("discover: --output writes the JSON inventory: not with --format table"))
 	}
-	cfg, err := opts.audit.prepare()
+	built, err := opts.audit.prepareDiscovery() // discover sends nothing: no secret is read
 	if err != nil {
 		return err
 	}
-	inv, derr := pipeline.DiscoverInventory(cmd.Context(), cfg, version, ios.errOut)
+	inv, derr := pipeline.DiscoverInventory(cmd.Context(), built, version, ios.errOut)
 	if inv == nil {
 		return usageError(derr)
 	}
@@ -192,9 +191,12 @@ func newCmdConfig(ios iostreams) *cobra.Command {
 				return usageError(errors.New("config check: give the file: corsaudit config check FILE (or --config FILE)"))
 			}
 			o := &auditOptions{ConfigFile: file, flags: cmd.Flags()}
-			cfg, err := o.prepare()
+			cfg, err := o.load()
 			if err != nil {
 				return err
+			}
+			if err := cfg.Validate(); err != nil { // reads no secret, builds no provider
+				return o.invalid(err)
 			}
 			for _, t := range cfg.Targets {
 				if w := pipeline.MixedContentWarning(t.Name, t.URL, t.Policy.Origins); w != "" {

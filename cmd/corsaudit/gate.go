@@ -74,7 +74,7 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 	case opts.Baseline == opts.Candidate:
 		return usageError(fmt.Errorf("gate: baseline and candidate are both %q", opts.Candidate))
 	}
-	cfg, err := opts.audit.prepare()
+	built, err := opts.audit.prepare()
 	if err != nil {
 		return err
 	}
@@ -84,8 +84,8 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 		if err != nil {
 			return usageError(err)
 		}
-		for i := range cfg.Targets {
-			cfg.Targets[i].Policy = pol
+		if built, err = built.WithPolicy(pol); err != nil {
+			return usageError(fmt.Errorf("gate: the policy of %s:\n%w", opts.PolicyFile, indent(err)))
 		}
 		gate = diff.Gate{Candidate: opts.Candidate, Policy: true, MinInstances: opts.MinInstances}
 	}
@@ -94,8 +94,8 @@ func runGate(cmd *cobra.Command, ios iostreams, opts *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	popt := pipeline.Options{Diff: gate.Options(cfg.Analyses), Select: selectTargets(gate, opts.Targets, ios.errOut)}
-	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, cfg, popt)
+	popt := pipeline.Options{Diff: gate.Options(built.Config.Analyses), Select: selectTargets(gate, opts.Targets, ios.errOut)}
+	rep, runErr := runAuditCmd(cmd, ios, &opts.audit, renderer, built, popt)
 	if rep == nil {
 		return runErr
 	}

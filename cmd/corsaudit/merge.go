@@ -12,6 +12,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
 // mergeOptions are the flags and arguments of `corsaudit merge`.
@@ -88,7 +89,7 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	var failOn diff.FailOn
 	if o.FailOn != "" {
 		var err error
-		if failOn, err = diff.ParseFailOn(o.FailOn); err != nil {
+		if failOn, err = severity.ParseFailOn(o.FailOn); err != nil {
 			return usageError(fmt.Errorf("merge: --%w", err))
 		}
 	}

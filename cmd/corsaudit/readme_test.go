@@ -11,6 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/corsaudit/corsaudit/config"
 )
 
 // TestCLIDocumentsEveryFlag: every flag of every command appears in
@@ -119,6 +122,35 @@ func TestDocsLinksResolve(t *testing.T) {
 	for _, f := range files {
 		if !strings.Contains(string(readme), "docs/"+filepath.Base(f)) {
 			t.Errorf("README does not link to docs/%s", filepath.Base(f))
+		}
+	}
+}
+
+// TestConfigDocsShowTheDefaults: the settings docs/configuration.md shows
+// first are config.Default's, the one place a default is written.
+func TestConfigDocsShowTheDefaults(t *testing.T) {
+	data, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(data), "```yaml\n")
+	settings, _, found := strings.Cut(block, "targets:")
+	if !ok || !found {
+		t.Fatal("docs/configuration.md has no yaml block with settings before targets:")
+	}
+	shown, err := config.Parse([]byte(settings), "docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := config.Default()
+	got, _ := yaml.Marshal(shown)
+	want, _ := yaml.Marshal(&d)
+	if string(got) != string(want) {
+		t.Errorf("docs/configuration.md shows the settings\n%s\nconfig.Default is\n%s", got, want)
+	}
+	for _, key := range config.Settings {
+		if !regexp.MustCompile(`(?m)^` + key + `:`).MatchString(settings) {
+			t.Errorf("docs/configuration.md does not show %s", key)
 		}
 	}
 }

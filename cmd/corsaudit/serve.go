@@ -92,14 +92,25 @@ func runServe(ctx context.Context, ios iostreams, o *serveOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	// load reads the file, the CORSAUDIT_* variables and the flags again:
-	// at start-up and at each reload.
-	load := func() (*config.Config, error) { return loadSettings(o.ConfigFile, o.flags) }
-	cfg, err := load()
+	// load reads the file, the CORSAUDIT_* variables and the flags again
+	// and builds the config, once per load: at start-up and at each
+	// reload.
+	load := func() (*config.Built, error) {
+		cfg, err := loadSettings(o.ConfigFile, o.flags)
+		if err != nil {
+			return nil, err
+		}
+		b, err := cfg.Build()
+		if err != nil {
+			return nil, fmt.Errorf("invalid config:\n%w", indent(err))
+		}
+		return b, nil
+	}
+	built, err := load()
 	if err != nil {
 		return usageError(err)
 	}
-	ex, err := exporter.New(cfg, exporter.Options{Load: load, Log: log, Version: reportVersion(), ProbeConcurrency: o.ProbeConcurrency})
+	ex, err := exporter.New(built, exporter.Options{Load: load, Log: log, Version: reportVersion(), ProbeConcurrency: o.ProbeConcurrency})
 	if err != nil {
 		return usageError(err)
 	}
@@ -113,7 +124,7 @@ func runServe(ctx context.Context, ios iostreams, o *serveOptions) error {
 	onHangup.Store(&reload)
 	defer onHangup.Store(nil)
 
-	log.Info("listening", "address", "http://"+ln.Addr().String(), "targets", len(cfg.Targets), "interval", cfg.Interval.String())
+	log.Info("listening", "address", "http://"+ln.Addr().String(), "targets", len(built.Targets), "interval", built.Config.Interval.String())
 	runCtx, stopRuns := context.WithCancel(ctx)
 	defer stopRuns()
 	ran := make(chan struct{})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
 	"github.com/corsaudit/corsaudit/internal/plural"
@@ -37,11 +38,11 @@ func runDiscoverInventory(cmd *cobra.Command, ios iostreams, opts *discoverOptio
 	if err := checkOutputs(opts.Output); err != nil {
 		return usageError(fmt.Errorf("discover: %w", err))
 	}
-	cfg, err := opts.audit.prepare()
+	built, err := opts.audit.prepareDiscovery() // discover sends nothing: no secret is read
 	if err != nil {
 		return err
 	}
-	inv, derr := pipeline.DiscoverInventory(cmd.Context(), cfg, version, ios.errOut)
+	inv, derr := pipeline.DiscoverInventory(cmd.Context(), built, version, ios.errOut)
 	if inv == nil {
 		return usageError(derr)
 	}
@@ -96,8 +97,9 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 	if err == nil {
 		cfg, err = overlaySettings(cfg, o.flags)
 	}
+	var built *config.Built
 	if err == nil {
-		err = cfg.Validate()
+		built, err = cfg.Build() // this machine's secrets and certificates, never the inventory's
 	}
 	if err != nil {
 		return usageError(fmt.Errorf("audit: %s: invalid config:\n%w", o.Inventory, indent(err)))
@@ -114,7 +116,7 @@ func runShardAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
 		bar = newProgressBar(ios.progressOut())
 		popt.Progress = bar.update
 	}
-	s, runErr := pipeline.AuditShard(cmd.Context(), inv, cfg, k, n, popt)
+	s, runErr := pipeline.AuditShard(cmd.Context(), inv, built, k, n, popt)
 	if bar != nil {
 		bar.finish()
 	}

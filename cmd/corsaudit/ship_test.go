@@ -205,19 +205,19 @@ func TestAdHocAdviceNamesFlags(t *testing.T) {
 }
 
 // TestDiscoverWithoutSecret: discover probes nothing, so it neither reads
-// nor needs the secret the audit sends; with --output it says what it
-// wrote.
+// nor needs the secret or the certificates the audit uses
+// (config.BuildDiscovery); with --output it says what it wrote.
 func TestDiscoverWithoutSecret(t *testing.T) {
 	data, err := os.ReadFile("testdata/valid.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, strings.Replace(string(data), "    policy:\n", "    auth: {header: Authorization, value_from_file: /nonexistent/token}\n    policy:\n", 1))
+	cfg := writeConfig(t, strings.Replace(string(data), "    policy:\n", "    auth: {header: Authorization, value_from_file: /nonexistent/token}\n    tls: {ca_file: /nonexistent/ca.pem}\n    policy:\n", 1))
 	if code, stdout, stderr := runCLI("discover", "--config", cfg); code != exitClean || !strings.Contains(stdout, "web-1") {
 		t.Errorf("discover: exit %d, %q %q; want 0 and the instances", code, stdout, stderr)
 	}
-	if code, _, stderr := runCLI("audit", "--config", cfg); code != exitUsage || !strings.Contains(stderr, "/nonexistent/token") {
-		t.Errorf("audit without the secret: exit %d, %q; want %d naming the file", code, stderr, exitUsage)
+	if code, _, stderr := runCLI("audit", "--config", cfg); code != exitUsage || !strings.Contains(stderr, "/nonexistent/token") || !strings.Contains(stderr, "ca_file: open /nonexistent/ca.pem") {
+		t.Errorf("audit without the secret: exit %d, %q; want %d naming the two files", code, stderr, exitUsage)
 	}
 	out := filepath.Join(t.TempDir(), "fleet.json")
 	code, stdout, stderr := runCLI("discover", "--config", cfg, "--output", out)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/severity"
 	"github.com/corsaudit/corsaudit/internal/labserver"
 	"github.com/corsaudit/corsaudit/internal/testenv"
 )
@@ -87,7 +87,7 @@ func TestActionSchema(t *testing.T) {
 	if !a.Inputs["config"].Required {
 		t.Error("input config is not required")
 	}
-	if _, err := diff.ParseFailOn(a.Inputs["fail-on"].Default); err != nil {
+	if _, err := severity.ParseFailOn(a.Inputs["fail-on"].Default); err != nil {
 		t.Errorf("fail-on default: %v", err)
 	}
 	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(a.Inputs["version"].Default) {

@@ -14,8 +14,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
 func TestGitHubActions(t *testing.T) {
@@ -62,7 +62,7 @@ func TestGitHubActions(t *testing.T) {
 			// The action adds --config, --fail-on and --output to args.
 			line := "corsaudit " + expr.ReplaceAllString(s.With["args"], "x") + " --config " + s.With["config"] + " --output r.json"
 			checkArgs(t, line)
-			if _, err := diff.ParseFailOn(s.With["fail-on"]); err != nil {
+			if _, err := severity.ParseFailOn(s.With["fail-on"]); err != nil {
 				t.Errorf("fail-on %q: %v", s.With["fail-on"], err)
 			}
 		}

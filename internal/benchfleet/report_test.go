@@ -48,7 +48,11 @@ func TestFleetReport(t *testing.T) {
 				}
 			}
 			cfg := lab.BenchConfig(prof, ins, 256, 2)
-			rep, err := pipeline.Audit(context.Background(), &cfg, pipeline.Options{})
+			built, err := cfg.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := pipeline.Audit(context.Background(), built, pipeline.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,7 +46,7 @@ func TestConfigYAML(t *testing.T) {
 			if err != nil {
 				t.Fatalf("printed config is invalid: %v\n%s", err, text)
 			}
-			if len(built) != 1 || len(c.Targets) != 1 {
+			if len(built.Targets) != 1 || len(c.Targets) != 1 {
 				t.Fatalf("%d targets, want 1", len(c.Targets))
 			}
 			got := c.Targets[0]

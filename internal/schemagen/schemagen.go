@@ -26,6 +26,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
+	"github.com/corsaudit/corsaudit/diff/severity"
 	"github.com/corsaudit/corsaudit/docs/schema"
 	"github.com/corsaudit/corsaudit/pipeline"
 	"github.com/corsaudit/corsaudit/providers"
@@ -429,9 +430,9 @@ func (g *Generator) config() *jsonschema.Schema {
 	}
 	browsers := enumStrings(cors.Browsers)
 	property(s, "", "browser").Enum = append(browsers, "safari")
-	property(s, "", "fail_on").Enum = enumStrings(diff.FailOnLevels)
+	property(s, "", "fail_on").Enum = enumStrings(severity.FailOnLevels)
 	checks := property(s, "", "checks")
-	checks.Items.Enum = enumStrings(diff.AllAnalyses)
+	checks.Items.Enum = enumStrings(audit.Analyses)
 	checks.UniqueItems = true
 	property(s, "", "targets").MinItems = ptr(1)
 

@@ -117,15 +117,28 @@ type Clients struct {
 	EC2 EC2
 }
 
+// Check validates the section as New does, building nothing: what
+// config.Validate (and so `config check`) asks of the provider.
+func Check(decode func(any) error) error {
+	_, err := load(decode)
+	return err
+}
+
+// load decodes the section and validates it.
+func load(decode func(any) error) (Config, error) {
+	c := DefaultConfig
+	if err := decode(&c); err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
 // New builds the aws provider from its config section. The SDK config is
 // loaded on the first Discover, so building a provider never touches the
 // network or the credential chain.
 func New(decode func(any) error) (discovery.Provider, error) {
-	c := DefaultConfig
-	if err := decode(&c); err != nil {
-		return nil, err
-	}
-	if err := c.Validate(); err != nil {
+	c, err := load(decode)
+	if err != nil {
 		return nil, err
 	}
 	return &Provider{cfg: c, calls: newCallCounter()}, nil

@@ -53,13 +53,26 @@ type Provider struct {
 	resolver Resolver
 }
 
-// New builds the dns provider from its config section.
-func New(decode func(any) error) (discovery.Provider, error) {
+// Check validates the section as New does, building nothing: what
+// config.Validate (and so `config check`) asks of the provider.
+func Check(decode func(any) error) error {
+	_, err := load(decode)
+	return err
+}
+
+// load decodes the section and validates it.
+func load(decode func(any) error) (Config, error) {
 	var c Config
 	if err := decode(&c); err != nil {
-		return nil, err
+		return Config{}, err
 	}
-	if err := c.Validate(); err != nil {
+	return c, c.Validate()
+}
+
+// New builds the dns provider from its config section.
+func New(decode func(any) error) (discovery.Provider, error) {
+	c, err := load(decode)
+	if err != nil {
 		return nil, err
 	}
 	return NewWithResolver(c, net.DefaultResolver), nil

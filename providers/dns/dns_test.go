@@ -79,3 +79,81 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// recordingResolver answers ips for every name and records the network
+// each lookup asked for.
+type recordingResolver struct {
+	ips      []net.IP
+	networks []string
+}
+
+func (r *recordingResolver) LookupIP(_ context.Context, network, _ string) ([]net.IP, error) {
+	r.networks = append(r.networks, network)
+	return r.ips, nil
+}
+
+func TestDiscoverNetworkAndEmptyAnswer(t *testing.T) {
+	r := &recordingResolver{ips: []net.IP{net.ParseIP("10.0.0.1")}}
+	ts, err := NewWithResolver(Config{Name: "web.internal", Port: 80}, r).Discover(context.Background())
+	if err != nil || len(ts) != 1 || len(ts[0].Instances) != 1 || ts[0].Instances[0].Labels["dns_name"] != "web.internal" {
+		t.Fatalf("Discover = %+v, %v; want one instance labelled with its name", ts, err)
+	}
+	if _, err := NewWithResolver(Config{Name: "web.internal", Port: 80, Network: "ip6"}, r).Discover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.networks, ","); got != "ip,ip6" {
+		t.Errorf("networks asked = %s, want ip (the default) then ip6", got)
+	}
+	r.ips = nil
+	ts, err = NewWithResolver(Config{Name: "empty.internal", Port: 80}, r).Discover(context.Background())
+	if ts != nil || err == nil || err.Error() != "dns: resolve empty.internal: no A or AAAA records" {
+		t.Errorf("no records: Discover = %v, %v; want no target and an error saying so", ts, err)
+	}
+}
+
+// decodeTo is a decode func that fills the provider's Config with c, as
+// the config layer decodes a section.
+func decodeTo(c Config) func(any) error {
+	return func(out any) error {
+		*out.(*Config) = c
+		return nil
+	}
+}
+
+// TestNew: New builds the provider from its decoded section, on the
+// system resolver, and refuses a section Check refuses, with Check's words.
+func TestNew(t *testing.T) {
+	p, err := New(decodeTo(Config{Name: "localhost", Port: 8080, Network: "ip4", Group: "blue"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := p.Discover(context.Background())
+	if err != nil || len(ts) != 1 || len(ts[0].Instances) == 0 {
+		t.Fatalf("Discover = %+v, %v; want localhost's instances", ts, err)
+	}
+	for _, in := range ts[0].Instances {
+		if !in.IsLoopback() || in.Group != "blue" || !strings.HasSuffix(in.Addr, ":8080") {
+			t.Errorf("instance %+v: want a loopback address on port 8080 in group blue", in)
+		}
+	}
+	decodeErr := errors.New("port: expected an integer")
+	for _, tc := range []struct {
+		desc   string
+		decode func(any) error
+		want   string
+	}{
+		{"invalid section", decodeTo(Config{Name: "web.internal", Network: "udp"}), "port: 0 is not a port (1-65535)\nnetwork: \"udp\" is not ip, ip4 or ip6"},
+		{"section that does not decode", func(any) error { return decodeErr }, decodeErr.Error()},
+	} {
+		p, err := New(tc.decode)
+		if p != nil || err == nil || err.Error() != tc.want {
+			t.Errorf("%s: New = %v, %v; want no provider and %q", tc.desc, p, err, tc.want)
+		}
+		if cerr := Check(tc.decode); cerr == nil || cerr.Error() != tc.want {
+			t.Errorf("%s: Check = %v, want %q", tc.desc, cerr, tc.want)
+		}
+	}
+	if err := Check(decodeTo(Config{Name: "web.internal", Port: 53})); err != nil {
+		t.Errorf("Check of a valid section = %v", err)
+	}
+}

@@ -118,14 +118,27 @@ type Provider struct {
 	api computeAPI
 }
 
+// Check validates the section as New does, building nothing: what
+// config.Validate (and so `config check`) asks of the provider.
+func Check(decode func(any) error) error {
+	_, err := load(decode)
+	return err
+}
+
+// load decodes the section and validates it.
+func load(decode func(any) error) (Config, error) {
+	var c Config
+	if err := decode(&c); err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
 // New builds the gcp provider from its config section. The API clients are
 // created on the first Discover, so a config check needs no credentials.
 func New(decode func(any) error) (discovery.Provider, error) {
-	var c Config
-	if err := decode(&c); err != nil {
-		return nil, err
-	}
-	if err := c.Validate(); err != nil {
+	c, err := load(decode)
+	if err != nil {
 		return nil, err
 	}
 	return newProvider(c, nil), nil

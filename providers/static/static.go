@@ -54,8 +54,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.id: %q already used by instances[%d]", field, id, j))
 		}
 		seen[id] = i
-		if in.Scheme != "" && in.Scheme != "http" && in.Scheme != "https" {
-			errs = append(errs, fmt.Errorf("%s.scheme: %q is not http or https", field, in.Scheme))
+		if err := discovery.CheckScheme(in.Scheme); err != nil {
+			errs = append(errs, fmt.Errorf("%s.scheme: %w", field, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -64,14 +64,27 @@ func (c Config) Validate() error {
 // Provider returns the configured instances.
 type Provider struct{ instances []discovery.Instance }
 
+// Check validates the section as New does, building nothing: what
+// config.Validate (and so `config check`) asks of the provider.
+func Check(decode func(any) error) error {
+	_, err := load(decode)
+	return err
+}
+
+// load decodes the section and validates it.
+func load(decode func(any) error) (Config, error) {
+	var c Config
+	if err := decode(&c); err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
 // New builds the static provider from its config section. The instances
 // are converted once, here: the decoded section is not kept.
 func New(decode func(any) error) (discovery.Provider, error) {
-	var c Config
-	if err := decode(&c); err != nil {
-		return nil, err
-	}
-	if err := c.Validate(); err != nil {
+	c, err := load(decode)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]discovery.Instance, len(c.Instances))

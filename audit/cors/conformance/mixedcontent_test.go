@@ -186,8 +186,8 @@ func TestChromiumMixedContent(t *testing.T) {
 		received := hits[u.Host]
 		mu.Unlock()
 
-		to := audit.NewEndpoint(u, api.Listener.Addr().String(), audit.TransportOptions{Timeout: 5 * time.Second})
-		f := audit.ActAsBrowser(context.Background(), to, cors.Request{Origin: origin, Method: http.MethodGet}, audit.FetchOptions{})
+		to := audit.NewEndpoint(u, api.Listener.Addr().String(), "", audit.TransportOptions{Timeout: 5 * time.Second})
+		f := audit.ActAsBrowser(context.Background(), to, cors.Request{Origin: origin, Method: http.MethodGet}, audit.FetchOptions{Browser: cors.Chromium, Timeout: 5 * time.Second})
 		to.Client.CloseIdleConnections()
 
 		if browser.OK == wantBlocked[raw] {

@@ -53,7 +53,11 @@ func TestSameRequests(t *testing.T) {
 
 			ins, audited := serve()
 			cfg := lab.BenchConfig(prof, ins, 0, 0)
-			if _, err := pipeline.Audit(context.Background(), &cfg, pipeline.Options{}); err != nil {
+			built, err := cfg.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pipeline.Audit(context.Background(), built, pipeline.Options{}); err != nil {
 				t.Fatal(err)
 			}
 
