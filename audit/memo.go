@@ -13,14 +13,15 @@ import (
 // probeMemo is what every instance shares for one probe of a run: the
 // browser's preflight plan (a pure function of the browser and the
 // request), the verdicts of the answers seen so far, and per step
-// (stepOf) the first request header and answer recorded, which most
-// instances repeat: checking that is cheaper than interning again.
+// (stepOf) the first request header recorded and the first answers
+// (answerSlots), which most instances repeat: checking that is cheaper
+// than interning again.
 type probeMemo struct {
 	plan     cors.PreflightPlan
 	verdicts *verdictCache
 	probe    int
 	request  [2]atomic.Pointer[http.Header]
-	answer   [2]atomic.Pointer[recordedAnswer]
+	answer   [2][answerSlots]atomic.Pointer[recordedAnswer]
 	sent     [2]atomic.Pointer[SentRequest]
 	// notRun is why the probe sends nothing, when it sends nothing.
 	notRun atomic.Pointer[string]
@@ -88,6 +89,12 @@ func (o *FetchOptions) notRun(say func() string) string {
 	return *o.memo.notRun.Load()
 }
 
+// answerSlots is how many distinct answers to a step of a probe its memo
+// keeps: a drifting fleet answers a probe in a few ways (the current
+// config, an older one, a broken instance), and each answer kept is one
+// the instances that give it need not intern.
+const answerSlots = 4
+
 // recordedAnswer is an answer as read (raw) and as recorded.
 type recordedAnswer struct {
 	raw, relevant http.Header
@@ -138,12 +145,22 @@ func (o *FetchOptions) sharedResponse(method string, h http.Header) (http.Header
 	if o.memo == nil {
 		return o.intern.responseHeaders(h)
 	}
-	slot := &o.memo.answer[stepOf(method)]
-	if a := slot.Load(); a != nil && sameAnswer(a.raw, h) {
-		return a.relevant, a.id
+	slots := &o.memo.answer[stepOf(method)]
+	free := -1
+	for i := range slots {
+		a := slots[i].Load()
+		if a == nil {
+			free = i
+			break
+		}
+		if sameAnswer(a.raw, h) {
+			return a.relevant, a.id
+		}
 	}
 	relevant, id := o.intern.responseHeaders(h)
-	slot.CompareAndSwap(nil, &recordedAnswer{raw: h, relevant: relevant, id: id})
+	if free >= 0 {
+		slots[free].CompareAndSwap(nil, &recordedAnswer{raw: h, relevant: relevant, id: id})
+	}
 	return relevant, id
 }
 
