@@ -2,9 +2,10 @@
 # binary is built, and the version it carries. One place, so that the
 # image holds exactly the binary of the linux tarball.
 
-# SLIM_TAGS are the build tags of the slim variant (no cloud SDKs; README
-# "Install"). A provider that can be left out adds its tag here.
-SLIM_TAGS=corsaudit_noaws,corsaudit_nogcp
+# SLIM_TAGS are the build tags of the slim variant (static and dns only: no
+# AWS, GCP or Kubernetes client; README "Install"). A provider that can be
+# left out adds its tag here.
+SLIM_TAGS=corsaudit_noaws,corsaudit_nogcp,corsaudit_nok8s
 
 # corsaudit_version prints the version to stamp: $VERSION when set, else
 # the tag on HEAD (v1.2.3), else dev-<revision> (dev outside a checkout).

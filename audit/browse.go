@@ -162,7 +162,7 @@ func (f *Fetched) decide(v *cors.Verdict) {
 // simple POST is sent by a browser without preflight, and corsaudit never
 // sends it), when ctx ended (the run's deadline or an interrupt, as opposed
 // to the per-request Timeout) before a request was sent or while it was in
-// flight (NotAnswered*), or when the instance was given up, Done is false
+// flight (notAnswered*), or when the instance was given up, Done is false
 // and NotRun says why in plain words. A request that got no response for
 // another reason is an observation of the instance: Done, with the
 // exchange's error class and a zero verdict.
@@ -192,7 +192,8 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	}
 	var pre *cors.Response
 	if sendsPreflight {
-		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, preflightHeader(req, f.Plan), nil); f.NotRun != "" {
+		h := o.requestHeader(http.MethodOptions, func() http.Header { return preflightHeader(req, f.Plan) })
+		if f.Preflight, pre, f.NotRun = o.send(ctx, to, http.MethodOptions, h, nil); f.NotRun != "" {
 			return f
 		}
 		if f.Preflight.Failed() {
@@ -218,10 +219,11 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	}
 	var act *cors.Response
 	var cred *Credential
-	if o.Credential.sendsWith(headerNames(req.Headers), req.Credentials) {
+	if o.Credential != nil && o.Credential.sendsWith(headerNames(req.Headers), req.Credentials) {
 		cred = o.Credential
 	}
-	if f.Actual, act, f.NotRun = o.send(ctx, to, method, actualHeader(req), cred); f.NotRun != "" {
+	h := o.requestHeader(method, func() http.Header { return actualHeader(req) })
+	if f.Actual, act, f.NotRun = o.send(ctx, to, method, h, cred); f.NotRun != "" {
 		f.decide(nil)
 		return f
 	}
@@ -258,7 +260,8 @@ func blockMixedContent(f *Fetched, origin string, u *url.URL) bool {
 }
 
 // preflightHeader is the header of the OPTIONS request a browser sends for
-// req under plan (https://fetch.spec.whatwg.org/#cors-preflight-fetch).
+// req under plan (https://fetch.spec.whatwg.org/#cors-preflight-fetch),
+// the browser's own headers included.
 func preflightHeader(req cors.Request, plan cors.PreflightPlan) http.Header {
 	h := http.Header{}
 	h.Set(cors.Origin, req.Origin)
@@ -266,13 +269,14 @@ func preflightHeader(req cors.Request, plan cors.PreflightPlan) http.Header {
 	if plan.Headers != "" {
 		h.Set(cors.ACRH, plan.Headers)
 	}
+	browserHeaders(h)
 	return h
 }
 
 // actualHeader is the header of the actual request: the page's headers,
 // except credentials, which corsaudit sends only from a configured
 // Credential, never dummy ones (a preflight still lists them, as a browser
-// does).
+// does), and the browser's own headers.
 func actualHeader(req cors.Request) http.Header {
 	h := http.Header{}
 	for _, hd := range req.Headers {
@@ -282,11 +286,12 @@ func actualHeader(req cors.Request) http.Header {
 		h.Add(hd.Name, hd.Value)
 	}
 	h.Set(cors.Origin, req.Origin)
+	browserHeaders(h)
 	return h
 }
 
 // browserHeaders sets the headers every request corsaudit sends carries,
-// as a browser's fetch() does.
+// as a browser's fetch() does (preflightHeader and actualHeader set them).
 func browserHeaders(h http.Header) {
 	h.Set("User-Agent", UserAgent)
 	h.Set("Accept", "*/*")
@@ -335,7 +340,8 @@ const (
 	notAnsweredInterrupted = "not answered before the run stopped: interrupted"
 )
 
-// send sends one request with the per-request timeout and records it; resp
+// send sends one request, whose header h (preflightHeader, actualHeader)
+// it does not change, with the per-request timeout and records it; resp
 // is the response as the browser reads it, with every header (the record
 // keeps only the relevant ones), nil when none came. It returns a non-empty
 // reason instead of an exchange when the request was not sent, or was cut
@@ -348,7 +354,6 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if ctx.Err() != nil {
 		return nil, nil, notRunReason(ctx)
 	}
-	browserHeaders(h)
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
 	// a credential's value goes out and its placeholder is recorded.
@@ -378,7 +383,8 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		atomic.AddInt64(o.Sent, 1)
 	}
 	if o.OnSend != nil {
-		o.OnSend(&sent)
+		told := sent // sent stays on the stack
+		o.OnSend(&told)
 	}
 	start := time.Now()
 	secret := o.Secret
@@ -397,35 +403,37 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 				return ex, resp, ""
 			}
 		}
-		ex = &Exchange{Err: classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
-		o.record(ex, sent)
-		o.health.record(ex)
-		return o.shareExchange(ex), nil, ""
+		got := Exchange{Err: classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
+		o.record(&got, sent)
+		o.health.record(&got)
+		return o.shareExchange(got), nil, ""
 	}
 	secret.redactHeader(r.Header)
 	header := readResponseHeader(o.Browser, r.Header)
-	ex = &Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start), Proto: protoOf(r)}
-	o.record(ex, sent)
+	// got is on the stack: most instances answer as another did, and get
+	// that one's exchange (shareExchange).
+	got := Exchange{Status: r.StatusCode, Location: header.Get("Location"), Latency: time.Since(start), Proto: protoOf(r)}
+	o.record(&got, sent)
 	if o.intern != nil {
-		ex.Header, ex.answer = o.sharedResponse(method, header)
+		got.Header, got.answer = o.sharedResponse(method, header)
 	} else {
-		ex.Header = relevantHeaders(header, "")
+		got.Header = relevantHeaders(header, "")
 	}
 	if o.InstanceHeader != "" {
-		ex.ServedBy = header.Get(o.InstanceHeader)
+		got.ServedBy = header.Get(o.InstanceHeader)
 	}
 	// Drain a bounded amount so the connection can be reused.
 	_, err = io.Copy(io.Discard, io.LimitReader(r.Body, MaxBodyBytes))
 	r.Body.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		ex.ErrMsg = "body: " + secret.Redact(err.Error())
+		got.ErrMsg = "body: " + secret.Redact(err.Error())
 	}
 	if err != nil && ctx.Err() == nil && classify(err) == ErrTimeout {
 		o.health.bodyTimedOut() // the answer counts; the instance's slowness too
 	} else {
-		o.health.record(ex)
+		o.health.record(&got)
 	}
-	return o.shareExchange(ex), &cors.Response{Status: r.StatusCode, Header: header}, ""
+	return o.shareExchange(got), &cors.Response{Status: r.StatusCode, Header: header}, ""
 }
 
 // Protocols an answer came over (Exchange.Proto).

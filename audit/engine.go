@@ -353,6 +353,9 @@ func (s *sender) fetchOptions(health *instanceHealth) FetchOptions {
 
 // probeInstance sends the probes of instance i with PerInstance workers
 // over the instance's own keep-alive connections, closed when it is done.
+// The workers take the next probe from a shared counter, and the job's own
+// goroutine is one of them: no goroutine feeds them, so handing a probe to
+// a worker switches no goroutine.
 func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 	// The instance's requests hang off its own context: thousands of them
 	// at a time as children of the run's context contend for its lock.
@@ -365,27 +368,25 @@ func (s *sender) probeInstance(ctx context.Context, i int, tick func()) {
 	defer to.Client.CloseIdleConnections()
 	health := &instanceHealth{}
 	probes := s.routes.probesOf(in.Pool)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(opt.PerInstance, len(probes)) {
-		wg.Go(func() {
-			for p := range next {
-				obs := Observation{Probe: p, Sample: -1}
-				s.observe(ctx, to, spec.Probes[p], &obs, health)
-				s.res.Direct.Set(i, p, obs)
-				tick()
+	var next atomic.Int64
+	work := func() {
+		for ctx.Err() == nil {
+			k := int(next.Add(1) - 1)
+			if k >= len(probes) {
+				return
 			}
-		})
-	}
-feed:
-	for _, p := range probes {
-		select {
-		case next <- p:
-		case <-ctx.Done():
-			break feed
+			p := probes[k]
+			obs := Observation{Probe: p, Sample: -1}
+			s.observe(ctx, to, spec.Probes[p], &obs, health)
+			s.res.Direct.Set(i, p, obs)
+			tick()
 		}
 	}
-	close(next)
+	var wg sync.WaitGroup
+	for range min(opt.PerInstance, len(probes)) - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }
 

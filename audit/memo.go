@@ -13,14 +13,15 @@ import (
 // probeMemo is what every instance shares for one probe of a run: the
 // browser's preflight plan (a pure function of the browser and the
 // request), the verdicts of the answers seen so far, and per step
-// (stepOf) the first request header and answer recorded, which most
-// instances repeat: checking that is cheaper than interning again.
+// (stepOf) the first request header recorded and the first answers
+// (answerSlots), which most instances repeat: checking that is cheaper
+// than interning again.
 type probeMemo struct {
 	plan     cors.PreflightPlan
 	verdicts *verdictCache
 	probe    int
 	request  [2]atomic.Pointer[http.Header]
-	answer   [2]atomic.Pointer[recordedAnswer]
+	answer   [2][answerSlots]atomic.Pointer[recordedAnswer]
 	sent     [2]atomic.Pointer[SentRequest]
 	// notRun is why the probe sends nothing, when it sends nothing.
 	notRun atomic.Pointer[string]
@@ -42,12 +43,13 @@ type exchangeKey struct {
 	proto                      string
 }
 
-// shareExchange is the probe's shared exchange alike ex (ex itself the
+// shareExchange is the probe's shared exchange alike ex (a copy of ex the
 // first time), when exchanges are shared (o.share) and ex can be keyed:
-// its request is the probe's shared record and its answer interned.
-func (o *FetchOptions) shareExchange(ex *Exchange) *Exchange {
+// its request is the probe's shared record and its answer interned; else
+// a copy of ex. Only an exchange kept is allocated.
+func (o *FetchOptions) shareExchange(ex Exchange) *Exchange {
 	if !o.share || o.memo == nil || ex.shape == nil || (ex.answer == 0 && ex.Err == ErrNone) {
-		return ex
+		return kept(ex)
 	}
 	k := exchangeKey{shape: ex.shape, answer: ex.answer, status: ex.Status, location: ex.Location,
 		servedBy: ex.ServedBy, errMsg: ex.ErrMsg, err: ex.Err, proto: ex.Proto}
@@ -61,8 +63,16 @@ func (o *FetchOptions) shareExchange(ex *Exchange) *Exchange {
 		m.m = map[exchangeKey]*Exchange{}
 	}
 	ex.connectTo = "" // Observation.Sent says each instance's
-	m.m[k] = ex
-	return ex
+	shared := kept(ex)
+	m.m[k] = shared
+	return shared
+}
+
+// kept is a copy of ex on the heap (ex itself stays where it is).
+func kept(ex Exchange) *Exchange {
+	p := new(Exchange)
+	*p = ex
+	return p
 }
 
 // notRun is why the probe may send nothing, in the words say returns;
@@ -79,6 +89,12 @@ func (o *FetchOptions) notRun(say func() string) string {
 	return *o.memo.notRun.Load()
 }
 
+// answerSlots is how many distinct answers to a step of a probe its memo
+// keeps: a drifting fleet answers a probe in a few ways (the current
+// config, an older one, a broken instance), and each answer kept is one
+// the instances that give it need not intern.
+const answerSlots = 4
+
 // recordedAnswer is an answer as read (raw) and as recorded.
 type recordedAnswer struct {
 	raw, relevant http.Header
@@ -93,13 +109,29 @@ func stepOf(method string) int {
 	return 1
 }
 
+// requestHeader is the header of the fetch's preflight (method OPTIONS)
+// or actual request that build makes. When the engine sends (memo and
+// intern set) it is the probe's shared copy, built by the first instance
+// and sent by every one (a probe's plan and headers are the probe's, the
+// same for every instance and load balancer sample), which nothing may
+// change; build is not called again.
+func (o *FetchOptions) requestHeader(method string, build func() http.Header) http.Header {
+	if o.memo == nil || o.intern == nil {
+		return build()
+	}
+	if p := o.memo.request[stepOf(method)].Load(); p != nil {
+		return *p
+	}
+	return o.sharedRequest(method, build())
+}
+
 // sharedRequest is the shared copy of request header h (intern is set).
 func (o *FetchOptions) sharedRequest(method string, h http.Header) http.Header {
 	if o.memo == nil {
 		return o.intern.requestHeaders(h)
 	}
 	slot := &o.memo.request[stepOf(method)]
-	if p := slot.Load(); p != nil && sameRequest(*p, h) {
+	if p := slot.Load(); p != nil && (sameMap(*p, h) || sameRequest(*p, h)) {
 		return *p
 	}
 	shared := o.intern.requestHeaders(h)
@@ -113,12 +145,22 @@ func (o *FetchOptions) sharedResponse(method string, h http.Header) (http.Header
 	if o.memo == nil {
 		return o.intern.responseHeaders(h)
 	}
-	slot := &o.memo.answer[stepOf(method)]
-	if a := slot.Load(); a != nil && sameAnswer(a.raw, h) {
-		return a.relevant, a.id
+	slots := &o.memo.answer[stepOf(method)]
+	free := -1
+	for i := range slots {
+		a := slots[i].Load()
+		if a == nil {
+			free = i
+			break
+		}
+		if sameAnswer(a.raw, h) {
+			return a.relevant, a.id
+		}
 	}
 	relevant, id := o.intern.responseHeaders(h)
-	slot.CompareAndSwap(nil, &recordedAnswer{raw: h, relevant: relevant, id: id})
+	if free >= 0 {
+		slots[free].CompareAndSwap(nil, &recordedAnswer{raw: h, relevant: relevant, id: id})
+	}
 	return relevant, id
 }
 
@@ -149,8 +191,13 @@ func (o *FetchOptions) record(ex *Exchange, sent SentRequest) {
 // apart. Headers are interned (sharedRequest): equal ones are one map.
 func sameShape(a, b *SentRequest) bool {
 	return a.Method == b.Method && a.URL == b.URL && a.Timeout == b.Timeout &&
-		reflect.ValueOf(a.Header).UnsafePointer() == reflect.ValueOf(b.Header).UnsafePointer() &&
+		sameMap(a.Header, b.Header) &&
 		slices.Equal(a.Placeholders, b.Placeholders)
+}
+
+// sameMap reports whether a and b are one map.
+func sameMap(a, b http.Header) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // sameRequest reports whether a and b hold the same headers and values.

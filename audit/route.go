@@ -136,7 +136,6 @@ func StepRequest(p Probe, public *url.URL, step string, b cors.Browser) SentRequ
 	} else {
 		h = actualHeader(req)
 	}
-	browserHeaders(h)
 	return SentRequest{Method: method, URL: u.String(), Header: h}
 }
 

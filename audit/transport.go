@@ -81,6 +81,8 @@ func newClient(o TransportOptions) *http.Client {
 		IdleConnTimeout:        30 * time.Second,
 		DisableCompression:     true,
 		ForceAttemptHTTP2:      true,
+		ReadBufferSize:         readBufferSize,
+		WriteBufferSize:        writeBufferSize,
 	}
 	if o.HTTP1Only {
 		tr.ForceAttemptHTTP2 = false
@@ -102,6 +104,19 @@ func newClient(o TransportOptions) *http.Client {
 		},
 	}
 }
+
+// The buffers of each HTTP/1.1 connection (net/http's default is 4 KiB
+// each): corsaudit opens per_instance connections to every instance and
+// sends a few small requests over each, so a run allocates them thousands
+// of times, and they make up much of what the garbage collector has to
+// keep up with. A CORS answer's head fits in 2 KiB (a longer one is read
+// in more than one go; maxResponseHeaderBytes still bounds it), and the
+// requests corsaudit writes in 1 KiB (a longer one, say with a credential,
+// is written in more than one go). HTTP/2 keeps its own buffers.
+const (
+	readBufferSize  = 2 << 10
+	writeBufferSize = 1 << 10
+)
 
 // roundTrip sends req once and returns the response as received: what
 // c.Do does for a client of newClient (no redirect ever followed, no

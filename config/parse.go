@@ -251,6 +251,9 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
+// value decodes n into v, recording positions and problems under path:
+// durations and scalars from their text, structs key by key, lists item by
+// item, provider sections as plain values.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -262,85 +265,16 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if v.Type() == durationType {
-		if n.Kind != yaml.ScalarNode {
-			d.c.problem(path, "not a duration (like 500ms, 5s, 2m)")
-			return
-		}
-		dur, err := ParseDuration(n.Value)
-		if err != nil {
-			d.c.problem(path, err.Error())
-			return
-		}
-		v.SetInt(int64(dur))
+		d.duration(n, v, path)
 		return
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			d.c.problem(path, "not a mapping of keys to values")
-			return
-		}
-		fields := yamlFields(v.Type())
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key, val := n.Content[i].Value, n.Content[i+1]
-			f, ok := fields[key]
-			if ok && key == "discover" && v.Type() == targetType && resolve(val).Kind == yaml.SequenceNode {
-				d.sources(resolve(val), v.Addr().Interface().(*Target), join(path, key))
-				continue
-			}
-			if !ok {
-				switch {
-				case d.again:
-				case d.c.problems.full():
-					d.c.problems.more++
-				default:
-					d.c.problems.add(Problem{Path: path,
-						Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
-				}
-				continue
-			}
-			d.value(val, v.Field(f), join(path, key))
-		}
-		if d.sections != nil && v.Type() == targetType {
-			v.Addr().Interface().(*Target).parsed, d.sections = d.sections, nil
-		}
+		d.structFields(n, v, path)
 	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			d.c.problem(path, "not a list")
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, e := range n.Content {
-			d.value(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
-		}
-		v.Set(s)
+		d.list(n, v, path)
 	case reflect.Map:
-		// Provider sections: decoded by the provider from plain values.
-		if d.positions {
-			d.recordPositions(n, path)
-			return
-		}
-		if v.Type() == discoverType {
-			if v.IsNil() && d.sections == nil {
-				if sections, ok := packSections(n); ok {
-					d.sections = sections
-					return
-				}
-			} else if d.sections != nil {
-				// discover: given twice: the YAML decoder merges the
-				// second into the first.
-				t := Target{parsed: d.sections}
-				first, err := t.DiscoverSettings()
-				if err != nil {
-					d.c.problem(path, err.Error())
-				}
-				v.Set(reflect.ValueOf(first))
-				d.sections = nil
-			}
-		}
-		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.c.problem(path, "not a mapping of provider names to their settings")
-		}
+		d.sectionMap(n, v, path)
 	default:
 		if n.Kind != yaml.ScalarNode {
 			d.c.problem(path, "not a single value")
@@ -349,6 +283,96 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		if err := setScalar(v, n.Value, n.Tag); err != nil {
 			d.c.problem(path, err.Error())
 		}
+	}
+}
+
+func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode {
+		d.c.problem(path, "not a duration (like 500ms, 5s, 2m)")
+		return
+	}
+	dur, err := ParseDuration(n.Value)
+	if err != nil {
+		d.c.problem(path, err.Error())
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+// structFields decodes a mapping into struct v by its yaml field names;
+// an unknown key is a problem (once, on the first pass). A target's
+// discover: list goes to sources, its packed sections to Target.parsed.
+func (d *decoder) structFields(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.c.problem(path, "not a mapping of keys to values")
+		return
+	}
+	fields := yamlFields(v.Type())
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		f, ok := fields[key]
+		if ok && key == "discover" && v.Type() == targetType && resolve(val).Kind == yaml.SequenceNode {
+			d.sources(resolve(val), v.Addr().Interface().(*Target), join(path, key))
+			continue
+		}
+		if !ok {
+			switch {
+			case d.again:
+			case d.c.problems.full():
+				d.c.problems.more++
+			default:
+				d.c.problems.add(Problem{Path: path,
+					Pos: fmt.Sprintf("%s:%d", d.file, n.Content[i].Line), Msg: unknownKey(key, fieldNames(v.Type()))})
+			}
+			continue
+		}
+		d.value(val, v.Field(f), join(path, key))
+	}
+	if d.sections != nil && v.Type() == targetType {
+		v.Addr().Interface().(*Target).parsed, d.sections = d.sections, nil
+	}
+}
+
+func (d *decoder) list(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.c.problem(path, "not a list")
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, e := range n.Content {
+		d.value(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
+}
+
+// sectionMap decodes provider sections: decoded by the provider from plain
+// values. A discover: mapping is packed straight from the tree when it can
+// be (see packSections); otherwise the YAML decoder makes the map.
+func (d *decoder) sectionMap(n *yaml.Node, v reflect.Value, path string) {
+	if d.positions {
+		d.recordPositions(n, path)
+		return
+	}
+	if v.Type() == discoverType {
+		if v.IsNil() && d.sections == nil {
+			if sections, ok := packSections(n); ok {
+				d.sections = sections
+				return
+			}
+		} else if d.sections != nil {
+			// discover: given twice: the YAML decoder merges the
+			// second into the first.
+			t := Target{parsed: d.sections}
+			first, err := t.DiscoverSettings()
+			if err != nil {
+				d.c.problem(path, err.Error())
+			}
+			v.Set(reflect.ValueOf(first))
+			d.sections = nil
+		}
+	}
+	if err := n.Decode(v.Addr().Interface()); err != nil {
+		d.c.problem(path, "not a mapping of provider names to their settings")
 	}
 }
 

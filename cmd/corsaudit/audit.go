@@ -50,6 +50,8 @@ type auditOptions struct {
 	// MemProfile (hidden): write a heap profile here once the audit and
 	// its comparison are done, before the report is written.
 	MemProfile string
+	// CPUProfile (hidden): write a CPU profile of the whole command here.
+	CPUProfile string
 
 	flags *pflag.FlagSet
 }
@@ -105,6 +107,8 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 	f.StringVar(&opts.Shard, "shard", "", "probe shard `K/N` of the inventory (K from 0 to N-1) and write its observations for corsaudit merge")
 	f.StringVar(&opts.MemProfile, "memprofile", "", "write a heap profile to `FILE` after the audit (for go tool pprof)")
 	_ = f.MarkHidden("memprofile")
+	f.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (for go tool pprof)")
+	_ = f.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -197,7 +201,16 @@ func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer re
 	return rep, nil
 }
 
-func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) error {
+func runAudit(cmd *cobra.Command, ios iostreams, o *auditOptions) (err error) {
+	stop, err := startCPUProfile(o.CPUProfile)
+	if err != nil {
+		return usageError(err)
+	}
+	defer func() {
+		if serr := stop(); serr != nil && err == nil {
+			err = incompleteError(serr)
+		}
+	}()
 	if o.Inventory != "" || o.Shard != "" {
 		return runShardAudit(cmd, ios, o)
 	}

@@ -57,8 +57,28 @@ const namedInRow = 3
 // on the cells' value numbers: no map of every cell, no row per instance
 // but the one being looked at.
 func htmlMatrices(t *diff.TargetReport, groups map[string]bool, collapse bool) []htmlMatrix {
-	cells := t.Cells
-	var main, adv []int // indexes in t.Probes
+	main, adv, column := probeColumns(t)
+	mv := matrixValues{cells: t.Cells, column: column, expected: expectedOutcomes(t, column)}
+	rows := rowsOf(t)
+	draw := mv.drawnRows(t, rows, groups, collapse)
+	var lb []uint32
+	if len(rows.lb) > 0 {
+		lb = mv.values(rows.lb, nil)
+	}
+	var out []htmlMatrix
+	for _, ps := range [][]int{main, adv} {
+		if len(ps) == 0 {
+			continue
+		}
+		out = append(out, mv.matrix(t, ps, draw, lb, collapse))
+	}
+	return out
+}
+
+// probeColumns splits t.Probes into the policy probes and the adversarial
+// ones (indexes in t.Probes), and gives column[k], the cells' column of
+// t.Probes[k] (-1: no cells).
+func probeColumns(t *diff.TargetReport) (main, adv, column []int) {
 	for k, pr := range t.Probes {
 		if audit.IsAdversarial(pr.Class) {
 			adv = append(adv, k)
@@ -66,41 +86,55 @@ func htmlMatrices(t *diff.TargetReport, groups map[string]bool, collapse bool) [
 			main = append(main, k)
 		}
 	}
-	// column[k] is the cells' column of t.Probes[k] (-1: no cells).
-	column := make([]int, len(t.Probes))
+	column = make([]int, len(t.Probes))
 	for k, pr := range t.Probes {
-		column[k] = slices.Index(cells.Columns(), pr.ID)
+		column[k] = slices.Index(t.Cells.Columns(), pr.ID)
 	}
-	expected := expectedOutcomes(t, column)
-	rows := rowsOf(t)
-	// values is an instance's (or the LB's) value number per probe of
-	// t.Probes: of its last row that has a cell for the probe.
-	values := func(rs []int, dst []uint32) []uint32 {
-		dst = dst[:0]
-		for _, col := range column {
-			id := uint32(0)
-			for _, r := range rs {
-				if col >= 0 {
-					if v := cells.ValueID(r, col); v != 0 {
-						id = v
-					}
+	return main, adv, column
+}
+
+// matrixValues reads a target's cells by probe of t.Probes.
+type matrixValues struct {
+	cells *diff.Cells
+	// column[k] is the cells' column of t.Probes[k] (-1: no cells).
+	column []int
+	// expected[k] is the outcome expected of t.Probes[k] (expectedOutcomes).
+	expected []string
+}
+
+// values is an instance's (or the LB's) value number per probe of
+// t.Probes: of its last row that has a cell for the probe.
+func (mv matrixValues) values(rs []int, dst []uint32) []uint32 {
+	dst = dst[:0]
+	for _, col := range mv.column {
+		id := uint32(0)
+		for _, r := range rs {
+			if col >= 0 {
+				if v := mv.cells.ValueID(r, col); v != 0 {
+					id = v
 				}
 			}
-			dst = append(dst, id)
 		}
-		return dst
+		dst = append(dst, id)
 	}
+	return dst
+}
 
-	// The rows drawn: each instance, or each set of instances alike.
-	type drawn struct {
-		in     diff.InstanceInfo
-		detail string
-		values []uint32
-		names  []string
-		n      int
-	}
-	var draw []*drawn
-	alike := map[string]*drawn{}
+// drawnRow is a row drawn: an instance, or a set of instances alike.
+type drawnRow struct {
+	in     diff.InstanceInfo
+	detail string
+	values []uint32
+	names  []string
+	n      int
+}
+
+// drawnRows lists the rows drawn, noting the groups seen: each instance,
+// or with collapse each set of instances alike (same reachability, group,
+// small print and values), in the order of their first instance.
+func (mv matrixValues) drawnRows(t *diff.TargetReport, rows cellRows, groups map[string]bool, collapse bool) []*drawnRow {
+	var draw []*drawnRow
+	alike := map[string]*drawnRow{}
 	var key []byte
 	var vals []uint32
 	var buf []int
@@ -108,7 +142,7 @@ func htmlMatrices(t *diff.TargetReport, groups map[string]bool, collapse bool) [
 		if in.Group != "" {
 			groups[in.Group] = true
 		}
-		vals = values(rows.instance(k, buf), vals)
+		vals = mv.values(rows.instance(k, buf), vals)
 		detail := instanceDetail(in)
 		if collapse {
 			key = key[:0]
@@ -124,82 +158,82 @@ func htmlMatrices(t *diff.TargetReport, groups map[string]bool, collapse bool) [
 				continue
 			}
 		}
-		d := &drawn{in: in, detail: detail, values: slices.Clone(vals), names: []string{in.ID}, n: 1}
+		d := &drawnRow{in: in, detail: detail, values: slices.Clone(vals), names: []string{in.ID}, n: 1}
 		if collapse {
 			alike[string(key)] = d
 		}
 		draw = append(draw, d)
 	}
-	lb := values(rows.lb, nil)
-	hasLB := len(rows.lb) > 0
+	return draw
+}
 
-	var out []htmlMatrix
-	for _, ps := range [][]int{main, adv} {
-		if len(ps) == 0 {
-			continue
-		}
-		m := htmlMatrix{Adversarial: audit.IsAdversarial(t.Probes[ps[0]].Class)}
-		for _, k := range ps {
-			pr := t.Probes[k]
-			m.Probes = append(m.Probes, htmlProbe{ID: pr.ID, Method: pr.Method, Origin: pr.Origin,
-				Host: originHost(pr.Origin), Title: probeString(pr)})
-		}
-		// row draws a row of values, which stands for n instances.
-		row := func(values []uint32, n int) ([]htmlCell, bool) {
-			var hcs []htmlCell
-			drifting := false
-			for _, k := range ps {
-				id := values[k]
-				var c diff.Cell
-				if id != 0 {
-					v := cells.Value(id)
-					c = diff.Cell{Outcome: v.Outcome, Reason: v.Reason, Status: v.Status, Drift: v.Drift}
-				}
-				hc := htmlCellOf(c, id != 0, expected[k])
-				if id != 0 && (c.Drift || hc.Class != cellAllowedOK && hc.Class != cellBlockedOK) {
-					drifting = true
-				}
-				if id != 0 && hc.Class == cellUnexpected {
-					m.Unexpected += n
-				}
-				hcs = append(hcs, hc)
-			}
-			return hcs, drifting
-		}
-		for _, d := range draw {
-			hcs, drifting := row(d.values, d.n)
-			r := htmlRow{ID: d.in.ID, Addr: d.in.Addr, Group: d.in.Group, Detail: d.detail,
-				Unreachable: d.in.Unreachable(), Drifting: drifting || d.in.Unreachable(), Cells: hcs}
-			if d.n > 1 {
-				// Several instances alike: the first few named, how
-				// many in all where the address was.
-				r.ID = strings.Join(d.names, ", ")
-				if more := d.n - len(d.names); more > 0 {
-					r.ID += " and " + thousands(more) + " more"
-				}
-				r.Addr = thousands(d.n) + " instances answering alike"
-			}
-			m.Rows = append(m.Rows, r)
-		}
-		if collapse {
-			// A large fleet opens on what drifts: those rows first.
-			slices.SortStableFunc(m.Rows, func(a, b htmlRow) int {
-				switch {
-				case a.Drifting == b.Drifting:
-					return 0
-				case a.Drifting:
-					return -1
-				}
-				return 1
-			})
-		}
-		if hasLB {
-			hcs, drifting := row(lb, 1)
-			m.Rows = append(m.Rows, htmlRow{ID: "load balancer", LB: true, Drifting: drifting, Cells: hcs})
-		}
-		out = append(out, m)
+// matrix draws the matrix of the probes ps (indexes in t.Probes): a row
+// per drawn row (those that drift first with collapse), then the load
+// balancer's when lb is not nil.
+func (mv matrixValues) matrix(t *diff.TargetReport, ps []int, draw []*drawnRow, lb []uint32, collapse bool) htmlMatrix {
+	m := htmlMatrix{Adversarial: audit.IsAdversarial(t.Probes[ps[0]].Class)}
+	for _, k := range ps {
+		pr := t.Probes[k]
+		m.Probes = append(m.Probes, htmlProbe{ID: pr.ID, Method: pr.Method, Origin: pr.Origin,
+			Host: originHost(pr.Origin), Title: probeString(pr)})
 	}
-	return out
+	for _, d := range draw {
+		hcs, drifting := mv.row(&m, ps, d.values, d.n)
+		r := htmlRow{ID: d.in.ID, Addr: d.in.Addr, Group: d.in.Group, Detail: d.detail,
+			Unreachable: d.in.Unreachable(), Drifting: drifting || d.in.Unreachable(), Cells: hcs}
+		if d.n > 1 {
+			// Several instances alike: the first few named, how
+			// many in all where the address was.
+			r.ID = strings.Join(d.names, ", ")
+			if more := d.n - len(d.names); more > 0 {
+				r.ID += " and " + thousands(more) + " more"
+			}
+			r.Addr = thousands(d.n) + " instances answering alike"
+		}
+		m.Rows = append(m.Rows, r)
+	}
+	if collapse {
+		// A large fleet opens on what drifts: those rows first.
+		slices.SortStableFunc(m.Rows, func(a, b htmlRow) int {
+			switch {
+			case a.Drifting == b.Drifting:
+				return 0
+			case a.Drifting:
+				return -1
+			}
+			return 1
+		})
+	}
+	if lb != nil {
+		hcs, drifting := mv.row(&m, ps, lb, 1)
+		m.Rows = append(m.Rows, htmlRow{ID: "load balancer", LB: true, Drifting: drifting, Cells: hcs})
+	}
+	return m
+}
+
+// row draws the cells of a row of values (per probe of t.Probes) for the
+// probes ps, and says whether one drifts or is not as expected. The row
+// stands for n instances: its unexpected cells count n times in m.
+func (mv matrixValues) row(m *htmlMatrix, ps []int, values []uint32, n int) ([]htmlCell, bool) {
+	var hcs []htmlCell
+	drifting := false
+	for _, k := range ps {
+		id := values[k]
+		var c diff.Cell
+		if id != 0 {
+			v := mv.cells.Value(id)
+			c = diff.Cell{Outcome: v.Outcome, Reason: v.Reason, Status: v.Status, Drift: v.Drift}
+		}
+		hc := htmlCellOf(c, id != 0, mv.expected[k])
+		if id != 0 && (c.Drift || hc.Class != cellAllowedOK && hc.Class != cellBlockedOK) {
+			drifting = true
+		}
+		if id != 0 && hc.Class == cellUnexpected {
+			m.Unexpected += n
+		}
+		hcs = append(hcs, hc)
+	}
+	return hcs, drifting
 }
 
 // cellRows says which rows of a target's cells are an instance's, and the

@@ -34,11 +34,35 @@ func SARIF(w io.Writer, r *diff.Report) error {
 	if r.Version != "" {
 		run.Tool.Driver.WithVersion(r.Version)
 	}
+	addSARIFRules(run, r.Findings)
+	run.AddInvocation(sarifInvocation(r))
+	urls := map[string]string{}
+	for _, t := range r.Targets {
+		urls[t.Name] = t.URL
+	}
+	for _, f := range r.Findings {
+		run.CreateResultForRule(string(f.Kind)).
+			WithLevel(sarifLevel(f.Severity)).
+			WithMessage(sarif.NewTextMessage(f.Message)).
+			WithPartialFingerprints(map[string]string{"corsauditFinding/v2": f.Fingerprint()}).
+			WithLocations(sarifLocations(f, urls[f.Target])).
+			WithProperties(sarifProperties(f))
+	}
+	log.AddRun(run)
+	if err := log.PrettyWrite(w); err != nil {
+		return fmt.Errorf("report: sarif: %w", err)
+	}
+	return nil
+}
+
+// addSARIFRules adds a rule per finding kind, known or found, in kind
+// order, with its explanation as help and its severity as default level.
+func addSARIFRules(run *sarif.Run, findings []diff.Finding) {
 	kinds := make([]diff.Kind, 0, len(diff.Kinds))
 	for _, ki := range diff.Kinds {
 		kinds = append(kinds, ki.Kind)
 	}
-	for _, k := range sortedKinds(r.Findings) {
+	for _, k := range sortedKinds(findings) {
 		if _, ok := k.Info(); !ok {
 			kinds = append(kinds, k)
 		}
@@ -58,7 +82,11 @@ func SARIF(w io.Writer, r *diff.Report) error {
 				WithMarkdown(help + "\n\nSee the finding's `reproduce` property for a curl command that shows it.")).
 			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(ki.Severity)))
 	}
+}
 
+// sarifInvocation says when the run started and ended, and whether it
+// completed (an incomplete run is an error notification).
+func sarifInvocation(r *diff.Report) *sarif.Invocation {
 	inv := sarif.NewInvocation().WithExecutionSuccessful(r.Incomplete == "")
 	if !r.StartedAt.IsZero() {
 		inv.WithStartTimeUtc(r.StartedAt.UTC().Format(time.RFC3339Nano))
@@ -68,87 +96,86 @@ func SARIF(w io.Writer, r *diff.Report) error {
 		inv.AddToolExecutionNotification(sarif.NewNotification().
 			WithLevel("error").WithMessage(sarif.NewTextMessage("incomplete run: " + r.Incomplete)))
 	}
-	run.AddInvocation(inv)
+	return inv
+}
 
-	urls := map[string]string{}
-	for _, t := range r.Targets {
-		urls[t.Name] = t.URL
+// sarifLocations gives a finding a location per path (one without a path
+// when it has none): the target's public URL (targetURL) on the path, and
+// the target and its instances as logical locations.
+func sarifLocations(f diff.Finding, targetURL string) []*sarif.Location {
+	paths := f.Paths
+	if len(paths) == 0 {
+		paths = []string{""}
 	}
-	for _, f := range r.Findings {
-		res := run.CreateResultForRule(string(f.Kind)).
-			WithLevel(sarifLevel(f.Severity)).
-			WithMessage(sarif.NewTextMessage(f.Message)).
-			WithPartialFingerprints(map[string]string{"corsauditFinding/v2": f.Fingerprint()})
-		paths := f.Paths
-		if len(paths) == 0 {
-			paths = []string{""}
+	var locs []*sarif.Location
+	for _, path := range paths {
+		loc := sarif.NewLocation()
+		if u := urlOnPath(targetURL, path); u != "" {
+			loc.WithPhysicalLocation(sarif.NewPhysicalLocation().
+				WithArtifactLocation(sarif.NewSimpleArtifactLocation(u)))
 		}
-		for _, path := range paths {
-			loc := sarif.NewLocation()
-			if u := urlOnPath(urls[f.Target], path); u != "" {
-				loc.WithPhysicalLocation(sarif.NewPhysicalLocation().
-					WithArtifactLocation(sarif.NewSimpleArtifactLocation(u)))
-			}
-			loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(f.Target).
-				WithFullyQualifiedName(f.Target).WithKind("resource"))
-			for _, id := range f.Instances {
-				loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(id).
-					WithFullyQualifiedName(f.Target + "/" + id).WithKind("resource"))
-			}
-			res.AddLocation(loc)
+		loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(f.Target).
+			WithFullyQualifiedName(f.Target).WithKind("resource"))
+		for _, id := range f.Instances {
+			loc.AddLogicalLocation(sarif.NewLogicalLocation().WithName(id).
+				WithFullyQualifiedName(f.Target + "/" + id).WithKind("resource"))
 		}
-		props := sarif.NewPropertyBag().
-			Add("kind", string(f.Kind)).
-			Add("severity", string(f.Severity)).
-			Add("target", f.Target).
-			Add("instances", nonNil(f.Instances))
-		if len(f.Groups) > 0 {
-			props.Add("groups", f.Groups)
-		}
-		if ps := f.AllProbes(); len(ps) > 0 {
-			var all []map[string]any
-			for _, p := range ps {
-				m := map[string]any{"id": p.ID, "origin": p.Origin, "method": p.Method,
-					"headers": nonNil(p.Headers), "credentials": p.Credentials}
-				if p.Path != "" {
-					m["path"] = p.Path
-				}
-				all = append(all, m)
-			}
-			props.Add("probe", all[0])
-			props.Add("probes", all)
-		}
-		if len(f.Paths) > 0 {
-			props.Add("paths", f.Paths)
-		}
-		if len(f.Explains) > 0 {
-			props.Add("explains", f.Explains)
-		}
-		if len(f.Evidence) > 0 {
-			props.Add("evidence", f.Evidence)
-		}
-		if len(f.Difference) > 0 {
-			props.Add("difference", f.Difference)
-		}
-		if f.Expected != "" {
-			props.Add("expected", f.Expected)
-		}
-		if f.Observed != "" {
-			props.Add("observed", f.Observed)
-		}
-		if f.Share > 0 {
-			props.Add("share", f.Share)
-		}
-		if f.Reproduce != "" {
-			props.Add("reproduce", f.Reproduce)
-		}
-		res.WithProperties(props)
+		locs = append(locs, loc)
 	}
-	log.AddRun(run)
-	if err := log.PrettyWrite(w); err != nil {
-		return fmt.Errorf("report: sarif: %w", err)
+	return locs
+}
+
+// sarifProperties are a finding's result properties: what it is about
+// (kind, severity, target, instances, groups, probes, paths), why
+// (explains, evidence, difference, expected and observed answers, share)
+// and how to see it (reproduce).
+func sarifProperties(f diff.Finding) *sarif.PropertyBag {
+	props := sarif.NewPropertyBag().
+		Add("kind", string(f.Kind)).
+		Add("severity", string(f.Severity)).
+		Add("target", f.Target).
+		Add("instances", nonNil(f.Instances))
+	if len(f.Groups) > 0 {
+		props.Add("groups", f.Groups)
 	}
-	return nil
+	if ps := f.AllProbes(); len(ps) > 0 {
+		var all []map[string]any
+		for _, p := range ps {
+			m := map[string]any{"id": p.ID, "origin": p.Origin, "method": p.Method,
+				"headers": nonNil(p.Headers), "credentials": p.Credentials}
+			if p.Path != "" {
+				m["path"] = p.Path
+			}
+			all = append(all, m)
+		}
+		props.Add("probe", all[0])
+		props.Add("probes", all)
+	}
+	if len(f.Paths) > 0 {
+		props.Add("paths", f.Paths)
+	}
+	if len(f.Explains) > 0 {
+		props.Add("explains", f.Explains)
+	}
+	if len(f.Evidence) > 0 {
+		props.Add("evidence", f.Evidence)
+	}
+	if len(f.Difference) > 0 {
+		props.Add("difference", f.Difference)
+	}
+	if f.Expected != "" {
+		props.Add("expected", f.Expected)
+	}
+	if f.Observed != "" {
+		props.Add("observed", f.Observed)
+	}
+	if f.Share > 0 {
+		props.Add("share", f.Share)
+	}
+	if f.Reproduce != "" {
+		props.Add("reproduce", f.Reproduce)
+	}
+	return props
 }
 
 // sarifLevel maps a severity to a SARIF result level.

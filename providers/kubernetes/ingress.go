@@ -300,9 +300,26 @@ func ingressPrefixMatch(prefix, path string) bool {
 
 // Route implements discovery.Router.
 func (ir *ingressRouter) Route(req discovery.Request) []discovery.Route {
-	r := ir.r
 	host := strings.ToLower(req.URL.Hostname())
-	// The tier of rules the host selects.
+	path := req.URL.Path
+	if path == "" {
+		path = "/"
+	}
+	route, notes := ir.match(ir.r.hostTier(host), path)
+	if ir.r.class == "alb" {
+		notes = append(notes, "class alb: the AWS Load Balancer Controller orders listener rules as the Ingress lists them, not by path length; the aws provider reads the ALB's actual rules")
+	}
+	if n := ir.r.nginx; n != nil && route.Action == discovery.ActionForward {
+		notes = ir.r.nginxRoute(n, req, host, &route, notes)
+	}
+	route.Note = strings.Join(notes, "; ")
+	return []discovery.Route{route}
+}
+
+// hostTier is the tier of rules (indexes in r.rules) the host selects:
+// those naming it, else those whose wildcard covers it, else those for
+// any host.
+func (r *ingressRoutes) hostTier(host string) []int {
 	var tier []int
 	for _, want := range []func(string) bool{
 		func(h string) bool { return h == host },
@@ -318,10 +335,14 @@ func (ir *ingressRouter) Route(req discovery.Request) []discovery.Route {
 			break
 		}
 	}
-	path := req.URL.Path
-	if path == "" {
-		path = "/"
-	}
+	return tier
+}
+
+// match routes path by the best path of the rules of tier (the longest,
+// then Exact over Prefix, then the first), else the default backend, else
+// nothing: the route and its notes.
+func (ir *ingressRouter) match(tier []int, path string) (discovery.Route, []string) {
+	r := ir.r
 	best, bestRule := -1, -1
 	var bestPath ingressPath
 	for _, i := range tier {
@@ -343,7 +364,6 @@ func (ir *ingressRouter) Route(req discovery.Request) []discovery.Route {
 			}
 		}
 	}
-	var route discovery.Route
 	var notes []string
 	switch {
 	case bestRule >= 0:
@@ -355,53 +375,53 @@ func (ir *ingressRouter) Route(req discovery.Request) []discovery.Route {
 		if p == "" {
 			p = "/"
 		}
-		route = ir.to(bestPath.backend, fmt.Sprintf("ingress %s: %s, path %s (%s)", r.name, hostDesc, p, bestPath.typ))
+		route := ir.to(bestPath.backend, fmt.Sprintf("ingress %s: %s, path %s (%s)", r.name, hostDesc, p, bestPath.typ))
 		if bestPath.typ == string(networkingv1.PathTypeImplementationSpecific) {
 			notes = append(notes, "pathType ImplementationSpecific matched as Prefix; the ingress controller decides (ingress-nginx with use-regex: a regular expression)")
 		}
+		return route, notes
 	case r.def != nil:
-		route = ir.to(*r.def, "ingress "+r.name+": default backend")
-	default:
-		route = discovery.Route{Rule: "ingress " + r.name + ": no rule matches", Action: discovery.ActionNone,
-			Detail: "the ingress controller's default backend answers (ingress-nginx: 404)"}
+		return ir.to(*r.def, "ingress "+r.name+": default backend"), nil
 	}
-	if r.class == "alb" {
-		notes = append(notes, "class alb: the AWS Load Balancer Controller orders listener rules as the Ingress lists them, not by path length; the aws provider reads the ALB's actual rules")
-	}
-	if n := r.nginx; n != nil && route.Action == discovery.ActionForward {
-		origin := req.Header.Get("Origin")
-		corsOK := n.cors && (n.corsAny || (n.corsOrigin != nil && origin != "" && n.corsOrigin.MatchString(origin)))
-		switch {
-		case corsOK && req.Method == "OPTIONS":
-			// The controller answers with CORS headers of its own: not a
-			// fixed response without them (which every preflight fails),
-			// so the route stays a forward, audited at the pods and
-			// sampled through the load balancer, where the controller's
-			// answer shows (lb-mismatch when it differs).
-			acao := origin
-			if n.corsAny {
-				acao = "*"
-			}
-			notes = append(notes, "ingress-nginx enable-cors answers this OPTIONS itself (204, Access-Control-Allow-Origin: "+acao+
-				"): through the load balancer browsers get the controller's answer, not the pods'")
-		case req.URL.Scheme == "http" && (n.forceSSL || (n.sslRedirect && r.hasTLS(host))):
-			// lua force_ssl_redirect: https://$host, the https port
-			// (443 assumed), the request URI.
-			loc := *req.URL
-			loc.Scheme, loc.Host = "https", req.URL.Hostname()
-			if strings.Contains(loc.Host, ":") {
-				loc.Host = "[" + loc.Host + "]"
-			}
-			route.Action, route.Pools = discovery.ActionRedirect, nil
-			route.Detail = "308 to " + loc.String() + " (ingress-nginx ssl-redirect)"
-		case corsOK:
-			notes = append(notes, "ingress-nginx enable-cors sets the CORS headers of this answer, over the app's")
-		case n.cors:
-			notes = append(notes, "ingress-nginx enable-cors: this origin is not in cors-allow-origin "+strconv.Quote(n.corsOrigins)+", the app answers")
+	return discovery.Route{Rule: "ingress " + r.name + ": no rule matches", Action: discovery.ActionNone,
+		Detail: "the ingress controller's default backend answers (ingress-nginx: 404)"}, nil
+}
+
+// nginxRoute applies what ingress-nginx does before a forward: answer a
+// CORS preflight itself, redirect to https, or set the CORS headers. It
+// may make route a redirect, and returns notes with its own added.
+func (r *ingressRoutes) nginxRoute(n *nginxBehaviour, req discovery.Request, host string, route *discovery.Route, notes []string) []string {
+	origin := req.Header.Get("Origin")
+	corsOK := n.cors && (n.corsAny || (n.corsOrigin != nil && origin != "" && n.corsOrigin.MatchString(origin)))
+	switch {
+	case corsOK && req.Method == "OPTIONS":
+		// The controller answers with CORS headers of its own: not a
+		// fixed response without them (which every preflight fails),
+		// so the route stays a forward, audited at the pods and
+		// sampled through the load balancer, where the controller's
+		// answer shows (lb-mismatch when it differs).
+		acao := origin
+		if n.corsAny {
+			acao = "*"
 		}
+		notes = append(notes, "ingress-nginx enable-cors answers this OPTIONS itself (204, Access-Control-Allow-Origin: "+acao+
+			"): through the load balancer browsers get the controller's answer, not the pods'")
+	case req.URL.Scheme == "http" && (n.forceSSL || (n.sslRedirect && r.hasTLS(host))):
+		// lua force_ssl_redirect: https://$host, the https port
+		// (443 assumed), the request URI.
+		loc := *req.URL
+		loc.Scheme, loc.Host = "https", req.URL.Hostname()
+		if strings.Contains(loc.Host, ":") {
+			loc.Host = "[" + loc.Host + "]"
+		}
+		route.Action, route.Pools = discovery.ActionRedirect, nil
+		route.Detail = "308 to " + loc.String() + " (ingress-nginx ssl-redirect)"
+	case corsOK:
+		notes = append(notes, "ingress-nginx enable-cors sets the CORS headers of this answer, over the app's")
+	case n.cors:
+		notes = append(notes, "ingress-nginx enable-cors: this origin is not in cors-allow-origin "+strconv.Quote(n.corsOrigins)+", the app answers")
 	}
-	route.Note = strings.Join(notes, "; ")
-	return []discovery.Route{route}
+	return notes
 }
 
 // to is the route to an Ingress backend.

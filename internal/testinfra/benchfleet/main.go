@@ -5,10 +5,14 @@
 //	go run ./internal/testinfra/benchfleet -n 10000 -config /tmp/fleet.yaml &
 //	/usr/bin/time -v go run ./cmd/corsaudit audit --config /tmp/fleet.yaml --format json --output /dev/null
 //
-// The fleet is lab.Fleet: every tenth instance runs the older CORS config,
-// so the differ has work. The policy plans 16 probes (benchPolicy). With
-// -wide one listener on 0.0.0.0:PORT serves every instance (100,000 fit);
-// internal/testinfra/benchfleet/baseline is the bare client to compare with. With
+// The fleet and its policy are a lab.BenchProfile (-profile, lab by
+// default: lab.Fleet, every tenth instance on the older CORS config; full:
+// every instance answers with the full set of CORS headers, every tenth
+// allows fewer methods), 16 probes per instance, concurrency and
+// per_instance as -concurrency and -per-instance say (0: corsaudit's
+// defaults). With -wide one listener on 0.0.0.0:PORT serves every
+// instance (100,000 fit); internal/testinfra/benchfleet/baseline is the bare client
+// to compare with. With
 // -targets N the config has N targets on the same instances (target-1 ...),
 // for measuring `corsaudit serve` per target:
 //
@@ -24,12 +28,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/corsaudit/corsaudit/config"
-	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
@@ -39,10 +43,17 @@ func main() {
 	port := flag.Int("port", 18080, "port every instance listens on (each on its own 127.0.x.y)")
 	path := flag.String("config", "fleet.yaml", "where to write the corsaudit config")
 	targets := flag.Int("targets", 1, "targets in the config, each auditing every instance (for `corsaudit serve`)")
+	profile := flag.String("profile", lab.BenchProfiles[0].Name, "the workload: "+profileNames())
+	concurrency := flag.Int("concurrency", 256, "the config's concurrency (0: corsaudit's default)")
+	perInstance := flag.Int("per-instance", 2, "the config's per_instance (0: corsaudit's default)")
 	wide := flag.Bool("wide", false, "serve every instance from one listener on 0.0.0.0:PORT, instance i at 127.a.b.c (for 100,000 instances; the dialled address says which)")
 	flag.Parse()
 
-	fleet := benchFleet(*n)
+	prof, ok := lab.LookupBenchProfile(*profile)
+	if !ok {
+		log.Fatalf("benchfleet: profile %q: want one of %s", *profile, profileNames())
+	}
+	fleet := prof.Fleet(*n)
 	var ins []lab.Instance
 	if *wide {
 		ins = serveWide(fleet, *port)
@@ -61,7 +72,7 @@ func main() {
 		go srv.Serve(ln)
 		ins = append(ins, lab.Instance{ID: be.Behavior.ID, Addr: addr, Group: be.Group})
 	}
-	cfg := fleetConfig(ins)
+	cfg := lab.BenchConfig(prof, ins, *concurrency, *perInstance)
 	cfg.Targets = manyTargets(cfg.Targets[0], *targets)
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -74,24 +85,19 @@ func main() {
 	if *wide {
 		where = "127.a.b.c (one listener on 0.0.0.0)"
 	}
-	log.Printf("benchfleet: %d instances on %s:%d; config in %s; Ctrl-C to stop", *n, where, *port, *path)
+	log.Printf("benchfleet: %d instances (%s) on %s:%d; config in %s; Ctrl-C to stop", *n, prof.Name, where, *port, *path)
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt)
 	<-ch
 }
 
-// fleetConfig is the config that audits the fleet's instances: 16 probes
-// (benchPolicy) per instance, drift only, no load balancer.
-func fleetConfig(ins []lab.Instance) config.Config {
-	cfg := config.Default()
-	cfg.Concurrency, cfg.PerInstance = 256, 2
-	cfg.Timeout, cfg.Deadline = 5*time.Second, 30*time.Minute
-	cfg.Analyses = []string{diff.AnalysisDrift}
-	target := lab.Target("fleet", "http://api.example.com"+lab.Path, ins)
-	target.LB = config.LB{Disabled: true}
-	target.Policy = benchPolicy
-	cfg.Targets = []config.Target{target}
-	return cfg
+// profileNames lists the profiles' names.
+func profileNames() string {
+	var names []string
+	for _, p := range lab.BenchProfiles {
+		names = append(names, p.Name+" ("+p.Summary+")")
+	}
+	return strings.Join(names, ", ")
 }
 
 // manyTargets is n copies of t named target-1 ... target-n (t itself, named

@@ -6,34 +6,11 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"slices"
 	"time"
 
-	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
-
-// benchPolicy plans 16 probes: 1 origin x 7 methods x 2 header sets, plus
-// the disallowed origin for GET and for PUT (as audit.BenchmarkAudit1000).
-// The current instances follow it (benchMethods); the older ones allow
-// fewer methods and headers.
-var benchPolicy = config.Policy{Origins: slices.Clone(lab.PolicyOrigins),
-	Methods: []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"},
-	Headers: slices.Clone(lab.PolicyHeaders), Credentials: true}
-
-// benchFleet is lab.Fleet whose current instances also allow PATCH and
-// OPTIONS, so that they follow benchPolicy.
-func benchFleet(n int) []lab.Backend {
-	fleet := lab.Fleet(n, func(i int) bool { return i%10 == 0 })
-	for i := range fleet {
-		if i%10 != 9 {
-			b := &fleet[i].Behavior
-			b.AllowMethods = append(slices.Clone(b.AllowMethods), "PATCH", "OPTIONS")
-		}
-	}
-	return fleet
-}
 
 // wideIP is instance i's address in a wide fleet: 127.a.b.c with each of
 // a, b, c in 1..250 (15 million addresses, all loopback).

@@ -87,8 +87,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("baseline: url: %v", err)
 	}
-	reqs := requests(audit.Plan(audit.Policy{Origins: t.Policy.Origins, Methods: t.Policy.Methods,
-		Headers: t.Policy.Headers, Credentials: t.Policy.Credentials}))
+	reqs := cfg.requests()
 	addrs := make(chan string)
 	var sent, failed atomic.Int64
 	var wg sync.WaitGroup
@@ -114,6 +113,13 @@ func main() {
 	fmt.Printf("baseline: %d instances, %d requests (%d failed) in %s: %.0f requests/s\n",
 		len(t.Discover.Static.Instances), sent.Load(), failed.Load(), took.Round(time.Millisecond),
 		float64(sent.Load())/took.Seconds())
+}
+
+// requests are the requests of the plan of the config's (one) target.
+func (cfg *fleetConfig) requests() []request {
+	pol := cfg.Targets[0].Policy
+	return requests(audit.Plan(audit.Policy{Origins: pol.Origins, Methods: pol.Methods,
+		Headers: pol.Headers, Credentials: pol.Credentials}))
 }
 
 // requests are the requests corsaudit sends for probes (assuming every
