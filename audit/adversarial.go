@@ -81,11 +81,11 @@ func IsAdversarial(class string) bool {
 	return false
 }
 
-// SpecialChars are the characters put right after the trusted host in
+// specialChars are the characters put right after the trusted host in
 // ClassSpecialChar origins (Corsy, CORScanner, PortSwigger research on
 // Safari host parsing). "%60" is sent as the three characters, like the
 // scanners do.
-var SpecialChars = []string{"_", "-", "{", "}", "!", "~", ";", "|", "&", "'", "(", ")", "*", ",", "$", "=", "+", "^", "%60"}
+var specialChars = []string{"_", "-", "{", "}", "!", "~", ";", "|", "&", "'", "(", ")", "*", ",", "$", "=", "+", "^", "%60"}
 
 // localhostOrigins are the development origins most often left in
 // allowlists.
@@ -95,12 +95,12 @@ var localhostOrigins = []string{"http://localhost", "http://localhost:3000", "ht
 // under a subdomain.
 var thirdPartySuffixes = []string{"github.io", "herokuapp.com", "netlify.app", "vercel.app", "pages.dev"}
 
-// OriginLabel returns the DNS label (8 lower-case letters and digits) that
+// originLabel returns the DNS label (8 lower-case letters and digits) that
 // AdversarialProbes puts in its made-up origins, derived from the target
 // host and the policy: no allowlist holds it, and the same config gives the
 // same probes on every run and every shard (so reports merge, and SARIF
 // fingerprints and JUnit names stay stable).
-func OriginLabel(targetHost string, pol Policy) string {
+func originLabel(targetHost string, pol Policy) string {
 	h := sha256.New()
 	for _, s := range [][]string{{targetHost}, pol.Origins, pol.Methods, pol.Headers, {strconv.FormatBool(pol.Credentials)}} {
 		for _, x := range s {
@@ -119,7 +119,7 @@ func OriginLabel(targetHost string, pol Policy) string {
 }
 
 // PlanTarget is a target's whole probe plan: Plan(pol), then, with
-// adversarial, AdversarialProbes labelled by OriginLabel, numbered after
+// adversarial, AdversarialProbes labelled by originLabel, numbered after
 // the policy probes. The plan is bounded by maxProbes: the policy probes
 // are never cut (more of them than maxProbes is an error), the adversarial
 // ones are cut from the end (the least telling) and dropped says how many.
@@ -131,7 +131,7 @@ func PlanTarget(pol Policy, targetHost string, adversarial bool, maxProbes int) 
 	if !adversarial {
 		return probes, 0, nil
 	}
-	adv := AdversarialProbes(pol, targetHost, OriginLabel(targetHost, pol))
+	adv := AdversarialProbes(pol, targetHost, originLabel(targetHost, pol))
 	if room := maxProbes - len(probes); len(adv) > room {
 		dropped = len(adv) - room
 		adv = adv[:room]
@@ -154,7 +154,7 @@ func PlanTarget(pol Policy, targetHost string, adversarial bool, maxProbes int) 
 // have Expect ExpectNone (they are judged by the misconfig check, not by the
 // policy or the majority), and Credentials as the policy says.
 //
-// rnd is a DNS label (OriginLabel); no allowlist holds the arbitrary
+// rnd is a DNS label (originLabel); no allowlist holds the arbitrary
 // origins made with it. Origins are deduplicated and ordered from the most to
 // the least telling, so that a caller bounding the plan keeps the best ones:
 // arbitrary, null, then per policy origin (and the target host) the
@@ -248,7 +248,7 @@ func AdversarialProbes(pol Policy, targetHost string, rnd string) []Probe {
 		if p := u.Port(); p != "" {
 			port = ":" + p
 		}
-		for _, c := range SpecialChars {
+		for _, c := range specialChars {
 			add(ClassSpecialChar, u.Scheme+"://"+u.Hostname()+c+"."+rnd+".example"+port)
 		}
 	}

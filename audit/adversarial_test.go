@@ -39,7 +39,7 @@ func TestAdversarialProbesExample(t *testing.T) {
 		{ClassThirdParty, "https://r4nd.vercel.app"},
 		{ClassThirdParty, "https://r4nd.pages.dev"},
 	}
-	for _, c := range SpecialChars {
+	for _, c := range specialChars {
 		want = append(want, struct{ class, origin string }{ClassSpecialChar, "https://app.example.com" + c + ".r4nd.example"})
 	}
 	if len(got) != len(want) {
@@ -181,12 +181,12 @@ func TestOriginLabel(t *testing.T) {
 		a, b     string
 		wantSame bool
 	}{
-		{"same host and policy", OriginLabel("api.example.com", pol), OriginLabel("api.example.com", pol), true},
-		{"another host", OriginLabel("api.example.com", pol), OriginLabel("api2.example.com", pol), false},
-		{"another policy", OriginLabel("api.example.com", pol), OriginLabel("api.example.com", other), false},
+		{"same host and policy", originLabel("api.example.com", pol), originLabel("api.example.com", pol), true},
+		{"another host", originLabel("api.example.com", pol), originLabel("api2.example.com", pol), false},
+		{"another policy", originLabel("api.example.com", pol), originLabel("api.example.com", other), false},
 	} {
 		if len(tc.a) != 8 || cleanLabel(tc.a) != tc.a {
-			t.Errorf("%s: OriginLabel = %q, want 8 lower-case letters and digits", tc.desc, tc.a)
+			t.Errorf("%s: originLabel = %q, want 8 lower-case letters and digits", tc.desc, tc.a)
 		}
 		if (tc.a == tc.b) != tc.wantSame {
 			t.Errorf("%s: labels %q and %q, want same=%v", tc.desc, tc.a, tc.b, tc.wantSame)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // benchPolicy plans 16 probes: 1 origin x 7 methods x 2 header sets, plus

@@ -43,7 +43,7 @@ type Endpoint struct {
 // discovery.CheckScheme's).
 func NewEndpoint(u *url.URL, connectTo, scheme string, o TransportOptions) Endpoint {
 	o.ConnectTo = connectTo
-	e := Endpoint{URL: u, ConnectTo: connectTo, Scheme: scheme, Client: NewClient(o), urlOf: u}
+	e := Endpoint{URL: u, ConnectTo: connectTo, Scheme: scheme, Client: newClient(o), urlOf: u}
 	e.url = e.RequestURL().String()
 	return e
 }
@@ -104,7 +104,7 @@ type FetchOptions struct {
 	// outcome: the engine gives up on an instance that keeps failing.
 	health *instanceHealth
 	// intern, when set, shares identical recorded header sets.
-	intern *interner
+	intern *headerInterner
 	// memo, when set, is the probe's plan and verdicts, shared by every
 	// instance of the run (the engine sets it with intern).
 	memo *probeMemo
@@ -162,14 +162,14 @@ func (f *Fetched) decide(v *cors.Verdict) {
 // simple POST is sent by a browser without preflight, and corsaudit never
 // sends it), when ctx ended (the run's deadline or an interrupt, as opposed
 // to the per-request Timeout) before a request was sent or while it was in
-// flight (NotAnswered*), or when the instance was given up, Done is false
+// flight (notAnswered*), or when the instance was given up, Done is false
 // and NotRun says why in plain words. A request that got no response for
 // another reason is an observation of the instance: Done, with the
 // exchange's error class and a zero verdict.
 func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOptions) Fetched {
 	f := Fetched{Plan: o.planFor(req)}
 	method := cors.NormalizeMethod(req.Method)
-	sendsActual := SendsActual(method, o.SendUnsafeActual) && o.Step != StepPreflight
+	sendsActual := sendsActual(method, o.SendUnsafeActual) && o.Step != StepPreflight
 	sendsPreflight := f.Plan.Needed && o.Step != StepActual
 	switch {
 	case cors.IsForbiddenMethod(req.Method) || !cors.IsToken(req.Method):
@@ -237,11 +237,11 @@ func ActAsBrowser(ctx context.Context, to Endpoint, req cors.Request, o FetchOpt
 	return f
 }
 
-// SendsActual says whether corsaudit sends the actual request of method
+// sendsActual says whether corsaudit sends the actual request of method
 // (normalised, as cors.NormalizeMethod): only GET and HEAD, which cannot
 // change server state, unless sendUnsafe (`check --send-actual`). Any
 // other method is only ever preflighted.
-func SendsActual(method string, sendUnsafe bool) bool {
+func sendsActual(method string, sendUnsafe bool) bool {
 	return method == http.MethodGet || method == http.MethodHead || sendUnsafe
 }
 
@@ -314,8 +314,8 @@ func isCredentialHeader(name string) bool {
 	return false
 }
 
-// cutOff says in plain words why ctx ended a run.
-func cutOff(ctx context.Context) string {
+// notRunReason says in plain words why ctx ended a run.
+func notRunReason(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return NotRunDeadline
 	}
@@ -326,9 +326,9 @@ func cutOff(ctx context.Context) string {
 // ended the run.
 func unanswered(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return NotAnsweredDeadline
+		return notAnsweredDeadline
 	}
-	return NotAnsweredInterrupted
+	return notAnsweredInterrupted
 }
 
 // Reasons a probe observed nothing (Observation.NotRun): not sent, or sent
@@ -336,8 +336,8 @@ func unanswered(ctx context.Context) string {
 const (
 	NotRunDeadline         = "not run: the run's deadline passed"
 	NotRunInterrupted      = "not run: interrupted"
-	NotAnsweredDeadline    = "not answered before the run stopped: its deadline passed"
-	NotAnsweredInterrupted = "not answered before the run stopped: interrupted"
+	notAnsweredDeadline    = "not answered before the run stopped: its deadline passed"
+	notAnsweredInterrupted = "not answered before the run stopped: interrupted"
 )
 
 // send sends one request, whose header h (preflightHeader, actualHeader)
@@ -352,7 +352,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 		return nil, nil, why
 	}
 	if ctx.Err() != nil {
-		return nil, nil, cutOff(ctx)
+		return nil, nil, notRunReason(ctx)
 	}
 	// The transport does not change h and nothing does after: the record
 	// shares it (interned across instances when the engine sends), unless
@@ -403,7 +403,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 				return ex, resp, ""
 			}
 		}
-		got := Exchange{Err: Classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
+		got := Exchange{Err: classify(err), ErrMsg: secret.Redact(err.Error()), Latency: time.Since(start)}
 		o.record(&got, sent)
 		o.health.record(&got)
 		return o.shareExchange(got), nil, ""
@@ -417,7 +417,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if o.intern != nil {
 		got.Header, got.answer = o.sharedResponse(method, header)
 	} else {
-		got.Header = RelevantHeaders(header, "")
+		got.Header = relevantHeaders(header, "")
 	}
 	if o.InstanceHeader != "" {
 		got.ServedBy = header.Get(o.InstanceHeader)
@@ -428,7 +428,7 @@ func (o *FetchOptions) send(ctx context.Context, to Endpoint, method string, h h
 	if err != nil && !errors.Is(err, context.Canceled) {
 		got.ErrMsg = "body: " + secret.Redact(err.Error())
 	}
-	if err != nil && ctx.Err() == nil && Classify(err) == ErrTimeout {
+	if err != nil && ctx.Err() == nil && classify(err) == ErrTimeout {
 		o.health.bodyTimedOut() // the answer counts; the instance's slowness too
 	} else {
 		o.health.record(&got)
@@ -469,7 +469,7 @@ func (o *FetchOptions) sendTolerantly(ctx context.Context, to Endpoint, req *htt
 		return nil, nil, false
 	}
 	// Not interned (answer 0): each such answer is judged on its own.
-	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: RelevantHeaders(r.Header, ""),
+	ex = &Exchange{Status: r.Status, Location: r.Header.Get("Location"), Header: relevantHeaders(r.Header, ""),
 		Malformed: malformedDetail(r, malformed), Latency: time.Since(start), Proto: ProtoHTTP1}
 	o.record(ex, sent)
 	if o.InstanceHeader != "" {
@@ -523,9 +523,9 @@ func readResponseHeader(b cors.Browser, h http.Header) http.Header {
 	return out
 }
 
-// RelevantHeaders keeps the response headers that matter to CORS and caching,
+// relevantHeaders keeps the response headers that matter to CORS and caching,
 // values as received.
-func RelevantHeaders(h http.Header, instanceHeader string) http.Header {
+func relevantHeaders(h http.Header, instanceHeader string) http.Header {
 	out := http.Header{}
 	for k, v := range h {
 		if isRelevantHeader(k, instanceHeader) {

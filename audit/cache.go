@@ -48,7 +48,7 @@ func cacheToken(opt *Options, t discovery.Target) string {
 // disallowed origin, and M/H then another policy probe's M'/H' from A (a
 // preflight cached without Access-Control-Request-Method/-Headers in its
 // key). At most 9 orders, 26 requests (3 an order, 2 for the
-// revalidation), per layer: CacheRequests. sampled says which probes are
+// revalidation), per layer: cacheRequests. sampled says which probes are
 // sampled through the layer.
 func CacheMatrix(probes []Probe, sampled func(p int) bool, b cors.Browser) []CachePair {
 	// A whole fetch whose samples are taken: a probe of one step cannot
@@ -69,14 +69,14 @@ func CacheMatrix(probes []Probe, sampled func(p int) bool, b cors.Browser) []Cac
 	if get >= 0 {
 		a := probes[get].Origin
 		at := func(order, first, second string) {
-			out = append(out, CachePair{Order: order, Probe: get, SecondProbe: get, First: first, Second: second})
+			out = append(out, CachePair{CacheCase: CacheCase{Order: order, Probe: get, SecondProbe: get, First: first, Second: second}})
 		}
 		at(CacheNoOrigin, "", a)
-		at(CacheRefusal, DisallowedOrigin, a)
+		at(CacheRefusal, disallowedOrigin, a)
 		if other := otherOrigin(probes, a); other != "" {
 			at(CacheOtherOrigin, a, other)
 		}
-		at(CacheOtherOrigin, a, DisallowedOrigin)
+		at(CacheOtherOrigin, a, disallowedOrigin)
 		at(CacheRevalidation, a, a)
 	}
 	pre := -1
@@ -89,13 +89,13 @@ func CacheMatrix(probes []Probe, sampled func(p int) bool, b cors.Browser) []Cac
 	if pre >= 0 {
 		a := probes[pre].Origin
 		at := func(order, first, second string, secondProbe int) {
-			out = append(out, CachePair{Order: order, Probe: pre, SecondProbe: secondProbe, Preflight: true, First: first, Second: second})
+			out = append(out, CachePair{CacheCase: CacheCase{Order: order, Probe: pre, SecondProbe: secondProbe, Preflight: true, First: first, Second: second}})
 		}
-		at(CacheRefusal, DisallowedOrigin, a, pre)
+		at(CacheRefusal, disallowedOrigin, a, pre)
 		if other := otherOrigin(probes, a); other != "" {
 			at(CacheOtherOrigin, a, other, pre)
 		}
-		at(CacheOtherOrigin, a, DisallowedOrigin, pre)
+		at(CacheOtherOrigin, a, disallowedOrigin, pre)
 		want := cors.PlanPreflightFor(b, probes[pre].Request())
 		for q := range probes {
 			plan := cors.PlanPreflightFor(b, probes[q].Request())
@@ -119,9 +119,9 @@ func otherOrigin(probes []Probe, a string) string {
 	return ""
 }
 
-// CacheRequests is the most requests the cache probe matrix sends through
+// cacheRequests is the most requests the cache probe matrix sends through
 // one layer (WorkOf counts them order by order).
-const CacheRequests = 26
+const cacheRequests = 26
 
 // cacheJobs sends the cache probe matrix through every layer: one job per
 // order, its requests in turn over one keep-alive connection (so a cache

@@ -1,8 +1,3 @@
-// Package audit sends the same CORS requests to every instance of a target,
-// directly and through its load balancer, and records what came back as
-// Observations. It never follows redirects, sends a cookie or token only
-// from a configured Credential and only where a browser would, and only
-// ever preflights methods that could change server state.
 package audit
 
 import (
@@ -214,7 +209,7 @@ func planTarget(ctx context.Context, res *TargetResult, spec TargetSpec, opt *Op
 	res.URL = u
 	insts := spec.Target.Instances
 	res.Direct = NewDirectMatrix(insts, len(spec.Probes))
-	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newInterner(),
+	s := &sender{res: res, opt: opt, instanceHeader: spec.LB.InstanceHeader, intern: newHeaderInterner(),
 		memos: make([]probeMemo, len(spec.Probes))}
 	verdicts := &verdictCache{m: map[verdictKey]*cors.Verdict{}}
 	for p, pr := range spec.Probes {
@@ -341,7 +336,7 @@ type sender struct {
 
 	// intern shares the header sets that thousands of instances send and
 	// answer alike.
-	intern *interner
+	intern *headerInterner
 	// memos[p] is probe p's plan and verdicts, shared by every instance.
 	memos []probeMemo
 	// routes says which probes the instances of each pool answer.
@@ -409,7 +404,7 @@ func (s *sender) observe(ctx context.Context, to Endpoint, pr Probe, obs *Observ
 // markNotRun says why every observation of res that did not complete was
 // not run, once ctx ended the run before it got to them.
 func markNotRun(ctx context.Context, res *TargetResult) {
-	why := cutOff(ctx)
+	why := notRunReason(ctx)
 	for _, row := range res.LB {
 		for i := range row {
 			if !row[i].Done && row[i].NotRun == "" {

@@ -235,7 +235,7 @@ func TestPlan(t *testing.T) {
 		}
 	}
 	last := probes[len(probes)-1]
-	if last.Origin != DisallowedOrigin || last.Method != "PUT" || last.Expect != ExpectBlocked {
+	if last.Origin != disallowedOrigin || last.Method != "PUT" || last.Expect != ExpectBlocked {
 		t.Errorf("last probe = %+v, want the disallowed PUT", last)
 	}
 }

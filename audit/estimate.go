@@ -19,9 +19,9 @@ func SamplesFor(n int) int {
 	return min(max(s, 8), 256)
 }
 
-// LBProbes counts the probes that are also sampled through the LB
+// lbProbes counts the probes that are also sampled through the LB
 // (Probe.Sampled).
-func LBProbes(probes []Probe) int {
+func lbProbes(probes []Probe) int {
 	n := 0
 	for _, p := range probes {
 		if p.Sampled() {

@@ -19,7 +19,7 @@ func TestEstimate(t *testing.T) {
 	// to the disallowed origin, another method) of the cache probe matrix,
 	// three requests each.
 	cache := len(CacheMatrix(probes, func(int) bool { return true }, cors.Chromium))
-	n, lbn := len(probes), LBProbes(probes)
+	n, lbn := len(probes), lbProbes(probes)
 	for _, tc := range []struct {
 		desc  string
 		specs []TargetSpec

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
 )
 
 // tlsOnly is a TLS server: a plain HTTP request fails its handshake and
@@ -40,7 +40,7 @@ func faultPolicy() Policy {
 
 // TestRunFaultFleet: every failure of an instance is recorded with its
 // class on the observations that sent something; the simple POST probe is
-// not run anywhere; a dead instance is given up after GiveUpAfter
+// not run anywhere; a dead instance is given up after giveUpAfter
 // consecutive failures, so it receives a bounded number of requests.
 func TestRunFaultFleet(t *testing.T) {
 	const perInstance = 3
@@ -109,10 +109,10 @@ func TestRunFaultFleet(t *testing.T) {
 			if tt.giveUp == "" {
 				return
 			}
-			// Item 11: a dead instance costs about GiveUpAfter failures,
+			// Item 11: a dead instance costs about giveUpAfter failures,
 			// whatever the number of probes.
-			if sent < GiveUpAfter || sent > perInstance+1 {
-				t.Errorf("%d observations sent requests, want %d to %d (of %d probes)", sent, GiveUpAfter, perInstance+1, len(probes))
+			if sent < giveUpAfter || sent > perInstance+1 {
+				t.Errorf("%d observations sent requests, want %d to %d (of %d probes)", sent, giveUpAfter, perInstance+1, len(probes))
 			}
 			if f := faults[tt.inst.ID]; f != nil && f.Accepted() > perInstance+1 {
 				t.Errorf("instance accepted %d connections, want at most %d", f.Accepted(), perInstance+1)
@@ -153,8 +153,8 @@ func TestRunCutOff(t *testing.T) {
 		interrupt        bool
 		notRun, notAnswd string
 	}{
-		{desc: "deadline", notRun: NotRunDeadline, notAnswd: NotAnsweredDeadline},
-		{desc: "interrupt", interrupt: true, notRun: NotRunInterrupted, notAnswd: NotAnsweredInterrupted},
+		{desc: "deadline", notRun: NotRunDeadline, notAnswd: notAnsweredDeadline},
+		{desc: "interrupt", interrupt: true, notRun: NotRunInterrupted, notAnswd: notAnsweredInterrupted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -252,7 +252,7 @@ func errMsg(o Observation) string {
 // TestTrickleIsGivenUp: an instance that sends its status line and CORS
 // headers, then trickles its body, answers each request as far as the CORS
 // check goes (a browser has the headers), but its body timing out counts
-// toward giving it up like any other timeout: after GiveUpAfter of them the
+// toward giving it up like any other timeout: after giveUpAfter of them the
 // rest of its probes are not run, instead of every GET waiting the full
 // timeout and pushing the run to its deadline.
 func TestTrickleIsGivenUp(t *testing.T) {
@@ -284,7 +284,7 @@ func TestTrickleIsGivenUp(t *testing.T) {
 			t.Errorf("%s: not done, not run %q", probes[o.Probe].ID, o.NotRun)
 		}
 	}
-	if sent < GiveUpAfter || sent > perInstance+1 || givenUp == 0 {
-		t.Errorf("%d probes sent, %d given up (of %d): want %d to %d sent, the rest given up", sent, givenUp, len(probes), GiveUpAfter, perInstance+1)
+	if sent < giveUpAfter || sent > perInstance+1 || givenUp == 0 {
+		t.Errorf("%d probes sent, %d given up (of %d): want %d to %d sent, the rest given up", sent, givenUp, len(probes), giveUpAfter, perInstance+1)
 	}
 }

@@ -33,14 +33,14 @@ type Fetch struct {
 // sendsActual says whether the actual request is sent, if a browser gets
 // that far.
 func (f Fetch) sendsActual() bool {
-	return SendsActual(cors.NormalizeMethod(f.Request.Method), f.SendUnsafeActual)
+	return sendsActual(cors.NormalizeMethod(f.Request.Method), f.SendUnsafeActual)
 }
 
 // Engines are the browsers of asked that f may be acted out as: all of
 // them, or only the first when f sends an actual request that may change
 // server state, so that it is sent once.
 func (f Fetch) Engines(asked []cors.Browser) []cors.Browser {
-	if len(asked) > 1 && f.SendUnsafeActual && !SendsActual(cors.NormalizeMethod(f.Request.Method), false) {
+	if len(asked) > 1 && f.SendUnsafeActual && !sendsActual(cors.NormalizeMethod(f.Request.Method), false) {
 		return asked[:1]
 	}
 	return slices.Clone(asked)

@@ -27,7 +27,7 @@ func TestSendsActual(t *testing.T) {
 		{"PUT", true, true},
 		{"GET", true, true},
 	} {
-		if got := SendsActual(tc.method, tc.sendUnsafe); got != tc.want {
+		if got := sendsActual(tc.method, tc.sendUnsafe); got != tc.want {
 			t.Errorf("SendsActual(%s, %v) = %v, want %v", tc.method, tc.sendUnsafe, got, tc.want)
 		}
 	}

@@ -24,9 +24,9 @@ type Front struct {
 	Address string `json:"address,omitempty"`
 }
 
-// LBLayer is the name of the one layer of a target without fronts: its
+// lbLayer is the name of the one layer of a target without fronts: its
 // load balancer, reached at the public URL.
-const LBLayer = "lb"
+const lbLayer = "lb"
 
 // LookupHost resolves a host name to addresses, as net.Resolver.LookupHost
 // does (Options.LookupHost: tests resolve to loopback addresses only).
@@ -51,10 +51,10 @@ type Layer struct {
 }
 
 // Layers are the target's fronts, outermost first, with their samples:
-// the load balancer alone (LBLayer) when no front is configured. The
+// the load balancer alone (lbLayer) when no front is configured. The
 // first layer's samples are LB.
 func (r *TargetResult) Layers() []Layer {
-	first := LBLayer
+	first := lbLayer
 	if len(r.Spec.Fronts) > 0 {
 		first = r.Spec.Fronts[0].Name
 	}
@@ -83,7 +83,7 @@ type frontPlan struct {
 // so its samples fail as a browser's would.
 func fronts(ctx context.Context, spec TargetSpec, u *url.URL, lookup LookupHost) []frontPlan {
 	if len(spec.Fronts) == 0 {
-		return []frontPlan{{name: LBLayer, url: u}}
+		return []frontPlan{{name: lbLayer, url: u}}
 	}
 	if lookup == nil {
 		lookup = net.DefaultResolver.LookupHost

@@ -215,8 +215,8 @@ func TestCacheMatrixIsSentThroughTheFrontOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hits) == 0 || len(hits) > CacheRequests {
-		t.Fatalf("%d cache requests, want 1 to %d", len(hits), CacheRequests)
+	if len(hits) == 0 || len(hits) > cacheRequests {
+		t.Fatalf("%d cache requests, want 1 to %d", len(hits), cacheRequests)
 	}
 	remote := map[string]string{}
 	orders := map[string]bool{}

@@ -5,15 +5,15 @@ import (
 	"sync"
 )
 
-// GiveUpAfter is how many consecutive requests to one instance may fail
+// giveUpAfter is how many consecutive requests to one instance may fail
 // without a response (connection failures or timeouts, a body that does not
 // arrive within the timeout included, counted across its parallel workers)
 // before the rest of its probes are not run: one dead or trickling instance
-// costs about GiveUpAfter timeouts, whatever the number of probes.
-const GiveUpAfter = 2
+// costs about giveUpAfter timeouts, whatever the number of probes.
+const giveUpAfter = 2
 
 // instanceHealth counts an instance's consecutive failed requests and gives
-// the instance up after GiveUpAfter. A nil *instanceHealth never gives up
+// the instance up after giveUpAfter. A nil *instanceHealth never gives up
 // (load balancer samples).
 type instanceHealth struct {
 	mu       sync.Mutex
@@ -63,11 +63,11 @@ func (h *instanceHealth) fail(timeout bool) {
 	if timeout {
 		h.timeouts++
 	}
-	if h.fails >= GiveUpAfter && h.givenUp == "" {
+	if h.fails >= giveUpAfter && h.givenUp == "" {
 		what := "connection failures"
 		if h.timeouts == h.fails {
 			what = "timeouts"
 		}
-		h.givenUp = fmt.Sprintf("not run: instance given up after %d consecutive %s", GiveUpAfter, what)
+		h.givenUp = fmt.Sprintf("not run: instance given up after %d consecutive %s", giveUpAfter, what)
 	}
 }

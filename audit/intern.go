@@ -7,11 +7,11 @@ import (
 	"sync"
 )
 
-// interner shares the header sets that thousands of instances send and
+// headerInterner shares the header sets that thousands of instances send and
 // answer alike: a run keeps each distinct set once (read-only), so memory
 // follows the distinct answers, not instances x probes. Looking up a set
 // that was seen before allocates nothing.
-type interner struct {
+type headerInterner struct {
 	mu sync.Mutex
 	// answers numbers the distinct response header sets (from 1): the
 	// names of every header and the values of the relevant ones, which is
@@ -22,8 +22,8 @@ type interner struct {
 	request  map[string]http.Header
 }
 
-func newInterner() *interner {
-	return &interner{answers: map[string]uint32{}, request: map[string]http.Header{}}
+func newHeaderInterner() *headerInterner {
+	return &headerInterner{answers: map[string]uint32{}, request: map[string]http.Header{}}
 }
 
 // maxInternKeys bounds the header names kept on the stack while a key is
@@ -31,9 +31,9 @@ func newInterner() *interner {
 const maxInternKeys = 32
 
 // responseHeaders returns the shared copy of the relevant headers of h
-// (RelevantHeaders(h, "")) and the number of h's answer: equal numbers,
+// (relevantHeaders(h, "")) and the number of h's answer: equal numbers,
 // equal header names and equal relevant values.
-func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
+func (in *headerInterner) responseHeaders(h http.Header) (http.Header, uint32) {
 	var kb [512]byte
 	key := appendHeaderKey(kb[:0], h, true)
 	in.mu.Lock()
@@ -41,7 +41,7 @@ func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
 	if id, ok := in.answers[string(key)]; ok { // no allocation for the lookup
 		return in.relevant[id-1], id
 	}
-	in.relevant = append(in.relevant, RelevantHeaders(h, ""))
+	in.relevant = append(in.relevant, relevantHeaders(h, ""))
 	id := uint32(len(in.relevant))
 	in.answers[string(key)] = id
 	return in.relevant[id-1], id
@@ -49,7 +49,7 @@ func (in *interner) responseHeaders(h http.Header) (http.Header, uint32) {
 
 // requestHeaders returns the shared copy of request header h, which the
 // caller must not change afterwards.
-func (in *interner) requestHeaders(h http.Header) http.Header {
+func (in *headerInterner) requestHeaders(h http.Header) http.Header {
 	var kb [512]byte
 	key := appendHeaderKey(kb[:0], h, false)
 	in.mu.Lock()
@@ -63,7 +63,7 @@ func (in *interner) requestHeaders(h http.Header) http.Header {
 
 // appendHeaderKey appends to key a form of h that equal header sets share:
 // the names in order, each followed by its values (only for the headers
-// RelevantHeaders keeps, when relevantOnly).
+// relevantHeaders keeps, when relevantOnly).
 func appendHeaderKey(key []byte, h http.Header, relevantOnly bool) []byte {
 	var buf [maxInternKeys]string
 	names := buf[:0]
@@ -85,7 +85,7 @@ func appendHeaderKey(key []byte, h http.Header, relevantOnly bool) []byte {
 }
 
 // isRelevantHeader reports whether response header name matters to CORS
-// and caching (the headers RelevantHeaders keeps), without allocating.
+// and caching (the headers relevantHeaders keeps), without allocating.
 func isRelevantHeader(name, instanceHeader string) bool {
 	const acPrefix = "access-control-"
 	if len(name) >= len(acPrefix) && strings.EqualFold(name[:len(acPrefix)], acPrefix) {

@@ -214,7 +214,7 @@ func sameRequest(a, b http.Header) bool {
 }
 
 // sameAnswer reports whether a and b are the same answer to the
-// interner: the same header names, and the same values of the relevant
+// headerInterner: the same header names, and the same values of the relevant
 // ones (responseHeaders' key).
 func sameAnswer(a, b http.Header) bool {
 	if len(a) != len(b) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // TestRememberedVerdicts checks that the verdicts the engine remembers per

@@ -123,7 +123,7 @@ type Observation struct {
 // the run stopped (its deadline or an interrupt), and got no answer: o is
 // not an observation of the instance, but not "nothing sent" either.
 func (o Observation) Unanswered() bool {
-	return !o.Done && (o.NotRun == NotAnsweredDeadline || o.NotRun == NotAnsweredInterrupted)
+	return !o.Done && (o.NotRun == notAnsweredDeadline || o.NotRun == notAnsweredInterrupted)
 }
 
 // Verdict is the browser's decision; zero (never allowed) when not Done,
@@ -191,8 +191,18 @@ func (o Observation) ServedBy() string {
 // is cached. A shared cache that keys on the URL alone hands Second the
 // answer made for First.
 type CachePair struct {
+	CacheCase
+	FirstAnswer  *Exchange `json:"first"`
+	SecondAnswer *Exchange `json:"second"`
+	Fresh        *Exchange `json:"fresh,omitempty"`
+}
+
+// CacheCase says what a CachePair sends: through which front, in which
+// order, which probes from which origins (the shard file keeps it
+// beside its own form of the exchanges).
+type CacheCase struct {
 	// Front names the layer the requests went through (Front.Name;
-	// LBLayer, or "" in reports written before fronts existed: the load
+	// "lb", or "" in reports written before fronts existed: the load
 	// balancer at the public URL).
 	Front string `json:"front,omitempty"`
 	// Order is one of the Cache* orders ("" in reports written before
@@ -207,10 +217,7 @@ type CachePair struct {
 	// SecondProbe is the probe whose request the second step sends from
 	// Second (another method and request headers in the CachePreflightKey
 	// order; Probe otherwise, and in reports written before it existed).
-	SecondProbe  int       `json:"second_probe,omitempty"`
-	FirstAnswer  *Exchange `json:"first"`
-	SecondAnswer *Exchange `json:"second"`
-	Fresh        *Exchange `json:"fresh,omitempty"`
+	SecondProbe int `json:"second_probe,omitempty"`
 }
 
 // Orders of the cache probe matrix (CachePair.Order).

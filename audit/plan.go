@@ -176,9 +176,9 @@ type Policy struct {
 	Credentials bool     `json:"credentials"`
 }
 
-// DisallowedOrigin is the origin probed to check that the service does not
+// disallowedOrigin is the origin probed to check that the service does not
 // allow what its policy does not list. The .invalid TLD never resolves.
-const DisallowedOrigin = "https://corsaudit-not-allowed.invalid"
+const disallowedOrigin = "https://corsaudit-not-allowed.invalid"
 
 // headerValue picks a value for a request header such that the header is
 // what the page would really send (and is CORS-unsafe where it can be, so a
@@ -226,11 +226,11 @@ func Plan(pol Policy) []Probe {
 			}
 		}
 	}
-	add(Probe{Origin: DisallowedOrigin, Method: http.MethodGet, Credentials: pol.Credentials,
+	add(Probe{Origin: disallowedOrigin, Method: http.MethodGet, Credentials: pol.Credentials,
 		Class: ClassDisallowed, Expect: ExpectBlocked})
 	for _, m := range methods {
 		if m != http.MethodGet && m != http.MethodHead && m != http.MethodPost {
-			add(Probe{Origin: DisallowedOrigin, Method: m, Credentials: pol.Credentials,
+			add(Probe{Origin: disallowedOrigin, Method: m, Credentials: pol.Credentials,
 				Class: ClassDisallowed, Expect: ExpectBlocked})
 			break
 		}

@@ -294,6 +294,16 @@ func (r StepRoute) Describe() string {
 	return r.Action
 }
 
+// Answer is what the route answers in a few words, as a finding's
+// observed value says it: Describe for a forward route, "redirect (301 to
+// https://...)" for one the load balancer answers itself.
+func (r StepRoute) Answer() string {
+	if r.Action == discovery.ActionForward || r.Detail == "" {
+		return r.Describe()
+	}
+	return r.Action + " (" + r.Detail + ")"
+}
+
 // NotRunNotRouted is why an instance was not sent a probe: the load
 // balancer sends the probe's requests to other pools. Such a cell is no
 // observation: it is neither an answer nor a failure, and no majority

@@ -14,7 +14,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/routertest"
+	"github.com/corsaudit/corsaudit/internal/testinfra/routertest"
 )
 
 var sourceIP = []discovery.Route{

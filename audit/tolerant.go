@@ -32,12 +32,12 @@ func malformedHeader(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "malformed MIME header")
 }
 
-// errHeadTooLarge: the response head exceeds MaxResponseHeaderBytes.
-var errHeadTooLarge = fmt.Errorf("response headers exceed %d bytes", MaxResponseHeaderBytes)
+// errHeadTooLarge: the response head exceeds maxResponseHeaderBytes.
+var errHeadTooLarge = fmt.Errorf("response headers exceed %d bytes", maxResponseHeaderBytes)
 
 // readTolerantly sends req again to to on a new HTTP/1.1 connection (TLS
 // with the endpoint's configuration) and reads the response head as browser
-// b does, bounded by MaxResponseHeaderBytes and ctx. It uses to's own
+// b does, bounded by maxResponseHeaderBytes and ctx. It uses to's own
 // dialer, so the connection goes where the endpoint's requests go.
 func readTolerantly(ctx context.Context, to Endpoint, req *http.Request, b cors.Browser) (cors.Response, []cors.MalformedLine, error) {
 	tr, ok := to.Client.Transport.(*http.Transport)
@@ -82,7 +82,7 @@ func readTolerantly(ctx context.Context, to Endpoint, req *http.Request, b cors.
 	if err := out.Write(conn); err != nil {
 		return cors.Response{}, nil, err
 	}
-	head, err := readHead(bufio.NewReader(io.LimitReader(conn, MaxResponseHeaderBytes+1)))
+	head, err := readHead(bufio.NewReader(io.LimitReader(conn, maxResponseHeaderBytes+1)))
 	if err != nil {
 		return cors.Response{}, nil, err
 	}
@@ -96,14 +96,14 @@ func readHead(r *bufio.Reader) ([]byte, error) {
 	for {
 		line, err := r.ReadSlice('\n')
 		head = append(head, line...)
-		if len(head) > MaxResponseHeaderBytes {
+		if len(head) > maxResponseHeaderBytes {
 			return nil, errHeadTooLarge
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) && len(head) > MaxResponseHeaderBytes {
+			if errors.Is(err, io.EOF) && len(head) > maxResponseHeaderBytes {
 				return nil, errHeadTooLarge
 			}
 			return nil, err

@@ -17,14 +17,14 @@ import (
 // requests and operators can recognise corsaudit in their logs.
 const UserAgent = "corsaudit/1 (+https://github.com/corsaudit/corsaudit)"
 
-// MaxResponseHeaderBytes bounds the response header block read from a server.
-const MaxResponseHeaderBytes = 64 << 10
+// maxResponseHeaderBytes bounds the response header block read from a server.
+const maxResponseHeaderBytes = 64 << 10
 
 // MaxBodyBytes bounds how much of a response body is read (and discarded) so
 // that keep-alive connections can be reused.
 const MaxBodyBytes = 64 << 10
 
-// TransportOptions configure NewClient.
+// TransportOptions configure newClient.
 type TransportOptions struct {
 	// ConnectTo, when set, is the host:port every connection is dialled to,
 	// whatever the URL's host (like curl --connect-to). The request keeps the
@@ -54,10 +54,10 @@ type TransportOptions struct {
 	HTTP1Only bool
 }
 
-// NewClient returns an HTTP client that never follows redirects, sends no
+// newClient returns an HTTP client that never follows redirects, sends no
 // cookies, bounds response headers, and optionally dials a fixed address
 // while keeping the URL's Host and SNI.
-func NewClient(o TransportOptions) *http.Client {
+func newClient(o TransportOptions) *http.Client {
 	timeout := o.Timeout
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	tlsConf := &tls.Config{InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // user's explicit choice
@@ -74,7 +74,7 @@ func NewClient(o TransportOptions) *http.Client {
 		TLSClientConfig:        tlsConf,
 		TLSHandshakeTimeout:    timeout,
 		ResponseHeaderTimeout:  timeout,
-		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		MaxIdleConns:           0,
 		MaxIdleConnsPerHost:    16,
 		MaxConnsPerHost:        o.MaxConnsPerHost,
@@ -110,7 +110,7 @@ func NewClient(o TransportOptions) *http.Client {
 // sends a few small requests over each, so a run allocates them thousands
 // of times, and they make up much of what the garbage collector has to
 // keep up with. A CORS answer's head fits in 2 KiB (a longer one is read
-// in more than one go; MaxResponseHeaderBytes still bounds it), and the
+// in more than one go; maxResponseHeaderBytes still bounds it), and the
 // requests corsaudit writes in 1 KiB (a longer one, say with a credential,
 // is written in more than one go). HTTP/2 keeps its own buffers.
 const (
@@ -119,10 +119,10 @@ const (
 )
 
 // roundTrip sends req once and returns the response as received: what
-// c.Do does for a client of NewClient (no redirect ever followed, no
+// c.Do does for a client of newClient (no redirect ever followed, no
 // cookies, no client timeout), without the copy of the request's headers
 // that c.Do makes for redirects. Errors are wrapped as c.Do wraps them
-// (*url.Error), which Classify reads.
+// (*url.Error), which classify reads.
 func roundTrip(c *http.Client, req *http.Request) (*http.Response, error) {
 	if c.Jar != nil || c.Timeout != 0 || c.Transport == nil {
 		return c.Do(req)
@@ -151,8 +151,8 @@ const (
 	ErrOther       ErrorClass = "error"
 )
 
-// Classify maps a transport error to an ErrorClass.
-func Classify(err error) ErrorClass {
+// classify maps a transport error to an ErrorClass.
+func classify(err error) ErrorClass {
 	if err == nil {
 		return ErrNone
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/corsaudit/corsaudit/discovery"
 )
 
-// largeStaticYAML is a config with n static instances, as internal/benchfleet
+// largeStaticYAML is a config with n static instances, as internal/testinfra/benchfleet
 // writes it (10 MB of YAML for 100,000).
 func largeStaticYAML(n int) []byte {
 	var b bytes.Buffer

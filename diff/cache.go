@@ -93,7 +93,7 @@ func (c *comparison) originDependentWithoutVary(i, p int, preflight bool) bool {
 		return false
 	}
 	acao := e.Header.Get(cors.ACAO)
-	if acao == "" || acao == "*" || VaryHasOrigin(e.Header) {
+	if acao == "" || acao == "*" || varyHasOrigin(e.Header) {
 		return false
 	}
 	for q, pr := range probes {
@@ -499,7 +499,7 @@ func cacheHit(h http.Header) bool {
 // in front of it: the cache finding reports it (cachedSamples), not
 // lb-mismatch. Nothing is left out when the cache analysis is off.
 func (c *comparison) cachedMismatch(l layer, o audit.Observation) bool {
-	e := DecidingExchange(o)
+	e := decidingExchange(o)
 	return e != nil && c.opt.enabled(AnalysisCache) && cacheHit(e.Header) && c.cacheHarm(l) != ""
 }
 

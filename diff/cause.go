@@ -42,7 +42,7 @@ type answerCause struct {
 	// that repeat it carry.
 	sig string
 	// outcome and verdict are their answer's, refOutcome and refVerdict
-	// the reference's (VerdictString: blocked for another reason when the
+	// the reference's (verdictString: blocked for another reason when the
 	// outcomes agree).
 	outcome, refOutcome string
 	verdict, refVerdict string
@@ -300,7 +300,7 @@ func (c *comparison) answerMessage(lead *answerCause, as []*answerCause, ds []He
 		if len(parts) == 0 {
 			parts = append(parts, "browsers decide the same on "+plural.Count(len(same), "request"))
 		}
-		return fmt.Sprintf("%s %s%s: %s%s", who, DifferenceSentence(ds, n), where, strings.Join(parts, "; "), lbShare)
+		return fmt.Sprintf("%s %s%s: %s%s", who, differenceSentence(ds, n), where, strings.Join(parts, "; "), lbShare)
 	}
 	// No answer was compared header by header: what browsers decide, and
 	// the browser's message.
@@ -373,7 +373,7 @@ func requestsPhrase(ps []ProbeRef) string {
 // because is ": the answer " and the difference sentence, or the fallback
 // (a browser's message) when no answer was compared.
 func because(ds []HeaderDifference, fallback string) string {
-	if s := DifferenceSentence(ds, 1); s != "" {
+	if s := differenceSentence(ds, 1); s != "" {
 		return ": the answer " + s
 	}
 	if fallback != "" {

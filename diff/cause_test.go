@@ -123,7 +123,7 @@ func TestConsensusAnswer(t *testing.T) {
 func TestFindingIdentity(t *testing.T) {
 	cart := ProbeRef{ID: "p2", Origin: appOrigin, Method: "PUT", Path: "/v1/cart"}
 	items := ProbeRef{ID: "p8", Origin: appOrigin, Method: "PUT", Path: "/v1/items"}
-	lacksPUT := []HeaderDifference{{Step: StepPreflight, Header: cors.ACAM, Missing: []string{"PUT"}}}
+	lacksPUT := []HeaderDifference{{Step: audit.StepPreflight, Header: cors.ACAM, Missing: []string{"PUT"}}}
 	cause := func(ps []ProbeRef, ds []HeaderDifference, explains ...Kind) Finding {
 		return Finding{Kind: KindVerdictDrift, Severity: SeverityError, Target: "shop", Instances: []string{"w3"},
 			Probes: ps, Difference: ds, Explains: explains}
@@ -131,7 +131,7 @@ func TestFindingIdentity(t *testing.T) {
 	one := cause([]ProbeRef{cart}, lacksPUT, KindVerdictDrift)
 	both := cause([]ProbeRef{items, cart}, lacksPUT, KindVerdictDrift, KindLBMismatch)
 	both.Kind = KindLBMismatch
-	other := cause([]ProbeRef{cart}, []HeaderDifference{{Step: StepPreflight, Header: cors.ACAM, Missing: []string{"DELETE"}}}, KindVerdictDrift)
+	other := cause([]ProbeRef{cart}, []HeaderDifference{{Step: audit.StepPreflight, Header: cors.ACAM, Missing: []string{"DELETE"}}}, KindVerdictDrift)
 	if one.Fingerprint() != both.Fingerprint() {
 		t.Error("a cause's fingerprint changes with the probes and paths it reaches")
 	}
@@ -157,7 +157,7 @@ func TestFindingIdentity(t *testing.T) {
 		{Kind: KindUnreachable, Severity: SeverityError, Instances: []string{"a", "b"}},
 		{Kind: KindSplit, Severity: SeverityError, Instances: []string{"a"}},
 	}
-	SortFindings(fs)
+	sortFindings(fs)
 	var order []Kind
 	for _, f := range fs {
 		order = append(order, f.Kind)

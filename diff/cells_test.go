@@ -90,7 +90,7 @@ func TestCellsAt(t *testing.T) {
 }
 
 // fleetMatrix is n instances x 16 probes where every tenth instance runs
-// an older config (internal/benchfleet's fleet), answers shared: the rows
+// an older config (internal/testinfra/benchfleet's fleet), answers shared: the rows
 // of observations are two, the instances n.
 func fleetMatrix(n int) *audit.TargetResult {
 	probes := demoProbes()[:16]

@@ -93,7 +93,7 @@ type comparison struct {
 	// sigs[k] is the signature of the target's distinct observation k
 	// (res.Direct.Outcome; computed once; the zero signature for those
 	// that did not answer): thousands of instances answer alike.
-	sigs []Signature
+	sigs []signature
 	// classes names, per pool, the probes its instances answer (nil when
 	// the probes are not routed): instances of one class are compared
 	// with one another where a check compares whole instances.
@@ -116,7 +116,7 @@ func (c *comparison) routeClass(i int) string {
 }
 
 // sig is the signature of instance i's answer to probe p.
-func (c *comparison) sig(i, p int) Signature { return c.sigs[c.res.Direct.Outcome(i, p)] }
+func (c *comparison) sig(i, p int) signature { return c.sigs[c.res.Direct.Outcome(i, p)] }
 
 func newComparison(res *audit.TargetResult, opt Options) *comparison {
 	c := &comparison{res: res, opt: opt}
@@ -139,7 +139,7 @@ func newComparison(res *audit.TargetResult, opt Options) *comparison {
 	if d == nil {
 		return c
 	}
-	c.sigs = make([]Signature, d.Outcomes())
+	c.sigs = make([]signature, d.Outcomes())
 	done := make([]bool, len(c.sigs))
 	seen := canonicalMemo{}
 	for i := range d.Instances() {
@@ -211,7 +211,7 @@ func (c *comparison) finish(fs []Finding) []Finding {
 	for k := range fs {
 		fs[k].Normalize()
 	}
-	SortFindings(fs)
+	sortFindings(fs)
 	return fs
 }
 

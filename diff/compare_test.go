@@ -243,9 +243,9 @@ func compareCases() []compareCase {
 				first := &audit.Exchange{Status: 200, Header: http.Header{cors.ACAO: {appOrigin}}, Request: sentTo("GET", "", probes[0])}
 				second := &audit.Exchange{Status: 200, Header: http.Header{cors.ACAO: {appOrigin}}, Request: sentTo("GET", "", probes[2])}
 				r.Cache = []audit.CachePair{
-					{Probe: 0, First: appOrigin, Second: adminOrigin, FirstAnswer: first, SecondAnswer: second},
-					{Probe: 0, First: appOrigin, Second: adminOrigin, FirstAnswer: first, SecondAnswer: second},
-					{Probe: 1, Preflight: true, First: appOrigin, Second: adminOrigin, FirstAnswer: first,
+					{CacheCase: audit.CacheCase{Probe: 0, First: appOrigin, Second: adminOrigin}, FirstAnswer: first, SecondAnswer: second},
+					{CacheCase: audit.CacheCase{Probe: 0, First: appOrigin, Second: adminOrigin}, FirstAnswer: first, SecondAnswer: second},
+					{CacheCase: audit.CacheCase{Probe: 1, Preflight: true, First: appOrigin, Second: adminOrigin}, FirstAnswer: first,
 						SecondAnswer: &audit.Exchange{Status: 204, Header: http.Header{cors.ACAO: {adminOrigin}}}},
 				}
 				return r

@@ -159,7 +159,7 @@ func TestDifferences(t *testing.T) {
 			""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			if got := DifferenceSentence(Differences(tc.want, tc.got), 1); got != tc.sentence {
+			if got := differenceSentence(differences(tc.want, tc.got), 1); got != tc.sentence {
 				t.Errorf("got %q, want %q", got, tc.sentence)
 			}
 		})

@@ -12,17 +12,12 @@ import (
 	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
-// Steps of HeaderDifference.
-const (
-	StepPreflight = "preflight"
-	StepActual    = "actual"
-)
-
 // HeaderDifference is how one header (or the status) of one answer differs
 // between the expected answer and the observed one: the tokens a list
 // header lacks or adds, or the changed value of any other header.
 type HeaderDifference struct {
-	// Step is the answer: StepPreflight or StepActual.
+	// Step is the answer: "preflight" or "actual" (audit.StepPreflight,
+	// audit.StepActual).
 	Step string `json:"step"`
 	// Header is the full header name, or "status".
 	Header string `json:"header"`
@@ -66,19 +61,19 @@ var listHeader = map[string]bool{cors.ACAM: false, cors.ACAH: true, cors.ACEH: t
 
 // answerHeaders are the headers compared per step, in report order.
 var answerHeaders = map[string][]string{
-	StepPreflight: {cors.ACAO, cors.ACAC, cors.ACAM, cors.ACAH, cors.ACMA, "Vary"},
-	StepActual:    {cors.ACAO, cors.ACAC, cors.ACEH, "Vary"},
+	audit.StepPreflight: {cors.ACAO, cors.ACAC, cors.ACAM, cors.ACAH, cors.ACMA, "Vary"},
+	audit.StepActual:    {cors.ACAO, cors.ACAC, cors.ACEH, "Vary"},
 }
 
-// Differences compares two observations of one probe, answer by answer: only
+// differences compares two observations of one probe, answer by answer: only
 // the steps both sent are compared (a preflight that failed leaves no actual
 // request to compare; its absence is the consequence, not the cause).
-func Differences(want, got audit.Observation) []HeaderDifference {
+func differences(want, got audit.Observation) []HeaderDifference {
 	var out []HeaderDifference
 	steps := []struct {
 		name string
 		a, b *audit.Exchange
-	}{{StepPreflight, want.Preflight, got.Preflight}, {StepActual, want.Actual, got.Actual}}
+	}{{audit.StepPreflight, want.Preflight, got.Preflight}, {audit.StepActual, want.Actual, got.Actual}}
 	for _, s := range steps {
 		if s.a == nil || s.b == nil || s.a.Failed() || s.b.Failed() {
 			continue
@@ -122,10 +117,10 @@ func headerDifference(name string, a, b http.Header) (HeaderDifference, bool) {
 	}
 	if name == "Vary" {
 		// Only whether Vary names Origin matters to CORS.
-		if VaryHasOrigin(a) == VaryHasOrigin(b) {
+		if varyHasOrigin(a) == varyHasOrigin(b) {
 			return d, false
 		}
-		d.Expected, d.Observed = varyWord(VaryHasOrigin(a)), varyWord(VaryHasOrigin(b))
+		d.Expected, d.Observed = varyWord(varyHasOrigin(a)), varyWord(varyHasOrigin(b))
 		return d, true
 	}
 	d.Expected = strings.Join(a.Values(name), " | ")
@@ -169,14 +164,14 @@ func differenceKey(ds []HeaderDifference) string {
 	return b.String()
 }
 
-// DifferenceSentence says in words what the observed answer does
+// differenceSentence says in words what the observed answer does
 // otherwise, as a verb phrase whose subject is n instances (1: an instance
 // or an answer), one clause per header, without repeating a header the preflight and
 // actual answers share, clauses with the same verb together: "omits
 // DELETE, PUT from Access-Control-Allow-Methods and x-request-id from
 // Access-Control-Allow-Headers, and sends Access-Control-Max-Age 60
 // instead of 600".
-func DifferenceSentence(ds []HeaderDifference, n int) string {
+func differenceSentence(ds []HeaderDifference, n int) string {
 	type clause struct{ verb, rest string }
 	var clauses []clause
 	add := func(verb, rest string) {
@@ -261,7 +256,7 @@ func unionDifferences(lists ...[]HeaderDifference) []HeaderDifference {
 // headers of answerHeaders.
 func differenceRank(d HeaderDifference) int {
 	r := 0
-	if d.Step == StepActual {
+	if d.Step == audit.StepActual {
 		r = 100
 	}
 	switch d.Header {

@@ -69,7 +69,7 @@ func (c *comparison) drift(p int) checked {
 		return out
 	}
 	pr := c.spec().Probes[p]
-	sig := func(i int) Signature { return c.sig(i, p) }
+	sig := func(i int) signature { return c.sig(i, p) }
 	byOutcome := largestFirst(groupBy(ref, func(i int) string { return sig(i).Outcome() }))
 	maj := majority(byOutcome, len(ref))
 	if maj == nil {
@@ -95,11 +95,11 @@ func (c *comparison) drift(p int) checked {
 		if obs.Verdict().Message != "" {
 			msg += ": " + obs.Verdict().Message
 		}
-		ds := Differences(majObs, obs)
+		ds := differences(majObs, obs)
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindVerdictDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 			Expected: majSig.Describe(), Observed: got.Describe(), Difference: ds, Message: msg,
-			Reproduce: ReproduceDifference(obs, ds), Compared: len(cmp),
+			Reproduce: reproduceDifference(obs, ds), Compared: len(cmp),
 			cause: &cause{answer: &answerCause{idx: idx, p: p, sig: g.key, outcome: got.Outcome(), refOutcome: maj.key,
 				verdict: got.Verdict, refVerdict: majSig.Verdict, reference: c.reference(), message: obs.Verdict().Message}}})
 	}
@@ -125,7 +125,7 @@ func (c *comparison) drift(p int) checked {
 func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 	var out checked
 	pr := c.spec().Probes[p]
-	sig := func(i int) Signature { return c.sig(i, p) }
+	sig := func(i int) signature { return c.sig(i, p) }
 	full := largestFirst(groupBy(same, func(i int) string { return sig(i).Key() }))
 	hmaj := majority(full, len(same))
 	if hmaj == nil {
@@ -155,10 +155,10 @@ func (c *comparison) headerDrift(p int, same, cmp []int) checked {
 			msg = fmt.Sprintf("%s %s %s for another reason: %s instead of %s",
 				c.ofCompared(len(idx), len(cmp)), plural.Verb(len(idx), "block"), pr, obs.Verdict().Reason, wantObs.Verdict().Reason)
 		}
-		ds := Differences(wantObs, obs)
+		ds := differences(wantObs, obs)
 		out.mark(p, idx...)
 		out.add(Finding{Kind: KindHeaderDrift, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
-			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: ReproduceDifference(obs, ds),
+			Expected: want.Describe(), Observed: got.Describe(), Difference: ds, Message: msg, Reproduce: reproduceDifference(obs, ds),
 			Compared: len(cmp),
 			cause: &cause{answer: &answerCause{idx: idx, p: p, sig: g.key, outcome: got.Outcome(), refOutcome: want.Outcome(),
 				verdict: got.Verdict, refVerdict: want.Verdict, reference: c.reference(), message: obs.Verdict().Message}}})
@@ -180,7 +180,7 @@ func (c *comparison) consensus(p int, groups []group[int], n int) *group[int] {
 		ok := true
 		for k, h := range groups {
 			if k != gi {
-				diffs[k] = Differences(obs(g), obs(h))
+				diffs[k] = differences(obs(g), obs(h))
 				ok = ok && len(diffs[k]) > 0 // a difference nothing shows decides nothing
 			}
 		}
@@ -311,13 +311,13 @@ func (c *comparison) policyViolation(p int, idx []int, compared int) Finding {
 	var ds []HeaderDifference
 	for _, i := range c.answering(p, "") {
 		if c.sig(i, p).Outcome() == string(pr.Expect) {
-			ds = Differences(c.res.Direct.At(i, p), obs)
+			ds = differences(c.res.Direct.At(i, p), obs)
 			break
 		}
 	}
 	return Finding{Kind: KindPolicyViolation, Instances: c.ids(idx), Groups: c.groups(idx), Probe: c.probeRef(p),
 		Expected: string(pr.Expect) + " (policy)", Observed: sig.Describe(), Difference: ds, Message: msg,
-		Reproduce: ReproduceDifference(obs, ds), Compared: compared,
+		Reproduce: reproduceDifference(obs, ds), Compared: compared,
 		cause: &cause{answer: &answerCause{idx: idx, p: p, sig: sig.Key(), outcome: sig.Outcome(), refOutcome: string(pr.Expect),
 			verdict: sig.Verdict, refVerdict: sig.Verdict, reference: "the policy", message: obs.Verdict().Message}}}
 }

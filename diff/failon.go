@@ -2,22 +2,19 @@ package diff
 
 import "github.com/corsaudit/corsaudit/diff/severity"
 
-// FailOn is the --fail-on threshold: a Severity, or FailNever (package
+// FailOn is the --fail-on threshold: a Severity, or severity.Never (package
 // severity owns the scale, so that config checks fail_on without diff).
 type FailOn = severity.FailOn
 
-// FailNever never fails on findings.
-const FailNever = severity.Never
-
-// DefaultFailOn is the threshold of a run that names none: the config's
+// defaultFailOn is the threshold of a run that names none: the config's
 // default, and that of reports written before they recorded theirs.
-const DefaultFailOn = severity.DefaultFailOn
+const defaultFailOn = severity.DefaultFailOn
 
-// Threshold is the fail-on r is judged by: its FailOn, DefaultFailOn when
+// Threshold is the fail-on r is judged by: its FailOn, defaultFailOn when
 // it names none.
 func (r *Report) Threshold() FailOn {
 	if r.FailOn == "" {
-		return DefaultFailOn
+		return defaultFailOn
 	}
 	return r.FailOn
 }

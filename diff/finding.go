@@ -1,5 +1,3 @@
-// Package diff compares the observations of every instance of a target and
-// turns the differences into Findings.
 package diff
 
 import (

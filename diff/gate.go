@@ -53,7 +53,7 @@ func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, no
 		if len(names) > 0 && !slices.Contains(names, t.Name) {
 			continue
 		}
-		groups := Groups(t)
+		groups := groups(t)
 		var missing []string
 		for _, g := range needs {
 			if !slices.Contains(groups, g) {
@@ -74,7 +74,7 @@ func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, no
 	if len(keep) == 0 {
 		var all []string
 		for _, t := range targets {
-			all = append(all, t.Name+": "+listOrNone(Groups(t)))
+			all = append(all, t.Name+": "+listOrNone(groups(t)))
 		}
 		return nil, notes, fmt.Errorf("gate: no target has the %s group (groups: %s)",
 			strings.Join(escape.Quote(needs), " and "), listOrNone(all))
@@ -82,8 +82,8 @@ func (g Gate) Select(targets []discovery.Target, names []string) (keep []int, no
 	return keep, notes, nil
 }
 
-// Groups lists the groups of a target's instances, sorted.
-func Groups(t discovery.Target) []string {
+// groups lists the groups of a target's instances, sorted.
+func groups(t discovery.Target) []string {
 	var gs []string
 	for _, in := range t.Instances {
 		if in.Group != "" && !slices.Contains(gs, in.Group) {

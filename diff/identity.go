@@ -94,9 +94,9 @@ func (f Finding) Compare(g Finding) int {
 	return cmp.Compare(f.Kind, g.Kind)
 }
 
-// SortFindings orders findings by Finding.Compare, keeping the differ's
+// sortFindings orders findings by Finding.Compare, keeping the differ's
 // order among findings that tie.
-func SortFindings(fs []Finding) { slices.SortStableFunc(fs, Finding.Compare) }
+func sortFindings(fs []Finding) { slices.SortStableFunc(fs, Finding.Compare) }
 
 // nonLBInstances counts the instances a finding names, the load balancer
 // aside.

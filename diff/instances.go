@@ -59,7 +59,7 @@ func (c *comparison) unreachable() checked {
 			continue
 		}
 		class := o.Err()
-		e := DecidingExchange(o)
+		e := decidingExchange(o)
 		in := c.inst(i)
 		f := Finding{Kind: KindUnreachable, Instances: []string{in.ID}, Groups: c.groups([]int{i}),
 			Expected: "an HTTP response", Observed: fmt.Sprintf("%s: %s", class, e.ErrMsg), Reproduce: Reproduce(o)}

@@ -235,11 +235,11 @@ func (c *comparison) lbProbe(l layer, p int) lbProbe {
 			}
 		case invalidDetail(o) != "" || c.leftToMisconfig(p):
 			// reported as invalid-header, or judged by the misconfig check
-		case (lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome || lp.majVerdict != "" && VerdictString(o.Verdict()) != lp.majVerdict) &&
+		case (lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome || lp.majVerdict != "" && verdictString(o.Verdict()) != lp.majVerdict) &&
 			c.cachedMismatch(l, o):
 			// a cached answer: the cache finding reports it
 		case lp.majOutcome != "" && outcomeOf(o) != lp.majOutcome,
-			lp.majVerdict != "" && VerdictString(o.Verdict()) != lp.majVerdict:
+			lp.majVerdict != "" && verdictString(o.Verdict()) != lp.majVerdict:
 			lp.mismatches = append(lp.mismatches, o)
 		case lp.majVerdict != "" && c.changedByLayer(p, o):
 			lp.changes = append(lp.changes, o)
@@ -290,12 +290,12 @@ func (c *comparison) lbMismatches(l layer, lp lbProbe) []Finding {
 // sample's answer is the key (group folds it into the instances that
 // answer so, if any do).
 func (c *comparison) passedThrough(p int, o audit.Observation) (string, bool) {
-	e := DecidingExchange(o)
+	e := decidingExchange(o)
 	if e == nil {
 		return "", false
 	}
 	if e.ServedBy == "" {
-		return SignatureOf(o).Key(), true
+		return signatureOf(o).Key(), true
 	}
 	i, ok := c.row(e.ServedBy)
 	if !ok {
@@ -346,7 +346,7 @@ func (c *comparison) lbMismatch(l layer, lp lbProbe, samples []audit.Observation
 		if outcomeOf(o) != lp.majOutcome {
 			sev = SeverityError
 		}
-		e := DecidingExchange(o)
+		e := decidingExchange(o)
 		if e == nil || e.ServedBy == "" {
 			continue
 		}
@@ -368,7 +368,7 @@ func (c *comparison) lbMismatch(l layer, lp lbProbe, samples []audit.Observation
 		by = "the deciding step was served by " + strings.Join(served, ", ")
 	}
 	first := samples[0]
-	sig := SignatureOf(first)
+	sig := signatureOf(first)
 	what := fmt.Sprintf("%s %s where the instances' majority %s", verb(sig.Outcome()), c.spec().Probes[lp.p], verb(lp.majOutcome))
 	if sev == SeverityWarning {
 		what = fmt.Sprintf("block %s for another reason than the instances' majority (%s instead of %s)",
@@ -378,9 +378,9 @@ func (c *comparison) lbMismatch(l layer, lp lbProbe, samples []audit.Observation
 	// for the load balancer's own doing; else with an instance answering
 	// as the majority does.
 	var ds []HeaderDifference
-	if e := DecidingExchange(first); own && e != nil && e.ServedBy != "" {
+	if e := decidingExchange(first); own && e != nil && e.ServedBy != "" {
 		if i, ok := c.row(e.ServedBy); ok && answered(c.res.Direct.At(i, lp.p)) {
-			ds = Differences(c.res.Direct.At(i, lp.p), first)
+			ds = differences(c.res.Direct.At(i, lp.p), first)
 		}
 	}
 	if ds == nil {
@@ -395,7 +395,7 @@ func (c *comparison) lbMismatch(l layer, lp lbProbe, samples []audit.Observation
 		Difference: ds, Share: share,
 		Message: fmt.Sprintf("%d of %s %s %s: %s%s%s; %s",
 			n, plural.Count(lp.n, "request"), through, what, howOften(n, lp.n), because(ds, ""), atAddresses(samples), by),
-		Reproduce: ReproduceDifference(first, ds),
+		Reproduce: reproduceDifference(first, ds),
 		// One cause whichever step shows it and whichever instance served
 		// it: a load balancer that strips a header does so on the
 		// preflight of one request and on the actual answer of a simple
@@ -416,7 +416,7 @@ func (c *comparison) lbMismatch(l layer, lp lbProbe, samples []audit.Observation
 func (c *comparison) differenceFromMajority(p int, majVerdict string, o audit.Observation) []HeaderDifference {
 	for _, i := range c.answering(p, "") {
 		if c.sig(i, p).Verdict == majVerdict {
-			return Differences(c.res.Direct.At(i, p), o)
+			return differences(c.res.Direct.At(i, p), o)
 		}
 	}
 	return nil
@@ -437,7 +437,7 @@ func howOften(n, total int) string {
 func addressesOf(samples []audit.Observation) []string {
 	var out []string
 	for _, o := range samples {
-		if r := o.Sent(DecidingExchange(o)); r != nil && r.ConnectTo != "" && !slices.Contains(out, r.ConnectTo) {
+		if r := o.Sent(decidingExchange(o)); r != nil && r.ConnectTo != "" && !slices.Contains(out, r.ConnectTo) {
 			out = append(out, r.ConnectTo)
 		}
 	}
@@ -508,7 +508,7 @@ func (c *comparison) lbAggregate(l layer, kind Kind, probes []lbProbe) (Finding,
 		return f, ps
 	}
 	sort.Strings(evidence)
-	f.Expected, f.Observed = "preflights passed to the instances", SignatureOf(first).Describe()
+	f.Expected, f.Observed = "preflights passed to the instances", signatureOf(first).Describe()
 	f.Message = fmt.Sprintf("%s answers OPTIONS preflights itself (%d of %d preflighted probes)%s: %s",
 		l.who(), len(ps), c.preflighted(l), atAddresses(all), strings.Join(evidence, "; "))
 	if sev == SeverityError {
@@ -561,14 +561,14 @@ func (c *comparison) lbChanges(l layer, probes []lbProbe) []Finding {
 	for _, ch := range changes {
 		f := Finding{Kind: KindLBChangesHeaders, Severity: SeverityWarning, Instances: []string{"lb"}, Front: l.front(),
 			Addresses: addressesOf(ch.samples), Difference: ch.ds, Expected: "the instances' CORS headers",
-			Observed: DifferenceSentence(ch.ds, 1), Share: float64(len(ch.samples)) / float64(ch.n),
-			Reproduce: ReproduceDifference(ch.samples[0], ch.ds)}
+			Observed: differenceSentence(ch.ds, 1), Share: float64(len(ch.samples)) / float64(ch.n),
+			Reproduce: reproduceDifference(ch.samples[0], ch.ds)}
 		for _, p := range ch.probes {
 			f.Probes = append(f.Probes, *c.probeRef(p))
 		}
 		f.Probe = &f.Probes[0]
 		f.Message = fmt.Sprintf("%s changes the instances' CORS headers on %d of %s through it: it %s%s; browsers decide the same as with the instances' answers",
-			l.who(), len(ch.samples), plural.Count(ch.n, "request"), DifferenceSentence(ch.ds, 1), atAddresses(ch.samples))
+			l.who(), len(ch.samples), plural.Count(ch.n, "request"), differenceSentence(ch.ds, 1), atAddresses(ch.samples))
 		if dropsVary(ch.ds) {
 			f.Message += "; without Vary: Origin a cache (this layer's, one in front of it, the browser's) can serve one origin's answer to another"
 			if k := c.cacheHarm(l); k != "" {
@@ -592,7 +592,7 @@ func dropsVary(ds []HeaderDifference) bool {
 // that no instance answered p with: a layer that changed the headers,
 // since the verdict is the instances' majority's.
 func (c *comparison) changedByLayer(p int, o audit.Observation) bool {
-	got := SignatureOf(o).Key()
+	got := signatureOf(o).Key()
 	for _, i := range c.answering(p, "") {
 		if c.sig(i, p).Key() == got {
 			return false
@@ -619,7 +619,7 @@ func (c *comparison) lbUnreachable(l layer) []Finding {
 	if total == 0 || first == nil {
 		return nil
 	}
-	e := DecidingExchange(*first)
+	e := decidingExchange(*first)
 	at := c.res.URL.Host
 	if r := first.Sent(e); r != nil {
 		if u, err := url.Parse(r.URL); err == nil {

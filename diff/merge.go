@@ -9,8 +9,8 @@ import (
 	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
-// Merge combines reports from several runs (shards, accounts, regions) into
-// one:
+// MergeReports combines reports from several runs (shards, accounts,
+// regions) into one:
 //
 //   - targets are concatenated in input order. A target name may appear in
 //     several inputs only when it has the same URL and disjoint instance
@@ -32,7 +32,7 @@ import (
 //   - Incomplete joins the inputs' reasons, so one partial shard makes the
 //     merged report partial;
 //   - the summary is recomputed, requests summed.
-func Merge(reports ...*Report) (*Report, error) {
+func MergeReports(reports ...*Report) (*Report, error) {
 	if len(reports) == 0 {
 		return nil, errors.New("merge: no reports")
 	}

@@ -9,7 +9,7 @@ import (
 func shard(target, url string, start time.Time, dur float64, ids ...string) *Report {
 	t := TargetReport{Name: target, URL: url,
 		Probes: []ProbeRef{{ID: "p1", Origin: "https://app.example.com", Method: "GET"}}}
-	r := &Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium", StartedAt: start, Duration: dur,
+	r := &Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium", RunTime: RunTime{StartedAt: start, Duration: dur},
 		Summary: Summary{Requests: 10}}
 	var cells []Cell
 	for _, id := range ids {
@@ -74,7 +74,7 @@ func TestMerge(t *testing.T) {
 		{desc: "no reports", in: nil, wantErr: "merge: no reports"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			got, err := Merge(tc.in...)
+			got, err := MergeReports(tc.in...)
 			if tc.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want prefix %q", err, tc.wantErr)
@@ -114,7 +114,7 @@ func TestMerge(t *testing.T) {
 func TestMergeDoesNotAliasInputs(t *testing.T) {
 	a := shard("api", "https://api.example.com/", time.Time{}, 1, "a")
 	b := shard("api", "https://api.example.com/", time.Time{}, 1, "b")
-	if _, err := Merge(a, b); err != nil {
+	if _, err := MergeReports(a, b); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(a.Targets[0].Instances); n != 1 {

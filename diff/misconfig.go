@@ -11,12 +11,12 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
-// Misconfig reports classic origin-validation mistakes on every instance of
+// misconfig reports classic origin-validation mistakes on every instance of
 // a target: origin-reflection, null-origin, insecure-origin, bypass-origin
 // and wildcard-credentials, and, when the instances do not all make the
 // same mistake, a verdict-drift finding per kind (a fix rolled out to part
 // of the fleet is a drift too).
-func Misconfig(res *audit.TargetResult) []Finding {
+func misconfig(res *audit.TargetResult) []Finding {
 	if res == nil || res.URL == nil {
 		return nil
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 const appOrigin = "https://app.example.com"
@@ -406,7 +406,7 @@ func TestMisconfigObservations(t *testing.T) {
 			res := &audit.TargetResult{URL: u, Direct: directOf(insts, len(probes), tc.row),
 				Spec: audit.TargetSpec{Probes: probes, Direct: audit.Direct{Scheme: "http"},
 					Target: discovery.Target{Name: "api", URL: tc.url, Instances: insts}}}
-			fs := Misconfig(res)
+			fs := misconfig(res)
 			var kinds []Kind
 			for _, f := range fs {
 				kinds = append(kinds, f.Kind)
@@ -425,10 +425,10 @@ func TestMisconfigObservations(t *testing.T) {
 }
 
 func TestMisconfigNil(t *testing.T) {
-	if fs := Misconfig(nil); fs != nil {
+	if fs := misconfig(nil); fs != nil {
 		t.Errorf("Misconfig(nil) = %v, want nil", fs)
 	}
-	if fs := Misconfig(&audit.TargetResult{}); fs != nil {
+	if fs := misconfig(&audit.TargetResult{}); fs != nil {
 		t.Errorf("Misconfig(empty) = %v, want nil", fs)
 	}
 }

@@ -24,7 +24,7 @@ func (c *comparison) protocolMismatch(l layer) []Finding {
 			if !answered(o) || invalidDetail(o) != "" {
 				continue
 			}
-			switch DecidingExchange(o).Proto {
+			switch decidingExchange(o).Proto {
 			case audit.ProtoHTTP2:
 				h2 = append(h2, o)
 			case audit.ProtoHTTP1, audit.ProtoHTTP10:
@@ -36,7 +36,7 @@ func (c *comparison) protocolMismatch(l layer) []Finding {
 		if !ok2 || !ok1 || k2.Key() == k1.Key() {
 			continue
 		}
-		ds := Differences(h1[0], h2[0])
+		ds := differences(h1[0], h2[0])
 		sev := SeverityWarning
 		if k2.Outcome() != k1.Outcome() {
 			sev = SeverityError
@@ -45,7 +45,7 @@ func (c *comparison) protocolMismatch(l layer) []Finding {
 			h2First = h2[0]
 			f = &Finding{Kind: KindProtocolMismatch, Severity: sev, Instances: []string{"lb"}, Front: l.front(),
 				Expected: "the same answer over HTTP/2 as over HTTP/1.1 (" + k1.Describe() + ")", Observed: "over HTTP/2: " + k2.Describe(),
-				Difference: ds, Reproduce: ReproduceDifference(h2[0], ds)}
+				Difference: ds, Reproduce: reproduceDifference(h2[0], ds)}
 		}
 		if sev.Rank() > f.Severity.Rank() {
 			f.Severity = sev
@@ -67,10 +67,10 @@ func (c *comparison) protocolMismatch(l layer) []Finding {
 
 // oneSignature is the signature every observation shares (false when
 // there are none, or they differ).
-func oneSignature(os []audit.Observation) (Signature, bool) {
+func oneSignature(os []audit.Observation) (signature, bool) {
 	if len(os) == 0 {
-		return Signature{}, false
+		return signature{}, false
 	}
-	s := SignatureOf(os[0])
-	return s, !slices.ContainsFunc(os[1:], func(o audit.Observation) bool { return SignatureOf(o).Key() != s.Key() })
+	s := signatureOf(os[0])
+	return s, !slices.ContainsFunc(os[1:], func(o audit.Observation) bool { return signatureOf(o).Key() != s.Key() })
 }

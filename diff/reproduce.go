@@ -29,34 +29,34 @@ func portOf(u *url.URL) string {
 // last request sent. It is printed from the record of what was actually
 // sent (Observation.Sent); "" when nothing was recorded.
 func Reproduce(o audit.Observation) string {
-	if r := o.Sent(DecidingExchange(o)); r != nil {
+	if r := o.Sent(decidingExchange(o)); r != nil {
 		return CurlRequest(r)
 	}
 	return ""
 }
 
-// ReproduceDifference is the curl command for the step of o that shows
+// reproduceDifference is the curl command for the step of o that shows
 // the differences ds from the expected answer: the step that decided o's
 // outcome when a difference is in it, else the first step a difference is
 // in (an instance allowing the same GET with a preflight that lacks PUT is
 // reproduced by its OPTIONS, not by the GET, which shows nothing); without
 // differences, Reproduce(o).
-func ReproduceDifference(o audit.Observation, ds []HeaderDifference) string {
-	deciding := DecidingExchange(o)
+func reproduceDifference(o audit.Observation, ds []HeaderDifference) string {
+	deciding := decidingExchange(o)
 	if len(ds) == 0 || deciding == nil || deciding.Failed() {
 		return Reproduce(o)
 	}
 	step := func(e *audit.Exchange) string {
 		if e == o.Preflight {
-			return StepPreflight
+			return audit.StepPreflight
 		}
-		return StepActual
+		return audit.StepActual
 	}
 	if slices.ContainsFunc(ds, func(d HeaderDifference) bool { return d.Step == step(deciding) }) {
 		return Reproduce(o)
 	}
 	e := o.Actual
-	if ds[0].Step == StepPreflight {
+	if ds[0].Step == audit.StepPreflight {
 		e = o.Preflight
 	}
 	if r := o.Sent(e); r != nil {
@@ -65,11 +65,11 @@ func ReproduceDifference(o audit.Observation, ds []HeaderDifference) string {
 	return Reproduce(o)
 }
 
-// DecidingExchange is the exchange that decided o's outcome: the one that
+// decidingExchange is the exchange that decided o's outcome: the one that
 // got no response, else the preflight when the browser blocked there, else
 // the actual request when it was sent, else the preflight. It is nil when
 // nothing was observed (o not Done: nothing sent, or cut off).
-func DecidingExchange(o audit.Observation) *audit.Exchange {
+func decidingExchange(o audit.Observation) *audit.Exchange {
 	switch {
 	case !o.Done:
 		return nil

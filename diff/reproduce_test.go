@@ -18,9 +18,9 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/internal/escape"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
-	"github.com/corsaudit/corsaudit/internal/labserver"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 const reproOrigin = "https://app.example.com"
@@ -440,7 +440,7 @@ func wrongStep(f Finding, o audit.Observation, ex *audit.Exchange) string {
 	case f.Kind == KindSplit || f.Kind == KindPolicyViolation || f.Kind == KindVerdictDrift || f.Kind == KindLBMismatch,
 		slices.Contains([]Kind{KindCacheLeak, KindCacheNoOrigin, KindCacheRefusal, KindCachePreflightKey, KindCacheRevalidation}, f.Kind):
 		// No difference to show: the step that decided the verdict.
-		want = []string{stepName(DecidingExchange(o), o)}
+		want = []string{stepName(decidingExchange(o), o)}
 	default:
 		return "no rule says which step it is about"
 	}

@@ -131,19 +131,19 @@ func routeIssues(r audit.StepRoute, pools map[string]bool) []routeIssue {
 			if r.Action == discovery.ActionAuthenticate {
 				how = "sends to its identity provider (a preflight never carries the login cookie)"
 			}
-			return []routeIssue{{f: Finding{Kind: KindLBRedirect, Expected: "the preflight forwarded to the instances", Observed: routeAnswer(r)},
+			return []routeIssue{{f: Finding{Kind: KindLBRedirect, Expected: "the preflight forwarded to the instances", Observed: r.Answer()},
 				message: func(what string) string {
 					return fmt.Sprintf("the load balancer %s %s (%s): browsers reject every redirected preflight, so every request that needs one fails; rule: %s",
-						how, what, routeAnswer(r), rule)
+						how, what, r.Answer(), rule)
 				}}}
 		}
 	case discovery.ActionFixedResponse:
 		if preflight {
 			return []routeIssue{{f: Finding{Kind: KindLBAnswersOptions, Severity: SeverityError, Expected: "the preflight forwarded to the instances",
-				Observed: routeAnswer(r)},
+				Observed: r.Answer()},
 				message: func(what string) string {
 					return fmt.Sprintf("the load balancer answers %s itself (%s), without CORS headers: every preflight fails, so every request that needs one fails; rule: %s",
-						what, routeAnswer(r), rule)
+						what, r.Answer(), rule)
 				}}}
 		}
 	}
@@ -158,10 +158,10 @@ func routeIssues(r audit.StepRoute, pools map[string]bool) []routeIssue {
 	if r.Action != discovery.ActionBucket && r.Action != discovery.ActionNone {
 		tail = "; a browser fails the request unless that answer carries CORS headers"
 	}
-	return []routeIssue{{f: Finding{Kind: KindUnauditedRoute, Expected: "the request forwarded to audited instances", Observed: routeAnswer(r)},
+	return []routeIssue{{f: Finding{Kind: KindUnauditedRoute, Expected: "the request forwarded to audited instances", Observed: r.Answer()},
 		message: func(what string) string {
 			return fmt.Sprintf("the load balancer routes %s to %s: %s, not an instance, so nothing there is audited%s; rule: %s",
-				what, routeAnswer(r), served, tail, rule)
+				what, r.Answer(), served, tail, rule)
 		}}}
 }
 
@@ -172,17 +172,6 @@ func listOf(words []string) string {
 		return strings.Join(words, "")
 	}
 	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
-}
-
-// routeAnswer is what a non-forward route answers, in a few words.
-func routeAnswer(r audit.StepRoute) string {
-	if r.Action == discovery.ActionForward {
-		return r.Describe()
-	}
-	if r.Detail != "" {
-		return r.Action + " (" + r.Detail + ")"
-	}
-	return r.Action
 }
 
 // probeRef is probe pr of the target at public as reports show it.

@@ -11,12 +11,12 @@ import (
 	"github.com/corsaudit/corsaudit/audit/cors"
 )
 
-// Signature is the canonical form of what one instance answered for one
+// signature is the canonical form of what one instance answered for one
 // probe: two instances with equal signatures behave the same for browsers.
 // Lists are compared with the cors package's list semantics: ACAM as a set
 // of case-sensitive methods, ACAH and ACEH as sets of case-insensitive
 // names.
-type Signature struct {
+type signature struct {
 	Verdict   string // "allowed" or "blocked:<reason>"
 	Preflight string // canonical preflight answer ("" when none was sent)
 	Actual    string // canonical actual answer ("" when none was sent)
@@ -25,7 +25,7 @@ type Signature struct {
 // Outcome is the verdict without its reason: OutcomeAllowed or
 // OutcomeBlocked. Verdict drift is a different outcome; the same outcome for
 // another reason is header-level drift.
-func (s Signature) Outcome() string {
+func (s signature) Outcome() string {
 	if s.Verdict == OutcomeAllowed {
 		return OutcomeAllowed
 	}
@@ -33,19 +33,19 @@ func (s Signature) Outcome() string {
 }
 
 // Key is a comparable form of the signature.
-func (s Signature) Key() string { return s.Verdict + "\x00" + s.Preflight + "\x00" + s.Actual }
+func (s signature) Key() string { return s.Verdict + "\x00" + s.Preflight + "\x00" + s.Actual }
 
-// VerdictString is "allowed" or "blocked (reason)".
-func VerdictString(v cors.Verdict) string {
+// verdictString is "allowed" or "blocked (reason)".
+func verdictString(v cors.Verdict) string {
 	if v.Allowed {
 		return OutcomeAllowed
 	}
 	return OutcomeBlocked + " (" + string(v.Reason) + ")"
 }
 
-// SignatureOf computes the signature of a completed observation.
-func SignatureOf(o audit.Observation) Signature {
-	s := Signature{Verdict: VerdictString(o.Verdict())}
+// signatureOf computes the signature of a completed observation.
+func signatureOf(o audit.Observation) signature {
+	s := signature{Verdict: verdictString(o.Verdict())}
 	if o.Preflight != nil {
 		s.Preflight = canonical(o.Preflight, true)
 	}
@@ -68,9 +68,9 @@ type canonicalKey struct {
 	preflight bool
 }
 
-// signatureOf is SignatureOf(o), rendering each distinct answer once.
-func (m canonicalMemo) signatureOf(o audit.Observation) Signature {
-	s := Signature{Verdict: VerdictString(o.Verdict())}
+// signatureOf is signatureOf(o), rendering each distinct answer once.
+func (m canonicalMemo) signatureOf(o audit.Observation) signature {
+	s := signature{Verdict: verdictString(o.Verdict())}
 	if o.Preflight != nil {
 		s.Preflight = m.canonical(o.Preflight, true)
 	}
@@ -91,7 +91,7 @@ func (m canonicalMemo) canonical(e *audit.Exchange, preflight bool) string {
 }
 
 // Describe is the human form of the signature: verdict, then the answers.
-func (s Signature) Describe() string {
+func (s signature) Describe() string {
 	parts := []string{s.Verdict}
 	if s.Preflight != "" {
 		parts = append(parts, "preflight: "+s.Preflight)
@@ -148,14 +148,14 @@ func canonical(e *audit.Exchange, preflight bool) string {
 	} else {
 		set(cors.ACEH, "ACEH", true)
 	}
-	if VaryHasOrigin(h) {
+	if varyHasOrigin(h) {
 		b.WriteString(" Vary=Origin")
 	}
 	return b.String()
 }
 
-// VaryHasOrigin reports whether Vary names Origin (or is "*").
-func VaryHasOrigin(h http.Header) bool {
+// varyHasOrigin reports whether Vary names Origin (or is "*").
+func varyHasOrigin(h http.Header) bool {
 	for _, v := range h.Values("Vary") {
 		for _, f := range strings.Split(v, ",") {
 			f = strings.TrimSpace(f)

@@ -21,14 +21,13 @@ type Summary struct {
 // Report is the whole result of a run: what renderers draw and what
 // `corsaudit merge` combines.
 type Report struct {
-	Tool      string         `json:"tool"`
-	Version   string         `json:"version"`
-	Browser   string         `json:"browser"`
-	StartedAt time.Time      `json:"started_at"`
-	Duration  float64        `json:"duration_seconds"`
-	Targets   []TargetReport `json:"targets"`
-	Findings  []Finding      `json:"findings"`
-	Summary   Summary        `json:"summary"`
+	Tool    string `json:"tool"`
+	Version string `json:"version"`
+	Browser string `json:"browser"`
+	RunTime
+	Targets  []TargetReport `json:"targets"`
+	Findings []Finding      `json:"findings"`
+	Summary  Summary        `json:"summary"`
 	// Incomplete, when set, says why the run did not finish (deadline,
 	// interrupt, discovery error): the report is partial.
 	Incomplete string `json:"incomplete,omitempty"`
@@ -41,13 +40,25 @@ type Report struct {
 	FailOn FailOn `json:"fail_on,omitempty"`
 }
 
+// RunTime is when a run started and how long it took: the header of a
+// report and of a shard file (pipeline.Shard).
+type RunTime struct {
+	StartedAt time.Time `json:"started_at"`
+	Duration  float64   `json:"duration_seconds"`
+}
+
+// Ended is StartedAt + Duration.
+func (t RunTime) Ended() time.Time {
+	return t.StartedAt.Add(time.Duration(t.Duration * float64(time.Second)))
+}
+
 // End is when the run ended: EndedAt, else StartedAt + Duration (zero
 // when StartedAt is).
 func (r *Report) End() time.Time {
 	if !r.EndedAt.IsZero() || r.StartedAt.IsZero() {
 		return r.EndedAt
 	}
-	return r.StartedAt.Add(time.Duration(r.Duration * float64(time.Second)))
+	return r.Ended()
 }
 
 // Summarize recomputes r.Summary from its targets and findings; unreachable

@@ -17,14 +17,14 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 )
 
 // Handler serves:
 //
-//	GET  /             the latest report of every target, one HTML page (diff.Merge of each target's last complete audit)
+//	GET  /             the latest report of every target, one HTML page (diff.MergeReports of each target's last complete audit)
 //	GET  /report.json  the same report as JSON
-//	GET  /metrics      every target's metrics (report.RunMetrics), the config's state, Go and process metrics
+//	GET  /metrics      every target's metrics (render.RunMetrics), the config's state, Go and process metrics
 //	GET  /probe?target=NAME  one audit of NAME now, its metrics (as blackbox_exporter's /probe)
 //	GET  /-/healthy    200 while the process runs
 //	GET  /-/ready      200 once every target's first audit has ended, else 503
@@ -39,8 +39,8 @@ func (e *Exporter) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: promLog{e}, ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("GET /probe", e.probe)
-	mux.HandleFunc("GET /{$}", e.page("text/html; charset=utf-8", report.HTML))
-	mux.HandleFunc("GET /report.json", e.page("application/json", report.JSON))
+	mux.HandleFunc("GET /{$}", e.page("text/html; charset=utf-8", render.HTML))
+	mux.HandleFunc("GET /report.json", e.page("application/json", render.JSON))
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusOK, "corsaudit is healthy.")
 	})
@@ -168,7 +168,7 @@ func (e *Exporter) probe(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rep, err := e.audit(ctx, gen, b, left)
 	ended := time.Now()
-	m := report.RunMetrics{Target: name, Report: rep, Ran: true, Ended: ended, Duration: ended.Sub(start).Seconds(),
+	m := render.RunMetrics{Target: name, Report: rep, Ran: true, Ended: ended, Duration: ended.Sub(start).Seconds(),
 		Complete: err == nil && rep != nil, Up: rep != nil && len(rep.Targets) > 0}
 	if m.Complete {
 		m.LastSuccess = ended

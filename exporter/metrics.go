@@ -3,10 +3,10 @@ package exporter
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 )
 
-// The exporter's own metrics (the audits' are report.RunMetrics'), named
+// The exporter's own metrics (the audits' are render.RunMetrics'), named
 // as Prometheus names its own.
 var (
 	reloadOKDesc = prometheus.NewDesc("corsaudit_config_last_reload_successful",
@@ -16,7 +16,7 @@ var (
 )
 
 // collector is the exporter's metrics: for each target of the current
-// config, report.RunMetrics of its last complete audit and its last
+// config, render.RunMetrics of its last complete audit and its last
 // attempt, and the state of the config. It reads them under the
 // exporter's lock at each scrape and sends constant metrics.
 type collector struct{ e *Exporter }
@@ -28,7 +28,7 @@ func (c collector) Describe(chan<- *prometheus.Desc) {}
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	e := c.e
 	e.mu.Lock()
-	runs := make([]report.RunMetrics, 0, len(e.gen.run.Targets))
+	runs := make([]render.RunMetrics, 0, len(e.gen.run.Targets))
 	for _, b := range e.gen.run.Targets {
 		runs = append(runs, e.targets[b.Label].metrics())
 	}
@@ -45,8 +45,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // metrics are t's RunMetrics; call with the exporter's lock held.
-func (t *target) metrics() report.RunMetrics {
+func (t *target) metrics() render.RunMetrics {
 	a := t.attempt
-	return report.RunMetrics{Target: t.name, Report: t.last, Ran: a.done, Ended: a.ended, Duration: a.duration,
+	return render.RunMetrics{Target: t.name, Report: t.last, Ran: a.done, Ended: a.ended, Duration: a.duration,
 		Complete: a.complete, Up: a.up, LastSuccess: t.lastSuccess}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // soakEnv sets how long TestSoakHeapFlat runs (a Go duration); CI runs it

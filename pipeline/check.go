@@ -154,10 +154,10 @@ func (inv *Inventory) checkConfig(cfg *config.Config) error {
 		if ct.URL != "" && t.URL != ct.URL {
 			return fmt.Errorf("%s.url: %q is not the config's %s.url (%q)", path, t.URL, cpath, ct.URL)
 		}
-		if t.Direct != (InventoryDirect{Scheme: ct.Direct.Scheme, InsecureSkipVerify: ct.Direct.InsecureSkipVerify}) {
+		if t.Direct != (inventoryDirect{Scheme: ct.Direct.Scheme, InsecureSkipVerify: ct.Direct.InsecureSkipVerify}) {
 			return fmt.Errorf("%s.direct: not the config's %s.direct", path, cpath)
 		}
-		if t.LB != (InventoryLB{Disabled: ct.LB.Disabled, Samples: ct.LB.Samples, InstanceHeader: ct.LB.InstanceHeader}) {
+		if t.LB != (inventoryLB{Disabled: ct.LB.Disabled, Samples: ct.LB.Samples, InstanceHeader: ct.LB.InstanceHeader}) {
 			return fmt.Errorf("%s.lb: not the config's %s.lb", path, cpath)
 		}
 		if !slices.Equal(t.Fronts, configFronts(ct.Fronts)) {
@@ -253,7 +253,7 @@ func (s *Shard) check() error {
 	return nil
 }
 
-func (s *Shard) checkTarget(st *ShardTarget, path string) error {
+func (s *Shard) checkTarget(st *shardTarget, path string) error {
 	if st.Requests < 0 {
 		return fmt.Errorf("%s.requests_sent: %d is negative", path, st.Requests)
 	}
@@ -308,7 +308,7 @@ func (s *Shard) checkTarget(st *ShardTarget, path string) error {
 			return fmt.Errorf("%s.second_probe: %d out of range%s", p, c.SecondProbe, of(probes, "probe"))
 		}
 		for _, x := range []struct {
-			e    *ShardExchange
+			e    *shardExchange
 			name string
 		}{{c.FirstAnswer, ".first"}, {c.SecondAnswer, ".second"}, {c.Fresh, ".fresh"}} {
 			if err := s.checkExchange(x.e, p+x.name); err != nil {
@@ -344,7 +344,7 @@ func (s *Shard) checkTarget(st *ShardTarget, path string) error {
 	return nil
 }
 
-func (s *Shard) checkObservation(o *ShardObservation, path string) error {
+func (s *Shard) checkObservation(o *shardObservation, path string) error {
 	if o.Verdict < 0 || o.Verdict >= len(s.Verdicts) {
 		return fmt.Errorf("%s.verdict: %d out of range%s", path, o.Verdict, of(len(s.Verdicts), "verdict"))
 	}
@@ -354,7 +354,7 @@ func (s *Shard) checkObservation(o *ShardObservation, path string) error {
 	return s.checkExchange(o.Actual, path+".act")
 }
 
-func (s *Shard) checkExchange(x *ShardExchange, path string) error {
+func (s *Shard) checkExchange(x *shardExchange, path string) error {
 	switch {
 	case x == nil:
 		return nil

@@ -9,15 +9,15 @@ import (
 	"github.com/corsaudit/corsaudit/config"
 )
 
-// Discover runs every target's provider and applies the config's name and
+// discoverSpecs runs every target's provider and applies the config's name and
 // URL, returning one spec (without probes) per discovered target. A
 // provider error is joined into the error; the other targets go on.
-func Discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSpec, error) {
+func discoverSpecs(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSpec, error) {
 	specs, _, err := discover(ctx, built)
 	return specs, err
 }
 
-// discover is Discover, also returning the configured target of each spec
+// discover is discoverSpecs, also returning the configured target of each spec
 // (its policy and paths).
 func discover(ctx context.Context, built []config.BuiltTarget) ([]audit.TargetSpec, []config.BuiltTarget, error) {
 	var specs []audit.TargetSpec

@@ -17,7 +17,7 @@ import (
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/discovery"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // withFacts is a provider as a cloud provider returns its target: the

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
 )
 
 // fuzzConfig is a config of one static target whose instances are never
@@ -36,20 +38,20 @@ func fuzzSeeds(f *testing.F) (inventory, shard []byte) {
 		f.Fatal(err)
 	}
 	it := inv.Targets[0]
-	obs := func() []ShardObservation {
-		row := make([]ShardObservation, len(it.Probes))
+	obs := func() []shardObservation {
+		row := make([]shardObservation, len(it.Probes))
 		for p := range row {
-			row[p] = ShardObservation{Preflight: &ShardExchange{Request: 0, Answer: p % 2}, Actual: &ShardExchange{Request: 1, Answer: 1}, Verdict: p % 2, Done: true}
+			row[p] = shardObservation{Preflight: &shardExchange{Request: 0, Answer: p % 2}, Actual: &shardExchange{Request: 1, Answer: 1}, Verdict: p % 2, Done: true}
 		}
 		return row
 	}
-	s := &Shard{Kind: KindShard, Format: FormatVersion, Shard: 0, Shards: 1, ConfigFingerprint: inv.ConfigFingerprint, Config: inv.Config,
-		InventoryFingerprint: inv.Fingerprint(), StartedAt: time.Unix(0, 0).UTC(), Duration: 1,
-		Targets: []ShardTarget{{Name: it.Name, Inventory: &it, Requests: 10,
-			Rows: []ShardRow{{Index: 0, Instance: "i1", Observations: obs()}, {Index: 1, Instance: "i2", Observations: obs()}},
-			LB:   [][]ShardObservation{{{Verdict: 0, Actual: &ShardExchange{Request: 1, Answer: 0}}, {Verdict: 1}}},
-			Cache: []ShardCachePair{{Probe: 0, First: "https://a.example", Second: "https://b.example",
-				FirstAnswer: &ShardExchange{Request: 1, Answer: 0}, SecondAnswer: &ShardExchange{Request: 1, Answer: 1}}}}},
+	s := &Shard{FileKind: FileKindShard, Format: FormatVersion, Shard: 0, Shards: 1, ConfigFingerprint: inv.ConfigFingerprint, Config: inv.Config,
+		InventoryFingerprint: inv.Fingerprint(), RunTime: diff.RunTime{StartedAt: time.Unix(0, 0).UTC(), Duration: 1},
+		Targets: []shardTarget{{Name: it.Name, Inventory: &it, Requests: 10,
+			Rows: []shardRow{{Index: 0, Instance: "i1", Observations: obs()}, {Index: 1, Instance: "i2", Observations: obs()}},
+			LB:   [][]shardObservation{{{Verdict: 0, Actual: &shardExchange{Request: 1, Answer: 0}}, {Verdict: 1}}},
+			Cache: []shardCachePair{{CacheCase: audit.CacheCase{Probe: 0, First: "https://a.example", Second: "https://b.example"},
+				FirstAnswer: &shardExchange{Request: 1, Answer: 0}, SecondAnswer: &shardExchange{Request: 1, Answer: 1}}}}},
 		Requests: []json.RawMessage{[]byte(`{"method":"OPTIONS","url":"http://api.example.com/v1/cart"}`), []byte(`null`)},
 		Answers: []json.RawMessage{[]byte(`{"status":204,"header":{"Access-Control-Allow-Origin":["https://app.example.com"]}}`),
 			[]byte(`{"status":200,"header":{"Access-Control-Allow-Origin":["*"],"Vary":["Origin"]}}`)},
@@ -81,7 +83,7 @@ func FuzzReadInventory(f *testing.F) {
 			t.Fatal("an inventory without targets passed")
 		}
 		for k := range 3 {
-			specs, _ := Assign(inv, 3).ShardSpecs(inv, k)
+			specs, _ := assign(inv, 3).ShardSpecs(inv, k)
 			for _, s := range specs {
 				if len(s.Probes) == 0 {
 					t.Fatal("a target without probes passed")

@@ -130,7 +130,7 @@ func TestHostileShards(t *testing.T) {
 		t.Fatalf("the shards as run: %v", err)
 	}
 	probes := len(inv.Targets[0].Probes)
-	preflighted := slices.IndexFunc(s0.Shard.Targets[0].Rows[0].Observations, func(o ShardObservation) bool { return o.Preflight != nil })
+	preflighted := slices.IndexFunc(s0.Shard.Targets[0].Rows[0].Observations, func(o shardObservation) bool { return o.Preflight != nil })
 	both := func(edit func(*Shard)) func(a, b *Shard) { return func(a, b *Shard) { edit(a); edit(b) } }
 	owner := func(edit func(*Shard)) func(a, b *Shard) { return func(a, _ *Shard) { edit(a) } }
 	for _, tc := range []struct {
@@ -142,10 +142,10 @@ func TestHostileShards(t *testing.T) {
 			"missing shard(s) 2/1000000000, 3/1000000000, 4/1000000000, 5/1000000000, 6/1000000000 and 999999993 more"},
 		{"no shards", both(func(s *Shard) { s.Shards = 0 }), "shards: 0 is not a number of shards"},
 		{"shard number negative", owner(func(s *Shard) { s.Shard = -1 }), "shard: -1 is not from 0 to 1"},
-		{"no targets", both(func(s *Shard) { s.Targets = []ShardTarget{} }), "targets: none"},
+		{"no targets", both(func(s *Shard) { s.Targets = []shardTarget{} }), "targets: none"},
 		{"more LB rows than probes", owner(func(s *Shard) { s.Targets[0].LB = append(s.Targets[0].LB, s.Targets[0].LB[0]) }),
 			"targets[0].lb: " + itoa(probes+1) + " rows for " + itoa(probes) + " probes"},
-		{"LB samples on a shard that does not own the target", func(_, s1 *Shard) { s1.Targets[0].LB = [][]ShardObservation{{}} },
+		{"LB samples on a shard that does not own the target", func(_, s1 *Shard) { s1.Targets[0].LB = [][]shardObservation{{}} },
 			"targets[0].lb: load balancer samples without the target's inventory entry (not the owner shard)"},
 		{"cache pair of probe 999", owner(func(s *Shard) { s.Targets[0].Cache[0].Probe = 999 }),
 			"targets[0].cache[0].probe: 999 out of range (" + itoa(probes) + " probes)"},

@@ -24,9 +24,9 @@ import (
 
 // Document kinds and the format version of inventories and shards.
 const (
-	KindInventory = "corsaudit-inventory"
-	KindShard     = "corsaudit-shard"
-	FormatVersion = 1
+	FileKindInventory = "corsaudit-inventory"
+	FileKindShard     = "corsaudit-shard"
+	FormatVersion     = 1
 )
 
 // Inventory is what `corsaudit discover --format json` writes: every
@@ -34,9 +34,9 @@ const (
 // from. Shards probe from it; merge checks that every shard used the same
 // one (InventoryFingerprint) under the same config (ConfigFingerprint).
 type Inventory struct {
-	Kind    string `json:"kind"`
-	Format  int    `json:"format"`
-	Version string `json:"version,omitempty"`
+	FileKind string `json:"kind"`
+	Format   int    `json:"format"`
+	Version  string `json:"version,omitempty"`
 	// ConfigFingerprint is the SHA-256 of Config.
 	ConfigFingerprint string `json:"config_fingerprint"`
 	// Config is the effective config (file, variables and flags) as YAML.
@@ -52,8 +52,8 @@ type InventoryTarget struct {
 	URL       string               `json:"url"`
 	Instances []discovery.Instance `json:"instances"`
 	Probes    []audit.Probe        `json:"probes"`
-	Direct    InventoryDirect      `json:"direct"`
-	LB        InventoryLB          `json:"lb"`
+	Direct    inventoryDirect      `json:"direct"`
+	LB        inventoryLB          `json:"lb"`
 	// Fronts are the config's fronts of the target (audit.TargetSpec.Fronts).
 	Fronts []audit.Front `json:"fronts,omitempty"`
 	// Facts are what the provider read of the fronts' configuration
@@ -82,10 +82,10 @@ type RoutingEntry struct {
 	Probes []string `json:"probes"`
 }
 
-// Routing is how the load balancer routes the probes of target at public
+// routing is how the load balancer routes the probes of target at public
 // URL u: one entry per path, method, step and route, in plan order (nil
 // when the probes are not routed).
-func Routing(probes []audit.Probe, u *url.URL) []RoutingEntry {
+func routing(probes []audit.Probe, u *url.URL) []RoutingEntry {
 	var out []RoutingEntry
 	at := map[string]int{}
 	for _, p := range probes {
@@ -106,14 +106,14 @@ func Routing(probes []audit.Probe, u *url.URL) []RoutingEntry {
 	return out
 }
 
-// InventoryDirect is audit.Direct as written in an inventory.
-type InventoryDirect struct {
+// inventoryDirect is audit.Direct as written in an inventory.
+type inventoryDirect struct {
 	Scheme             string `json:"scheme,omitempty"`
 	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
 }
 
-// InventoryLB is audit.LB as written in an inventory.
-type InventoryLB struct {
+// inventoryLB is audit.LB as written in an inventory.
+type inventoryLB struct {
 	Disabled       bool   `json:"disabled,omitempty"`
 	Samples        int    `json:"samples,omitempty"`
 	InstanceHeader string `json:"instance_header,omitempty"`
@@ -138,11 +138,11 @@ func (t InventoryTarget) Spec() audit.TargetSpec {
 // the per-request timeout).
 func inventoryTarget(s audit.TargetSpec, b cors.Browser, timeout time.Duration) InventoryTarget {
 	t := InventoryTarget{Name: s.Target.Name, URL: s.Target.URL, Instances: s.Target.Instances, Probes: s.Probes,
-		Direct:  InventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
-		LB:      InventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader},
+		Direct:  inventoryDirect{Scheme: s.Direct.Scheme, InsecureSkipVerify: s.Direct.InsecureSkipVerify},
+		LB:      inventoryLB{Disabled: s.LB.Disabled, Samples: s.LB.Samples, InstanceHeader: s.LB.InstanceHeader},
 		LeftOut: s.LeftOut, Fronts: s.Fronts, Facts: s.Target.Facts}
 	if u, err := url.Parse(s.Target.URL); err == nil && u.Host != "" {
-		t.Routing = Routing(s.Probes, u)
+		t.Routing = routing(s.Probes, u)
 		t.Findings = diff.RouteFindings(&s, u, b, timeout)
 	}
 	return t
@@ -178,7 +178,7 @@ func (inv *Inventory) Fingerprint() string {
 // as Audit does before probing; b may be built for discovery only
 // (config.BuildDiscovery: no secret is needed). A target whose discovery
 // failed is left out and named in Incomplete; the error wraps
-// ErrIncomplete then. The inventory is nil only when a plan is too large.
+// errIncomplete then. The inventory is nil only when a plan is too large.
 func DiscoverInventory(ctx context.Context, b *config.Built, version string, log io.Writer) (*Inventory, error) {
 	return discoverInventory(ctx, b.Config, b.Targets, version, log)
 }
@@ -192,7 +192,7 @@ func discoverInventory(ctx context.Context, cfg *config.Config, built []config.B
 	if err != nil {
 		return nil, err
 	}
-	inv := &Inventory{Kind: KindInventory, Format: FormatVersion, Version: version, Config: text,
+	inv := &Inventory{FileKind: FileKindInventory, Format: FormatVersion, Version: version, Config: text,
 		ConfigFingerprint: fingerprint([]byte(text)), Targets: []InventoryTarget{}}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
@@ -207,7 +207,7 @@ func discoverInventory(ctx context.Context, cfg *config.Config, built []config.B
 	}
 	if derr != nil {
 		inv.Incomplete = "discovery: " + derr.Error()
-		return inv, fmt.Errorf("%w: %s", ErrIncomplete, inv.Incomplete)
+		return inv, fmt.Errorf("%w: %s", errIncomplete, inv.Incomplete)
 	}
 	return inv, nil
 }
@@ -220,8 +220,8 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	if err := dec.Decode(&inv); err != nil {
 		return nil, fmt.Errorf("inventory: not a corsaudit inventory: %w", err)
 	}
-	if inv.Kind != KindInventory {
-		return nil, fmt.Errorf("inventory: kind %q is not %s (write one with `corsaudit discover --format json`)", inv.Kind, KindInventory)
+	if inv.FileKind != FileKindInventory {
+		return nil, fmt.Errorf("inventory: kind %q is not %s (write one with `corsaudit discover --format json`)", inv.FileKind, FileKindInventory)
 	}
 	if inv.Format != FormatVersion {
 		return nil, fmt.Errorf("inventory: format %d, this corsaudit reads format %d", inv.Format, FormatVersion)
@@ -248,8 +248,8 @@ func (inv *Inventory) ParseConfig() (*config.Config, error) {
 	return cfg, nil
 }
 
-// Assignment is how the work of an inventory is split into shards.
-type Assignment struct {
+// assignment is how the work of an inventory is split into shards.
+type assignment struct {
 	// Shards is the number of shards.
 	Shards int
 	// Owner[t] is the shard that samples target t's load balancer and
@@ -260,13 +260,13 @@ type Assignment struct {
 	Of [][]int
 }
 
-// Assign splits the inventory into n shards: each target's probeable
+// assign splits the inventory into n shards: each target's probeable
 // instances, ordered by id, are dealt round-robin, continuing from where
 // the previous target stopped, so that shards differ by at most one
 // instance overall and within each target; target t's load balancer goes
 // to shard t mod n. The split depends only on the inventory.
-func Assign(inv *Inventory, n int) Assignment {
-	a := Assignment{Shards: n, Owner: make([]int, len(inv.Targets)), Of: make([][]int, len(inv.Targets))}
+func assign(inv *Inventory, n int) assignment {
+	a := assignment{Shards: n, Owner: make([]int, len(inv.Targets)), Of: make([][]int, len(inv.Targets))}
 	next := 0
 	for t, tg := range inv.Targets {
 		a.Owner[t] = t % n
@@ -291,7 +291,7 @@ func Assign(inv *Inventory, n int) Assignment {
 // only; the load balancer (with the number of samples a single run would
 // take over the whole target) only on the target's owner. index[t][j] is
 // the inventory index of the j-th instance of spec t.
-func (a Assignment) ShardSpecs(inv *Inventory, k int) (specs []audit.TargetSpec, index [][]int) {
+func (a assignment) ShardSpecs(inv *Inventory, k int) (specs []audit.TargetSpec, index [][]int) {
 	for t, tg := range inv.Targets {
 		spec := tg.Spec()
 		var ids []int

@@ -6,16 +6,16 @@ import (
 	"io"
 )
 
-// MaxFileSize bounds an inventory, shard file or JSON report read back:
+// maxFileSize bounds an inventory, shard file or JSON report read back:
 // they are read, not trusted, and a file of this size holds a fleet far
 // beyond what one run audits (a shard of 100,000 instances is a few
 // megabytes: answers are interned).
-const MaxFileSize = 256 << 20
+const maxFileSize = 256 << 20
 
-// ErrTooLarge is the error of a read past MaxFileSize.
-var ErrTooLarge = fmt.Errorf("larger than %d MiB", MaxFileSize>>20)
+// errTooLarge is the error of a read past maxFileSize.
+var errTooLarge = fmt.Errorf("larger than %d MiB", maxFileSize>>20)
 
-// ReadAll reads r to its end, or fails with ErrTooLarge past MaxFileSize.
+// ReadAll reads r to its end, or fails with errTooLarge past maxFileSize.
 func ReadAll(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(Bounded(r))
 	if err != nil {
@@ -24,9 +24,9 @@ func ReadAll(r io.Reader) ([]byte, error) {
 	return data, nil
 }
 
-// Bounded is r that fails with ErrTooLarge once more than MaxFileSize
+// Bounded is r that fails with errTooLarge once more than maxFileSize
 // bytes are read from it, for decoders that stream.
-func Bounded(r io.Reader) io.Reader { return &bounded{r: r, left: MaxFileSize} }
+func Bounded(r io.Reader) io.Reader { return &bounded{r: r, left: maxFileSize} }
 
 type bounded struct {
 	r    io.Reader
@@ -35,7 +35,7 @@ type bounded struct {
 
 func (b *bounded) Read(p []byte) (int, error) {
 	if b.left < 0 {
-		return 0, ErrTooLarge
+		return 0, errTooLarge
 	}
 	if int64(len(p)) > b.left+1 {
 		p = p[:b.left+1]
@@ -43,7 +43,7 @@ func (b *bounded) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.left -= int64(n)
 	if b.left < 0 {
-		return n, ErrTooLarge
+		return n, errTooLarge
 	}
 	if errors.Is(err, io.EOF) {
 		return n, io.EOF

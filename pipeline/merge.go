@@ -27,10 +27,10 @@ type NamedShard struct {
 // is the one a single run over the whole fleet gives, apart from timing
 // fields. It also returns the shards' config (its fail_on decides the exit
 // code as for a single run). Errors about shards that do not belong
-// together wrap ErrShardMismatch.
+// together wrap errShardMismatch.
 func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	if len(shards) == 0 {
-		return nil, nil, fmt.Errorf("merge: %w: no shards", ErrShardMismatch)
+		return nil, nil, fmt.Errorf("merge: %w: no shards", errShardMismatch)
 	}
 	if err := checkBelong(shards); err != nil {
 		return nil, nil, err
@@ -51,7 +51,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 		owner := byNumber[t%first.Shards]
 		it := owner.Shard.Targets[t].Inventory
 		if it == nil {
-			return nil, nil, fmt.Errorf("merge: %s: %w: target %q has no inventory entry on its owner shard", owner.Name, ErrShardMismatch, first.Targets[t].Name)
+			return nil, nil, fmt.Errorf("merge: %s: %w: target %q has no inventory entry on its owner shard", owner.Name, errShardMismatch, first.Targets[t].Name)
 		}
 		inv.Targets = append(inv.Targets, *it)
 	}
@@ -59,7 +59,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	// as an inventory read from a file is.
 	inv.ConfigFingerprint = first.ConfigFingerprint
 	if inv.Fingerprint() != first.InventoryFingerprint {
-		return nil, nil, fmt.Errorf("merge: %w: the targets' inventory entries are not the inventory the shards were run from (edited by hand?)", ErrShardMismatch)
+		return nil, nil, fmt.Errorf("merge: %w: the targets' inventory entries are not the inventory the shards were run from (edited by hand?)", errShardMismatch)
 	}
 	err = inv.check()
 	if err == nil {
@@ -90,7 +90,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 	}
 	var start, end time.Time
 	var problems []string
-	a := Assign(inv, first.Shards)
+	a := assign(inv, first.Shards)
 	for _, ns := range byNumber {
 		s := ns.Shard
 		if err := fill(results, a, s, creds); err != nil {
@@ -99,7 +99,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 		if start.IsZero() || s.StartedAt.Before(start) {
 			start = s.StartedAt
 		}
-		if e := s.StartedAt.Add(time.Duration(s.Duration * float64(time.Second))); e.After(end) {
+		if e := s.Ended(); e.After(end) {
 			end = e
 		}
 		problems = append(problems, strings.Split(s.Incomplete, "; ")...)
@@ -108,7 +108,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 		for i, in := range it.Instances {
 			if a.Of[t][i] >= 0 && results[t].URL != nil && !results[t].Direct.Probed(i) {
 				return nil, nil, fmt.Errorf("merge: %w: shard %d/%d has no observations of target %q instance %q",
-					ErrShardMismatch, a.Of[t][i], a.Shards, it.Name, in.ID)
+					errShardMismatch, a.Of[t][i], a.Shards, it.Name, in.ID)
 			}
 		}
 	}
@@ -122,7 +122,7 @@ func MergeShards(shards []NamedShard) (*diff.Report, *config.Config, error) {
 
 // fill places shard s's observations into results; creds are the
 // credentials of the config (newDecoder).
-func fill(results []audit.TargetResult, a Assignment, s *Shard, creds []*audit.Credential) error {
+func fill(results []audit.TargetResult, a assignment, s *Shard, creds []*audit.Credential) error {
 	d, err := newDecoder(s, creds)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func fill(results []audit.TargetResult, a Assignment, s *Shard, creds []*audit.C
 				return fmt.Errorf("target %q: instance %q (index %d) is not in the inventory", st.Name, row.Instance, row.Index)
 			}
 			if a.Of[t][row.Index] != s.Shard {
-				return fmt.Errorf("%w: target %q: instance %q belongs to shard %d/%d, not %d", ErrShardMismatch, st.Name, row.Instance, a.Of[t][row.Index], a.Shards, s.Shard)
+				return fmt.Errorf("%w: target %q: instance %q belongs to shard %d/%d, not %d", errShardMismatch, st.Name, row.Instance, a.Of[t][row.Index], a.Shards, s.Shard)
 			}
 			if len(row.Observations) != len(r.Spec.Probes) {
 				return fmt.Errorf("target %q: instance %q has %d observations for %d probes", st.Name, row.Instance, len(row.Observations), len(r.Spec.Probes))
@@ -161,8 +161,7 @@ func fill(results []audit.TargetResult, a Assignment, s *Shard, creds []*audit.C
 			r.LB = append(r.LB, obs)
 		}
 		for _, c := range st.Cache {
-			pair := audit.CachePair{Front: c.Front, Order: c.Order, Probe: c.Probe, SecondProbe: c.SecondProbe,
-				Preflight: c.Preflight, First: c.First, Second: c.Second}
+			pair := audit.CachePair{CacheCase: c.CacheCase}
 			if pair.FirstAnswer, err = d.exchange(c.FirstAnswer); err != nil {
 				return fmt.Errorf("target %q: cache: %w", st.Name, err)
 			}
@@ -198,21 +197,21 @@ func checkBelong(shards []NamedShard) error {
 		s := ns.Shard
 		switch {
 		case s.ConfigFingerprint != first.Shard.ConfigFingerprint:
-			return fmt.Errorf("merge: %w: %s and %s were run with different configs: %s", ErrShardMismatch,
-				first.Name, ns.Name, strings.Join(ConfigDifferences(first.Shard.Config, s.Config, 3), "; "))
+			return fmt.Errorf("merge: %w: %s and %s were run with different configs: %s", errShardMismatch,
+				first.Name, ns.Name, strings.Join(configDifferences(first.Shard.Config, s.Config, 3), "; "))
 		case s.InventoryFingerprint != first.Shard.InventoryFingerprint:
 			return fmt.Errorf("merge: %w: %s and %s were run from different inventories (discover once, then run every shard from the same file)",
-				ErrShardMismatch, first.Name, ns.Name)
+				errShardMismatch, first.Name, ns.Name)
 		case s.Shards != first.Shard.Shards:
-			return fmt.Errorf("merge: %w: %s is shard %d/%d but %s is shard %d/%d", ErrShardMismatch,
+			return fmt.Errorf("merge: %w: %s is shard %d/%d but %s is shard %d/%d", errShardMismatch,
 				first.Name, first.Shard.Shard, first.Shard.Shards, ns.Name, s.Shard, s.Shards)
 		case s.Shard < 0 || s.Shard >= s.Shards:
-			return fmt.Errorf("merge: %w: %s: shard %d/%d is out of range", ErrShardMismatch, ns.Name, s.Shard, s.Shards)
+			return fmt.Errorf("merge: %w: %s: shard %d/%d is out of range", errShardMismatch, ns.Name, s.Shard, s.Shards)
 		case len(s.Targets) != len(first.Shard.Targets):
-			return fmt.Errorf("merge: %w: %s has %d targets, %s has %d", ErrShardMismatch, first.Name, len(first.Shard.Targets), ns.Name, len(s.Targets))
+			return fmt.Errorf("merge: %w: %s has %d targets, %s has %d", errShardMismatch, first.Name, len(first.Shard.Targets), ns.Name, len(s.Targets))
 		}
 		if prev, dup := seen[s.Shard]; dup {
-			return fmt.Errorf("merge: %w: overlapping shards: %s and %s are both shard %d/%d", ErrShardMismatch, prev, ns.Name, s.Shard, s.Shards)
+			return fmt.Errorf("merge: %w: overlapping shards: %s and %s are both shard %d/%d", errShardMismatch, prev, ns.Name, s.Shard, s.Shards)
 		}
 		seen[s.Shard] = ns.Name
 	}
@@ -231,14 +230,14 @@ func checkBelong(shards []NamedShard) error {
 		if absent > len(missing) {
 			list += fmt.Sprintf(" and %d more", absent-len(missing))
 		}
-		return fmt.Errorf("merge: %w: missing shard(s) %s: the merged report would leave out their instances", ErrShardMismatch, list)
+		return fmt.Errorf("merge: %w: missing shard(s) %s: the merged report would leave out their instances", errShardMismatch, list)
 	}
 	return nil
 }
 
-// ConfigDifferences names up to max settings that differ between two
+// configDifferences names up to max settings that differ between two
 // configs given as YAML, as "path: a vs b".
-func ConfigDifferences(a, b string, max int) []string {
+func configDifferences(a, b string, max int) []string {
 	var va, vb any
 	if yaml.Unmarshal([]byte(a), &va) != nil || yaml.Unmarshal([]byte(b), &vb) != nil {
 		return []string{"the configs differ"}

@@ -13,7 +13,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
 )
 
 func TestParseShard(t *testing.T) {
@@ -71,7 +71,7 @@ func TestDiscover(t *testing.T) {
 		})},
 		{Index: 4, Label: "nowhere", Provider: found(discovery.Target{Instances: inst})},
 	}
-	specs, err := Discover(context.Background(), built)
+	specs, err := discoverSpecs(context.Background(), built)
 	var got []string
 	for _, s := range specs {
 		got = append(got, s.Target.Name+" "+s.Target.URL)
@@ -118,8 +118,8 @@ func TestDeadlineCutsTheRunOff(t *testing.T) {
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("the run took %s, long past its deadline of 500ms", took)
 	}
-	if rep == nil || !errors.Is(err, ErrIncomplete) {
-		t.Fatalf("Audit = %v, %v; want a partial report and ErrIncomplete", rep != nil, err)
+	if rep == nil || !errors.Is(err, errIncomplete) {
+		t.Fatalf("Audit = %v, %v; want a partial report and errIncomplete", rep != nil, err)
 	}
 	msg := rep.Incomplete
 	for _, want := range []string{
@@ -158,7 +158,7 @@ func TestInterruptedRun(t *testing.T) {
 	}()
 	rep, err := Audit(ctx, mustBuild(t, &c), Options{})
 	want := "interrupted before the audit finished: the report is partial; sent and not answered before the run stopped on 1 instance: a "
-	if rep == nil || !errors.Is(err, ErrIncomplete) || !strings.HasPrefix(rep.Incomplete, want) {
+	if rep == nil || !errors.Is(err, errIncomplete) || !strings.HasPrefix(rep.Incomplete, want) {
 		t.Fatalf("Audit = %v, %v; want a partial report starting %q", rep, err, want)
 	}
 }
@@ -182,8 +182,8 @@ func TestConfigDifferences(t *testing.T) {
 		{"no difference found", base, base, 5, []string{"the configs differ"}},
 		{"not YAML", base, "[", 5, []string{"the configs differ"}},
 	} {
-		if got := ConfigDifferences(tc.a, tc.b, tc.max); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s: ConfigDifferences = %q, want %q", tc.desc, got, tc.want)
+		if got := configDifferences(tc.a, tc.b, tc.max); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: configDifferences = %q, want %q", tc.desc, got, tc.want)
 		}
 	}
 }
@@ -222,8 +222,8 @@ func TestReadShardRefuses(t *testing.T) {
 		desc, in, want string
 	}{
 		{"not JSON", "{", "shard: not a corsaudit shard: unexpected EOF"},
-		{"an inventory", `{"kind": "corsaudit-inventory", "format": 1}`, `shard: kind "corsaudit-inventory" is not ` + KindShard},
-		{"another format", fmt.Sprintf(`{"kind": %q, "format": 999}`, KindShard), fmt.Sprintf("shard: format 999, this corsaudit reads format %d", FormatVersion)},
+		{"an inventory", `{"kind": "corsaudit-inventory", "format": 1}`, `shard: kind "corsaudit-inventory" is not ` + FileKindShard},
+		{"another format", fmt.Sprintf(`{"kind": %q, "format": 999}`, FileKindShard), fmt.Sprintf("shard: format 999, this corsaudit reads format %d", FormatVersion)},
 	} {
 		s, err := ReadShard(strings.NewReader(tc.in))
 		if s != nil || err == nil || err.Error() != tc.want {

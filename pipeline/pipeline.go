@@ -1,7 +1,3 @@
-// Package pipeline is one corsaudit run as a library: discover the
-// instances of every target, plan the probes, probe, and compare, returning
-// the *diff.Report that renderers draw. cmd/corsaudit adds flags, output
-// files and exit codes around it.
 package pipeline
 
 import (
@@ -23,9 +19,9 @@ import (
 	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
-// ErrIncomplete is wrapped by the error of a run whose report is partial
+// errIncomplete is wrapped by the error of a run whose report is partial
 // (discovery failed for a target, the deadline passed, interrupted).
-var ErrIncomplete = errors.New("run incomplete")
+var errIncomplete = errors.New("run incomplete")
 
 // Options are what a run needs besides the config.
 type Options struct {
@@ -56,7 +52,7 @@ type Options struct {
 // nothing here reads a file or a variable. The report is nil only when
 // nothing could run: b was built for discovery only, a plan is over
 // MaxProbes, or Select refused. Otherwise the report is returned, with an
-// error wrapping ErrIncomplete when it is partial.
+// error wrapping errIncomplete when it is partial.
 func Audit(ctx context.Context, b *config.Built, opt Options) (*diff.Report, error) {
 	if err := canProbe(b); err != nil {
 		return nil, err
@@ -112,7 +108,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 	aopt.Slots = opt.Slots
 	results, err := audit.Run(ctx, specs, aopt)
 	if err != nil {
-		problems = append(problems, cutOff(ctx, cfg.Deadline, results))
+		problems = append(problems, partialReason(ctx, cfg.Deadline, results))
 	}
 	rep := compare(results, opt.Diff, opt.Version, cfg)
 	rep.StartedAt = start.UTC()
@@ -120,7 +116,7 @@ func run(ctx context.Context, start time.Time, cfg *config.Config, built []confi
 	rep.Incomplete = strings.Join(problems, "; ")
 	rep.Summarize()
 	if rep.Incomplete != "" {
-		return rep, fmt.Errorf("%w: %s", ErrIncomplete, rep.Incomplete)
+		return rep, fmt.Errorf("%w: %s", errIncomplete, rep.Incomplete)
 	}
 	return rep, nil
 }
@@ -174,11 +170,11 @@ func compare(results []audit.TargetResult, opt diff.Options, version string, cfg
 	return rep
 }
 
-// cutOff says in plain words why the run stopped early and what it did
+// partialReason says in plain words why the run stopped early and what it did
 // not run: per instance, how many probes were not run and how many were
 // sent and not answered before the run stopped; and how many load
 // balancer samples. Observations cut off are never timeouts.
-func cutOff(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
+func partialReason(ctx context.Context, deadline time.Duration, results []audit.TargetResult) string {
 	msg := "interrupted"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		msg = fmt.Sprintf("the deadline (%s) passed", deadline)

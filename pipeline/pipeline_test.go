@@ -15,8 +15,8 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/diff/render"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // testConfig is a config for a loopback fleet: a reflecting instance (so
@@ -73,7 +73,7 @@ func TestRunIsDeterministic(t *testing.T) {
 			probes[i] = append(probes[i], p.ID+" "+p.Method+" "+p.Origin)
 		}
 		var sarif bytes.Buffer
-		if err := report.SARIF(&sarif, rep); err != nil {
+		if err := render.SARIF(&sarif, rep); err != nil {
 			t.Fatal(err)
 		}
 		var doc struct {
@@ -139,7 +139,7 @@ func TestRunStopsBeforeProbing(t *testing.T) {
 		}
 		var log bytes.Buffer
 		rep, err := Audit(context.Background(), built, Options{Log: &log, Select: tc.sel})
-		if rep != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) || errors.Is(err, ErrIncomplete) {
+		if rep != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) || errors.Is(err, errIncomplete) {
 			t.Errorf("%s: report %v, err %v; want no report and %q", tc.desc, rep != nil, err, tc.wantErr)
 		}
 		if strings.Contains(log.String(), "auditing") {
@@ -164,7 +164,7 @@ func TestAuditOneTarget(t *testing.T) {
 		}
 		rep.StartedAt, rep.Duration = time.Time{}, 0
 		var b bytes.Buffer
-		if err := report.JSON(&b, rep); err != nil {
+		if err := render.JSON(&b, rep); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()

@@ -15,8 +15,8 @@ import (
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/labserver"
-	"github.com/corsaudit/corsaudit/internal/routertest"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/routertest"
 )
 
 // withRoutes is a provider as a cloud provider with routing returns

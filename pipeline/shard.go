@@ -9,6 +9,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/config"
+	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/plural"
 )
 
@@ -42,7 +43,7 @@ func ParseShard(s string) (k, n int, err error) {
 // its deadline: its share of every target's instances, and the load
 // balancer of the targets it owns (see Assign). The shard is nil only when
 // k/n is invalid or b was built for discovery only; the error wraps
-// ErrIncomplete when the shard is partial.
+// errIncomplete when the shard is partial.
 func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, opt ShardOptions) (*Shard, error) {
 	if n < 1 || k < 0 || k >= n {
 		return nil, fmt.Errorf("shard: %d/%d: K must be from 0 to N-1", k, n)
@@ -63,7 +64,7 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
 
-	a := Assign(inv, n)
+	a := assign(inv, n)
 	specs, index := a.ShardSpecs(inv, k)
 	for t := range specs {
 		// Credentials and TLS come from this run's config, never from the
@@ -86,15 +87,15 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 		problems = append(problems, inv.Incomplete)
 	}
 	if runErr != nil {
-		problems = append(problems, fmt.Sprintf("shard %d/%d: %s", k, n, cutOff(ctx, cfg.Deadline, results)))
+		problems = append(problems, fmt.Sprintf("shard %d/%d: %s", k, n, partialReason(ctx, cfg.Deadline, results)))
 	}
-	s := &Shard{Kind: KindShard, Format: FormatVersion, Version: opt.Version, Shard: k, Shards: n,
+	s := &Shard{FileKind: FileKindShard, Format: FormatVersion, Version: opt.Version, Shard: k, Shards: n,
 		ConfigFingerprint: fingerprint([]byte(text)), Config: text, InventoryFingerprint: inv.Fingerprint(),
-		Incomplete: joinNew(problems), StartedAt: start.UTC(), Targets: []ShardTarget{}}
+		Incomplete: joinNew(problems), RunTime: diff.RunTime{StartedAt: start.UTC()}, Targets: []shardTarget{}}
 	var enc encoder
 	for t := range results {
 		r := &results[t]
-		st := ShardTarget{Name: inv.Targets[t].Name, Rows: []ShardRow{}, Requests: r.Requests}
+		st := shardTarget{Name: inv.Targets[t].Name, Rows: []shardRow{}, Requests: r.Requests}
 		if a.Owner[t] == k {
 			it := inv.Targets[t]
 			st.Inventory = &it
@@ -102,12 +103,11 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 				st.LB = append(st.LB, enc.observations(row))
 			}
 			for _, c := range r.Cache {
-				st.Cache = append(st.Cache, ShardCachePair{Front: c.Front, Order: c.Order, Probe: c.Probe, SecondProbe: c.SecondProbe,
-					Preflight: c.Preflight, First: c.First, Second: c.Second, FirstAnswer: enc.exchange(c.FirstAnswer),
+				st.Cache = append(st.Cache, shardCachePair{CacheCase: c.CacheCase, FirstAnswer: enc.exchange(c.FirstAnswer),
 					SecondAnswer: enc.exchange(c.SecondAnswer), Fresh: enc.exchange(c.Fresh)})
 			}
 			for _, f := range r.Fronts {
-				sf := ShardFront{Name: f.Name, Addrs: f.Addrs}
+				sf := shardFront{Name: f.Name, Addrs: f.Addrs}
 				for _, row := range f.LB {
 					sf.LB = append(sf.LB, enc.observations(row))
 				}
@@ -116,7 +116,7 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 		}
 		for j := range r.Direct.Instances() {
 			row := r.Direct.Row(j)
-			st.Rows = append(st.Rows, ShardRow{Index: index[t][j], Instance: r.Spec.Target.Instances[j].ID,
+			st.Rows = append(st.Rows, shardRow{Index: index[t][j], Instance: r.Spec.Target.Instances[j].ID,
 				Observations: enc.observations(row)})
 		}
 		s.Targets = append(s.Targets, st)
@@ -124,7 +124,7 @@ func AuditShard(ctx context.Context, inv *Inventory, b *config.Built, k, n int, 
 	s.Requests, s.Answers, s.Verdicts = enc.requests.list, enc.answers.list, enc.verdicts.list
 	s.Duration = time.Since(start).Seconds()
 	if s.Incomplete != "" {
-		return s, fmt.Errorf("%w: %s", ErrIncomplete, s.Incomplete)
+		return s, fmt.Errorf("%w: %s", errIncomplete, s.Incomplete)
 	}
 	return s, nil
 }
@@ -146,7 +146,7 @@ func joinNew(reasons []string) string {
 	return out
 }
 
-// ErrShardMismatch is wrapped by MergeShards' errors about shards that do
+// errShardMismatch is wrapped by MergeShards' errors about shards that do
 // not belong together: other configs or inventories, overlapping or
 // missing shards.
-var ErrShardMismatch = errors.New("shards do not belong together")
+var errShardMismatch = errors.New("shards do not belong together")

@@ -17,9 +17,9 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/discovery"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // roundRobin is a load balancer that deals the requests of each kind
@@ -180,8 +180,8 @@ func renderAll(t *testing.T, rep *diff.Report) map[string]string {
 	r := *rep
 	r.StartedAt, r.Duration = time.Time{}, 0
 	out := map[string]string{}
-	for _, f := range report.Formats() {
-		renderer, err := report.Lookup(f)
+	for _, f := range render.Formats() {
+		renderer, err := render.Lookup(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func renderAll(t *testing.T, rep *diff.Report) map[string]string {
 		out[f] = b.String()
 	}
 	var b bytes.Buffer
-	if err := report.Metrics(&b, &r, time.Unix(1, 0)); err != nil {
+	if err := render.Metrics(&b, &r, time.Unix(1, 0)); err != nil {
 		t.Fatal(err)
 	}
 	out["metrics"] = b.String()
@@ -237,7 +237,7 @@ func TestShardsMergeAsOneRun(t *testing.T) {
 			"explaining the LB's samples, origin-reflection, no lb-answers-options", kinds, drift.Explains, drift.Share, single.Summary.ByKind)
 	}
 	inv := inventoryOf(t, cfg)
-	a := Assign(inv, 3)
+	a := assign(inv, 3)
 	var shard0 []string
 	for i, in := range inv.Targets[0].Instances {
 		if a.Of[0][i] == 0 {
@@ -296,7 +296,7 @@ func TestShardSplit(t *testing.T) {
 		desc   string
 		shards int
 	}{{"one shard", 1}, {"two shards", 2}, {"more shards than instances in a target", 3}, {"one instance each", 8}} {
-		a := Assign(inv, tc.shards)
+		a := assign(inv, tc.shards)
 		perShard := make([]int, tc.shards)
 		lbs := make([]int, len(inv.Targets))
 		for t2, tg := range inv.Targets {
@@ -355,8 +355,8 @@ func TestMergeRefusesShardsThatDoNotBelong(t *testing.T) {
 		{"another number of shards", []NamedShard{s0, of3}, "is shard 0/2 but shard-1.json is shard 1/3"},
 	} {
 		rep, _, err := MergeShards(tc.shards)
-		if rep != nil || !errors.Is(err, ErrShardMismatch) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: report %v, err %v; want ErrShardMismatch with %q", tc.desc, rep != nil, err, tc.want)
+		if rep != nil || !errors.Is(err, errShardMismatch) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: report %v, err %v; want errShardMismatch with %q", tc.desc, rep != nil, err, tc.want)
 		}
 	}
 }

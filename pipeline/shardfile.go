@@ -11,6 +11,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
+	"github.com/corsaudit/corsaudit/diff"
 )
 
 // Shard is what one shard writes: what its instances answered (and, for
@@ -22,9 +23,9 @@ import (
 // exchanges refer to them by index, so thousands of instances giving the
 // same answer cost one entry each plus a few numbers per observation.
 type Shard struct {
-	Kind    string `json:"kind"`
-	Format  int    `json:"format"`
-	Version string `json:"version,omitempty"`
+	FileKind string `json:"kind"`
+	Format   int    `json:"format"`
+	Version  string `json:"version,omitempty"`
 	// Shard is this shard's number, from 0 to Shards-1.
 	Shard  int `json:"shard"`
 	Shards int `json:"shards"`
@@ -33,85 +34,78 @@ type Shard struct {
 	Config               string `json:"config"`
 	InventoryFingerprint string `json:"inventory_fingerprint"`
 	// Incomplete joins the inventory's and this shard's reasons.
-	Incomplete string        `json:"incomplete,omitempty"`
-	StartedAt  time.Time     `json:"started_at"`
-	Duration   float64       `json:"duration_seconds"`
-	Targets    []ShardTarget `json:"targets"`
+	Incomplete string `json:"incomplete,omitempty"`
+	diff.RunTime
+	Targets []shardTarget `json:"targets"`
 
 	Requests []json.RawMessage `json:"requests"`
 	Answers  []json.RawMessage `json:"answers"`
 	Verdicts []json.RawMessage `json:"verdicts"`
 }
 
-// ShardTarget is what a shard observed of one target (in inventory order).
-type ShardTarget struct {
+// shardTarget is what a shard observed of one target (in inventory order).
+type shardTarget struct {
 	Name string `json:"name"`
 	// Inventory is the target's inventory entry, on its owner shard only.
 	Inventory *InventoryTarget `json:"inventory,omitempty"`
-	Rows      []ShardRow       `json:"rows"`
+	Rows      []shardRow       `json:"rows"`
 	// LB[p] are the load balancer samples of probe p (owner shard only).
-	LB    [][]ShardObservation `json:"lb,omitempty"`
-	Cache []ShardCachePair     `json:"cache,omitempty"`
+	LB    [][]shardObservation `json:"lb,omitempty"`
+	Cache []shardCachePair     `json:"cache,omitempty"`
 	// Fronts are the samples through the fronts behind the first (owner
 	// shard only).
-	Fronts   []ShardFront `json:"fronts,omitempty"`
+	Fronts   []shardFront `json:"fronts,omitempty"`
 	Requests int64        `json:"requests_sent"`
 }
 
-// ShardFront is an audit.FrontSamples with interned parts.
-type ShardFront struct {
+// shardFront is an audit.FrontSamples with interned parts.
+type shardFront struct {
 	Name  string               `json:"name"`
 	Addrs []string             `json:"addrs,omitempty"`
-	LB    [][]ShardObservation `json:"lb"`
+	LB    [][]shardObservation `json:"lb"`
 }
 
-// ShardRow is one instance's observations, probe by probe.
-type ShardRow struct {
+// shardRow is one instance's observations, probe by probe.
+type shardRow struct {
 	// Index is the instance's position in the inventory target.
 	Index        int                `json:"index"`
 	Instance     string             `json:"instance"`
-	Observations []ShardObservation `json:"observations"`
+	Observations []shardObservation `json:"observations"`
 }
 
-// ShardObservation is an audit.Observation with interned parts.
-type ShardObservation struct {
-	Preflight *ShardExchange `json:"pre,omitempty"`
-	Actual    *ShardExchange `json:"act,omitempty"`
+// shardObservation is an audit.Observation with interned parts.
+type shardObservation struct {
+	Preflight *shardExchange `json:"pre,omitempty"`
+	Actual    *shardExchange `json:"act,omitempty"`
 	Verdict   int            `json:"verdict"`
 	Done      bool           `json:"done,omitempty"`
 	NotRun    string         `json:"not_run,omitempty"`
 }
 
-// ShardExchange is an audit.Exchange: indexes into Requests and Answers,
+// shardExchange is an audit.Exchange: indexes into Requests and Answers,
 // the connect-to address and the latency.
-type ShardExchange struct {
+type shardExchange struct {
 	Request   int           `json:"req"`
 	ConnectTo string        `json:"connect_to,omitempty"`
 	Answer    int           `json:"ans"`
 	Latency   time.Duration `json:"latency"`
 }
 
-// ShardCachePair is an audit.CachePair with interned exchanges.
-type ShardCachePair struct {
-	Front        string         `json:"front,omitempty"`
-	Order        string         `json:"order,omitempty"`
-	Probe        int            `json:"probe"`
-	SecondProbe  int            `json:"second_probe,omitempty"`
-	Preflight    bool           `json:"preflight"`
-	First        string         `json:"first_origin"`
-	Second       string         `json:"second_origin"`
-	FirstAnswer  *ShardExchange `json:"first,omitempty"`
-	SecondAnswer *ShardExchange `json:"second,omitempty"`
-	Fresh        *ShardExchange `json:"fresh,omitempty"`
+// shardCachePair is an audit.CachePair with interned exchanges.
+type shardCachePair struct {
+	audit.CacheCase
+	FirstAnswer  *shardExchange `json:"first,omitempty"`
+	SecondAnswer *shardExchange `json:"second,omitempty"`
+	Fresh        *shardExchange `json:"fresh,omitempty"`
 }
 
-// interner numbers distinct JSON values in order of first use.
-type interner struct {
+// jsonInterner numbers distinct JSON values in order of first use.
+type jsonInterner struct {
 	at   map[string]int
 	list []json.RawMessage
 }
 
-func (in *interner) add(v any) int {
+func (in *jsonInterner) add(v any) int {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("shard: encode %T: %v", v, err)) // plain data: cannot fail
@@ -128,13 +122,13 @@ func (in *interner) add(v any) int {
 }
 
 // encoder turns observations into their shard form.
-type encoder struct{ requests, answers, verdicts interner }
+type encoder struct{ requests, answers, verdicts jsonInterner }
 
-func (e *encoder) exchange(x *audit.Exchange) *ShardExchange {
+func (e *encoder) exchange(x *audit.Exchange) *shardExchange {
 	if x == nil {
 		return nil
 	}
-	out := &ShardExchange{Latency: x.Latency}
+	out := &shardExchange{Latency: x.Latency}
 	var req *audit.SentRequest
 	if sent := x.Sent(); sent != nil {
 		r := *sent
@@ -148,13 +142,13 @@ func (e *encoder) exchange(x *audit.Exchange) *ShardExchange {
 	return out
 }
 
-func (e *encoder) observations(row []audit.Observation) []ShardObservation {
+func (e *encoder) observations(row []audit.Observation) []shardObservation {
 	if row == nil {
 		return nil
 	}
-	out := make([]ShardObservation, len(row))
+	out := make([]shardObservation, len(row))
 	for p, o := range row {
-		out[p] = ShardObservation{Preflight: e.exchange(o.Preflight), Actual: e.exchange(o.Actual),
+		out[p] = shardObservation{Preflight: e.exchange(o.Preflight), Actual: e.exchange(o.Actual),
 			Verdict: e.verdicts.add(o.Verdict()), Done: o.Done, NotRun: o.NotRun}
 	}
 	return out
@@ -219,7 +213,7 @@ func placeholders(h http.Header, creds []*audit.Credential) []string {
 	return names
 }
 
-func (d *decoder) exchange(x *ShardExchange) (*audit.Exchange, error) {
+func (d *decoder) exchange(x *shardExchange) (*audit.Exchange, error) {
 	if x == nil {
 		return nil, nil
 	}
@@ -239,7 +233,7 @@ func (d *decoder) exchange(x *ShardExchange) (*audit.Exchange, error) {
 // observations decodes a row, filling the fields the shard form leaves
 // out: an instance's row (lbProbe -1) is indexed by probe; the load
 // balancer's row of probe lbProbe is indexed by sample.
-func (d *decoder) observations(row []ShardObservation, instance string, lbProbe int) ([]audit.Observation, error) {
+func (d *decoder) observations(row []shardObservation, instance string, lbProbe int) ([]audit.Observation, error) {
 	if row == nil {
 		return nil, nil
 	}
@@ -270,8 +264,8 @@ func ReadShard(r io.Reader) (*Shard, error) {
 	if err := json.NewDecoder(r).Decode(&s); err != nil {
 		return nil, fmt.Errorf("shard: not a corsaudit shard: %w", err)
 	}
-	if s.Kind != KindShard {
-		return nil, fmt.Errorf("shard: kind %q is not %s", s.Kind, KindShard)
+	if s.FileKind != FileKindShard {
+		return nil, fmt.Errorf("shard: kind %q is not %s", s.FileKind, FileKindShard)
 	}
 	if s.Format != FormatVersion {
 		return nil, fmt.Errorf("shard: format %d, this corsaudit reads format %d", s.Format, FormatVersion)

@@ -47,7 +47,7 @@ func TestShardEncodingRoundTrip(t *testing.T) {
 		}},
 	} {
 		var enc encoder
-		s := &Shard{Targets: []ShardTarget{{Rows: []ShardRow{{Observations: enc.observations(tc.row)}}}}}
+		s := &Shard{Targets: []shardTarget{{Rows: []shardRow{{Observations: enc.observations(tc.row)}}}}}
 		s.Requests, s.Answers, s.Verdicts = enc.requests.list, enc.answers.list, enc.verdicts.list
 		b, err := json.Marshal(s)
 		if err != nil {

@@ -5,4 +5,4 @@ package providers
 import "github.com/corsaudit/corsaudit/providers/aws"
 
 // awsProvider is in every build but those tagged corsaudit_noaws.
-var awsProvider = Provider{New: aws.New, Check: aws.Check, Help: aws.Help, Config: aws.Config{}}
+var awsProvider = Registration{New: aws.New, Check: aws.Check, Help: aws.Help, Config: aws.Config{}}

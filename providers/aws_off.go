@@ -3,4 +3,4 @@
 package providers
 
 // awsProvider is left out of builds tagged corsaudit_noaws.
-var awsProvider = Provider{LeftOut: "corsaudit_noaws"}
+var awsProvider = Registration{LeftOut: "corsaudit_noaws"}

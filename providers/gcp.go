@@ -5,4 +5,4 @@ package providers
 import "github.com/corsaudit/corsaudit/providers/gcp"
 
 // gcpProvider is in every build but those tagged corsaudit_nogcp.
-var gcpProvider = Provider{New: gcp.New, Check: gcp.Check, Help: gcp.Help, Config: gcp.Config{}}
+var gcpProvider = Registration{New: gcp.New, Check: gcp.Check, Help: gcp.Help, Config: gcp.Config{}}

@@ -3,4 +3,4 @@
 package providers
 
 // gcpProvider is left out of builds tagged corsaudit_nogcp.
-var gcpProvider = Provider{LeftOut: "corsaudit_nogcp"}
+var gcpProvider = Registration{LeftOut: "corsaudit_nogcp"}

@@ -5,4 +5,4 @@ package providers
 import "github.com/corsaudit/corsaudit/providers/kubernetes"
 
 // kubernetesProvider is in every build but those tagged corsaudit_nok8s.
-var kubernetesProvider = Provider{New: kubernetes.New, Check: kubernetes.Check, Help: kubernetes.Help, Config: kubernetes.Config{}}
+var kubernetesProvider = Registration{New: kubernetes.New, Check: kubernetes.Check, Help: kubernetes.Help, Config: kubernetes.Config{}}

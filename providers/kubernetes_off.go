@@ -3,4 +3,4 @@
 package providers
 
 // kubernetesProvider is left out of builds tagged corsaudit_nok8s.
-var kubernetesProvider = Provider{LeftOut: "corsaudit_nok8s"}
+var kubernetesProvider = Registration{LeftOut: "corsaudit_nok8s"}

@@ -1,6 +1,3 @@
-// Package providers is the registry of discovery providers: an explicit map
-// from the config key under "discover:" to how the provider is built and
-// what its keys are.
 package providers
 
 import (
@@ -23,8 +20,9 @@ type Factory func(decode func(out any) error) (discovery.Provider, error)
 // building nothing (config.Validate, for `config check`).
 type Checker func(decode func(out any) error) error
 
-// Provider is one registered provider.
-type Provider struct {
+// Registration is one registered provider: how to build, check and
+// describe it (a discovery.Provider is what New builds).
+type Registration struct {
 	// New builds the provider from its config section.
 	New Factory
 	// Check validates the section as New does, building nothing.
@@ -46,7 +44,7 @@ type Provider struct {
 // kubernetes.go) that a build tag leaves out: their SDKs' package
 // initialisation is most of corsaudit's start-up time and memory, and a
 // build without them is for fleets listed statically or in DNS.
-var registry = map[string]Provider{
+var registry = map[string]Registration{
 	"aws":        awsProvider,
 	"dns":        {New: dns.New, Check: dns.Check, Help: dns.Help, Config: dns.Config{}},
 	"gcp":        gcpProvider,
@@ -54,8 +52,8 @@ var registry = map[string]Provider{
 	"static":     {New: static.New, Check: static.Check, Help: static.Help, Config: static.Config{}},
 }
 
-// Lookup returns the factory registered under name.
-func Lookup(name string) (Factory, error) {
+// lookup returns the factory registered under name.
+func lookup(name string) (Factory, error) {
 	p, err := Get(name)
 	if err != nil {
 		return nil, err
@@ -64,13 +62,13 @@ func Lookup(name string) (Factory, error) {
 }
 
 // Get returns the provider registered under name.
-func Get(name string) (Provider, error) {
+func Get(name string) (Registration, error) {
 	p, ok := registry[name]
 	if !ok {
-		return Provider{}, fmt.Errorf("providers: unknown provider %q (known: %v)", name, Names())
+		return Registration{}, fmt.Errorf("providers: unknown provider %q (known: %v)", name, Names())
 	}
 	if p.New == nil {
-		return Provider{}, fmt.Errorf("providers: provider %q is not in this build of corsaudit (built with -tags %s); build without that tag to use it", name, p.LeftOut)
+		return Registration{}, fmt.Errorf("providers: provider %q is not in this build of corsaudit (built with -tags %s); build without that tag to use it", name, p.LeftOut)
 	}
 	return p, nil
 }

@@ -18,7 +18,7 @@ var errDecoded = errors.New("decoded")
 // tags of the struct its factory decodes into, nested structs and slices of
 // structs included, found by reflection so the list cannot drift from the
 // code.
-func configKeys(t *testing.T, p Provider) []string {
+func configKeys(t *testing.T, p Registration) []string {
 	t.Helper()
 	var typ reflect.Type
 	_, err := p.New(func(out any) error {
@@ -94,7 +94,7 @@ func TestLookup(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			f, err := Lookup(tc.name)
+			f, err := lookup(tc.name)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -124,7 +124,7 @@ func TestProvidersLeftOut(t *testing.T) {
 			if p.New != nil || listed || err == nil || !strings.Contains(err.Error(), "-tags "+p.LeftOut) {
 				t.Errorf("%s: left out by %s but listed %v, Get error %v", name, p.LeftOut, listed, err)
 			}
-			if _, err := Lookup(name); err == nil {
+			if _, err := lookup(name); err == nil {
 				t.Errorf("%s: Lookup of a provider left out succeeds", name)
 			}
 		}

@@ -162,7 +162,7 @@ func checkPreflight(b Browser, r Request, method string, list []Header, unsafe [
 		return preflightResult{fail: invalidList(ReasonACAHInvalid, headerValues(p.Header, ACAH))}
 	}
 	wildcardMethods := !r.Credentials && slices.Contains(methods, "*")
-	if !slices.Contains(methods, method) && !IsSafelistedMethod(method) && !wildcardMethods {
+	if !slices.Contains(methods, method) && !isSafelistedMethod(method) && !wildcardMethods {
 		return preflightResult{fail: &failure{reason: ReasonMethodNotAllowed, param: method}}
 	}
 	var res preflightResult
@@ -296,10 +296,10 @@ func cacheDivergence(b Browser, preflight *Response, v, s Verdict) string {
 	if preflight == nil || !v.Allowed || !s.Allowed || !v.Preflight || v.CacheLifetime == s.CacheLifetime {
 		return ""
 	}
-	if c := MaxAgeCap(b); c > 0 && v.CacheLifetime == c && s.CacheLifetime > c {
+	if c := maxAgeCap(b); c > 0 && v.CacheLifetime == c && s.CacheLifetime > c {
 		return ""
 	}
-	_, note := MaxAge(b, headerValues(preflight.Header, ACMA))
+	_, note := maxAge(b, headerValues(preflight.Header, ACMA))
 	return fmt.Sprintf("%s; the Fetch standard caches it for %s", note, s.CacheLifetime)
 }
 
@@ -344,7 +344,7 @@ func evaluate(b Browser, r Request, preflight, actual *Response, actualOnly bool
 		if res.fail != nil {
 			return block(StagePreflight, res.fail)
 		}
-		v.CacheLifetime, _ = MaxAge(b, headerValues(preflight.Header, ACMA))
+		v.CacheLifetime, _ = maxAge(b, headerValues(preflight.Header, ACMA))
 	}
 	if actual == nil {
 		v.Allowed = true
@@ -400,7 +400,7 @@ func headerDivergences(b Browser, r Request) []string {
 		}
 		n := strings.ToLower(h.Name)
 		seen[n]++
-		if IsSafelistedRequestHeader(n, v) {
+		if isSafelistedRequestHeader(n, v) {
 			total += len(v)
 		}
 		if seen[n] == 1 && b == Chromium && chromiumOnlySafelisted(n) && isSafelistedFor(Chromium, n, v) {

@@ -6,20 +6,20 @@
 //
 //   - Does the browser send a preflight, and what exactly does it send?
 //     PlanPreflight / PlanPreflightFor: CORS-safelisted methods
-//     (IsSafelistedMethod), CORS-safelisted request headers with their value
-//     rules (IsSafelistedRequestHeader: Content-Type essence, CORS-unsafe
+//     (isSafelistedMethod), CORS-safelisted request headers with their value
+//     rules (isSafelistedRequestHeader: Content-Type essence, CORS-unsafe
 //     request-header bytes, the 128-byte value limit, the Accept-Language and
 //     Content-Language character sets, simple Range values, the 1024-byte
 //     total), and the Access-Control-Request-Method and sorted, lower-cased,
 //     de-duplicated Access-Control-Request-Headers values
-//     (UnsafeRequestHeaderNames).
+//     (unsafeRequestHeaderNames).
 //   - Does the preflight pass, and does the actual response pass the CORS
 //     check? Evaluate returns a Verdict with a stable Reason code and the
 //     message the selected browser prints (ConsoleMessage builds its whole
 //     console line: Chromium's, Firefox's or WebKit's).
 //   - How long is a passing preflight cached? MaxAge, per browser.
 //   - Which response headers can the page read? Verdict.Exposed,
-//     IsCORSSafelistedResponseHeader, ExposedHeaderNames.
+//     isCORSSafelistedResponseHeader, exposedHeaderNames.
 //
 // ParseList is the list parser for ACAM, ACAH and ACEH; callers comparing
 // headers as sets use it too. The header names have short constants in the

@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// IsCORSSafelistedResponseHeader reports whether a page can always read
+// isCORSSafelistedResponseHeader reports whether a page can always read
 // response header name: Cache-Control, Content-Language, Content-Length,
 // Content-Type, Expires, Last-Modified, Pragma, case-insensitively
 // (https://fetch.spec.whatwg.org/#cors-safelisted-response-header-name).
-func IsCORSSafelistedResponseHeader(name string) bool {
+func isCORSSafelistedResponseHeader(name string) bool {
 	switch strings.ToLower(name) {
 	case "cache-control", "content-language", "content-length", "content-type", "expires", "last-modified", "pragma":
 		return true
@@ -27,14 +27,14 @@ func isForbiddenResponseHeader(name string) bool {
 	return n == "set-cookie" || n == "set-cookie2"
 }
 
-// ExposedHeaderNames returns the names a page may read besides the
+// exposedHeaderNames returns the names a page may read besides the
 // safelisted ones, from the ACEH values of a response
 // (https://fetch.spec.whatwg.org/#main-fetch step 14.1, "CORS-exposed
 // header-name list"): the parsed list (ParseList), nil when it does not
 // parse. all is true when the list contains `*` and the request is not
 // credentialed: then every header is exposed; with credentials `*` is a
 // literal header name.
-func ExposedHeaderNames(aceh []string, credentials bool) (names []string, all bool) {
+func exposedHeaderNames(aceh []string, credentials bool) (names []string, all bool) {
 	items, ok := ParseList(aceh)
 	if !ok {
 		return nil, false
@@ -46,12 +46,12 @@ func ExposedHeaderNames(aceh []string, credentials bool) (names []string, all bo
 // that a page can read through the CORS-filtered response
 // (https://fetch.spec.whatwg.org/#concept-filtered-response-cors).
 func exposedHeaders(h http.Header, credentials bool) []string {
-	names, all := ExposedHeaderNames(headerValues(h, ACEH), credentials)
+	names, all := exposedHeaderNames(headerValues(h, ACEH), credentials)
 	var out []string
 	for k := range h {
 		switch {
 		case isForbiddenResponseHeader(k):
-		case all, IsCORSSafelistedResponseHeader(k), containsFold(names, k):
+		case all, isCORSSafelistedResponseHeader(k), containsFold(names, k):
 			out = append(out, strings.ToLower(k))
 		}
 	}

@@ -37,11 +37,11 @@ func FuzzMaxAge(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		for _, b := range Browsers {
-			d, _ := MaxAge(b, []string{v})
+			d, _ := maxAge(b, []string{v})
 			if d < 0 {
 				t.Fatalf("MaxAge(%s, %q) = %v < 0", b, v, d)
 			}
-			if c := MaxAgeCap(b); c > 0 && d > c {
+			if c := maxAgeCap(b); c > 0 && d > c {
 				t.Fatalf("MaxAge(%s, %q) = %v above the cap %v", b, v, d, c)
 			}
 		}
@@ -51,7 +51,7 @@ func FuzzMaxAge(f *testing.F) {
 			if want > 2*time.Hour {
 				want = 2 * time.Hour
 			}
-			if d, _ := MaxAge(Chromium, []string{v}); d != want {
+			if d, _ := maxAge(Chromium, []string{v}); d != want {
 				t.Fatalf("MaxAge(chromium, %q) = %v, want %v", v, d, want)
 			}
 		}
@@ -65,15 +65,15 @@ func FuzzOrigin(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		acaoValueValid(s)
-		out, ok := SerializeOrigin(s)
+		out, ok := serializeOrigin(s)
 		if !ok {
 			return
 		}
-		if again, ok := SerializeOrigin(out); !ok || again != out {
-			t.Fatalf("SerializeOrigin(%q) = %q, which serializes to %q, %v", s, out, again, ok)
+		if again, ok := serializeOrigin(out); !ok || again != out {
+			t.Fatalf("serializeOrigin(%q) = %q, which serializes to %q, %v", s, out, again, ok)
 		}
-		if !OriginMatches(out, out) {
-			t.Fatalf("OriginMatches(%q, itself) = false", out)
+		if !originMatches(out, out) {
+			t.Fatalf("originMatches(%q, itself) = false", out)
 		}
 		if out != "null" && !acaoValueValid(out) {
 			t.Fatalf("serialized origin %q is not a valid ACAO value", out)
@@ -105,7 +105,7 @@ func FuzzSafelistedRequestHeader(f *testing.F) {
 				t.Fatalf("%s safelists %s: %q but Chromium does not", b, name, value)
 			}
 		}
-		if IsSafelistedRequestHeader(name, value) {
+		if isSafelistedRequestHeader(name, value) {
 			switch strings.ToLower(name) {
 			case "accept", "content-type":
 				if hasUnsafeByte(value) {

@@ -84,26 +84,26 @@ func TestSerializeOrigin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			got, ok := SerializeOrigin(tc.in)
+			got, ok := serializeOrigin(tc.in)
 			if got != tc.want || ok != tc.ok {
-				t.Errorf("SerializeOrigin(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+				t.Errorf("serializeOrigin(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 			}
 		})
 	}
-	if !OriginMatches(" https://a.example\t", "https://a.example") || OriginMatches("https://A.example", "https://a.example") {
-		t.Error("OriginMatches must trim and compare byte for byte")
+	if !originMatches(" https://a.example\t", "https://a.example") || originMatches("https://A.example", "https://a.example") {
+		t.Error("originMatches must trim and compare byte for byte")
 	}
 }
 
 func TestIsCORSSafelistedResponseHeader(t *testing.T) {
 	for _, n := range []string{"Cache-Control", "content-language", "Content-Length", "CONTENT-TYPE", "Expires", "Last-Modified", "Pragma"} {
-		if !IsCORSSafelistedResponseHeader(n) {
-			t.Errorf("IsCORSSafelistedResponseHeader(%q) = false", n)
+		if !isCORSSafelistedResponseHeader(n) {
+			t.Errorf("isCORSSafelistedResponseHeader(%q) = false", n)
 		}
 	}
 	for _, n := range []string{"ETag", "Set-Cookie", "X-Foo", "Access-Control-Allow-Origin"} {
-		if IsCORSSafelistedResponseHeader(n) {
-			t.Errorf("IsCORSSafelistedResponseHeader(%q) = true", n)
+		if isCORSSafelistedResponseHeader(n) {
+			t.Errorf("isCORSSafelistedResponseHeader(%q) = true", n)
 		}
 	}
 }

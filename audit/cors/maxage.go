@@ -8,18 +8,18 @@ import (
 	"time"
 )
 
-// DefaultMaxAge is the preflight cache lifetime when ACMA is absent
+// defaultMaxAge is the preflight cache lifetime when ACMA is absent
 // (https://fetch.spec.whatwg.org/#cors-preflight-fetch step 7.6: "If
 // max-age is failure or null, then set max-age to 5").
-const DefaultMaxAge = 5 * time.Second
+const defaultMaxAge = 5 * time.Second
 
-// MaxAgeCap returns the longest preflight cache lifetime browser b allows
+// maxAgeCap returns the longest preflight cache lifetime browser b allows
 // (0: no cap). The standard lets each user agent impose a limit
 // (https://fetch.spec.whatwg.org/#cors-preflight-fetch step 7.7):
 // Chromium caps at 2 hours (services/network/cors/preflight_result.cc,
 // kMaxTimeout), Firefox at 24 hours (nsCORSListenerProxy.cpp), WebKit at
 // 10 minutes (WebCore CrossOriginPreflightResultCache).
-func MaxAgeCap(b Browser) time.Duration {
+func maxAgeCap(b Browser) time.Duration {
 	switch b.known() {
 	case Chromium:
 		return 2 * time.Hour
@@ -31,7 +31,7 @@ func MaxAgeCap(b Browser) time.Duration {
 	return 0
 }
 
-// MaxAge returns how long browser b caches a successful preflight whose
+// maxAge returns how long browser b caches a successful preflight whose
 // response carried the ACMA values (every occurrence of the header, as
 // received; nil when absent), and a note saying why when the value was not
 // used as is (default, invalid, negative, capped). A zero duration means
@@ -49,24 +49,24 @@ func MaxAgeCap(b Browser) time.Duration {
 //   - WebKit: unsigned digits (optional "+"); absent or invalid gives 5s;
 //     negative ("-" then digits) gives 0: WebKitGTK 2.50 sends a preflight
 //     for every request (checked by the conformance suite); capped at 600s.
-func MaxAge(b Browser, values []string) (time.Duration, string) {
+func maxAge(b Browser, values []string) (time.Duration, string) {
 	b = b.known()
 	v, present := combined(values)
 	if !present {
-		return DefaultMaxAge, "no " + ACMA + ": default 5s"
+		return defaultMaxAge, "no " + ACMA + ": default 5s"
 	}
 	invalid := fmt.Sprintf("%s %q is not a number of seconds: default 5s", ACMA, v)
 	var secs int64
 	switch b {
 	case Spec:
 		if !allDigits(v) {
-			return DefaultMaxAge, invalid
+			return defaultMaxAge, invalid
 		}
 		secs = saturatingDecimal(v)
 	case Chromium:
 		n, ok := chromiumStringToInt64(v)
 		if !ok {
-			return DefaultMaxAge, invalid
+			return defaultMaxAge, invalid
 		}
 		if n < 0 {
 			return 0, fmt.Sprintf("%s %q is negative: Chromium does not cache the preflight", ACMA, v)
@@ -74,7 +74,7 @@ func MaxAge(b Browser, values []string) (time.Duration, string) {
 		secs = n
 	case Firefox:
 		if v == "" {
-			return DefaultMaxAge, "empty " + ACMA + ": default 5s"
+			return defaultMaxAge, "empty " + ACMA + ": default 5s"
 		}
 		if !allDigits(v) {
 			return 0, fmt.Sprintf("%s %q is not a number of seconds: Firefox does not cache the preflight", ACMA, v)
@@ -86,11 +86,11 @@ func MaxAge(b Browser, values []string) (time.Duration, string) {
 		}
 		d := strings.TrimPrefix(v, "+")
 		if !allDigits(d) || compareDecimal(d, "4294967295") > 0 {
-			return DefaultMaxAge, invalid
+			return defaultMaxAge, invalid
 		}
 		secs = saturatingDecimal(d)
 	}
-	if c := MaxAgeCap(b); c > 0 && secs >= int64(c/time.Second) {
+	if c := maxAgeCap(b); c > 0 && secs >= int64(c/time.Second) {
 		if secs == int64(c/time.Second) {
 			return c, ""
 		}

@@ -42,7 +42,7 @@ func TestMaxAge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			got, note := MaxAge(tc.browser, tc.values)
+			got, note := maxAge(tc.browser, tc.values)
 			if got != tc.want {
 				t.Errorf("MaxAge(%s, %q) = %v, want %v", tc.browser, tc.values, got, tc.want)
 			}

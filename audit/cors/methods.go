@@ -14,11 +14,11 @@ func NormalizeMethod(m string) string {
 	return m
 }
 
-// IsSafelistedMethod reports whether m is a CORS-safelisted method: `GET`,
+// isSafelistedMethod reports whether m is a CORS-safelisted method: `GET`,
 // `HEAD` or `POST`, byte for byte
 // (https://fetch.spec.whatwg.org/#cors-safelisted-method). Pass a
 // normalized method (NormalizeMethod).
-func IsSafelistedMethod(m string) bool {
+func isSafelistedMethod(m string) bool {
 	return m == "GET" || m == "HEAD" || m == "POST"
 }
 

@@ -11,7 +11,7 @@ import (
 // (https://w3c.github.io/webappsec-mixed-content/, "Should fetching request
 // be blocked as mixed content?"): fetch() is blockable content, which no
 // browser upgrades or lets through. The one exception is a URL that is
-// potentially trustworthy (IsPotentiallyTrustworthy).
+// potentially trustworthy (isPotentiallyTrustworthy).
 //
 // What is modelled is Chromium's rule (MixedContentChecker::IsMixedContent
 // in third_party/blink/renderer/core/loader/mixed_content_checker.cc): only
@@ -35,12 +35,12 @@ const ReasonMixedContent Reason = "mixed-content"
 // (mixed content).
 const StageRequest = "request"
 
-// IsPotentiallyTrustworthy reports whether u is a potentially trustworthy
+// isPotentiallyTrustworthy reports whether u is a potentially trustworthy
 // URL (https://w3c.github.io/webappsec-secure-contexts/#potentially-trustworthy-url,
 // "Is origin potentially trustworthy?"): its scheme is https or wss, or its
 // host is a loopback address (127.0.0.0/8, ::1) or localhost (localhost and
 // *.localhost, which browsers resolve to loopback themselves).
-func IsPotentiallyTrustworthy(u *url.URL) bool {
+func isPotentiallyTrustworthy(u *url.URL) bool {
 	switch strings.ToLower(u.Scheme) {
 	case "https", "wss":
 		return true
@@ -64,7 +64,7 @@ func IsPotentiallyTrustworthy(u *url.URL) bool {
 // this reason is the whole line (ConsoleMessage returns it as is).
 func MixedContent(origin string, u *url.URL) (Verdict, bool) {
 	o, err := url.Parse(origin)
-	if err != nil || !strings.EqualFold(o.Scheme, "https") || IsPotentiallyTrustworthy(u) {
+	if err != nil || !strings.EqualFold(o.Scheme, "https") || isPotentiallyTrustworthy(u) {
 		return Verdict{}, false
 	}
 	return Verdict{Stage: StageRequest, Reason: ReasonMixedContent, Message: mixedContentMessage(origin, u.String())}, true

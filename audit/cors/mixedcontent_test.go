@@ -29,8 +29,8 @@ func TestIsPotentiallyTrustworthy(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.desc, err)
 		}
-		if got := IsPotentiallyTrustworthy(u); got != tc.want {
-			t.Errorf("%s: IsPotentiallyTrustworthy(%s) = %v, want %v", tc.desc, tc.url, got, tc.want)
+		if got := isPotentiallyTrustworthy(u); got != tc.want {
+			t.Errorf("%s: isPotentiallyTrustworthy(%s) = %v, want %v", tc.desc, tc.url, got, tc.want)
 		}
 	}
 }

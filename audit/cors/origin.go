@@ -8,14 +8,14 @@ import (
 	"strings"
 )
 
-// SerializeOrigin returns the ASCII serialization of the origin of rawURL
+// serializeOrigin returns the ASCII serialization of the origin of rawURL
 // (https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin):
 // scheme "://" host [":" port], scheme and host lower-cased, the scheme's
 // default port dropped, no path. "null" serializes to "null". ok is false
 // when rawURL is not an absolute http, https, ws or wss URL with an ASCII
 // host (other schemes have opaque origins, which serialize to "null" and
 // cannot be told apart).
-func SerializeOrigin(rawURL string) (string, bool) {
+func serializeOrigin(rawURL string) (string, bool) {
 	if rawURL == "null" {
 		return "null", true
 	}
@@ -85,12 +85,12 @@ func ParseOrigin(o string) (string, error) {
 	return o, nil
 }
 
-// OriginMatches reports whether an ACAO value allows origin, as the CORS
+// originMatches reports whether an ACAO value allows origin, as the CORS
 // check compares them: byte for byte, after the header value is trimmed
 // (https://fetch.spec.whatwg.org/#cors-check step 5). No case folding, no
 // default-port or trailing-slash tolerance: "http://A.example" does not
 // match "http://a.example". "null" matches the opaque origin "null".
-func OriginMatches(acao, origin string) bool {
+func originMatches(acao, origin string) bool {
 	return trimHTTPWhitespace(acao) == origin
 }
 

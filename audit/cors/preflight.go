@@ -38,10 +38,10 @@ func PlanPreflightFor(b Browser, r Request) PreflightPlan {
 	names := unsafeNames(b, authorHeaders(b, r.Headers))
 	p := PreflightPlan{Method: method, Headers: strings.Join(names, ",")}
 	switch {
-	case !IsSafelistedMethod(method) && len(names) > 0:
+	case !isSafelistedMethod(method) && len(names) > 0:
 		p.Needed = true
 		p.Why = fmt.Sprintf("method %q is not CORS-safelisted and %s", method, headersWhy(names))
-	case !IsSafelistedMethod(method):
+	case !isSafelistedMethod(method):
 		p.Needed = true
 		p.Why = fmt.Sprintf("method %q is not CORS-safelisted", method)
 	case len(names) > 0:

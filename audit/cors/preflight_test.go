@@ -134,7 +134,7 @@ func TestPlanPreflightHeadersPerBrowser(t *testing.T) {
 }
 
 func TestPreflightsSent(t *testing.T) {
-	ok := Verdict{Allowed: true, Preflight: true, CacheLifetime: DefaultMaxAge}
+	ok := Verdict{Allowed: true, Preflight: true, CacheLifetime: defaultMaxAge}
 	tests := []struct {
 		desc    string
 		browser Browser
@@ -145,7 +145,7 @@ func TestPreflightsSent(t *testing.T) {
 		{desc: "no preflight", browser: Chromium, v: Verdict{Allowed: true}, want: 0},
 		{desc: "cached", browser: Chromium, v: ok, want: 1},
 		{desc: "not cached (lifetime 0)", browser: Webkit, v: Verdict{Allowed: true, Preflight: true}, want: 3},
-		{desc: "blocked is never cached", browser: Spec, v: Verdict{Preflight: true, CacheLifetime: DefaultMaxAge}, want: 3},
+		{desc: "blocked is never cached", browser: Spec, v: Verdict{Preflight: true, CacheLifetime: defaultMaxAge}, want: 3},
 		{desc: "Chromium no-store bypasses", browser: Chromium, v: ok, mode: "no-store", want: 3},
 		{desc: "Chromium no-cache bypasses", browser: Chromium, v: ok, mode: "no-cache", want: 3},
 		{desc: "Chromium force-cache uses the cache", browser: Chromium, v: ok, mode: "force-cache", want: 1},
@@ -212,17 +212,17 @@ func TestIsSafelistedRequestHeader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			if got := IsSafelistedRequestHeader(tc.name, tc.value); got != tc.want {
-				t.Errorf("IsSafelistedRequestHeader(%q, %q) = %v, want %v", tc.name, tc.value, got, tc.want)
+			if got := isSafelistedRequestHeader(tc.name, tc.value); got != tc.want {
+				t.Errorf("isSafelistedRequestHeader(%q, %q) = %v, want %v", tc.name, tc.value, got, tc.want)
 			}
 		})
 	}
 }
 
 func TestUnsafeRequestHeaderNames(t *testing.T) {
-	got := strings.Join(UnsafeRequestHeaderNames([]Header{hd("X-B", "1"), hd("Cookie", "x"), hd("x-a", "1"), hd("X-A", "2"), hd("Accept", "ok")}), ",")
+	got := strings.Join(unsafeRequestHeaderNames([]Header{hd("X-B", "1"), hd("Cookie", "x"), hd("x-a", "1"), hd("X-A", "2"), hd("Accept", "ok")}), ",")
 	if got != "x-a,x-b" {
-		t.Errorf("UnsafeRequestHeaderNames = %q, want %q", got, "x-a,x-b")
+		t.Errorf("unsafeRequestHeaderNames = %q, want %q", got, "x-a,x-b")
 	}
 }
 
@@ -241,8 +241,8 @@ func TestNormalizeMethod(t *testing.T) {
 			}
 		})
 	}
-	if IsSafelistedMethod("get") || !IsSafelistedMethod("POST") || IsSafelistedMethod("PUT") {
-		t.Error("IsSafelistedMethod must accept exactly GET, HEAD, POST")
+	if isSafelistedMethod("get") || !isSafelistedMethod("POST") || isSafelistedMethod("PUT") {
+		t.Error("isSafelistedMethod must accept exactly GET, HEAD, POST")
 	}
 }
 

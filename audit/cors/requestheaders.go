@@ -119,17 +119,17 @@ func compareDecimal(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// IsSafelistedRequestHeader reports whether (name, value) is a
+// isSafelistedRequestHeader reports whether (name, value) is a
 // CORS-safelisted request-header as the Fetch standard defines it
 // (https://fetch.spec.whatwg.org/#cors-safelisted-request-header): one of
 // Accept, Accept-Language, Content-Language, Content-Type, Range, with a
 // value of at most 128 bytes that follows that header's rules. The name is
 // matched case-insensitively; value should be normalized (trimmed).
-func IsSafelistedRequestHeader(name, value string) bool {
+func isSafelistedRequestHeader(name, value string) bool {
 	return isSafelistedFor(Spec, name, value)
 }
 
-// isSafelistedFor is IsSafelistedRequestHeader for browser b. Chromium
+// isSafelistedFor is isSafelistedRequestHeader for browser b. Chromium
 // (services/network/public/cpp/cors/cors.cc, IsCorsSafelistedHeader) also
 // safelists headers it sets itself for interventions and client hints that
 // pages may set too: Intervention, Device-Memory, DPR, Downlink (numbers),
@@ -287,10 +287,10 @@ func unsafeNames(b Browser, list []Header) []string {
 	return out
 }
 
-// UnsafeRequestHeaderNames returns the CORS-unsafe request-header names of
+// unsafeRequestHeaderNames returns the CORS-unsafe request-header names of
 // the page's headers as Chromium computes them (the names a preflight's
 // Access-Control-Request-Headers carries): sorted, lower-cased,
 // de-duplicated; forbidden headers, which fetch() drops, are left out.
-func UnsafeRequestHeaderNames(hs []Header) []string {
+func unsafeRequestHeaderNames(hs []Header) []string {
 	return unsafeNames(Chromium, authorHeaders(Chromium, hs))
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 
@@ -119,7 +119,7 @@ func addLogFlags(f *pflag.FlagSet, quiet, verbose *bool) {
 }
 
 func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
-	f.StringVarP(format, "format", "o", "", "report `FORMAT`: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
+	f.StringVarP(format, "format", "o", "", "report `FORMAT`: "+strings.Join(render.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
 	f.StringVar(metrics, "metrics-file", "", "also write Prometheus metrics to `FILE` (node_exporter textfile collector)")
 }
@@ -128,8 +128,8 @@ func addOutputFlags(f *pflag.FlagSet, format, output, metrics *string) {
 // "table"); without one, a table when table is true, else JSON.
 //
 // colour is whether the table may use colour: stdout is a terminal and
-// NO_COLOR is not set (report.UseColor).
-func pickRenderer(format string, table, colour bool) (report.Renderer, error) {
+// NO_COLOR is not set (render.UseColor).
+func pickRenderer(format string, table, colour bool) (render.Renderer, error) {
 	if format == "" {
 		format = "json"
 		if table {
@@ -140,7 +140,7 @@ func pickRenderer(format string, table, colour bool) (report.Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := report.LookupWith(format, report.Options{Color: colour})
+	r, err := render.LookupWith(format, render.Options{Color: colour})
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -151,7 +151,7 @@ func pickRenderer(format string, table, colour bool) (report.Renderer, error) {
 // and metrics; shared by audit and gate. The report is nil only when
 // nothing could run; the error is an exitError (usage, or incomplete for a
 // partial report).
-func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer report.Renderer,
+func runAuditCmd(cmd *cobra.Command, ios iostreams, o *auditOptions, renderer render.Renderer,
 	built *config.Built, popt pipeline.Options) (*diff.Report, error) {
 	if err := checkOutputs(o.Output, o.MetricsFile); err != nil {
 		return nil, usageError(err)

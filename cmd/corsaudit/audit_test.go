@@ -13,7 +13,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // fleet starts labservers on loopback and checks, at cleanup, that none ever

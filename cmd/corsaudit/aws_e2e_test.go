@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 	"github.com/corsaudit/corsaudit/providers/aws/awstest"
 )
 

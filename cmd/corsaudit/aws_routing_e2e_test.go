@@ -19,7 +19,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 	"github.com/corsaudit/corsaudit/pipeline"
 	"github.com/corsaudit/corsaudit/providers/aws/awstest"
 )

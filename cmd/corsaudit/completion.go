@@ -9,7 +9,7 @@ import (
 	"github.com/corsaudit/corsaudit/audit"
 	"github.com/corsaudit/corsaudit/audit/cors"
 	"github.com/corsaudit/corsaudit/config"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 )
 
 // registerCompletions teaches cobra's `corsaudit completion` what flag
@@ -64,7 +64,7 @@ func formatsOf(c *cobra.Command) []string {
 	case "check":
 		return []string{"text", "json"}
 	}
-	return report.Formats()
+	return render.Formats()
 }
 
 // fromConfig completes from the config file given with --config; nothing

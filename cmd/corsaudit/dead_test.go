@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/faultnet"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
 )
 
 // TestDeadInstanceFailsTheAudit (issue 11, item 1): three healthy

@@ -10,7 +10,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
@@ -40,7 +40,7 @@ func newCmdDemo(ios iostreams, runF func(*demoOptions) error) *cobra.Command {
 
 func joinFormats() string {
 	s := ""
-	for i, f := range report.Formats() {
+	for i, f := range render.Formats() {
 		if i > 0 {
 			s += ", "
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/diff"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 )
 
 // normalizeFormat reads a --format (-o) value as people type it: case does
@@ -38,7 +38,7 @@ func normalizeFormat(value string, known []string, canonical string, hasOutput b
 // reportFormat is normalizeFormat for the report formats of audit, gate
 // and merge.
 func reportFormat(value string) (string, error) {
-	return normalizeFormat(value, report.Formats(), "table", true)
+	return normalizeFormat(value, render.Formats(), "table", true)
 }
 
 // urlSchemeHint returns a usage error for a URL argument typed without its
@@ -62,5 +62,5 @@ func noteReportWritten(ios iostreams, path string, rep *diff.Report) {
 	if path == "" || path == "-" || rep == nil {
 		return
 	}
-	fmt.Fprintf(ios.errOut, "corsaudit: wrote %s: %s\n", path, report.SummaryLine(rep))
+	fmt.Fprintf(ios.errOut, "corsaudit: wrote %s: %s\n", path, render.SummaryLine(rep))
 }

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/internal/faultnet"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/faultnet"
 )
 
 // gateTarget is one target of a gate config: instances by group, each

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 	"github.com/corsaudit/corsaudit/providers/gcp/gcptest"
 )
 

@@ -1,5 +1,3 @@
-// Command corsaudit audits the CORS behaviour of a service running as many
-// instances behind a load balancer.
 package main
 
 import (
@@ -14,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/internal/escape"
 )
 
@@ -171,7 +169,7 @@ func newRootCmd(ios iostreams) *cobra.Command {
 // colour reports whether a report written to output ("" or "-": stdout)
 // may use colour: it goes to a terminal and NO_COLOR is not set.
 func (ios iostreams) colour(output string) bool {
-	return report.UseColor(ios.outIsTerminal && (output == "" || output == "-"), os.Getenv)
+	return render.UseColor(ios.outIsTerminal && (output == "" || output == "-"), os.Getenv)
 }
 
 // progressOut is where the progress bar draws: standard error as it is.

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
@@ -78,7 +78,7 @@ still written).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(report.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
+	f.StringVarP(&opts.Format, "format", "o", "", "report format: "+strings.Join(render.Formats(), ", ")+" (any case; text is table; default table on a terminal, json otherwise)")
 	f.StringVar(&opts.Output, "output", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(&opts.MetricsFile, "metrics-file", "", "also write Prometheus metrics to this file (node_exporter textfile collector)")
 	f.StringVar(&opts.FailOn, "fail-on", "", "exit 1 when a finding is at or above this severity: error, warning, info or never (default: the runs' own fail_on)")
@@ -108,7 +108,7 @@ func runMerge(ios iostreams, o *mergeOptions) error {
 	if len(shards) > 0 {
 		merged, err = mergeShards(shards)
 	} else {
-		merged, err = diff.Merge(reports...)
+		merged, err = diff.MergeReports(reports...)
 	}
 	if err != nil {
 		return usageError(err)

@@ -57,7 +57,7 @@ func writeJSONReport(t *testing.T, dir, name string, r *diff.Report) string {
 
 func shardReport(target string, sev diff.Severity, ids ...string) *diff.Report {
 	r := &diff.Report{Tool: "corsaudit", Version: "0.4.0", Browser: "chromium",
-		StartedAt: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), Duration: 2}
+		RunTime: diff.RunTime{StartedAt: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), Duration: 2}}
 	t := diff.TargetReport{Name: target, URL: "https://" + target + ".example.com/",
 		Probes: []diff.ProbeRef{{ID: "p1", Origin: "https://app.example.com", Method: "GET"}}}
 	for _, id := range ids {

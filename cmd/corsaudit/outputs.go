@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 )
 
 // checkOutputs fails, before anything is probed, when an output file could
@@ -48,11 +48,11 @@ func checkOutputs(paths ...string) error {
 }
 
 // writeReport renders rep to path, or to stdout when path is "" or "-".
-func writeReport(stdout io.Writer, path string, r report.Renderer, rep *diff.Report) error {
+func writeReport(stdout io.Writer, path string, r render.Renderer, rep *diff.Report) error {
 	if path == "" || path == "-" {
 		return r.Render(stdout, rep)
 	}
-	return report.WriteFileAtomic(path, func(w io.Writer) error { return r.Render(w, rep) })
+	return render.WriteFileAtomic(path, func(w io.Writer) error { return r.Render(w, rep) })
 }
 
 // writeMetrics writes the metrics file. lastSuccess is when the run
@@ -63,9 +63,9 @@ func writeMetrics(path string, rep *diff.Report, lastSuccess time.Time) error {
 		return nil
 	}
 	if lastSuccess.IsZero() {
-		lastSuccess = report.PreviousSuccess(path)
+		lastSuccess = render.PreviousSuccess(path)
 	}
-	err := report.WriteFileAtomic(path, func(w io.Writer) error { return report.Metrics(w, rep, lastSuccess) })
+	err := render.WriteFileAtomic(path, func(w io.Writer) error { return render.Metrics(w, rep, lastSuccess) })
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -82,8 +82,8 @@ func notRunMetrics(path string, err error) error {
 	if path == "" || !errors.As(err, &ee) || ee.code != exitUsage {
 		return err
 	}
-	last := report.PreviousSuccess(path)
-	werr := report.WriteFileAtomic(path, func(w io.Writer) error { return report.NotRunMetrics(w, time.Now(), last) })
+	last := render.PreviousSuccess(path)
+	werr := render.WriteFileAtomic(path, func(w io.Writer) error { return render.NotRunMetrics(w, time.Now(), last) })
 	if werr != nil {
 		return usageError(fmt.Errorf("%w (and metrics: %w)", ee.err, werr))
 	}

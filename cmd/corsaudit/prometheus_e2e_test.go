@@ -15,7 +15,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // freeLoopbackPort is a 127.0.0.1 port that was free a moment ago.

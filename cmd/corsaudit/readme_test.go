@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -151,6 +152,47 @@ func TestConfigDocsShowTheDefaults(t *testing.T) {
 	for _, key := range config.Settings {
 		if !regexp.MustCompile(`(?m)^` + key + `:`).MatchString(settings) {
 			t.Errorf("docs/configuration.md does not show %s", key)
+		}
+	}
+}
+
+// TestReadmeLayoutNamesEveryPackage: the layout block of the README's
+// Development section names every package of the module (by its directory
+// name), so a package added or moved shows up there.
+func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dev, ok := strings.Cut(string(readme), "## Development\n")
+	if !ok {
+		t.Fatal("README has no Development section")
+	}
+	_, block, ok := strings.Cut(dev, "```\n")
+	block, _, ok2 := strings.Cut(block, "```\n")
+	if !ok || !ok2 {
+		t.Fatal("the Development section has no layout block")
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "../../...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := strings.Fields(string(out))
+	if len(dirs) < 10 {
+		t.Fatalf("go list found %d packages", len(dirs))
+	}
+	for _, d := range dirs {
+		rel, err := filepath.Rel(root, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := regexp.MustCompile(`(^|[\s/(])` + regexp.QuoteMeta(filepath.Base(rel)) + `/`)
+		if !name.MatchString(block) {
+			t.Errorf("the README's layout block does not name %s/", rel)
 		}
 	}
 }

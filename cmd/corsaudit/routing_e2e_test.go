@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // poolInstance is one labserver of a routed fleet, listening on its own

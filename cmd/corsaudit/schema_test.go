@@ -16,7 +16,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/docs/schema"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/schemagen"
+	"github.com/corsaudit/corsaudit/internal/testinfra/schemagen"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
 

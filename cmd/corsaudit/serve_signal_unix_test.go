@@ -15,7 +15,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/internal/lab"
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // TestServeSignals runs `corsaudit serve` as its own process: SIGHUP with

@@ -16,9 +16,9 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/internal/lab"
-	"github.com/corsaudit/corsaudit/internal/promtest"
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/promtest"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // liveFleet starts a live fleet of n instances, those where older(i) on

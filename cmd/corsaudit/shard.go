@@ -13,7 +13,7 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/internal/plural"
 	"github.com/corsaudit/corsaudit/pipeline"
 )
@@ -29,7 +29,7 @@ func writeJSON(stdout io.Writer, path string, v any) error {
 	if path == "" || path == "-" {
 		return write(stdout)
 	}
-	return report.WriteFileAtomic(path, write)
+	return render.WriteFileAtomic(path, write)
 }
 
 // runDiscoverInventory is `discover --format json`: the inventory that
@@ -142,10 +142,10 @@ func mergeInputs(stdin io.Reader, paths []string) ([]*diff.Report, []pipeline.Na
 			return nil, nil, err
 		}
 		var head struct {
-			Kind string `json:"kind"`
+			FileKind string `json:"kind"`
 		}
 		_ = json.Unmarshal(data, &head) // not JSON: decodeReport says so
-		if head.Kind == pipeline.KindShard {
+		if head.FileKind == pipeline.FileKindShard {
 			s, err := pipeline.ReadShard(bytes.NewReader(data))
 			if err != nil {
 				return nil, nil, fmt.Errorf("merge: read %s: %w", path, err)

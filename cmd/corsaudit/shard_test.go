@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // shardFleet starts a loopback fleet of 5 instances, two of which do not

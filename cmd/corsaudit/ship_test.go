@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // TestCompletion: cobra's completion offers formats, checks and browsers,

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // TestMainProcess is not a test: TestLabStopsOnSignal runs the test binary

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/corsaudit/corsaudit/diff/severity"
-	"github.com/corsaudit/corsaudit/internal/labserver"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // action is the part of action.yml (the repository's GitHub Action) the

@@ -14,7 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 	"github.com/corsaudit/corsaudit/diff/severity"
 )
 
@@ -189,7 +189,7 @@ func checkArgs(t *testing.T, line string) string {
 		t.Errorf("unexpected corsaudit subcommand in %q", line)
 	}
 	if k := slices.Index(args, "--format"); k >= 0 && k+1 < len(args) {
-		if _, err := report.Lookup(args[k+1]); err != nil {
+		if _, err := render.Lookup(args[k+1]); err != nil {
 			t.Errorf("%q: %v", line, err)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/corsaudit/corsaudit/diff/report"
+	"github.com/corsaudit/corsaudit/diff/render"
 )
 
 func TestKubernetesCronJob(t *testing.T) {
@@ -184,7 +184,7 @@ func checkCommandLine(t *testing.T, args []string) {
 			format, ok = args[i+1], true
 		}
 		if ok {
-			if _, err := report.Lookup(format); err != nil {
+			if _, err := render.Lookup(format); err != nil {
 				t.Errorf("command line %q: %v", args, err)
 			}
 		}

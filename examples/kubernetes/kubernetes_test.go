@@ -30,7 +30,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/corsaudit/corsaudit/config"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 	"github.com/corsaudit/corsaudit/providers/kubernetes"
 )
 

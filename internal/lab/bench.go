@@ -6,13 +6,13 @@ import (
 
 	"github.com/corsaudit/corsaudit/config"
 	"github.com/corsaudit/corsaudit/diff"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // BenchProfile is one workload that .ci/bench measures corsaudit on:
-// internal/benchfleet serves its fleet and writes the config that audits
-// it, internal/benchfleet/baseline sends the same requests with a bare
-// client. In every profile the 10th, 20th, ... instance drifts.
+// internal/testinfra/benchfleet serves its fleet and writes the config
+// that audits it, internal/testinfra/benchfleet/baseline sends the same
+// requests with a bare client. In every profile the 10th, 20th, ... instance drifts.
 type BenchProfile struct {
 	// Name is what `.ci/bench -profile` and `benchfleet -profile` take.
 	Name string

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/config"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // TestConfigYAML checks that the YAML the lab prints parses back, through

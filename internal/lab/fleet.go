@@ -3,7 +3,7 @@ package lab
 import (
 	"fmt"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // current is the CORS config every healthy fleet instance runs; it follows

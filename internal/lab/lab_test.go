@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/audit/cors"
-	"github.com/corsaudit/corsaudit/internal/labserver"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 const (

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/config"
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // LiveFleet is a fleet of backends served in-process on 127.0.0.1 behind

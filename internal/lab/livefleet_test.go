@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // TestLiveFleetDeploy: the live fleet answers through its load balancer

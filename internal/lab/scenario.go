@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/corsaudit/corsaudit/internal/labserver"
+	"github.com/corsaudit/corsaudit/internal/lab/labserver"
 )
 
 // Proxy names the load balancer software a scenario runs.

@@ -1,4 +1,3 @@
-// Package static is the provider for instances listed in the config file.
 package static
 
 import (

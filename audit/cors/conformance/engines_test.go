@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/corsaudit/corsaudit/audit/cors"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // engine is one browser engine the suite runs every scenario in.

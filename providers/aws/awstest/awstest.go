@@ -1,10 +1,3 @@
-// Package awstest runs moto_server (a local AWS emulator) for integration
-// tests and builds an Application Load Balancer in it: a VPC, two subnets,
-// target groups with ip targets (loopback addresses where test servers
-// listen) or EC2 instances, listeners and rules. CreateALB builds a ready
-// one whose rule splits traffic by weight; NewALB, AddGroup, AddListener
-// and AddRule build any other. It never talks to AWS: every client is
-// pointed at the local emulator with dummy credentials.
 package awstest
 
 import (
@@ -27,7 +20,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/corsaudit/corsaudit/internal/syncbuf"
-	"github.com/corsaudit/corsaudit/internal/testenv"
+	"github.com/corsaudit/corsaudit/internal/testinfra/testenv"
 )
 
 // Region is the region every fixture lives in.

@@ -1,0 +1,2 @@
+// Package static is the provider for instances listed in the config file.
+package static
