@@ -43,7 +43,8 @@ type MalformedLine struct {
 //   - a line without a colon is dropped;
 //   - a name followed by whitespace is read by ResponseHeaderName;
 //   - a line starting with a space or tab continues the previous value
-//     (an obsolete line fold), joined with a space, as Go reads it.
+//     (an obsolete line fold): a space and the line's trimmed content are
+//     added, an empty line's too, as Go reads it.
 //
 // The spec model follows Chromium.
 func ReadResponseHead(b Browser, head []byte) (resp Response, malformed []MalformedLine, err error) {
@@ -60,8 +61,11 @@ func ReadResponseHead(b Browser, head []byte) (resp Response, malformed []Malfor
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
+			// Each fold adds a space and the line's trimmed content, an
+			// empty one too (so "a", " ", " b" is "a  b"); the value's
+			// ends are trimmed once it is whole, below.
 			if vs := resp.Header[last]; last != "" && len(vs) > 0 {
-				vs[len(vs)-1] = strings.Trim(vs[len(vs)-1]+" "+strings.Trim(line, " \t"), " \t")
+				vs[len(vs)-1] += " " + strings.Trim(line, " \t")
 			}
 			continue
 		}
@@ -76,6 +80,11 @@ func ReadResponseHead(b Browser, head []byte) (resp Response, malformed []Malfor
 		if keep {
 			resp.Header[name] = append(resp.Header[name], value)
 			last = name
+		}
+	}
+	for _, vs := range resp.Header {
+		for i, v := range vs {
+			vs[i] = strings.Trim(v, " \t")
 		}
 	}
 	return resp, malformed, nil
