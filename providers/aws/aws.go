@@ -114,13 +114,9 @@ func Check(decode func(any) error) error {
 	return err
 }
 
-// load decodes the section and validates it.
+// load decodes the section over DefaultConfig and validates it.
 func load(decode func(any) error) (Config, error) {
-	c := DefaultConfig
-	if err := decode(&c); err != nil {
-		return Config{}, err
-	}
-	return c, c.Validate()
+	return discovery.DecodeSection(decode, DefaultConfig)
 }
 
 // New builds the aws provider from its config section. The SDK config is

@@ -125,11 +125,7 @@ func Check(decode func(any) error) error {
 
 // load decodes the section and validates it.
 func load(decode func(any) error) (Config, error) {
-	var c Config
-	if err := decode(&c); err != nil {
-		return Config{}, err
-	}
-	return c, c.Validate()
+	return discovery.DecodeSection(decode, Config{})
 }
 
 // New builds the kubernetes provider from its config section. The client
